@@ -1,0 +1,210 @@
+//! Starts the real `cryptainer server` binary for end-to-end tests and talks to it
+//! over HTTPS with the CA it generated.
+#![allow(dead_code)] // Each test file uses a different part of the support code.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // In tests a panic is the failure report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_cryptainer")
+}
+
+/// How long a server may take to become ready (Argon2id at init, first TLS
+/// material): generous, because CI machines are slow and shared.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running server process.
+pub struct TestServer {
+    pub child: Child,
+    pub data_dir: PathBuf,
+    pub addr: String,
+    pub token: String,
+    pub cacert: PathBuf,
+}
+
+fn parse_env(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("export {name}=")))
+        .map(str::to_owned)
+}
+
+impl TestServer {
+    /// `cryptainer server --dev` on a free port in `data_dir`.
+    pub fn start_dev(data_dir: &Path) -> TestServer {
+        let env_file = data_dir.join("dev.env");
+        let _ = std::fs::remove_file(&env_file);
+        let child = Command::new(binary())
+            .args(["server", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("CRYPTAINER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server");
+        let started = Instant::now();
+        let mut server = loop {
+            if let Ok(text) = std::fs::read_to_string(&env_file) {
+                if let (Some(addr), Some(token), Some(cacert)) = (
+                    parse_env(&text, "CRYPTAINER_ADDR"),
+                    parse_env(&text, "CRYPTAINER_TOKEN"),
+                    parse_env(&text, "CRYPTAINER_CACERT"),
+                ) {
+                    break TestServer {
+                        child,
+                        data_dir: data_dir.to_path_buf(),
+                        addr,
+                        token,
+                        cacert: PathBuf::from(cacert),
+                    };
+                }
+            }
+            assert!(
+                started.elapsed() < READY_TIMEOUT,
+                "the dev server did not write dev.env in time"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        server.wait_listening();
+        server
+    }
+
+    /// `cryptainer server --config FILE` (production mode) listening on `port`.
+    pub fn start_config(config: &Path, data_dir: &Path, port: u16) -> TestServer {
+        let child = Command::new(binary())
+            .args(["server", "--config"])
+            .arg(config)
+            .env("CRYPTAINER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server");
+        let mut server = TestServer {
+            child,
+            data_dir: data_dir.to_path_buf(),
+            addr: format!("https://127.0.0.1:{port}"),
+            token: String::new(),
+            cacert: data_dir.join("tls").join("ca.pem"),
+        };
+        let started = Instant::now();
+        while !server.cacert.exists() {
+            assert!(started.elapsed() < READY_TIMEOUT, "no CA file written");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server.wait_listening();
+        server
+    }
+
+    fn wait_listening(&mut self) {
+        let started = Instant::now();
+        let client = self.client();
+        let runtime = runtime();
+        loop {
+            let url = format!("{}/v1/sys/health", self.addr);
+            if runtime.block_on(client.get(&url).send()).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the server exited early: {status}");
+            }
+            assert!(started.elapsed() < READY_TIMEOUT, "the server never answered");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// An HTTPS client that trusts only the server's CA.
+    pub fn client(&self) -> reqwest::Client {
+        let pem = std::fs::read(&self.cacert).expect("read the CA file");
+        reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA PEM"))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client")
+    }
+
+    /// Kills the server with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the server with SIGTERM and waits for it.
+    pub fn stop(&mut self) {
+        let pid = i32::try_from(self.child.id()).expect("pid");
+        // SAFETY-free: `kill` through the command line keeps this test crate free
+        // of unsafe code.
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = self.child.wait();
+    }
+
+    /// A client command against this server.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary())
+            .args(args)
+            .env("CRYPTAINER_ADDR", &self.addr)
+            .env("CRYPTAINER_TOKEN", &self.token)
+            .env("CRYPTAINER_CACERT", &self.cacert)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the client")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A single-threaded runtime for blocking test code.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// A response's status and JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// The error code of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// Sends a request with the token and returns status and JSON.
+pub async fn request(
+    client: &reqwest::Client,
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> Answer {
+    let mut builder = client.request(method, format!("{}{path}", server.addr));
+    if let Some(token) = token {
+        builder = builder.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        builder = builder.json(&body);
+    }
+    let response = builder.send().await.expect("send");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    Answer { status, body }
+}

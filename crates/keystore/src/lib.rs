@@ -1,0 +1,23 @@
+//! The key hierarchy of Cryptainer: a sealed root key, one key-encryption key per
+//! tenant, and every stored object wrapped under its tenant key.
+//!
+//! ```text
+//! seal (Shamir shares | passphrase | HSM later)
+//!   └─ root key (256-bit, only in memory while unsealed)
+//!        └─ tenant key, per tenant and version (stored wrapped by the root)
+//!             └─ object material, per object and version (stored wrapped by the tenant key)
+//! ```
+//!
+//! Nothing here knows HTTP or KMIP; the server maps requests onto [`Keystore`].
+#![forbid(unsafe_code)]
+
+pub mod journal;
+pub mod object;
+pub mod seal;
+pub mod secret;
+mod service;
+pub mod shamir;
+pub mod store;
+pub mod wrap;
+
+pub use service::{Caller, Initialized, Keystore, KeystoreError, SealChoice, Status, TenantScope};

@@ -1,0 +1,1172 @@
+//! The key manager's core: seal state, the root → tenant → object hierarchy, and
+//! the life cycle of managed objects. Every operation here that reads material or
+//! changes state is committed together with its audit record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use time::OffsetDateTime;
+
+use crate::journal::AuditKeys;
+use crate::object::{
+    Algorithm, InvalidName, ObjectMeta, ObjectType, RevocationReason, State, validate_labels,
+    validate_name,
+};
+use crate::seal::{
+    PassphraseSeal, Seal, SealError, SealKind, SealedRoot, ShamirSeal, UnsealProgress, UnsealShare,
+};
+use crate::secret::{Key256, SecretBytes};
+use crate::store::{ListFilter, Store, StoreError, TenantKeyRow, TokenRow, VersionRow, Write};
+use crate::wrap::{self, WrapError};
+
+/// System key under which the sealed root is stored.
+const SEALED_ROOT: &str = "sealed_root";
+
+/// System key of the audit master key, wrapped by the root. The audit keys derive
+/// from it rather than from the root, so rotating the root keeps old checkpoints
+/// verifiable.
+const AUDIT_KEY: &str = "audit_key";
+
+const AUDIT_KEY_AAD: &[u8] = b"cryptainer-audit-key-v1";
+
+/// How many versions are re-wrapped per transaction when a tenant key rotates.
+const REWRAP_BATCH: u32 = 500;
+
+/// Who is asking, for the audit record.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// `token:<id>`, `node:<id>`, `anonymous`, `system`.
+    pub principal: String,
+    /// The peer address, when known.
+    pub remote: Option<String>,
+}
+
+impl Caller {
+    /// The server itself (start-up, dev-mode initialization).
+    pub fn system() -> Caller {
+        Caller {
+            principal: "system".to_owned(),
+            remote: None,
+        }
+    }
+}
+
+/// What the key manager can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeystoreError {
+    /// The server has never been initialized.
+    #[error("the key manager is not initialized; run `cryptainer operator init`")]
+    NotInitialized,
+    /// Initialization was already done.
+    #[error("the key manager is already initialized")]
+    AlreadyInitialized,
+    /// The root key is sealed.
+    #[error("the key manager is sealed; unseal it with `cryptainer operator unseal`")]
+    Sealed,
+    /// No such object (or not visible to the caller).
+    #[error("no {what} '{reference}'")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+        /// The id or name given.
+        reference: String,
+    },
+    /// A name is already used by a live object.
+    #[error(
+        "an object named '{name}' already exists in tenant '{tenant}'; choose another name or destroy the old one"
+    )]
+    NameTaken {
+        /// Tenant.
+        tenant: String,
+        /// Name.
+        name: String,
+    },
+    /// The operation is not allowed in the object's state.
+    #[error("cannot {operation} object {id}: it is {state}; {hint}")]
+    WrongState {
+        /// The object.
+        id: String,
+        /// What was attempted.
+        operation: &'static str,
+        /// Its state.
+        state: State,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// A name, tenant or label was refused.
+    #[error(transparent)]
+    InvalidName(#[from] InvalidName),
+    /// Another argument was refused.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Unseal material was refused, or the seal failed.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// Stored wrapped material did not open (the database was altered or belongs to
+    /// another root key), or material could not be wrapped.
+    #[error("key material of {what} cannot be wrapped or unwrapped: {source}")]
+    Unwrap {
+        /// Which object or tenant key.
+        what: String,
+        /// Why.
+        source: WrapError,
+    },
+    /// The store failed; the operation did not take effect.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The seal status, answered even while sealed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    /// Whether a root key exists.
+    pub initialized: bool,
+    /// Whether the root key is sealed (not in memory).
+    pub sealed: bool,
+    /// The seal kind, once initialized.
+    pub seal: Option<&'static str>,
+    /// Shares needed (Shamir seal).
+    pub threshold: u8,
+    /// Shares made (Shamir seal).
+    pub shares: u8,
+    /// Shares given so far toward unsealing.
+    pub progress: u8,
+}
+
+/// What `initialize` returns, once: the unseal shares (empty for a passphrase seal).
+pub struct Initialized {
+    /// The unseal shares, to hand to different people.
+    pub shares: Vec<UnsealShare>,
+}
+
+/// How the root is to be sealed at initialization.
+pub enum SealChoice {
+    /// Shamir shares.
+    Shamir {
+        /// Shares made.
+        shares: u8,
+        /// Shares needed.
+        threshold: u8,
+    },
+    /// A passphrase through Argon2id.
+    Passphrase(PassphraseSeal),
+}
+
+/// Which tenants a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantScope {
+    /// Every tenant.
+    All,
+    /// Only these.
+    Only(Vec<String>),
+}
+
+impl TenantScope {
+    /// Whether `tenant` is visible.
+    pub fn allows(&self, tenant: &str) -> bool {
+        match self {
+            TenantScope::All => true,
+            TenantScope::Only(tenants) => tenants.iter().any(|allowed| allowed == tenant),
+        }
+    }
+}
+
+/// A tenant's key versions, unwrapped, while unsealed.
+struct TenantKeys {
+    current: u32,
+    keys: BTreeMap<u32, Key256>,
+}
+
+/// The unsealed state: the root key and the seal that protects it.
+struct Unsealed {
+    root: Key256,
+    audit_master: Key256,
+    seal: Box<dyn Seal>,
+    tenants: HashMap<String, TenantKeys>,
+}
+
+enum SealState {
+    Uninitialized,
+    Sealed(SealedRoot),
+    Unsealed(Box<Unsealed>),
+}
+
+/// The key manager core.
+pub struct Keystore {
+    store: Arc<dyn Store>,
+    state: RwLock<SealState>,
+    progress: Mutex<Option<UnsealProgress>>,
+    /// Serializes the creation and rotation of tenant keys so two requests never
+    /// make two different keys for the same tenant version.
+    tenant_lock: Mutex<()>,
+}
+
+fn object_aad(object_id: &str, version: u32) -> Vec<u8> {
+    format!("cryptainer-object-v1:{object_id}:{version}").into_bytes()
+}
+
+fn tenant_aad(tenant: &str, version: u32) -> Vec<u8> {
+    format!("cryptainer-tenant-v1:{tenant}:{version}").into_bytes()
+}
+
+/// Wraps `data`; names what failed when it cannot (data over the AES-GCM limit).
+fn wrap_with(
+    key: &Key256,
+    data: &[u8],
+    aad: &[u8],
+    what: impl FnOnce() -> String,
+) -> Result<Vec<u8>, KeystoreError> {
+    wrap::wrap(key, data, aad).map_err(|source| KeystoreError::Unwrap {
+        what: what(),
+        source,
+    })
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// The audit event of an operation.
+fn event(
+    caller: &Caller,
+    operation: &str,
+    tenant: Option<&str>,
+    object_id: Option<&str>,
+) -> audit::AuditEvent {
+    audit::AuditEvent {
+        time: now(),
+        principal: caller.principal.clone(),
+        tenant: tenant.map(str::to_owned),
+        operation: operation.to_owned(),
+        object_id: object_id.map(str::to_owned),
+        result: "ok".to_owned(),
+        remote: caller.remote.clone(),
+        sensitive: Vec::new(),
+    }
+}
+
+impl Keystore {
+    /// Opens the key manager over `store`. It starts sealed (or uninitialized).
+    pub fn open(store: Arc<dyn Store>) -> Result<Keystore, KeystoreError> {
+        let state = match store.get_system(SEALED_ROOT)? {
+            None => SealState::Uninitialized,
+            Some(bytes) => SealState::Sealed(serde_json::from_slice(&bytes).map_err(|error| {
+                StoreError::Corrupt {
+                    what: "sealed root",
+                    detail: error.to_string(),
+                }
+            })?),
+        };
+        Ok(Keystore {
+            store,
+            state: RwLock::new(state),
+            progress: Mutex::new(None),
+            tenant_lock: Mutex::new(()),
+        })
+    }
+
+    /// The storage backend.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Seal status.
+    pub fn status(&self) -> Status {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let progress = self
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |progress| progress.have());
+        let (initialized, sealed, sealed_root) = match &*state {
+            SealState::Uninitialized => (false, true, None),
+            SealState::Sealed(root) => (true, true, Some(root.clone())),
+            SealState::Unsealed(_) => (true, false, None),
+        };
+        let (seal, threshold, shares) = match (&*state, sealed_root) {
+            (_, Some(root)) => describe(&root),
+            (SealState::Unsealed(unsealed), None) => match self.sealed_root_on_disk() {
+                Some(root) => describe(&root),
+                None => (Some(seal_kind_name(unsealed.seal.kind())), 0, 0),
+            },
+            _ => (None, 0, 0),
+        };
+        Status {
+            initialized,
+            sealed,
+            seal,
+            threshold,
+            shares,
+            progress,
+        }
+    }
+
+    fn sealed_root_on_disk(&self) -> Option<SealedRoot> {
+        let bytes = self.store.get_system(SEALED_ROOT).ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Whether the root key is in memory.
+    pub fn is_unsealed(&self) -> bool {
+        matches!(
+            *self.state.read().unwrap_or_else(PoisonError::into_inner),
+            SealState::Unsealed(_)
+        )
+    }
+
+    /// Makes the root key and seals it. The key manager stays sealed afterwards.
+    /// `extra` writes (the first admin token) are committed in the same transaction.
+    pub fn initialize(
+        &self,
+        caller: &Caller,
+        choice: SealChoice,
+        extra: Vec<Write>,
+    ) -> Result<Initialized, KeystoreError> {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if !matches!(*state, SealState::Uninitialized) {
+            return Err(KeystoreError::AlreadyInitialized);
+        }
+        let root = Key256::generate();
+        let (seal, shares): (Box<dyn Seal>, Vec<UnsealShare>) = match choice {
+            SealChoice::Shamir { shares, threshold } => {
+                let (seal, shares) = ShamirSeal::initialize(shares, threshold)?;
+                (Box::new(seal), shares)
+            }
+            SealChoice::Passphrase(seal) => (Box::new(seal), Vec::new()),
+        };
+        let sealed = seal.seal_root(&root)?;
+        let bytes = serde_json::to_vec(&sealed).map_err(|error| StoreError::Corrupt {
+            what: "sealed root",
+            detail: error.to_string(),
+        })?;
+        let audit_master = Key256::generate();
+        let mut writes = vec![
+            Write::PutSystem {
+                name: SEALED_ROOT.to_owned(),
+                value: bytes,
+            },
+            Write::PutSystem {
+                name: AUDIT_KEY.to_owned(),
+                value: wrap_with(&root, audit_master.expose_secret(), AUDIT_KEY_AAD, || {
+                    "the audit key".to_owned()
+                })?,
+            },
+        ];
+        writes.extend(extra);
+        self.store
+            .commit(writes, event(caller, "sys.init", None, None))?;
+        *state = SealState::Sealed(sealed);
+        Ok(Initialized { shares })
+    }
+
+    /// Gives one unseal share. Returns the status; unsealed once the threshold is
+    /// reached.
+    pub fn unseal_with_share(&self, caller: &Caller, share: &str) -> Result<Status, KeystoreError> {
+        let sealed = self.sealed_root()?;
+        let Some(sealed) = sealed else {
+            return Ok(self.status());
+        };
+        let outcome = (|| {
+            let share = UnsealShare::parse(share)?;
+            let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+            let collector = match progress.as_mut() {
+                Some(collector) => collector,
+                None => progress.insert(UnsealProgress::for_sealed_root(&sealed)?),
+            };
+            collector.add(share)?;
+            match collector.complete() {
+                None => Ok(None),
+                Some(seal) => {
+                    *progress = None;
+                    Ok(Some(seal))
+                }
+            }
+        })();
+        let seal = match outcome {
+            Ok(seal) => seal,
+            Err(error) => {
+                self.audit_refusal(caller, "sys.unseal", None, None, "wrong_unseal_material");
+                return Err(KeystoreError::Seal(error));
+            }
+        };
+        if let Some(seal) = seal {
+            self.unseal_with(caller, Box::new(seal), &sealed)?;
+        }
+        Ok(self.status())
+    }
+
+    /// Unseals with a passphrase.
+    pub fn unseal_with_passphrase(
+        &self,
+        caller: &Caller,
+        passphrase: SecretBytes,
+    ) -> Result<Status, KeystoreError> {
+        let Some(sealed) = self.sealed_root()? else {
+            return Ok(self.status());
+        };
+        if sealed.kind != SealKind::Passphrase {
+            return Err(KeystoreError::InvalidArgument(
+                "this server is sealed with unseal shares, not a passphrase; give a share"
+                    .to_owned(),
+            ));
+        }
+        let seal = PassphraseSeal::from_sealed(passphrase, &sealed)?;
+        self.unseal_with(caller, Box::new(seal), &sealed)?;
+        Ok(self.status())
+    }
+
+    /// Forgets the shares given so far.
+    pub fn reset_unseal(&self) {
+        *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The sealed root when sealed, `None` when already unsealed.
+    fn sealed_root(&self) -> Result<Option<SealedRoot>, KeystoreError> {
+        match &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
+            SealState::Uninitialized => Err(KeystoreError::NotInitialized),
+            SealState::Sealed(sealed) => Ok(Some(sealed.clone())),
+            SealState::Unsealed(_) => Ok(None),
+        }
+    }
+
+    fn unseal_with(
+        &self,
+        caller: &Caller,
+        seal: Box<dyn Seal>,
+        sealed: &SealedRoot,
+    ) -> Result<(), KeystoreError> {
+        let root = match seal.unseal_root(sealed) {
+            Ok(root) => root,
+            Err(error) => {
+                self.audit_refusal(caller, "sys.unseal", None, None, "wrong_unseal_material");
+                return Err(error.into());
+            }
+        };
+        let tenants = load_tenant_keys(&self.store, &root)?;
+        let wrapped_audit =
+            self.store
+                .get_system(AUDIT_KEY)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "audit key",
+                    detail: "missing".to_owned(),
+                })?;
+        let audit_master = wrap::unwrap(&root, &wrapped_audit, AUDIT_KEY_AAD)
+            .map_err(|source| KeystoreError::Unwrap {
+                what: "the audit key".to_owned(),
+                source,
+            })
+            .and_then(|bytes| {
+                Key256::from_slice(bytes.expose_secret()).map_err(|_| KeystoreError::Unwrap {
+                    what: "the audit key".to_owned(),
+                    source: WrapError::UnknownKey,
+                })
+            })?;
+        let audit_keys = AuditKeys::derive(&audit_master);
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if let SealState::Unsealed(_) = *state {
+            return Ok(());
+        }
+        self.store
+            .journal()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_keys(Some(audit_keys));
+        *state = SealState::Unsealed(Box::new(Unsealed {
+            root,
+            audit_master,
+            seal,
+            tenants,
+        }));
+        drop(state);
+        self.store
+            .commit(Vec::new(), event(caller, "sys.unseal", None, None))?;
+        tracing::info!("key manager unsealed");
+        Ok(())
+    }
+
+    /// Drops the root key and every tenant key from memory.
+    pub fn seal(&self, caller: &Caller) -> Result<Status, KeystoreError> {
+        self.store
+            .commit(Vec::new(), event(caller, "sys.seal", None, None))?;
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if let SealState::Unsealed(_) = &*state {
+            let sealed = self
+                .sealed_root_on_disk()
+                .ok_or(KeystoreError::NotInitialized)?;
+            // Replacing the state drops `Unsealed`, whose keys zeroize on drop.
+            *state = SealState::Sealed(sealed);
+            self.store
+                .journal()
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .set_keys(None);
+            tracing::info!("key manager sealed");
+        }
+        drop(state);
+        Ok(self.status())
+    }
+
+    /// Runs `body` with the unsealed state, or fails with `Sealed`.
+    fn with_unsealed<T>(
+        &self,
+        body: impl FnOnce(&Unsealed) -> Result<T, KeystoreError>,
+    ) -> Result<T, KeystoreError> {
+        match &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
+            SealState::Uninitialized => Err(KeystoreError::NotInitialized),
+            SealState::Sealed(_) => Err(KeystoreError::Sealed),
+            SealState::Unsealed(unsealed) => body(unsealed),
+        }
+    }
+
+    fn with_unsealed_mut<T>(
+        &self,
+        body: impl FnOnce(&mut Unsealed) -> Result<T, KeystoreError>,
+    ) -> Result<T, KeystoreError> {
+        match &mut *self.state.write().unwrap_or_else(PoisonError::into_inner) {
+            SealState::Uninitialized => Err(KeystoreError::NotInitialized),
+            SealState::Sealed(_) => Err(KeystoreError::Sealed),
+            SealState::Unsealed(unsealed) => body(unsealed),
+        }
+    }
+
+    /// Fails with `Sealed` unless unsealed.
+    pub fn require_unsealed(&self) -> Result<(), KeystoreError> {
+        self.with_unsealed(|_| Ok(()))
+    }
+
+    /// Replaces the root key: every tenant key is re-wrapped under the new root and
+    /// the new root is sealed with the same seal. Object material is not touched.
+    pub fn rotate_root(&self, caller: &Caller) -> Result<(), KeystoreError> {
+        let _tenant_guard = self
+            .tenant_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.with_unsealed_mut(|unsealed| {
+            let new_root = Key256::generate();
+            let mut writes = Vec::new();
+            for (tenant, keys) in &unsealed.tenants {
+                for (version, key) in &keys.keys {
+                    writes.push(Write::PutTenantKey(TenantKeyRow {
+                        tenant: tenant.clone(),
+                        version: *version,
+                        wrapped: wrap_with(
+                            &new_root,
+                            key.expose_secret(),
+                            &tenant_aad(tenant, *version),
+                            || format!("tenant key {tenant} version {version}"),
+                        )?,
+                    }));
+                }
+            }
+            let sealed = unsealed.seal.seal_root(&new_root)?;
+            let bytes = serde_json::to_vec(&sealed).map_err(|error| StoreError::Corrupt {
+                what: "sealed root",
+                detail: error.to_string(),
+            })?;
+            writes.push(Write::PutSystem {
+                name: SEALED_ROOT.to_owned(),
+                value: bytes,
+            });
+            writes.push(Write::PutSystem {
+                name: AUDIT_KEY.to_owned(),
+                value: wrap_with(
+                    &new_root,
+                    unsealed.audit_master.expose_secret(),
+                    AUDIT_KEY_AAD,
+                    || "the audit key".to_owned(),
+                )?,
+            });
+            self.store
+                .commit(writes, event(caller, "sys.rotate_root", None, None))?;
+            unsealed.root = new_root;
+            Ok(())
+        })
+    }
+
+    /// Makes a new version of the tenant's key and re-wraps every object version of
+    /// the tenant under it, in batches. Object material does not change.
+    pub fn rotate_tenant_key(&self, caller: &Caller, tenant: &str) -> Result<u32, KeystoreError> {
+        validate_name("tenant", tenant)?;
+        let new_version = {
+            let _tenant_guard = self
+                .tenant_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.with_unsealed_mut(|unsealed| {
+                let current = unsealed
+                    .tenants
+                    .get(tenant)
+                    .map(|keys| keys.current)
+                    .ok_or_else(|| KeystoreError::NotFound {
+                        what: "tenant",
+                        reference: tenant.to_owned(),
+                    })?;
+                let version = current.saturating_add(1);
+                let key = Key256::generate();
+                let row = TenantKeyRow {
+                    tenant: tenant.to_owned(),
+                    version,
+                    wrapped: wrap_with(
+                        &unsealed.root,
+                        key.expose_secret(),
+                        &tenant_aad(tenant, version),
+                        || format!("tenant key {tenant} version {version}"),
+                    )?,
+                };
+                self.store.commit(
+                    vec![Write::PutTenantKey(row)],
+                    event(caller, "tenant.rotate_key", Some(tenant), None),
+                )?;
+                if let Some(keys) = unsealed.tenants.get_mut(tenant) {
+                    keys.keys.insert(version, key);
+                    keys.current = version;
+                }
+                Ok(version)
+            })?
+        };
+        loop {
+            let batch = self
+                .store
+                .versions_below_kek(tenant, new_version, REWRAP_BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            let writes = self.with_unsealed(|unsealed| {
+                let keys = unsealed
+                    .tenants
+                    .get(tenant)
+                    .ok_or_else(|| KeystoreError::NotFound {
+                        what: "tenant",
+                        reference: tenant.to_owned(),
+                    })?;
+                let new_key = keys.keys.get(&new_version).ok_or(KeystoreError::Sealed)?;
+                let mut writes = Vec::with_capacity(batch.len());
+                for row in &batch {
+                    let old_key =
+                        keys.keys
+                            .get(&row.kek_version)
+                            .ok_or_else(|| KeystoreError::Unwrap {
+                                what: format!("object {} version {}", row.object_id, row.version),
+                                source: WrapError::UnknownKey,
+                            })?;
+                    let aad = object_aad(&row.object_id, row.version);
+                    let material = wrap::unwrap(old_key, &row.wrapped, &aad).map_err(|source| {
+                        KeystoreError::Unwrap {
+                            what: format!("object {} version {}", row.object_id, row.version),
+                            source,
+                        }
+                    })?;
+                    writes.push(Write::PutVersion(VersionRow {
+                        kek_version: new_version,
+                        wrapped: wrap_with(new_key, material.expose_secret(), &aad, || {
+                            format!("object {} version {}", row.object_id, row.version)
+                        })?,
+                        ..row.clone()
+                    }));
+                }
+                Ok(writes)
+            })?;
+            self.store
+                .commit(writes, event(caller, "tenant.rewrap", Some(tenant), None))?;
+        }
+        Ok(new_version)
+    }
+
+    /// The tenant's current key, making the tenant's first key if it has none.
+    fn tenant_key_version(&self, caller: &Caller, tenant: &str) -> Result<u32, KeystoreError> {
+        if let Some(version) = self
+            .with_unsealed(|unsealed| Ok(unsealed.tenants.get(tenant).map(|keys| keys.current)))?
+        {
+            return Ok(version);
+        }
+        let _tenant_guard = self
+            .tenant_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.with_unsealed_mut(|unsealed| {
+            if let Some(keys) = unsealed.tenants.get(tenant) {
+                return Ok(keys.current);
+            }
+            let key = Key256::generate();
+            let row = TenantKeyRow {
+                tenant: tenant.to_owned(),
+                version: 1,
+                wrapped: wrap_with(
+                    &unsealed.root,
+                    key.expose_secret(),
+                    &tenant_aad(tenant, 1),
+                    || format!("tenant key {tenant} version 1"),
+                )?,
+            };
+            self.store.commit(
+                vec![Write::PutTenantKey(row)],
+                event(caller, "tenant.create_key", Some(tenant), None),
+            )?;
+            let mut keys = BTreeMap::new();
+            keys.insert(1, key);
+            unsealed
+                .tenants
+                .insert(tenant.to_owned(), TenantKeys { current: 1, keys });
+            Ok(1)
+        })
+    }
+
+    fn wrap_material(
+        &self,
+        tenant: &str,
+        kek_version: u32,
+        object_id: &str,
+        version: u32,
+        material: &[u8],
+    ) -> Result<VersionRow, KeystoreError> {
+        self.with_unsealed(|unsealed| {
+            let key = unsealed
+                .tenants
+                .get(tenant)
+                .and_then(|keys| keys.keys.get(&kek_version))
+                .ok_or(KeystoreError::Sealed)?;
+            Ok(VersionRow {
+                object_id: object_id.to_owned(),
+                version,
+                tenant: tenant.to_owned(),
+                kek_version,
+                wrapped: wrap_with(key, material, &object_aad(object_id, version), || {
+                    format!("object {object_id} version {version}")
+                })?,
+            })
+        })
+    }
+
+    /// Creates a key (or, with [`Keystore::register`], stores given material).
+    pub fn create_key(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        name: &str,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+    ) -> Result<ObjectMeta, KeystoreError> {
+        let length = algorithm.key_bits();
+        if length == 0 {
+            return Err(KeystoreError::InvalidArgument(
+                "a key needs an algorithm: aes-256, aes-128 or hmac-sha256".to_owned(),
+            ));
+        }
+        let bytes = usize::try_from(length / 8).unwrap_or(32);
+        let material = SecretBytes::random(bytes);
+        self.register(
+            caller,
+            tenant,
+            Some(name),
+            ObjectType::SymmetricKey,
+            algorithm,
+            labels,
+            material,
+        )
+    }
+
+    /// Stores an object with the given material, Active from now.
+    #[allow(clippy::too_many_arguments)] // Each argument is a distinct KMIP attribute.
+    pub fn register(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        name: Option<&str>,
+        object_type: ObjectType,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+        material: SecretBytes,
+    ) -> Result<ObjectMeta, KeystoreError> {
+        validate_name("tenant", tenant)?;
+        if let Some(name) = name {
+            validate_name("name", name)?;
+        }
+        validate_labels(&labels)?;
+        self.require_unsealed()?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let created = now();
+        let meta = ObjectMeta {
+            id: id.clone(),
+            name: name.map(str::to_owned),
+            tenant: tenant.to_owned(),
+            object_type,
+            algorithm,
+            length: u32::try_from(material.len().saturating_mul(8)).unwrap_or(u32::MAX),
+            state: State::Active,
+            version: 1,
+            labels,
+            created_at: created,
+            activation_date: Some(created),
+            deactivation_date: None,
+            compromise_date: None,
+            destroy_date: None,
+            revocation_reason: None,
+            rotated_at: created,
+        };
+        let kek_version = self.tenant_key_version(caller, tenant)?;
+        let row = self.wrap_material(tenant, kek_version, &id, 1, material.expose_secret())?;
+        let mut audit_event = event(caller, "key.create", Some(tenant), Some(&id));
+        if let Some(name) = name {
+            audit_event
+                .sensitive
+                .push(("name".to_owned(), name.as_bytes().to_vec()));
+        }
+        match self.store.commit(
+            vec![Write::InsertObject(meta.clone()), Write::PutVersion(row)],
+            audit_event,
+        ) {
+            Ok(_) => Ok(meta),
+            Err(StoreError::NameTaken { tenant, name }) => {
+                Err(KeystoreError::NameTaken { tenant, name })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// An object's metadata by id or by name in `tenant`. Reading metadata reads no
+    /// key material; the caller audits the request.
+    pub fn find(&self, tenant: &str, reference: &str) -> Result<ObjectMeta, KeystoreError> {
+        let found = if crate::object::looks_like_id(reference) {
+            self.store.get_object(reference)?
+        } else {
+            self.store.find_object_by_name(tenant, reference)?
+        };
+        found.ok_or_else(|| KeystoreError::NotFound {
+            what: "key",
+            reference: reference.to_owned(),
+        })
+    }
+
+    /// Lists objects.
+    pub fn list(&self, filter: &ListFilter) -> Result<(Vec<ObjectMeta>, u64), KeystoreError> {
+        Ok(self.store.list_objects(filter)?)
+    }
+
+    /// Returns one version's material (the current one when `version` is `None`),
+    /// after the read is durably audited.
+    pub fn material(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+        version: Option<u32>,
+    ) -> Result<(u32, SecretBytes), KeystoreError> {
+        if meta.state.is_destroyed() {
+            return Err(KeystoreError::WrongState {
+                id: meta.id.clone(),
+                operation: "read the material of",
+                state: meta.state,
+                hint: "its material was destroyed",
+            });
+        }
+        let version = version.unwrap_or(meta.version);
+        let row =
+            self.store
+                .get_version(&meta.id, version)?
+                .ok_or_else(|| KeystoreError::NotFound {
+                    what: "key version",
+                    reference: format!("{} version {version}", meta.id),
+                })?;
+        let material = self.with_unsealed(|unsealed| {
+            let key = unsealed
+                .tenants
+                .get(&row.tenant)
+                .and_then(|keys| keys.keys.get(&row.kek_version))
+                .ok_or_else(|| KeystoreError::Unwrap {
+                    what: format!("object {} version {version}", meta.id),
+                    source: WrapError::UnknownKey,
+                })?;
+            wrap::unwrap(key, &row.wrapped, &object_aad(&meta.id, version)).map_err(|source| {
+                KeystoreError::Unwrap {
+                    what: format!("object {} version {version}", meta.id),
+                    source,
+                }
+            })
+        })?;
+        self.store.commit(
+            Vec::new(),
+            event(
+                caller,
+                "key.read_material",
+                Some(&meta.tenant),
+                Some(&meta.id),
+            ),
+        )?;
+        Ok((version, material))
+    }
+
+    /// Adds a new version of an Active key's material; older versions stay readable
+    /// for data they protect.
+    pub fn rotate(&self, caller: &Caller, meta: &ObjectMeta) -> Result<ObjectMeta, KeystoreError> {
+        if meta.state != State::Active {
+            return Err(KeystoreError::WrongState {
+                id: meta.id.clone(),
+                operation: "rotate",
+                state: meta.state,
+                hint: "only an active key can be rotated; create a new key instead",
+            });
+        }
+        let bytes = usize::try_from(meta.length / 8).unwrap_or(32);
+        let material = SecretBytes::random(bytes);
+        let version = meta.version.saturating_add(1);
+        let kek_version = self.tenant_key_version(caller, &meta.tenant)?;
+        let row = self.wrap_material(
+            &meta.tenant,
+            kek_version,
+            &meta.id,
+            version,
+            material.expose_secret(),
+        )?;
+        let mut updated = meta.clone();
+        updated.version = version;
+        updated.rotated_at = now();
+        self.store.commit(
+            vec![Write::PutVersion(row), Write::UpdateObject(updated.clone())],
+            event(caller, "key.rotate", Some(&meta.tenant), Some(&meta.id)),
+        )?;
+        Ok(updated)
+    }
+
+    /// Revokes: Compromised for `RevocationReason::Compromised`, Deactivated
+    /// otherwise (KMIP Revoke).
+    pub fn revoke(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+        reason: RevocationReason,
+    ) -> Result<ObjectMeta, KeystoreError> {
+        self.require_unsealed()?;
+        if meta.state.is_destroyed() {
+            return Err(KeystoreError::WrongState {
+                id: meta.id.clone(),
+                operation: "revoke",
+                state: meta.state,
+                hint: "it is already destroyed",
+            });
+        }
+        let mut updated = meta.clone();
+        let at = now();
+        updated.revocation_reason = Some(reason);
+        if reason == RevocationReason::Compromised {
+            updated.state = State::Compromised;
+            updated.compromise_date = Some(at);
+        } else {
+            if meta.state == State::Compromised {
+                return Err(KeystoreError::WrongState {
+                    id: meta.id.clone(),
+                    operation: "deactivate",
+                    state: meta.state,
+                    hint: "a compromised key stays compromised; destroy it",
+                });
+            }
+            updated.state = State::Deactivated;
+            updated.deactivation_date = Some(at);
+        }
+        self.store.commit(
+            vec![Write::UpdateObject(updated.clone())],
+            event(caller, "key.revoke", Some(&meta.tenant), Some(&meta.id)),
+        )?;
+        Ok(updated)
+    }
+
+    /// Erases the material of every version for good; the metadata stays as a
+    /// tombstone. An Active key must be revoked first (KMIP Destroy).
+    pub fn destroy(&self, caller: &Caller, meta: &ObjectMeta) -> Result<ObjectMeta, KeystoreError> {
+        self.require_unsealed()?;
+        let state = match meta.state {
+            State::Active => {
+                return Err(KeystoreError::WrongState {
+                    id: meta.id.clone(),
+                    operation: "destroy",
+                    state: meta.state,
+                    hint: "revoke it first with `cryptainer key revoke`",
+                });
+            }
+            State::Destroyed | State::DestroyedCompromised => {
+                return Err(KeystoreError::WrongState {
+                    id: meta.id.clone(),
+                    operation: "destroy",
+                    state: meta.state,
+                    hint: "it is already destroyed",
+                });
+            }
+            State::Compromised => State::DestroyedCompromised,
+            State::PreActive | State::Deactivated => State::Destroyed,
+        };
+        let mut updated = meta.clone();
+        updated.state = state;
+        updated.destroy_date = Some(now());
+        self.store.commit(
+            vec![
+                Write::EraseVersions {
+                    object_id: meta.id.clone(),
+                },
+                Write::UpdateObject(updated.clone()),
+            ],
+            event(caller, "key.destroy", Some(&meta.tenant), Some(&meta.id)),
+        )?;
+        Ok(updated)
+    }
+
+    /// Records a request in the audit log without changing anything (metadata
+    /// reads, refusals). Returns once the record is durable.
+    pub fn record(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        tenant: Option<&str>,
+        object_id: Option<&str>,
+        result: &str,
+    ) -> Result<(), KeystoreError> {
+        let mut audit_event = event(caller, operation, tenant, object_id);
+        audit_event.result = result.to_owned();
+        self.store.commit(Vec::new(), audit_event)?;
+        Ok(())
+    }
+
+    /// Like [`Keystore::record`] for a refusal: a failure to write it is logged,
+    /// since the request fails anyway.
+    pub fn audit_refusal(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        tenant: Option<&str>,
+        object_id: Option<&str>,
+        code: &str,
+    ) {
+        if let Err(error) = self.record(caller, operation, tenant, object_id, code) {
+            tracing::error!(%error, operation, "could not audit a refused request");
+        }
+    }
+
+    /// Stores a token together with its audit record.
+    pub fn put_token(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        token: TokenRow,
+    ) -> Result<(), KeystoreError> {
+        let audit_event = event(caller, operation, None, Some(&token.id));
+        self.store
+            .commit(vec![Write::PutToken(token)], audit_event)?;
+        Ok(())
+    }
+
+    /// Verifies the audit chain against the stored checkpoints and the head this
+    /// process last wrote.
+    pub fn verify_audit(&self) -> Result<audit::VerifyReport, KeystoreError> {
+        let checkpoints = self.store.audit_checkpoints()?;
+        let (verifying_key, expected_head) = {
+            let journal = self
+                .store
+                .journal()
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            (journal.verifying_key(), journal.head())
+        };
+        let verifying_key = verifying_key.ok_or(KeystoreError::Sealed)?;
+        let store = Arc::clone(&self.store);
+        let records = AuditPages::new(store);
+        Ok(crate::journal::verify(
+            records,
+            &checkpoints,
+            &verifying_key,
+            expected_head,
+        )?)
+    }
+}
+
+fn seal_kind_name(kind: SealKind) -> &'static str {
+    match kind {
+        SealKind::Shamir => "shamir",
+        SealKind::Passphrase => "passphrase",
+        #[allow(unreachable_patterns)] // SealKind is non_exhaustive: an HSM seal follows.
+        _ => "other",
+    }
+}
+
+fn describe(root: &SealedRoot) -> (Option<&'static str>, u8, u8) {
+    let (threshold, shares) = root.params.shamir_counts().unwrap_or((0, 0));
+    (Some(seal_kind_name(root.kind)), threshold, shares)
+}
+
+fn load_tenant_keys(
+    store: &Arc<dyn Store>,
+    root: &Key256,
+) -> Result<HashMap<String, TenantKeys>, KeystoreError> {
+    let mut tenants: HashMap<String, TenantKeys> = HashMap::new();
+    for row in store.tenant_keys()? {
+        let material = wrap::unwrap(root, &row.wrapped, &tenant_aad(&row.tenant, row.version))
+            .map_err(|source| KeystoreError::Unwrap {
+                what: format!("tenant key {} version {}", row.tenant, row.version),
+                source,
+            })?;
+        let key =
+            Key256::from_slice(material.expose_secret()).map_err(|_| KeystoreError::Unwrap {
+                what: format!("tenant key {} version {}", row.tenant, row.version),
+                source: WrapError::UnknownKey,
+            })?;
+        let entry = tenants
+            .entry(row.tenant.clone())
+            .or_insert_with(|| TenantKeys {
+                current: row.version,
+                keys: BTreeMap::new(),
+            });
+        entry.current = entry.current.max(row.version);
+        entry.keys.insert(row.version, key);
+    }
+    Ok(tenants)
+}
+
+/// Streams audit records from the store page by page.
+struct AuditPages {
+    store: Arc<dyn Store>,
+    after: u64,
+    page: std::vec::IntoIter<audit::StoredRecord>,
+    done: bool,
+}
+
+impl AuditPages {
+    fn new(store: Arc<dyn Store>) -> AuditPages {
+        AuditPages {
+            store,
+            after: 0,
+            page: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+}
+
+impl Iterator for AuditPages {
+    type Item = Result<audit::StoredRecord, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(record) = self.page.next() {
+                self.after = match &record {
+                    audit::StoredRecord::Decoded(decoded) => decoded.seq,
+                    audit::StoredRecord::Undecodable { seq } => *seq,
+                    #[allow(unreachable_patterns)] // Other kinds may follow.
+                    _ => self.after,
+                };
+                return Some(Ok(record));
+            }
+            if self.done {
+                return None;
+            }
+            match self.store.audit_records(self.after, 5000) {
+                Ok(page) => {
+                    if page.is_empty() {
+                        self.done = true;
+                    }
+                    self.page = page.into_iter();
+                }
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(error));
+                }
+            }
+        }
+    }
+}

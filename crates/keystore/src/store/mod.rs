@@ -1,0 +1,234 @@
+//! The storage seam: what the key hierarchy needs from a database, as a trait, so
+//! that the embedded SQLite backend and a later PostgreSQL backend are
+//! interchangeable.
+//!
+//! A backend only ever receives wrapped key material. Every change is committed
+//! together with its audit record in one durable transaction: a write without its
+//! record, or a record without its write, cannot exist.
+
+pub mod sqlite;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::object::{ObjectMeta, ObjectType, State};
+
+/// One stored version of an object's material, wrapped under a tenant key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    /// The object this version belongs to.
+    pub object_id: String,
+    /// The version number, from 1.
+    pub version: u32,
+    /// The object's tenant (used to find rows to re-wrap when the tenant key changes).
+    pub tenant: String,
+    /// The version of the tenant key that wraps `wrapped`.
+    pub kek_version: u32,
+    /// `wrap::wrap(tenant_key, material, aad(object_id, version))`.
+    pub wrapped: Vec<u8>,
+}
+
+/// A tenant's key-encryption key, wrapped under the root key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantKeyRow {
+    /// Tenant name.
+    pub tenant: String,
+    /// Version of the tenant key; the highest is current.
+    pub version: u32,
+    /// `wrap::wrap(root_key, tenant_key, aad(tenant, version))`.
+    pub wrapped: Vec<u8>,
+}
+
+/// The roles a token can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, within its tenants.
+    Admin,
+    /// Key life cycle and material, within its tenants.
+    Operator,
+    /// Metadata and the audit log, never material.
+    Auditor,
+}
+
+impl Role {
+    /// Parses the API spelling.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "operator" => Some(Role::Operator),
+            "auditor" => Some(Role::Auditor),
+            _ => None,
+        }
+    }
+
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+/// An API token as stored: only the SHA-256 digest of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    /// Public identifier (`tok_...`), safe to log.
+    pub id: String,
+    /// SHA-256 of the token secret, hex.
+    pub digest: String,
+    /// What the token may do.
+    pub role: Role,
+    /// Tenants the token may act on; `*` means all.
+    pub tenants: Vec<String>,
+    /// A name for people.
+    pub display_name: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Expiry.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Revocation time, if revoked.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// One change, applied atomically with the others of its commit.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Write {
+    /// Sets a system value (the sealed root, configuration markers).
+    PutSystem {
+        /// Key.
+        name: String,
+        /// Value.
+        value: Vec<u8>,
+    },
+    /// Adds an object; fails with [`StoreError::NameTaken`] when a live object of
+    /// the tenant already has the name.
+    InsertObject(ObjectMeta),
+    /// Replaces an object's metadata.
+    UpdateObject(ObjectMeta),
+    /// Adds or replaces one version's wrapped material.
+    PutVersion(VersionRow),
+    /// Erases every version of an object's material for good.
+    EraseVersions {
+        /// The object.
+        object_id: String,
+    },
+    /// Adds or replaces a tenant key version.
+    PutTenantKey(TenantKeyRow),
+    /// Adds or replaces a token.
+    PutToken(TokenRow),
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only these tenants; `None` means every tenant.
+    pub tenants: Option<Vec<String>>,
+    /// Only objects with this name.
+    pub name: Option<String>,
+    /// Only objects in this state.
+    pub state: Option<State>,
+    /// Only objects of this type.
+    pub object_type: Option<ObjectType>,
+    /// At most this many (the backend caps it at [`MAX_LIST`]).
+    pub limit: u32,
+    /// Skip this many.
+    pub offset: u64,
+}
+
+/// Largest page a list returns, whatever the caller asks.
+pub const MAX_LIST: u32 = 1000;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened or queried.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A live object of the tenant already has the name.
+    #[error("an object named '{name}' already exists in tenant '{tenant}'")]
+    NameTaken {
+        /// Tenant.
+        tenant: String,
+        /// Name.
+        name: String,
+    },
+    /// A stored row could not be decoded: the database was edited or corrupted.
+    #[error("stored {what} is corrupt: {detail}; restore the database from a backup")]
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The writer thread is gone (the server is shutting down).
+    #[error("the storage writer has stopped; restart the server")]
+    WriterStopped,
+    /// The data directory could not be prepared.
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The storage backend seam.
+pub trait Store: Send + Sync {
+    /// A system value.
+    fn get_system(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every tenant key version.
+    fn tenant_keys(&self) -> Result<Vec<TenantKeyRow>, StoreError>;
+    /// An object's metadata by id.
+    fn get_object(&self, id: &str) -> Result<Option<ObjectMeta>, StoreError>;
+    /// The live (not destroyed) object with this name in the tenant.
+    fn find_object_by_name(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<ObjectMeta>, StoreError>;
+    /// A page of objects and the total that match.
+    fn list_objects(&self, filter: &ListFilter) -> Result<(Vec<ObjectMeta>, u64), StoreError>;
+    /// One version of an object's wrapped material.
+    fn get_version(&self, object_id: &str, version: u32) -> Result<Option<VersionRow>, StoreError>;
+    /// Up to `limit` versions of the tenant wrapped under a tenant key older than
+    /// `kek_version` (for re-wrapping after the tenant key is rotated).
+    fn versions_below_kek(
+        &self,
+        tenant: &str,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<VersionRow>, StoreError>;
+    /// A token by the SHA-256 digest (hex) of its secret.
+    fn get_token_by_digest(&self, digest: &str) -> Result<Option<TokenRow>, StoreError>;
+    /// A token by its public id.
+    fn get_token_by_id(&self, id: &str) -> Result<Option<TokenRow>, StoreError>;
+    /// Every token.
+    fn list_tokens(&self) -> Result<Vec<TokenRow>, StoreError>;
+    /// The last durable audit record's sequence number and hash.
+    fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError>;
+    /// Up to `limit` audit records with a sequence number above `after`, in order.
+    fn audit_records(&self, after: u64, limit: u32)
+    -> Result<Vec<audit::StoredRecord>, StoreError>;
+    /// Every checkpoint, in order.
+    fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>, StoreError>;
+    /// The audit journal whose chain head this store's commits advance.
+    fn journal(&self) -> &std::sync::Arc<std::sync::Mutex<crate::journal::Journal>>;
+    /// Applies `writes` atomically together with the audit record of `event`, and
+    /// returns once both are durable. When the writes are refused (a name clash)
+    /// the record is still written, with the failure as its result, and the error
+    /// is returned. When the record cannot be written nothing is.
+    fn commit(
+        &self,
+        writes: Vec<Write>,
+        event: audit::AuditEvent,
+    ) -> Result<audit::AuditRecord, StoreError>;
+}

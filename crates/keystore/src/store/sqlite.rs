@@ -1,0 +1,699 @@
+//! The embedded default backend: one SQLite database in WAL mode with synchronous
+//! commits.
+//!
+//! Writes go through a single writer thread that gathers the commits waiting at
+//! that moment into one transaction (group commit): each commit is a savepoint,
+//! so a refused commit (a name clash) rolls back alone while its audit record
+//! still lands, and one `fsync` makes the whole group durable. Reads use a small
+//! pool of read-only connections and never wait for the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::{ListFilter, MAX_LIST, Store, StoreError, TenantKeyRow, TokenRow, VersionRow, Write};
+use crate::journal::Journal;
+use crate::object::ObjectMeta;
+
+/// Most commits gathered into one transaction. Bounds the latency of the first
+/// commit in a group and the size of one transaction.
+const MAX_GROUP: usize = 256;
+
+/// Commits that may wait for the writer before callers block; back-pressure.
+const QUEUE_DEPTH: usize = 4096;
+
+/// Read connections kept open between requests.
+const READ_POOL: usize = 16;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS system (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tenant_keys (
+    tenant  TEXT    NOT NULL,
+    version INTEGER NOT NULL,
+    wrapped BLOB    NOT NULL,
+    PRIMARY KEY (tenant, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects (
+    id          TEXT PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    name        TEXT,
+    state       TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    meta        TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS objects_live_name ON objects (tenant, name)
+    WHERE name IS NOT NULL AND state NOT IN ('destroyed', 'destroyed_compromised');
+CREATE INDEX IF NOT EXISTS objects_by_tenant ON objects (tenant, state);
+CREATE TABLE IF NOT EXISTS object_versions (
+    object_id   TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    tenant      TEXT    NOT NULL,
+    kek_version INTEGER NOT NULL,
+    wrapped     BLOB    NOT NULL,
+    PRIMARY KEY (object_id, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS object_versions_by_kek ON object_versions (tenant, kek_version);
+CREATE TABLE IF NOT EXISTS tokens (
+    digest TEXT PRIMARY KEY,
+    id     TEXT NOT NULL UNIQUE,
+    info   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit (
+    seq    INTEGER PRIMARY KEY,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    seq        INTEGER PRIMARY KEY,
+    checkpoint TEXT NOT NULL
+);
+";
+
+/// One commit waiting for the writer.
+struct Pending {
+    writes: Vec<Write>,
+    event: audit::AuditEvent,
+    reply: SyncSender<Result<audit::AuditRecord, StoreError>>,
+}
+
+/// The SQLite backend.
+pub struct SqliteStore {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    queue: Mutex<Option<SyncSender<Pending>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    journal: Arc<Mutex<Journal>>,
+}
+
+fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        detail: detail.to_string(),
+    }
+}
+
+fn configure(connection: &Connection) -> Result<(), rusqlite::Error> {
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL lets readers run beside the writer; FULL makes every commit durable
+    // before it returns; secure_delete overwrites erased material.
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "secure_delete", "ON")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and starts its writer.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let writer_connection = Connection::open(path)?;
+        configure(&writer_connection)?;
+        writer_connection.execute_batch(SCHEMA)?;
+        restrict_permissions(path);
+
+        let store = SqliteStore {
+            path: path.to_path_buf(),
+            readers: Mutex::new(Vec::new()),
+            queue: Mutex::new(None),
+            writer: Mutex::new(None),
+            journal: Arc::new(Mutex::new(Journal::new(None))),
+        };
+        let head = store.audit_head()?;
+        store
+            .journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reset_head(head);
+
+        let (sender, receiver) = sync_channel::<Pending>(QUEUE_DEPTH);
+        let journal = Arc::clone(&store.journal);
+        let handle = std::thread::Builder::new()
+            .name("store-writer".to_owned())
+            .spawn(move || writer_loop(writer_connection, receiver, journal))
+            .map_err(|source| StoreError::DataDir {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        *store.queue.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);
+        *store.writer.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_reader<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => {
+                let connection = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                connection.busy_timeout(std::time::Duration::from_secs(10))?;
+                connection
+            }
+        };
+        let result = read(&connection);
+        let mut pool = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < READ_POOL {
+            pool.push(connection);
+        }
+        result
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the queue lets the writer finish what is queued and exit.
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Keeps the database and its WAL readable by the owner only.
+fn restrict_permissions(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+}
+
+fn decode_meta(text: &str) -> Result<ObjectMeta, StoreError> {
+    serde_json::from_str(text).map_err(|error| corrupt("object metadata", error))
+}
+
+fn to_u32(value: i64, what: &'static str) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| corrupt(what, format!("value {value} out of range")))
+}
+
+fn read_version_row(
+    row: &rusqlite::Row<'_>,
+) -> Result<(String, i64, String, i64, Vec<u8>), rusqlite::Error> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn version_row(raw: (String, i64, String, i64, Vec<u8>)) -> Result<VersionRow, StoreError> {
+    let (object_id, version, tenant, kek_version, wrapped) = raw;
+    Ok(VersionRow {
+        object_id,
+        version: to_u32(version, "object version")?,
+        tenant,
+        kek_version: to_u32(kek_version, "tenant key version")?,
+        wrapped,
+    })
+}
+
+impl Store for SqliteStore {
+    fn get_system(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_reader(|connection| {
+            Ok(connection
+                .query_row("SELECT value FROM system WHERE name = ?1", [name], |row| {
+                    row.get(0)
+                })
+                .optional()?)
+        })
+    }
+
+    fn tenant_keys(&self) -> Result<Vec<TenantKeyRow>, StoreError> {
+        self.with_reader(|connection| {
+            let mut statement = connection.prepare(
+                "SELECT tenant, version, wrapped FROM tenant_keys ORDER BY tenant, version",
+            )?;
+            let rows = statement.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Vec<u8>>(2)?,
+                ))
+            })?;
+            let mut keys = Vec::new();
+            for row in rows {
+                let (tenant, version, wrapped) = row?;
+                keys.push(TenantKeyRow {
+                    tenant,
+                    version: to_u32(version, "tenant key version")?,
+                    wrapped,
+                });
+            }
+            Ok(keys)
+        })
+    }
+
+    fn get_object(&self, id: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .query_row("SELECT meta FROM objects WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            text.as_deref().map(decode_meta).transpose()
+        })
+    }
+
+    fn find_object_by_name(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<ObjectMeta>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .query_row(
+                    "SELECT meta FROM objects WHERE tenant = ?1 AND name = ?2 \
+                     AND state NOT IN ('destroyed', 'destroyed_compromised')",
+                    [tenant, name],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            text.as_deref().map(decode_meta).transpose()
+        })
+    }
+
+    fn list_objects(&self, filter: &ListFilter) -> Result<(Vec<ObjectMeta>, u64), StoreError> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(tenants) = &filter.tenants {
+            if tenants.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            let marks: Vec<String> = tenants
+                .iter()
+                .map(|tenant| {
+                    values.push(tenant.clone().into());
+                    format!("?{}", values.len())
+                })
+                .collect();
+            conditions.push(format!("tenant IN ({})", marks.join(", ")));
+        }
+        if let Some(name) = &filter.name {
+            values.push(name.clone().into());
+            conditions.push(format!("name = ?{}", values.len()));
+        }
+        if let Some(state) = filter.state {
+            values.push(state.as_str().to_owned().into());
+            conditions.push(format!("state = ?{}", values.len()));
+        }
+        if let Some(object_type) = filter.object_type {
+            values.push(object_type.as_str().to_owned().into());
+            conditions.push(format!("object_type = ?{}", values.len()));
+        }
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let limit = filter.limit.clamp(1, MAX_LIST);
+        let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+        self.with_reader(|connection| {
+            let total: i64 = connection.query_row(
+                &format!("SELECT count(*) FROM objects {where_clause}"),
+                rusqlite::params_from_iter(values.iter()),
+                |row| row.get(0),
+            )?;
+            let mut statement = connection.prepare(&format!(
+                "SELECT meta FROM objects {where_clause} ORDER BY rowid LIMIT {limit} OFFSET {offset}"
+            ))?;
+            let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |row| {
+                row.get::<_, String>(0)
+            })?;
+            let mut objects = Vec::new();
+            for row in rows {
+                objects.push(decode_meta(&row?)?);
+            }
+            Ok((objects, u64::try_from(total).unwrap_or(0)))
+        })
+    }
+
+    fn get_version(&self, object_id: &str, version: u32) -> Result<Option<VersionRow>, StoreError> {
+        self.with_reader(|connection| {
+            let raw = connection
+                .query_row(
+                    "SELECT object_id, version, tenant, kek_version, wrapped FROM object_versions \
+                     WHERE object_id = ?1 AND version = ?2",
+                    params![object_id, version],
+                    read_version_row,
+                )
+                .optional()?;
+            raw.map(version_row).transpose()
+        })
+    }
+
+    fn versions_below_kek(
+        &self,
+        tenant: &str,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<VersionRow>, StoreError> {
+        self.with_reader(|connection| {
+            let mut statement = connection.prepare(
+                "SELECT object_id, version, tenant, kek_version, wrapped FROM object_versions \
+                 WHERE tenant = ?1 AND kek_version < ?2 LIMIT ?3",
+            )?;
+            let rows =
+                statement.query_map(params![tenant, kek_version, limit], read_version_row)?;
+            let mut versions = Vec::new();
+            for row in rows {
+                versions.push(version_row(row?)?);
+            }
+            Ok(versions)
+        })
+    }
+
+    fn get_token_by_digest(&self, digest: &str) -> Result<Option<TokenRow>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .query_row(
+                    "SELECT info FROM tokens WHERE digest = ?1",
+                    [digest],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("token", error)))
+                .transpose()
+        })
+    }
+
+    fn get_token_by_id(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .query_row("SELECT info FROM tokens WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("token", error)))
+                .transpose()
+        })
+    }
+
+    fn list_tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        self.with_reader(|connection| {
+            let mut statement = connection.prepare("SELECT info FROM tokens ORDER BY id")?;
+            let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+            let mut tokens = Vec::new();
+            for row in rows {
+                tokens.push(serde_json::from_str(&row?).map_err(|error| corrupt("token", error))?);
+            }
+            Ok(tokens)
+        })
+    }
+
+    fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .query_row(
+                    "SELECT record FROM audit ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            match text {
+                None => Ok(None),
+                Some(text) => {
+                    let record: audit::AuditRecord = serde_json::from_str(&text)
+                        .map_err(|error| corrupt("audit record", error))?;
+                    Ok(Some((record.seq, record.hash)))
+                }
+            }
+        })
+    }
+
+    fn audit_records(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<audit::StoredRecord>, StoreError> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        self.with_reader(|connection| {
+            let mut statement = connection
+                .prepare("SELECT seq, record FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+            let rows = statement.query_map(params![after, limit], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })?;
+            let mut records = Vec::new();
+            for row in rows {
+                let (seq, text) = row?;
+                // An edited row that no longer decodes is a finding for the
+                // verifier, not a storage error.
+                records.push(match serde_json::from_str::<audit::AuditRecord>(&text) {
+                    Ok(record) => audit::StoredRecord::Decoded(Box::new(record)),
+                    Err(_) => audit::StoredRecord::Undecodable {
+                        seq: u64::try_from(seq).unwrap_or(0),
+                    },
+                });
+            }
+            Ok(records)
+        })
+    }
+
+    fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>, StoreError> {
+        self.with_reader(|connection| {
+            let mut statement =
+                connection.prepare("SELECT checkpoint FROM audit_checkpoints ORDER BY seq")?;
+            let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+            let mut checkpoints = Vec::new();
+            for row in rows {
+                checkpoints.push(
+                    serde_json::from_str(&row?)
+                        .map_err(|error| corrupt("audit checkpoint", error))?,
+                );
+            }
+            Ok(checkpoints)
+        })
+    }
+
+    fn journal(&self) -> &Arc<Mutex<Journal>> {
+        &self.journal
+    }
+
+    fn commit(
+        &self,
+        writes: Vec<Write>,
+        event: audit::AuditEvent,
+    ) -> Result<audit::AuditRecord, StoreError> {
+        let (reply, answer) = sync_channel(1);
+        let sender = self
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::WriterStopped)?;
+        sender
+            .send(Pending {
+                writes,
+                event,
+                reply,
+            })
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+fn writer_loop(mut connection: Connection, queue: Receiver<Pending>, journal: Arc<Mutex<Journal>>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut journal = journal.lock().unwrap_or_else(PoisonError::into_inner);
+        match commit_group(&mut connection, &group, &mut journal) {
+            Ok((outcomes, checkpoint)) => {
+                journal.commit(checkpoint.as_ref());
+                for (pending, outcome) in group.into_iter().zip(outcomes) {
+                    let _ = pending.reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                journal.rollback();
+                tracing::error!(%error, commits = group.len(), "storage commit failed");
+                let message = error.to_string();
+                for pending in group {
+                    let _ = pending.reply.send(Err(corrupt_or_db(&message)));
+                }
+            }
+        }
+    }
+}
+
+/// The error each caller of a failed group receives (the source error cannot be
+/// cloned, so its text is carried).
+fn corrupt_or_db(message: &str) -> StoreError {
+    StoreError::Database(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+        Some(format!("the write was not made durable: {message}")),
+    ))
+}
+
+type Outcomes = (
+    Vec<Result<audit::AuditRecord, StoreError>>,
+    Option<audit::Checkpoint>,
+);
+
+fn commit_group(
+    connection: &mut Connection,
+    group: &[Pending],
+    journal: &mut Journal,
+) -> Result<Outcomes, StoreError> {
+    let mut transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    for pending in group {
+        let applied = {
+            let savepoint = transaction.savepoint()?;
+            match apply_writes(&savepoint, &pending.writes) {
+                Ok(()) => {
+                    savepoint.commit()?;
+                    Ok(())
+                }
+                Err(error) => {
+                    drop(savepoint);
+                    Err(error)
+                }
+            }
+        };
+        let mut event = pending.event.clone();
+        if let Err(error) = &applied {
+            event.result = match error {
+                StoreError::NameTaken { .. } => "conflict".to_owned(),
+                _ => "internal".to_owned(),
+            };
+        }
+        let record = journal
+            .next(&event)
+            .map_err(|error| corrupt("audit chain", error))?;
+        let text =
+            serde_json::to_string(&record).map_err(|error| corrupt("audit record", error))?;
+        let seq = i64::try_from(record.seq).map_err(|_| corrupt("audit record", "seq overflow"))?;
+        transaction.execute(
+            "INSERT INTO audit (seq, record) VALUES (?1, ?2)",
+            params![seq, text],
+        )?;
+        outcomes.push(applied.map(|()| record));
+    }
+    let checkpoint = journal.checkpoint_due();
+    if let Some(checkpoint) = &checkpoint {
+        let text = serde_json::to_string(&checkpoint)
+            .map_err(|error| corrupt("audit checkpoint", error))?;
+        let seq = i64::try_from(checkpoint.seq)
+            .map_err(|_| corrupt("audit checkpoint", "seq overflow"))?;
+        transaction.execute(
+            "INSERT OR REPLACE INTO audit_checkpoints (seq, checkpoint) VALUES (?1, ?2)",
+            params![seq, text],
+        )?;
+    }
+    transaction.commit()?;
+    Ok((outcomes, checkpoint))
+}
+
+fn apply_writes(transaction: &rusqlite::Savepoint<'_>, writes: &[Write]) -> Result<(), StoreError> {
+    for write in writes {
+        match write {
+            Write::PutSystem { name, value } => {
+                transaction.execute(
+                    "INSERT OR REPLACE INTO system (name, value) VALUES (?1, ?2)",
+                    params![name, value],
+                )?;
+            }
+            Write::InsertObject(meta) => {
+                let text = serde_json::to_string(meta)
+                    .map_err(|error| corrupt("object metadata", error))?;
+                let inserted = transaction.execute(
+                    "INSERT INTO objects (id, tenant, name, state, object_type, meta) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        meta.id,
+                        meta.tenant,
+                        meta.name,
+                        meta.state.as_str(),
+                        meta.object_type.as_str(),
+                        text
+                    ],
+                );
+                match inserted {
+                    Ok(_) => {}
+                    Err(rusqlite::Error::SqliteFailure(failure, _))
+                        if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        return Err(StoreError::NameTaken {
+                            tenant: meta.tenant.clone(),
+                            name: meta.name.clone().unwrap_or_default(),
+                        });
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            Write::UpdateObject(meta) => {
+                let text = serde_json::to_string(meta)
+                    .map_err(|error| corrupt("object metadata", error))?;
+                transaction.execute(
+                    "UPDATE objects SET name = ?2, state = ?3, meta = ?4 WHERE id = ?1",
+                    params![meta.id, meta.name, meta.state.as_str(), text],
+                )?;
+            }
+            Write::PutVersion(row) => {
+                transaction.execute(
+                    "INSERT OR REPLACE INTO object_versions (object_id, version, tenant, kek_version, wrapped) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![row.object_id, row.version, row.tenant, row.kek_version, row.wrapped],
+                )?;
+            }
+            Write::EraseVersions { object_id } => {
+                transaction.execute(
+                    "DELETE FROM object_versions WHERE object_id = ?1",
+                    params![object_id],
+                )?;
+            }
+            Write::PutTenantKey(row) => {
+                transaction.execute(
+                    "INSERT OR REPLACE INTO tenant_keys (tenant, version, wrapped) VALUES (?1, ?2, ?3)",
+                    params![row.tenant, row.version, row.wrapped],
+                )?;
+            }
+            Write::PutToken(row) => {
+                let text = serde_json::to_string(row).map_err(|error| corrupt("token", error))?;
+                transaction.execute(
+                    "INSERT OR REPLACE INTO tokens (digest, id, info) VALUES (?1, ?2, ?3)",
+                    params![row.digest, row.id, text],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

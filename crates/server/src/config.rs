@@ -1,0 +1,204 @@
+//! Server configuration: one struct, read from a TOML file, overridable by flags.
+//! Every default is the secure one.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// Default HTTPS listen address: loopback only, so a fresh server is not reachable
+/// from the network until the operator says so.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8200";
+
+/// Default largest request body: 64 KiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The server's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of the HTTPS listener.
+    #[serde(default = "default_listen")]
+    pub listen_addr: SocketAddr,
+    /// Where the database, the TLS material and `dev.env` live.
+    pub data_dir: PathBuf,
+    /// Development mode: initialize and unseal automatically (never in production).
+    #[serde(default)]
+    pub dev: bool,
+    /// TLS settings.
+    #[serde(default)]
+    pub tls: TlsConfig,
+    /// Audit settings.
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// Largest accepted request body in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Lock the process memory (mlockall) so keys never reach swap. A failure to
+    /// lock is logged and the server still starts, unless `require_mlock` is set.
+    #[serde(default = "default_true")]
+    pub mlock: bool,
+    /// Refuse to start when memory cannot be locked.
+    #[serde(default)]
+    pub require_mlock: bool,
+}
+
+/// TLS settings. Without `cert_file`, the server makes its own CA and server
+/// certificate in `<data_dir>/tls` on first start.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain of the server (operator-supplied).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of the server (operator-supplied).
+    pub key_file: Option<PathBuf>,
+    /// PEM CA certificate clients should trust (operator-supplied).
+    pub ca_file: Option<PathBuf>,
+    /// Extra DNS names or addresses for the generated server certificate.
+    #[serde(default)]
+    pub extra_names: Vec<String>,
+}
+
+/// Audit settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Sign the chain head after this many records.
+    #[serde(default = "default_checkpoint_records")]
+    pub checkpoint_every_records: u64,
+    /// Sign the chain head at least this often, in seconds, while records arrive.
+    #[serde(default = "default_checkpoint_secs")]
+    pub checkpoint_every_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> AuditConfig {
+        AuditConfig {
+            checkpoint_every_records: default_checkpoint_records(),
+            checkpoint_every_secs: default_checkpoint_secs(),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8200))
+}
+
+fn default_max_body() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_checkpoint_records() -> u64 {
+    1000
+}
+
+fn default_checkpoint_secs() -> u64 {
+    60
+}
+
+impl ServerConfig {
+    /// The development configuration for `data_dir`.
+    pub fn dev(data_dir: PathBuf) -> ServerConfig {
+        ServerConfig {
+            listen_addr: default_listen(),
+            data_dir,
+            dev: true,
+            tls: TlsConfig::default(),
+            audit: AuditConfig::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            mlock: true,
+            require_mlock: false,
+        }
+    }
+
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<ServerConfig, Error> {
+        let text = std::fs::read_to_string(path).map_err(|error| Error::Config {
+            path: path.to_path_buf(),
+            detail: error.to_string(),
+        })?;
+        let config: ServerConfig = toml::from_str(&text).map_err(|error| Error::Config {
+            path: path.to_path_buf(),
+            detail: error.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values a type cannot.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
+            return Err(Error::InvalidConfig(format!(
+                "max_body_bytes is {}; give a value between 1024 and 16777216",
+                self.max_body_bytes
+            )));
+        }
+        if self.audit.checkpoint_every_records == 0 || self.audit.checkpoint_every_secs == 0 {
+            return Err(Error::InvalidConfig(
+                "audit checkpoint intervals must be at least 1".to_owned(),
+            ));
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) | (None, Some(_)) => Err(Error::InvalidConfig(
+                "tls.cert_file and tls.key_file go together; give both or neither".to_owned(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("cryptainer.db")
+    }
+
+    /// The directory of generated TLS material.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.data_dir.join("tls")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ServerConfig, String> {
+        let config: ServerConfig = toml::from_str(text).map_err(|error| error.to_string())?;
+        config.validate().map_err(|error| error.to_string())?;
+        Ok(config)
+    }
+
+    #[test]
+    fn minimal_file_gets_secure_defaults() {
+        let config = parse("data_dir = \"/var/lib/cryptainer\"").unwrap();
+        assert_eq!(config.listen_addr.to_string(), DEFAULT_LISTEN);
+        assert!(!config.dev);
+        assert!(config.mlock);
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        assert!(
+            parse("data_dir = \"x\"\nlisten = \"1\"")
+                .unwrap_err()
+                .contains("unknown field")
+        );
+        assert!(
+            parse("data_dir = \"x\"\nmax_body_bytes = 1")
+                .unwrap_err()
+                .contains("max_body_bytes")
+        );
+        assert!(
+            parse("data_dir = \"x\"\n[tls]\ncert_file = \"c.pem\"")
+                .unwrap_err()
+                .contains("go together")
+        );
+        assert!(parse("listen_addr = \"nowhere\"\ndata_dir = \"x\"").is_err());
+    }
+}

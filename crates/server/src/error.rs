@@ -1,0 +1,192 @@
+//! API errors: one stable code per failure, mapped once from the library errors to
+//! HTTP statuses, and rendered as `{"error": {"code": ..., "message": ...}}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keystore::KeystoreError;
+use keystore::seal::SealError;
+use keystore::store::StoreError;
+
+/// The stable error codes of the API (docs/api.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// 400.
+    BadRequest,
+    /// 401.
+    Unauthenticated,
+    /// 403.
+    Forbidden,
+    /// 404.
+    NotFound,
+    /// 405.
+    MethodNotAllowed,
+    /// 409.
+    Conflict,
+    /// 413.
+    PayloadTooLarge,
+    /// 415.
+    UnsupportedMediaType,
+    /// 422.
+    WrongUnsealMaterial,
+    /// 500.
+    Internal,
+    /// 503, sealed.
+    Sealed,
+    /// 503, not initialized.
+    NotInitialized,
+}
+
+impl Code {
+    /// The code's spelling in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BadRequest => "bad_request",
+            Code::Unauthenticated => "unauthenticated",
+            Code::Forbidden => "forbidden",
+            Code::NotFound => "not_found",
+            Code::MethodNotAllowed => "method_not_allowed",
+            Code::Conflict => "conflict",
+            Code::PayloadTooLarge => "payload_too_large",
+            Code::UnsupportedMediaType => "unsupported_media_type",
+            Code::WrongUnsealMaterial => "wrong_unseal_material",
+            Code::Internal => "internal",
+            Code::Sealed => "sealed",
+            Code::NotInitialized => "not_initialized",
+        }
+    }
+
+    /// The HTTP status of the code.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Code::BadRequest => StatusCode::BAD_REQUEST,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::Forbidden => StatusCode::FORBIDDEN,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::Conflict => StatusCode::CONFLICT,
+            Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::WrongUnsealMaterial => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Sealed | Code::NotInitialized => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    /// Stable code.
+    pub code: Code,
+    /// What failed and what to do, for people.
+    pub message: String,
+    /// Whether the failure is already in the audit log (the store recorded it).
+    pub audited: bool,
+}
+
+impl ApiError {
+    /// An error with a code and message.
+    pub fn new(code: Code, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            audited: false,
+        }
+    }
+
+    /// 400 with a message.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(Code::BadRequest, message)
+    }
+}
+
+impl From<KeystoreError> for ApiError {
+    fn from(error: KeystoreError) -> ApiError {
+        let code = match &error {
+            KeystoreError::NotInitialized => Code::NotInitialized,
+            KeystoreError::AlreadyInitialized => Code::Conflict,
+            KeystoreError::Sealed => Code::Sealed,
+            KeystoreError::NotFound { .. } => Code::NotFound,
+            KeystoreError::NameTaken { .. } => Code::Conflict,
+            KeystoreError::WrongState { .. } => Code::Conflict,
+            KeystoreError::InvalidName(_) | KeystoreError::InvalidArgument(_) => Code::BadRequest,
+            KeystoreError::Seal(seal) => seal_code(seal),
+            KeystoreError::Unwrap { .. } => Code::Internal,
+            KeystoreError::Store(StoreError::NameTaken { .. }) => Code::Conflict,
+            KeystoreError::Store(_) => Code::Internal,
+            _ => Code::Internal,
+        };
+        if code == Code::Internal {
+            tracing::error!(error = %error, "request failed inside the key manager");
+        }
+        // A refused commit was audited with its failure by the store; a store
+        // failure could not be audited at all.
+        let audited = matches!(
+            error,
+            KeystoreError::NameTaken { .. } | KeystoreError::Store(_)
+        );
+        ApiError {
+            code,
+            message: error.to_string(),
+            audited,
+        }
+    }
+}
+
+fn seal_code(error: &SealError) -> Code {
+    match error {
+        SealError::WrongUnsealMaterial => Code::WrongUnsealMaterial,
+        _ => Code::BadRequest,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "error": { "code": self.code.as_str(), "message": self.message }
+        });
+        (self.code.status(), axum::Json(body)).into_response()
+    }
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration file could not be read or parsed.
+    #[error("cannot read the configuration {path}: {detail}")]
+    Config {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A configuration value was refused.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// The key manager could not be opened.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// TLS material could not be made or loaded.
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}; is another server running there?")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file in the data directory could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,387 @@
+//! The Cryptainer key manager server: the HTTPS listener (TLS only, there is no
+//! plaintext listener), authentication and authorization, the audit of every
+//! request, and development mode.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use keystore::seal::{Argon2Params, PassphraseSeal};
+use keystore::secret::SecretBytes;
+use keystore::store::sqlite::SqliteStore;
+use keystore::store::{Role, Store as _};
+use keystore::{Caller, Keystore, SealChoice};
+use tokio::net::TcpListener;
+use tower::Service as _;
+use zeroize::Zeroizing;
+
+pub use config::ServerConfig;
+pub use error::Error;
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long in-flight requests get to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Most connections served at once; more wait in the kernel's accept queue.
+const MAX_CONNECTIONS: usize = 8192;
+
+/// Lifetime of the admin token that development mode writes to `dev.env`.
+const DEV_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Keeps key material out of core dumps and swap.
+fn harden(config: &ServerConfig) -> Result<(), Error> {
+    if let Err(error) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        tracing::warn!(%error, "cannot disable core dumps (PR_SET_DUMPABLE)");
+    }
+    if config.mlock {
+        // ONFAULT locks pages as they are touched, so reserved but unused memory
+        // (thread stacks) is not made resident.
+        let flags = rustix::mm::MlockAllFlags::CURRENT
+            | rustix::mm::MlockAllFlags::FUTURE
+            | rustix::mm::MlockAllFlags::ONFAULT;
+        match rustix::mm::mlockall(flags) {
+            Ok(()) => tracing::debug!("process memory locked"),
+            Err(error) if config.require_mlock => {
+                return Err(Error::InvalidConfig(format!(
+                    "cannot lock memory ({error}); raise RLIMIT_MEMLOCK or run with CAP_IPC_LOCK"
+                )));
+            }
+            Err(error) => tracing::warn!(
+                %error,
+                "cannot lock memory: keys could reach swap; raise RLIMIT_MEMLOCK or set mlock = false to silence this"
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn create_private_dir(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Writes `contents` to `path` readable by the owner only.
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io_error = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_error)?;
+    file.write_all(contents).map_err(io_error)?;
+    file.sync_all().map_err(io_error)
+}
+
+/// The names the generated server certificate covers.
+fn certificate_names(config: &ServerConfig, local: SocketAddr) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if !local.ip().is_unspecified() {
+        names.push(local.ip().to_string());
+    }
+    if let Ok(hostname) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let hostname = hostname.trim();
+        if !hostname.is_empty() {
+            names.push(hostname.to_owned());
+        }
+    }
+    names.extend(config.tls.extra_names.iter().cloned());
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The address clients should use for a listener bound to `local`.
+fn client_address(local: SocketAddr) -> String {
+    let ip = if local.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else if local.is_ipv6() {
+        format!("[{}]", local.ip())
+    } else {
+        local.ip().to_string()
+    };
+    format!("https://{ip}:{}", local.port())
+}
+
+/// TLS material: the rustls configuration and the CA file clients trust.
+fn tls_setup(
+    config: &ServerConfig,
+    local: SocketAddr,
+) -> Result<(Arc<rustls::ServerConfig>, Option<PathBuf>), Error> {
+    let (material, ca_file) = match (&config.tls.cert_file, &config.tls.key_file) {
+        (Some(cert), Some(key)) => (
+            pki::ServerTlsMaterial::from_files(cert, key, config.tls.ca_file.as_deref())?,
+            config.tls.ca_file.clone(),
+        ),
+        _ => {
+            let dir = config.tls_dir();
+            (
+                pki::ServerTlsMaterial::load_or_create(&dir, &certificate_names(config, local))?,
+                Some(dir.join(pki::CA_CERT_FILE)),
+            )
+        }
+    };
+    // Mutual TLS for nodes arrives with node identity; the listener already asks
+    // for nothing more than a server certificate.
+    let mut server = material.server_config(pki::ClientAuth::None)?;
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok((Arc::new(server), ca_file))
+}
+
+/// Development mode: initialize with a passphrase kept in the data directory,
+/// unseal, and write an admin token to `dev.env`. Never for production: the
+/// passphrase sits next to the data it protects.
+fn dev_prepare(
+    keystore: &Keystore,
+    config: &ServerConfig,
+    address: &str,
+    ca_file: Option<&Path>,
+) -> Result<String, Error> {
+    let passphrase_path = config.data_dir.join("dev-unseal.key");
+    let passphrase = match std::fs::read(&passphrase_path) {
+        Ok(bytes) => Zeroizing::new(bytes),
+        Err(_) => {
+            let fresh =
+                Zeroizing::new(hex::encode(SecretBytes::random(32).expose_secret()).into_bytes());
+            write_private(&passphrase_path, &fresh)?;
+            fresh
+        }
+    };
+    let caller = Caller::system();
+    if !keystore.status().initialized {
+        let seal = PassphraseSeal::new(
+            SecretBytes::from_slice(&passphrase),
+            Argon2Params::default(),
+        )
+        .map_err(keystore::KeystoreError::from)?;
+        keystore.initialize(&caller, SealChoice::Passphrase(seal), Vec::new())?;
+    }
+    if !keystore.is_unsealed() {
+        keystore.unseal_with_passphrase(&caller, SecretBytes::from_slice(&passphrase))?;
+    }
+    let token = auth::new_token(Role::Admin, vec!["*".to_owned()], "dev", DEV_TOKEN_TTL_SECS);
+    keystore.put_token(&caller, "token.create", token.row.clone())?;
+    let mut lines = format!(
+        "export CRYPTAINER_ADDR={address}\nexport CRYPTAINER_TOKEN={}\n",
+        token.secret.as_str()
+    );
+    if let Some(ca_file) = ca_file {
+        let absolute = std::fs::canonicalize(ca_file).unwrap_or_else(|_| ca_file.to_path_buf());
+        lines.push_str(&format!(
+            "export CRYPTAINER_CACERT={}\n",
+            absolute.display()
+        ));
+    }
+    let lines = Zeroizing::new(lines);
+    // Written atomically: readers poll for this file to know the server is ready.
+    let env_path = config.data_dir.join("dev.env");
+    let temporary = config.data_dir.join("dev.env.tmp");
+    write_private(&temporary, lines.as_bytes())?;
+    std::fs::rename(&temporary, &env_path).map_err(|source| Error::Io {
+        path: env_path.clone(),
+        source,
+    })?;
+    Ok(lines.to_string())
+}
+
+/// Turns an audit report into the API's JSON answer.
+pub fn audit_report_json(report: &audit::VerifyReport) -> serde_json::Value {
+    serde_json::to_value(report).unwrap_or_else(
+        |_| serde_json::json!({ "ok": report.is_ok(), "message": report.to_string() }),
+    )
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(config: ServerConfig) -> Result<(), Error> {
+    config.validate()?;
+    harden(&config)?;
+    create_private_dir(&config.data_dir)?;
+    // Stale dev.env from a previous run must not be mistaken for readiness.
+    if config.dev {
+        let _ = std::fs::remove_file(config.data_dir.join("dev.env"));
+    }
+
+    let database = config.database_path();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&database))
+        .await
+        .map_err(|error| Error::InvalidConfig(format!("cannot open the store: {error}")))??;
+    {
+        let mut journal = store
+            .journal()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        journal.set_policy(audit::CheckpointPolicy {
+            every_records: config.audit.checkpoint_every_records,
+            every_secs: config.audit.checkpoint_every_secs,
+        });
+    }
+    let store: Arc<dyn keystore::store::Store> = Arc::new(store);
+    let keystore = Arc::new(Keystore::open(store)?);
+
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: config.listen_addr,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| Error::Bind {
+        addr: config.listen_addr,
+        source,
+    })?;
+    let (tls, ca_file) = tls_setup(&config, local)?;
+    let address = client_address(local);
+
+    if config.dev {
+        let dev_keystore = Arc::clone(&keystore);
+        let dev_config = config.clone();
+        let dev_address = address.clone();
+        let dev_ca = ca_file.clone();
+        let lines = tokio::task::spawn_blocking(move || {
+            dev_prepare(&dev_keystore, &dev_config, &dev_address, dev_ca.as_deref())
+        })
+        .await
+        .map_err(|error| Error::InvalidConfig(format!("development setup failed: {error}")))??;
+        println!(
+            "Cryptainer is running in DEVELOPMENT mode: initialized, unsealed, and the unseal \
+             passphrase is stored beside the data. Never use --dev in production.\n\n\
+             Run this to point the client at it (also written to {}):\n\n{lines}",
+            config.data_dir.join("dev.env").display()
+        );
+    }
+    tracing::info!(
+        address = %address,
+        ca_file = ?ca_file,
+        sealed = !keystore.is_unsealed(),
+        "listening (HTTPS)"
+    );
+
+    let state = Arc::new(api::AppState {
+        keystore: Arc::clone(&keystore),
+        metrics: metrics::Metrics::default(),
+        max_body_bytes: config.max_body_bytes,
+    });
+    serve(listener, tls, api::router(state), shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// Accepts TLS connections and serves the router on each until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and similar: wait, then keep serving.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(api::RemoteAddr(peer));
+                    let mut router = router.clone();
+                    async move { router.call(request).await }
+                },
+            );
+            let builder = ConnectionBuilder::new(TokioExecutor::new());
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish within the shutdown grace period");
+    }
+}
