@@ -488,6 +488,12 @@ impl Keystore {
 
     /// Drops the root key and every tenant key from memory.
     pub fn seal(&self, caller: &Caller) -> Result<Status, KeystoreError> {
+        // Sign the head while the signing key is still here.
+        self.store
+            .journal()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .request_checkpoint();
         self.store
             .commit(Vec::new(), event(caller, "sys.seal", None, None))?;
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
@@ -1007,6 +1013,17 @@ impl Keystore {
             event(caller, "key.destroy", Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(updated)
+    }
+
+    /// Records the server's stop and signs the chain head, so a truncation of the
+    /// log while the server is down is detected at the next verify.
+    pub fn record_shutdown(&self) -> Result<(), KeystoreError> {
+        self.store
+            .journal()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .request_checkpoint();
+        self.record(&Caller::system(), "sys.stop", None, None, "ok")
     }
 
     /// Records a request in the audit log without changing anything (metadata

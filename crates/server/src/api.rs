@@ -198,20 +198,8 @@ impl AppState {
             }
             result
         })
-        .await
-        .unwrap_or_else(|join_error| {
-            tracing::error!(%join_error, operation, "request handler failed");
-            Err(ApiError::new(
-                Code::Internal,
-                "the request failed inside the server",
-            ))
-        });
-        let code = match &outcome {
-            Ok(_) => "ok",
-            Err(error) => error.code.as_str(),
-        };
-        self.metrics.observe(operation, code, started.elapsed());
-        outcome
+        .await;
+        self.finish(operation, started, outcome)
     }
 
     /// Runs `body` on the blocking pool without authentication (seal endpoints).
@@ -222,15 +210,24 @@ impl AppState {
     ) -> Result<T, ApiError> {
         let app = Arc::clone(self);
         let started = Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || body(&app.keystore))
-            .await
-            .unwrap_or_else(|join_error| {
-                tracing::error!(%join_error, operation, "request handler failed");
-                Err(ApiError::new(
-                    Code::Internal,
-                    "the request failed inside the server",
-                ))
-            });
+        let outcome = tokio::task::spawn_blocking(move || body(&app.keystore)).await;
+        self.finish(operation, started, outcome)
+    }
+
+    /// Turns a panicked handler into a 500 and counts the request.
+    fn finish<T>(
+        &self,
+        operation: &'static str,
+        started: Instant,
+        outcome: Result<Result<T, ApiError>, tokio::task::JoinError>,
+    ) -> Result<T, ApiError> {
+        let outcome = outcome.unwrap_or_else(|join_error| {
+            tracing::error!(%join_error, operation, "request handler failed");
+            Err(ApiError::new(
+                Code::Internal,
+                "the request failed inside the server",
+            ))
+        });
         let code = match &outcome {
             Ok(_) => "ok",
             Err(error) => error.code.as_str(),
@@ -1087,4 +1084,35 @@ async fn metrics(State(app): State<App>) -> Response {
         app.metrics.render(sealed),
     )
         .into_response()
+}
+
+/// Feeds untrusted bytes through every request decoder the API has (JSON bodies,
+/// query strings, the Authorization header), as the fuzz target does. The first
+/// byte picks the decoder. Decoding must never panic, whatever the input.
+pub fn decode_for_fuzzing(data: &[u8]) {
+    fn query<T: DeserializeOwned>(input: &[u8]) {
+        if let Ok(text) = std::str::from_utf8(input) {
+            if let Ok(uri) = format!("/v1/keys?{text}").parse::<axum::http::Uri>() {
+                let _ = Query::<T>::try_from_uri(&uri);
+            }
+        }
+    }
+    let Some((selector, input)) = data.split_first() else {
+        return;
+    };
+    match selector % 9 {
+        0 => drop(serde_json::from_slice::<CreateKeyRequest>(input)),
+        1 => drop(serde_json::from_slice::<InitRequest>(input)),
+        2 => drop(serde_json::from_slice::<UnsealRequest>(input)),
+        3 => drop(serde_json::from_slice::<CreateTokenRequest>(input)),
+        4 => drop(serde_json::from_slice::<RevokeRequest>(input)),
+        5 => query::<ListQuery>(input),
+        6 => query::<TenantQuery>(input),
+        7 => query::<AuditQuery>(input),
+        _ => {
+            if let Ok(text) = std::str::from_utf8(input) {
+                let _ = auth::parse_bearer(Some(text));
+            }
+        }
+    }
 }

@@ -168,8 +168,9 @@ pub fn scope_of(row: &TokenRow) -> TenantScope {
     }
 }
 
-/// Looks up the bearer token of a request. Blocking (reads the store).
-pub fn authenticate(keystore: &Keystore, header: Option<&str>) -> Result<Principal, ApiError> {
+/// Extracts the token secret from an `Authorization` header value, checking its
+/// shape before anything is looked up.
+pub fn parse_bearer(header: Option<&str>) -> Result<&str, ApiError> {
     let unauthenticated = |message: &str| ApiError::new(Code::Unauthenticated, message);
     let header = header.ok_or_else(|| {
         unauthenticated(
@@ -180,11 +181,23 @@ pub fn authenticate(keystore: &Keystore, header: Option<&str>) -> Result<Princip
         .strip_prefix("Bearer ")
         .map(str::trim)
         .ok_or_else(|| unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
-    if secret.len() != TOKEN_LEN || !secret.starts_with(TOKEN_PREFIX) {
+    let well_formed = secret.len() == TOKEN_LEN
+        && secret.starts_with(TOKEN_PREFIX)
+        && secret
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+    if !well_formed {
         return Err(unauthenticated(
             "the token is malformed; tokens look like cpt_ followed by 43 characters",
         ));
     }
+    Ok(secret)
+}
+
+/// Looks up the bearer token of a request. Blocking (reads the store).
+pub fn authenticate(keystore: &Keystore, header: Option<&str>) -> Result<Principal, ApiError> {
+    let unauthenticated = |message: &str| ApiError::new(Code::Unauthenticated, message);
+    let secret = parse_bearer(header)?;
     let wanted = digest(secret);
     let row = keystore
         .store()

@@ -296,6 +296,12 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         max_body_bytes: config.max_body_bytes,
     });
     serve(listener, tls, api::router(state), shutdown_signal()).await;
+    let closing = Arc::clone(&keystore);
+    match tokio::task::spawn_blocking(move || closing.record_shutdown()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "could not record the stop in the audit log"),
+        Err(error) => tracing::warn!(%error, "could not record the stop in the audit log"),
+    }
     tracing::info!("stopped");
     Ok(())
 }
