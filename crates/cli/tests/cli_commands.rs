@@ -1,6 +1,16 @@
 //! The `cryptainer` client commands end to end: the real binary against a real
 //! `cryptainer server --dev` (or `--config`) on a free port, output checked through
 //! `--json`, errors through exit codes and the `error:`/`hint:` lines.
+// Helpers of an integration test are test code too: a panic is a test failure.
+// Clippy's allow-*-in-tests settings cover only `#[test]` functions, not helpers.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+// `TestServer` reaps its child in `Drop`, which this lint cannot see.
+#![allow(clippy::zombie_processes)]
 
 mod server_support;
 
@@ -18,7 +28,11 @@ fn run(server: &TestServer, token: &str, args: &[&str], stdin: Option<&str>) -> 
         .env("CRYPTAINER_TOKEN", token)
         .env("CRYPTAINER_CACERT", &server.cacert)
         .env_remove("CRYPTAINER_LOG")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -35,9 +49,18 @@ fn json(server: &TestServer, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
     let output = run(server, &server.token, &all, None);
-    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", text(&output.stderr));
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|error| panic!("{args:?} printed no JSON ({error}): {}", text(&output.stdout)))
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        text(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "{args:?} printed no JSON ({error}): {}",
+            text(&output.stdout)
+        )
+    })
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -64,8 +87,20 @@ fn key_life_cycle_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_dev(dir.path());
 
-    let created = json(&server, &["key", "create", "db", "--algorithm", "aes-128",
-        "--label", "app=pg", "--label", "team=ops"]);
+    let created = json(
+        &server,
+        &[
+            "key",
+            "create",
+            "db",
+            "--algorithm",
+            "aes-128",
+            "--label",
+            "app=pg",
+            "--label",
+            "team=ops",
+        ],
+    );
     assert_eq!(created["name"], "db");
     assert_eq!(created["state"], "active");
     assert_eq!(created["length"], 128);
@@ -88,9 +123,17 @@ fn key_life_cycle_through_the_cli() {
     assert_eq!(first["version"], 1);
     let rotated = json(&server, &["key", "rotate", "db"]);
     assert_eq!(rotated["version"], 2);
-    let plain = run(&server, &server.token, &["key", "material", "db", "--version", "1"], None);
+    let plain = run(
+        &server,
+        &server.token,
+        &["key", "material", "db", "--version", "1"],
+        None,
+    );
     assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
-    assert_eq!(text(&plain.stdout).trim(), first["material"].as_str().unwrap());
+    assert_eq!(
+        text(&plain.stdout).trim(),
+        first["material"].as_str().unwrap()
+    );
     let newest = json(&server, &["key", "material", "db"]);
     assert_eq!(newest["version"], 2);
     assert_ne!(newest["material"], first["material"]);
@@ -99,7 +142,12 @@ fn key_life_cycle_through_the_cli() {
     // without a terminal the client refuses before asking the server.
     let refused = run(&server, &server.token, &["key", "destroy", "db"], None);
     assert_fails(&refused, 2, "--yes");
-    let active = run(&server, &server.token, &["key", "destroy", "db", "--yes"], None);
+    let active = run(
+        &server,
+        &server.token,
+        &["key", "destroy", "db", "--yes"],
+        None,
+    );
     assert_fails(&active, 1, "revoked before it is destroyed");
 
     let revoked = json(&server, &["key", "revoke", "db", "--reason", "superseded"]);
@@ -118,12 +166,26 @@ fn server_refusals_exit_1_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_dev(dir.path());
 
-    let unknown = run(&server, &server.token, &["key", "show", "no-such-key"], None);
+    let unknown = run(
+        &server,
+        &server.token,
+        &["key", "show", "no-such-key"],
+        None,
+    );
     assert_fails(&unknown, 1, "cryptainer key list");
     assert!(text(&unknown.stderr).contains("no-such-key"));
 
-    let bad_token = run(&server, "cpt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &["key", "list"], None);
-    assert_fails(&bad_token, 1, "your token is expired or revoked; ask an admin for a new one");
+    let bad_token = run(
+        &server,
+        "cpt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        &["key", "list"],
+        None,
+    );
+    assert_fails(
+        &bad_token,
+        1,
+        "your token is expired or revoked; ask an admin for a new one",
+    );
 
     let no_token = run(&server, "", &["key", "list"], None);
     assert_fails(&no_token, 2, "CRYPTAINER_TOKEN");
@@ -141,16 +203,30 @@ fn tokens_status_and_audit_through_the_cli() {
     let status = run(&server, "", &["status", "--json"], None);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!((status["initialized"].clone(), status["sealed"].clone()), (Value::Bool(true), Value::Bool(false)));
+    assert_eq!(
+        (status["initialized"].clone(), status["sealed"].clone()),
+        (Value::Bool(true), Value::Bool(false))
+    );
 
-    let created = json(&server, &["token", "create", "--role", "auditor", "--tenant", "default",
-        "--ttl", "90m", "--name", "ci"]);
+    let created = json(
+        &server,
+        &[
+            "token", "create", "--role", "auditor", "--tenant", "default", "--ttl", "90m",
+            "--name", "ci",
+        ],
+    );
     let auditor = created["token"].as_str().unwrap().to_owned();
     let token_id = created["id"].as_str().unwrap().to_owned();
     assert!(auditor.starts_with("cpt_"));
     assert_eq!(created["display_name"], "ci");
     let listed = json(&server, &["token", "list"]);
-    assert!(listed["tokens"].as_array().unwrap().iter().any(|token| token["id"] == token_id.as_str()));
+    assert!(
+        listed["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|token| token["id"] == token_id.as_str())
+    );
 
     // The auditor may list keys but not read material.
     let listing = run(&server, &auditor, &["key", "list"], None);
@@ -183,12 +259,22 @@ fn seal_then_unseal_with_the_passphrase_from_stdin() {
     let refused = run(&server, &server.token, &["key", "list"], None);
     assert_fails(&refused, 1, "unseal it with `cryptainer operator unseal`");
 
-    let wrong = run(&server, "", &["operator", "unseal", "--passphrase"], Some("not the passphrase\n"));
+    let wrong = run(
+        &server,
+        "",
+        &["operator", "unseal", "--passphrase"],
+        Some("not the passphrase\n"),
+    );
     assert_fails(&wrong, 1, "does not open this server's root key");
 
     // Development mode keeps its passphrase beside the data.
     let passphrase = std::fs::read_to_string(dir.path().join("dev-unseal.key")).unwrap();
-    let opened = run(&server, "", &["operator", "unseal", "--passphrase"], Some(&format!("{passphrase}\n")));
+    let opened = run(
+        &server,
+        "",
+        &["operator", "unseal", "--passphrase"],
+        Some(&format!("{passphrase}\n")),
+    );
     assert_eq!(opened.status.code(), Some(0), "{}", text(&opened.stderr));
     assert!(text(&opened.stdout).contains("Unsealed"));
     assert_eq!(json(&server, &["key", "list"])["total"], 0);
@@ -199,10 +285,14 @@ fn shamir_init_and_unseal_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = dir.path().join("server.toml");
-    std::fs::write(&config, format!(
-        "listen_addr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n",
-        dir.path().display()
-    )).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "listen_addr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
     let mut server = TestServer::start_config(&config, dir.path(), port);
 
     let early = run(&server, "", &["key", "list"], None);
@@ -210,7 +300,12 @@ fn shamir_init_and_unseal_through_the_cli() {
     let early = run(&server, "cpt_x", &["key", "list"], None);
     assert_fails(&early, 1, "cryptainer operator init");
 
-    let init = run(&server, "", &["operator", "init", "--shares", "3", "--threshold", "2"], None);
+    let init = run(
+        &server,
+        "",
+        &["operator", "init", "--shares", "3", "--threshold", "2"],
+        None,
+    );
     assert_eq!(init.status.code(), Some(0), "{}", text(&init.stderr));
     let printed = text(&init.stdout);
     assert!(printed.contains("ONCE"), "{printed}");
@@ -230,11 +325,29 @@ fn shamir_init_and_unseal_through_the_cli() {
     let again = run(&server, "", &["operator", "init"], None);
     assert_fails(&again, 1, "cryptainer status");
 
-    let one = run(&server, "", &["operator", "unseal"], Some(&format!("{}\n", shares[2])));
+    let one = run(
+        &server,
+        "",
+        &["operator", "unseal"],
+        Some(&format!("{}\n", shares[2])),
+    );
     assert_eq!(one.status.code(), Some(0), "{}", text(&one.stderr));
-    assert!(text(&one.stdout).contains("1 of 2 shares"), "{}", text(&one.stdout));
-    let two = run(&server, "", &["operator", "unseal"], Some(&format!("{}\n", shares[0])));
-    assert!(text(&two.stdout).contains("Unsealed"), "{}", text(&two.stdout));
+    assert!(
+        text(&one.stdout).contains("1 of 2 shares"),
+        "{}",
+        text(&one.stdout)
+    );
+    let two = run(
+        &server,
+        "",
+        &["operator", "unseal"],
+        Some(&format!("{}\n", shares[0])),
+    );
+    assert!(
+        text(&two.stdout).contains("Unsealed"),
+        "{}",
+        text(&two.stdout)
+    );
 
     json(&server, &["key", "create", "survivor"]);
     let rotated = run(&server, &server.token, &["operator", "rotate-root"], None);
@@ -251,7 +364,11 @@ fn no_server_exits_3_with_a_hint_to_start_one() {
     let mut server = TestServer::start_dev(dir.path());
     server.stop();
     let output = run(&server, &server.token, &["key", "list"], None);
-    assert_fails(&output, 3, "is the server running? start it with `cryptainer server --dev`");
+    assert_fails(
+        &output,
+        3,
+        "is the server running? start it with `cryptainer server --dev`",
+    );
 }
 
 #[test]
@@ -263,10 +380,21 @@ fn a_missing_address_is_a_usage_error() {
         .env("CRYPTAINER_TOKEN", "cpt_x")
         .output()
         .unwrap();
-    assert_fails(&output, 2, "run `source <data-dir>/dev.env` printed by `cryptainer server --dev`");
+    assert_fails(
+        &output,
+        2,
+        "run `source <data-dir>/dev.env` printed by `cryptainer server --dev`",
+    );
 
     let output = Command::new(binary())
-        .args(["key", "list", "--addr", "https://127.0.0.1:1", "--cacert", "no-such-ca.pem"])
+        .args([
+            "key",
+            "list",
+            "--addr",
+            "https://127.0.0.1:1",
+            "--cacert",
+            "no-such-ca.pem",
+        ])
         .env("CRYPTAINER_TOKEN", "cpt_x")
         .output()
         .unwrap();
@@ -280,14 +408,22 @@ fn bad_arguments_exit_2_before_anything_is_sent() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("label 'app' has no '='"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("label 'app' has no '='"),
+        "{}",
+        text(&output.stderr)
+    );
 
     let output = Command::new(binary())
         .args(["token", "create", "--role", "operator", "--ttl", "3w"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("unknown unit 'w'"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("unknown unit 'w'"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
@@ -295,16 +431,64 @@ fn help_documents_exit_codes_and_environment() {
     let output = Command::new(binary()).arg("--help").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let help = text(&output.stdout);
-    for needle in ["Exit codes:", "CRYPTAINER_ADDR", "CRYPTAINER_TOKEN", "CRYPTAINER_CACERT",
-                   "CRYPTAINER_LOG", "3  the server could not be reached"] {
+    for needle in [
+        "Exit codes:",
+        "CRYPTAINER_ADDR",
+        "CRYPTAINER_TOKEN",
+        "CRYPTAINER_CACERT",
+        "CRYPTAINER_LOG",
+        "3  the server could not be reached",
+    ] {
         assert!(help.contains(needle), "{needle:?} missing from:\n{help}");
     }
-    for command in [&["server"][..], &["operator", "unseal"], &["key", "create"], &["token", "create"],
-                    &["audit", "verify"], &["key", "material"]] {
+    for command in [
+        &["server"][..],
+        &["operator", "unseal"],
+        &["key", "create"],
+        &["token", "create"],
+        &["audit", "verify"],
+        &["key", "material"],
+    ] {
         let mut args = command.to_vec();
         args.push("--help");
         let output = Command::new(binary()).args(&args).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{args:?}");
-        assert!(text(&output.stdout).contains("Usage: cryptainer"), "{args:?}");
+        assert!(
+            text(&output.stdout).contains("Usage: cryptainer"),
+            "{args:?}"
+        );
     }
+}
+
+#[test]
+fn audit_verify_exits_1_naming_the_altered_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start_dev(dir.path());
+    for n in 0..20 {
+        json(&server, &["key", "create", &format!("k{n}")]);
+    }
+    server.stop();
+    let database = rusqlite::Connection::open(dir.path().join("cryptainer.db")).unwrap();
+    database
+        .execute_batch("UPDATE audit SET record = replace(record, '\"key.create\"', '\"key.show\"') WHERE seq = 12")
+        .unwrap();
+    drop(database);
+
+    let server = TestServer::start_dev(dir.path());
+    let verify = run(&server, &server.token, &["audit", "verify"], None);
+    assert_fails(&verify, 1, "records up to 11 are intact");
+    let stderr = text(&verify.stderr);
+    assert!(
+        stderr.starts_with("error: the audit log is NOT intact: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("12"), "{stderr}");
+
+    // With --json the report is printed as the server sent it, and the exit code
+    // still says the log is not intact.
+    let verify = run(&server, &server.token, &["audit", "verify", "--json"], None);
+    assert_eq!(verify.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["last_good_seq"], 11);
 }

@@ -1,7 +1,12 @@
 //! Durability and secrecy of what the server stores: SIGKILL loses no acknowledged
 //! write, the database never holds plaintext key material or tokens, the audit
 //! chain names the first tampered record, and the Shamir seal works end to end.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // In tests a panic is the failure report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // In tests a panic is the failure report.
 
 mod server_support;
 
@@ -27,7 +32,9 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +59,12 @@ async fn sigkill_loses_no_acknowledged_write() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
                 let name = format!("w{writer}-{n}");
-                let sent = client.post(&url).bearer_auth(&token).json(&json!({"name": name})).send().await;
+                let sent = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"name": name}))
+                    .send()
+                    .await;
                 if let Ok(response) = sent {
                     if response.status().as_u16() == 201 {
                         if let Ok(body) = response.json::<serde_json::Value>().await {
@@ -82,11 +94,31 @@ async fn sigkill_loses_no_acknowledged_write() {
     let client = server.client();
     let token = Some(server.token.as_str());
     for (id, name) in &acknowledged {
-        let answer = request(&client, &server, Method::GET, &format!("/v1/keys/{id}/material"), token, None).await;
-        assert_eq!(answer.status, 200, "acknowledged key {name} ({id}) lost after SIGKILL: {}", answer.body);
+        let answer = request(
+            &client,
+            &server,
+            Method::GET,
+            &format!("/v1/keys/{id}/material"),
+            token,
+            None,
+        )
+        .await;
+        assert_eq!(
+            answer.status, 200,
+            "acknowledged key {name} ({id}) lost after SIGKILL: {}",
+            answer.body
+        );
     }
     // The audit chain survived the kill intact.
-    let verify = request(&client, &server, Method::POST, "/v1/audit/verify", token, None).await;
+    let verify = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/audit/verify",
+        token,
+        None,
+    )
+    .await;
     assert_eq!(verify.body["ok"], true, "{}", verify.body);
 }
 
@@ -98,17 +130,40 @@ async fn the_store_never_holds_plaintext_material_or_tokens() {
     let token = Some(server.token.as_str());
     let mut secrets = Vec::new();
     for n in 0..20 {
-        let created = request(&client, &server, Method::POST, "/v1/keys", token,
-            Some(json!({"name": format!("k{n}"), "algorithm": "aes-256"}))).await;
+        let created = request(
+            &client,
+            &server,
+            Method::POST,
+            "/v1/keys",
+            token,
+            Some(json!({"name": format!("k{n}"), "algorithm": "aes-256"})),
+        )
+        .await;
         let id = created.body["id"].as_str().unwrap().to_owned();
-        let material = request(&client, &server, Method::GET, &format!("/v1/keys/{id}/material"), token, None).await;
+        let material = request(
+            &client,
+            &server,
+            Method::GET,
+            &format!("/v1/keys/{id}/material"),
+            token,
+            None,
+        )
+        .await;
         let bytes = base64::engine::general_purpose::STANDARD
-            .decode(material.body["material"].as_str().unwrap()).unwrap();
+            .decode(material.body["material"].as_str().unwrap())
+            .unwrap();
         assert_eq!(bytes.len(), 32);
         secrets.push(bytes);
     }
-    let minted = request(&client, &server, Method::POST, "/v1/auth/tokens", token,
-        Some(json!({"role": "auditor", "tenants": ["*"]}))).await;
+    let minted = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/auth/tokens",
+        token,
+        Some(json!({"role": "auditor", "tenants": ["*"]})),
+    )
+    .await;
     let minted = minted.body["token"].as_str().unwrap().to_owned();
     // Scan while running (WAL present) and after a clean stop.
     for phase in ["running", "stopped"] {
@@ -116,16 +171,35 @@ async fn the_store_never_holds_plaintext_material_or_tokens() {
             server.stop();
         }
         for file in files_under(dir.path()) {
-            if file.file_name().is_some_and(|name| name == "dev.env" || name == "dev-unseal.key") {
+            if file
+                .file_name()
+                .is_some_and(|name| name == "dev.env" || name == "dev-unseal.key")
+            {
                 continue; // Development conveniences, documented as such.
             }
             let contents = std::fs::read(&file).unwrap();
             for secret in &secrets {
-                assert!(!contains(&contents, secret), "{phase}: plaintext key material in {}", file.display());
-                assert!(!contains(&contents, base64::engine::general_purpose::STANDARD.encode(secret).as_bytes()),
-                    "{phase}: base64 key material in {}", file.display());
+                assert!(
+                    !contains(&contents, secret),
+                    "{phase}: plaintext key material in {}",
+                    file.display()
+                );
+                assert!(
+                    !contains(
+                        &contents,
+                        base64::engine::general_purpose::STANDARD
+                            .encode(secret)
+                            .as_bytes()
+                    ),
+                    "{phase}: base64 key material in {}",
+                    file.display()
+                );
             }
-            assert!(!contains(&contents, minted.as_bytes()), "{phase}: token secret in {}", file.display());
+            assert!(
+                !contains(&contents, minted.as_bytes()),
+                "{phase}: token secret in {}",
+                file.display()
+            );
         }
     }
 }
@@ -143,15 +217,40 @@ async fn verify_after(tamper: impl FnOnce(&std::path::Path)) -> serde_json::Valu
     let client = server.client();
     let token = Some(server.token.as_str());
     for n in 0..30 {
-        request(&client, &server, Method::POST, "/v1/keys", token, Some(json!({"name": format!("a{n}")}))).await;
+        request(
+            &client,
+            &server,
+            Method::POST,
+            "/v1/keys",
+            token,
+            Some(json!({"name": format!("a{n}")})),
+        )
+        .await;
     }
-    let clean = request(&client, &server, Method::POST, "/v1/audit/verify", token, None).await;
+    let clean = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/audit/verify",
+        token,
+        None,
+    )
+    .await;
     assert_eq!(clean.body["ok"], true, "{}", clean.body);
     server.stop();
     tamper(&dir.path().join("cryptainer.db"));
     let server = TestServer::start_dev(dir.path());
     let client = server.client();
-    request(&client, &server, Method::POST, "/v1/audit/verify", Some(server.token.as_str()), None).await.body
+    request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/audit/verify",
+        Some(server.token.as_str()),
+        None,
+    )
+    .await
+    .body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,8 +272,13 @@ async fn audit_verify_names_a_removed_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_verify_detects_truncation() {
-    let report = verify_after(|db| sqlite(db,
-        "DELETE FROM audit WHERE seq > (SELECT max(seq) - 5 FROM audit)")).await;
+    let report = verify_after(|db| {
+        sqlite(
+            db,
+            "DELETE FROM audit WHERE seq > (SELECT max(seq) - 5 FROM audit)",
+        )
+    })
+    .await;
     assert_eq!(report["ok"], false, "{report}");
 }
 
@@ -183,10 +287,14 @@ async fn shamir_seal_end_to_end_with_root_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = dir.path().join("server.toml");
-    std::fs::write(&config, format!(
-        "listen_addr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n",
-        dir.path().display()
-    )).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "listen_addr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
     let mut server = TestServer::start_config(&config, dir.path(), port);
     let client = server.client();
 
@@ -194,43 +302,120 @@ async fn shamir_seal_end_to_end_with_root_rotation() {
     assert_eq!(status.body["initialized"], false);
     let early = request(&client, &server, Method::GET, "/v1/keys", None, None).await;
     assert_eq!((early.status, early.code()), (503, "not_initialized"));
-    let bad = request(&client, &server, Method::POST, "/v1/sys/init", None, Some(json!({"shares": 3, "threshold": 5}))).await;
+    let bad = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/sys/init",
+        None,
+        Some(json!({"shares": 3, "threshold": 5})),
+    )
+    .await;
     assert_eq!(bad.status, 400);
 
-    let init = request(&client, &server, Method::POST, "/v1/sys/init", None, Some(json!({"shares": 5, "threshold": 3}))).await;
+    let init = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/sys/init",
+        None,
+        Some(json!({"shares": 5, "threshold": 3})),
+    )
+    .await;
     assert_eq!(init.status, 200, "{}", init.body);
-    let shares: Vec<String> = init.body["unseal_shares"].as_array().unwrap()
-        .iter().map(|share| share.as_str().unwrap().to_owned()).collect();
+    let shares: Vec<String> = init.body["unseal_shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|share| share.as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(shares.len(), 5);
     let root = init.body["root_token"].as_str().unwrap().to_owned();
-    let again = request(&client, &server, Method::POST, "/v1/sys/init", None, Some(json!({"shares": 1, "threshold": 1}))).await;
+    let again = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/sys/init",
+        None,
+        Some(json!({"shares": 1, "threshold": 1})),
+    )
+    .await;
     assert_eq!(again.status, 409);
 
     let unseal = |share: String| {
         let client = client.clone();
         let server = &server;
-        async move { request(&client, server, Method::POST, "/v1/sys/unseal", None, Some(json!({"share": share}))).await }
+        async move {
+            request(
+                &client,
+                server,
+                Method::POST,
+                "/v1/sys/unseal",
+                None,
+                Some(json!({"share": share})),
+            )
+            .await
+        }
     };
     // A mistyped share is refused on its own, with no progress made.
     let mut typo = shares[0].clone();
     let last = typo.pop().unwrap();
     typo.push(if last == 'A' { 'B' } else { 'A' });
     let refused = unseal(typo).await;
-    assert!(refused.status == 400 || refused.status == 422, "{}", refused.body);
+    assert!(
+        refused.status == 400 || refused.status == 422,
+        "{}",
+        refused.body
+    );
     let one = unseal(shares[0].clone()).await;
-    assert_eq!((one.body["sealed"].clone(), one.body["progress"].clone()), (json!(true), json!(1)));
+    assert_eq!(
+        (one.body["sealed"].clone(), one.body["progress"].clone()),
+        (json!(true), json!(1))
+    );
     let duplicate = unseal(shares[0].clone()).await;
     assert_eq!(duplicate.status, 400, "{}", duplicate.body);
     unseal(shares[2].clone()).await;
     let done = unseal(shares[4].clone()).await;
     assert_eq!(done.body["sealed"], false, "{}", done.body);
 
-    let created = request(&client, &server, Method::POST, "/v1/keys", Some(&root), Some(json!({"name": "survivor"}))).await;
+    let created = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/keys",
+        Some(&root),
+        Some(json!({"name": "survivor"})),
+    )
+    .await;
     assert_eq!(created.status, 201);
-    let before = request(&client, &server, Method::GET, "/v1/keys/survivor/material", Some(&root), None).await;
-    let rotated = request(&client, &server, Method::POST, "/v1/sys/rotate-root", Some(&root), None).await;
+    let before = request(
+        &client,
+        &server,
+        Method::GET,
+        "/v1/keys/survivor/material",
+        Some(&root),
+        None,
+    )
+    .await;
+    let rotated = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/sys/rotate-root",
+        Some(&root),
+        None,
+    )
+    .await;
     assert_eq!(rotated.status, 200, "{}", rotated.body);
-    let tenant = request(&client, &server, Method::POST, "/v1/tenants/default/rotate-key", Some(&root), None).await;
+    let tenant = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/tenants/default/rotate-key",
+        Some(&root),
+        None,
+    )
+    .await;
     assert_eq!(tenant.body["key_version"], 2, "{}", tenant.body);
     server.stop();
 
@@ -239,11 +424,35 @@ async fn shamir_seal_end_to_end_with_root_rotation() {
     let server = TestServer::start_config(&config, dir.path(), port);
     let client = server.client();
     for share in [&shares[1], &shares[3], &shares[0]] {
-        request(&client, &server, Method::POST, "/v1/sys/unseal", None, Some(json!({"share": share}))).await;
+        request(
+            &client,
+            &server,
+            Method::POST,
+            "/v1/sys/unseal",
+            None,
+            Some(json!({"share": share})),
+        )
+        .await;
     }
-    let after = request(&client, &server, Method::GET, "/v1/keys/survivor/material", Some(&root), None).await;
+    let after = request(
+        &client,
+        &server,
+        Method::GET,
+        "/v1/keys/survivor/material",
+        Some(&root),
+        None,
+    )
+    .await;
     assert_eq!(after.status, 200, "{}", after.body);
     assert_eq!(after.body["material"], before.body["material"]);
-    let verify = request(&client, &server, Method::POST, "/v1/audit/verify", Some(&root), None).await;
+    let verify = request(
+        &client,
+        &server,
+        Method::POST,
+        "/v1/audit/verify",
+        Some(&root),
+        None,
+    )
+    .await;
     assert_eq!(verify.body["ok"], true, "{}", verify.body);
 }

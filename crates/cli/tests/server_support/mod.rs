@@ -1,5 +1,6 @@
 //! Starts the real `cryptainer server` binary for end-to-end tests and talks to it
 //! over HTTPS with the CA it generated.
+#![allow(clippy::zombie_processes)] // TestServer kills and waits for its child in Drop.
 #![allow(dead_code)] // Each test file uses a different part of the support code.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // In tests a panic is the failure report.
 
@@ -109,7 +110,10 @@ impl TestServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("the server exited early: {status}");
             }
-            assert!(started.elapsed() < READY_TIMEOUT, "the server never listened");
+            assert!(
+                started.elapsed() < READY_TIMEOUT,
+                "the server never listened"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -136,7 +140,9 @@ impl TestServer {
         let pid = i32::try_from(self.child.id()).expect("pid");
         // SAFETY-free: `kill` through the command line keeps this test crate free
         // of unsafe code.
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
         let _ = self.child.wait();
     }
 

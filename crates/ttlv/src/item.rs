@@ -1,0 +1,364 @@
+//! The TTLV item tree: tags, item types, values and items.
+
+use std::fmt;
+
+use crate::names::{TAGS_BY_NAME, TAGS_BY_VALUE};
+
+/// A KMIP tag: a three-byte number naming an item.
+///
+/// Tags defined by the KMIP specifications start with `0x42`; vendor extensions
+/// start with `0x54`. Any 24-bit value is accepted and kept, named or not, so
+/// that extension tags round-trip through every encoding.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tag(pub(crate) u32);
+
+impl Tag {
+    /// The largest value a three-byte tag can hold.
+    pub const MAX: u32 = 0x00FF_FFFF;
+
+    /// The tag with this value, or `None` if it does not fit in three bytes.
+    #[must_use]
+    pub const fn new(value: u32) -> Option<Tag> {
+        if value <= Self::MAX {
+            Some(Tag(value))
+        } else {
+            None
+        }
+    }
+
+    /// The tag's numeric value (at most [`Tag::MAX`]).
+    #[must_use]
+    pub const fn value(self) -> u32 {
+        self.0
+    }
+
+    /// Whether this is a vendor extension tag (`0x54xxxx`).
+    #[must_use]
+    pub const fn is_extension(self) -> bool {
+        self.0 >> 16 == 0x54
+    }
+
+    /// The tag's name in the KMIP JSON/XML spelling (`"ActivationDate"`), if it is
+    /// one of the tags of KMIP 1.0 to 2.1.
+    #[must_use]
+    pub fn name(self) -> Option<&'static str> {
+        TAGS_BY_VALUE
+            .binary_search_by_key(&self.0, |&(value, _)| value)
+            .ok()
+            .and_then(|index| TAGS_BY_VALUE.get(index))
+            .map(|&(_, name)| name)
+    }
+
+    /// The tag with this name in the KMIP JSON/XML spelling, if there is one.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Tag> {
+        TAGS_BY_NAME
+            .binary_search_by(|&(candidate, _)| candidate.as_bytes().cmp(name.as_bytes()))
+            .ok()
+            .and_then(|index| TAGS_BY_NAME.get(index))
+            .map(|&(_, value)| Tag(value))
+    }
+}
+
+impl TryFrom<u32> for Tag {
+    type Error = u32;
+
+    /// Converts a number to a tag, giving the number back if it exceeds three bytes.
+    fn try_from(value: u32) -> Result<Self, Self::Error> {
+        Tag::new(value).ok_or(value)
+    }
+}
+
+impl From<Tag> for u32 {
+    fn from(tag: Tag) -> u32 {
+        tag.0
+    }
+}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{name}"),
+            None => write!(f, "0x{:06X}", self.0),
+        }
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// The type of a TTLV item, as its type byte says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ItemType {
+    /// `0x01`: a sequence of items.
+    Structure,
+    /// `0x02`: a signed 32-bit integer.
+    Integer,
+    /// `0x03`: a signed 64-bit integer.
+    LongInteger,
+    /// `0x04`: a two's complement big-endian integer of a multiple of 8 bytes.
+    BigInteger,
+    /// `0x05`: an unsigned 32-bit enumeration value.
+    Enumeration,
+    /// `0x06`: a boolean, 8 bytes holding 0 or 1.
+    Boolean,
+    /// `0x07`: UTF-8 text.
+    TextString,
+    /// `0x08`: bytes.
+    ByteString,
+    /// `0x09`: seconds since the Unix epoch.
+    DateTime,
+    /// `0x0A`: an unsigned 32-bit number of seconds.
+    Interval,
+    /// `0x0B`: microseconds since the Unix epoch (KMIP 2.0 and later).
+    DateTimeExtended,
+}
+
+impl ItemType {
+    /// The type for a type byte, or `None` if the byte names no type.
+    #[must_use]
+    pub const fn from_byte(byte: u8) -> Option<ItemType> {
+        Some(match byte {
+            0x01 => ItemType::Structure,
+            0x02 => ItemType::Integer,
+            0x03 => ItemType::LongInteger,
+            0x04 => ItemType::BigInteger,
+            0x05 => ItemType::Enumeration,
+            0x06 => ItemType::Boolean,
+            0x07 => ItemType::TextString,
+            0x08 => ItemType::ByteString,
+            0x09 => ItemType::DateTime,
+            0x0A => ItemType::Interval,
+            0x0B => ItemType::DateTimeExtended,
+            _ => return None,
+        })
+    }
+
+    /// The type byte written for this type.
+    #[must_use]
+    pub const fn byte(self) -> u8 {
+        match self {
+            ItemType::Structure => 0x01,
+            ItemType::Integer => 0x02,
+            ItemType::LongInteger => 0x03,
+            ItemType::BigInteger => 0x04,
+            ItemType::Enumeration => 0x05,
+            ItemType::Boolean => 0x06,
+            ItemType::TextString => 0x07,
+            ItemType::ByteString => 0x08,
+            ItemType::DateTime => 0x09,
+            ItemType::Interval => 0x0A,
+            ItemType::DateTimeExtended => 0x0B,
+        }
+    }
+
+    /// The type's name in the JSON and XML encodings (`"LongInteger"`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            ItemType::Structure => "Structure",
+            ItemType::Integer => "Integer",
+            ItemType::LongInteger => "LongInteger",
+            ItemType::BigInteger => "BigInteger",
+            ItemType::Enumeration => "Enumeration",
+            ItemType::Boolean => "Boolean",
+            ItemType::TextString => "TextString",
+            ItemType::ByteString => "ByteString",
+            ItemType::DateTime => "DateTime",
+            ItemType::Interval => "Interval",
+            ItemType::DateTimeExtended => "DateTimeExtended",
+        }
+    }
+
+    /// The type with this JSON/XML name, if there is one.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<ItemType> {
+        (0x01..=0x0B)
+            .filter_map(ItemType::from_byte)
+            .find(|item_type| item_type.name() == name)
+    }
+}
+
+impl fmt::Display for ItemType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A Big Integer value: two's complement, big-endian, a multiple of 8 bytes long.
+///
+/// The bytes are kept as received (including any redundant sign extension), so a
+/// decoded message re-encodes byte for byte.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BigInteger(Vec<u8>);
+
+impl BigInteger {
+    /// Wraps bytes that are already a non-zero multiple of 8 long, or gives them back.
+    pub fn from_padded(bytes: Vec<u8>) -> Result<BigInteger, Vec<u8>> {
+        if !bytes.is_empty() && bytes.len() % 8 == 0 {
+            Ok(BigInteger(bytes))
+        } else {
+            Err(bytes)
+        }
+    }
+
+    /// Sign-extends any two's complement big-endian bytes to a multiple of 8 bytes
+    /// (no bytes at all make zero).
+    #[must_use]
+    pub fn from_signed_bytes(bytes: &[u8]) -> BigInteger {
+        if bytes.is_empty() {
+            // TTLV has no empty big integer: zero is eight zero bytes.
+            return BigInteger(vec![0; 8]);
+        }
+        let negative = bytes.first().is_some_and(|&first| first & 0x80 != 0);
+        let fill = if negative { 0xFF } else { 0x00 };
+        let padding = (8 - bytes.len() % 8) % 8;
+        let mut padded = Vec::with_capacity(bytes.len() + padding);
+        padded.resize(padding, fill);
+        padded.extend_from_slice(bytes);
+        BigInteger(padded)
+    }
+
+    /// The value of a signed 64-bit integer, as 8 bytes.
+    #[must_use]
+    pub fn from_i64(value: i64) -> BigInteger {
+        BigInteger(value.to_be_bytes().to_vec())
+    }
+
+    /// The bytes, two's complement big-endian; their length is a multiple of 8.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Gives up the bytes.
+    #[must_use]
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl fmt::Debug for BigInteger {
+    /// Prints only the length: big integers carry private key parts.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BigInteger(<{} bytes>)", self.0.len())
+    }
+}
+
+/// The value of an item, one variant per KMIP item type.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Value {
+    /// Child items, in order.
+    Structure(Vec<Item>),
+    /// A signed 32-bit integer (also used for masks such as Cryptographic Usage Mask).
+    Integer(i32),
+    /// A signed 64-bit integer.
+    LongInteger(i64),
+    /// A big integer, bytes kept as they came.
+    BigInteger(BigInteger),
+    /// An enumeration value; unknown values are kept.
+    Enumeration(u32),
+    /// A boolean.
+    Boolean(bool),
+    /// UTF-8 text.
+    TextString(String),
+    /// Bytes.
+    ByteString(Vec<u8>),
+    /// Seconds since the Unix epoch.
+    DateTime(i64),
+    /// A number of seconds.
+    Interval(u32),
+    /// Microseconds since the Unix epoch.
+    DateTimeExtended(i64),
+}
+
+impl Value {
+    /// The item type this value is encoded as.
+    #[must_use]
+    pub const fn item_type(&self) -> ItemType {
+        match self {
+            Value::Structure(_) => ItemType::Structure,
+            Value::Integer(_) => ItemType::Integer,
+            Value::LongInteger(_) => ItemType::LongInteger,
+            Value::BigInteger(_) => ItemType::BigInteger,
+            Value::Enumeration(_) => ItemType::Enumeration,
+            Value::Boolean(_) => ItemType::Boolean,
+            Value::TextString(_) => ItemType::TextString,
+            Value::ByteString(_) => ItemType::ByteString,
+            Value::DateTime(_) => ItemType::DateTime,
+            Value::Interval(_) => ItemType::Interval,
+            Value::DateTimeExtended(_) => ItemType::DateTimeExtended,
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    /// Byte strings and big integers print their length only: they carry key
+    /// material, and a `{:?}` in a log line must not leak it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Structure(children) => f.debug_list().entries(children).finish(),
+            Value::Integer(value) => write!(f, "Integer({value})"),
+            Value::LongInteger(value) => write!(f, "LongInteger({value})"),
+            Value::BigInteger(value) => fmt::Debug::fmt(value, f),
+            Value::Enumeration(value) => write!(f, "Enumeration(0x{value:08X})"),
+            Value::Boolean(value) => write!(f, "Boolean({value})"),
+            Value::TextString(value) => write!(f, "TextString({value:?})"),
+            Value::ByteString(value) => write!(f, "ByteString(<{} bytes>)", value.len()),
+            Value::DateTime(value) => write!(f, "DateTime({value})"),
+            Value::Interval(value) => write!(f, "Interval({value})"),
+            Value::DateTimeExtended(value) => write!(f, "DateTimeExtended({value})"),
+        }
+    }
+}
+
+/// One TTLV item: a tag and a value (the type and length follow from the value).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Item {
+    /// What the item is.
+    pub tag: Tag,
+    /// Its value.
+    pub value: Value,
+}
+
+impl Item {
+    /// An item with this tag and value.
+    #[must_use]
+    pub const fn new(tag: Tag, value: Value) -> Item {
+        Item { tag, value }
+    }
+
+    /// A structure item with these children.
+    #[must_use]
+    pub const fn structure(tag: Tag, children: Vec<Item>) -> Item {
+        Item {
+            tag,
+            value: Value::Structure(children),
+        }
+    }
+
+    /// The children if this is a structure, otherwise an empty slice.
+    #[must_use]
+    pub fn children(&self) -> &[Item] {
+        match &self.value {
+            Value::Structure(children) => children,
+            _ => &[],
+        }
+    }
+
+    /// The first child with this tag, if this is a structure that has one.
+    #[must_use]
+    pub fn child(&self, tag: Tag) -> Option<&Item> {
+        self.children().iter().find(|child| child.tag == tag)
+    }
+}
+
+impl fmt::Debug for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {:?}", self.tag, self.value)
+    }
+}
