@@ -243,16 +243,15 @@ impl Store for SqliteStore {
     fn get_system(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.with_reader(|connection| {
             Ok(connection
-                .query_row("SELECT value FROM system WHERE name = ?1", [name], |row| {
-                    row.get(0)
-                })
+                .prepare_cached("SELECT value FROM system WHERE name = ?1")?
+                .query_row([name], |row| row.get(0))
                 .optional()?)
         })
     }
 
     fn tenant_keys(&self) -> Result<Vec<TenantKeyRow>, StoreError> {
         self.with_reader(|connection| {
-            let mut statement = connection.prepare(
+            let mut statement = connection.prepare_cached(
                 "SELECT tenant, version, wrapped FROM tenant_keys ORDER BY tenant, version",
             )?;
             let rows = statement.query_map([], |row| {
@@ -278,9 +277,8 @@ impl Store for SqliteStore {
     fn get_object(&self, id: &str) -> Result<Option<ObjectMeta>, StoreError> {
         self.with_reader(|connection| {
             let text: Option<String> = connection
-                .query_row("SELECT meta FROM objects WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
+                .prepare_cached("SELECT meta FROM objects WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
                 .optional()?;
             text.as_deref().map(decode_meta).transpose()
         })
@@ -380,7 +378,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<VersionRow>, StoreError> {
         self.with_reader(|connection| {
-            let mut statement = connection.prepare(
+            let mut statement = connection.prepare_cached(
                 "SELECT object_id, version, tenant, kek_version, wrapped FROM object_versions \
                  WHERE tenant = ?1 AND kek_version < ?2 LIMIT ?3",
             )?;
@@ -397,11 +395,8 @@ impl Store for SqliteStore {
     fn get_token_by_digest(&self, digest: &str) -> Result<Option<TokenRow>, StoreError> {
         self.with_reader(|connection| {
             let text: Option<String> = connection
-                .query_row(
-                    "SELECT info FROM tokens WHERE digest = ?1",
-                    [digest],
-                    |row| row.get(0),
-                )
+                .prepare_cached("SELECT info FROM tokens WHERE digest = ?1")?
+                .query_row([digest], |row| row.get(0))
                 .optional()?;
             text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("token", error)))
                 .transpose()
@@ -411,9 +406,8 @@ impl Store for SqliteStore {
     fn get_token_by_id(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
         self.with_reader(|connection| {
             let text: Option<String> = connection
-                .query_row("SELECT info FROM tokens WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
+                .prepare_cached("SELECT info FROM tokens WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
                 .optional()?;
             text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("token", error)))
                 .transpose()
@@ -422,7 +416,7 @@ impl Store for SqliteStore {
 
     fn list_tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         self.with_reader(|connection| {
-            let mut statement = connection.prepare("SELECT info FROM tokens ORDER BY id")?;
+            let mut statement = connection.prepare_cached("SELECT info FROM tokens ORDER BY id")?;
             let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
             let mut tokens = Vec::new();
             for row in rows {
@@ -435,11 +429,8 @@ impl Store for SqliteStore {
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
         self.with_reader(|connection| {
             let text: Option<String> = connection
-                .query_row(
-                    "SELECT record FROM audit ORDER BY seq DESC LIMIT 1",
-                    [],
-                    |row| row.get(0),
-                )
+                .prepare_cached("SELECT record FROM audit ORDER BY seq DESC LIMIT 1")?
+                .query_row([], |row| row.get(0))
                 .optional()?;
             match text {
                 None => Ok(None),
@@ -459,8 +450,9 @@ impl Store for SqliteStore {
     ) -> Result<Vec<audit::StoredRecord>, StoreError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         self.with_reader(|connection| {
-            let mut statement = connection
-                .prepare("SELECT seq, record FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+            let mut statement = connection.prepare_cached(
+                "SELECT seq, record FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
             let rows = statement.query_map(params![after, limit], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
             })?;
@@ -482,8 +474,8 @@ impl Store for SqliteStore {
 
     fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>, StoreError> {
         self.with_reader(|connection| {
-            let mut statement =
-                connection.prepare("SELECT checkpoint FROM audit_checkpoints ORDER BY seq")?;
+            let mut statement = connection
+                .prepare_cached("SELECT checkpoint FROM audit_checkpoints ORDER BY seq")?;
             let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
             let mut checkpoints = Vec::new();
             for row in rows {
@@ -601,10 +593,9 @@ fn commit_group(
         let text =
             serde_json::to_string(&record).map_err(|error| corrupt("audit record", error))?;
         let seq = i64::try_from(record.seq).map_err(|_| corrupt("audit record", "seq overflow"))?;
-        transaction.execute(
-            "INSERT INTO audit (seq, record) VALUES (?1, ?2)",
-            params![seq, text],
-        )?;
+        transaction
+            .prepare_cached("INSERT INTO audit (seq, record) VALUES (?1, ?2)")?
+            .execute(params![seq, text])?;
         outcomes.push(applied.map(|()| record));
     }
     let checkpoint = journal.checkpoint_due();
@@ -613,10 +604,11 @@ fn commit_group(
             .map_err(|error| corrupt("audit checkpoint", error))?;
         let seq = i64::try_from(checkpoint.seq)
             .map_err(|_| corrupt("audit checkpoint", "seq overflow"))?;
-        transaction.execute(
-            "INSERT OR REPLACE INTO audit_checkpoints (seq, checkpoint) VALUES (?1, ?2)",
-            params![seq, text],
-        )?;
+        transaction
+            .prepare_cached(
+                "INSERT OR REPLACE INTO audit_checkpoints (seq, checkpoint) VALUES (?1, ?2)",
+            )?
+            .execute(params![seq, text])?;
     }
     transaction.commit()?;
     Ok((outcomes, checkpoint))
@@ -626,10 +618,9 @@ fn apply_writes(transaction: &rusqlite::Savepoint<'_>, writes: &[Write]) -> Resu
     for write in writes {
         match write {
             Write::PutSystem { name, value } => {
-                transaction.execute(
-                    "INSERT OR REPLACE INTO system (name, value) VALUES (?1, ?2)",
-                    params![name, value],
-                )?;
+                transaction
+                    .prepare_cached("INSERT OR REPLACE INTO system (name, value) VALUES (?1, ?2)")?
+                    .execute(params![name, value])?;
             }
             Write::InsertObject(meta) => {
                 let text = serde_json::to_string(meta)
@@ -662,10 +653,11 @@ fn apply_writes(transaction: &rusqlite::Savepoint<'_>, writes: &[Write]) -> Resu
             Write::UpdateObject(meta) => {
                 let text = serde_json::to_string(meta)
                     .map_err(|error| corrupt("object metadata", error))?;
-                transaction.execute(
-                    "UPDATE objects SET name = ?2, state = ?3, meta = ?4 WHERE id = ?1",
-                    params![meta.id, meta.name, meta.state.as_str(), text],
-                )?;
+                transaction
+                    .prepare_cached(
+                        "UPDATE objects SET name = ?2, state = ?3, meta = ?4 WHERE id = ?1",
+                    )?
+                    .execute(params![meta.id, meta.name, meta.state.as_str(), text])?;
             }
             Write::PutVersion(row) => {
                 transaction.execute(
@@ -675,23 +667,22 @@ fn apply_writes(transaction: &rusqlite::Savepoint<'_>, writes: &[Write]) -> Resu
                 )?;
             }
             Write::EraseVersions { object_id } => {
-                transaction.execute(
-                    "DELETE FROM object_versions WHERE object_id = ?1",
-                    params![object_id],
-                )?;
+                transaction
+                    .prepare_cached("DELETE FROM object_versions WHERE object_id = ?1")?
+                    .execute(params![object_id])?;
             }
             Write::PutTenantKey(row) => {
-                transaction.execute(
-                    "INSERT OR REPLACE INTO tenant_keys (tenant, version, wrapped) VALUES (?1, ?2, ?3)",
+                transaction.prepare_cached("INSERT OR REPLACE INTO tenant_keys (tenant, version, wrapped) VALUES (?1, ?2, ?3)")?.execute(
                     params![row.tenant, row.version, row.wrapped],
                 )?;
             }
             Write::PutToken(row) => {
                 let text = serde_json::to_string(row).map_err(|error| corrupt("token", error))?;
-                transaction.execute(
-                    "INSERT OR REPLACE INTO tokens (digest, id, info) VALUES (?1, ?2, ?3)",
-                    params![row.digest, row.id, text],
-                )?;
+                transaction
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO tokens (digest, id, info) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![row.digest, row.id, text])?;
             }
         }
     }
