@@ -181,6 +181,8 @@ struct TenantKeys {
 /// The unsealed state: the root key and the seal that protects it.
 struct Unsealed {
     root: Key256,
+    /// The stored form of `root`, kept so sealing and status need no store read.
+    sealed: SealedRoot,
     audit_master: Key256,
     seal: Box<dyn Seal>,
     tenants: HashMap<String, TenantKeys>,
@@ -282,17 +284,10 @@ impl Keystore {
             .map_or(0, |progress| progress.have());
         let (initialized, sealed, sealed_root) = match &*state {
             SealState::Uninitialized => (false, true, None),
-            SealState::Sealed(root) => (true, true, Some(root.clone())),
-            SealState::Unsealed(_) => (true, false, None),
+            SealState::Sealed(root) => (true, true, Some(root)),
+            SealState::Unsealed(unsealed) => (true, false, Some(&unsealed.sealed)),
         };
-        let (seal, threshold, shares) = match (&*state, sealed_root) {
-            (_, Some(root)) => describe(&root),
-            (SealState::Unsealed(unsealed), None) => match self.sealed_root_on_disk() {
-                Some(root) => describe(&root),
-                None => (Some(seal_kind_name(unsealed.seal.kind())), 0, 0),
-            },
-            _ => (None, 0, 0),
-        };
+        let (seal, threshold, shares) = sealed_root.map_or((None, 0, 0), describe);
         Status {
             initialized,
             sealed,
@@ -301,11 +296,6 @@ impl Keystore {
             shares,
             progress,
         }
-    }
-
-    fn sealed_root_on_disk(&self) -> Option<SealedRoot> {
-        let bytes = self.store.get_system(SEALED_ROOT).ok()??;
-        serde_json::from_slice(&bytes).ok()
     }
 
     /// Whether the root key is in memory.
@@ -475,6 +465,7 @@ impl Keystore {
             .set_keys(Some(audit_keys));
         *state = SealState::Unsealed(Box::new(Unsealed {
             root,
+            sealed: sealed.clone(),
             audit_master,
             seal,
             tenants,
@@ -497,10 +488,8 @@ impl Keystore {
         self.store
             .commit(Vec::new(), event(caller, "sys.seal", None, None))?;
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        if let SealState::Unsealed(_) = &*state {
-            let sealed = self
-                .sealed_root_on_disk()
-                .ok_or(KeystoreError::NotInitialized)?;
+        if let SealState::Unsealed(unsealed) = &*state {
+            let sealed = unsealed.sealed.clone();
             // Replacing the state drops `Unsealed`, whose keys zeroize on drop.
             *state = SealState::Sealed(sealed);
             self.store
@@ -587,6 +576,7 @@ impl Keystore {
             self.store
                 .commit(writes, event(caller, "sys.rotate_root", None, None))?;
             unsealed.root = new_root;
+            unsealed.sealed = sealed;
             Ok(())
         })
     }

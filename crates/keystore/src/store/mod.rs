@@ -168,6 +168,13 @@ pub enum StoreError {
         /// What was wrong.
         detail: String,
     },
+    /// The transaction holding this commit (and the others of its group) failed;
+    /// nothing of it was written.
+    #[error("the write was not made durable: {source}")]
+    GroupCommit {
+        /// The failure, shared by every commit of the group.
+        source: std::sync::Arc<StoreError>,
+    },
     /// The writer thread is gone (the server is shutting down).
     #[error("the storage writer has stopped; restart the server")]
     WriterStopped,

@@ -155,6 +155,18 @@ impl SqliteStore {
         &self.path
     }
 
+    /// The token a one-parameter query selects.
+    fn token_where(&self, query: &str, value: &str) -> Result<Option<TokenRow>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .prepare_cached(query)?
+                .query_row([value], |row| row.get(0))
+                .optional()?;
+            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("token", error)))
+                .transpose()
+        })
+    }
+
     fn with_reader<T>(
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -393,25 +405,11 @@ impl Store for SqliteStore {
     }
 
     fn get_token_by_digest(&self, digest: &str) -> Result<Option<TokenRow>, StoreError> {
-        self.with_reader(|connection| {
-            let text: Option<String> = connection
-                .prepare_cached("SELECT info FROM tokens WHERE digest = ?1")?
-                .query_row([digest], |row| row.get(0))
-                .optional()?;
-            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("token", error)))
-                .transpose()
-        })
+        self.token_where("SELECT info FROM tokens WHERE digest = ?1", digest)
     }
 
     fn get_token_by_id(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
-        self.with_reader(|connection| {
-            let text: Option<String> = connection
-                .prepare_cached("SELECT info FROM tokens WHERE id = ?1")?
-                .query_row([id], |row| row.get(0))
-                .optional()?;
-            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("token", error)))
-                .transpose()
-        })
+        self.token_where("SELECT info FROM tokens WHERE id = ?1", id)
     }
 
     fn list_tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
@@ -535,22 +533,16 @@ fn writer_loop(mut connection: Connection, queue: Receiver<Pending>, journal: Ar
             Err(error) => {
                 journal.rollback();
                 tracing::error!(%error, commits = group.len(), "storage commit failed");
-                let message = error.to_string();
+                // Every caller of the group gets the same failure.
+                let shared = Arc::new(error);
                 for pending in group {
-                    let _ = pending.reply.send(Err(corrupt_or_db(&message)));
+                    let _ = pending.reply.send(Err(StoreError::GroupCommit {
+                        source: Arc::clone(&shared),
+                    }));
                 }
             }
         }
     }
-}
-
-/// The error each caller of a failed group receives (the source error cannot be
-/// cloned, so its text is carried).
-fn corrupt_or_db(message: &str) -> StoreError {
-    StoreError::Database(rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
-        Some(format!("the write was not made durable: {message}")),
-    ))
 }
 
 type Outcomes = (
