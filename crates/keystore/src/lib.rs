@@ -20,4 +20,6 @@ pub mod shamir;
 pub mod store;
 pub mod wrap;
 
-pub use service::{Caller, Initialized, Keystore, KeystoreError, SealChoice, Status, TenantScope};
+pub use service::{
+    Caller, Durable, Initialized, Keystore, KeystoreError, SealChoice, Status, TenantScope,
+};

@@ -16,7 +16,9 @@ use crate::seal::{
     PassphraseSeal, Seal, SealError, SealKind, SealedRoot, ShamirSeal, UnsealProgress, UnsealShare,
 };
 use crate::secret::{Key256, SecretBytes};
-use crate::store::{ListFilter, Store, StoreError, TenantKeyRow, TokenRow, VersionRow, Write};
+use crate::store::{
+    ListFilter, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow, VersionRow, Write,
+};
 use crate::wrap::{self, WrapError};
 
 /// System key under which the sealed root is stored.
@@ -192,6 +194,56 @@ enum SealState {
     Uninitialized,
     Sealed(SealedRoot),
     Unsealed(Box<Unsealed>),
+}
+
+/// A result whose change and audit record are with the store's writer but may
+/// not be durable yet. The value is released only once they are, so a caller
+/// cannot answer a request before its audit record is on disk: either block on
+/// [`Durable::wait`] or, from an async task, `.await` [`Durable::finish`].
+#[must_use = "the value is released only once the commit is durable"]
+pub struct Durable<T> {
+    value: T,
+    commit: PendingCommit,
+    map_error: fn(StoreError) -> KeystoreError,
+}
+
+impl<T> Durable<T> {
+    fn new(value: T, commit: PendingCommit) -> Durable<T> {
+        Durable {
+            value,
+            commit,
+            map_error: KeystoreError::from,
+        }
+    }
+
+    /// Transforms the value that will be released.
+    pub fn map<U>(self, transform: impl FnOnce(T) -> U) -> Durable<U> {
+        Durable {
+            value: transform(self.value),
+            commit: self.commit,
+            map_error: self.map_error,
+        }
+    }
+
+    /// Blocks this thread until the commit is durable, then releases the value.
+    pub fn wait(self) -> Result<T, KeystoreError> {
+        self.commit.wait().map_err(self.map_error)?;
+        Ok(self.value)
+    }
+
+    /// Waits without holding a thread until the commit is durable, then releases
+    /// the value.
+    pub async fn finish(self) -> Result<T, KeystoreError> {
+        self.commit.await.map_err(self.map_error)?;
+        Ok(self.value)
+    }
+}
+
+fn name_taken_or_store(error: StoreError) -> KeystoreError {
+    match error {
+        StoreError::NameTaken { tenant, name } => KeystoreError::NameTaken { tenant, name },
+        other => other.into(),
+    }
 }
 
 /// The key manager core.
@@ -744,6 +796,20 @@ impl Keystore {
         algorithm: Algorithm,
         labels: BTreeMap<String, String>,
     ) -> Result<ObjectMeta, KeystoreError> {
+        self.create_key_deferred(caller, tenant, name, algorithm, labels)?
+            .wait()
+    }
+
+    /// [`Keystore::create_key`] without waiting: the metadata is released once
+    /// the key and its audit record are durable.
+    pub fn create_key_deferred(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        name: &str,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+    ) -> Result<Durable<ObjectMeta>, KeystoreError> {
         let length = algorithm.key_bits();
         if length == 0 {
             return Err(KeystoreError::InvalidArgument(
@@ -752,7 +818,7 @@ impl Keystore {
         }
         let bytes = usize::try_from(length / 8).unwrap_or(32);
         let material = SecretBytes::random(bytes);
-        self.register(
+        self.register_deferred(
             caller,
             tenant,
             Some(name),
@@ -775,6 +841,31 @@ impl Keystore {
         labels: BTreeMap<String, String>,
         material: SecretBytes,
     ) -> Result<ObjectMeta, KeystoreError> {
+        self.register_deferred(
+            caller,
+            tenant,
+            name,
+            object_type,
+            algorithm,
+            labels,
+            material,
+        )?
+        .wait()
+    }
+
+    /// [`Keystore::register`] without waiting: the metadata is released once the
+    /// object and its audit record are durable.
+    #[allow(clippy::too_many_arguments)] // Each argument is a distinct KMIP attribute.
+    pub fn register_deferred(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        name: Option<&str>,
+        object_type: ObjectType,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+        material: SecretBytes,
+    ) -> Result<Durable<ObjectMeta>, KeystoreError> {
         validate_name("tenant", tenant)?;
         if let Some(name) = name {
             validate_name("name", name)?;
@@ -809,16 +900,18 @@ impl Keystore {
                 .sensitive
                 .push(("name".to_owned(), name.as_bytes().to_vec()));
         }
-        match self.store.commit(
-            vec![Write::InsertObject(meta.clone()), Write::PutVersion(row)],
-            audit_event,
-        ) {
-            Ok(_) => Ok(meta),
-            Err(StoreError::NameTaken { tenant, name }) => {
-                Err(KeystoreError::NameTaken { tenant, name })
-            }
-            Err(error) => Err(error.into()),
-        }
+        let commit = self
+            .store
+            .submit(
+                vec![Write::InsertObject(meta.clone()), Write::PutVersion(row)],
+                audit_event,
+            )
+            .map_err(name_taken_or_store)?;
+        Ok(Durable {
+            value: meta,
+            commit,
+            map_error: name_taken_or_store,
+        })
     }
 
     /// An object's metadata by id or by name in `tenant`. Reading metadata reads no
@@ -848,6 +941,17 @@ impl Keystore {
         meta: &ObjectMeta,
         version: Option<u32>,
     ) -> Result<(u32, SecretBytes), KeystoreError> {
+        self.material_deferred(caller, meta, version)?.wait()
+    }
+
+    /// [`Keystore::material`] without waiting: the material is released once the
+    /// read's audit record is durable.
+    pub fn material_deferred(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+        version: Option<u32>,
+    ) -> Result<Durable<(u32, SecretBytes)>, KeystoreError> {
         if meta.state.is_destroyed() {
             return Err(KeystoreError::WrongState {
                 id: meta.id.clone(),
@@ -880,7 +984,7 @@ impl Keystore {
                 }
             })
         })?;
-        self.store.commit(
+        let commit = self.store.submit(
             Vec::new(),
             event(
                 caller,
@@ -889,7 +993,7 @@ impl Keystore {
                 Some(&meta.id),
             ),
         )?;
-        Ok((version, material))
+        Ok(Durable::new((version, material), commit))
     }
 
     /// Adds a new version of an Active key's material; older versions stay readable
@@ -1026,10 +1130,23 @@ impl Keystore {
         object_id: Option<&str>,
         result: &str,
     ) -> Result<(), KeystoreError> {
+        self.record_deferred(caller, operation, tenant, object_id, result)?
+            .wait()
+    }
+
+    /// [`Keystore::record`] without waiting.
+    pub fn record_deferred(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        tenant: Option<&str>,
+        object_id: Option<&str>,
+        result: &str,
+    ) -> Result<Durable<()>, KeystoreError> {
         let mut audit_event = event(caller, operation, tenant, object_id);
         audit_event.result = result.to_owned();
-        self.store.commit(Vec::new(), audit_event)?;
-        Ok(())
+        let commit = self.store.submit(Vec::new(), audit_event)?;
+        Ok(Durable::new((), commit))
     }
 
     /// Like [`Keystore::record`] for a refusal: a failure to write it is logged,

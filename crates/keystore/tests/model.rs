@@ -16,7 +16,9 @@ use keystore::object::{Algorithm, ObjectMeta, RevocationReason, State};
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
 use keystore::store::sqlite::SqliteStore;
-use keystore::store::{ListFilter, Store, StoreError, TenantKeyRow, TokenRow, VersionRow, Write};
+use keystore::store::{
+    ListFilter, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow, VersionRow, Write,
+};
 use keystore::{Caller, Keystore, KeystoreError, SealChoice};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -83,15 +85,15 @@ impl Store for FlakyStore {
     fn journal(&self) -> &Arc<Mutex<keystore::journal::Journal>> {
         self.inner.journal()
     }
-    fn commit(
+    fn submit(
         &self,
         writes: Vec<Write>,
         event: audit::AuditEvent,
-    ) -> Result<audit::AuditRecord, StoreError> {
+    ) -> Result<PendingCommit, StoreError> {
         if self.fail_next.swap(false, Ordering::SeqCst) {
             return Err(StoreError::WriterStopped);
         }
-        self.inner.commit(writes, event)
+        self.inner.submit(writes, event)
     }
 }
 

@@ -19,7 +19,7 @@ use keystore::object::{Algorithm, ObjectMeta, RevocationReason, State as ObjectS
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
 use keystore::store::{ListFilter, Role, TokenRow, Write};
-use keystore::{Caller, Keystore, KeystoreError, SealChoice, TenantScope};
+use keystore::{Caller, Durable, Keystore, KeystoreError, SealChoice, TenantScope};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -159,30 +159,12 @@ impl AppState {
         let started = Instant::now();
         let outcome = tokio::task::spawn_blocking(move || {
             let keystore = &app.keystore;
-            let mut caller = Caller {
-                principal: "anonymous".to_owned(),
-                remote: context.remote.clone(),
-            };
-            keystore.require_unsealed().map_err(ApiError::from)?;
-            let principal = match auth::authenticate(keystore, context.authorization.as_deref()) {
-                Ok(principal) => principal,
-                Err(error) => {
+            let call = match admit(keystore, context, permission) {
+                Ok(call) => call,
+                Err((error, caller)) => {
                     keystore.audit_refusal(&caller, operation, None, None, error.code.as_str());
                     return Err(error);
                 }
-            };
-            caller.principal = principal.audit_name();
-            let authorized = match principal.authorize(permission) {
-                Ok(authorized) => authorized,
-                Err(error) => {
-                    keystore.audit_refusal(&caller, operation, None, None, error.code.as_str());
-                    return Err(error);
-                }
-            };
-            let call = Call {
-                keystore,
-                authorized,
-                caller,
             };
             let result = body(&call);
             if let Err(error) = &result {
@@ -200,6 +182,49 @@ impl AppState {
         })
         .await;
         self.finish(operation, started, outcome)
+    }
+
+    /// Like [`AppState::call`] for the hot paths (key reads and creates): `body`
+    /// runs on this async worker and hands its commit to the store's writer, and
+    /// the task then waits for durability without holding a thread. Bodies must
+    /// only do short work (point reads, one unwrap): no key derivation.
+    async fn call_inline<T: Send + 'static>(
+        self: &Arc<Self>,
+        context: RequestContext,
+        operation: &'static str,
+        permission: Permission,
+        body: impl FnOnce(&Call<'_>) -> Result<Durable<T>, ApiError>,
+    ) -> Result<T, ApiError> {
+        let started = Instant::now();
+        let keystore = &self.keystore;
+        let (result, caller) = match admit(keystore, context, permission) {
+            Ok(call) => {
+                let result = match body(&call) {
+                    Ok(durable) => durable.finish().await.map_err(ApiError::from),
+                    Err(error) => Err(error),
+                };
+                (result, call.caller)
+            }
+            Err((error, caller)) => (Err(error), caller),
+        };
+        if let Err(error) = &result {
+            if !error.audited {
+                let recorded = match keystore.record_deferred(
+                    &caller,
+                    operation,
+                    None,
+                    None,
+                    error.code.as_str(),
+                ) {
+                    Ok(durable) => durable.finish().await,
+                    Err(recording) => Err(recording),
+                };
+                if let Err(recording) = recorded {
+                    tracing::error!(error = %recording, operation, "could not audit a refused request");
+                }
+            }
+        }
+        self.finish(operation, started, Ok(result))
     }
 
     /// Runs `body` on the blocking pool without authentication (seal endpoints).
@@ -235,6 +260,36 @@ impl AppState {
         self.metrics.observe(operation, code, started.elapsed());
         outcome
     }
+}
+
+/// Checks that the server is unsealed, authenticates the caller and authorizes
+/// `permission`. A refusal comes back with the caller to audit it under.
+fn admit<'a>(
+    keystore: &'a Keystore,
+    context: RequestContext,
+    permission: Permission,
+) -> Result<Call<'a>, (ApiError, Caller)> {
+    let mut caller = Caller {
+        principal: "anonymous".to_owned(),
+        remote: context.remote,
+    };
+    if let Err(error) = keystore.require_unsealed() {
+        return Err((ApiError::from(error), caller));
+    }
+    let principal = match auth::authenticate(keystore, context.authorization.as_deref()) {
+        Ok(principal) => principal,
+        Err(error) => return Err((error, caller)),
+    };
+    caller.principal = principal.audit_name();
+    let authorized = match principal.authorize(permission) {
+        Ok(authorized) => authorized,
+        Err(error) => return Err((error, caller)),
+    };
+    Ok(Call {
+        keystore,
+        authorized,
+        caller,
+    })
 }
 
 /// Builds the router.
@@ -577,7 +632,7 @@ async fn create_key(
     context: RequestContext,
     JsonBody(request): JsonBody<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<KeyInfo>), ApiError> {
-    app.call(context, "key.create", Permission::ManageKeys, move |call| {
+    app.call_inline(context, "key.create", Permission::ManageKeys, move |call| {
         let tenant = call.principal().tenant_for(request.tenant.as_deref());
         if !call.principal().scope.allows(&tenant) {
             return Err(ApiError::new(
@@ -591,14 +646,14 @@ async fn create_key(
                 "unknown algorithm '{algorithm_text}'; use aes-256, aes-128 or hmac-sha256"
             ))
         })?;
-        let meta = call.keystore.create_key(
+        let durable = call.keystore.create_key_deferred(
             &call.caller,
             &tenant,
             &request.name,
             algorithm,
             request.labels,
         )?;
-        Ok((StatusCode::CREATED, Json(KeyInfo::from(meta))))
+        Ok(durable.map(|meta| (StatusCode::CREATED, Json(KeyInfo::from(meta)))))
     })
     .await
 }
@@ -692,16 +747,16 @@ async fn show_key(
     Path(reference): Path<String>,
     QueryParams(query): QueryParams<TenantQuery>,
 ) -> Result<Json<KeyInfo>, ApiError> {
-    app.call(context, "key.show", Permission::ReadMetadata, move |call| {
+    app.call_inline(context, "key.show", Permission::ReadMetadata, move |call| {
         let meta = resolve(call, &reference, query.tenant.as_deref())?;
-        call.keystore.record(
+        let durable = call.keystore.record_deferred(
             &call.caller,
             "key.show",
             Some(&meta.tenant),
             Some(&meta.id),
             "ok",
         )?;
-        Ok(Json(KeyInfo::from(meta)))
+        Ok(durable.map(|()| Json(KeyInfo::from(meta))))
     })
     .await
 }
@@ -720,19 +775,23 @@ async fn key_material(
     Path(reference): Path<String>,
     QueryParams(query): QueryParams<TenantQuery>,
 ) -> Result<Json<Material>, ApiError> {
-    app.call(
+    app.call_inline(
         context,
         "key.read_material",
         Permission::ReadMaterial,
         move |call| {
             let meta = resolve(call, &reference, query.tenant.as_deref())?;
-            let (version, material) = call.keystore.material(&call.caller, &meta, query.version)?;
-            Ok(Json(Material {
-                id: meta.id,
-                version,
-                algorithm: meta.algorithm.as_str(),
-                material: base64::engine::general_purpose::STANDARD
-                    .encode(material.expose_secret()),
+            let durable = call
+                .keystore
+                .material_deferred(&call.caller, &meta, query.version)?;
+            Ok(durable.map(|(version, material)| {
+                Json(Material {
+                    id: meta.id,
+                    version,
+                    algorithm: meta.algorithm.as_str(),
+                    material: base64::engine::general_purpose::STANDARD
+                        .encode(material.expose_secret()),
+                })
             }))
         },
     )

@@ -6,7 +6,10 @@
 //! together with its audit record in one durable transaction: a write without its
 //! record, or a record without its write, cannot exist.
 
+mod pending;
 pub mod sqlite;
+
+pub use pending::{CommitReply, PendingCommit};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -229,13 +232,22 @@ pub trait Store: Send + Sync {
     fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>, StoreError>;
     /// The audit journal whose chain head this store's commits advance.
     fn journal(&self) -> &std::sync::Arc<std::sync::Mutex<crate::journal::Journal>>;
-    /// Applies `writes` atomically together with the audit record of `event`, and
-    /// returns once both are durable. When the writes are refused (a name clash)
-    /// the record is still written, with the failure as its result, and the error
-    /// is returned. When the record cannot be written nothing is.
+    /// Hands `writes` and the audit record of `event` to the writer, which applies
+    /// them atomically; the returned [`PendingCommit`] resolves once both are
+    /// durable. When the writes are refused (a name clash) the record is still
+    /// written, with the failure as its result, and the error is returned. When
+    /// the record cannot be written nothing is.
+    fn submit(
+        &self,
+        writes: Vec<Write>,
+        event: audit::AuditEvent,
+    ) -> Result<PendingCommit, StoreError>;
+    /// [`Store::submit`], then waits on this thread until the commit is durable.
     fn commit(
         &self,
         writes: Vec<Write>,
         event: audit::AuditEvent,
-    ) -> Result<audit::AuditRecord, StoreError>;
+    ) -> Result<audit::AuditRecord, StoreError> {
+        self.submit(writes, event)?.wait()
+    }
 }
