@@ -18,8 +18,10 @@ pub mod secret;
 mod service;
 pub mod shamir;
 pub mod store;
+mod volumes;
 pub mod wrap;
 
 pub use service::{
     Caller, Durable, Initialized, Keystore, KeystoreError, SealChoice, Status, TenantScope,
 };
+pub use volumes::{MAX_LEASE_SECS, MAX_VOLUME_BYTES, MIN_VOLUME_BYTES, NewVolume};

@@ -96,6 +96,18 @@ pub enum KeystoreError {
         /// What to do instead.
         hint: &'static str,
     },
+    /// Another holder has the volume and its lease has not lapsed.
+    #[error(
+        "volume '{name}' is in use on {holder} until {until}; stop its containers there, or wait for the lease to lapse if that host is gone"
+    )]
+    VolumeHeld {
+        /// The volume.
+        name: String,
+        /// Who holds it.
+        holder: String,
+        /// When the lease lapses unless renewed (RFC 3339).
+        until: String,
+    },
     /// A name, tenant or label was refused.
     #[error(transparent)]
     InvalidName(#[from] InvalidName),
@@ -208,7 +220,7 @@ pub struct Durable<T> {
 }
 
 impl<T> Durable<T> {
-    fn new(value: T, commit: PendingCommit) -> Durable<T> {
+    pub(crate) fn new(value: T, commit: PendingCommit) -> Durable<T> {
         Durable {
             value,
             commit,
@@ -248,7 +260,7 @@ fn name_taken_or_store(error: StoreError) -> KeystoreError {
 
 /// The key manager core.
 pub struct Keystore {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     state: RwLock<SealState>,
     progress: Mutex<Option<UnsealProgress>>,
     /// Serializes the creation and rotation of tenant keys so two requests never
@@ -277,12 +289,12 @@ fn wrap_with(
     })
 }
 
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
 /// The audit event of an operation.
-fn event(
+pub(crate) fn event(
     caller: &Caller,
     operation: &str,
     tenant: Option<&str>,
@@ -866,6 +878,49 @@ impl Keystore {
         labels: BTreeMap<String, String>,
         material: SecretBytes,
     ) -> Result<Durable<ObjectMeta>, KeystoreError> {
+        let (meta, row) = self.new_object(
+            caller,
+            tenant,
+            name,
+            object_type,
+            algorithm,
+            labels,
+            &material,
+        )?;
+        let id = meta.id.clone();
+        let mut audit_event = event(caller, "key.create", Some(tenant), Some(&id));
+        if let Some(name) = name {
+            audit_event
+                .sensitive
+                .push(("name".to_owned(), name.as_bytes().to_vec()));
+        }
+        let commit = self
+            .store
+            .submit(
+                vec![Write::InsertObject(meta.clone()), Write::PutVersion(row)],
+                audit_event,
+            )
+            .map_err(name_taken_or_store)?;
+        Ok(Durable {
+            value: meta,
+            commit,
+            map_error: name_taken_or_store,
+        })
+    }
+
+    /// The metadata and wrapped first version of a new Active object, made ready
+    /// for a commit (the tenant key is created on first use).
+    #[allow(clippy::too_many_arguments)] // Each argument is a distinct KMIP attribute.
+    pub(crate) fn new_object(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        name: Option<&str>,
+        object_type: ObjectType,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+        material: &SecretBytes,
+    ) -> Result<(ObjectMeta, VersionRow), KeystoreError> {
         validate_name("tenant", tenant)?;
         if let Some(name) = name {
             validate_name("name", name)?;
@@ -894,24 +949,7 @@ impl Keystore {
         };
         let kek_version = self.tenant_key_version(caller, tenant)?;
         let row = self.wrap_material(tenant, kek_version, &id, 1, material.expose_secret())?;
-        let mut audit_event = event(caller, "key.create", Some(tenant), Some(&id));
-        if let Some(name) = name {
-            audit_event
-                .sensitive
-                .push(("name".to_owned(), name.as_bytes().to_vec()));
-        }
-        let commit = self
-            .store
-            .submit(
-                vec![Write::InsertObject(meta.clone()), Write::PutVersion(row)],
-                audit_event,
-            )
-            .map_err(name_taken_or_store)?;
-        Ok(Durable {
-            value: meta,
-            commit,
-            map_error: name_taken_or_store,
-        })
+        Ok((meta, row))
     }
 
     /// An object's metadata by id or by name in `tenant`. Reading metadata reads no
@@ -952,6 +990,26 @@ impl Keystore {
         meta: &ObjectMeta,
         version: Option<u32>,
     ) -> Result<Durable<(u32, SecretBytes)>, KeystoreError> {
+        let (version, material) = self.unwrap_version(meta, version)?;
+        let commit = self.store.submit(
+            Vec::new(),
+            event(
+                caller,
+                "key.read_material",
+                Some(&meta.tenant),
+                Some(&meta.id),
+            ),
+        )?;
+        Ok(Durable::new((version, material), commit))
+    }
+
+    /// Unwraps one version of an object's material (the current one when
+    /// `version` is `None`). The caller audits the read.
+    pub(crate) fn unwrap_version(
+        &self,
+        meta: &ObjectMeta,
+        version: Option<u32>,
+    ) -> Result<(u32, SecretBytes), KeystoreError> {
         if meta.state.is_destroyed() {
             return Err(KeystoreError::WrongState {
                 id: meta.id.clone(),
@@ -984,16 +1042,7 @@ impl Keystore {
                 }
             })
         })?;
-        let commit = self.store.submit(
-            Vec::new(),
-            event(
-                caller,
-                "key.read_material",
-                Some(&meta.tenant),
-                Some(&meta.id),
-            ),
-        )?;
-        Ok(Durable::new((version, material), commit))
+        Ok((version, material))
     }
 
     /// Adds a new version of an Active key's material; older versions stay readable

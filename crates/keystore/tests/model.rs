@@ -82,6 +82,19 @@ impl Store for FlakyStore {
     fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>, StoreError> {
         self.inner.audit_checkpoints()
     }
+    fn get_volume(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<keystore::store::VolumeRow>, StoreError> {
+        self.inner.get_volume(tenant, name)
+    }
+    fn list_volumes(
+        &self,
+        tenants: Option<&[String]>,
+    ) -> Result<Vec<keystore::store::VolumeRow>, StoreError> {
+        self.inner.list_volumes(tenants)
+    }
     fn journal(&self) -> &Arc<Mutex<keystore::journal::Journal>> {
         self.inner.journal()
     }

@@ -93,6 +93,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A JSON body that may be left out: an empty body means `T::default()`.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(Code::PayloadTooLarge, "the request body is too large")
+                } else {
+                    ApiError::bad_request(format!(
+                        "cannot read the request body: {}",
+                        rejection.body_text()
+                    ))
+                }
+            })?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        serde_json::from_slice(&body)
+            .map(OptionalJsonBody)
+            .map_err(|error| {
+                ApiError::bad_request(format!("the request body is not valid: {error}"))
+            })
+    }
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     let code = match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
@@ -133,14 +163,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
 }
 
 /// What a handler's blocking body receives.
-struct Call<'a> {
-    keystore: &'a Keystore,
-    authorized: Authorized,
-    caller: Caller,
+pub(crate) struct Call<'a> {
+    pub(crate) keystore: &'a Keystore,
+    pub(crate) authorized: Authorized,
+    pub(crate) caller: Caller,
 }
 
 impl Call<'_> {
-    fn principal(&self) -> &Principal {
+    pub(crate) fn principal(&self) -> &Principal {
         self.authorized.principal()
     }
 }
@@ -148,7 +178,7 @@ impl Call<'_> {
 impl AppState {
     /// Runs `body` on the blocking pool once the server is unsealed and the caller
     /// holds `permission`; refusals and failures are audited.
-    async fn call<T: Send + 'static>(
+    pub(crate) async fn call<T: Send + 'static>(
         self: &Arc<Self>,
         context: RequestContext,
         operation: &'static str,
@@ -188,7 +218,7 @@ impl AppState {
     /// runs on this async worker and hands its commit to the store's writer, and
     /// the task then waits for durability without holding a thread. Bodies must
     /// only do short work (point reads, one unwrap): no key derivation.
-    async fn call_inline<T: Send + 'static>(
+    pub(crate) async fn call_inline<T: Send + 'static>(
         self: &Arc<Self>,
         context: RequestContext,
         operation: &'static str,
@@ -314,6 +344,17 @@ pub fn router(state: App) -> Router {
         .route("/v1/auth/self", get(token_self))
         .route("/v1/audit/records", get(audit_records))
         .route("/v1/audit/verify", post(audit_verify))
+        .route(
+            "/v1/volumes",
+            post(crate::volumes::create).get(crate::volumes::list),
+        )
+        .route(
+            "/v1/volumes/{name}",
+            get(crate::volumes::show).delete(crate::volumes::remove),
+        )
+        .route("/v1/volumes/{name}/acquire", post(crate::volumes::acquire))
+        .route("/v1/volumes/{name}/renew", post(crate::volumes::renew))
+        .route("/v1/volumes/{name}/release", post(crate::volumes::release))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)

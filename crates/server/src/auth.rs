@@ -39,6 +39,9 @@ pub enum Permission {
     ManageSeal,
     /// Read and verify the audit log.
     ReadAudit,
+    /// Create and remove volumes, take and release their leases (which reads
+    /// the secret that opens them).
+    UseVolumes,
 }
 
 /// Whether `role` grants `permission`. Everything not listed is denied.
@@ -47,7 +50,10 @@ fn grants(role: Role, permission: Permission) -> bool {
         Role::Admin => true,
         Role::Operator => matches!(
             permission,
-            Permission::ReadMetadata | Permission::ReadMaterial | Permission::ManageKeys
+            Permission::ReadMetadata
+                | Permission::ReadMaterial
+                | Permission::ManageKeys
+                | Permission::UseVolumes
         ),
         Role::Auditor => matches!(permission, Permission::ReadMetadata | Permission::ReadAudit),
     }

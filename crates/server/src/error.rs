@@ -112,7 +112,10 @@ impl From<KeystoreError> for ApiError {
             KeystoreError::InvalidName(_) | KeystoreError::InvalidArgument(_) => Code::BadRequest,
             KeystoreError::Seal(seal) => seal_code(seal),
             KeystoreError::Unwrap { .. } => Code::Internal,
-            KeystoreError::Store(StoreError::NameTaken { .. }) => Code::Conflict,
+            KeystoreError::VolumeHeld { .. } => Code::Conflict,
+            KeystoreError::Store(StoreError::NameTaken { .. } | StoreError::Stale { .. }) => {
+                Code::Conflict
+            }
             KeystoreError::Store(_) => Code::Internal,
             _ => Code::Internal,
         };

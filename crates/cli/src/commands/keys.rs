@@ -8,7 +8,6 @@ use crate::args::{KeyCommand, KeyRef};
 use crate::client::{Auth, Client, SecretJson, print_json, stdout_is_terminal};
 use crate::failure::Failure;
 use crate::labels::collect_labels;
-use crate::prompt;
 use crate::table::Table;
 
 /// Runs a key command.
@@ -158,32 +157,15 @@ fn tenant_query(key: &KeyRef) -> Vec<(&'static str, String)> {
 
 /// Destroying cannot be undone: ask on a terminal, insist on `--yes` otherwise.
 fn confirm_destroy(key: &KeyRef, yes: bool) -> anyhow::Result<()> {
-    if yes {
-        return Ok(());
-    }
-    if !prompt::stdin_is_terminal() {
-        return Err(Failure::usage(
-            format!(
-                "refusing to destroy key '{}' without confirmation",
-                key.reference
-            ),
-            "destroying erases the key material for good; pass --yes to confirm",
-        )
-        .into());
-    }
-    let question = format!(
-        "Destroy the material of key '{}' for good? Data encrypted with it can no longer be decrypted.",
-        key.reference
-    );
-    if prompt::confirm(&question)? {
-        Ok(())
-    } else {
-        Err(Failure::usage(
-            format!("key '{}' was not destroyed", key.reference),
-            "answer y to destroy it, or pass --yes",
-        )
-        .into())
-    }
+    super::confirm_irreversible(
+        yes,
+        &format!("destroy key '{}'", key.reference),
+        "destroying erases the key material for good",
+        &format!(
+            "Destroy the material of key '{}' for good? Data encrypted with it can no longer be decrypted.",
+            key.reference
+        ),
+    )
 }
 
 /// The key list as a table, with a line saying how many there are in all.

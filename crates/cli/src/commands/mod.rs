@@ -5,11 +5,14 @@ mod audit;
 mod keys;
 mod operator;
 mod tokens;
+mod volumes;
 
 use serde_json::Value;
 
 use crate::args::{Cli, Command, GlobalArgs};
 use crate::client::Client;
+use crate::failure::Failure;
+use crate::prompt;
 use crate::server_cmd;
 
 /// Runs the command `cli` names.
@@ -21,12 +24,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             operator::run(&connect(&cli.global)?, command, cli.global.json).await
         }
         Command::Key(command) => keys::run(&connect(&cli.global)?, command, cli.global.json).await,
+        Command::Volume(command) => {
+            volumes::run(&connect(&cli.global)?, command, cli.global.json).await
+        }
         Command::Token(command) => {
             tokens::run(&connect(&cli.global)?, command, cli.global.json).await
         }
         Command::Audit(command) => {
             audit::run(&connect(&cli.global)?, command, cli.global.json).await
         }
+    }
+}
+
+/// Asks before an action that cannot be undone: on a terminal the user answers
+/// `question`; otherwise `--yes` is required. `action` completes "refusing
+/// to ..." and `consequence` says why confirmation is needed.
+pub fn confirm_irreversible(
+    yes: bool,
+    action: &str,
+    consequence: &str,
+    question: &str,
+) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !prompt::stdin_is_terminal() {
+        return Err(Failure::usage(
+            format!("refusing to {action} without confirmation"),
+            format!("{consequence}; pass --yes to confirm"),
+        )
+        .into());
+    }
+    if prompt::confirm(question)? {
+        Ok(())
+    } else {
+        Err(Failure::usage(
+            format!("did not {action}"),
+            "answer y to go ahead, or pass --yes",
+        )
+        .into())
     }
 }
 

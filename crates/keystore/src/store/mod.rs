@@ -126,6 +126,65 @@ pub enum Write {
     PutTenantKey(TenantKeyRow),
     /// Adds or replaces a token.
     PutToken(TokenRow),
+    /// Stores a volume if its stored revision is still `expected_revision`
+    /// (`None`: the volume must not exist yet); otherwise fails with
+    /// [`StoreError::Stale`], so two servers or two requests never both take a
+    /// lease.
+    PutVolume {
+        /// The new state, with its revision one above the expected one.
+        row: VolumeRow,
+        /// The revision the caller read.
+        expected_revision: Option<u64>,
+    },
+    /// Deletes a volume's record if its revision is still `expected_revision`.
+    DeleteVolume {
+        /// The volume's tenant.
+        tenant: String,
+        /// Its name.
+        name: String,
+        /// The revision the caller read.
+        expected_revision: u64,
+    },
+}
+
+/// A volume: a block device encrypted with a key this key manager holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeRow {
+    /// The tenant it belongs to.
+    pub tenant: String,
+    /// Its name, unique within the tenant.
+    pub name: String,
+    /// The object holding the secret that opens the volume's keyslot.
+    pub key_id: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// Filesystem inside (`ext4`).
+    pub filesystem: String,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Who created it (audit name).
+    pub created_by: String,
+    /// Who holds it now, if anyone.
+    pub lease: Option<Lease>,
+    /// Every holder it ever had: a node's decommission with `--shred` destroys
+    /// the volumes that only that node used.
+    pub holders: std::collections::BTreeSet<String>,
+    /// Incremented by every change; writes are conditional on it.
+    pub revision: u64,
+}
+
+/// A holder's claim on a volume, which lapses unless renewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The holder (a node's audit name).
+    pub holder: String,
+    /// When it was first taken.
+    #[serde(with = "time::serde::rfc3339")]
+    pub acquired_at: OffsetDateTime,
+    /// When it lapses unless renewed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
 }
 
 /// What to list.
@@ -178,6 +237,12 @@ pub enum StoreError {
         /// The failure, shared by every commit of the group.
         source: std::sync::Arc<StoreError>,
     },
+    /// A conditional write found the record changed since it was read.
+    #[error("{what} was changed by another request at the same time; retry")]
+    Stale {
+        /// What changed.
+        what: String,
+    },
     /// The writer thread is gone (the server is shutting down).
     #[error("the storage writer has stopped; restart the server")]
     WriterStopped,
@@ -223,6 +288,10 @@ pub trait Store: Send + Sync {
     fn get_token_by_id(&self, id: &str) -> Result<Option<TokenRow>, StoreError>;
     /// Every token.
     fn list_tokens(&self) -> Result<Vec<TokenRow>, StoreError>;
+    /// A volume by tenant and name.
+    fn get_volume(&self, tenant: &str, name: &str) -> Result<Option<VolumeRow>, StoreError>;
+    /// Every volume of these tenants (`None`: every tenant), by tenant and name.
+    fn list_volumes(&self, tenants: Option<&[String]>) -> Result<Vec<VolumeRow>, StoreError>;
     /// The last durable audit record's sequence number and hash.
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError>;
     /// Up to `limit` audit records with a sequence number above `after`, in order.

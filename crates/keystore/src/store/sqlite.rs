@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
     CommitReply, ListFilter, MAX_LIST, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow,
-    VersionRow, Write,
+    VersionRow, VolumeRow, Write,
 };
 use crate::journal::Journal;
 use crate::object::ObjectMeta;
@@ -70,6 +70,13 @@ CREATE TABLE IF NOT EXISTS tokens (
     digest TEXT PRIMARY KEY,
     id     TEXT NOT NULL UNIQUE,
     info   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS volumes (
+    tenant   TEXT    NOT NULL,
+    name     TEXT    NOT NULL,
+    revision INTEGER NOT NULL,
+    info     TEXT    NOT NULL,
+    PRIMARY KEY (tenant, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     seq    INTEGER PRIMARY KEY,
@@ -434,6 +441,36 @@ impl Store for SqliteStore {
         })
     }
 
+    fn get_volume(&self, tenant: &str, name: &str) -> Result<Option<VolumeRow>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .prepare_cached("SELECT info FROM volumes WHERE tenant = ?1 AND name = ?2")?
+                .query_row([tenant, name], |row| row.get(0))
+                .optional()?;
+            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("volume", error)))
+                .transpose()
+        })
+    }
+
+    fn list_volumes(&self, tenants: Option<&[String]>) -> Result<Vec<VolumeRow>, StoreError> {
+        self.with_reader(|connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT tenant, info FROM volumes ORDER BY tenant, name")?;
+            let mut rows = statement.query([])?;
+            let mut volumes = Vec::new();
+            while let Some(row) = rows.next()? {
+                let tenant: String = row.get(0)?;
+                if tenants.is_some_and(|tenants| !tenants.contains(&tenant)) {
+                    continue;
+                }
+                let text: String = row.get(1)?;
+                volumes
+                    .push(serde_json::from_str(&text).map_err(|error| corrupt("volume", error))?);
+            }
+            Ok(volumes)
+        })
+    }
+
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
         self.with_reader(|connection| {
             let text: Option<String> = connection
@@ -612,7 +649,7 @@ fn fill_group(
         let mut event = pending.event.clone();
         if let Err(error) = &applied {
             event.result = match error {
-                StoreError::NameTaken { .. } => "conflict".to_owned(),
+                StoreError::NameTaken { .. } | StoreError::Stale { .. } => "conflict".to_owned(),
                 _ => "internal".to_owned(),
             };
         }
@@ -640,6 +677,50 @@ fn fill_group(
             .execute(params![seq, text])?;
     }
     Ok((outcomes, checkpoint))
+}
+
+fn stale_volume(tenant: &str, name: &str) -> StoreError {
+    StoreError::Stale {
+        what: format!("volume '{name}' of tenant '{tenant}'"),
+    }
+}
+
+fn to_i64(value: u64, what: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| corrupt(what, format!("value {value} out of range")))
+}
+
+/// Inserts or conditionally updates a volume (see [`Write::PutVolume`]).
+fn put_volume(
+    transaction: &Connection,
+    row: &VolumeRow,
+    expected_revision: Option<u64>,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(row).map_err(|error| corrupt("volume", error))?;
+    let revision = to_i64(row.revision, "volume revision")?;
+    let changed = match expected_revision {
+        None => transaction
+            .prepare_cached(
+                "INSERT INTO volumes (tenant, name, revision, info) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![row.tenant, row.name, revision, text])?,
+        Some(expected) => transaction
+            .prepare_cached(
+                "UPDATE volumes SET revision = ?3, info = ?4 \
+                 WHERE tenant = ?1 AND name = ?2 AND revision = ?5",
+            )?
+            .execute(params![
+                row.tenant,
+                row.name,
+                revision,
+                text,
+                to_i64(expected, "volume revision")?
+            ])?,
+    };
+    if changed != 1 {
+        return Err(stale_volume(&row.tenant, &row.name));
+    }
+    Ok(())
 }
 
 fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreError> {
@@ -712,6 +793,25 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                 transaction.prepare_cached("INSERT OR REPLACE INTO tenant_keys (tenant, version, wrapped) VALUES (?1, ?2, ?3)")?.execute(
                     params![row.tenant, row.version, row.wrapped],
                 )?;
+            }
+            Write::PutVolume {
+                row,
+                expected_revision,
+            } => put_volume(transaction, row, *expected_revision)?,
+            Write::DeleteVolume {
+                tenant,
+                name,
+                expected_revision,
+            } => {
+                let revision = to_i64(*expected_revision, "volume revision")?;
+                let deleted = transaction
+                    .prepare_cached(
+                        "DELETE FROM volumes WHERE tenant = ?1 AND name = ?2 AND revision = ?3",
+                    )?
+                    .execute(params![tenant, name, revision])?;
+                if deleted != 1 {
+                    return Err(stale_volume(tenant, name));
+                }
             }
             Write::PutToken(row) => {
                 let text = serde_json::to_string(row).map_err(|error| corrupt("token", error))?;

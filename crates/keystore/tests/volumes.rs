@@ -1,0 +1,214 @@
+//! Volumes and their leases through `Keystore` over the real SQLite store: one
+//! holder at a time, the same secret for every holder, crypto-shredding on
+//! remove, and no double lease under concurrent requests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::sync::{Arc, Barrier};
+
+use keystore::object::State;
+use keystore::seal::PassphraseSeal;
+use keystore::secret::SecretBytes;
+use keystore::store::Store;
+use keystore::store::sqlite::SqliteStore;
+use keystore::{Caller, Keystore, KeystoreError, NewVolume, SealChoice};
+
+const PASSPHRASE: &[u8] = b"correct horse battery staple";
+
+fn unsealed() -> (tempfile::TempDir, Arc<SqliteStore>, Keystore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).unwrap());
+    let keystore = Keystore::open(store.clone()).unwrap();
+    let seal = PassphraseSeal::new_insecure_for_tests(SecretBytes::from_slice(PASSPHRASE)).unwrap();
+    keystore
+        .initialize(&Caller::system(), SealChoice::Passphrase(seal), Vec::new())
+        .unwrap();
+    keystore
+        .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
+        .unwrap();
+    (dir, store, keystore)
+}
+
+fn caller() -> Caller {
+    Caller::system()
+}
+
+fn new_volume(name: &str) -> NewVolume {
+    NewVolume {
+        tenant: "acme".to_owned(),
+        name: name.to_owned(),
+        size_bytes: 1 << 30,
+        filesystem: "ext4".to_owned(),
+    }
+}
+
+#[test]
+fn one_holder_at_a_time_and_every_holder_gets_the_same_secret() {
+    let (_dir, _store, keystore) = unsealed();
+    let created = keystore
+        .create_volume(&caller(), new_volume("pgdata"))
+        .unwrap();
+    assert!(created.lease.is_none());
+
+    let (row, secret_a) = keystore
+        .acquire_volume(&caller(), "acme", "pgdata", "node:a", 60)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(row.lease.as_ref().unwrap().holder, "node:a");
+    assert_eq!(secret_a.len(), 32);
+
+    let refused = keystore
+        .acquire_volume(&caller(), "acme", "pgdata", "node:b", 60)
+        .err()
+        .unwrap();
+    let message = refused.to_string();
+    assert!(
+        matches!(refused, KeystoreError::VolumeHeld { .. }),
+        "{message}"
+    );
+    assert!(message.contains("in use on node:a"), "{message}");
+
+    // The holder renews and reacquires; others' release changes nothing.
+    keystore
+        .renew_volume(&caller(), "acme", "pgdata", "node:a", 120)
+        .unwrap();
+    assert!(
+        keystore
+            .release_volume(&caller(), "acme", "pgdata", "node:b")
+            .is_err()
+    );
+    keystore
+        .release_volume(&caller(), "acme", "pgdata", "node:a")
+        .unwrap();
+
+    let (row, secret_b) = keystore
+        .acquire_volume(&caller(), "acme", "pgdata", "node:b", 60)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(secret_a.expose_secret(), secret_b.expose_secret());
+    assert_eq!(
+        row.holders.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["node:a", "node:b"]
+    );
+}
+
+#[test]
+fn remove_destroys_the_secret_and_is_refused_while_held() {
+    let (_dir, store, keystore) = unsealed();
+    let created = keystore
+        .create_volume(&caller(), new_volume("scratch"))
+        .unwrap();
+    keystore
+        .acquire_volume(&caller(), "acme", "scratch", "node:a", 60)
+        .unwrap()
+        .wait()
+        .unwrap();
+    let refused = keystore
+        .remove_volume(&caller(), "acme", "scratch")
+        .err()
+        .unwrap();
+    assert!(matches!(refused, KeystoreError::VolumeHeld { .. }));
+    keystore
+        .release_volume(&caller(), "acme", "scratch", "node:a")
+        .unwrap();
+    keystore
+        .remove_volume(&caller(), "acme", "scratch")
+        .unwrap();
+
+    let key = store.get_object(&created.key_id).unwrap().unwrap();
+    assert_eq!(key.state, State::Destroyed);
+    assert!(store.get_version(&created.key_id, 1).unwrap().is_none());
+    assert!(matches!(
+        keystore
+            .acquire_volume(&caller(), "acme", "scratch", "node:a", 60)
+            .err()
+            .unwrap(),
+        KeystoreError::NotFound { .. }
+    ));
+    // The name is free again.
+    keystore
+        .create_volume(&caller(), new_volume("scratch"))
+        .unwrap();
+}
+
+#[test]
+fn concurrent_acquires_by_two_holders_give_exactly_one_lease() {
+    let (_dir, _store, keystore) = unsealed();
+    let keystore = Arc::new(keystore);
+    for round in 0..20 {
+        let name = format!("race{round}");
+        keystore
+            .create_volume(&caller(), new_volume(&name))
+            .unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = ["node:a", "node:b"]
+            .into_iter()
+            .map(|holder| {
+                let keystore = Arc::clone(&keystore);
+                let barrier = Arc::clone(&barrier);
+                let name = name.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    keystore
+                        .acquire_volume(&Caller::system(), "acme", &name, holder, 60)
+                        .and_then(keystore::Durable::wait)
+                        .is_ok()
+                })
+            })
+            .collect();
+        let granted = racers
+            .into_iter()
+            .map(|racer| racer.join().unwrap())
+            .filter(|granted| *granted)
+            .count();
+        assert_eq!(granted, 1, "round {round}");
+    }
+}
+
+#[test]
+fn rejects_bad_volumes_with_what_to_do() {
+    let (_dir, _store, keystore) = unsealed();
+    let mut small = new_volume("small");
+    small.size_bytes = 1 << 20;
+    let message = keystore
+        .create_volume(&caller(), small)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("between 64 MiB and 64 TiB"), "{message}");
+    let mut xfs = new_volume("xfs");
+    xfs.filesystem = "xfs".to_owned();
+    let message = keystore
+        .create_volume(&caller(), xfs)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("use ext4"), "{message}");
+    let message = keystore
+        .create_volume(&caller(), new_volume("../up"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("volume name"), "{message}");
+    keystore
+        .create_volume(&caller(), new_volume("dup"))
+        .unwrap();
+    assert!(matches!(
+        keystore
+            .create_volume(&caller(), new_volume("dup"))
+            .err()
+            .unwrap(),
+        KeystoreError::NameTaken { .. }
+    ));
+    assert!(
+        keystore
+            .acquire_volume(&caller(), "acme", "dup", "node:a", 0)
+            .is_err()
+    );
+}

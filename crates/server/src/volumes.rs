@@ -1,0 +1,329 @@
+//! The volume routes: create, list, show and remove volumes, and take, renew
+//! and release the lease that lets one holder open a volume.
+//!
+//! The holder is the caller's identity (its audit name): a node's certificate,
+//! or a token. A volume outside the caller's tenants is answered `not_found`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use keystore::store::VolumeRow;
+use keystore::{KeystoreError, NewVolume, TenantScope};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+
+use crate::api::{App, Call, JsonBody, OptionalJsonBody, QueryParams, RequestContext};
+use crate::auth::Permission;
+use crate::error::{ApiError, Code};
+
+/// Lease length when the request names none.
+const DEFAULT_LEASE_SECS: u32 = 60;
+
+/// A volume as the API shows it (never its secret).
+#[derive(Serialize)]
+pub struct VolumeInfo {
+    name: String,
+    tenant: String,
+    key_id: String,
+    size_bytes: u64,
+    filesystem: String,
+    created_at: String,
+    created_by: String,
+    /// `held` while a lease runs, else `free`.
+    state: &'static str,
+    holder: Option<String>,
+    lease_expires_at: Option<String>,
+    holders: Vec<String>,
+}
+
+fn rfc3339(time: time::OffsetDateTime) -> String {
+    time.format(&Rfc3339).unwrap_or_default()
+}
+
+impl From<VolumeRow> for VolumeInfo {
+    fn from(row: VolumeRow) -> VolumeInfo {
+        let now = time::OffsetDateTime::now_utc();
+        let live = row.lease.filter(|lease| lease.expires_at > now);
+        VolumeInfo {
+            state: if live.is_some() { "held" } else { "free" },
+            holder: live.as_ref().map(|lease| lease.holder.clone()),
+            lease_expires_at: live.as_ref().map(|lease| rfc3339(lease.expires_at)),
+            name: row.name,
+            tenant: row.tenant,
+            key_id: row.key_id,
+            size_bytes: row.size_bytes,
+            filesystem: row.filesystem,
+            created_at: rfc3339(row.created_at),
+            created_by: row.created_by,
+            holders: row.holders.into_iter().collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateVolumeRequest {
+    name: String,
+    size_bytes: u64,
+    filesystem: Option<String>,
+    tenant: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VolumeQuery {
+    tenant: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LeaseRequest {
+    tenant: Option<String>,
+    lease_seconds: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct VolumeList {
+    volumes: Vec<VolumeInfo>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Acquired {
+    volume: VolumeInfo,
+    /// Base64 of the secret that opens the volume's keyslot.
+    secret: String,
+}
+
+/// The tenant a volume request acts on, refused as `not_found` outside the
+/// caller's scope so nothing is learned about other tenants.
+fn tenant(call: &Call<'_>, requested: Option<&str>, name: &str) -> Result<String, ApiError> {
+    let tenant = call.principal().tenant_for(requested);
+    if call.principal().scope.allows(&tenant) {
+        Ok(tenant)
+    } else {
+        Err(ApiError::new(Code::NotFound, format!("no volume '{name}'")))
+    }
+}
+
+/// `POST /v1/volumes`.
+pub(crate) async fn create(
+    State(app): State<App>,
+    context: RequestContext,
+    JsonBody(request): JsonBody<CreateVolumeRequest>,
+) -> Result<(StatusCode, Json<VolumeInfo>), ApiError> {
+    app.call(
+        context,
+        "volume.create",
+        Permission::UseVolumes,
+        move |call| {
+            let tenant = call.principal().tenant_for(request.tenant.as_deref());
+            if !call.principal().scope.allows(&tenant) {
+                return Err(ApiError::new(
+                    Code::Forbidden,
+                    format!("this caller may not create volumes in tenant '{tenant}'"),
+                ));
+            }
+            let row = call.keystore.create_volume(
+                &call.caller,
+                NewVolume {
+                    tenant,
+                    name: request.name,
+                    size_bytes: request.size_bytes,
+                    filesystem: request.filesystem.unwrap_or_else(|| "ext4".to_owned()),
+                },
+            )?;
+            Ok((StatusCode::CREATED, Json(VolumeInfo::from(row))))
+        },
+    )
+    .await
+}
+
+/// `GET /v1/volumes`.
+pub(crate) async fn list(
+    State(app): State<App>,
+    context: RequestContext,
+    QueryParams(query): QueryParams<VolumeQuery>,
+) -> Result<Json<VolumeList>, ApiError> {
+    app.call(
+        context,
+        "volume.list",
+        Permission::ReadMetadata,
+        move |call| {
+            let tenants = match (&query.tenant, &call.principal().scope) {
+                (Some(tenant), scope) if scope.allows(tenant) => Some(vec![tenant.clone()]),
+                (Some(_), _) => Some(Vec::new()),
+                (None, TenantScope::All) => None,
+                (None, TenantScope::Only(tenants)) => Some(tenants.clone()),
+            };
+            let volumes = call.keystore.list_volumes(tenants.as_deref())?;
+            call.keystore
+                .record(&call.caller, "volume.list", None, None, "ok")?;
+            Ok(Json(VolumeList {
+                volumes: volumes.into_iter().map(VolumeInfo::from).collect(),
+            }))
+        },
+    )
+    .await
+}
+
+/// Turns a missing volume into the same answer as one in another tenant.
+fn hidden(name: &str) -> impl Fn(KeystoreError) -> ApiError + '_ {
+    move |error| match error {
+        KeystoreError::NotFound { .. } => {
+            ApiError::new(Code::NotFound, format!("no volume '{name}'"))
+        }
+        other => other.into(),
+    }
+}
+
+/// `GET /v1/volumes/{name}`.
+pub(crate) async fn show(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(name): Path<String>,
+    QueryParams(query): QueryParams<VolumeQuery>,
+) -> Result<Json<VolumeInfo>, ApiError> {
+    app.call(
+        context,
+        "volume.show",
+        Permission::ReadMetadata,
+        move |call| {
+            let tenant = tenant(call, query.tenant.as_deref(), &name)?;
+            let row = call
+                .keystore
+                .volume(&tenant, &name)
+                .map_err(hidden(&name))?;
+            call.keystore.record(
+                &call.caller,
+                "volume.show",
+                Some(&tenant),
+                Some(&row.key_id),
+                "ok",
+            )?;
+            Ok(Json(VolumeInfo::from(row)))
+        },
+    )
+    .await
+}
+
+/// `DELETE /v1/volumes/{name}`: destroys the volume's key (crypto-shredding).
+pub(crate) async fn remove(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(name): Path<String>,
+    QueryParams(query): QueryParams<VolumeQuery>,
+) -> Result<Json<VolumeInfo>, ApiError> {
+    app.call(
+        context,
+        "volume.remove",
+        Permission::UseVolumes,
+        move |call| {
+            let tenant = tenant(call, query.tenant.as_deref(), &name)?;
+            let row = call
+                .keystore
+                .remove_volume(&call.caller, &tenant, &name)
+                .map_err(hidden(&name))?;
+            Ok(Json(VolumeInfo::from(row)))
+        },
+    )
+    .await
+}
+
+/// `POST /v1/volumes/{name}/acquire`: takes (or extends) the caller's lease
+/// and returns the secret that opens the volume.
+pub(crate) async fn acquire(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(name): Path<String>,
+    OptionalJsonBody(request): OptionalJsonBody<LeaseRequest>,
+) -> Result<Json<Acquired>, ApiError> {
+    app.call_inline(
+        context,
+        "volume.acquire",
+        Permission::UseVolumes,
+        move |call| {
+            let tenant = tenant(call, request.tenant.as_deref(), &name)?;
+            let holder = call.principal().audit_name();
+            let durable = call
+                .keystore
+                .acquire_volume(
+                    &call.caller,
+                    &tenant,
+                    &name,
+                    &holder,
+                    request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECS),
+                )
+                .map_err(hidden(&name))?;
+            Ok(durable.map(|(row, secret)| {
+                Json(Acquired {
+                    volume: VolumeInfo::from(row),
+                    secret: base64::engine::general_purpose::STANDARD
+                        .encode(secret.expose_secret()),
+                })
+            }))
+        },
+    )
+    .await
+}
+
+/// Runs a lease change of the caller on volume `name` and answers the volume.
+async fn change_lease(
+    app: App,
+    context: RequestContext,
+    name: String,
+    request: LeaseRequest,
+    operation: &'static str,
+    change: fn(&Call<'_>, &str, &str, &str, u32) -> Result<VolumeRow, KeystoreError>,
+) -> Result<Json<VolumeInfo>, ApiError> {
+    app.call(context, operation, Permission::UseVolumes, move |call| {
+        let tenant = tenant(call, request.tenant.as_deref(), &name)?;
+        let holder = call.principal().audit_name();
+        let lease_secs = request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECS);
+        let row = change(call, &tenant, &name, &holder, lease_secs).map_err(hidden(&name))?;
+        Ok(Json(VolumeInfo::from(row)))
+    })
+    .await
+}
+
+/// `POST /v1/volumes/{name}/renew`.
+pub(crate) async fn renew(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(name): Path<String>,
+    OptionalJsonBody(request): OptionalJsonBody<LeaseRequest>,
+) -> Result<Json<VolumeInfo>, ApiError> {
+    change_lease(
+        app,
+        context,
+        name,
+        request,
+        "volume.renew",
+        |call, tenant, name, holder, secs| {
+            call.keystore
+                .renew_volume(&call.caller, tenant, name, holder, secs)
+        },
+    )
+    .await
+}
+
+/// `POST /v1/volumes/{name}/release`.
+pub(crate) async fn release(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(name): Path<String>,
+    OptionalJsonBody(request): OptionalJsonBody<LeaseRequest>,
+) -> Result<Json<VolumeInfo>, ApiError> {
+    change_lease(
+        app,
+        context,
+        name,
+        request,
+        "volume.release",
+        |call, tenant, name, holder, _| {
+            call.keystore
+                .release_volume(&call.caller, tenant, name, holder)
+        },
+    )
+    .await
+}
