@@ -266,6 +266,10 @@ pub struct Keystore {
     /// Serializes the creation and rotation of tenant keys so two requests never
     /// make two different keys for the same tenant version.
     tenant_lock: Mutex<()>,
+    /// Serializes changes to existing objects (rotate, revoke, destroy): each
+    /// re-reads the object under it, so two changes never both build on the
+    /// same state and one silently undo the other.
+    mutation_lock: Mutex<()>,
 }
 
 fn object_aad(object_id: &str, version: u32) -> Vec<u8> {
@@ -329,6 +333,7 @@ impl Keystore {
             state: RwLock::new(state),
             progress: Mutex::new(None),
             tenant_lock: Mutex::new(()),
+            mutation_lock: Mutex::new(()),
         })
     }
 
@@ -687,6 +692,12 @@ impl Keystore {
             })?
         };
         loop {
+            // Under the mutation lock, so a destroy cannot erase a version
+            // between this read and the write that puts it back re-wrapped.
+            let _unchanged = self
+                .mutation_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let batch = self
                 .store
                 .versions_below_kek(tenant, new_version, REWRAP_BATCH)?;
@@ -1045,6 +1056,31 @@ impl Keystore {
         Ok((version, material))
     }
 
+    /// Takes the mutation lock and checks that `meta` is still what is stored:
+    /// a change built on an older state is refused as stale, to be retried.
+    pub(crate) fn lock_unchanged(
+        &self,
+        meta: &ObjectMeta,
+    ) -> Result<std::sync::MutexGuard<'_, ()>, KeystoreError> {
+        let guard = self
+            .mutation_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let stored = self
+            .store
+            .get_object(&meta.id)?
+            .ok_or_else(|| KeystoreError::NotFound {
+                what: "key",
+                reference: meta.id.clone(),
+            })?;
+        if stored.version != meta.version || stored.state != meta.state {
+            return Err(KeystoreError::Store(StoreError::Stale {
+                what: format!("object {}", meta.id),
+            }));
+        }
+        Ok(guard)
+    }
+
     /// Adds a new version of an Active key's material; older versions stay readable
     /// for data they protect.
     pub fn rotate(&self, caller: &Caller, meta: &ObjectMeta) -> Result<ObjectMeta, KeystoreError> {
@@ -1056,6 +1092,7 @@ impl Keystore {
                 hint: "only an active key can be rotated; create a new key instead",
             });
         }
+        let _unchanged = self.lock_unchanged(meta)?;
         let bytes = usize::try_from(meta.length / 8).unwrap_or(32);
         let material = SecretBytes::random(bytes);
         let version = meta.version.saturating_add(1);
@@ -1086,6 +1123,7 @@ impl Keystore {
         reason: RevocationReason,
     ) -> Result<ObjectMeta, KeystoreError> {
         self.require_unsealed()?;
+        let _unchanged = self.lock_unchanged(meta)?;
         if meta.state.is_destroyed() {
             return Err(KeystoreError::WrongState {
                 id: meta.id.clone(),
@@ -1123,6 +1161,7 @@ impl Keystore {
     /// tombstone. An Active key must be revoked first (KMIP Destroy).
     pub fn destroy(&self, caller: &Caller, meta: &ObjectMeta) -> Result<ObjectMeta, KeystoreError> {
         self.require_unsealed()?;
+        let _unchanged = self.lock_unchanged(meta)?;
         let state = match meta.state {
             State::Active => {
                 return Err(KeystoreError::WrongState {

@@ -290,7 +290,9 @@ impl Keystore {
             name: current.name.clone(),
             expected_revision: current.revision,
         }];
+        let mut _unchanged = None;
         if let Some(meta) = self.store.get_object(&current.key_id)? {
+            _unchanged = Some(self.lock_unchanged(&meta)?);
             if !meta.state.is_destroyed() {
                 let mut destroyed = meta.clone();
                 destroyed.state = State::Destroyed;

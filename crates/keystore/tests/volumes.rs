@@ -212,3 +212,55 @@ fn rejects_bad_volumes_with_what_to_do() {
             .is_err()
     );
 }
+
+#[test]
+fn concurrent_rotate_and_revoke_never_undo_each_other() {
+    let (_dir, store, keystore) = unsealed();
+    let keystore = Arc::new(keystore);
+    for round in 0..20 {
+        let meta = keystore
+            .create_key(
+                &caller(),
+                "acme",
+                &format!("k{round}"),
+                keystore::object::Algorithm::Aes256,
+                Default::default(),
+            )
+            .unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let rotate = {
+            let (keystore, barrier, meta) =
+                (Arc::clone(&keystore), Arc::clone(&barrier), meta.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                keystore.rotate(&Caller::system(), &meta).is_ok()
+            })
+        };
+        let revoke = {
+            let (keystore, barrier, meta) =
+                (Arc::clone(&keystore), Arc::clone(&barrier), meta.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                keystore
+                    .revoke(
+                        &Caller::system(),
+                        &meta,
+                        keystore::object::RevocationReason::Superseded,
+                    )
+                    .is_ok()
+            })
+        };
+        let (rotated, revoked) = (rotate.join().unwrap(), revoke.join().unwrap());
+        assert!(
+            rotated || revoked,
+            "round {round}: one of them must succeed"
+        );
+        let stored = store.get_object(&meta.id).unwrap().unwrap();
+        // Whatever succeeded is visible; nothing that succeeded was undone.
+        assert_eq!(stored.version, if rotated { 2 } else { 1 }, "round {round}");
+        assert_eq!(stored.state != State::Active, revoked, "round {round}");
+        if rotated {
+            assert!(store.get_version(&meta.id, 2).unwrap().is_some());
+        }
+    }
+}
