@@ -15,12 +15,14 @@ pub mod journal;
 pub mod object;
 pub mod seal;
 pub mod secret;
+mod secrets;
 mod service;
 pub mod shamir;
 pub mod store;
 mod volumes;
 pub mod wrap;
 
+pub use secrets::MAX_SECRET_BYTES;
 pub use service::{
     Caller, Durable, Initialized, Keystore, KeystoreError, SealChoice, Status, TenantScope,
 };

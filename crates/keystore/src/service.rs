@@ -1001,15 +1001,22 @@ impl Keystore {
         meta: &ObjectMeta,
         version: Option<u32>,
     ) -> Result<Durable<(u32, SecretBytes)>, KeystoreError> {
+        self.read_deferred(caller, meta, version, "key.read_material")
+    }
+
+    /// Unwraps one version and audits the read as `operation`; the material is
+    /// released once the record is durable.
+    pub(crate) fn read_deferred(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+        version: Option<u32>,
+        operation: &str,
+    ) -> Result<Durable<(u32, SecretBytes)>, KeystoreError> {
         let (version, material) = self.unwrap_version(meta, version)?;
         let commit = self.store.submit(
             Vec::new(),
-            event(
-                caller,
-                "key.read_material",
-                Some(&meta.tenant),
-                Some(&meta.id),
-            ),
+            event(caller, operation, Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(Durable::new((version, material), commit))
     }
@@ -1056,6 +1063,25 @@ impl Keystore {
         Ok((version, material))
     }
 
+    /// Wraps `material` as version `version` of `meta` under its tenant's
+    /// current key.
+    pub(crate) fn wrap_current(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+        version: u32,
+        material: &SecretBytes,
+    ) -> Result<VersionRow, KeystoreError> {
+        let kek_version = self.tenant_key_version(caller, &meta.tenant)?;
+        self.wrap_material(
+            &meta.tenant,
+            kek_version,
+            &meta.id,
+            version,
+            material.expose_secret(),
+        )
+    }
+
     /// Takes the mutation lock and checks that `meta` is still what is stored:
     /// a change built on an older state is refused as stale, to be retried.
     pub(crate) fn lock_unchanged(
@@ -1096,14 +1122,7 @@ impl Keystore {
         let bytes = usize::try_from(meta.length / 8).unwrap_or(32);
         let material = SecretBytes::random(bytes);
         let version = meta.version.saturating_add(1);
-        let kek_version = self.tenant_key_version(caller, &meta.tenant)?;
-        let row = self.wrap_material(
-            &meta.tenant,
-            kek_version,
-            &meta.id,
-            version,
-            material.expose_secret(),
-        )?;
+        let row = self.wrap_current(caller, meta, version, &material)?;
         let mut updated = meta.clone();
         updated.version = version;
         updated.rotated_at = now();

@@ -355,6 +355,19 @@ pub fn router(state: App) -> Router {
         .route("/v1/volumes/{name}/acquire", post(crate::volumes::acquire))
         .route("/v1/volumes/{name}/renew", post(crate::volumes::renew))
         .route("/v1/volumes/{name}/release", post(crate::volumes::release))
+        .route(
+            "/v1/secrets",
+            post(crate::secrets::create).get(crate::secrets::list),
+        )
+        .route(
+            "/v1/secrets/{reference}",
+            get(crate::secrets::show).delete(crate::secrets::destroy),
+        )
+        .route("/v1/secrets/{reference}/value", get(crate::secrets::value))
+        .route(
+            "/v1/secrets/{reference}/rotate",
+            post(crate::secrets::rotate),
+        )
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -674,13 +687,9 @@ async fn create_key(
     JsonBody(request): JsonBody<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<KeyInfo>), ApiError> {
     app.call_inline(context, "key.create", Permission::ManageKeys, move |call| {
-        let tenant = call.principal().tenant_for(request.tenant.as_deref());
-        if !call.principal().scope.allows(&tenant) {
-            return Err(ApiError::new(
-                Code::Forbidden,
-                format!("this token may not create keys in tenant '{tenant}'"),
-            ));
-        }
+        let tenant = call
+            .principal()
+            .creatable_tenant(request.tenant.as_deref(), "keys")?;
         let algorithm_text = request.algorithm.as_deref().unwrap_or("aes-256");
         let algorithm = Algorithm::parse(algorithm_text).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -732,12 +741,7 @@ async fn list_keys(
                 })
             })
             .transpose()?;
-        let tenants = match (&query.tenant, &call.principal().scope) {
-            (Some(tenant), scope) if scope.allows(tenant) => Some(vec![tenant.clone()]),
-            (Some(_), _) => Some(Vec::new()),
-            (None, TenantScope::All) => None,
-            (None, TenantScope::Only(tenants)) => Some(tenants.clone()),
-        };
+        let tenants = call.principal().listable_tenants(query.tenant.as_deref());
         let filter = ListFilter {
             tenants,
             name: query.name,
@@ -766,19 +770,26 @@ struct TenantQuery {
 
 /// Resolves `{reference}` within the caller's tenants.
 fn resolve(call: &Call<'_>, reference: &str, tenant: Option<&str>) -> Result<ObjectMeta, ApiError> {
+    resolve_object(call, reference, tenant, "key")
+}
+
+/// Resolves `{reference}` (an id, or a name in the tenant) within the caller's
+/// tenants; outside them the answer is `no {what} ...`, exactly as for a
+/// missing object.
+pub(crate) fn resolve_object(
+    call: &Call<'_>,
+    reference: &str,
+    tenant: Option<&str>,
+    what: &str,
+) -> Result<ObjectMeta, ApiError> {
     let tenant = call.principal().tenant_for(tenant);
-    let hidden = || ApiError::new(Code::NotFound, format!("no key '{reference}'"));
+    let hidden = || ApiError::new(Code::NotFound, format!("no {what} '{reference}'"));
     let meta = match call.keystore.find(&tenant, reference) {
         Ok(meta) => meta,
         Err(KeystoreError::NotFound { .. }) => return Err(hidden()),
         Err(error) => return Err(error.into()),
     };
-    check_tenant(
-        call.principal(),
-        &meta.tenant,
-        &format!("key '{reference}'"),
-    )
-    .map_err(|_| hidden())?;
+    check_tenant(call.principal(), &meta.tenant, what).map_err(|_| hidden())?;
     Ok(meta)
 }
 

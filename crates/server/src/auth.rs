@@ -113,6 +113,35 @@ impl Principal {
         }
     }
 
+    /// The tenants a list request covers: the one named if the caller may see it
+    /// (none otherwise), else every tenant of the caller (`None`: all).
+    pub fn listable_tenants(&self, requested: Option<&str>) -> Option<Vec<String>> {
+        match (requested, &self.scope) {
+            (Some(tenant), scope) if scope.allows(tenant) => Some(vec![tenant.to_owned()]),
+            (Some(_), _) => Some(Vec::new()),
+            (None, TenantScope::All) => None,
+            (None, TenantScope::Only(tenants)) => Some(tenants.clone()),
+        }
+    }
+
+    /// The tenant a create request puts its object in, refused when outside
+    /// the caller's tenants.
+    pub fn creatable_tenant(
+        &self,
+        requested: Option<&str>,
+        what: &str,
+    ) -> Result<String, ApiError> {
+        let tenant = self.tenant_for(requested);
+        if self.scope.allows(&tenant) {
+            Ok(tenant)
+        } else {
+            Err(ApiError::new(
+                Code::Forbidden,
+                format!("this caller may not create {what} in tenant '{tenant}'"),
+            ))
+        }
+    }
+
     /// The tenant a request acts on: the one named, or the token's only tenant, or
     /// `default`.
     pub fn tenant_for(&self, requested: Option<&str>) -> String {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod secrets;
 pub mod volumes;
 
 use std::io::Write as _;

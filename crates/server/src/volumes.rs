@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine;
 use keystore::store::VolumeRow;
-use keystore::{KeystoreError, NewVolume, TenantScope};
+use keystore::{KeystoreError, NewVolume};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
@@ -117,13 +117,9 @@ pub(crate) async fn create(
         "volume.create",
         Permission::UseVolumes,
         move |call| {
-            let tenant = call.principal().tenant_for(request.tenant.as_deref());
-            if !call.principal().scope.allows(&tenant) {
-                return Err(ApiError::new(
-                    Code::Forbidden,
-                    format!("this caller may not create volumes in tenant '{tenant}'"),
-                ));
-            }
+            let tenant = call
+                .principal()
+                .creatable_tenant(request.tenant.as_deref(), "volumes")?;
             let row = call.keystore.create_volume(
                 &call.caller,
                 NewVolume {
@@ -150,12 +146,7 @@ pub(crate) async fn list(
         "volume.list",
         Permission::ReadMetadata,
         move |call| {
-            let tenants = match (&query.tenant, &call.principal().scope) {
-                (Some(tenant), scope) if scope.allows(tenant) => Some(vec![tenant.clone()]),
-                (Some(_), _) => Some(Vec::new()),
-                (None, TenantScope::All) => None,
-                (None, TenantScope::Only(tenants)) => Some(tenants.clone()),
-            };
+            let tenants = call.principal().listable_tenants(query.tenant.as_deref());
             let volumes = call.keystore.list_volumes(tenants.as_deref())?;
             call.keystore
                 .record(&call.caller, "volume.list", None, None, "ok")?;

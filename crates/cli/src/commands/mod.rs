@@ -4,6 +4,7 @@
 mod audit;
 mod keys;
 mod operator;
+mod secrets;
 mod tokens;
 mod volumes;
 
@@ -24,6 +25,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             operator::run(&connect(&cli.global)?, command, cli.global.json).await
         }
         Command::Key(command) => keys::run(&connect(&cli.global)?, command, cli.global.json).await,
+        Command::Secret(command) => {
+            secrets::run(&connect(&cli.global)?, command, cli.global.json).await
+        }
         Command::Volume(command) => {
             volumes::run(&connect(&cli.global)?, command, cli.global.json).await
         }

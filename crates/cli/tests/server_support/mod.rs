@@ -35,14 +35,24 @@ fn parse_env(text: &str, name: &str) -> Option<String> {
 impl TestServer {
     /// `cryptainer server --dev` on a free port in `data_dir`.
     pub fn start_dev(data_dir: &Path) -> TestServer {
+        TestServer::spawn_dev(data_dir, "warn", Stdio::inherit())
+    }
+
+    /// `cryptainer server --dev` logging at debug level to `log`.
+    pub fn start_dev_logged(data_dir: &Path, log: &Path) -> TestServer {
+        let file = std::fs::File::create(log).expect("create the log file");
+        TestServer::spawn_dev(data_dir, "debug", Stdio::from(file))
+    }
+
+    fn spawn_dev(data_dir: &Path, level: &str, stderr: Stdio) -> TestServer {
         let env_file = data_dir.join("dev.env");
         let _ = std::fs::remove_file(&env_file);
         let child = Command::new(binary())
             .args(["server", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .env("CRYPTAINER_LOG", "warn")
+            .env("CRYPTAINER_LOG", level)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start the server");
         let started = Instant::now();
@@ -144,6 +154,28 @@ impl TestServer {
             .args(["-TERM", &pid.to_string()])
             .status();
         let _ = self.child.wait();
+    }
+
+    /// A client command against this server with `input` on standard input.
+    pub fn cli_with_input(&self, args: &[&str], input: &[u8]) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = Command::new(binary())
+            .args(args)
+            .env("CRYPTAINER_ADDR", &self.addr)
+            .env("CRYPTAINER_TOKEN", &self.token)
+            .env("CRYPTAINER_CACERT", &self.cacert)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the client");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        child.wait_with_output().expect("client output")
     }
 
     /// A client command against this server.
