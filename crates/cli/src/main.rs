@@ -3,6 +3,7 @@
 //! this crate only parses, calls and prints.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod args;
 mod client;
 mod commands;
@@ -10,6 +11,7 @@ mod duration;
 mod failure;
 mod labels;
 mod logging;
+mod node;
 mod prompt;
 mod server_cmd;
 mod table;

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod journal;
+mod nodes;
 pub mod object;
 pub mod seal;
 pub mod secret;
@@ -20,4 +21,5 @@ pub mod shamir;
 pub mod store;
 pub mod wrap;
 
+pub use nodes::NODE_OWNER_LABEL;
 pub use service::{Caller, Initialized, Keystore, KeystoreError, SealChoice, Status, TenantScope};

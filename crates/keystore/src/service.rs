@@ -230,7 +230,7 @@ fn now() -> OffsetDateTime {
 }
 
 /// The audit event of an operation.
-fn event(
+pub(crate) fn event(
     caller: &Caller,
     operation: &str,
     tenant: Option<&str>,

@@ -39,6 +39,10 @@ pub enum Permission {
     ManageSeal,
     /// Read and verify the audit log.
     ReadAudit,
+    /// Join tokens and the node inventory: create, list, decommission.
+    ManageNodes,
+    /// A node's own identity: renew its certificate, report liveness.
+    NodeSelf,
 }
 
 /// Whether `role` grants `permission`. Everything not listed is denied.
@@ -50,6 +54,13 @@ fn grants(role: Role, permission: Permission) -> bool {
             Permission::ReadMetadata | Permission::ReadMaterial | Permission::ManageKeys
         ),
         Role::Auditor => matches!(permission, Permission::ReadMetadata | Permission::ReadAudit),
+        Role::Agent => matches!(
+            permission,
+            Permission::ReadMetadata
+                | Permission::ReadMaterial
+                | Permission::ManageKeys
+                | Permission::NodeSelf
+        ),
     }
 }
 
@@ -83,10 +94,23 @@ impl Authorized {
     }
 }
 
+/// Prefix of the `token_id` of a principal authenticated by a node certificate
+/// (`node:<node id>`); token ids start with `tok_`, so the two never collide.
+pub const NODE_PRINCIPAL_PREFIX: &str = "node:";
+
 impl Principal {
-    /// The audit name of the principal.
+    /// The audit name of the principal: `token:<id>` or `node:<id>`.
     pub fn audit_name(&self) -> String {
-        format!("token:{}", self.token_id)
+        if self.node_id().is_some() {
+            self.token_id.clone()
+        } else {
+            format!("token:{}", self.token_id)
+        }
+    }
+
+    /// The node id, when the principal is a node authenticated by its certificate.
+    pub fn node_id(&self) -> Option<&str> {
+        self.token_id.strip_prefix(NODE_PRINCIPAL_PREFIX)
     }
 
     /// Checks the role; deny by default.
