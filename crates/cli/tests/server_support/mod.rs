@@ -35,11 +35,17 @@ fn parse_env(text: &str, name: &str) -> Option<String> {
 impl TestServer {
     /// `cryptainer server --dev` on a free port in `data_dir`.
     pub fn start_dev(data_dir: &Path) -> TestServer {
+        TestServer::start_dev_with(data_dir, &[])
+    }
+
+    /// `cryptainer server --dev` on a free port in `data_dir`, with more flags.
+    pub fn start_dev_with(data_dir: &Path, extra_args: &[&str]) -> TestServer {
         let env_file = data_dir.join("dev.env");
         let _ = std::fs::remove_file(&env_file);
         let child = Command::new(binary())
             .args(["server", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra_args)
             .env("CRYPTAINER_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
