@@ -43,6 +43,10 @@ struct Shared {
     client: RwLock<reqwest::Client>,
     state: Mutex<NodeState>,
     status: Mutex<AgentStatus>,
+    /// SHA-256 (hex) of the pinned CA bundle.
+    ca_digest: Mutex<String>,
+    /// Wakes the renewal task early: the server's bundle changed (CA rotation).
+    renew_now: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -101,6 +105,8 @@ pub async fn run(
         client: RwLock::new(client),
         state: Mutex::new(state),
         status: Mutex::new(status),
+        ca_digest: Mutex::new(hex::encode(pki::bundle_digest(ca.as_bytes()))),
+        renew_now: tokio::sync::Notify::new(),
     });
     shared.update_status(|_| {});
     tracing::info!(node_id = %shared.state().node_id, "agent running");
@@ -164,8 +170,13 @@ async fn renew_loop(
 ) -> Result<(), AgentError> {
     loop {
         let delay = renewal_delay(&shared.state(), OffsetDateTime::now_utc());
-        if sleep_or_stop(delay, &mut stopped).await {
-            return Ok(());
+        tokio::select! {
+            stop = sleep_or_stop(delay, &mut stopped) => if stop {
+                return Ok(());
+            },
+            () = shared.renew_now.notified() => {
+                tracing::info!("the server's CA bundle changed; renewing now");
+            }
         }
         loop {
             match renew_once(&shared).await {
@@ -251,9 +262,20 @@ async fn heartbeat_loop(
         )
         .await;
         match answer {
-            Ok(_) => shared.update_status(|status| {
-                status.heartbeats_ok = status.heartbeats_ok.saturating_add(1);
-            }),
+            Ok(answer) => {
+                shared.update_status(|status| {
+                    status.heartbeats_ok = status.heartbeats_ok.saturating_add(1);
+                });
+                let pinned = shared
+                    .ca_digest
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let served = answer.get("ca_digest").and_then(serde_json::Value::as_str);
+                if served.is_some_and(|served| served != pinned) {
+                    shared.renew_now.notify_one();
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, "liveness report failed");
                 let last = error.to_string();

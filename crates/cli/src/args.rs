@@ -147,6 +147,9 @@ pub enum Command {
     /// Join tokens and the node inventory: list, show, decommission (admin).
     #[command(subcommand)]
     Node(crate::node::NodeCommand),
+    /// The built-in CA: rotate it (admin of all tenants).
+    #[command(subcommand)]
+    Ca(crate::ca::CaCommand),
     /// The node agent: join a server, keep the node's identity fresh.
     #[command(subcommand)]
     Agent(crate::agent::AgentCommand),

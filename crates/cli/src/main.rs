@@ -5,6 +5,7 @@
 
 mod agent;
 mod args;
+mod ca;
 mod client;
 mod commands;
 mod duration;

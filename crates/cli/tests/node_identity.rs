@@ -565,3 +565,89 @@ fn bad_tokens_and_csrs_are_refused_clearly_and_audited() {
         &dir.path().join("ok"),
     );
 }
+
+#[test]
+fn ca_rotation_completes_with_agents_connected() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let token = create_join_token(&server, &["--max-uses", "3"]);
+    let unused = create_join_token(&server, &[]);
+    let dirs: Vec<PathBuf> = (1..=2)
+        .map(|index| dir.path().join(format!("agent{index}")))
+        .collect();
+    for data_dir in &dirs {
+        join_ok(&server, &token, data_dir);
+    }
+    let agents: Vec<RunningAgent> = dirs.iter().map(|path| RunningAgent::start(path)).collect();
+    wait_until("every agent's first liveness report", || {
+        agents.iter().all(|agent| agent.count("heartbeats_ok") >= 1)
+    });
+
+    let output = server.cli(&["ca", "rotate", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let rotated: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        rotated["ca_pem"]
+            .as_str()
+            .unwrap()
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        2
+    );
+    // Both live tokens were re-made; the three-use token has one use left.
+    let tokens = rotated["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{rotated}");
+    assert!(tokens.iter().any(|token| token["max_uses"] == 1));
+
+    // The agents renew on the hint, pin the new bundle, and never miss a request.
+    wait_until("both agents to renew after the rotation", || {
+        agents.iter().all(|agent| agent.count("renewals") >= 1)
+    });
+    let before: Vec<u64> = agents
+        .iter()
+        .map(|agent| agent.count("heartbeats_ok"))
+        .collect();
+    wait_until("two more liveness reports after the renewal", || {
+        agents
+            .iter()
+            .zip(&before)
+            .all(|(agent, before)| agent.count("heartbeats_ok") >= before + 2)
+    });
+    for agent in &agents {
+        assert_eq!(agent.count("heartbeats_failed"), 0, "{}", agent.status());
+        assert_eq!(agent.count("renewals_failed"), 0, "{}", agent.status());
+        let pinned = std::fs::read_to_string(agent.data_dir.join("ca.pem")).unwrap();
+        assert_eq!(pinned.matches("BEGIN CERTIFICATE").count(), 2);
+    }
+
+    // A token made before the rotation pins the old bundle: the agent refuses the server.
+    let stale = agent_join(&host_port(&server), &unused, &dir.path().join("stale"));
+    assert!(!stale.status.success());
+    assert!(
+        text(&stale).contains("does not match the join token"),
+        "{}",
+        text(&stale)
+    );
+    // Its replacement joins, with a certificate from the new root that the server accepts.
+    let replacement = tokens
+        .iter()
+        .find(|token| token["max_uses"] == 1 && token["tenant"] == "default")
+        .and_then(|token| token["token"].as_str())
+        .unwrap();
+    let fresh_dir = dir.path().join("fresh");
+    join_ok(&server, replacement, &fresh_dir);
+    let rt = runtime();
+    for data_dir in [&fresh_dir, &dirs[0]] {
+        let (status, body) = rt
+            .block_on(node_request(
+                &node_client(data_dir),
+                &server,
+                Method::POST,
+                "/v1/nodes/heartbeat",
+            ))
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["ca_digest"], rotated["ca_digest"]);
+    }
+    assert!(rt.block_on(audited(&server, "ca.rotate", "ok")));
+}

@@ -173,12 +173,14 @@ fn tls_setup(
     // at the handshake.
     let (mut server, identity) = match material.certificate_authority() {
         Some(ca) => {
+            let tls_dir = config.tls_dir();
+            let bundle = nodes::load_bundle(&tls_dir, ca.cert_pem());
             let deny = Arc::new(peer::DenyList::load(keystore)?);
-            let verifier = peer::client_verifier(ca.cert_pem(), Arc::clone(&deny))?;
+            let verifier = peer::client_verifier(&bundle, Arc::clone(&deny))?;
             let server = pki::server_config_with_verifier(
                 material.cert_chain_pem(),
                 material.key_pem_secret(),
-                verifier,
+                Arc::clone(&verifier) as Arc<dyn rustls::server::danger::ClientCertVerifier>,
             )?;
             let ca = pki::CertificateAuthority::from_pem(ca.cert_pem(), &ca.key_pem_secret())?;
             let lifetime = config.nodes.cert_lifetime_secs;
@@ -188,7 +190,14 @@ fn tls_setup(
                     "node certificates live less than an hour: for tests only"
                 );
             }
-            let identity = nodes::Identity::new(ca, deny, Duration::from_secs(lifetime));
+            let identity = nodes::Identity::new(nodes::IdentitySetup {
+                ca,
+                bundle_pem: bundle,
+                deny,
+                verifier,
+                cert_lifetime: Duration::from_secs(lifetime),
+                tls_dir: Some(tls_dir),
+            });
             (server, Some(Arc::new(identity)))
         }
         None => (material.server_config(pki::ClientAuth::None)?, None),

@@ -1,6 +1,7 @@
 //! Node identity over HTTPS: the CA bundle, join tokens, joining, renewal, liveness,
 //! the node inventory and decommissioning (docs/identity.md).
 
+use std::path::{Path as FilePath, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use time::OffsetDateTime;
 use crate::api::{App, JsonBody, RequestContext, require_all_tenants};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, Code};
-use crate::peer::DenyList;
+use crate::peer::{DenyList, NodeClientVerifier};
 
 /// Default lifetime of a join token: 24 hours.
 const DEFAULT_JOIN_TOKEN_TTL_SECS: u64 = 24 * 3600;
@@ -32,32 +33,75 @@ const MAX_JOIN_TOKEN_USES: u32 = 10_000;
 /// Longest node name (the host name given at join), in bytes.
 const MAX_NODE_NAME_LEN: usize = 64;
 
+/// File in the TLS directory holding the CA bundle nodes trust, after a rotation:
+/// the current root and the one before it.
+pub const CA_BUNDLE_FILE: &str = "ca-bundle.pem";
+
+/// File in the TLS directory holding the last rotation's cross-signed certificate
+/// (the new root signed by the old).
+pub const CA_CROSS_FILE: &str = "ca-cross.pem";
+
+/// The bundle nodes trust: `ca-bundle.pem` when a rotation wrote one that holds the
+/// current CA, else the current CA alone.
+pub fn load_bundle(tls_dir: &FilePath, ca_pem: &str) -> String {
+    match std::fs::read_to_string(tls_dir.join(CA_BUNDLE_FILE)) {
+        Ok(bundle) if bundle.contains(ca_pem.trim()) => bundle,
+        Ok(_) => {
+            tracing::warn!(
+                "ca-bundle.pem does not hold the current CA (an interrupted rotation?); serving the CA alone"
+            );
+            ca_pem.to_owned()
+        }
+        Err(_) => ca_pem.to_owned(),
+    }
+}
+
+/// What [`Identity::new`] needs.
+pub struct IdentitySetup {
+    /// The CA that signs node certificates.
+    pub ca: pki::CertificateAuthority,
+    /// The bundle nodes pin (PEM), holding `ca`'s certificate.
+    pub bundle_pem: String,
+    /// The deny list the TLS verifier consults.
+    pub deny: Arc<DenyList>,
+    /// The TLS verifier, whose roots a CA rotation replaces.
+    pub verifier: Arc<NodeClientVerifier>,
+    /// Lifetime of node certificates.
+    pub cert_lifetime: Duration,
+    /// Where a CA rotation persists the new CA; `None` keeps it in memory only.
+    pub tls_dir: Option<PathBuf>,
+}
+
 /// The server's node identity state: the CA that signs node certificates, the
 /// bundle nodes pin, the deny list, and the lifetime of node certificates.
 pub struct Identity {
     ca: RwLock<pki::CertificateAuthority>,
     bundle_pem: RwLock<String>,
     deny: Arc<DenyList>,
+    verifier: Arc<NodeClientVerifier>,
     cert_lifetime: Duration,
+    tls_dir: Option<PathBuf>,
     /// Serializes joins, so that two joins cannot both take a join token's last use.
     join_lock: Mutex<()>,
 }
 
 impl Identity {
-    /// Node identity with `ca` as issuer; nodes pin the bundle of its certificate.
-    pub fn new(
-        ca: pki::CertificateAuthority,
-        deny: Arc<DenyList>,
-        cert_lifetime: Duration,
-    ) -> Identity {
-        let bundle_pem = ca.cert_pem().to_owned();
+    /// Node identity as `setup` describes.
+    pub fn new(setup: IdentitySetup) -> Identity {
         Identity {
-            ca: RwLock::new(ca),
-            bundle_pem: RwLock::new(bundle_pem),
-            deny,
-            cert_lifetime,
+            ca: RwLock::new(setup.ca),
+            bundle_pem: RwLock::new(setup.bundle_pem),
+            deny: setup.deny,
+            verifier: setup.verifier,
+            cert_lifetime: setup.cert_lifetime,
+            tls_dir: setup.tls_dir,
             join_lock: Mutex::new(()),
         }
+    }
+
+    /// SHA-256 of the bundle, hex: what join tokens carry.
+    pub fn bundle_digest_hex(&self) -> String {
+        hex::encode(pki::bundle_digest(self.bundle_pem().as_bytes()))
     }
 
     /// The CA bundle exactly as served at `GET /v1/ca`.
@@ -107,6 +151,7 @@ fn csr_error(error: pki::PkiError) -> ApiError {
 pub(crate) fn routes() -> Router<App> {
     Router::new()
         .route("/v1/ca", get(ca_bundle))
+        .route("/v1/ca/rotate", post(rotate_ca))
         .route("/v1/nodes", get(list_nodes))
         .route("/v1/nodes/join", post(join))
         .route("/v1/nodes/renew", post(renew))
@@ -606,6 +651,7 @@ async fn heartbeat(
     State(app): State<App>,
     context: RequestContext,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let identity = identity_of(&app)?;
     app.call(
         context,
         "node.heartbeat",
@@ -621,10 +667,14 @@ async fn heartbeat(
                 Some(&node.id),
                 vec![Write::PutNode(node.clone())],
             )?;
+            // The digest tells the agent whether the CA changed: if its pinned
+            // bundle differs, it renews at once and pins the new bundle (the renew
+            // hint).
             Ok(Json(serde_json::json!({
                 "node_id": node.id,
                 "state": node.state.as_str(),
                 "cert_serial": node.cert_serial,
+                "ca_digest": identity.bundle_digest_hex(),
             })))
         },
     )
@@ -783,5 +833,111 @@ async fn decommission(
             }))
         },
     )
+    .await
+}
+
+/// A join token re-made by a CA rotation.
+#[derive(Serialize)]
+struct ReplacedJoinToken {
+    replaces: String,
+    token: String,
+    #[serde(flatten)]
+    info: JoinTokenInfo,
+}
+
+/// What a CA rotation did.
+#[derive(Serialize)]
+struct RotatedCa {
+    ca_digest: String,
+    ca_pem: String,
+    tokens: Vec<ReplacedJoinToken>,
+}
+
+/// `POST /v1/ca/rotate` (admin of all tenants): a new root, cross-signed by the old
+/// one; the bundle holds both, so every node certificate stays valid while agents
+/// pick up the new root at their next renewal (which the heartbeat answer's
+/// `ca_digest` brings forward); live join tokens are re-made for the new bundle.
+async fn rotate_ca(
+    State(app): State<App>,
+    context: RequestContext,
+) -> Result<Json<RotatedCa>, ApiError> {
+    let identity = identity_of(&app)?;
+    app.call(context, "ca.rotate", Permission::ManageNodes, move |call| {
+        require_all_tenants(call.principal())?;
+        let internal = |error: pki::PkiError| {
+            tracing::error!(%error, "CA rotation failed");
+            ApiError::new(Code::Internal, format!("the CA rotation failed: {error}"))
+        };
+        let mut ca = identity.ca.write().unwrap_or_else(PoisonError::into_inner);
+        let stamp = OffsetDateTime::now_utc().unix_timestamp();
+        let new_ca = pki::CertificateAuthority::generate(
+            &format!("{} {stamp}", pki::CA_COMMON_NAME),
+            pki::CA_VALIDITY,
+        )
+        .map_err(internal)?;
+        let cross = ca.cross_sign(&new_ca).map_err(internal)?;
+        let bundle = format!("{}{}", new_ca.cert_pem(), ca.cert_pem());
+        if let Some(dir) = &identity.tls_dir {
+            // The bundle first: a crash before the key and certificate are replaced
+            // leaves the old CA in use and a bundle that start-up ignores.
+            pki::write_public_pem(&dir.join(CA_BUNDLE_FILE), &bundle).map_err(internal)?;
+            pki::write_public_pem(&dir.join(CA_CROSS_FILE), &cross).map_err(internal)?;
+            pki::write_secret_pem(&dir.join(pki::CA_KEY_FILE), &new_ca.key_pem_secret())
+                .map_err(internal)?;
+            // ca.pem holds the whole bundle, new root first: start-up loads the first
+            // certificate as the CA, and clients that trust ca.pem (CRYPTAINER_CACERT)
+            // accept the server's certificate whichever root issued it.
+            pki::write_public_pem(&dir.join(pki::CA_CERT_FILE), &bundle).map_err(internal)?;
+        }
+        identity.verifier.set_roots(&bundle).map_err(internal)?;
+        *identity
+            .bundle_pem
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = bundle.clone();
+        *ca = new_ca;
+        drop(ca);
+
+        // Live join tokens carry the old bundle's digest: re-make them.
+        let now = OffsetDateTime::now_utc();
+        let mut writes = Vec::new();
+        let mut tokens = Vec::new();
+        for mut old in call
+            .keystore
+            .store()
+            .list_join_tokens()
+            .map_err(store_error)?
+        {
+            if old.revoked_at.is_some() || old.expires_at <= now || old.uses >= old.max_uses {
+                continue;
+            }
+            let ttl = u64::try_from((old.expires_at - now).whole_seconds())
+                .unwrap_or(1)
+                .max(1);
+            let (row, text) = new_join_token(
+                &identity,
+                old.role,
+                old.tenant.clone(),
+                ttl,
+                old.max_uses.saturating_sub(old.uses).max(1),
+            )?;
+            old.revoked_at = Some(now);
+            tokens.push(ReplacedJoinToken {
+                replaces: old.id.clone(),
+                token: text.to_string(),
+                info: JoinTokenInfo::from(&row),
+            });
+            writes.push(Write::PutJoinToken(old));
+            writes.push(Write::PutJoinToken(row));
+        }
+        let digest = hex::encode(pki::bundle_digest(bundle.as_bytes()));
+        call.keystore
+            .commit_identity(&call.caller, "ca.rotate", None, Some(&digest), writes)?;
+        tracing::info!(ca_digest = %digest, tokens = tokens.len(), "CA rotated");
+        Ok(Json(RotatedCa {
+            ca_digest: digest,
+            ca_pem: bundle,
+            tokens,
+        }))
+    })
     .await
 }

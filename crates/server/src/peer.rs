@@ -124,30 +124,49 @@ impl DenyList {
 /// A client certificate verifier: webpki against our CA (certificates optional, so
 /// people keep using tokens), then the deny list, so a decommissioned node cannot
 /// even open a connection.
+///
+/// The trusted roots can be replaced while the server runs (CA rotation): new
+/// handshakes use the new bundle, established connections are untouched.
 #[derive(Debug)]
 pub struct NodeClientVerifier {
-    inner: Arc<dyn ClientCertVerifier>,
+    inner: RwLock<Arc<dyn ClientCertVerifier>>,
     deny: Arc<DenyList>,
 }
 
 impl NodeClientVerifier {
     /// Wraps `inner` with `deny`.
     pub fn new(inner: Arc<dyn ClientCertVerifier>, deny: Arc<DenyList>) -> NodeClientVerifier {
-        NodeClientVerifier { inner, deny }
+        NodeClientVerifier {
+            inner: RwLock::new(inner),
+            deny,
+        }
+    }
+
+    /// Trusts the CA certificates of `bundle_pem` from now on, instead of the previous ones.
+    pub fn set_roots(&self, bundle_pem: &str) -> Result<(), pki::PkiError> {
+        let inner = webpki_verifier(bundle_pem)?;
+        *self.inner.write().unwrap_or_else(PoisonError::into_inner) = inner;
+        Ok(())
+    }
+
+    fn inner(&self) -> Arc<dyn ClientCertVerifier> {
+        Arc::clone(&self.inner.read().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
 impl ClientCertVerifier for NodeClientVerifier {
     fn offer_client_auth(&self) -> bool {
-        self.inner.offer_client_auth()
+        true
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
+        false
     }
 
+    /// No hints: the roots can change under a borrowed list, and clients present the
+    /// one certificate they have anyway.
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
+        &[]
     }
 
     fn verify_client_cert(
@@ -157,7 +176,7 @@ impl ClientCertVerifier for NodeClientVerifier {
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let verified = self
-            .inner
+            .inner()
             .verify_client_cert(end_entity, intermediates, now)?;
         if let Ok(identity) = pki::identity_from_cert(end_entity.as_ref()) {
             if let Some(node_id) = identity.node_id {
@@ -176,7 +195,7 @@ impl ClientCertVerifier for NodeClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        self.inner().verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -185,11 +204,11 @@ impl ClientCertVerifier for NodeClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        self.inner().verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.inner().supported_verify_schemes()
     }
 }
 
@@ -199,12 +218,19 @@ impl ClientCertVerifier for NodeClientVerifier {
 pub fn client_verifier(
     ca_pem: &str,
     deny: Arc<DenyList>,
-) -> Result<Arc<dyn ClientCertVerifier>, pki::PkiError> {
+) -> Result<Arc<NodeClientVerifier>, pki::PkiError> {
+    Ok(Arc::new(NodeClientVerifier::new(
+        webpki_verifier(ca_pem)?,
+        deny,
+    )))
+}
+
+/// webpki against the roots of `ca_pem`, client certificates optional.
+fn webpki_verifier(ca_pem: &str) -> Result<Arc<dyn ClientCertVerifier>, pki::PkiError> {
     let roots = Arc::new(pki::root_store_from_pem(ca_pem)?);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let inner = rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider)
+    rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider)
         .allow_unauthenticated()
         .build()
-        .map_err(|source| pki::PkiError::ClientVerifier { source })?;
-    Ok(Arc::new(NodeClientVerifier::new(inner, deny)))
+        .map_err(|source| pki::PkiError::ClientVerifier { source })
 }

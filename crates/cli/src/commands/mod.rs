@@ -30,6 +30,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node(command) => {
             crate::node::run(&connect(&cli.global)?, command, cli.global.json).await
         }
+        Command::Ca(command) => {
+            crate::ca::run(&connect(&cli.global)?, command, cli.global.json).await
+        }
         Command::Agent(command) => crate::agent::run(command, cli.global.json).await,
     }
 }
