@@ -651,3 +651,103 @@ fn ca_rotation_completes_with_agents_connected() {
     }
     assert!(rt.block_on(audited(&server, "ca.rotate", "ok")));
 }
+
+/// Issues a client certificate with `sans` from the server's own CA key, with
+/// openssl, into a directory laid out like an agent's (for [`node_client`]).
+fn forge(server: &TestServer, out: &Path, sans: &str) -> PathBuf {
+    std::fs::create_dir_all(out).unwrap();
+    let tls = server.data_dir.join("tls");
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(out)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            text(&output)
+        );
+    };
+    run(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "node.key",
+        "-subj",
+        "/CN=forged",
+        "-out",
+        "node.csr",
+    ]);
+    std::fs::write(
+        out.join("ext.cnf"),
+        format!(
+            "subjectAltName={sans}\nextendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\nbasicConstraints=CA:FALSE\n"
+        ),
+    )
+    .unwrap();
+    let ca = tls.join("ca.pem");
+    let ca_key = tls.join("ca-key.pem");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "node.csr",
+        "-CA",
+        ca.to_str().unwrap(),
+        "-CAkey",
+        ca_key.to_str().unwrap(),
+        "-set_serial",
+        "4660",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "node.crt",
+    ]);
+    std::fs::copy(&ca, out.join("ca.pem")).unwrap();
+    out.to_path_buf()
+}
+
+#[test]
+fn certificates_that_disagree_with_the_inventory_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let token = create_join_token(&server, &[]);
+    let node_id = join_ok(&server, &token, &dir.path().join("agent"));
+    let rt = runtime();
+    for (name, sans, expected) in [
+        (
+            "wrong-tenant",
+            format!(
+                "URI:urn:cryptainer:node:{node_id},URI:urn:cryptainer:tenant:other,URI:urn:cryptainer:role:agent"
+            ),
+            "another tenant or role",
+        ),
+        (
+            "no-node",
+            "URI:urn:cryptainer:tenant:default,URI:urn:cryptainer:role:agent".to_owned(),
+            "names no node",
+        ),
+        (
+            "unknown-node",
+            "URI:urn:cryptainer:node:node-0000000000000000,URI:urn:cryptainer:tenant:default,URI:urn:cryptainer:role:agent".to_owned(),
+            "unknown node",
+        ),
+    ] {
+        let forged = forge(&server, &dir.path().join(name), &sans);
+        let (status, body) = rt
+            .block_on(node_request(&node_client(&forged), &server, Method::GET, "/v1/keys"))
+            .unwrap();
+        assert_eq!(status, 401, "{name}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{name}: {message}");
+    }
+    assert!(rt.block_on(audited(&server, "key.list", "unauthenticated")));
+}
