@@ -293,3 +293,33 @@ async fn heartbeat_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_falls_between_half_and_four_fifths_of_the_lifetime() {
+        let issued_at = OffsetDateTime::UNIX_EPOCH;
+        let state = NodeState {
+            server: String::new(),
+            node_id: String::new(),
+            name: String::new(),
+            role: String::new(),
+            tenant: String::new(),
+            serial: String::new(),
+            issued_at,
+            not_after: issued_at + time::Duration::seconds(1000),
+        };
+        for _ in 0..200 {
+            let delay = renewal_delay(&state, issued_at);
+            assert!(delay >= Duration::from_secs(500), "{delay:?}");
+            assert!(delay <= Duration::from_secs(800), "{delay:?}");
+        }
+        // Past the due time: renew at once.
+        assert_eq!(
+            renewal_delay(&state, issued_at + time::Duration::seconds(900)),
+            Duration::ZERO
+        );
+    }
+}

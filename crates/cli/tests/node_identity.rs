@@ -234,8 +234,26 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["node_id"], ids[0].as_str());
 
-    let output = server.cli(&["node", "decommission", &ids[0]]);
+    // Keys of volumes each node used, labelled with their owner.
+    let admin = server.client();
+    let mut volume_keys = Vec::new();
+    for (name, owner) in [("vol-first", &ids[0]), ("vol-second", &ids[1])] {
+        let created = rt.block_on(request(
+            &admin,
+            &server,
+            Method::POST,
+            "/v1/keys",
+            Some(&server.token),
+            Some(json!({ "name": name, "labels": { "cryptainer.node": owner } })),
+        ));
+        assert_eq!(created.status, 201, "{}", created.body);
+        volume_keys.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+
+    let output = server.cli(&["node", "decommission", &ids[0], "--shred", "--json"]);
     assert!(output.status.success(), "{}", text(&output));
+    let decommissioned: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(decommissioned["shredded"], json!([volume_keys[0]]));
 
     // The connection opened before: its next request is refused.
     let (status, body) = rt
@@ -294,6 +312,18 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     let listed = text(&listed);
     assert_eq!(listed.matches("active").count(), 2, "{listed}");
     assert!(rt.block_on(audited(&server, "node.decommission", "ok")));
+    // --shred destroyed only the keys of the decommissioned node.
+    for (key_id, state) in [(&volume_keys[0], "destroyed"), (&volume_keys[1], "active")] {
+        let shown = rt.block_on(request(
+            &admin,
+            &server,
+            Method::GET,
+            &format!("/v1/keys/{key_id}"),
+            Some(&server.token),
+            None,
+        ));
+        assert_eq!(shown.body["state"], state, "{}", shown.body);
+    }
     assert!(rt.block_on(audited(&server, "node.join", "unauthenticated")));
 }
 
