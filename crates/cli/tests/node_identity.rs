@@ -113,6 +113,13 @@ impl RunningAgent {
     fn count(&self, name: &str) -> u64 {
         self.status()[name].as_u64().unwrap_or(0)
     }
+
+    /// Sends SIGTERM and returns whether the agent then exited successfully.
+    fn stop(&mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().unwrap().success()
+    }
 }
 
 impl Drop for RunningAgent {
@@ -680,6 +687,9 @@ fn ca_rotation_completes_with_agents_connected() {
         assert_eq!(body["ca_digest"], rotated["ca_digest"]);
     }
     assert!(rt.block_on(audited(&server, "ca.rotate", "ok")));
+    // SIGTERM stops an agent cleanly.
+    let mut agents = agents;
+    assert!(agents[0].stop());
 }
 
 /// Issues a client certificate with `sans` from the server's own CA key, with
