@@ -117,6 +117,13 @@ impl Identity {
         &self.deny
     }
 
+    /// The client certificate verifier of the HTTPS listener. Other TLS listeners
+    /// (KMIP) should use this same verifier, so that a decommission and a CA rotation
+    /// reach them at the same instant.
+    pub fn client_verifier(&self) -> Arc<NodeClientVerifier> {
+        Arc::clone(&self.verifier)
+    }
+
     /// Signs `csr_pem` for `node`, ignoring the CSR's subject.
     fn sign(&self, csr_pem: &str, node: &NodeRow) -> Result<pki::IssuedCert, ApiError> {
         let identity = pki::ClientIdentity::new(node.name.clone())
