@@ -193,6 +193,25 @@ mod tests {
     }
 
     #[test]
+    fn cross_signed_certificate_names_the_new_root_and_is_signed_by_the_old() {
+        use rustls::pki_types::pem::PemObject as _;
+        let day = std::time::Duration::from_secs(86_400);
+        let old = crate::CertificateAuthority::generate("Old CA", day).unwrap();
+        let new = crate::CertificateAuthority::generate("New CA", day).unwrap();
+        let cross_pem = old.cross_sign(&new).unwrap();
+        let cross_der =
+            rustls::pki_types::CertificateDer::from_pem_slice(cross_pem.as_bytes()).unwrap();
+        let cross = crate::ca::parse_certificate(&cross_der, "cross").unwrap();
+        let old_cert = crate::ca::parse_certificate(old.cert_der(), "old").unwrap();
+        let new_cert = crate::ca::parse_certificate(new.cert_der(), "new").unwrap();
+        assert_eq!(cross.subject().as_raw(), new_cert.subject().as_raw());
+        assert_eq!(cross.issuer().as_raw(), old_cert.subject().as_raw());
+        assert_eq!(cross.public_key().raw, new_cert.public_key().raw);
+        assert!(cross.verify_signature(Some(old_cert.public_key())).is_ok());
+        assert!(cross.verify_signature(Some(new_cert.public_key())).is_err());
+    }
+
+    #[test]
     fn node_key_request_is_p256() {
         let request = node_key_request("host").unwrap();
         assert!(request.csr_pem.contains("BEGIN CERTIFICATE REQUEST"));
