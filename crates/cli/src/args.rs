@@ -153,6 +153,15 @@ pub enum Command {
     /// Read and verify the tamper-evident audit log (auditor or admin for all tenants).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Join tokens and the node inventory: list, show, decommission (admin).
+    #[command(subcommand)]
+    Node(crate::node::NodeCommand),
+    /// The built-in CA: rotate it (admin of all tenants).
+    #[command(subcommand)]
+    Ca(crate::ca::CaCommand),
+    /// The node agent: join a server, keep the node's identity fresh.
+    #[command(subcommand)]
+    Agent(crate::agent::AgentCommand),
 }
 
 /// `cryptainer server`.
@@ -179,6 +188,16 @@ pub struct ServerArgs {
     /// with --dev, or data_dir of --config].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Lifetime of node certificates, e.g. 24h [default: 24h, or nodes.cert_lifetime_secs
+    /// of --config]. Under 1h is for tests only; at least 10s.
+    #[arg(
+        long,
+        env = "CRYPTAINER_NODE_CERT_LIFETIME",
+        value_parser = parse_duration,
+        value_name = "DURATION"
+    )]
+    pub node_cert_lifetime: Option<Duration>,
 }
 
 /// `cryptainer operator ...`.

@@ -3,13 +3,16 @@
 //! this crate only parses, calls and prints.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod args;
+mod ca;
 mod client;
 mod commands;
 mod duration;
 mod failure;
 mod labels;
 mod logging;
+mod node;
 mod prompt;
 mod server_cmd;
 mod table;

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod journal;
+mod nodes;
 pub mod object;
 pub mod seal;
 pub mod secret;
@@ -22,6 +23,7 @@ pub mod store;
 mod volumes;
 pub mod wrap;
 
+pub use nodes::NODE_OWNER_LABEL;
 pub use secrets::MAX_SECRET_BYTES;
 pub use service::{
     Caller, Durable, Initialized, Keystore, KeystoreError, SealChoice, Status, TenantScope,

@@ -36,6 +36,11 @@ const VOLUME_LABEL: &str = "cryptainer.volume";
 /// Filesystems a volume may be formatted with.
 const FILESYSTEMS: &[&str] = &["ext4"];
 
+/// How a node appears as a volume holder (its audit name).
+pub fn node_holder(node_id: &str) -> String {
+    format!("node:{node_id}")
+}
+
 /// What a new volume is to be.
 #[derive(Debug, Clone)]
 pub struct NewVolume {
@@ -268,6 +273,30 @@ impl Keystore {
             }
         }
         Ok(released)
+    }
+
+    /// Removes every volume that only `node_id` ever held (or created and
+    /// nobody held), destroying their secrets: what `node decommission
+    /// --shred` promises. Returns the key ids destroyed.
+    pub fn shred_node_volumes(
+        &self,
+        caller: &Caller,
+        node_id: &str,
+    ) -> Result<Vec<String>, KeystoreError> {
+        let holder = node_holder(node_id);
+        let mut destroyed = Vec::new();
+        for volume in self.store.list_volumes(None)? {
+            let only_this_node = if volume.holders.is_empty() {
+                volume.created_by == holder
+            } else {
+                volume.holders.iter().all(|held_by| *held_by == holder)
+            };
+            if only_this_node {
+                let removed = self.remove_volume(caller, &volume.tenant, &volume.name)?;
+                destroyed.push(removed.key_id);
+            }
+        }
+        Ok(destroyed)
     }
 
     /// Removes a volume: destroys its secret for good (crypto-shredding: the

@@ -264,3 +264,44 @@ fn concurrent_rotate_and_revoke_never_undo_each_other() {
         }
     }
 }
+
+#[test]
+fn decommissioning_a_node_ends_its_leases_and_shreds_only_its_own_volumes() {
+    let (_dir, store, keystore) = unsealed();
+    let only_n1 = keystore
+        .create_volume(&caller(), new_volume("only-n1"))
+        .unwrap();
+    let shared = keystore
+        .create_volume(&caller(), new_volume("shared"))
+        .unwrap();
+    for (name, holder) in [("only-n1", "node:n1"), ("shared", "node:n2")] {
+        keystore
+            .acquire_volume(&caller(), "acme", name, holder, 60)
+            .unwrap()
+            .wait()
+            .unwrap();
+        keystore
+            .release_volume(&caller(), "acme", name, holder)
+            .unwrap();
+    }
+    keystore
+        .acquire_volume(&caller(), "acme", "shared", "node:n1", 60)
+        .unwrap()
+        .wait()
+        .unwrap();
+
+    assert_eq!(keystore.end_node_leases(&caller(), "n1").unwrap(), 1);
+    assert!(keystore.volume("acme", "shared").unwrap().lease.is_none());
+    let shredded = keystore.shred_node_objects(&caller(), "n1").unwrap();
+    assert_eq!(shredded, [only_n1.key_id.clone()]);
+    assert!(keystore.volume("acme", "only-n1").is_err());
+    assert_eq!(
+        store.get_object(&only_n1.key_id).unwrap().unwrap().state,
+        State::Destroyed
+    );
+    // Used by another node too: kept, with its key.
+    assert_eq!(
+        store.get_object(&shared.key_id).unwrap().unwrap().state,
+        State::Active
+    );
+}

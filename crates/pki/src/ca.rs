@@ -265,6 +265,32 @@ impl CertificateAuthority {
         self.not_after
     }
 
+    /// A CA certificate for `other`'s subject and public key, signed by this CA: the
+    /// cross-signed certificate of a CA rotation (old root signs new root), in PEM.
+    ///
+    /// It lets a peer that trusts only this CA reach certificates `other` issues, where
+    /// the path length allows it; the built-in roots have path length 0, so Cryptainer's
+    /// own peers receive the new root in the CA bundle instead (docs/identity.md).
+    pub fn cross_sign(&self, other: &CertificateAuthority) -> Result<String, PkiError> {
+        let mut params =
+            CertificateParams::from_ca_cert_der(&other.cert_der).map_err(|source| {
+                PkiError::Certificate {
+                    action: "reading the new CA for cross-signing",
+                    source,
+                }
+            })?;
+        params.not_after = other.not_after.min(self.not_after);
+        params.serial_number = Some(random_serial()?);
+        params.use_authority_key_identifier_extension = true;
+        let certificate = params
+            .signed_by(&other.key_pair, &self.issuer, &self.key_pair)
+            .map_err(|source| PkiError::Certificate {
+                action: "cross-signing the new CA",
+                source,
+            })?;
+        Ok(certificate.pem())
+    }
+
     /// Issues a server certificate (EKU serverAuth) for `sans` with a freshly generated ECDSA
     /// P-256 key.
     ///

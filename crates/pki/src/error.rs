@@ -120,6 +120,15 @@ pub enum PkiError {
         reason: &'static str,
     },
 
+    /// A join token does not have the shape `CPTJ-1-<64 hex>-<64 hex>`.
+    #[error(
+        "the join token is malformed: {reason}; copy the whole token `cryptainer node token create` printed"
+    )]
+    MalformedJoinToken {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
     /// A presented client certificate does not carry a well-formed Cryptainer identity.
     #[error("client certificate does not carry a usable identity: {reason}")]
     NoIdentity {

@@ -26,6 +26,7 @@
 mod ca;
 mod error;
 mod identity;
+mod join;
 mod material;
 mod pem;
 mod tls;
@@ -36,10 +37,16 @@ pub use identity::{
     ClientIdentity, IDENTITY_URI_PREFIX, MAX_COMMON_NAME_LEN, MAX_IDENTITY_COMPONENT_LEN,
     identity_from_cert,
 };
+pub use join::{
+    JOIN_TOKEN_LEN, JOIN_TOKEN_PREFIX, JoinToken, NodeKeyRequest, PeerCertificateFacts,
+    bundle_digest, node_key_request, peer_certificate_facts,
+};
 pub use material::{
     CA_CERT_FILE, CA_COMMON_NAME, CA_KEY_FILE, CA_VALIDITY, MaterialOrigin, ReissueReason,
     SERVER_CERT_FILE, SERVER_CERT_RENEW_BEFORE, SERVER_CERT_VALIDITY, SERVER_KEY_FILE,
     ServerTlsMaterial,
 };
 pub use pem::{PUBLIC_FILE_MODE, SECRET_FILE_MODE, write_public_pem, write_secret_pem};
-pub use tls::{ClientAuth, client_config, server_config};
+pub use tls::{
+    ClientAuth, client_config, root_store_from_pem, server_config, server_config_with_verifier,
+};

@@ -94,6 +94,34 @@ pub fn server_config(
         })
 }
 
+/// Builds a server configuration whose client certificates are checked by `verifier`
+/// (for example a webpki verifier wrapped with a deny list).
+pub fn server_config_with_verifier(
+    cert_chain_pem: &str,
+    key_pem: &str,
+    verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+) -> Result<ServerConfig, PkiError> {
+    let chain = pem::certificates(cert_chain_pem, "server certificate chain")?;
+    let key = pem::private_key(key_pem, "server key")?;
+    ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(PROTOCOL_VERSIONS)
+        .map_err(|source| PkiError::Tls {
+            action: "selecting TLS protocol versions",
+            source,
+        })?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|source| PkiError::Tls {
+            action: "loading the server certificate and key",
+            source,
+        })
+}
+
+/// The rustls root store of every certificate in `ca_pem`.
+pub fn root_store_from_pem(ca_pem: &str) -> Result<RootCertStore, PkiError> {
+    root_store(ca_pem, "CA bundle")
+}
+
 /// Builds a client configuration that trusts only the CA(s) in `ca_pem` (no system roots)
 /// and, when given, presents `client_cert` as `(certificate chain PEM, private key PEM)`.
 pub fn client_config(

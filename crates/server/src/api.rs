@@ -36,6 +36,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Node identity (join, renewal, inventory); `None` with operator-supplied TLS.
+    pub identity: Option<Arc<crate::nodes::Identity>>,
 }
 
 /// The handlers' state handle.
@@ -49,7 +51,8 @@ pub struct RemoteAddr(pub std::net::SocketAddr);
 /// What every request carries for authentication and audit.
 pub struct RequestContext {
     authorization: Option<String>,
-    remote: Option<String>,
+    pub(crate) remote: Option<String>,
+    peer_certificate: Option<crate::peer::PeerCertificate>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
@@ -72,9 +75,14 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             .extensions
             .get::<RemoteAddr>()
             .map(|remote| remote.0.to_string());
+        let peer_certificate = parts
+            .extensions
+            .get::<crate::peer::PeerCertificate>()
+            .cloned();
         Ok(RequestContext {
             authorization,
             remote,
+            peer_certificate,
         })
     }
 }
@@ -258,7 +266,7 @@ impl AppState {
     }
 
     /// Runs `body` on the blocking pool without authentication (seal endpoints).
-    async fn call_public<T: Send + 'static>(
+    pub(crate) async fn call_public<T: Send + 'static>(
         self: &Arc<Self>,
         operation: &'static str,
         body: impl FnOnce(&Keystore) -> Result<T, ApiError> + Send + 'static,
@@ -306,7 +314,14 @@ fn admit<'a>(
     if let Err(error) = keystore.require_unsealed() {
         return Err((ApiError::from(error), caller));
     }
-    let principal = match auth::authenticate(keystore, context.authorization.as_deref()) {
+    // A bearer token wins; without one, a client certificate (a node).
+    let authenticated = match (&context.authorization, &context.peer_certificate) {
+        (None, Some(certificate)) => {
+            crate::peer::principal_from_certificate(keystore, &certificate.0)
+        }
+        (authorization, _) => auth::authenticate(keystore, authorization.as_deref()),
+    };
+    let principal = match authenticated {
         Ok(principal) => principal,
         Err(error) => return Err((error, caller)),
     };
@@ -370,6 +385,7 @@ pub fn router(state: App) -> Router {
         )
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .merge(crate::nodes::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
@@ -561,7 +577,7 @@ async fn seal(
     .await
 }
 
-fn require_all_tenants(principal: &Principal) -> Result<(), ApiError> {
+pub(crate) fn require_all_tenants(principal: &Principal) -> Result<(), ApiError> {
     if principal.scope == TenantScope::All {
         Ok(())
     } else {

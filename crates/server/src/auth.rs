@@ -42,6 +42,10 @@ pub enum Permission {
     /// Create and remove volumes, take and release their leases (which reads
     /// the secret that opens them).
     UseVolumes,
+    /// Join tokens and the node inventory: create, list, decommission.
+    ManageNodes,
+    /// A node's own identity: renew its certificate, report liveness.
+    NodeSelf,
 }
 
 /// Whether `role` grants `permission`. Everything not listed is denied.
@@ -56,6 +60,14 @@ fn grants(role: Role, permission: Permission) -> bool {
                 | Permission::UseVolumes
         ),
         Role::Auditor => matches!(permission, Permission::ReadMetadata | Permission::ReadAudit),
+        Role::Agent => matches!(
+            permission,
+            Permission::ReadMetadata
+                | Permission::ReadMaterial
+                | Permission::ManageKeys
+                | Permission::UseVolumes
+                | Permission::NodeSelf
+        ),
     }
 }
 
@@ -89,10 +101,23 @@ impl Authorized {
     }
 }
 
+/// Prefix of the `token_id` of a principal authenticated by a node certificate
+/// (`node:<node id>`); token ids start with `tok_`, so the two never collide.
+pub const NODE_PRINCIPAL_PREFIX: &str = "node:";
+
 impl Principal {
-    /// The audit name of the principal.
+    /// The audit name of the principal: `token:<id>` or `node:<id>`.
     pub fn audit_name(&self) -> String {
-        format!("token:{}", self.token_id)
+        if self.node_id().is_some() {
+            self.token_id.clone()
+        } else {
+            format!("token:{}", self.token_id)
+        }
+    }
+
+    /// The node id, when the principal is a node authenticated by its certificate.
+    pub fn node_id(&self) -> Option<&str> {
+        self.token_id.strip_prefix(NODE_PRINCIPAL_PREFIX)
     }
 
     /// Checks the role; deny by default.

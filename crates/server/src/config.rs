@@ -43,6 +43,41 @@ pub struct ServerConfig {
     /// Refuse to start when memory cannot be locked.
     #[serde(default)]
     pub require_mlock: bool,
+    /// Node identity settings.
+    #[serde(default)]
+    pub nodes: NodesConfig,
+}
+
+/// Default lifetime of a node certificate: 24 hours.
+pub const DEFAULT_NODE_CERT_LIFETIME_SECS: u64 = 24 * 3600;
+
+/// Lifetimes below this are for tests only: a warning is logged at start.
+pub const RECOMMENDED_MIN_NODE_CERT_LIFETIME_SECS: u64 = 3600;
+
+/// Shortest node certificate lifetime accepted at all (tests shorten the lifetime
+/// to watch several renewals; nothing else should).
+pub const MIN_NODE_CERT_LIFETIME_SECS: u64 = 10;
+
+/// Node identity settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodesConfig {
+    /// Lifetime of the certificates issued to nodes, in seconds (default 24 h).
+    /// Values under 3600 are for tests only and log a warning; the minimum is 10.
+    #[serde(default = "default_node_cert_lifetime")]
+    pub cert_lifetime_secs: u64,
+}
+
+impl Default for NodesConfig {
+    fn default() -> NodesConfig {
+        NodesConfig {
+            cert_lifetime_secs: default_node_cert_lifetime(),
+        }
+    }
+}
+
+fn default_node_cert_lifetime() -> u64 {
+    DEFAULT_NODE_CERT_LIFETIME_SECS
 }
 
 /// TLS settings. Without `cert_file`, the server makes its own CA and server
@@ -114,6 +149,7 @@ impl ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             mlock: true,
             require_mlock: false,
+            nodes: NodesConfig::default(),
         }
     }
 
@@ -143,6 +179,14 @@ impl ServerConfig {
             return Err(Error::InvalidConfig(
                 "audit checkpoint intervals must be at least 1".to_owned(),
             ));
+        }
+        if self.nodes.cert_lifetime_secs < MIN_NODE_CERT_LIFETIME_SECS
+            || self.nodes.cert_lifetime_secs > 366 * 24 * 3600
+        {
+            return Err(Error::InvalidConfig(format!(
+                "nodes.cert_lifetime_secs is {}; give a value between 3600 and 31622400 ({MIN_NODE_CERT_LIFETIME_SECS} at the least, for tests)",
+                self.nodes.cert_lifetime_secs
+            )));
         }
         match (&self.tls.cert_file, &self.tls.key_file) {
             (Some(_), None) | (None, Some(_)) => Err(Error::InvalidConfig(

@@ -8,7 +8,9 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod nodes;
 pub mod openapi;
+pub mod peer;
 pub mod secrets;
 pub mod volumes;
 
@@ -140,11 +142,21 @@ fn client_address(local: SocketAddr) -> String {
     format!("https://{ip}:{}", local.port())
 }
 
-/// TLS material: the rustls configuration and the CA file clients trust.
+/// What [`tls_setup`] makes: the rustls configuration, the CA file clients trust,
+/// and node identity when the CA is the built-in one.
+type TlsSetup = (
+    Arc<rustls::ServerConfig>,
+    Option<PathBuf>,
+    Option<Arc<nodes::Identity>>,
+);
+
+/// TLS material: the rustls configuration, the CA file clients trust, and node
+/// identity when the CA is the built-in one.
 fn tls_setup(
     config: &ServerConfig,
     local: SocketAddr,
-) -> Result<(Arc<rustls::ServerConfig>, Option<PathBuf>), Error> {
+    keystore: &Keystore,
+) -> Result<TlsSetup, Error> {
     let (material, ca_file) = match (&config.tls.cert_file, &config.tls.key_file) {
         (Some(cert), Some(key)) => (
             pki::ServerTlsMaterial::from_files(cert, key, config.tls.ca_file.as_deref())?,
@@ -158,11 +170,42 @@ fn tls_setup(
             )
         }
     };
-    // Mutual TLS for nodes arrives with node identity; the listener already asks
-    // for nothing more than a server certificate.
-    let mut server = material.server_config(pki::ClientAuth::None)?;
+    // With the built-in CA, nodes present certificates it issued (optional at the
+    // TLS layer: people keep using tokens), and decommissioned nodes are refused
+    // at the handshake.
+    let (mut server, identity) = match material.certificate_authority() {
+        Some(ca) => {
+            let tls_dir = config.tls_dir();
+            let bundle = nodes::load_bundle(&tls_dir, ca.cert_pem());
+            let deny = Arc::new(peer::DenyList::load(keystore)?);
+            let verifier = peer::client_verifier(&bundle, Arc::clone(&deny))?;
+            let server = pki::server_config_with_verifier(
+                material.cert_chain_pem(),
+                material.key_pem_secret(),
+                Arc::clone(&verifier) as Arc<dyn rustls::server::danger::ClientCertVerifier>,
+            )?;
+            let ca = pki::CertificateAuthority::from_pem(ca.cert_pem(), &ca.key_pem_secret())?;
+            let lifetime = config.nodes.cert_lifetime_secs;
+            if lifetime < config::RECOMMENDED_MIN_NODE_CERT_LIFETIME_SECS {
+                tracing::warn!(
+                    lifetime_secs = lifetime,
+                    "node certificates live less than an hour: for tests only"
+                );
+            }
+            let identity = nodes::Identity::new(nodes::IdentitySetup {
+                ca,
+                bundle_pem: bundle,
+                deny,
+                verifier,
+                cert_lifetime: Duration::from_secs(lifetime),
+                tls_dir: Some(tls_dir),
+            });
+            (server, Some(Arc::new(identity)))
+        }
+        None => (material.server_config(pki::ClientAuth::None)?, None),
+    };
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok((Arc::new(server), ca_file))
+    Ok((Arc::new(server), ca_file, identity))
 }
 
 /// Development mode: initialize with a passphrase kept in the data directory,
@@ -265,7 +308,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         addr: config.listen_addr,
         source,
     })?;
-    let (tls, ca_file) = tls_setup(&config, local)?;
+    let (tls, ca_file, identity) = tls_setup(&config, local, &keystore)?;
     let address = client_address(local);
 
     if config.dev {
@@ -296,6 +339,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         keystore: Arc::clone(&keystore),
         metrics: metrics::Metrics::default(),
         max_body_bytes: config.max_body_bytes,
+        identity,
     });
     serve(listener, tls, api::router(state), shutdown_signal()).await;
     let closing = Arc::clone(&keystore);
@@ -371,9 +415,20 @@ pub async fn serve(
                     return;
                 }
             };
+            // The leaf certificate the verifier accepted, if the client sent one;
+            // handlers map it to a node and check the deny list on every request.
+            let peer_certificate = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|leaf| peer::PeerCertificate(Arc::new(leaf.as_ref().to_vec())));
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(api::RemoteAddr(peer));
+                    if let Some(certificate) = &peer_certificate {
+                        request.extensions_mut().insert(certificate.clone());
+                    }
                     let mut router = router.clone();
                     async move { router.call(request).await }
                 },

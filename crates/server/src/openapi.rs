@@ -31,6 +31,17 @@ mod tests {
             "/v1/audit/verify",
             "/v1/openapi.json",
             "/metrics",
+            "/v1/ca",
+            "/v1/ca/rotate",
+            "/v1/nodes",
+            "/v1/nodes/join",
+            "/v1/nodes/renew",
+            "/v1/nodes/heartbeat",
+            "/v1/nodes/tokens",
+            "/v1/nodes/tokens/{id}",
+            "/v1/nodes/tokens/{id}/rotate",
+            "/v1/nodes/{id}",
+            "/v1/nodes/{id}/decommission",
         ] {
             assert!(paths.contains_key(path), "{path} missing from openapi.json");
         }

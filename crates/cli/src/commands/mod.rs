@@ -37,6 +37,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => {
             audit::run(&connect(&cli.global)?, command, cli.global.json).await
         }
+        Command::Node(command) => {
+            crate::node::run(&connect(&cli.global)?, command, cli.global.json).await
+        }
+        Command::Ca(command) => {
+            crate::ca::run(&connect(&cli.global)?, command, cli.global.json).await
+        }
+        Command::Agent(command) => crate::agent::run(command, cli.global.json).await,
     }
 }
 

@@ -35,21 +35,27 @@ fn parse_env(text: &str, name: &str) -> Option<String> {
 impl TestServer {
     /// `cryptainer server --dev` on a free port in `data_dir`.
     pub fn start_dev(data_dir: &Path) -> TestServer {
-        TestServer::spawn_dev(data_dir, "warn", Stdio::inherit())
+        TestServer::spawn_dev(data_dir, &[], "warn", Stdio::inherit())
+    }
+
+    /// `cryptainer server --dev` on a free port in `data_dir`, with more flags.
+    pub fn start_dev_with(data_dir: &Path, extra_args: &[&str]) -> TestServer {
+        TestServer::spawn_dev(data_dir, extra_args, "warn", Stdio::inherit())
     }
 
     /// `cryptainer server --dev` logging at debug level to `log`.
     pub fn start_dev_logged(data_dir: &Path, log: &Path) -> TestServer {
         let file = std::fs::File::create(log).expect("create the log file");
-        TestServer::spawn_dev(data_dir, "debug", Stdio::from(file))
+        TestServer::spawn_dev(data_dir, &[], "debug", Stdio::from(file))
     }
 
-    fn spawn_dev(data_dir: &Path, level: &str, stderr: Stdio) -> TestServer {
+    fn spawn_dev(data_dir: &Path, extra_args: &[&str], level: &str, stderr: Stdio) -> TestServer {
         let env_file = data_dir.join("dev.env");
         let _ = std::fs::remove_file(&env_file);
         let child = Command::new(binary())
             .args(["server", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra_args)
             .env("CRYPTAINER_LOG", level)
             .stdout(Stdio::null())
             .stderr(stderr)

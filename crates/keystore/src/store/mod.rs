@@ -52,6 +52,9 @@ pub enum Role {
     Operator,
     /// Metadata and the audit log, never material.
     Auditor,
+    /// A node (container host) that joined with a join token: keys and material of
+    /// its one tenant, and its own identity (renewal, liveness).
+    Agent,
 }
 
 impl Role {
@@ -61,6 +64,7 @@ impl Role {
             "admin" => Some(Role::Admin),
             "operator" => Some(Role::Operator),
             "auditor" => Some(Role::Auditor),
+            "agent" => Some(Role::Agent),
             _ => None,
         }
     }
@@ -71,6 +75,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Operator => "operator",
             Role::Auditor => "auditor",
+            Role::Agent => "agent",
         }
     }
 }
@@ -145,6 +150,10 @@ pub enum Write {
         /// The revision the caller read.
         expected_revision: u64,
     },
+    /// Adds or replaces a join token (see [`JoinTokenRow`]).
+    PutJoinToken(JoinTokenRow),
+    /// Adds or replaces a node of the inventory (see [`NodeRow`]).
+    PutNode(NodeRow),
 }
 
 /// A volume: a block device encrypted with a key this key manager holds.
@@ -185,6 +194,84 @@ pub struct Lease {
     /// When it lapses unless renewed.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+}
+
+/// A join token as stored: only the SHA-256 digest of its secret is kept. The
+/// token text itself (`CPTJ-1-<CA digest>-<secret>`, docs/identity.md) is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinTokenRow {
+    /// Public identifier (`jtk_...`), safe to log.
+    pub id: String,
+    /// SHA-256 of the token's secret part, hex.
+    pub digest: String,
+    /// The role nodes joining with it get.
+    pub role: Role,
+    /// The tenant nodes joining with it belong to.
+    pub tenant: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Expiry.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Revocation (or rotation) time, if revoked.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// How many nodes may join with it.
+    pub max_uses: u32,
+    /// How many nodes have joined with it.
+    pub uses: u32,
+}
+
+/// Whether a node may still act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// Joined and not decommissioned.
+    Active,
+    /// Decommissioned: every certificate of the node is refused.
+    Decommissioned,
+}
+
+impl NodeState {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Active => "active",
+            NodeState::Decommissioned => "decommissioned",
+        }
+    }
+}
+
+/// A node of the inventory: a host that joined with a join token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRow {
+    /// The id the server assigned (`node-...`), also in the node's certificates.
+    pub id: String,
+    /// The host name the node gave when it joined, for people.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Its tenant.
+    pub tenant: String,
+    /// Serial (hex) of the newest certificate issued to it.
+    pub cert_serial: String,
+    /// Expiry of that certificate.
+    #[serde(with = "time::serde::rfc3339")]
+    pub cert_expires_at: OffsetDateTime,
+    /// When it joined.
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+    /// The last time it reported liveness or renewed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_seen: Option<OffsetDateTime>,
+    /// Whether it may act.
+    pub state: NodeState,
+    /// When it was decommissioned.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decommissioned_at: Option<OffsetDateTime>,
+    /// The join token it used.
+    pub join_token_id: String,
 }
 
 /// What to list.
@@ -246,6 +333,12 @@ pub enum StoreError {
     /// The writer thread is gone (the server is shutting down).
     #[error("the storage writer has stopped; restart the server")]
     WriterStopped,
+    /// The backend does not store this kind of row.
+    #[error("this storage backend does not support {what}")]
+    Unsupported {
+        /// What was asked for.
+        what: &'static str,
+    },
     /// The data directory could not be prepared.
     #[error("cannot prepare the data directory {path}: {source}")]
     DataDir {
@@ -292,6 +385,32 @@ pub trait Store: Send + Sync {
     fn get_volume(&self, tenant: &str, name: &str) -> Result<Option<VolumeRow>, StoreError>;
     /// Every volume of these tenants (`None`: every tenant), by tenant and name.
     fn list_volumes(&self, tenants: Option<&[String]>) -> Result<Vec<VolumeRow>, StoreError>;
+    /// A join token by the SHA-256 digest (hex) of its secret.
+    fn get_join_token_by_digest(&self, _digest: &str) -> Result<Option<JoinTokenRow>, StoreError> {
+        Err(StoreError::Unsupported {
+            what: "join tokens",
+        })
+    }
+    /// A join token by its public id.
+    fn get_join_token_by_id(&self, _id: &str) -> Result<Option<JoinTokenRow>, StoreError> {
+        Err(StoreError::Unsupported {
+            what: "join tokens",
+        })
+    }
+    /// Every join token.
+    fn list_join_tokens(&self) -> Result<Vec<JoinTokenRow>, StoreError> {
+        Err(StoreError::Unsupported {
+            what: "join tokens",
+        })
+    }
+    /// A node by id.
+    fn get_node(&self, _id: &str) -> Result<Option<NodeRow>, StoreError> {
+        Err(StoreError::Unsupported { what: "nodes" })
+    }
+    /// Every node, ordered by id.
+    fn list_nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
+        Err(StoreError::Unsupported { what: "nodes" })
+    }
     /// The last durable audit record's sequence number and hash.
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError>;
     /// Up to `limit` audit records with a sequence number above `after`, in order.

@@ -15,8 +15,8 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    CommitReply, ListFilter, MAX_LIST, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow,
-    VersionRow, VolumeRow, Write,
+    CommitReply, JoinTokenRow, ListFilter, MAX_LIST, NodeRow, PendingCommit, Store, StoreError,
+    TenantKeyRow, TokenRow, VersionRow, VolumeRow, Write,
 };
 use crate::journal::Journal;
 use crate::object::ObjectMeta;
@@ -77,6 +77,15 @@ CREATE TABLE IF NOT EXISTS volumes (
     revision INTEGER NOT NULL,
     info     TEXT    NOT NULL,
     PRIMARY KEY (tenant, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS join_tokens (
+    digest TEXT PRIMARY KEY,
+    id     TEXT NOT NULL UNIQUE,
+    info   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nodes (
+    id   TEXT PRIMARY KEY,
+    info TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     seq    INTEGER PRIMARY KEY,
@@ -177,6 +186,40 @@ impl SqliteStore {
                 .query_row([value], |row| row.get(0))
                 .optional()?;
             text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("token", error)))
+                .transpose()
+        })
+    }
+
+    /// Every JSON row a parameterless query selects, decoded.
+    fn json_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        what: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.with_reader(|connection| {
+            let mut statement = connection.prepare_cached(query)?;
+            let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+            let mut decoded = Vec::new();
+            for row in rows {
+                decoded.push(serde_json::from_str(&row?).map_err(|error| corrupt(what, error))?);
+            }
+            Ok(decoded)
+        })
+    }
+
+    /// The JSON row a one-parameter query selects, decoded.
+    fn json_row<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        value: &str,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .prepare_cached(query)?
+                .query_row([value], |row| row.get(0))
+                .optional()?;
+            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt(what, error)))
                 .transpose()
         })
     }
@@ -469,6 +512,34 @@ impl Store for SqliteStore {
             }
             Ok(volumes)
         })
+    }
+
+    fn get_join_token_by_digest(&self, digest: &str) -> Result<Option<JoinTokenRow>, StoreError> {
+        self.json_row(
+            "SELECT info FROM join_tokens WHERE digest = ?1",
+            digest,
+            "join token",
+        )
+    }
+
+    fn get_join_token_by_id(&self, id: &str) -> Result<Option<JoinTokenRow>, StoreError> {
+        self.json_row(
+            "SELECT info FROM join_tokens WHERE id = ?1",
+            id,
+            "join token",
+        )
+    }
+
+    fn list_join_tokens(&self) -> Result<Vec<JoinTokenRow>, StoreError> {
+        self.json_rows("SELECT info FROM join_tokens ORDER BY id", "join token")
+    }
+
+    fn get_node(&self, id: &str) -> Result<Option<NodeRow>, StoreError> {
+        self.json_row("SELECT info FROM nodes WHERE id = ?1", id, "node")
+    }
+
+    fn list_nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
+        self.json_rows("SELECT info FROM nodes ORDER BY id", "node")
     }
 
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
@@ -820,6 +891,21 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                         "INSERT OR REPLACE INTO tokens (digest, id, info) VALUES (?1, ?2, ?3)",
                     )?
                     .execute(params![row.digest, row.id, text])?;
+            }
+            Write::PutJoinToken(row) => {
+                let text =
+                    serde_json::to_string(row).map_err(|error| corrupt("join token", error))?;
+                transaction
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO join_tokens (digest, id, info) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![row.digest, row.id, text])?;
+            }
+            Write::PutNode(row) => {
+                let text = serde_json::to_string(row).map_err(|error| corrupt("node", error))?;
+                transaction
+                    .prepare_cached("INSERT OR REPLACE INTO nodes (id, info) VALUES (?1, ?2)")?
+                    .execute(params![row.id, text])?;
             }
         }
     }

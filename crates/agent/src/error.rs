@@ -1,0 +1,95 @@
+//! The agent's error type.
+
+use std::path::PathBuf;
+
+/// Everything the agent can fail with; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// A file or directory of the data directory could not be read or written.
+    #[error("could not {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A key, certificate, CSR or token could not be made or read.
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+    /// The server could not be reached or did not answer.
+    #[error("could not {what}: {source}; check the server address and that it is running")]
+    Http {
+        /// What was being done.
+        what: &'static str,
+        /// The HTTP client's error.
+        source: reqwest::Error,
+    },
+    /// The server refused the request.
+    #[error("the server refused to {what} ({status}): {message}")]
+    Refused {
+        /// What was asked.
+        what: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The CA bundle the server sent is not the one the join token pins: the
+    /// server is not the one that made the token, or someone is in between.
+    #[error(
+        "the server's CA (SHA-256 {found}) does not match the join token (SHA-256 {expected}); nothing was sent to it. Check the address, or ask for a new token if the CA was rotated"
+    )]
+    CaMismatch {
+        /// The digest in the token, hex.
+        expected: String,
+        /// The digest of the bundle received, hex.
+        found: String,
+    },
+    /// The server's answer could not be understood.
+    #[error("the server's answer to {what} is not what the agent expects: {detail}")]
+    BadAnswer {
+        /// The request.
+        what: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A state file of the data directory is damaged.
+    #[error("{path} is damaged: {source}; remove the data directory and join again")]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// The data directory holds no identity.
+    #[error("{dir} holds no node identity; run `cryptainer agent join` first")]
+    NotJoined {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// The data directory already holds an identity.
+    #[error(
+        "{dir} already holds the identity of node {node_id}; use another --data-dir or remove it"
+    )]
+    AlreadyJoined {
+        /// The data directory.
+        dir: PathBuf,
+        /// The node it belongs to.
+        node_id: String,
+    },
+    /// The server address is not HOST:PORT.
+    #[error("'{address}' is not a server address; write HOST:PORT or https://HOST:PORT")]
+    BadAddress {
+        /// What was given.
+        address: String,
+    },
+    /// The HTTPS client could not be set up.
+    #[error("cannot set up the HTTPS client: {source}")]
+    Client {
+        /// The HTTP client's error.
+        source: reqwest::Error,
+    },
+}

@@ -1,0 +1,19 @@
+//! The Cryptainer agent: the node side of node identity. It joins the cluster with
+//! a join token ([`join`]), keeps its identity files in a data directory
+//! ([`IdentityFiles`]), and while it runs ([`run`]) renews its short-lived node
+//! certificate with a new key each time and reports liveness to the server.
+//!
+//! The agent knows the server only through its HTTPS API; it knows nothing of SQL.
+//! The protocol and file layout are in docs/identity.md.
+#![forbid(unsafe_code)]
+
+mod error;
+mod files;
+mod http;
+mod join;
+mod run;
+
+pub use error::AgentError;
+pub use files::{AgentStatus, IdentityFiles, NodeState};
+pub use join::{JoinOptions, join};
+pub use run::{DEFAULT_HEARTBEAT_INTERVAL, RunOptions, run};

@@ -1,0 +1,325 @@
+//! `agent run`: a set of long-running tasks (certificate renewal, liveness; the
+//! volume plugin joins them later) that stop together on shutdown.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use rand::Rng as _;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::AgentError;
+use crate::files::{AgentStatus, IdentityFiles, NodeState};
+use crate::http::{pinned_client, send_json};
+use crate::join::IssuedCertificate;
+
+/// Default interval of liveness reports.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long tasks get to finish their current request at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Longest wait before retrying a failed renewal.
+const MAX_RENEW_RETRY: Duration = Duration::from_secs(30);
+
+/// What `agent run` needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The data directory `agent join` wrote.
+    pub data_dir: PathBuf,
+    /// How often to report liveness.
+    pub heartbeat_interval: Duration,
+}
+
+/// State the tasks share.
+struct Shared {
+    files: IdentityFiles,
+    /// The client presenting the current certificate. Renewal replaces it; requests
+    /// in flight keep the clone (and connection) they started with.
+    client: RwLock<reqwest::Client>,
+    state: Mutex<NodeState>,
+    status: Mutex<AgentStatus>,
+    /// SHA-256 (hex) of the pinned CA bundle.
+    ca_digest: Mutex<String>,
+    /// Wakes the renewal task early: the server's bundle changed (CA rotation).
+    renew_now: tokio::sync::Notify,
+}
+
+impl Shared {
+    fn client(&self) -> reqwest::Client {
+        self.client
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn state(&self) -> NodeState {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Updates the status and writes it (under the lock, so writes do not interleave).
+    fn update_status(&self, change: impl FnOnce(&mut AgentStatus)) {
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        change(&mut status);
+        if let Err(error) = self.files.store_status(&status) {
+            tracing::warn!(%error, "could not write status.json");
+        }
+    }
+}
+
+/// Whether an error means the server refuses this node for good.
+fn is_final(error: &AgentError) -> bool {
+    matches!(
+        error,
+        AgentError::Refused {
+            status: 401 | 403,
+            ..
+        }
+    )
+}
+
+/// Runs until `shutdown` completes or the server refuses the node (decommissioned).
+pub async fn run(
+    options: RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), AgentError> {
+    let files = IdentityFiles::new(&options.data_dir);
+    let state = files.load_state()?.ok_or_else(|| AgentError::NotJoined {
+        dir: options.data_dir.clone(),
+    })?;
+    let (key, cert, ca) = files.load_pem()?;
+    let client = pinned_client(&ca, Some((&cert, &key)))?;
+    let status = AgentStatus {
+        serial: state.serial.clone(),
+        ..AgentStatus::default()
+    };
+    let shared = Arc::new(Shared {
+        files,
+        client: RwLock::new(client),
+        state: Mutex::new(state),
+        status: Mutex::new(status),
+        ca_digest: Mutex::new(hex::encode(pki::bundle_digest(ca.as_bytes()))),
+        renew_now: tokio::sync::Notify::new(),
+    });
+    shared.update_status(|_| {});
+    tracing::info!(node_id = %shared.state().node_id, "agent running");
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    tasks.spawn(renew_loop(Arc::clone(&shared), stopped.clone()));
+    tasks.spawn(heartbeat_loop(
+        Arc::clone(&shared),
+        stopped.clone(),
+        options.heartbeat_interval,
+    ));
+    tokio::pin!(shutdown);
+
+    let mut outcome = Ok(());
+    tokio::select! {
+        () = &mut shutdown => tracing::info!("stopping"),
+        Some(ended) = tasks.join_next() => {
+            if let Ok(Err(error)) = ended {
+                outcome = Err(error);
+            }
+        }
+    }
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while let Some(ended) = tasks.join_next().await {
+            if let Ok(Err(error)) = ended {
+                tracing::warn!(%error, "a task ended with an error while stopping");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("some tasks did not finish within the shutdown grace period");
+    }
+    outcome
+}
+
+/// Sleeps for `duration` unless asked to stop first; `true` means stop.
+async fn sleep_or_stop(duration: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
+    if *stopped.borrow() {
+        return true;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(duration) => false,
+        _ = stopped.changed() => true,
+    }
+}
+
+/// When to renew: a random point between 50% and 80% of the lifetime.
+fn renewal_delay(state: &NodeState, now: OffsetDateTime) -> Duration {
+    let lifetime = (state.not_after - state.issued_at).max(time::Duration::ZERO);
+    let fraction = rand::thread_rng().gen_range(0.5..0.8);
+    let due = state.issued_at + lifetime * fraction;
+    Duration::try_from(due - now).unwrap_or(Duration::ZERO)
+}
+
+async fn renew_loop(
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), AgentError> {
+    loop {
+        let delay = renewal_delay(&shared.state(), OffsetDateTime::now_utc());
+        tokio::select! {
+            stop = sleep_or_stop(delay, &mut stopped) => if stop {
+                return Ok(());
+            },
+            () = shared.renew_now.notified() => {
+                tracing::info!("the server's CA bundle changed; renewing now");
+            }
+        }
+        loop {
+            match renew_once(&shared).await {
+                Ok(serial) => {
+                    tracing::info!(serial, "node certificate renewed");
+                    shared.update_status(|status| {
+                        status.renewals = status.renewals.saturating_add(1);
+                        status.serial = serial;
+                    });
+                    break;
+                }
+                Err(error) if is_final(&error) => {
+                    tracing::error!(%error, "the server refuses this node; stopping");
+                    shared.update_status(|status| status.last_error = Some(error.to_string()));
+                    return Err(error);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "renewal failed; retrying");
+                    shared.update_status(|status| {
+                        status.renewals_failed = status.renewals_failed.saturating_add(1);
+                        status.last_error = Some(error.to_string());
+                    });
+                    let left =
+                        Duration::try_from(shared.state().not_after - OffsetDateTime::now_utc())
+                            .unwrap_or(Duration::ZERO);
+                    let retry = (left / 4).clamp(Duration::from_millis(200), MAX_RENEW_RETRY);
+                    if sleep_or_stop(retry, &mut stopped).await {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RenewBody<'a> {
+    csr_pem: &'a str,
+}
+
+/// One renewal: a new key, a CSR, the new certificate stored and put to use.
+async fn renew_once(shared: &Shared) -> Result<String, AgentError> {
+    let state = shared.state();
+    let request = pki::node_key_request(&state.name)?;
+    let issued: IssuedCertificate = send_json(
+        shared
+            .client()
+            .post(format!("{}/v1/nodes/renew", state.server))
+            .json(&RenewBody {
+                csr_pem: &request.csr_pem,
+            }),
+        "renew the node certificate",
+    )
+    .await?;
+    let client = pinned_client(&issued.ca_pem, Some((&issued.cert_pem, &request.key_pem)))?;
+    let renewed = NodeState {
+        serial: issued.serial.clone(),
+        issued_at: OffsetDateTime::now_utc(),
+        not_after: issued.not_after,
+        ..state
+    };
+    shared
+        .files
+        .store(&request.key_pem, &issued.cert_pem, &issued.ca_pem, &renewed)?;
+    *shared
+        .client
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = client;
+    *shared.state.lock().unwrap_or_else(PoisonError::into_inner) = renewed;
+    Ok(issued.serial)
+}
+
+async fn heartbeat_loop(
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+    interval: Duration,
+) -> Result<(), AgentError> {
+    loop {
+        let server = shared.state().server;
+        let answer: Result<serde_json::Value, AgentError> = send_json(
+            shared.client().post(format!("{server}/v1/nodes/heartbeat")),
+            "report liveness",
+        )
+        .await;
+        match answer {
+            Ok(answer) => {
+                shared.update_status(|status| {
+                    status.heartbeats_ok = status.heartbeats_ok.saturating_add(1);
+                });
+                let pinned = shared
+                    .ca_digest
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let served = answer.get("ca_digest").and_then(serde_json::Value::as_str);
+                if served.is_some_and(|served| served != pinned) {
+                    shared.renew_now.notify_one();
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "liveness report failed");
+                let last = error.to_string();
+                shared.update_status(|status| {
+                    status.heartbeats_failed = status.heartbeats_failed.saturating_add(1);
+                    status.last_error = Some(last);
+                });
+                if is_final(&error) {
+                    return Err(error);
+                }
+            }
+        }
+        if sleep_or_stop(interval, &mut stopped).await {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_falls_between_half_and_four_fifths_of_the_lifetime() {
+        let issued_at = OffsetDateTime::UNIX_EPOCH;
+        let state = NodeState {
+            server: String::new(),
+            node_id: String::new(),
+            name: String::new(),
+            role: String::new(),
+            tenant: String::new(),
+            serial: String::new(),
+            issued_at,
+            not_after: issued_at + time::Duration::seconds(1000),
+        };
+        for _ in 0..200 {
+            let delay = renewal_delay(&state, issued_at);
+            assert!(delay >= Duration::from_secs(500), "{delay:?}");
+            assert!(delay <= Duration::from_secs(800), "{delay:?}");
+        }
+        // Past the due time: renew at once.
+        assert_eq!(
+            renewal_delay(&state, issued_at + time::Duration::seconds(900)),
+            Duration::ZERO
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! `cryptainer agent ...`: the node side, joining the cluster and keeping the
+//! node's identity fresh. Needs no API token: the join token, then the node
+//! certificate, authenticate it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Subcommand;
+use zeroize::Zeroizing;
+
+use crate::duration::parse_duration;
+
+/// Where the agent keeps its identity unless told otherwise.
+const DEFAULT_DATA_DIR: &str = "/var/lib/cryptainer-agent";
+
+/// `cryptainer agent ...`.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Join a server with a join token, once per host.
+    #[command(
+        long_about = "Join a server with a join token, once per host. The agent fetches the \
+        server's CA bundle, checks it against the SHA-256 in the token before it trusts or \
+        sends anything, makes its key pair locally (the private key never leaves the host; \
+        node.key, mode 0600), and trades a certificate request and the token for a node \
+        certificate."
+    )]
+    Join {
+        /// The server, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        server: String,
+        /// The join token, CPTJ-1-... Prefer the environment variable: a flag is
+        /// visible to other users in the process list.
+        #[arg(
+            long,
+            env = "CRYPTAINER_JOIN_TOKEN",
+            hide_env_values = true,
+            value_name = "TOKEN"
+        )]
+        token: String,
+        /// Where the identity files go.
+        #[arg(long, default_value = DEFAULT_DATA_DIR, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// The node name the server shows [default: the host name].
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Run the agent until SIGINT or SIGTERM: renew the node certificate (new key
+    /// each time, between 50% and 80% of its lifetime) and report liveness.
+    Run {
+        /// The data directory `agent join` wrote.
+        #[arg(long, default_value = DEFAULT_DATA_DIR, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// How often to report liveness, e.g. 30s.
+        #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+        heartbeat_interval: Duration,
+    },
+}
+
+/// Runs an agent command.
+pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        AgentCommand::Join {
+            server,
+            token,
+            data_dir,
+            name,
+        } => {
+            let options = agent::JoinOptions {
+                server: server.clone(),
+                token: Zeroizing::new(token.clone()),
+                data_dir: data_dir.clone(),
+                name: name.clone(),
+            };
+            let state = agent::join(&options).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&state)?);
+            } else {
+                println!(
+                    "Joined as node {} (tenant {}, role {}); the certificate expires {}.\n\
+                     Keep it fresh with `cryptainer agent run --data-dir {}`.",
+                    state.node_id,
+                    state.tenant,
+                    state.role,
+                    state.not_after,
+                    data_dir.display()
+                );
+            }
+            Ok(())
+        }
+        AgentCommand::Run {
+            data_dir,
+            heartbeat_interval,
+        } => {
+            let options = agent::RunOptions {
+                data_dir: data_dir.clone(),
+                heartbeat_interval: *heartbeat_interval,
+            };
+            agent::run(options, shutdown_signal()).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
