@@ -8,13 +8,28 @@
 //! * [`SectorCipher`]: AES-256-XTS-plain64 over 512..=4096-byte sectors, the data
 //!   segment cipher (dm-crypt compatible, `iv_large_sectors` semantics).
 //! * [`VolumeKey`]: the 512-bit segment key, opaque and zeroized.
+//! * [`format`]: the header of a new volume (our profile, `docs/volume-format.md`).
+//! * [`Header::parse`] and [`Header::open`]: read any cryptsetup LUKS2 header with
+//!   an aes-xts-plain64 segment and open a keyslot (PBKDF2, Argon2i or Argon2id).
 
 #![forbid(unsafe_code)]
 
+mod af;
+mod binary;
 mod error;
+mod header;
+mod kdf;
 mod key;
+pub mod metadata;
 mod sector;
 
-pub use error::LuksError;
+pub use binary::{BINARY_HEADER_SIZE, HEADER_SIZES, PRIMARY_MAGIC, SECONDARY_MAGIC};
+pub use error::{HeaderCopy, LuksError};
+pub use header::{
+    CIPHER, CryptainerToken, DataSegment, FormatOptions, Header, MAX_OBJECT_ID, MAX_STRIPES,
+    NEW_DATA_OFFSET, NEW_HEADER_SIZE, NEW_PBKDF2_ITERATIONS, NEW_SECTOR_SIZE, NewHeader, SUBSYSTEM,
+    TOKEN_TYPE, format,
+};
+pub use kdf::{MAX_ARGON2_LANES, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_TIME, MAX_PBKDF2_ITERATIONS};
 pub use key::{VOLUME_KEY_LEN, VolumeKey};
 pub use sector::{MAX_SECTOR_SIZE, MIN_SECTOR_SIZE, SectorCipher};
