@@ -6,12 +6,15 @@
 //! in GF(2^128). The IV is "plain64": the sector number as a little-endian 64-bit
 //! integer, zero-padded to 16 bytes.
 //!
-//! Sector numbers count sectors of the cipher's own size from the start of the data
-//! segment. This is what dm-crypt's `iv_large_sectors` flag does, and cryptsetup
-//! always sets it for LUKS2 segments whose `sector_size` is above 512 (libcryptsetup
-//! adds `CRYPT_ACTIVATE_IV_LARGE_SECTORS` for LUKS2; LUKS1 and plain mode keep
-//! 512-byte IV units). So sector `n` of a 4096-byte-sector volume starts at byte
-//! `n * 4096` of the segment and its IV is `n`, not `8 n`.
+//! Sector numbers (the API's `first_sector`) count sectors of the cipher's own size
+//! from the start of the data segment, but the IV counts 512-byte units, as dm-crypt
+//! does by default: sector `n` of a 4096-byte-sector volume has IV `8 n`. This is
+//! what cryptsetup sets up for LUKS2: it never passes dm-crypt's `iv_large_sectors`
+//! option for LUKS2 (that option exists only for plain mode and BitLocker), and its
+//! own userspace encryption (offline `cryptsetup reencrypt --encrypt`) agrees; the
+//! test `cryptsetup_encrypted_data_decrypts_with_our_sector_cipher` checks this
+//! against cryptsetup. The segment's `iv_tweak` (always 0 in headers we accept) would
+//! be added to the IV.
 //!
 //! Speed: every sector is processed in three passes over a block buffer on the stack
 //! (whiten with the tweaks, one `encrypt_blocks` call over the whole sector, whiten
@@ -74,7 +77,8 @@ impl SectorCipher {
     /// Encrypts `data` in place. `data.len()` must be a multiple of
     /// [`sector_size`](Self::sector_size); the first sector of `data` is sector
     /// `first_sector`, counted in units of the sector size from the start of the
-    /// data segment (LUKS2's `iv_large_sectors` semantics).
+    /// data segment; the IV is that number times `sector_size / 512`, as dm-crypt
+    /// computes it for LUKS2 (see the module documentation).
     pub fn encrypt_sectors(&self, first_sector: u64, data: &mut [u8]) -> Result<(), LuksError> {
         self.process(first_sector, data, Direction::Encrypt)
     }
@@ -104,13 +108,22 @@ impl SectorCipher {
                 .checked_add(sectors - 1)
                 .ok_or(LuksError::SectorOverflow)?;
         }
+        // IVs count 512-byte units: the last IV of this request must fit 64 bits.
+        let iv_step = u64::try_from(sector_size / MIN_SECTOR_SIZE)
+            .map_err(|_| LuksError::UnsupportedSectorSize(sector_size))?;
+        if sectors > 0 {
+            (first_sector + (sectors - 1))
+                .checked_mul(iv_step)
+                .ok_or(LuksError::SectorOverflow)?;
+        }
         let mut buffer = [aes::Block::default(); MAX_BLOCKS];
         let blocks = buffer
             .get_mut(..sector_size / BLOCK)
             .ok_or(LuksError::UnsupportedSectorSize(sector_size))?;
         let mut sector_number = first_sector;
         for sector in data.chunks_exact_mut(sector_size) {
-            let mut first_tweak = aes::Block::from(u128::from(sector_number).to_le_bytes());
+            let iv = sector_number.wrapping_mul(iv_step);
+            let mut first_tweak = aes::Block::from(u128::from(iv).to_le_bytes());
             self.tweak_cipher.encrypt_block(&mut first_tweak);
             let first_tweak = u128::from_le_bytes(first_tweak.into());
 
@@ -198,6 +211,14 @@ mod tests {
         ));
         let mut one = vec![0u8; 512];
         cipher.encrypt_sectors(u64::MAX, &mut one).unwrap();
+        // With 4096-byte sectors the IV is 8 n, so n may not exceed 2^64 / 8.
+        let cipher = super::tests::cipher(4096);
+        let mut one = vec![0u8; 4096];
+        cipher.encrypt_sectors(u64::MAX / 8, &mut one).unwrap();
+        assert!(matches!(
+            cipher.encrypt_sectors(u64::MAX / 8 + 1, &mut one),
+            Err(LuksError::SectorOverflow)
+        ));
     }
 
     #[test]
