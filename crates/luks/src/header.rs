@@ -8,7 +8,7 @@ use rand::rngs::OsRng;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::binary::{self, BinaryHeader, HEADER_SIZES};
+use crate::binary::{self, BinaryHeader, HEADER_SIZES, SECONDARY_MAGIC};
 use crate::error::HeaderCopy;
 use crate::metadata::{
     AntiForensic, Area, Base64, Config, DigestEntry, Kdf, Keyslot, Metadata, Segment, U64String,
@@ -126,21 +126,19 @@ impl Header {
         let secondary = match &primary {
             Ok(header) => binary::decode_copy(device, header.binary.hdr_size)
                 .and_then(Header::from_copy_secondary),
-            // The primary's hdr_size cannot be trusted: look at every allowed offset.
-            Err(_) => {
-                let mut result = Err(LuksError::BadMagic(HeaderCopy::Secondary));
-                for offset in HEADER_SIZES {
-                    result =
-                        binary::decode_copy(device, offset).and_then(Header::from_copy_secondary);
-                    if !matches!(
-                        result,
-                        Err(LuksError::BadMagic(_) | LuksError::BadHeaderOffset { .. })
-                    ) {
-                        break;
-                    }
-                }
-                result
-            }
+            // The primary's hdr_size cannot be trusted: the secondary is the first
+            // copy with the secondary magic at one of the allowed offsets.
+            Err(_) => HEADER_SIZES
+                .iter()
+                .find(|&&offset| {
+                    usize::try_from(offset)
+                        .ok()
+                        .and_then(|start| device.get(start..)?.get(..SECONDARY_MAGIC.len()))
+                        == Some(SECONDARY_MAGIC.as_slice())
+                })
+                .map_or(Err(LuksError::BadMagic(HeaderCopy::Secondary)), |&offset| {
+                    binary::decode_copy(device, offset).and_then(Header::from_copy_secondary)
+                }),
         };
         match (primary, secondary) {
             (Ok(primary), Ok(secondary)) if secondary.binary.seqid > primary.binary.seqid => {
