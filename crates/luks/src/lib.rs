@@ -6,7 +6,7 @@
 //! crate reads and writes the bytes.
 //!
 //! * [`SectorCipher`]: AES-256-XTS-plain64 over 512..=4096-byte sectors, the data
-//!   segment cipher (dm-crypt compatible, `iv_large_sectors` semantics).
+//!   segment cipher, with dm-crypt's IV counting for LUKS2 (512-byte units).
 //! * [`VolumeKey`]: the 512-bit segment key, opaque and zeroized.
 //! * [`format`]: the header of a new volume (our profile, `docs/volume-format.md`).
 //! * [`Header::parse`] and [`Header::open`]: read any cryptsetup LUKS2 header with
