@@ -16,11 +16,15 @@
 //! against cryptsetup. The segment's `iv_tweak` (always 0 in headers we accept) would
 //! be added to the IV.
 //!
-//! Speed: every sector is processed in three passes over a block buffer on the stack
+//! Speed: every sector is processed in three passes over block buffers on the stack
 //! (whiten with the tweaks, one `encrypt_blocks` call over the whole sector, whiten
 //! again), so the AES-NI backend of the `aes` crate can pipeline eight blocks at a
-//! time. Tweaks are recomputed in the third pass rather than stored: a shift and a
-//! conditional xor are cheaper than a 4 KiB store and reload.
+//! time. Tweaks are computed once per sector into a stack array, in eight
+//! independent chains (`T_{j+8} = T_j · α^8`) rather than one serial chain, and
+//! reused by the third pass. `examples/xts_throughput.rs` measures the result against
+//! raw AES-256 in the same run: about half of raw AES speed, 1.1 to 1.8 GB/s per core
+//! on the (shared, loaded) development machine; recomputing the tweaks in one chain,
+//! or xoring byte-wise, measured the same within noise.
 
 use aes::Aes256;
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
@@ -35,6 +39,8 @@ pub const MIN_SECTOR_SIZE: usize = 512;
 pub const MAX_SECTOR_SIZE: usize = 4096;
 /// Blocks in the largest sector: the size of the stack buffer.
 const MAX_BLOCKS: usize = MAX_SECTOR_SIZE / BLOCK;
+/// Independent tweak chains; every sector size (512 = 32 blocks) is a multiple.
+const LANES: usize = 8;
 
 /// AES-256-XTS-plain64 over fixed-size sectors.
 ///
@@ -117,7 +123,11 @@ impl SectorCipher {
                 .ok_or(LuksError::SectorOverflow)?;
         }
         let mut buffer = [aes::Block::default(); MAX_BLOCKS];
+        let mut tweaks = [0u128; MAX_BLOCKS];
         let blocks = buffer
+            .get_mut(..sector_size / BLOCK)
+            .ok_or(LuksError::UnsupportedSectorSize(sector_size))?;
+        let tweaks = tweaks
             .get_mut(..sector_size / BLOCK)
             .ok_or(LuksError::UnsupportedSectorSize(sector_size))?;
         let mut sector_number = first_sector;
@@ -125,28 +135,53 @@ impl SectorCipher {
             let iv = sector_number.wrapping_mul(iv_step);
             let mut first_tweak = aes::Block::from(u128::from(iv).to_le_bytes());
             self.tweak_cipher.encrypt_block(&mut first_tweak);
-            let first_tweak = u128::from_le_bytes(first_tweak.into());
 
-            let mut tweak = first_tweak;
-            for (block, bytes) in blocks.iter_mut().zip(sector.chunks_exact(BLOCK)) {
+            // Tweaks in eight independent chains: T_j for j < 8 by doubling, then
+            // T_{j+8} = T_j · α^8, which breaks the serial dependency of T_{j+1} = T_j · α.
+            let mut lanes = [0u128; LANES];
+            let mut tweak = u128::from_le_bytes(first_tweak.into());
+            for lane in &mut lanes {
+                *lane = tweak;
+                tweak = times_alpha(tweak);
+            }
+            for chunk in tweaks.chunks_exact_mut(LANES) {
+                chunk.copy_from_slice(&lanes);
+                for lane in &mut lanes {
+                    *lane = times_alpha8(*lane);
+                }
+            }
+            for ((block, tweak), bytes) in blocks
+                .iter_mut()
+                .zip(tweaks.iter())
+                .zip(sector.chunks_exact(BLOCK))
+            {
                 let value = u128::from_le_bytes(bytes.try_into().unwrap_or_default());
                 *block = aes::Block::from((value ^ tweak).to_le_bytes());
-                tweak = times_alpha(tweak);
             }
             match direction {
                 Direction::Encrypt => self.data_cipher.encrypt_blocks(blocks),
                 Direction::Decrypt => self.data_cipher.decrypt_blocks(blocks),
             }
-            let mut tweak = first_tweak;
-            for (block, bytes) in blocks.iter().zip(sector.chunks_exact_mut(BLOCK)) {
+            for ((block, tweak), bytes) in blocks
+                .iter()
+                .zip(tweaks.iter())
+                .zip(sector.chunks_exact_mut(BLOCK))
+            {
                 let value = u128::from_le_bytes((*block).into());
                 bytes.copy_from_slice(&(value ^ tweak).to_le_bytes());
-                tweak = times_alpha(tweak);
             }
             sector_number = sector_number.wrapping_add(1);
         }
         Ok(())
     }
+}
+
+/// Multiplies a tweak by α^8 = x^8: shift left a byte and fold the byte shifted out
+/// back in times x^7 + x^2 + x + 1 (a carry-less product of at most 15 bits, so no
+/// second reduction is needed). Constant time: no table, no branch.
+fn times_alpha8(tweak: u128) -> u128 {
+    let carry = tweak >> 120;
+    (tweak << 8) ^ carry ^ (carry << 1) ^ (carry << 2) ^ (carry << 7)
 }
 
 #[derive(Clone, Copy)]
@@ -159,7 +194,8 @@ enum Direction {
 /// order, in constant time: shift left one bit, and fold the carry back in with the
 /// reduction polynomial x^128 + x^7 + x^2 + x + 1 (0x87).
 fn times_alpha(tweak: u128) -> u128 {
-    (tweak << 1) ^ ((tweak >> 127) * 0x87)
+    // The carry bit becomes an all-ones or all-zeros mask: no branch, no multiply.
+    (tweak << 1) ^ (0u128.wrapping_sub(tweak >> 127) & 0x87)
 }
 
 #[cfg(test)]
@@ -239,6 +275,19 @@ mod tests {
         );
         cipher.decrypt_sectors(10, &mut whole).unwrap();
         assert_eq!(whole, plain);
+    }
+
+    #[test]
+    fn times_alpha8_is_eight_doublings() {
+        let mut value: u128 = 0xfedc_ba98_7654_3210_0f1e_2d3c_4b5a_6978;
+        for _ in 0..1000 {
+            let mut expected = value;
+            for _ in 0..8 {
+                expected = times_alpha(expected);
+            }
+            assert_eq!(times_alpha8(value), expected);
+            value = value.rotate_left(13) ^ expected;
+        }
     }
 
     #[test]
