@@ -16,17 +16,19 @@
 //! against cryptsetup. The segment's `iv_tweak` (always 0 in headers we accept) would
 //! be added to the IV.
 //!
-//! Speed: every sector is processed in three passes over block buffers on the stack
-//! (whiten with the tweaks, one `encrypt_blocks` call over the whole sector, whiten
-//! again), so the AES-NI backend of the `aes` crate can pipeline eight blocks at a
-//! time. Tweaks are computed once per sector into a stack array, in eight
-//! independent chains (`T_{j+8} = T_j · α^8`) rather than one serial chain, and
-//! reused by the third pass. `examples/xts_throughput.rs` measures the result against
-//! raw AES-256 in the same run: about half of raw AES speed, 1.1 to 1.8 GB/s per core
-//! on the (shared, loaded) development machine; recomputing the tweaks in one chain,
-//! or xoring byte-wise, measured the same within noise.
+//! Speed: per sector, the tweaks are computed once into a stack array, in eight
+//! independent chains (`T_{j+8} = T_j · α^8`) rather than one serial chain; the
+//! sector is whitened in place, encrypted in place with one `encrypt_blocks_inout`
+//! call over all its blocks (so the AES-NI backend of the `aes` crate pipelines
+//! eight blocks at a time), and whitened again. `examples/xts_throughput.rs`
+//! measures it against raw AES-256 in the same run. On the shared development
+//! machine: about 3.2 to 3.7 GB/s per core when the data is in cache (raw AES-256:
+//! 6 to 6.6), 1.3 to 1.8 GB/s over a 64 MiB buffer. Copying each sector into a
+//! block buffer and xoring `u128` values was 1.6 times slower in cache.
 
 use aes::Aes256;
+use aes::cipher::consts::U16;
+use aes::cipher::inout::InOutBuf;
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
 
 use crate::{LuksError, VolumeKey};
@@ -122,11 +124,7 @@ impl SectorCipher {
                 .checked_mul(iv_step)
                 .ok_or(LuksError::SectorOverflow)?;
         }
-        let mut buffer = [aes::Block::default(); MAX_BLOCKS];
-        let mut tweaks = [0u128; MAX_BLOCKS];
-        let blocks = buffer
-            .get_mut(..sector_size / BLOCK)
-            .ok_or(LuksError::UnsupportedSectorSize(sector_size))?;
+        let mut tweaks = [[0u8; BLOCK]; MAX_BLOCKS];
         let tweaks = tweaks
             .get_mut(..sector_size / BLOCK)
             .ok_or(LuksError::UnsupportedSectorSize(sector_size))?;
@@ -145,34 +143,33 @@ impl SectorCipher {
                 tweak = times_alpha(tweak);
             }
             for chunk in tweaks.chunks_exact_mut(LANES) {
-                chunk.copy_from_slice(&lanes);
-                for lane in &mut lanes {
+                for (slot, lane) in chunk.iter_mut().zip(lanes.iter_mut()) {
+                    *slot = lane.to_le_bytes();
                     *lane = times_alpha8(*lane);
                 }
             }
-            for ((block, tweak), bytes) in blocks
-                .iter_mut()
-                .zip(tweaks.iter())
-                .zip(sector.chunks_exact(BLOCK))
-            {
-                let value = u128::from_le_bytes(bytes.try_into().unwrap_or_default());
-                *block = aes::Block::from((value ^ tweak).to_le_bytes());
-            }
+            whiten(sector, tweaks);
+            // The sector's bytes as AES blocks, in place (no copy); a sector is a
+            // whole number of blocks, so the tail is empty.
+            let (blocks, _tail) = InOutBuf::from(&mut *sector).into_chunks::<U16>();
             match direction {
-                Direction::Encrypt => self.data_cipher.encrypt_blocks(blocks),
-                Direction::Decrypt => self.data_cipher.decrypt_blocks(blocks),
+                Direction::Encrypt => self.data_cipher.encrypt_blocks_inout(blocks),
+                Direction::Decrypt => self.data_cipher.decrypt_blocks_inout(blocks),
             }
-            for ((block, tweak), bytes) in blocks
-                .iter()
-                .zip(tweaks.iter())
-                .zip(sector.chunks_exact_mut(BLOCK))
-            {
-                let value = u128::from_le_bytes((*block).into());
-                bytes.copy_from_slice(&(value ^ tweak).to_le_bytes());
-            }
+            whiten(sector, tweaks);
             sector_number = sector_number.wrapping_add(1);
         }
         Ok(())
+    }
+}
+
+/// Xors each 16-byte block of `sector` with its tweak, in place. Byte-wise over
+/// fixed 16-byte arrays, which the compiler turns into one vector xor per block.
+fn whiten(sector: &mut [u8], tweaks: &[[u8; BLOCK]]) {
+    for (block, tweak) in sector.chunks_exact_mut(BLOCK).zip(tweaks) {
+        for (byte, t) in block.iter_mut().zip(tweak) {
+            *byte ^= t;
+        }
     }
 }
 
