@@ -11,6 +11,32 @@
 //! * [`format`]: the header of a new volume (our profile, `docs/volume-format.md`).
 //! * [`Header::parse`] and [`Header::open`]: read any cryptsetup LUKS2 header with
 //!   an aes-xts-plain64 segment and open a keyslot (PBKDF2, Argon2i or Argon2id).
+//!
+//! ```
+//! use luks::{CryptainerToken, FormatOptions, Header, SectorCipher, VolumeKey};
+//!
+//! // Create: the key manager supplies the keyslot secret; the caller writes
+//! // `new.bytes` at offset 0 of a new sparse image.
+//! let volume_key = VolumeKey::generate();
+//! let secret = [7u8; 32];
+//! let options = FormatOptions {
+//!     label: "pgdata".to_owned(),
+//!     token: CryptainerToken { key_id: "key-1".to_owned(), server: "https://km".to_owned() },
+//! };
+//! let new = luks::format(&volume_key, &secret, &options)?;
+//!
+//! // Mount: read the header region back, open the keyslot, build the cipher.
+//! let header = Header::parse(&new.bytes)?;
+//! let opened = header.open(&new.bytes, &secret)?;
+//! let segment = header.data_segment();
+//! let cipher = SectorCipher::new(&opened, segment.sector_size)?;
+//!
+//! let mut sectors = vec![0u8; 2 * segment.sector_size];
+//! cipher.encrypt_sectors(0, &mut sectors)?;
+//! cipher.decrypt_sectors(0, &mut sectors)?;
+//! assert_eq!(sectors, vec![0u8; 2 * segment.sector_size]);
+//! # Ok::<(), luks::LuksError>(())
+//! ```
 
 #![forbid(unsafe_code)]
 

@@ -207,6 +207,24 @@ mod tests {
     }
 
     #[test]
+    fn sector_cipher_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<SectorCipher>();
+        let cipher = std::sync::Arc::new(cipher(4096));
+        let mut expected = vec![3u8; 4096];
+        cipher.encrypt_sectors(5, &mut expected).unwrap();
+        let shared = std::sync::Arc::clone(&cipher);
+        let from_thread = std::thread::spawn(move || {
+            let mut data = vec![3u8; 4096];
+            shared.encrypt_sectors(5, &mut data).unwrap();
+            data
+        })
+        .join()
+        .unwrap();
+        assert_eq!(from_thread, expected);
+    }
+
+    #[test]
     fn new_rejects_unsupported_sector_sizes() {
         let key = VolumeKey::from_bytes(&[1; 64]).unwrap();
         for size in [0, 16, 256, 511, 513, 1000, 3072, 8192] {
