@@ -273,6 +273,18 @@ impl Header {
         metadata_end.saturating_add(self.metadata.config.keyslots_size.0)
     }
 
+    /// How many bytes from the start of the device hold the metadata copies and the
+    /// areas of the keyslots that exist: enough for [`Header::open`], and usually
+    /// far less than [`keyslots_end`](Header::keyslots_end) (288 KiB for our volumes).
+    pub fn keyslot_areas_end(&self) -> u64 {
+        let metadata_end = self.binary.hdr_size.saturating_mul(2);
+        self.metadata
+            .keyslots
+            .values()
+            .map(|keyslot| keyslot.area.offset.0.saturating_add(keyslot.area.size.0))
+            .fold(metadata_end, u64::max)
+    }
+
     /// The first token of type "cryptainer", if any.
     pub fn cryptainer_token(&self) -> Option<CryptainerToken> {
         self.metadata.tokens.values().find_map(|token| {

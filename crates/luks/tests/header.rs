@@ -72,6 +72,7 @@ fn parses_what_format_writes() {
     assert_eq!(header.label(), "volume");
     assert_eq!(header.subsystem(), "cryptainer");
     assert_eq!(header.keyslots_end(), 16 << 20);
+    assert_eq!(header.keyslot_areas_end(), 32768 + 258048);
     let segment = header.data_segment();
     assert_eq!(
         (segment.offset, segment.size, segment.sector_size),
