@@ -293,7 +293,7 @@ fn decommissioning_a_node_ends_its_leases_and_shreds_only_its_own_volumes() {
     assert_eq!(keystore.end_node_leases(&caller(), "n1").unwrap(), 1);
     assert!(keystore.volume("acme", "shared").unwrap().lease.is_none());
     let shredded = keystore.shred_node_objects(&caller(), "n1").unwrap();
-    assert_eq!(shredded, [only_n1.key_id.clone()]);
+    assert_eq!(shredded, std::slice::from_ref(&only_n1.key_id));
     assert!(keystore.volume("acme", "only-n1").is_err());
     assert_eq!(
         store.get_object(&only_n1.key_id).unwrap().unwrap().state,
