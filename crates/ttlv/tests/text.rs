@@ -326,3 +326,40 @@ fn rejects_xml_outside_the_profile() {
         matches!(error, Error::InvalidItem { .. })
     });
 }
+
+#[test]
+fn rejects_json_value_bomb_before_parsing() {
+    // Empty arrays are not items, so the item budget would never see them: the
+    // separator count must stop the text before serde_json builds the tree.
+    let json = format!(
+        r#"{{"tag":"RequestMessage","value":[{}]}}"#,
+        vec!["[]"; MAX_ITEMS * 6 + 1].join(",")
+    );
+    check_json_rejects(&json, |error| {
+        matches!(
+            error,
+            Error::TooManyItems {
+                at: Location::Byte(_),
+                limit: MAX_ITEMS,
+            }
+        )
+    });
+    // Separators inside strings do not count.
+    let json = format!(
+        r#"{{"tag":"BatchCount","type":"TextString","value":"{}"}}"#,
+        ",:".repeat(MAX_ITEMS * 6)
+    );
+    assert!(matches!(
+        ttlv::decode_json(&json).unwrap().value,
+        Value::TextString(_)
+    ));
+}
+
+#[test]
+fn decodes_the_largest_json_message_the_item_limit_allows() {
+    // MAX_ITEMS items written as the encoder writes them must pass the
+    // separator count that guards the parser.
+    let children = vec![Item::new(Tag::BATCH_COUNT, Value::Integer(1)); MAX_ITEMS - 1];
+    let item = Item::structure(Tag::REQUEST_MESSAGE, children);
+    assert_eq!(ttlv::decode_json(&ttlv::encode_json(&item)).unwrap(), item);
+}
