@@ -598,3 +598,57 @@ fn rejects_length_overflow_inside_structure() {
         },
     );
 }
+
+/// Every `.hex` golden file decodes, re-encodes byte for byte, and survives
+/// JSON and XML unchanged.
+#[test]
+fn every_hex_golden_vector_round_trips() {
+    let directory = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&directory).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !name.ends_with(".hex") {
+            continue;
+        }
+        let item = check_golden(&parse_hex(&data(&name)));
+        assert_eq!(
+            ttlv::decode_json(&ttlv::encode_json(&item)).unwrap(),
+            item,
+            "{name}"
+        );
+        assert_eq!(
+            ttlv::decode_xml(&ttlv::encode_xml(&item)).unwrap(),
+            item,
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} vectors in {directory}");
+}
+
+#[test]
+fn decodes_kmip_1_1_discover_versions() {
+    let request = check_golden(&parse_hex(&data(
+        "kmip-1.1-TC-16-1-discover-versions-9-31-request.hex",
+    )));
+    let version = request
+        .child(Tag::BATCH_ITEM)
+        .and_then(|batch_item| batch_item.child(Tag::REQUEST_PAYLOAD))
+        .and_then(|payload| payload.child(Tag::PROTOCOL_VERSION))
+        .unwrap();
+    assert_eq!(version.child_i32(Tag::PROTOCOL_VERSION_MAJOR), Some(9));
+    assert_eq!(version.child_i32(Tag::PROTOCOL_VERSION_MINOR), Some(31));
+    let response = check_golden(&parse_hex(&data(
+        "kmip-1.1-TC-16-1-discover-versions-response.hex",
+    )));
+    let header = response.child(Tag::RESPONSE_HEADER).unwrap();
+    assert_eq!(
+        header.child(Tag::TIME_STAMP).unwrap().value,
+        Value::DateTime(0x4ED7_3ED7)
+    );
+    let payload = response
+        .child(Tag::BATCH_ITEM)
+        .and_then(|batch_item| batch_item.child(Tag::RESPONSE_PAYLOAD))
+        .unwrap();
+    assert_eq!(payload.children_with(Tag::PROTOCOL_VERSION).count(), 2);
+}
