@@ -21,6 +21,8 @@ fn tag() -> impl Strategy<Value = Tag> {
         Just(Tag::CRYPTOGRAPHIC_ALGORITHM),
         Just(Tag::OBJECT_TYPE),
         Just(Tag::OPERATION),
+        Just(Tag::ATTRIBUTE_REFERENCE),
+        Just(Tag::STORAGE_STATUS_MASK),
         (0x54_0000_u32..=0x54_FFFF).prop_map(|value| Tag::new(value).unwrap()),
         (0x42_0000_u32..=0x42_0180).prop_map(|value| Tag::new(value).unwrap()),
         (0_u32..=Tag::MAX).prop_map(|value| Tag::new(value).unwrap()),
