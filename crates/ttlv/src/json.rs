@@ -64,9 +64,9 @@ const SEPARATORS_PER_ITEM: usize = 6;
 /// before it is parsed.
 ///
 /// `serde_json::Value` costs tens of bytes a value, so 64 MiB of `[],[],...`
-/// would otherwise become gigabytes of tree before the item limit is checked
-/// on it. Every value but the first follows a `:` or a `,`, so counting those
-/// outside strings bounds the number of values the parser can build.
+/// (22 million values) would otherwise become most of a gigabyte of tree before
+/// the item limit is checked on it. Every value but the first follows a `:` or
+/// a `,`, so counting those outside strings bounds the values the parser builds.
 fn check_json_token_count(text: &str) -> Result<(), Error> {
     let limit = crate::MAX_ITEMS.saturating_mul(SEPARATORS_PER_ITEM);
     let mut separators = 0_usize;
