@@ -8,7 +8,8 @@ use crate::ItemType;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Location {
-    /// A byte offset from the start of the input (binary TTLV and XML).
+    /// A byte offset from the start of the input (binary TTLV and XML, and JSON
+    /// text that is rejected before it is parsed).
     Byte(usize),
     /// A line and column of JSON text, both from 1, as the JSON parser reports them.
     Line {

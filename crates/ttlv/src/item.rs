@@ -296,6 +296,62 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The number if this is an Integer.
+    #[must_use]
+    pub const fn as_i32(&self) -> Option<i32> {
+        match self {
+            Value::Integer(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// The number if this is a Long Integer.
+    #[must_use]
+    pub const fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::LongInteger(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// The value if this is an Enumeration.
+    #[must_use]
+    pub const fn as_enumeration(&self) -> Option<u32> {
+        match self {
+            Value::Enumeration(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// The value if this is a Boolean.
+    #[must_use]
+    pub const fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Boolean(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// The text if this is a Text String.
+    #[must_use]
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::TextString(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The bytes if this is a Byte String.
+    #[must_use]
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::ByteString(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Debug for Value {
     /// Byte strings and big integers print their length only: they carry key
     /// material, and a `{:?}` in a log line must not leak it.
@@ -355,10 +411,66 @@ impl Item {
     pub fn child(&self, tag: Tag) -> Option<&Item> {
         self.children().iter().find(|child| child.tag == tag)
     }
+
+    /// Every child with this tag, in order (empty if this is not a structure).
+    pub fn children_with(&self, tag: Tag) -> impl Iterator<Item = &Item> {
+        self.children().iter().filter(move |child| child.tag == tag)
+    }
+
+    /// The text of the first child with this tag, if it is a Text String.
+    #[must_use]
+    pub fn child_text(&self, tag: Tag) -> Option<&str> {
+        self.child(tag).and_then(|child| child.value.as_text())
+    }
+
+    /// The number in the first child with this tag, if it is an Integer.
+    #[must_use]
+    pub fn child_i32(&self, tag: Tag) -> Option<i32> {
+        self.child(tag).and_then(|child| child.value.as_i32())
+    }
+
+    /// The value of the first child with this tag, if it is an Enumeration.
+    #[must_use]
+    pub fn child_enumeration(&self, tag: Tag) -> Option<u32> {
+        self.child(tag)
+            .and_then(|child| child.value.as_enumeration())
+    }
 }
 
 impl fmt::Debug for Item {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}: {:?}", self.tag, self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessors_find_children_by_tag_and_type() {
+        let item = Item::structure(
+            Tag::REQUEST_HEADER,
+            vec![
+                Item::new(Tag::BATCH_COUNT, Value::Integer(2)),
+                Item::new(Tag::OPERATION, Value::Enumeration(1)),
+                Item::new(Tag::UNIQUE_IDENTIFIER, Value::TextString("a".into())),
+                Item::new(Tag::UNIQUE_IDENTIFIER, Value::TextString("b".into())),
+            ],
+        );
+        assert_eq!(item.child_i32(Tag::BATCH_COUNT), Some(2));
+        assert_eq!(item.child_enumeration(Tag::OPERATION), Some(1));
+        assert_eq!(item.child_text(Tag::UNIQUE_IDENTIFIER), Some("a"));
+        assert_eq!(item.child_text(Tag::BATCH_COUNT), None);
+        assert_eq!(item.child_i32(Tag::OPERATION), None);
+        let identifiers: Vec<_> = item
+            .children_with(Tag::UNIQUE_IDENTIFIER)
+            .filter_map(|child| child.value.as_text())
+            .collect();
+        assert_eq!(identifiers, ["a", "b"]);
+        assert_eq!(Value::Boolean(true).as_bool(), Some(true));
+        assert_eq!(Value::LongInteger(-3).as_i64(), Some(-3));
+        assert_eq!(Value::ByteString(vec![1]).as_bytes(), Some(&[1_u8][..]));
+        assert_eq!(Value::Integer(1).as_bytes(), None);
     }
 }

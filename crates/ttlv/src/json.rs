@@ -45,6 +45,7 @@ pub fn decode_json(text: &str) -> Result<Item, Error> {
             limit: MAX_TEXT_SIZE,
         });
     }
+    check_json_token_count(text)?;
     let json: Json = serde_json::from_str(text).map_err(|source| Error::JsonSyntax {
         at: Location::Line {
             line: source.line(),
@@ -53,6 +54,49 @@ pub fn decode_json(text: &str) -> Result<Item, Error> {
         source,
     })?;
     decode_json_value(&json)
+}
+
+/// Separators (`:` and `,` outside strings) one item of the profile can use: three
+/// colons and two commas inside its object, and one comma before it in its parent.
+const SEPARATORS_PER_ITEM: usize = 6;
+
+/// Rejects text with more JSON values than [`crate::MAX_ITEMS`] items can hold,
+/// before it is parsed.
+///
+/// `serde_json::Value` costs tens of bytes a value, so 64 MiB of `[],[],...`
+/// (22 million values) would otherwise become most of a gigabyte of tree before
+/// the item limit is checked on it. Every value but the first follows a `:` or
+/// a `,`, so counting those outside strings bounds the values the parser builds.
+fn check_json_token_count(text: &str) -> Result<(), Error> {
+    let limit = crate::MAX_ITEMS.saturating_mul(SEPARATORS_PER_ITEM);
+    let mut separators = 0_usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, byte) in text.bytes().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b':' | b',' => {
+                separators = separators.saturating_add(1);
+                if separators > limit {
+                    return Err(Error::TooManyItems {
+                        at: Location::Byte(offset),
+                        limit: crate::MAX_ITEMS,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Decodes a JSON value holding one item, with the same limits as binary decoding.

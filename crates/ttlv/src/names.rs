@@ -2866,3 +2866,132 @@ pub fn mask_for(tag: Tag) -> Option<&'static NameTable> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize_name;
+
+    /// Every value a tag, enumeration or mask can take under any tag, named by
+    /// the tables `enumeration_for` and `mask_for` return.
+    fn all_tables() -> Vec<&'static NameTable> {
+        TAGS_BY_VALUE
+            .iter()
+            .filter_map(|&(value, _)| Tag::new(value))
+            .flat_map(|tag| [enumeration_for(tag), mask_for(tag)])
+            .flatten()
+            .collect()
+    }
+
+    #[test]
+    fn tag_tables_are_sorted_and_agree() {
+        // `Tag::name` and `Tag::from_name` binary-search these tables.
+        assert!(TAGS_BY_VALUE.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert!(
+            TAGS_BY_NAME
+                .windows(2)
+                .all(|pair| pair[0].0.as_bytes() < pair[1].0.as_bytes())
+        );
+        assert_eq!(TAGS_BY_VALUE.len(), TAGS_BY_NAME.len());
+        for &(value, name) in TAGS_BY_VALUE {
+            assert_eq!(Tag::from_name(name).map(Tag::value), Some(value), "{name}");
+            assert_eq!(Tag::new(value).and_then(Tag::name), Some(name));
+            assert_eq!(value >> 16, 0x42, "{name} is not a KMIP tag");
+            // Names are already in the normalised spelling.
+            assert_eq!(normalize_name(name), name);
+        }
+    }
+
+    #[test]
+    fn every_tag_of_kmip_1_0_to_2_1_is_named() {
+        // 0x420001 to 0x420176 is every tag of KMIP 1.0 to 2.1; KMIP 2.0 reserved
+        // 0x420137, 0x42013E and 0x42013F.
+        let reserved = [0x42_0137, 0x42_013E, 0x42_013F];
+        for value in 0x42_0001..=0x42_0176 {
+            let named = Tag::new(value).and_then(Tag::name).is_some();
+            assert_eq!(named, !reserved.contains(&value), "tag 0x{value:06X}");
+        }
+        assert_eq!(Tag::new(0x42_0177).and_then(Tag::name), None);
+    }
+
+    #[test]
+    fn enumeration_and_mask_tables_are_consistent() {
+        let tables = all_tables();
+        assert!(tables.len() >= 60, "only {} tables in use", tables.len());
+        for table in tables {
+            assert!(
+                table.values.windows(2).all(|pair| pair[0].0 < pair[1].0),
+                "{} is not sorted by value, or repeats one",
+                table.name
+            );
+            for (index, &(value, name)) in table.values.iter().enumerate() {
+                assert!(
+                    table
+                        .values
+                        .iter()
+                        .skip(index + 1)
+                        .all(|&(_, other)| other != name),
+                    "{} names two values {name}",
+                    table.name
+                );
+                assert!(!name.is_empty() && !name.contains(' '), "{name:?}");
+                // An alias must not shadow another value's name.
+                assert!(
+                    table
+                        .aliases
+                        .iter()
+                        .all(|&(alias, aliased)| alias != name || aliased == value),
+                    "{}: alias {name} names two values",
+                    table.name
+                );
+            }
+            for &(_, aliased) in table.aliases {
+                assert!(
+                    table.values.iter().any(|&(value, _)| value == aliased),
+                    "{}: alias for unknown value 0x{aliased:08X}",
+                    table.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn masks_are_single_bits() {
+        for tag in [
+            Tag::CRYPTOGRAPHIC_USAGE_MASK,
+            Tag::STORAGE_STATUS_MASK,
+            Tag::PROTECTION_STORAGE_MASK,
+        ] {
+            let table = mask_for(tag).unwrap();
+            for &(value, name) in table.values {
+                assert_eq!(value.count_ones(), 1, "{name} in {}", table.name);
+            }
+        }
+    }
+
+    #[test]
+    fn spot_checks_against_the_specification_tables() {
+        // KMIP 2.1 section 11 and 1.4 section 9.1.3, a few entries per table.
+        let name = |tag: Tag, value: u32| {
+            enumeration_for(tag)
+                .and_then(|table| table.values.iter().find(|&&(known, _)| known == value))
+                .map(|&(_, name)| name)
+        };
+        assert_eq!(name(Tag::OPERATION, 0x01), Some("Create"));
+        assert_eq!(name(Tag::OPERATION, 0x1E), Some("DiscoverVersions"));
+        assert_eq!(name(Tag::OBJECT_TYPE, 0x02), Some("SymmetricKey"));
+        assert_eq!(name(Tag::CRYPTOGRAPHIC_ALGORITHM, 0x03), Some("AES"));
+        assert_eq!(name(Tag::CRYPTOGRAPHIC_ALGORITHM, 0x38), Some("Ed448"));
+        assert_eq!(name(Tag::RESULT_REASON, 0x01), Some("ItemNotFound"));
+        assert_eq!(name(Tag::RESULT_REASON, 0x100), Some("GeneralFailure"));
+        assert_eq!(name(Tag::STATE, 0x02), Some("Active"));
+        assert_eq!(
+            name(Tag::KEY_FORMAT_TYPE, 0x07),
+            Some("TransparentSymmetricKey")
+        );
+        let usage = mask_for(Tag::CRYPTOGRAPHIC_USAGE_MASK).unwrap();
+        assert!(usage.values.contains(&(0x0000_0004, "Encrypt")));
+        assert!(usage.values.contains(&(0x0000_0008, "Decrypt")));
+        assert!(usage.values.contains(&(0x0000_0001, "Sign")));
+    }
+}

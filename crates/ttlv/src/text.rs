@@ -58,6 +58,9 @@ pub fn normalize_name(spec_name: &str) -> String {
 pub(crate) struct Tables {
     pub(crate) enumeration: Option<&'static NameTable>,
     pub(crate) mask: Option<&'static NameTable>,
+    /// The enumeration's values are tags, named by the tag names (KMIP 2.x
+    /// "Tag" enumeration, used by Tag and Attribute Reference).
+    pub(crate) tag_names: bool,
 }
 
 /// The tables for an item with `tag`. In KMIP 1.x an Attribute Value takes the
@@ -72,11 +75,17 @@ pub(crate) fn tables_for(tag: Tag, attribute_name: Option<&str>) -> Tables {
     Tables {
         enumeration: enumeration_for(tag),
         mask: mask_for(tag),
+        tag_names: tag == Tag::TAG || tag == Tag::ATTRIBUTE_REFERENCE,
     }
 }
 
 /// An enumeration value as text: its name if the table has one, else hex.
 pub(crate) fn enumeration_to_text(tables: Tables, value: u32) -> String {
+    if tables.tag_names {
+        if let Some(name) = Tag::new(value).and_then(Tag::name) {
+            return name.to_owned();
+        }
+    }
     tables
         .enumeration
         .and_then(|table| table.values.iter().find(|&&(known, _)| known == value))
@@ -87,6 +96,9 @@ pub(crate) fn enumeration_to_text(tables: Tables, value: u32) -> String {
 pub(crate) fn enumeration_from_text(tables: Tables, text: &str) -> Option<u32> {
     if let Some(value) = parse_hex_u64(text, 8) {
         return u32::try_from(value).ok();
+    }
+    if tables.tag_names {
+        return Tag::from_name(text).map(Tag::value);
     }
     let table = tables.enumeration?;
     table
@@ -475,6 +487,24 @@ mod tests {
             parse_date_time_extended("1970-01-01T00:00:00.5Z"),
             Some(500_000)
         );
+    }
+
+    #[test]
+    fn names_tag_enumerations_by_tag_name() {
+        let tables = tables_for(Tag::ATTRIBUTE_REFERENCE, None);
+        assert_eq!(
+            enumeration_to_text(tables, 0x42_0028),
+            "CryptographicAlgorithm"
+        );
+        assert_eq!(
+            enumeration_from_text(tables, "CryptographicAlgorithm"),
+            Some(0x42_0028)
+        );
+        assert_eq!(enumeration_to_text(tables, 0x54_0001), "0x00540001");
+        assert_eq!(enumeration_from_text(tables, "0x00540001"), Some(0x54_0001));
+        assert_eq!(enumeration_from_text(tables, "NoSuchTag"), None);
+        let tables = tables_for(Tag::OBJECT_TYPE, None);
+        assert_eq!(enumeration_to_text(tables, 0x42_0028), "0x00420028");
     }
 
     #[test]

@@ -16,8 +16,8 @@ use crate::json::tag_from_text;
 use crate::text::{
     Budget, Tables, check_encoded_size, enumeration_from_text, enumeration_to_text,
     format_date_time, format_date_time_extended, hex_decode, hex_encode, mask_from_text,
-    mask_to_text, parse_date_time, parse_date_time_extended, parse_i32, parse_i64, parse_u32,
-    tables_for,
+    mask_to_text, parse_date_time, parse_date_time_extended, parse_hex_u64, parse_i32, parse_i64,
+    parse_u32, tables_for,
 };
 use crate::{BigInteger, Error, Item, ItemType, Location, MAX_TEXT_SIZE, Tag, Value};
 
@@ -476,10 +476,16 @@ fn scalar_from_text(text: &str, item_type: ItemType, tables: Tables) -> Option<V
             Value::BigInteger(BigInteger::from_signed_bytes(&hex_decode(digits)?))
         }
         ItemType::Enumeration => Value::Enumeration(enumeration_from_text(tables, text)?),
+        // The profile writes true and false; the hex form the JSON profile
+        // allows is accepted too.
         ItemType::Boolean => match text {
             "true" => Value::Boolean(true),
             "false" => Value::Boolean(false),
-            _ => return None,
+            _ => match parse_hex_u64(text, 16)? {
+                0 => Value::Boolean(false),
+                1 => Value::Boolean(true),
+                _ => return None,
+            },
         },
         ItemType::TextString => Value::TextString(text.to_owned()),
         ItemType::ByteString => Value::ByteString(hex_decode(text)?),
@@ -527,6 +533,23 @@ mod tests {
             decode_xml(text).unwrap(),
             Item::new(Tag::BATCH_COUNT, Value::Integer(1))
         );
+    }
+
+    #[test]
+    fn reads_booleans_as_words_or_hex() {
+        for (text, value) in [
+            ("true", true),
+            ("false", false),
+            ("0x0000000000000001", true),
+            ("0x0", false),
+        ] {
+            let xml = format!("<Sensitive type=\"Boolean\" value=\"{text}\"/>");
+            assert_eq!(decode_xml(&xml).unwrap().value, Value::Boolean(value));
+        }
+        let error = decode_xml("<Sensitive type=\"Boolean\" value=\"0x2\"/>").unwrap_err();
+        assert!(matches!(error, Error::InvalidValue { .. }), "{error:?}");
+        let error = decode_xml("<Sensitive type=\"Boolean\" value=\"True\"/>").unwrap_err();
+        assert!(matches!(error, Error::InvalidValue { .. }), "{error:?}");
     }
 
     #[test]

@@ -479,3 +479,176 @@ fn names_enumeration_values_both_ways() {
     assert!(usage.values.contains(&(0x0020_0000, "Unrestricted")));
     assert!(ttlv::enumeration_for(Tag::BATCH_COUNT).is_none());
 }
+
+#[test]
+fn rejects_wrong_fixed_length_for_every_fixed_type() {
+    // Type byte, the one length the type allows.
+    for (type_byte, allowed) in [
+        (0x02, 4),
+        (0x03, 8),
+        (0x05, 4),
+        (0x06, 8),
+        (0x09, 8),
+        (0x0A, 4),
+        (0x0B, 8),
+    ] {
+        for length in [0_u32, 1, 2, 4, 7, 8, 12, 16] {
+            if length == allowed {
+                continue;
+            }
+            let mut bytes = vec![0x42, 0x00, 0x20, type_byte];
+            bytes.extend_from_slice(&length.to_be_bytes());
+            bytes.extend_from_slice(&[0; 16]);
+            let error = ttlv::decode(&bytes).unwrap_err();
+            assert!(
+                matches!(error, Error::InvalidLength { at: Location::Byte(4), found, .. } if found == length),
+                "type 0x{type_byte:02X} length {length}: {error:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rejects_big_integer_length_not_a_multiple_of_eight() {
+    check_rejects("42 00 20 04 00 00 00 00", |error| {
+        matches!(error, Error::InvalidLength { found: 0, .. })
+    });
+    check_rejects(
+        "42 00 20 04 00 00 00 09 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00",
+        |error| matches!(error, Error::InvalidLength { found: 9, .. }),
+    );
+}
+
+#[test]
+fn rejects_structure_length_not_a_multiple_of_eight() {
+    check_rejects("42 00 20 01 00 00 00 04 00 00 00 00", |error| {
+        matches!(
+            error,
+            Error::InvalidLength {
+                at: Location::Byte(4),
+                found: 4,
+                ..
+            }
+        )
+    });
+}
+
+#[test]
+fn rejects_short_padding() {
+    // "Hello World" is 11 bytes; the message ends before its 5 bytes of padding.
+    check_rejects(
+        "42 00 20 07 00 00 00 0B 48 65 6C 6C 6F 20 57 6F 72 6C 64",
+        |error| {
+            matches!(
+                error,
+                Error::Truncated {
+                    at: Location::Byte(19),
+                    needed: 5,
+                    available: 0
+                }
+            )
+        },
+    );
+    // The same inside a structure that leaves no room for the padding.
+    check_rejects(
+        "42 00 78 01 00 00 00 18 42 00 20 08 00 00 00 03 01 02 03 00 00 00 00 00 42 00 20 08 00 00 00 01 05",
+        |error| {
+            matches!(
+                error,
+                Error::TrailingBytes { .. } | Error::StructureLengthMismatch { .. }
+            )
+        },
+    );
+}
+
+#[test]
+fn rejects_frame_with_bad_header() {
+    assert!(matches!(
+        ttlv::frame_length(&parse_hex("42 00 78 0C 00 00 00 08")).unwrap_err(),
+        Error::UnknownType { found: 0x0C, .. }
+    ));
+    assert!(matches!(
+        ttlv::frame_length(&parse_hex("42 00 78 01 00 00 00 0C")).unwrap_err(),
+        Error::InvalidLength { found: 12, .. }
+    ));
+    assert!(matches!(
+        ttlv::frame_length(&parse_hex("42 00 78 01 FF FF FF F8")).unwrap_err(),
+        Error::MessageTooLarge { .. }
+    ));
+    assert_eq!(
+        ttlv::frame_length(&parse_hex("42 00 78 01 00 00")).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn rejects_length_overflow_inside_structure() {
+    // A child claims 0xFFFFFFF8 bytes inside a structure of 16.
+    check_rejects(
+        "42 00 78 01 00 00 00 10 42 00 20 08 FF FF FF F8 00 00 00 00 00 00 00 00",
+        |error| {
+            matches!(
+                error,
+                Error::StructureLengthMismatch {
+                    structure_at: 0,
+                    declared: 16,
+                    ..
+                }
+            )
+        },
+    );
+}
+
+/// Every `.hex` golden file decodes, re-encodes byte for byte, and survives
+/// JSON and XML unchanged.
+#[test]
+fn every_hex_golden_vector_round_trips() {
+    let directory = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&directory).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !name.ends_with(".hex") {
+            continue;
+        }
+        let item = check_golden(&parse_hex(&data(&name)));
+        assert_eq!(
+            ttlv::decode_json(&ttlv::encode_json(&item)).unwrap(),
+            item,
+            "{name}"
+        );
+        assert_eq!(
+            ttlv::decode_xml(&ttlv::encode_xml(&item)).unwrap(),
+            item,
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} vectors in {directory}");
+}
+
+#[test]
+fn decodes_kmip_1_1_discover_versions() {
+    let request = check_golden(&parse_hex(&data(
+        "kmip-1.1-TC-16-1-discover-versions-9-31-request.hex",
+    )));
+    let version = request
+        .child(Tag::BATCH_ITEM)
+        .and_then(|batch_item| batch_item.child(Tag::REQUEST_PAYLOAD))
+        .and_then(|payload| payload.child(Tag::PROTOCOL_VERSION))
+        .unwrap();
+    assert_eq!(version.child_i32(Tag::PROTOCOL_VERSION_MAJOR), Some(9));
+    assert_eq!(version.child_i32(Tag::PROTOCOL_VERSION_MINOR), Some(31));
+    let response = check_golden(&parse_hex(&data(
+        "kmip-1.1-TC-16-1-discover-versions-response.hex",
+    )));
+    let header = response.child(Tag::RESPONSE_HEADER).unwrap();
+    assert_eq!(
+        header.child(Tag::TIME_STAMP).unwrap().value,
+        Value::DateTime(0x4ED7_3ED7)
+    );
+    let payload = response
+        .child(Tag::BATCH_ITEM)
+        .and_then(|batch_item| batch_item.child(Tag::RESPONSE_PAYLOAD))
+        .unwrap();
+    assert_eq!(payload.children_with(Tag::PROTOCOL_VERSION).count(), 2);
+}

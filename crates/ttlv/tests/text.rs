@@ -14,10 +14,53 @@ fn data(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"))
 }
 
-/// Decodes an XML golden file and checks the tree survives every encoding.
+/// The lines of an XML message without comments, indentation or blank lines,
+/// with hex values in lower case (the test vectors use either case) and mask
+/// flags sorted (a mask's flags may come in any order).
+fn normalize_xml(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut in_comment = false;
+    for line in text.lines().map(str::trim) {
+        if in_comment || line.starts_with("<!--") {
+            in_comment = !line.ends_with("-->");
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        if line.contains("type=\"ByteString\"") || line.contains("type=\"BigInteger\"") {
+            lines.push(line.to_lowercase());
+        } else if let Some((head, rest)) = line
+            .split_once("type=\"Integer\" value=\"")
+            .filter(|(_, rest)| rest.contains(' '))
+        {
+            let (flags, tail) = rest.split_once('"').unwrap();
+            let mut flags: Vec<&str> = flags.split(' ').collect();
+            flags.sort_unstable();
+            lines.push(format!(
+                "{head}type=\"Integer\" value=\"{}\"{tail}",
+                flags.join(" ")
+            ));
+        } else {
+            lines.push(line.to_owned());
+        }
+    }
+    lines
+}
+
+/// Decodes an XML golden file, checks the tree survives every encoding, and
+/// that XML → binary → XML gives back the vector's text (normalised).
 fn check_xml_golden(name: &str) -> Item {
-    let item = ttlv::decode_xml(&data(name)).unwrap();
-    assert_eq!(ttlv::decode(&ttlv::encode(&item)).unwrap(), item);
+    let original = data(name);
+    let item = ttlv::decode_xml(&original).unwrap();
+    let binary = ttlv::encode(&item);
+    let from_binary = ttlv::decode(&binary).unwrap();
+    assert_eq!(from_binary, item);
+    assert_eq!(
+        normalize_xml(&ttlv::encode_xml(&from_binary)),
+        normalize_xml(&original),
+        "XML → binary → XML of {name}"
+    );
     assert_eq!(ttlv::decode_xml(&ttlv::encode_xml(&item)).unwrap(), item);
     assert_eq!(ttlv::decode_json(&ttlv::encode_json(&item)).unwrap(), item);
     item
@@ -282,4 +325,41 @@ fn rejects_xml_outside_the_profile() {
     check_xml_rejects("<BatchCount type=\"Integer\"/>", |error| {
         matches!(error, Error::InvalidItem { .. })
     });
+}
+
+#[test]
+fn rejects_json_value_bomb_before_parsing() {
+    // Empty arrays are not items, so the item budget would never see them: the
+    // separator count must stop the text before serde_json builds the tree.
+    let json = format!(
+        r#"{{"tag":"RequestMessage","value":[{}]}}"#,
+        vec!["[]"; MAX_ITEMS * 6 + 1].join(",")
+    );
+    check_json_rejects(&json, |error| {
+        matches!(
+            error,
+            Error::TooManyItems {
+                at: Location::Byte(_),
+                limit: MAX_ITEMS,
+            }
+        )
+    });
+    // Separators inside strings do not count.
+    let json = format!(
+        r#"{{"tag":"BatchCount","type":"TextString","value":"{}"}}"#,
+        ",:".repeat(MAX_ITEMS * 6)
+    );
+    assert!(matches!(
+        ttlv::decode_json(&json).unwrap().value,
+        Value::TextString(_)
+    ));
+}
+
+#[test]
+fn decodes_the_largest_json_message_the_item_limit_allows() {
+    // MAX_ITEMS items written as the encoder writes them must pass the
+    // separator count that guards the parser.
+    let children = vec![Item::new(Tag::BATCH_COUNT, Value::Integer(1)); MAX_ITEMS - 1];
+    let item = Item::structure(Tag::REQUEST_MESSAGE, children);
+    assert_eq!(ttlv::decode_json(&ttlv::encode_json(&item)).unwrap(), item);
 }
