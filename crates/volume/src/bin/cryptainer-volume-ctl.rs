@@ -1,0 +1,115 @@
+//! A small control tool over the `volume` API, for tests, benchmarks and
+//! debugging until the agent drives volumes: create, mount (key on standard
+//! input), unmount, recover, remove.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use volume::{EngineConfig, Filesystem, Mounted, VolumeStore};
+
+/// Drives encrypted volumes directly, without the key manager.
+#[derive(Parser)]
+#[command(name = "cryptainer-volume-ctl", version)]
+struct Cli {
+    /// The storage directory holding the images.
+    #[arg(long)]
+    store: PathBuf,
+    /// The directory holding the engines' state directories.
+    #[arg(long, default_value = volume::volume::DEFAULT_STATE_ROOT)]
+    state_root: PathBuf,
+    #[command(subcommand)]
+    command: Action,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Creates a sparse volume of SIZE bytes.
+    Create {
+        /// The volume's name.
+        name: String,
+        /// Usable size in bytes (a multiple of 4096).
+        size: u64,
+    },
+    /// Mounts a volume at TARGET; reads the 64-byte key from standard input.
+    Mount {
+        /// The volume's name.
+        name: String,
+        /// The mount point.
+        target: PathBuf,
+        /// The filesystem to create on first use.
+        #[arg(long, default_value = "ext4")]
+        fs: Filesystem,
+        /// FUSE worker threads (default: one per core, at least two).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Unmounts a volume and stops its engine.
+    Unmount {
+        /// The volume's name.
+        name: String,
+    },
+    /// Lists the mounted volumes whose engines run, cleaning up dead ones.
+    Recover,
+    /// Deletes a volume's image.
+    Remove {
+        /// The volume's name.
+        name: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let store = VolumeStore::open(&cli.store)?;
+    let engine = EngineConfig::new(&cli.state_root);
+    match cli.command {
+        Action::Create { name, size } => {
+            store.create(&name, size)?;
+        }
+        Action::Mount {
+            name,
+            target,
+            fs,
+            threads,
+        } => {
+            let mut key_bytes = zeroize::Zeroizing::new(Vec::new());
+            std::io::stdin().read_to_end(&mut key_bytes)?;
+            let key = luks::VolumeKey::from_bytes(&key_bytes)?;
+            let engine = EngineConfig { threads, ..engine };
+            let mounted = store.get(&name)?.unlock(key).mount(&target, fs, &engine)?;
+            println!(
+                "{} mounted at {} from {} (engine pid {}, direct I/O {})",
+                mounted.name(),
+                mounted.target().display(),
+                mounted.loop_device().display(),
+                mounted.engine_pid(),
+                mounted.direct_io()
+            );
+        }
+        Action::Unmount { name } => {
+            let mounted = Mounted::recover(&store, &engine)?
+                .into_iter()
+                .find(|mounted| mounted.name() == name)
+                .ok_or_else(|| anyhow::anyhow!("volume {name:?} is not mounted"))?;
+            mounted.unmount().map_err(|still| still.error)?;
+        }
+        Action::Recover => {
+            for mounted in Mounted::recover(&store, &engine)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    mounted.name(),
+                    mounted.target().display(),
+                    mounted.loop_device().display(),
+                    mounted.engine_pid()
+                );
+            }
+        }
+        Action::Remove { name } => {
+            store.remove(store.get(&name)?)?;
+        }
+    }
+    Ok(())
+}

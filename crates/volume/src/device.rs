@@ -1,0 +1,386 @@
+//! The FUSE filesystem that serves one decrypted block device as a regular
+//! file: reads decrypt, writes encrypt, every request runs on its own worker
+//! thread with positioned I/O on the image.
+
+use std::cell::RefCell;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use fuser::{
+    Errno, FileAttr, FileHandle, FileType, FopenFlags, Generation, INodeNo, InitFlags,
+    KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty,
+    ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, WriteFlags,
+};
+
+use crate::VolumeError;
+use crate::cipher::BlockCipher;
+
+/// The name of the one file in the FUSE mount.
+pub const DISK_FILE_NAME: &str = "disk";
+/// The largest request the kernel may send: 1 MiB, the most FUSE allows by
+/// default (256 pages), so a loop device's large bios arrive whole.
+pub const MAX_REQUEST: u32 = 1 << 20;
+
+const ROOT_INODE: INodeNo = INodeNo(1);
+const DISK_INODE: INodeNo = INodeNo(2);
+/// Nothing in this filesystem ever changes shape, so the kernel may cache
+/// names and attributes for as long as it likes.
+const ATTR_TTL: Duration = Duration::from_secs(24 * 3600);
+
+thread_local! {
+    /// One request buffer per worker thread, grown to the largest request seen,
+    /// so the steady state allocates nothing.
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The FUSE filesystem: a root directory holding [`DISK_FILE_NAME`], whose
+/// bytes are the decrypted data segment of an image.
+pub struct BlockFile<C: BlockCipher> {
+    image: File,
+    data_offset: u64,
+    size: u64,
+    sector_size: u64,
+    cipher: Arc<C>,
+    /// Requests that cover whole sectors share this lock; a request that covers
+    /// part of a sector reads, modifies and writes the whole sector while holding
+    /// it exclusively, so no other write to that sector can land in between.
+    partial_sectors: RwLock<()>,
+    started: SystemTime,
+}
+
+impl<C: BlockCipher> BlockFile<C> {
+    /// Serves the part of `image` from `data_offset` to its end (rounded down
+    /// to whole sectors) through `cipher`.
+    pub fn new(image: File, data_offset: u64, cipher: Arc<C>) -> Result<Self, VolumeError> {
+        let sector_size =
+            u64::try_from(cipher.sector_size()).map_err(|_| VolumeError::InvalidSize(0))?;
+        let image_len = image
+            .metadata()
+            .map_err(|source| VolumeError::io("reading the size of", "the image", source))?
+            .len();
+        let segment = image_len.saturating_sub(data_offset);
+        let size = segment - segment % sector_size.max(1);
+        if size == 0 {
+            return Err(VolumeError::InvalidSize(image_len));
+        }
+        Ok(BlockFile {
+            image,
+            data_offset,
+            size,
+            sector_size,
+            cipher,
+            partial_sectors: RwLock::new(()),
+            started: SystemTime::now(),
+        })
+    }
+
+    /// The size of the decrypted device in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn attr(&self, inode: INodeNo) -> FileAttr {
+        let (kind, perm, nlink, size) = if inode == ROOT_INODE {
+            (FileType::Directory, 0o700, 2, 0)
+        } else {
+            (FileType::RegularFile, 0o600, 1, self.size)
+        };
+        FileAttr {
+            ino: inode,
+            size,
+            blocks: size / 512,
+            atime: self.started,
+            mtime: self.started,
+            ctime: self.started,
+            crtime: self.started,
+            kind,
+            perm,
+            nlink,
+            uid: rustix::process::getuid().as_raw(),
+            gid: rustix::process::getgid().as_raw(),
+            rdev: 0,
+            blksize: 4096,
+            flags: 0,
+        }
+    }
+
+    /// The sector-aligned range `[start, end)` that covers `[offset, offset + len)`.
+    fn aligned(&self, offset: u64, len: u64) -> (u64, u64) {
+        let start = offset - offset % self.sector_size;
+        let end = offset + len;
+        let end = end.div_ceil(self.sector_size) * self.sector_size;
+        (start, end)
+    }
+
+    /// Reads and decrypts `[start, end)` of the device (sector-aligned) into `buffer`.
+    fn read_sectors(&self, start: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+        self.image
+            .read_exact_at(buffer, self.data_offset + start)
+            .map_err(Errno::from)?;
+        self.cipher
+            .decrypt(start / self.sector_size, buffer)
+            .map_err(|_| Errno::EIO)
+    }
+
+    /// Encrypts `buffer` (sector-aligned, starting at `start`) in place and writes it.
+    fn write_sectors(&self, start: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+        self.cipher
+            .encrypt(start / self.sector_size, buffer)
+            .map_err(|_| Errno::EIO)?;
+        self.image
+            .write_all_at(buffer, self.data_offset + start)
+            .map_err(Errno::from)
+    }
+
+    /// Serves a read: the decrypted bytes `[offset, offset + len)`, cut at the
+    /// end of the device, handed to `reply` without another copy.
+    fn read(&self, offset: u64, len: u32, reply: ReplyData) {
+        let end = offset.saturating_add(u64::from(len)).min(self.size);
+        if offset >= end {
+            reply.data(&[]);
+            return;
+        }
+        let (start, aligned_end) = self.aligned(offset, end - offset);
+        let Ok(buffer_len) = usize::try_from(aligned_end - start) else {
+            reply.error(Errno::EINVAL);
+            return;
+        };
+        let Ok(skip) = usize::try_from(offset - start) else {
+            reply.error(Errno::EINVAL);
+            return;
+        };
+        let Ok(wanted) = usize::try_from(end - offset) else {
+            reply.error(Errno::EINVAL);
+            return;
+        };
+        BUFFER.with_borrow_mut(|buffer| {
+            if buffer.len() < buffer_len {
+                buffer.resize(buffer_len, 0);
+            }
+            let Some(sectors) = buffer.get_mut(..buffer_len) else {
+                reply.error(Errno::EIO);
+                return;
+            };
+            let shared = self.partial_sectors.read();
+            let result = self.read_sectors(start, sectors);
+            drop(shared);
+            match (result, sectors.get(skip..skip + wanted)) {
+                (Ok(()), Some(bytes)) => reply.data(bytes),
+                (Err(errno), _) => reply.error(errno),
+                (Ok(()), None) => reply.error(Errno::EIO),
+            }
+        });
+    }
+
+    /// Serves a write of `data` at `offset`; whole sectors are encrypted from a
+    /// copy, partial ones go through read-modify-write.
+    fn write(&self, offset: u64, data: &[u8]) -> Result<u32, Errno> {
+        let len = u64::try_from(data.len()).map_err(|_| Errno::EINVAL)?;
+        let written = u32::try_from(data.len()).map_err(|_| Errno::EINVAL)?;
+        if len == 0 {
+            return Ok(0);
+        }
+        if offset.checked_add(len).is_none_or(|end| end > self.size) {
+            return Err(Errno::EFBIG);
+        }
+        let (start, end) = self.aligned(offset, len);
+        let buffer_len = usize::try_from(end - start).map_err(|_| Errno::EINVAL)?;
+        let skip = usize::try_from(offset - start).map_err(|_| Errno::EINVAL)?;
+        let whole_sectors = start == offset && end == offset + len;
+        BUFFER.with_borrow_mut(|buffer| {
+            if buffer.len() < buffer_len {
+                buffer.resize(buffer_len, 0);
+            }
+            let sectors = buffer.get_mut(..buffer_len).ok_or(Errno::EIO)?;
+            if whole_sectors {
+                let _shared = self.partial_sectors.read();
+                sectors.copy_from_slice(data);
+                self.write_sectors(start, sectors)?;
+            } else {
+                let _exclusive = self.partial_sectors.write();
+                self.read_sectors(start, sectors)?;
+                sectors
+                    .get_mut(skip..skip + data.len())
+                    .ok_or(Errno::EIO)?
+                    .copy_from_slice(data);
+                self.write_sectors(start, sectors)?;
+            }
+            Ok(written)
+        })
+    }
+
+    /// Makes every completed write durable on the image's storage.
+    fn sync(&self) -> Result<(), Errno> {
+        self.image.sync_data().map_err(Errno::from)
+    }
+}
+
+impl<C: BlockCipher> fuser::Filesystem for BlockFile<C> {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        // Large requests, many in flight, and asynchronous direct I/O so the
+        // loop device's concurrent bios reach the worker threads in parallel.
+        let _ = config.set_max_write(MAX_REQUEST);
+        let _ = config.set_max_readahead(MAX_REQUEST);
+        let _ = config.set_max_background(64);
+        let wanted = InitFlags::FUSE_ASYNC_DIO | InitFlags::FUSE_PARALLEL_DIROPS;
+        if let Err(missing) = config.add_capabilities(wanted) {
+            tracing::warn!(
+                ?missing,
+                "kernel lacks FUSE capabilities; requests may serialise"
+            );
+        }
+        Ok(())
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        if parent == ROOT_INODE && name == DISK_FILE_NAME {
+            reply.entry(&ATTR_TTL, &self.attr(DISK_INODE), Generation(0));
+        } else {
+            reply.error(Errno::ENOENT);
+        }
+    }
+
+    fn getattr(&self, _req: &Request, inode: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        if inode == ROOT_INODE || inode == DISK_INODE {
+            reply.attr(&ATTR_TTL, &self.attr(inode));
+        } else {
+            reply.error(Errno::ENOENT);
+        }
+    }
+
+    fn open(&self, _req: &Request, inode: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        if inode != DISK_INODE {
+            reply.error(Errno::EISDIR);
+            return;
+        }
+        // Direct I/O: the kernel keeps no page cache for this file, so the
+        // filesystem above the loop device holds the only plaintext cache.
+        // Parallel direct writes: without it FUSE serialises writes per inode.
+        reply.opened(
+            FileHandle(0),
+            FopenFlags::FOPEN_DIRECT_IO | FopenFlags::FOPEN_PARALLEL_DIRECT_WRITES,
+        );
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        _inode: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        BlockFile::read(self, offset, size, reply);
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        _inode: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        match BlockFile::write(self, offset, data) {
+            Ok(written) => reply.written(written),
+            Err(errno) => reply.error(errno),
+        }
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _inode: INodeNo,
+        _fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        match self.sync() {
+            Ok(()) => reply.ok(),
+            Err(errno) => reply.error(errno),
+        }
+    }
+
+    fn fsync(
+        &self,
+        _req: &Request,
+        _inode: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        match self.sync() {
+            Ok(()) => reply.ok(),
+            Err(errno) => reply.error(errno),
+        }
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        inode: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        if inode != ROOT_INODE {
+            reply.error(Errno::ENOTDIR);
+            return;
+        }
+        let entries = [
+            (ROOT_INODE, FileType::Directory, "."),
+            (ROOT_INODE, FileType::Directory, ".."),
+            (DISK_INODE, FileType::RegularFile, DISK_FILE_NAME),
+        ];
+        for (index, (entry_inode, kind, name)) in (1u64..).zip(entries) {
+            if index <= offset {
+                continue;
+            }
+            if reply.add(entry_inode, index, kind, name) {
+                break;
+            }
+        }
+        reply.ok();
+    }
+
+    fn getxattr(
+        &self,
+        _req: &Request,
+        _inode: INodeNo,
+        _name: &OsStr,
+        _size: u32,
+        reply: fuser::ReplyXattr,
+    ) {
+        reply.error(Errno::from_i32(libc::ENODATA));
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request,
+        _inode: INodeNo,
+        _fh: FileHandle,
+        _offset: u64,
+        _length: u64,
+        _mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        // Punching a hole in the image would make the range read back as the
+        // decryption of zeros, not as zeros: discards are not supported.
+        reply.error(Errno::from_i32(libc::EOPNOTSUPP));
+    }
+
+    fn statfs(&self, _req: &Request, _inode: INodeNo, reply: ReplyStatfs) {
+        let blocks = self.size / 4096;
+        reply.statfs(blocks, 0, 0, 2, 0, 4096, 255, 4096);
+    }
+}

@@ -1,0 +1,374 @@
+//! The body of the engine process (`cryptainer-volume-engine`): one process per
+//! mounted volume, holding the only copy of the volume key, serving the FUSE
+//! block file, and owning the loop device and the mount.
+//!
+//! Protocol with the control process: the engine reads exactly
+//! [`KEY_LEN`] key bytes from standard input (a pipe), then writes one line to
+//! standard output: `ready` once the filesystem is mounted, or `error: …`.
+//! SIGTERM (or SIGINT) unmounts, detaches and exits; so does the end of the
+//! FUSE session.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use fuser::{Config, MountOption, Session};
+use zeroize::Zeroizing;
+
+use crate::VolumeError;
+use crate::cipher::BlockCipher;
+use crate::device::{BlockFile, DISK_FILE_NAME};
+use crate::loopdev::LoopDevice;
+use crate::mount::{self, Filesystem};
+use crate::state::EngineState;
+
+/// The length of a volume key in bytes (AES-256-XTS: two 256-bit keys).
+pub const KEY_LEN: usize = 64;
+/// The logical block size of the loop device and the cipher's sector size.
+pub const SECTOR_SIZE: u32 = 4096;
+/// The name of the FUSE mount point inside a volume's state directory.
+pub const FUSE_DIR: &str = "fuse";
+
+/// What the engine serves; the control process passes these as arguments.
+/// Nothing here is secret.
+#[derive(Clone, Debug, clap::Args)]
+pub struct EngineArgs {
+    /// The encrypted image file.
+    #[arg(long)]
+    pub image: PathBuf,
+    /// Where the data segment starts in the image, in bytes.
+    #[arg(long)]
+    pub data_offset: u64,
+    /// This volume's state directory (pid, mount point, loop device).
+    #[arg(long)]
+    pub state_dir: PathBuf,
+    /// Where to mount the decrypted filesystem.
+    #[arg(long)]
+    pub target: PathBuf,
+    /// The filesystem to create on first use.
+    #[arg(long, default_value = "ext4")]
+    pub fs: String,
+    /// FUSE worker threads (default: one per core, at least two).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Runs the engine: reads the key from standard input, mounts, reports
+/// `ready`, serves until told to stop, and tears everything down.
+/// `make_cipher` turns the key bytes into the sector cipher; the bytes are
+/// wiped as soon as it returns.
+pub fn run<C, F>(args: &EngineArgs, make_cipher: F) -> Result<(), VolumeError>
+where
+    C: BlockCipher,
+    F: FnOnce(&[u8; KEY_LEN]) -> Result<C, VolumeError>,
+{
+    harden();
+    let cipher = {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        std::io::stdin()
+            .lock()
+            .read_exact(key.as_mut())
+            .map_err(|source| VolumeError::io("reading the key from", "standard input", source))?;
+        make_cipher(&key)?
+    };
+    // Block the stop signals before any thread starts, so every thread
+    // inherits the mask and only the signal thread receives them.
+    let signals = stop_signals();
+    block(&signals)?;
+    match start(args, cipher) {
+        Ok(running) => {
+            report("ready");
+            running.serve(signals)
+        }
+        Err(error) => {
+            report(&format!("error: {}", chain(&error)));
+            Err(error)
+        }
+    }
+}
+
+/// Locks memory so the key schedule never reaches swap, forbids core dumps
+/// and ptrace by other users, marks the process as an I/O flusher (so memory
+/// reclaim does not wait on the writes it must itself complete), and leaves
+/// the control process's session so its signals do not reach the engine.
+fn harden() {
+    use rustix::mm::{MlockAllFlags, mlockall};
+    use rustix::process::{DumpableBehavior, set_dumpable_behavior};
+    if let Err(error) = mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE) {
+        tracing::warn!(%error, "mlockall failed; the key schedule may be swapped out");
+    }
+    if let Err(error) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
+        tracing::warn!(%error, "PR_SET_DUMPABLE failed");
+    }
+    if let Err(error) = rustix::process::configure_io_flusher_behavior(true) {
+        tracing::warn!(%error, "PR_SET_IO_FLUSHER failed");
+    }
+    if let Err(error) = rustix::process::setsid() {
+        tracing::warn!(%error, "setsid failed");
+    }
+}
+
+/// Writes one line to the control process.
+fn report(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+/// An error and its sources on one line, for logs and the report line.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.replace('\n', " ")
+}
+
+/// What the engine holds while it serves.
+struct Running {
+    state_dir: PathBuf,
+    target: PathBuf,
+    loop_device: Option<LoopDevice>,
+    fuse_dir: PathBuf,
+    events: mpsc::Receiver<Event>,
+    events_sender: mpsc::Sender<Event>,
+}
+
+enum Event {
+    Signal(i32),
+    SessionEnded,
+}
+
+fn start<C: BlockCipher>(args: &EngineArgs, cipher: C) -> Result<Running, VolumeError> {
+    let filesystem: Filesystem = args.fs.parse()?;
+    let image = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&args.image)
+        .map_err(|source| VolumeError::io("opening", &args.image, source))?;
+    // One engine per image: a second one would corrupt the filesystem.
+    rustix::fs::flock(&image, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(|_| VolumeError::Busy(args.image.clone()))?;
+    let fuse_dir = args.state_dir.join(FUSE_DIR);
+    std::fs::create_dir_all(&fuse_dir)
+        .map_err(|source| VolumeError::io("creating", &fuse_dir, source))?;
+    let block_file = BlockFile::new(image, args.data_offset, Arc::new(cipher))?;
+
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, |cores| cores.get().max(2))
+    });
+    let mut config = Config::default();
+    config.mount_options = vec![
+        MountOption::FSName("cryptainer".to_owned()),
+        MountOption::Subtype("cryptainer".to_owned()),
+        MountOption::NoDev,
+        MountOption::NoSuid,
+        MountOption::NoExec,
+        MountOption::NoAtime,
+    ];
+    config.n_threads = Some(threads);
+    config.clone_fd = true;
+    let session = Session::new(block_file, &fuse_dir, &config)
+        .map_err(|source| VolumeError::io("mounting FUSE on", &fuse_dir, source))?;
+    let background = session
+        .spawn()
+        .map_err(|source| VolumeError::io("starting the FUSE session on", &fuse_dir, source))?;
+    let (events_sender, events) = mpsc::channel();
+    let session_sender = events_sender.clone();
+    std::thread::Builder::new()
+        .name("fuse-session".to_owned())
+        .spawn(move || {
+            if let Err(error) = background.join() {
+                tracing::warn!(%error, "FUSE session ended with an error");
+            }
+            let _ = session_sender.send(Event::SessionEnded);
+        })
+        .map_err(|source| VolumeError::io("starting a thread for", &fuse_dir, source))?;
+
+    let mut running = Running {
+        state_dir: args.state_dir.clone(),
+        target: args.target.clone(),
+        loop_device: None,
+        fuse_dir: fuse_dir.clone(),
+        events,
+        events_sender,
+    };
+    match running.attach_and_mount(&fuse_dir, filesystem, args) {
+        Ok(()) => Ok(running),
+        Err(error) => {
+            running.teardown();
+            Err(error)
+        }
+    }
+}
+
+impl Running {
+    fn attach_and_mount(
+        &mut self,
+        fuse_dir: &Path,
+        filesystem: Filesystem,
+        args: &EngineArgs,
+    ) -> Result<(), VolumeError> {
+        let disk_path = fuse_dir.join(DISK_FILE_NAME);
+        let disk = open_block_file(&disk_path)?;
+        let loop_device = LoopDevice::attach(&disk, SECTOR_SIZE)?;
+        drop(disk);
+        let device = loop_device.path().to_owned();
+        let direct_io = loop_device.direct_io();
+        self.loop_device = Some(loop_device);
+
+        let found = mount::probe(&device)?;
+        let fs_name = match found {
+            Some(found) => found,
+            None => {
+                tracing::info!(device = %device.display(), filesystem = filesystem.name(), "creating a filesystem on first use");
+                mount::mkfs(&device, filesystem)?;
+                filesystem.name().to_owned()
+            }
+        };
+        mount::mount(&device, &args.target, &fs_name)?;
+        EngineState {
+            pid: std::process::id(),
+            image: args.image.clone(),
+            target: args.target.clone(),
+            fuse_dir: fuse_dir.to_owned(),
+            loop_device: device,
+            direct_io,
+        }
+        .write(&self.state_dir)
+    }
+
+    /// Waits for a stop signal or the end of the FUSE session, then tears down.
+    fn serve(mut self, signals: libc::sigset_t) -> Result<(), VolumeError> {
+        let signal_sender = self.events_sender.clone();
+        std::thread::Builder::new()
+            .name("signals".to_owned())
+            .spawn(move || {
+                loop {
+                    let Some(signal) = wait_signal(&signals) else {
+                        continue;
+                    };
+                    if signal_sender.send(Event::Signal(signal)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|source| VolumeError::io("starting a thread for", "signals", source))?;
+        loop {
+            match self.events.recv() {
+                Ok(Event::Signal(signal)) => {
+                    tracing::info!(signal, "stopping");
+                    match mount::unmount(&self.target) {
+                        Ok(()) => break,
+                        Err(error) => {
+                            // Pulling the disk from under a running container would
+                            // lose its writes: keep serving until it lets go.
+                            tracing::warn!(error = %chain(&error), "not stopping: the volume is still in use");
+                        }
+                    }
+                }
+                Ok(Event::SessionEnded) | Err(_) => {
+                    tracing::warn!("the FUSE session ended underneath the engine");
+                    let _ = mount::unmount_lazy(&self.target);
+                    self.teardown();
+                    return Err(VolumeError::Engine("the FUSE session ended".to_owned()));
+                }
+            }
+        }
+        self.teardown();
+        Ok(())
+    }
+
+    /// Unmounts the filesystem, detaches the loop device, ends the FUSE
+    /// session and removes the state directory, logging what fails.
+    fn teardown(&mut self) {
+        if let Err(error) = mount::unmount(&self.target) {
+            tracing::warn!(error = %chain(&error), "unmounting the volume; detaching it lazily");
+            let _ = mount::unmount_lazy(&self.target);
+        }
+        if let Some(loop_device) = self.loop_device.take() {
+            if let Err(error) = loop_device.detach() {
+                tracing::warn!(error = %chain(&error), "detaching the loop device");
+            }
+        }
+        // fuser's own unmounter lives in the background session once it is
+        // spawned, so unmount the FUSE mount point directly: the workers then
+        // read ENODEV and stop.
+        if let Err(error) = mount::unmount(&self.fuse_dir) {
+            tracing::warn!(error = %chain(&error), "unmounting the FUSE block file; detaching it lazily");
+            let _ = mount::unmount_lazy(&self.fuse_dir);
+        }
+        // The session thread reports when every worker has stopped.
+        while let Ok(event) = self.events.recv() {
+            if matches!(event, Event::SessionEnded) {
+                break;
+            }
+        }
+        let _ = std::fs::remove_file(self.state_dir.join(crate::state::STATE_FILE));
+        let _ = std::fs::remove_dir(self.state_dir.join(FUSE_DIR));
+        let _ = std::fs::remove_file(self.state_dir.join("engine.log"));
+        let _ = std::fs::remove_dir(&self.state_dir);
+    }
+}
+
+/// Opens the FUSE block file for the loop device, with `O_DIRECT` when the
+/// kernel accepts it on FUSE (it does for files opened with `FOPEN_DIRECT_IO`).
+fn open_block_file(path: &Path) -> Result<File, VolumeError> {
+    let direct = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path);
+    match direct {
+        Ok(file) => Ok(file),
+        Err(error) => {
+            tracing::warn!(%error, "O_DIRECT refused on the FUSE block file; opening it buffered");
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(|source| VolumeError::io("opening", path, source))
+        }
+    }
+}
+
+fn stop_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is a plain bit set; an all-zero value is a valid
+    // argument for sigemptyset, which initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable sigset_t for each call.
+    unsafe {
+        libc::sigemptyset(&raw mut set);
+        libc::sigaddset(&raw mut set, libc::SIGTERM);
+        libc::sigaddset(&raw mut set, libc::SIGINT);
+        libc::sigaddset(&raw mut set, libc::SIGHUP);
+    }
+    set
+}
+
+fn block(set: &libc::sigset_t) -> Result<(), VolumeError> {
+    // SAFETY: `set` is an initialised sigset_t; the old mask is not wanted.
+    let result = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, set, std::ptr::null_mut()) };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(VolumeError::Syscall(
+            "pthread_sigmask",
+            std::io::Error::from_raw_os_error(result),
+        ))
+    }
+}
+
+fn wait_signal(set: &libc::sigset_t) -> Option<i32> {
+    let mut signal = 0;
+    // SAFETY: `set` is an initialised sigset_t blocked in every thread, and
+    // `signal` is a valid place for sigwait to store the signal number.
+    let result = unsafe { libc::sigwait(set, &raw mut signal) };
+    (result == 0).then_some(signal)
+}

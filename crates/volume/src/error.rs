@@ -1,0 +1,82 @@
+//! The error type of the volume crate.
+
+use std::io;
+use std::path::PathBuf;
+
+/// What went wrong while creating, unlocking, mounting or serving a volume.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VolumeError {
+    /// A volume name that could escape the storage directory or is not portable.
+    #[error(
+        "invalid volume name {0:?}: use 1 to 64 characters from [A-Za-z0-9_.-], not starting with '.'"
+    )]
+    InvalidName(String),
+    /// A size that is zero, not a multiple of the sector size, or too large.
+    #[error("invalid volume size {0}: give a non-zero multiple of 4096 bytes")]
+    InvalidSize(u64),
+    /// `create` found an image of that name already.
+    #[error("volume {0:?} already exists")]
+    AlreadyExists(String),
+    /// No image of that name in the storage directory.
+    #[error("volume {0:?} does not exist")]
+    NotFound(String),
+    /// A file operation on `path` failed.
+    #[error("{action} {path}")]
+    Io {
+        /// What we were doing.
+        action: &'static str,
+        /// The file involved.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A system call failed.
+    #[error("{0} failed")]
+    Syscall(&'static str, #[source] io::Error),
+    /// The sector cipher refused a key or a buffer.
+    #[error("sector cipher refused the key or a buffer")]
+    Cipher(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An external program (mkfs, blkid) failed.
+    #[error("{program} failed with {status}: {stderr}")]
+    Program {
+        /// The program's name.
+        program: &'static str,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The last lines it wrote to standard error.
+        stderr: String,
+    },
+    /// The engine process did not report that the volume is mounted.
+    #[error("volume engine failed: {0}")]
+    Engine(String),
+    /// A state file under the state directory could not be understood.
+    #[error("state file {0} is malformed; remove the directory if no engine runs for it")]
+    BadState(PathBuf),
+    /// The mounted filesystem is still in use.
+    #[error("{0} is busy: stop what uses it and unmount again")]
+    Busy(PathBuf),
+    /// A deadline passed while waiting for the kernel or the engine.
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+    /// The filesystem type is not one the engine can create.
+    #[error("unsupported filesystem {0:?}: use ext4 or xfs")]
+    UnsupportedFilesystem(String),
+}
+
+impl VolumeError {
+    /// Wraps an `io::Error` with the action and the path it concerned.
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        VolumeError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a `rustix` errno as a failed system call.
+    pub(crate) fn sys(call: &'static str, errno: rustix::io::Errno) -> Self {
+        VolumeError::Syscall(call, io::Error::from(errno))
+    }
+}

@@ -1,0 +1,26 @@
+//! The user-space encrypted block engine: sparse volume images in a storage
+//! directory, a FUSE file that serves an image's decrypted data segment, a
+//! loop device with direct I/O on that file, and the filesystem on top.
+//!
+//! The I/O path runs in a separate engine process per volume
+//! (`cryptainer-volume-engine`, see [`engine`]); the control API in
+//! [`volume`] starts, finds and stops those processes, so the control
+//! process can restart without disturbing mounted volumes.
+//!
+//! This crate is the one place in the workspace that makes raw system calls
+//! (loop ioctls, signal masks); each `unsafe` block says why it is sound.
+#![allow(unsafe_code)]
+
+pub mod cipher;
+pub mod device;
+pub mod engine;
+mod error;
+pub mod loopdev;
+pub mod mount;
+pub mod state;
+pub mod volume;
+
+pub use cipher::BlockCipher;
+pub use error::VolumeError;
+pub use mount::Filesystem;
+pub use volume::{EngineConfig, Mounted, StillMounted, Unlocked, Volume, VolumeStore};

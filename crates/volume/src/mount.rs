@@ -1,0 +1,221 @@
+//! The filesystem on the decrypted device: detect, create (mkfs), mount and
+//! unmount it, and read the mount table.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rustix::mount::{MountFlags, UnmountFlags};
+
+use crate::VolumeError;
+
+/// The filesystem a new volume is formatted with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Filesystem {
+    /// ext4 with a journal, 4096-byte blocks (the default).
+    #[default]
+    Ext4,
+    /// XFS (needs `mkfs.xfs` from xfsprogs).
+    Xfs,
+}
+
+impl Filesystem {
+    /// The kernel's name for it, as `mount -t` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filesystem::Ext4 => "ext4",
+            Filesystem::Xfs => "xfs",
+        }
+    }
+}
+
+impl std::str::FromStr for Filesystem {
+    type Err = VolumeError;
+    fn from_str(name: &str) -> Result<Self, VolumeError> {
+        match name {
+            "ext4" => Ok(Filesystem::Ext4),
+            "xfs" => Ok(Filesystem::Xfs),
+            other => Err(VolumeError::UnsupportedFilesystem(other.to_owned())),
+        }
+    }
+}
+
+/// The filesystem type `blkid` finds on `device`, or `None` for a blank device.
+pub fn probe(device: &Path) -> Result<Option<String>, VolumeError> {
+    let output = Command::new("blkid")
+        .args(["-p", "-o", "value", "-s", "TYPE"])
+        .arg(device)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| VolumeError::io("running blkid on", device, source))?;
+    match output.status.code() {
+        Some(0) => {
+            let found = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            Ok((!found.is_empty()).then_some(found))
+        }
+        // blkid's exit status 2: no signature found.
+        Some(2) => Ok(None),
+        _ => Err(VolumeError::Program {
+            program: "blkid",
+            status: output.status,
+            stderr: tail(&output.stderr),
+        }),
+    }
+}
+
+/// Creates `filesystem` on `device`. Discards are off: the image is sparse
+/// already, and a discarded ciphertext range would not read back as zeros.
+pub fn mkfs(device: &Path, filesystem: Filesystem) -> Result<(), VolumeError> {
+    let mut command = match filesystem {
+        Filesystem::Ext4 => {
+            let mut command = Command::new("mkfs.ext4");
+            command.args(["-q", "-F", "-b", "4096", "-E", "nodiscard"]);
+            command
+        }
+        Filesystem::Xfs => {
+            let mut command = Command::new("mkfs.xfs");
+            command.args(["-q", "-f", "-K"]);
+            command
+        }
+    };
+    let output = command
+        .arg(device)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| VolumeError::io("running mkfs on", device, source))?;
+    if !output.status.success() {
+        return Err(VolumeError::Program {
+            program: "mkfs",
+            status: output.status,
+            stderr: tail(&output.stderr),
+        });
+    }
+    Ok(())
+}
+
+/// Mounts `device` (holding `filesystem`) on `target`, creating `target` if needed.
+pub fn mount(device: &Path, target: &Path, filesystem: &str) -> Result<(), VolumeError> {
+    std::fs::create_dir_all(target)
+        .map_err(|source| VolumeError::io("creating the mount point", target, source))?;
+    rustix::mount::mount(
+        device,
+        target,
+        filesystem,
+        MountFlags::NODEV | MountFlags::NOSUID,
+        None,
+    )
+    .map_err(|errno| VolumeError::sys("mount", errno))
+}
+
+/// Unmounts `target`; `EBUSY` becomes [`VolumeError::Busy`], and a target
+/// that is not mounted is not an error.
+pub fn unmount(target: &Path) -> Result<(), VolumeError> {
+    match rustix::mount::unmount(target, UnmountFlags::empty()) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::BUSY) => Err(VolumeError::Busy(target.to_owned())),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOENT) => Ok(()),
+        Err(errno) => Err(VolumeError::sys("umount", errno)),
+    }
+}
+
+/// Detaches `target` from the namespace now, whatever still uses it
+/// (`umount -l`): for cleaning up after an engine that died.
+pub fn unmount_lazy(target: &Path) -> Result<(), VolumeError> {
+    match rustix::mount::unmount(target, UnmountFlags::DETACH) {
+        Ok(()) | Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOENT) => Ok(()),
+        Err(errno) => Err(VolumeError::sys("umount -l", errno)),
+    }
+}
+
+/// One line of `/proc/self/mountinfo`: what is mounted where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountEntry {
+    /// The mount point.
+    pub target: PathBuf,
+    /// The filesystem type (`ext4`, `fuse.cryptainer`).
+    pub filesystem: String,
+    /// The mount source (`/dev/loop3`).
+    pub source: String,
+}
+
+/// The mounts visible to this process.
+pub fn mounts() -> Result<Vec<MountEntry>, VolumeError> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|source| VolumeError::io("reading", "/proc/self/mountinfo", source))?;
+    Ok(table.lines().filter_map(parse_mountinfo_line).collect())
+}
+
+/// Whether something is mounted exactly at `target`.
+pub fn is_mounted(target: &Path) -> Result<bool, VolumeError> {
+    Ok(mounts()?.iter().any(|entry| entry.target == target))
+}
+
+/// Parses `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw`.
+fn parse_mountinfo_line(line: &str) -> Option<MountEntry> {
+    let (before, after) = line.split_once(" - ")?;
+    let target = before.split(' ').nth(4)?;
+    let mut after = after.split(' ');
+    let filesystem = after.next()?.to_owned();
+    let source = unescape(after.next()?);
+    Some(MountEntry {
+        target: PathBuf::from(unescape(target)),
+        filesystem,
+        source,
+    })
+}
+
+/// Undoes mountinfo's octal escapes (`\040` for a space).
+fn unescape(field: &str) -> String {
+    let mut out = Vec::with_capacity(field.len());
+    let bytes = field.as_bytes();
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        if byte == b'\\' {
+            if let Some(Ok(value)) = bytes
+                .get(index + 1..index + 4)
+                .and_then(|digits| std::str::from_utf8(digits).ok())
+                .map(|digits| u8::from_str_radix(digits, 8))
+            {
+                out.push(value);
+                index += 4;
+                continue;
+            }
+        }
+        out.push(byte);
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The last few lines of a program's standard error, for an error message.
+fn tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mountinfo_with_escaped_spaces() {
+        let entry = parse_mountinfo_line(
+            "36 35 98:0 / /mnt/with\\040space rw,noatime master:1 - ext4 /dev/loop3 rw",
+        );
+        assert_eq!(
+            entry,
+            Some(MountEntry {
+                target: PathBuf::from("/mnt/with space"),
+                filesystem: "ext4".to_owned(),
+                source: "/dev/loop3".to_owned(),
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_filesystems() {
+        assert!("btrfs".parse::<Filesystem>().is_err());
+        assert_eq!("ext4".parse::<Filesystem>().ok(), Some(Filesystem::Ext4));
+    }
+}

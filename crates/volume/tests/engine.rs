@@ -1,0 +1,443 @@
+//! The engine end to end, as root, with real FUSE, loop devices, mkfs.ext4
+//! and mount: POSIX behaviour, persistence, no plaintext in the image,
+//! control-process death and recovery, engine death, a flipped ciphertext
+//! byte, and a clean system after unmount.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+// The mmap check maps a file on the volume; each block says why it is sound.
+#![allow(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use luks::VolumeKey;
+use volume::{EngineConfig, Filesystem, Mounted, VolumeStore};
+
+const SIZE: u64 = 256 << 20;
+
+/// A store, a state root and a mount point in a temporary directory; on drop
+/// (also when a test fails) it unmounts whatever it mounted and stops engines.
+struct Fixture {
+    dir: tempfile::TempDir,
+    store: VolumeStore,
+    engine: EngineConfig,
+    mounted: Option<Mounted>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = VolumeStore::open(dir.path().join("store")).unwrap();
+        let mut engine = EngineConfig::new(dir.path().join("state"));
+        engine.engine_binary = PathBuf::from(env!("CARGO_BIN_EXE_cryptainer-volume-engine"));
+        Fixture {
+            dir,
+            store,
+            engine,
+            mounted: None,
+        }
+    }
+
+    fn target(&self) -> PathBuf {
+        self.dir.path().join("mnt")
+    }
+
+    fn mount(&mut self, name: &str, key: &VolumeKey) -> &Mounted {
+        let key = VolumeKey::from_bytes(key.expose_secret()).unwrap();
+        let mounted = self
+            .store
+            .get(name)
+            .unwrap()
+            .unlock(key)
+            .mount(&self.target(), Filesystem::Ext4, &self.engine)
+            .unwrap();
+        self.mounted.insert(mounted)
+    }
+
+    fn unmount(&mut self) {
+        let mounted = self.mounted.take().unwrap();
+        let pid = mounted.engine_pid();
+        let state_dir = mounted.state_dir().to_owned();
+        let fuse_dir = state_dir.join("fuse");
+        let loop_device = mounted.loop_device().to_owned();
+        mounted.unmount().map_err(|still| still.error).unwrap();
+        assert_clean(&self.target(), &fuse_dir, &loop_device, pid, &state_dir);
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(mounted) = self.mounted.take() {
+            let _ = mounted.unmount();
+        }
+        if let Ok(found) = Mounted::recover(&self.store, &self.engine) {
+            for mounted in found {
+                let _ = mounted.unmount();
+            }
+        }
+        let _ = volume::mount::unmount_lazy(&self.target());
+    }
+}
+
+/// No mount at the target, no FUSE mount, the loop device detached, the
+/// engine gone, the state directory removed.
+fn assert_clean(target: &Path, fuse_dir: &Path, loop_device: &Path, pid: u32, state_dir: &Path) {
+    let mounts = volume::mount::mounts().unwrap();
+    assert!(
+        !mounts.iter().any(|entry| entry.target == target),
+        "target still mounted"
+    );
+    assert!(
+        !mounts.iter().any(|entry| entry.target == fuse_dir),
+        "FUSE still mounted"
+    );
+    let number = volume::loopdev::device_number(loop_device).unwrap();
+    assert!(
+        !Path::new(&format!("/sys/block/loop{number}/loop/backing_file")).exists(),
+        "loop device still attached"
+    );
+    let losetup = Command::new("losetup").arg("-a").output().unwrap();
+    let listing = String::from_utf8_lossy(&losetup.stdout);
+    assert!(
+        !listing.contains(&*fuse_dir.to_string_lossy()),
+        "losetup still lists {listing}"
+    );
+    assert!(!alive(pid), "engine {pid} still runs");
+    assert!(!state_dir.exists(), "state directory left behind");
+}
+
+/// Whether `pid` runs (a zombie whose parent has not reaped it does not).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
+    })
+}
+
+fn write_synced(path: &Path, data: &[u8]) {
+    let mut file = File::create(path).unwrap();
+    file.write_all(data).unwrap();
+    file.sync_all().unwrap();
+}
+
+fn image_contains(image: &Path, needle: &[u8]) -> bool {
+    let mut bytes = Vec::new();
+    File::open(image).unwrap().read_to_end(&mut bytes).unwrap();
+    bytes.windows(needle.len()).any(|window| window == needle)
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn posix_behaviour_persists_across_remount_and_never_reaches_the_image_in_plaintext() {
+    let mut fixture = Fixture::new();
+    fixture.store.create("posix", SIZE).unwrap();
+    let key = VolumeKey::generate();
+    let image = fixture.store.get("posix").unwrap().image().to_owned();
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), SIZE + (16 << 20));
+    let mounted = fixture.mount("posix", &key);
+    assert!(
+        mounted.direct_io(),
+        "the loop device should run with direct I/O"
+    );
+    let target = fixture.target();
+    let marker = b"CRYPTAINER-PLAINTEXT-MARKER-7f3a9c";
+
+    // Files, fsync, rename, hard link.
+    let mut content = Vec::new();
+    for _ in 0..1000 {
+        content.extend_from_slice(marker);
+    }
+    write_synced(&target.join("draft"), &content);
+    std::fs::rename(target.join("draft"), target.join("final")).unwrap();
+    std::fs::hard_link(target.join("final"), target.join("link")).unwrap();
+    assert_eq!(std::fs::read(target.join("link")).unwrap(), content);
+
+    // Unaligned writes inside a file go through ext4, but an odd-sized
+    // pattern checks the whole stack byte for byte.
+    let odd: Vec<u8> = (0..100_003u32).map(|i| (i % 251) as u8).collect();
+    write_synced(&target.join("odd"), &odd);
+
+    // mmap: write through a shared mapping, msync, read back with read(2).
+    let mapped_path = target.join("mapped");
+    let mapped = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&mapped_path)
+        .unwrap();
+    mapped.set_len(8192).unwrap();
+    {
+        // SAFETY: a fresh shared mapping of a file we own and keep open for
+        // the mapping's lifetime; unmapped below.
+        let pointer = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                8192,
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::SHARED,
+                &mapped,
+                0,
+            )
+        }
+        .unwrap();
+        // SAFETY: the mapping is 8192 bytes long and writable.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(pointer.cast::<u8>(), 8192) };
+        bytes[4096..4096 + marker.len()].copy_from_slice(marker);
+        // SAFETY: the same mapping, still valid.
+        unsafe { rustix::mm::msync(pointer, 8192, rustix::mm::MsyncFlags::SYNC) }.unwrap();
+        // SAFETY: unmapping the mapping made above; `bytes` is not used again.
+        unsafe { rustix::mm::munmap(pointer, 8192) }.unwrap();
+    }
+    let mut read_back = vec![0; marker.len()];
+    mapped.read_exact_at(&mut read_back, 4096).unwrap();
+    assert_eq!(read_back, marker);
+
+    // flock: a second open file description cannot take the lock.
+    let first = File::open(target.join("final")).unwrap();
+    let second = File::open(target.join("final")).unwrap();
+    rustix::fs::flock(&first, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    assert!(
+        rustix::fs::flock(
+            &second,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive
+        )
+        .is_err()
+    );
+    rustix::fs::flock(&first, rustix::fs::FlockOperation::Unlock).unwrap();
+
+    // xattrs.
+    rustix::fs::setxattr(
+        target.join("final").as_path(),
+        "user.cryptainer",
+        b"xattr-value",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    drop((first, second, mapped));
+    rustix::fs::sync();
+
+    fixture.unmount();
+    assert!(
+        !image_contains(&image, marker),
+        "plaintext marker found in the image"
+    );
+
+    // Remount with the same key: everything is there.
+    fixture.mount("posix", &key);
+    assert_eq!(std::fs::read(target.join("final")).unwrap(), content);
+    assert_eq!(std::fs::read(target.join("link")).unwrap(), content);
+    assert!(!target.join("draft").exists());
+    assert_eq!(std::fs::read(target.join("odd")).unwrap(), odd);
+    assert_eq!(
+        &std::fs::read(&mapped_path).unwrap()[4096..4096 + marker.len()],
+        marker
+    );
+    let mut value = [0u8; 64];
+    let length = rustix::fs::getxattr(
+        target.join("final").as_path(),
+        "user.cryptainer",
+        &mut value,
+    )
+    .unwrap();
+    assert_eq!(&value[..length], b"xattr-value");
+    fixture.unmount();
+}
+
+#[test]
+fn engine_outlives_its_control_process_and_a_new_one_recovers_it() {
+    let mut fixture = Fixture::new();
+    fixture.store.create("survivor", SIZE).unwrap();
+    let key = VolumeKey::generate();
+    let target = fixture.target();
+    // The control process is the ctl binary: it starts the engine and exits.
+    let mut control = Command::new(env!("CARGO_BIN_EXE_cryptainer-volume-ctl"))
+        .arg("--store")
+        .arg(fixture.dir.path().join("store"))
+        .arg("--state-root")
+        .arg(&fixture.engine.state_root)
+        .arg("mount")
+        .arg("survivor")
+        .arg(&target)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    control
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(key.expose_secret())
+        .unwrap();
+    let output = control.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    // The control process is gone; the volume still works.
+    write_synced(&target.join("after-control-death"), b"still here");
+    assert_eq!(
+        std::fs::read(target.join("after-control-death")).unwrap(),
+        b"still here"
+    );
+
+    // A new control process (this one) finds it and unmounts it.
+    let mut found = Mounted::recover(&fixture.store, &fixture.engine).unwrap();
+    assert_eq!(found.len(), 1);
+    let mounted = found.pop().unwrap();
+    assert_eq!(mounted.name(), "survivor");
+    assert_eq!(mounted.target(), target);
+    fixture.mounted = Some(mounted);
+    fixture.unmount();
+}
+
+#[test]
+fn killing_the_engine_loses_nothing_that_was_fsynced() {
+    let mut fixture = Fixture::new();
+    fixture.store.create("crash", SIZE).unwrap();
+    let key = VolumeKey::generate();
+    let target = fixture.target();
+    let pid = fixture.mount("crash", &key).engine_pid();
+
+    let synced: Vec<(PathBuf, Vec<u8>)> = (0..20u8)
+        .map(|index| {
+            let path = target.join(format!("synced-{index}"));
+            let data = vec![index; 64 * 1024 + usize::from(index)];
+            write_synced(&path, &data);
+            (path, data)
+        })
+        .collect();
+    // Unsynced writes in flight when the engine dies.
+    let writer_target = target.clone();
+    let writer = std::thread::spawn(move || {
+        for index in 0..200 {
+            let Ok(mut file) = File::create(writer_target.join(format!("unsynced-{index}"))) else {
+                return;
+            };
+            if file.write_all(&[7u8; 256 * 1024]).is_err() {
+                return;
+            }
+        }
+    });
+    wait_until("the unsynced writer to start", || {
+        target.join("unsynced-1").exists()
+    });
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    let _ = writer.join();
+    wait_until("the engine to die", || !alive(pid));
+    drop(fixture.mounted.take());
+
+    // Recovery cleans up the dead engine's mounts; a fresh engine replays the journal.
+    let found = Mounted::recover(&fixture.store, &fixture.engine).unwrap();
+    assert!(found.is_empty());
+    fixture.mount("crash", &key);
+    for (path, data) in &synced {
+        assert_eq!(
+            &std::fs::read(path).unwrap(),
+            data,
+            "{} lost",
+            path.display()
+        );
+    }
+    fixture.unmount();
+}
+
+#[test]
+fn a_flipped_ciphertext_byte_crashes_nothing() {
+    let mut fixture = Fixture::new();
+    fixture.store.create("flip", SIZE).unwrap();
+    let key = VolumeKey::generate();
+    let target = fixture.target();
+    let loop_device = fixture.mount("flip", &key).loop_device().to_owned();
+    let victim: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 253) as u8).collect();
+    write_synced(&target.join("victim"), &victim);
+    write_synced(&target.join("bystander"), b"unharmed");
+    // Where the victim's first block lives on the device.
+    let debugfs = Command::new("debugfs")
+        .arg("-R")
+        .arg("blocks /victim")
+        .arg(&loop_device)
+        .output()
+        .unwrap();
+    let block: u64 = String::from_utf8_lossy(&debugfs.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|first| first.parse().ok())
+        .unwrap_or_else(|| panic!("no block from debugfs: {debugfs:?}"));
+    let image = fixture.store.get("flip").unwrap().image().to_owned();
+    fixture.unmount();
+
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&image)
+        .unwrap();
+    let offset = (16 << 20) + block * 4096 + 100;
+    let mut byte = [0u8; 1];
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    file.read_exact(&mut byte).unwrap();
+    file.write_all_at(&[byte[0] ^ 0x01], offset).unwrap();
+    file.sync_all().unwrap();
+
+    let pid = fixture.mount("flip", &key).engine_pid();
+    // The damaged block reads as garbage (XTS has no integrity): the file
+    // differs, the rest of the volume is intact, the engine keeps serving.
+    match std::fs::read(target.join("victim")) {
+        Ok(read) => {
+            assert_eq!(read.len(), victim.len());
+            assert_ne!(read, victim);
+            assert_eq!(
+                read[4096..],
+                victim[4096..],
+                "damage spread past one sector"
+            );
+        }
+        Err(error) => assert_eq!(error.raw_os_error(), Some(libc::EIO)),
+    }
+    assert_eq!(
+        std::fs::read(target.join("bystander")).unwrap(),
+        b"unharmed"
+    );
+    assert!(alive(pid));
+    fixture.unmount();
+}
+
+#[test]
+fn store_rejects_bad_names_and_sizes_and_images_are_sparse() {
+    let fixture = Fixture::new();
+    assert!(fixture.store.create("../escape", SIZE).is_err());
+    assert!(fixture.store.create(".hidden", SIZE).is_err());
+    assert!(fixture.store.create("odd-size", 4097).is_err());
+    assert!(fixture.store.create("zero", 0).is_err());
+    let big = fixture.store.create("big", 20 << 30).unwrap();
+    let metadata = std::fs::metadata(big.image()).unwrap();
+    assert_eq!(metadata.len(), (20 << 30) + (16 << 20));
+    assert!(
+        std::os::unix::fs::MetadataExt::blocks(&metadata) < 64,
+        "image is not sparse"
+    );
+    assert!(matches!(
+        fixture.store.create("big", SIZE),
+        Err(volume::VolumeError::AlreadyExists(_))
+    ));
+    assert_eq!(fixture.store.list().unwrap(), vec!["big".to_owned()]);
+    fixture.store.remove(big).unwrap();
+    assert!(fixture.store.list().unwrap().is_empty());
+}
