@@ -12,8 +12,10 @@ mod files;
 mod http;
 mod join;
 mod run;
+mod volumes;
 
 pub use error::AgentError;
 pub use files::{AgentStatus, IdentityFiles, NodeState};
 pub use join::{JoinOptions, join};
 pub use run::{DEFAULT_HEARTBEAT_INTERVAL, RunOptions, run};
+pub use volumes::VolumeOptions;

@@ -33,10 +33,12 @@ pub struct RunOptions {
     pub data_dir: PathBuf,
     /// How often to report liveness.
     pub heartbeat_interval: Duration,
+    /// Serve Docker's volume plugin with these settings (`None`: identity only).
+    pub volumes: Option<crate::VolumeOptions>,
 }
 
 /// State the tasks share.
-struct Shared {
+pub(crate) struct Shared {
     files: IdentityFiles,
     /// The client presenting the current certificate. Renewal replaces it; requests
     /// in flight keep the clone (and connection) they started with.
@@ -50,6 +52,16 @@ struct Shared {
 }
 
 impl Shared {
+    /// The HTTPS client presenting the node's current certificate.
+    pub(crate) fn http(&self) -> reqwest::Client {
+        self.client()
+    }
+
+    /// The server's base address, `https://HOST:PORT`.
+    pub(crate) fn server(&self) -> String {
+        self.state().server
+    }
+
     fn client(&self) -> reqwest::Client {
         self.client
             .read()
@@ -119,6 +131,32 @@ pub async fn run(
         stopped.clone(),
         options.heartbeat_interval,
     ));
+    if let Some(volumes) = &options.volumes {
+        let driver = crate::volumes::CryptainerDriver::new(Arc::clone(&shared), volumes)?;
+        let plugin = Arc::new(
+            plugin::Plugin::new(driver, Some(volumes.run_dir.join("mounts.json"))).map_err(
+                |error| AgentError::Io {
+                    action: "load the volume mount table",
+                    path: volumes.run_dir.clone(),
+                    source: std::io::Error::other(error.to_string()),
+                },
+            )?,
+        );
+        let socket = volumes.socket.clone();
+        let mut plugin_stopped = stopped.clone();
+        tasks.spawn(async move {
+            let stop = async move {
+                let _ = plugin_stopped.wait_for(|stop| *stop).await;
+            };
+            plugin::serve(&socket, plugin, stop)
+                .await
+                .map_err(|error| AgentError::Io {
+                    action: "serve the volume plugin on",
+                    path: socket.clone(),
+                    source: std::io::Error::other(error.to_string()),
+                })
+        });
+    }
     tokio::pin!(shutdown);
 
     let mut outcome = Ok(());

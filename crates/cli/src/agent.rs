@@ -45,7 +45,8 @@ pub enum AgentCommand {
         name: Option<String>,
     },
     /// Run the agent until SIGINT or SIGTERM: renew the node certificate (new key
-    /// each time, between 50% and 80% of its lifetime) and report liveness.
+    /// each time, between 50% and 80% of its lifetime), report liveness, and
+    /// serve Docker's volume plugin (`docker volume create -d cryptainer`).
     Run {
         /// The data directory `agent join` wrote.
         #[arg(long, default_value = DEFAULT_DATA_DIR, value_name = "DIR")]
@@ -53,7 +54,31 @@ pub enum AgentCommand {
         /// How often to report liveness, e.g. 30s.
         #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
         heartbeat_interval: Duration,
+        /// Docker's plugin socket; its file name is the driver name.
+        #[arg(
+            long,
+            default_value = "/run/docker/plugins/cryptainer.sock",
+            value_name = "PATH"
+        )]
+        plugin_socket: PathBuf,
+        /// Directory of the encrypted volume images (may be shared storage)
+        /// [default: <data-dir>/volumes].
+        #[arg(long, value_name = "DIR")]
+        storage_dir: Option<PathBuf>,
+        /// Directory of the engines' state and the mount points.
+        #[arg(long, default_value = "/run/cryptainer", value_name = "DIR")]
+        run_dir: PathBuf,
+        /// Size of a volume created without --opt size, e.g. 10G.
+        #[arg(long, default_value = "10G", value_parser = parse_size, value_name = "SIZE")]
+        default_volume_size: u64,
+        /// Do not serve Docker's volume plugin: identity only.
+        #[arg(long)]
+        no_volumes: bool,
     },
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    plugin::options::parse_size(text).map_err(|error| error.to_string())
 }
 
 /// Runs an agent command.
@@ -90,10 +115,24 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
         AgentCommand::Run {
             data_dir,
             heartbeat_interval,
+            plugin_socket,
+            storage_dir,
+            run_dir,
+            default_volume_size,
+            no_volumes,
         } => {
+            let volumes = (!no_volumes).then(|| agent::VolumeOptions {
+                socket: plugin_socket.clone(),
+                storage_dir: storage_dir
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join("volumes")),
+                run_dir: run_dir.clone(),
+                default_size: *default_volume_size,
+            });
             let options = agent::RunOptions {
                 data_dir: data_dir.clone(),
                 heartbeat_interval: *heartbeat_interval,
+                volumes,
             };
             agent::run(options, shutdown_signal()).await?;
             Ok(())

@@ -27,6 +27,9 @@ fn main() -> ExitCode {
     if let Err(error) = logging::init(cli.global.log_format) {
         return failure::report(&error);
     }
+    if let args::Command::VolumeEngine(engine) = &cli.command {
+        return volume_engine(engine);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,5 +44,26 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => failure::report(&error),
+    }
+}
+
+/// `cryptainer volume-engine`: serves one volume's decrypted block device until
+/// it is unmounted. Blocking, outside the async runtime.
+fn volume_engine(engine: &volume::engine::EngineArgs) -> ExitCode {
+    let result = volume::engine::run(engine, |key_bytes| {
+        let key = luks::VolumeKey::from_bytes(key_bytes)
+            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))?;
+        luks::SectorCipher::new(&key, volume::engine::SECTOR_SIZE as usize)
+            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!(
+                "error: the volume engine stopped: {}",
+                volume::engine::chain(&error)
+            );
+            ExitCode::FAILURE
+        }
     }
 }

@@ -89,7 +89,14 @@ struct RunningAgent {
 impl RunningAgent {
     fn start(data_dir: &Path) -> RunningAgent {
         let child = Command::new(binary())
-            .args(["agent", "run", "--heartbeat-interval", "1s", "--data-dir"])
+            .args([
+                "agent",
+                "run",
+                "--no-volumes",
+                "--heartbeat-interval",
+                "1s",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .env("CRYPTAINER_LOG", "warn")
             .stdin(Stdio::null())

@@ -156,6 +156,9 @@ pub struct EngineConfig {
     pub state_root: PathBuf,
     /// FUSE worker threads per engine (`None`: one per core, at least two).
     pub threads: Option<usize>,
+    /// A first argument for the engine binary, when the engine is a subcommand
+    /// of a larger program (`cryptainer volume-engine`).
+    pub subcommand: Option<String>,
 }
 
 impl EngineConfig {
@@ -169,6 +172,7 @@ impl EngineConfig {
             engine_binary,
             state_root: state_root.into(),
             threads: None,
+            subcommand: None,
         }
     }
 
@@ -252,6 +256,9 @@ impl Unlocked {
             .map_err(|source| VolumeError::io("opening", &log_path, source))?;
 
         let mut command = Command::new(&engine.engine_binary);
+        if let Some(subcommand) = &engine.subcommand {
+            command.arg(subcommand);
+        }
         command
             .arg("--image")
             .arg(&volume.image)

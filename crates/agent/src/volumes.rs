@@ -1,0 +1,467 @@
+//! The Docker volume driver of `agent run`: each volume is a LUKS2 image in the
+//! storage directory, its keyslot secret held by the key manager.
+//!
+//! * Create registers the volume with the key manager (in the node's tenant),
+//!   takes its lease to read the secret, writes the image with a fresh LUKS2
+//!   header and releases the lease.
+//! * Mount takes the lease (refused while another node holds it), opens the
+//!   keyslot, starts the volume's engine process with the volume key, and
+//!   renews the lease while mounted.
+//! * Unmount stops the engine (the key dies with it) and releases the lease.
+//! * Remove deletes the image and has the key manager destroy the key.
+//!
+//! The secret and the volume key live here only between the key manager's
+//! answer and the engine's start; the engine holds the key in locked memory.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use base64::Engine as _;
+use plugin::{DriverError, ErrorKind, Volume};
+use serde::Deserialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::AgentError;
+use crate::http::send_json;
+use crate::run::Shared;
+
+/// Lease the agent asks for; renewed every third of it while mounted, so a
+/// node that disappears frees its volumes within this time.
+const LEASE_SECS: u32 = 60;
+
+/// Filesystems `--opt fs=` accepts.
+const FILESYSTEMS: &[&str] = &["ext4"];
+
+/// Where and how volumes are kept on this node.
+#[derive(Debug, Clone)]
+pub struct VolumeOptions {
+    /// Docker's plugin socket (`/run/docker/plugins/cryptainer.sock`).
+    pub socket: PathBuf,
+    /// Directory of the encrypted images (may be shared storage).
+    pub storage_dir: PathBuf,
+    /// Directory of the engines' state and the mount points.
+    pub run_dir: PathBuf,
+    /// Size of a volume created without `--opt size`.
+    pub default_size: u64,
+}
+
+/// The driver Docker talks to through the plugin.
+pub struct CryptainerDriver {
+    shared: Arc<Shared>,
+    store: volume::VolumeStore,
+    engine: volume::EngineConfig,
+    mount_root: PathBuf,
+    default_size: u64,
+    mounted: Mutex<HashMap<String, Mounted>>,
+}
+
+struct Mounted {
+    volume: volume::Mounted,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Deserialize)]
+struct Acquired {
+    volume: VolumeInfo,
+    secret: Zeroizing<String>,
+}
+
+#[derive(Deserialize)]
+struct VolumeInfo {
+    name: String,
+    key_id: String,
+    size_bytes: u64,
+    created_at: String,
+    state: String,
+    holder: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VolumeList {
+    volumes: Vec<VolumeInfo>,
+}
+
+fn internal(error: impl std::fmt::Display) -> DriverError {
+    DriverError::new(ErrorKind::Internal, error.to_string())
+}
+
+/// Maps a key manager refusal onto what Docker shows.
+fn from_agent(error: AgentError) -> DriverError {
+    let kind = match &error {
+        AgentError::Refused { status: 404, .. } => ErrorKind::NotFound,
+        AgentError::Refused { status: 409, .. } => ErrorKind::Conflict,
+        AgentError::Refused { status: 400, .. } => ErrorKind::InvalidArgument,
+        AgentError::Refused {
+            status: 401 | 403, ..
+        } => ErrorKind::Refused,
+        AgentError::Http { .. } => ErrorKind::Unavailable,
+        _ => ErrorKind::Internal,
+    };
+    DriverError::new(kind, error.to_string())
+}
+
+/// Engines run as `cryptainer volume-engine`: this same binary, so an install
+/// of `cryptainer` is all a node needs.
+fn engine_config(state_root: PathBuf) -> volume::EngineConfig {
+    let mut engine = volume::EngineConfig::new(state_root);
+    if let Ok(program) = std::env::current_exe() {
+        engine.engine_binary = program;
+        engine.subcommand = Some("volume-engine".to_owned());
+    }
+    engine
+}
+
+impl CryptainerDriver {
+    pub(crate) fn new(shared: Arc<Shared>, options: &VolumeOptions) -> Result<Self, AgentError> {
+        let io = |action: &'static str, path: &PathBuf| {
+            let path = path.clone();
+            move |source| AgentError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        std::fs::create_dir_all(&options.storage_dir)
+            .map_err(io("create the volume storage", &options.storage_dir))?;
+        let mount_root = options.run_dir.join("mounts");
+        std::fs::create_dir_all(&mount_root).map_err(io("create the mount root", &mount_root))?;
+        let store =
+            volume::VolumeStore::open(&options.storage_dir).map_err(|error| AgentError::Io {
+                action: "open the volume storage",
+                path: options.storage_dir.clone(),
+                source: std::io::Error::other(error.to_string()),
+            })?;
+        Ok(CryptainerDriver {
+            shared,
+            store,
+            engine: engine_config(options.run_dir.join("engines")),
+            mount_root,
+            default_size: options.default_size,
+            mounted: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.shared.server())
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        what: &'static str,
+    ) -> Result<serde_json::Value, DriverError> {
+        send_json(self.shared.http().post(self.url(path)).json(&body), what)
+            .await
+            .map_err(from_agent)
+    }
+
+    async fn acquire(&self, name: &str) -> Result<(VolumeInfo, Zeroizing<Vec<u8>>), DriverError> {
+        let acquired: Acquired = send_json(
+            self.shared
+                .http()
+                .post(self.url(&format!("/v1/volumes/{name}/acquire")))
+                .json(&json!({ "lease_seconds": LEASE_SECS })),
+            "take the volume's lease",
+        )
+        .await
+        .map_err(from_agent)?;
+        let secret = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(acquired.secret.as_bytes())
+                .map_err(|_| internal("the key manager's secret is not base64"))?,
+        );
+        Ok((acquired.volume, secret))
+    }
+
+    async fn release(&self, name: &str) {
+        if let Err(error) = self
+            .post(
+                &format!("/v1/volumes/{name}/release"),
+                json!({}),
+                "release the volume's lease",
+            )
+            .await
+        {
+            tracing::warn!(volume = name, %error, "could not release the lease; it lapses by itself");
+        }
+    }
+
+    fn to_volume(&self, info: VolumeInfo) -> Volume {
+        let mut status = BTreeMap::from([
+            (
+                "size".to_owned(),
+                plugin::options::format_size(info.size_bytes),
+            ),
+            ("state".to_owned(), info.state),
+            ("encryption".to_owned(), "LUKS2 aes-xts-plain64".to_owned()),
+            ("key".to_owned(), info.key_id),
+        ]);
+        if let Some(holder) = info.holder {
+            status.insert("holder".to_owned(), holder);
+        }
+        Volume {
+            name: info.name,
+            mountpoint: String::new(),
+            created_at: info.created_at,
+            status,
+        }
+    }
+}
+
+/// Writes a fresh LUKS2 header, whose keyslot `secret` opens, over the start of
+/// the new image.
+fn write_header(
+    image: &std::path::Path,
+    name: &str,
+    key_id: &str,
+    server: &str,
+    secret: &[u8],
+) -> Result<(), DriverError> {
+    let volume_key = luks::VolumeKey::generate();
+    let header = luks::format(
+        &volume_key,
+        secret,
+        &luks::FormatOptions {
+            label: name.to_owned(),
+            token: luks::CryptainerToken {
+                key_id: key_id.to_owned(),
+                server: server.to_owned(),
+            },
+        },
+    )
+    .map_err(internal)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(image)
+        .map_err(internal)?;
+    file.write_all(&header.bytes).map_err(internal)?;
+    file.sync_all().map_err(internal)
+}
+
+/// Reads the image's header region (everything before the data) and opens
+/// its keyslot with `secret`.
+fn open_key(image: &std::path::Path, secret: &[u8]) -> Result<luks::VolumeKey, DriverError> {
+    let file = std::fs::File::open(image).map_err(internal)?;
+    let mut region = Zeroizing::new(Vec::new());
+    file.take(luks::NEW_DATA_OFFSET)
+        .read_to_end(&mut region)
+        .map_err(internal)?;
+    let header = luks::Header::parse(&region).map_err(|error| {
+        DriverError::new(
+            ErrorKind::Internal,
+            format!("the volume's LUKS2 header is damaged: {error}"),
+        )
+    })?;
+    header.open(&region, secret).map_err(|error| {
+        DriverError::new(
+            ErrorKind::Refused,
+            format!("the key manager's secret does not open this volume's keyslot: {error}"),
+        )
+    })
+}
+
+impl plugin::VolumeDriver for CryptainerDriver {
+    async fn create(
+        &self,
+        name: String,
+        options: BTreeMap<String, String>,
+    ) -> Result<(), DriverError> {
+        let mut size = self.default_size;
+        let mut filesystem = "ext4".to_owned();
+        for (key, value) in options {
+            match key.as_str() {
+                "size" => {
+                    size = plugin::options::parse_size(&value).map_err(|error| {
+                        DriverError::new(ErrorKind::InvalidArgument, error.to_string())
+                    })?;
+                }
+                "fs" if FILESYSTEMS.contains(&value.as_str()) => filesystem = value,
+                "fs" => {
+                    return Err(DriverError::new(
+                        ErrorKind::InvalidArgument,
+                        format!("filesystem '{value}' is not supported; use fs=ext4"),
+                    ));
+                }
+                other => {
+                    return Err(DriverError::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "unknown option '{other}'; cryptainer volumes accept size (for example 20G) and fs (ext4)"
+                        ),
+                    ));
+                }
+            }
+        }
+        self.post(
+            "/v1/volumes",
+            json!({ "name": name, "size_bytes": size, "filesystem": filesystem }),
+            "create the volume",
+        )
+        .await?;
+        let made = async {
+            let (info, secret) = self.acquire(&name).await?;
+            let server = self.shared.server();
+            let store = self.store.clone();
+            let (volume_name, key_id) = (name.clone(), info.key_id);
+            let written = tokio::task::spawn_blocking(move || {
+                let volume = store.create(&volume_name, size).map_err(internal)?;
+                write_header(volume.image(), &volume_name, &key_id, &server, &secret)
+            })
+            .await
+            .map_err(internal)?;
+            self.release(&name).await;
+            written
+        }
+        .await;
+        if let Err(error) = made {
+            // Nothing half-made stays behind: no image, no key.
+            if let Ok(volume) = self.store.get(&name) {
+                let _ = self.store.remove(volume);
+            }
+            let _ = send_json::<serde_json::Value>(
+                self.shared
+                    .http()
+                    .delete(self.url(&format!("/v1/volumes/{name}"))),
+                "remove the half-made volume",
+            )
+            .await;
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, name: String) -> Result<(), DriverError> {
+        if let Ok(volume) = self.store.get(&name) {
+            self.store.remove(volume).map_err(internal)?;
+        }
+        send_json::<serde_json::Value>(
+            self.shared
+                .http()
+                .delete(self.url(&format!("/v1/volumes/{name}"))),
+            "remove the volume",
+        )
+        .await
+        .map_err(from_agent)?;
+        Ok(())
+    }
+
+    async fn mount(&self, name: String, _caller: String) -> Result<PathBuf, DriverError> {
+        let volume = self.store.get(&name).map_err(|error| {
+            DriverError::new(
+                ErrorKind::NotFound,
+                format!("volume '{name}' has no image on this node: {error}"),
+            )
+        })?;
+        let (_info, secret) = self.acquire(&name).await?;
+        let target = self.mount_root.join(&name);
+        let engine = self.engine.clone();
+        let mounting = tokio::task::spawn_blocking({
+            let target = target.clone();
+            move || {
+                let key = open_key(volume.image(), &secret)?;
+                drop(secret);
+                std::fs::create_dir_all(&target).map_err(internal)?;
+                volume
+                    .unlock(key)
+                    .mount(&target, volume::Filesystem::Ext4, &engine)
+                    .map_err(internal)
+            }
+        })
+        .await
+        .map_err(internal)?;
+        let mounted = match mounting {
+            Ok(mounted) => mounted,
+            Err(error) => {
+                self.release(&name).await;
+                return Err(error);
+            }
+        };
+        let renewal = tokio::spawn(renew_lease(Arc::clone(&self.shared), name.clone()));
+        self.mounted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                name,
+                Mounted {
+                    volume: mounted,
+                    renewal,
+                },
+            );
+        Ok(target)
+    }
+
+    async fn unmount(&self, name: String) -> Result<(), DriverError> {
+        let Some(mounted) = self
+            .mounted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&name)
+        else {
+            return Ok(());
+        };
+        mounted.renewal.abort();
+        let unmounting = tokio::task::spawn_blocking(move || mounted.volume.unmount())
+            .await
+            .map_err(internal)?;
+        match unmounting {
+            Ok(_locked) => {
+                self.release(&name).await;
+                Ok(())
+            }
+            Err(still) => {
+                let message = format!("volume '{name}' is still mounted: {still:?}");
+                Err(DriverError::new(ErrorKind::Internal, message))
+            }
+        }
+    }
+
+    async fn get(&self, name: String) -> Result<Volume, DriverError> {
+        let info: VolumeInfo = send_json(
+            self.shared
+                .http()
+                .get(self.url(&format!("/v1/volumes/{name}"))),
+            "read the volume",
+        )
+        .await
+        .map_err(from_agent)?;
+        Ok(self.to_volume(info))
+    }
+
+    async fn list(&self) -> Result<Vec<Volume>, DriverError> {
+        let list: VolumeList = send_json(
+            self.shared.http().get(self.url("/v1/volumes")),
+            "list volumes",
+        )
+        .await
+        .map_err(from_agent)?;
+        Ok(list
+            .volumes
+            .into_iter()
+            .map(|info| self.to_volume(info))
+            .collect())
+    }
+}
+
+/// Renews a mounted volume's lease every third of its length until aborted.
+async fn renew_lease(shared: Arc<Shared>, name: String) {
+    let every = Duration::from_secs(u64::from(LEASE_SECS / 3));
+    loop {
+        tokio::time::sleep(every).await;
+        let renewed = send_json::<serde_json::Value>(
+            shared
+                .http()
+                .post(format!("{}/v1/volumes/{name}/renew", shared.server()))
+                .json(&json!({ "lease_seconds": LEASE_SECS })),
+            "renew the volume's lease",
+        )
+        .await;
+        if let Err(error) = renewed {
+            tracing::warn!(volume = %name, %error, "could not renew the lease; retrying");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Encrypted volumes end to end with the real Docker engine: a real server, a
+//! real agent that joined it, Docker talking to the agent's plugin socket,
+//! containers writing and reading through LUKS2 images served by the engine.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // In tests a panic is the failure report.
+
+mod server_support;
+
+#[path = "../../plugin/tests/support/mod.rs"]
+mod docker_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use docker_support::Docker;
+use server_support::{TestServer, binary};
+
+/// A joined agent serving the volume plugin under a driver name of its own.
+struct Agent {
+    child: Child,
+    driver: String,
+    socket: PathBuf,
+    storage: PathBuf,
+    run_dir: PathBuf,
+}
+
+impl Agent {
+    fn start(server: &TestServer, dir: &Path) -> Agent {
+        let token = server.cli(&["node", "token", "create", "--json"]);
+        assert!(
+            token.status.success(),
+            "{}",
+            String::from_utf8_lossy(&token.stderr)
+        );
+        let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
+        let data_dir = dir.join("agent");
+        let joined = Command::new(binary())
+            .args(["agent", "join", "--server", &server.addr, "--token"])
+            .arg(token["token"].as_str().unwrap())
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .output()
+            .unwrap();
+        assert!(
+            joined.status.success(),
+            "{}",
+            String::from_utf8_lossy(&joined.stderr)
+        );
+        let driver = format!("cptv{}", std::process::id());
+        let socket = PathBuf::from(format!("/run/docker/plugins/{driver}.sock"));
+        let storage = dir.join("storage");
+        let run_dir = dir.join("run");
+        let child = Command::new(binary())
+            .args(["agent", "run", "--data-dir"])
+            .arg(&data_dir)
+            .arg("--plugin-socket")
+            .arg(&socket)
+            .arg("--storage-dir")
+            .arg(&storage)
+            .arg("--run-dir")
+            .arg(&run_dir)
+            .env("CRYPTAINER_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the agent never opened its plugin socket"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Agent {
+            child,
+            driver,
+            socket,
+            storage,
+            run_dir,
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// Mount points of the kernel's mount table under `dir`.
+fn mounts_under(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4).map(str::to_owned))
+        .filter(|mount_point| mount_point.starts_with(&*dir.to_string_lossy()))
+        .collect()
+}
+
+#[test]
+fn a_container_volume_is_encrypted_at_rest_and_gone_after_remove() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let agent = Agent::start(&server, dir.path());
+    let volume = format!("{}-data", agent.driver);
+    let marker = "plaintext-marker-5d1e7c";
+
+    docker.ok(&[
+        "volume",
+        "create",
+        "-d",
+        &agent.driver,
+        "--opt",
+        "size=256M",
+        &volume,
+    ]);
+    let image = agent.storage.join(format!("{volume}.img"));
+    let images: Vec<PathBuf> = std::fs::read_dir(&agent.storage)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(images.len(), 1, "{images:?}");
+    let image = if image.exists() {
+        image
+    } else {
+        images[0].clone()
+    };
+    // A LUKS2 header cryptsetup reads, pointing at the key manager.
+    let dump = Command::new("cryptsetup")
+        .arg("luksDump")
+        .arg(&image)
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&dump.stdout).into_owned();
+    assert!(
+        dump.contains("aes-xts-plain64") && dump.contains("cryptainer"),
+        "{dump}"
+    );
+
+    docker.run_with_volume(&volume, &format!("echo {marker} > /data/note && sync"));
+    let read = docker.run_with_volume(&volume, "cat /data/note");
+    assert_eq!(read.trim(), marker, "the next container sees the data");
+
+    // Nothing left mounted or held once the containers are gone.
+    assert!(
+        mounts_under(&agent.run_dir).is_empty(),
+        "{:?}",
+        mounts_under(&agent.run_dir)
+    );
+    let shown = server.cli(&["volume", "show", &volume, "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["state"], "free", "{shown}");
+    // The backing storage never holds the plaintext.
+    let bytes = std::fs::read(&image).unwrap();
+    assert!(
+        !bytes
+            .windows(marker.len())
+            .any(|window| window == marker.as_bytes())
+    );
+
+    let message = docker.fails(&[
+        "volume",
+        "create",
+        "-d",
+        &agent.driver,
+        "--opt",
+        "size=lots",
+        "bad",
+    ]);
+    assert!(message.contains("'lots' is not a size"), "{message}");
+
+    docker.ok(&["volume", "rm", &volume]);
+    assert!(!image.exists(), "remove deletes the image");
+    let key = server.cli(&["key", "show", shown["key_id"].as_str().unwrap(), "--json"]);
+    let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+    assert_eq!(key["state"], "destroyed", "remove destroys the key: {key}");
+}
