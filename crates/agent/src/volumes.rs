@@ -421,17 +421,30 @@ impl plugin::VolumeDriver for CryptainerDriver {
     }
 
     async fn get(&self, name: String) -> Result<Volume, DriverError> {
-        let info: VolumeInfo = send_json(
+        let answer = send_json::<VolumeInfo>(
             self.shared
                 .http()
                 .get(self.url(&format!("/v1/volumes/{name}"))),
             "read the volume",
         )
-        .await
-        .map_err(from_agent)?;
-        Ok(self.to_volume(info))
+        .await;
+        match answer {
+            Ok(info) => Ok(self.to_volume(info)),
+            // With the key manager out of reach, a volume whose image is here
+            // still exists: Docker must find it (and fail at Mount, clearly),
+            // not quietly make a new local volume of the same name.
+            Err(AgentError::Http { .. }) if self.store.get(&name).is_ok() => Ok(Volume {
+                name,
+                mountpoint: String::new(),
+                created_at: String::new(),
+                status: BTreeMap::from([(
+                    "state".to_owned(),
+                    "key manager unreachable".to_owned(),
+                )]),
+            }),
+            Err(error) => Err(from_agent(error)),
+        }
     }
-
     async fn list(&self) -> Result<Vec<Volume>, DriverError> {
         let list: VolumeList = send_json(
             self.shared.http().get(self.url("/v1/volumes")),

@@ -31,6 +31,13 @@ struct Agent {
 
 impl Agent {
     fn start(server: &TestServer, dir: &Path) -> Agent {
+        Agent::start_named(server, dir, "a", &dir.join("storage"))
+    }
+
+    /// An agent with its own data and run directories under `dir/<label>`,
+    /// keeping images in `storage` (which two agents may share).
+    fn start_named(server: &TestServer, dir: &Path, label: &str, storage: &Path) -> Agent {
+        let dir = &dir.join(label);
         let token = server.cli(&["node", "token", "create", "--json"]);
         assert!(
             token.status.success(),
@@ -51,9 +58,9 @@ impl Agent {
             "{}",
             String::from_utf8_lossy(&joined.stderr)
         );
-        let driver = format!("cptv{}", std::process::id());
+        let driver = format!("cptv{}{label}", std::process::id());
         let socket = PathBuf::from(format!("/run/docker/plugins/{driver}.sock"));
-        let storage = dir.join("storage");
+        let storage = storage.to_path_buf();
         let run_dir = dir.join("run");
         let child = Command::new(binary())
             .args(["agent", "run", "--data-dir"])
@@ -184,4 +191,109 @@ fn a_container_volume_is_encrypted_at_rest_and_gone_after_remove() {
     let key = server.cli(&["key", "show", shown["key_id"].as_str().unwrap(), "--json"]);
     let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
     assert_eq!(key["state"], "destroyed", "remove destroys the key: {key}");
+}
+
+/// Sends one plugin call to an agent's socket; returns status and body.
+fn plugin_call(socket: &Path, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: plugin\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    (
+        status,
+        answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+#[test]
+fn a_second_node_cannot_open_a_volume_another_node_holds() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    // Two hosts on shared storage.
+    let shared = dir.path().join("shared");
+    let first = Agent::start_named(&server, dir.path(), "one", &shared);
+    let second = Agent::start_named(&server, dir.path(), "two", &shared);
+    let volume = format!("{}-shared", first.driver);
+    docker.ok(&["volume", "create", "-d", &first.driver, &volume]);
+    let container = format!("{}-holder", first.driver);
+    docker.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &container,
+        "--network",
+        "none",
+        "-v",
+        &format!("{volume}:/data"),
+        docker_support::IMAGE,
+        "sleep",
+        "600",
+    ]);
+    let guard = docker_support::RemoveContainer::new(&docker, &container);
+
+    let mount = format!(r#"{{"Name":"{volume}","ID":"other-host-container"}}"#);
+    let (status, body) = plugin_call(&second.socket, "/VolumeDriver.Mount", &mount);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("is in use on node:"), "{body}");
+    assert!(mounts_under(&second.run_dir).is_empty());
+
+    // Once the first host's container is gone, the second host may open it.
+    drop(guard);
+    let (status, body) = plugin_call(&second.socket, "/VolumeDriver.Mount", &mount);
+    assert_eq!(status, 200, "{body}");
+    assert!(!mounts_under(&second.run_dir).is_empty());
+    let (status, body) = plugin_call(&second.socket, "/VolumeDriver.Unmount", &mount);
+    assert_eq!(status, 200, "{body}");
+    assert!(mounts_under(&second.run_dir).is_empty());
+    docker.ok(&["volume", "rm", &volume]);
+}
+
+#[test]
+fn an_unreachable_key_manager_fails_the_mount_cleanly() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start_dev(&dir.path().join("server"));
+    let agent = Agent::start(&server, dir.path());
+    let volume = format!("{}-offline", agent.driver);
+    docker.ok(&["volume", "create", "-d", &agent.driver, &volume]);
+    server.kill();
+    let message = docker.fails(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &format!("{volume}:/data"),
+        docker_support::IMAGE,
+        "true",
+    ]);
+    assert!(
+        message.contains("check the server address and that it is running"),
+        "{message}"
+    );
+    assert!(
+        mounts_under(&agent.run_dir).is_empty(),
+        "nothing is mounted"
+    );
+    assert!(
+        std::fs::read_dir(agent.run_dir.join("engines"))
+            .map_or(true, |mut entries| entries.next().is_none()),
+        "no engine runs"
+    );
+    // Docker keeps its record of the volume unless told to forget it.
+    let _ = Command::new("docker")
+        .args(["volume", "rm", "--force", &volume])
+        .output();
 }
