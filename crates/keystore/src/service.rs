@@ -775,6 +775,82 @@ impl Keystore {
         labels: BTreeMap<String, String>,
         material: SecretBytes,
     ) -> Result<ObjectMeta, KeystoreError> {
+        self.insert_object(
+            caller,
+            tenant,
+            name,
+            object_type,
+            algorithm,
+            labels,
+            material,
+            true,
+        )
+    }
+
+    /// Stores an object with the given material in the Pre-Active state, as KMIP
+    /// Create and Register do when no activation date is given; [`Keystore::activate`]
+    /// makes it usable.
+    #[allow(clippy::too_many_arguments)] // Each argument is a distinct KMIP attribute.
+    pub fn register_pre_active(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        name: Option<&str>,
+        object_type: ObjectType,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+        material: SecretBytes,
+    ) -> Result<ObjectMeta, KeystoreError> {
+        self.insert_object(
+            caller,
+            tenant,
+            name,
+            object_type,
+            algorithm,
+            labels,
+            material,
+            false,
+        )
+    }
+
+    /// Moves a Pre-Active object to Active (KMIP Activate); any other state is
+    /// refused, as the KMIP state machine says.
+    pub fn activate(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+    ) -> Result<ObjectMeta, KeystoreError> {
+        self.require_unsealed()?;
+        if meta.state != State::PreActive {
+            return Err(KeystoreError::WrongState {
+                id: meta.id.clone(),
+                operation: "activate",
+                state: meta.state,
+                hint: "only a pre-active object can be activated",
+            });
+        }
+        let mut updated = meta.clone();
+        updated.state = State::Active;
+        updated.activation_date = Some(now());
+        self.store.commit(
+            vec![Write::UpdateObject(updated.clone())],
+            event(caller, "key.activate", Some(&meta.tenant), Some(&meta.id)),
+        )?;
+        Ok(updated)
+    }
+
+    #[allow(clippy::too_many_arguments)] // Each argument is a distinct KMIP attribute.
+    fn insert_object(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        name: Option<&str>,
+        object_type: ObjectType,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+        material: SecretBytes,
+        active: bool,
+    ) -> Result<ObjectMeta, KeystoreError> {
         validate_name("tenant", tenant)?;
         if let Some(name) = name {
             validate_name("name", name)?;
@@ -790,11 +866,15 @@ impl Keystore {
             object_type,
             algorithm,
             length: u32::try_from(material.len().saturating_mul(8)).unwrap_or(u32::MAX),
-            state: State::Active,
+            state: if active {
+                State::Active
+            } else {
+                State::PreActive
+            },
             version: 1,
             labels,
             created_at: created,
-            activation_date: Some(created),
+            activation_date: active.then_some(created),
             deactivation_date: None,
             compromise_date: None,
             destroy_date: None,
