@@ -144,6 +144,9 @@ pub enum Command {
     /// Read and verify the tamper-evident audit log (auditor or admin for all tenants).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// KMIP clients: issue their certificates (admin).
+    #[command(subcommand)]
+    Kmip(crate::kmip::KmipCommand),
 }
 
 /// `cryptainer server`.
@@ -170,6 +173,12 @@ pub struct ServerArgs {
     /// with --dev, or data_dir of --config].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Address of the KMIP listener (mutual TLS) [default: 127.0.0.1:5696 with
+    /// --dev, or kmip_listen of --config]. Port 0 picks a free port; dev.env
+    /// names the one chosen.
+    #[arg(long, value_name = "ADDR")]
+    pub kmip_listen: Option<SocketAddr>,
 }
 
 /// `cryptainer operator ...`.

@@ -41,6 +41,9 @@ pub fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
     if let Some(data_dir) = &args.data_dir {
         config.data_dir.clone_from(data_dir);
     }
+    if let Some(kmip_listen) = args.kmip_listen {
+        config.kmip_listen = Some(kmip_listen);
+    }
     Ok(config)
 }
 
@@ -90,6 +93,7 @@ mod tests {
             config: config.map(PathBuf::from),
             listen: listen.and_then(|text| text.parse().ok()),
             data_dir: data_dir.map(PathBuf::from),
+            kmip_listen: None,
         }
     }
 

@@ -43,6 +43,10 @@ pub struct ServerConfig {
     /// Refuse to start when memory cannot be locked.
     #[serde(default)]
     pub require_mlock: bool,
+    /// Address of the KMIP listener (TTLV over mutual TLS); none by default, and
+    /// 127.0.0.1:5696 in development mode.
+    #[serde(default)]
+    pub kmip_listen: Option<SocketAddr>,
 }
 
 /// TLS settings. Without `cert_file`, the server makes its own CA and server
@@ -114,6 +118,10 @@ impl ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             mlock: true,
             require_mlock: false,
+            kmip_listen: Some(SocketAddr::from((
+                [127, 0, 0, 1],
+                crate::kmip_listener::DEFAULT_KMIP_PORT,
+            ))),
         }
     }
 

@@ -27,6 +27,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => {
             audit::run(&connect(&cli.global)?, command, cli.global.json).await
         }
+        Command::Kmip(command) => {
+            crate::kmip::run(&connect(&cli.global)?, command, cli.global.json).await
+        }
     }
 }
 

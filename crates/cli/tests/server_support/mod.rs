@@ -24,6 +24,8 @@ pub struct TestServer {
     pub addr: String,
     pub token: String,
     pub cacert: PathBuf,
+    /// The KMIP listener's `host:port`, when the server started one.
+    pub kmip_addr: Option<String>,
 }
 
 fn parse_env(text: &str, name: &str) -> Option<String> {
@@ -38,7 +40,9 @@ impl TestServer {
         let env_file = data_dir.join("dev.env");
         let _ = std::fs::remove_file(&env_file);
         let child = Command::new(binary())
-            .args(["server", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["server", "--dev", "--listen", "127.0.0.1:0"])
+            // Tests run side by side: each picks a free KMIP port (dev.env names it).
+            .args(["--kmip-listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("CRYPTAINER_LOG", "warn")
             .stdout(Stdio::null())
@@ -59,6 +63,7 @@ impl TestServer {
                         addr,
                         token,
                         cacert: PathBuf::from(cacert),
+                        kmip_addr: parse_env(&text, "CRYPTAINER_KMIP_ADDR"),
                     };
                 }
             }
@@ -88,6 +93,7 @@ impl TestServer {
             addr: format!("https://127.0.0.1:{port}"),
             token: String::new(),
             cacert: data_dir.join("tls").join("ca.pem"),
+            kmip_addr: None,
         };
         let started = Instant::now();
         while !server.cacert.exists() {
