@@ -194,6 +194,17 @@ fn handle_batch_item(
     if let Some(batch_id) = batch_id {
         children.push(batch_id.clone());
     }
+    if let (Err(error), Some(Value::Enumeration(code))) = (&result, operation.map(|op| &op.value)) {
+        // Successful reads and changes are audited by the keystore itself;
+        // refusals are audited here, as the HTTPS API audits its refusals.
+        keystore.audit_refusal(
+            &session.caller,
+            &format!("kmip.{}", operation_name(*code)),
+            Some(&session.tenant),
+            None,
+            &format!("{:?}", error.reason),
+        );
+    }
     match result {
         Ok(payload) => {
             children.push(Item::new(Tag::RESULT_STATUS, Value::Enumeration(0)));
@@ -202,6 +213,19 @@ fn handle_batch_item(
         Err(error) => children.extend(failure_fields(version, &error)),
     }
     Item::structure(Tag::BATCH_ITEM, children)
+}
+
+/// The KMIP name of an operation (`Get`), or its number when unknown.
+fn operation_name(code: u32) -> String {
+    ttlv::enumeration_for(Tag::OPERATION)
+        .and_then(|table| {
+            table
+                .values
+                .binary_search_by_key(&code, |&(value, _)| value)
+                .ok()
+                .and_then(|index| table.values.get(index))
+        })
+        .map_or_else(|| format!("0x{code:02X}"), |&(_, name)| name.to_owned())
 }
 
 fn failure_fields(version: ProtocolVersion, error: &KmipError) -> [Item; 3] {

@@ -61,7 +61,7 @@ mod object_type {
 /// KMIP Cryptographic Algorithm values.
 mod algorithm {
     pub const AES: u32 = 0x03;
-    pub const HMAC_SHA256: u32 = 0x08;
+    pub const HMAC_SHA256: u32 = 0x09;
 }
 
 /// KMIP Key Format Type values.
