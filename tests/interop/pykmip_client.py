@@ -114,6 +114,30 @@ def run(host, port, cert, key, ca, version, config_file):
         client.activate(uid)
         expect_failure(wrong_state(version), client.activate, uid)
 
+        # Encrypt/Decrypt (KMIP 1.2 and later): AES-CBC with PKCS5 padding and
+        # a client IV, as Ceph CSI sends it.
+        if version not in ("1.0", "1.1"):
+            parameters = {
+                "cryptographic_algorithm": enums.CryptographicAlgorithm.AES,
+                "block_cipher_mode": enums.BlockCipherMode.CBC,
+                "padding_method": enums.PaddingMethod.PKCS5,
+            }
+            iv = bytes(range(16))
+            ciphertext, generated_iv = client.encrypt(
+                b"attack at dawn",
+                uid=uid,
+                cryptographic_parameters=parameters,
+                iv_counter_nonce=iv,
+            )
+            assert generated_iv is None and len(ciphertext) == 16, ciphertext
+            plaintext = client.decrypt(
+                ciphertext,
+                uid=uid,
+                cryptographic_parameters=parameters,
+                iv_counter_nonce=iv,
+            )
+            assert plaintext == b"attack at dawn", plaintext
+
         # Destroy of an active key is refused; Revoke, then Destroy.
         expect_failure(
             wrong_state(version),

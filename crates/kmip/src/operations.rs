@@ -883,71 +883,109 @@ impl Context<'_> {
         Ok((meta, material))
     }
 
-    /// Checks the Cryptographic Parameters: AES-GCM is the one mode served.
-    fn check_gcm(&self) -> Result<(), KmipError> {
-        if let Some(parameters) = self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS) {
-            match parameters.child(Tag::BLOCK_CIPHER_MODE).map(|i| &i.value) {
-                // GCM.
-                None | Some(Value::Enumeration(9)) => {}
-                Some(_) => {
-                    return Err(KmipError::new(
-                        ResultReason::FeatureNotSupported,
-                        "only the GCM block cipher mode is supported so far",
-                    ));
-                }
+    /// The block cipher mode the Cryptographic Parameters ask for: GCM when none.
+    fn cipher_mode(&self) -> Result<Option<crypto::BlockMode>, KmipError> {
+        let Some(parameters) = self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS) else {
+            return Ok(None);
+        };
+        let padded = match parameters.child(Tag::PADDING_METHOD).map(|i| &i.value) {
+            // PKCS5 (3), or unspecified: PKCS5 is what clients mean by default.
+            None | Some(Value::Enumeration(3)) => true,
+            // None (1).
+            Some(Value::Enumeration(1)) => false,
+            Some(_) => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    "only the PKCS5 padding method (or none) is supported for AES",
+                ));
             }
+        };
+        match parameters.child(Tag::BLOCK_CIPHER_MODE).map(|i| &i.value) {
+            None | Some(Value::Enumeration(9)) => Ok(None),
+            Some(Value::Enumeration(1)) => Ok(Some(crypto::BlockMode::Cbc { padded })),
+            Some(Value::Enumeration(2)) => Ok(Some(crypto::BlockMode::Ecb { padded })),
+            Some(Value::Enumeration(6)) => Ok(Some(crypto::BlockMode::Ctr)),
+            Some(_) => Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "supported AES modes are GCM, CBC, ECB and CTR",
+            )),
         }
-        Ok(())
     }
 
     fn encrypt(&self) -> Outcome {
-        self.check_gcm()?;
+        let mode = self.cipher_mode()?;
         let (meta, key) = self.usable_key(true, "aes")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
-        let aad = self
-            .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
-            .unwrap_or_default();
+        let iv_length = match mode {
+            None => crypto::GCM_IV_LEN,
+            Some(crypto::BlockMode::Ecb { .. }) => 0,
+            Some(_) => crypto::AES_BLOCK,
+        };
         let (iv, generated) = match self.bytes_field(Tag::IV_COUNTER_NONCE)? {
             Some(iv) => (iv.to_vec(), false),
+            None if iv_length == 0 => (Vec::new(), false),
             None => {
-                let mut iv = vec![0_u8; crypto::GCM_IV_LEN];
+                let mut iv = vec![0_u8; iv_length];
                 rand::rngs::OsRng.fill_bytes(&mut iv);
                 (iv, true)
             }
         };
-        let (ciphertext, tag) = crypto::gcm_encrypt(key.expose_secret(), &iv, aad, data)?;
-        let mut out = vec![
-            uid(&meta.id),
-            Item::new(Tag::DATA, Value::ByteString(ciphertext)),
-        ];
+        let mut out = vec![uid(&meta.id)];
+        let tag = match mode {
+            None => {
+                let aad = self
+                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
+                    .unwrap_or_default();
+                let (ciphertext, tag) = crypto::gcm_encrypt(key.expose_secret(), &iv, aad, data)?;
+                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext)));
+                Some(tag)
+            }
+            Some(block_mode) => {
+                let ciphertext = crypto::aes_encrypt(key.expose_secret(), block_mode, &iv, data)?;
+                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext)));
+                None
+            }
+        };
         if generated {
             out.push(Item::new(Tag::IV_COUNTER_NONCE, Value::ByteString(iv)));
         }
-        out.push(Item::new(
-            Tag::AUTHENTICATED_ENCRYPTION_TAG,
-            Value::ByteString(tag),
-        ));
+        if let Some(tag) = tag {
+            out.push(Item::new(
+                Tag::AUTHENTICATED_ENCRYPTION_TAG,
+                Value::ByteString(tag),
+            ));
+        }
         Ok(out)
     }
 
     fn decrypt(&self) -> Outcome {
-        self.check_gcm()?;
+        let mode = self.cipher_mode()?;
         let (meta, key) = self.usable_key(false, "aes")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
-        let iv = self
-            .bytes_field(Tag::IV_COUNTER_NONCE)?
-            .ok_or_else(|| KmipError::missing("IV/Counter/Nonce"))?;
-        let tag = self
-            .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_TAG)?
-            .ok_or_else(|| KmipError::missing("Authenticated Encryption Tag"))?;
-        let aad = self
-            .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
-            .unwrap_or_default();
-        let plaintext = crypto::gcm_decrypt(key.expose_secret(), iv, aad, data, tag)?;
+        let iv = self.bytes_field(Tag::IV_COUNTER_NONCE)?;
+        let plaintext = match mode {
+            None => {
+                let iv = iv.ok_or_else(|| KmipError::missing("IV/Counter/Nonce"))?;
+                let tag = self
+                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_TAG)?
+                    .ok_or_else(|| KmipError::missing("Authenticated Encryption Tag"))?;
+                let aad = self
+                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
+                    .unwrap_or_default();
+                crypto::gcm_decrypt(key.expose_secret(), iv, aad, data, tag)?
+            }
+            Some(block_mode @ crypto::BlockMode::Ecb { .. }) => {
+                crypto::aes_decrypt(key.expose_secret(), block_mode, &[], data)?
+            }
+            Some(block_mode) => {
+                let iv = iv.ok_or_else(|| KmipError::missing("IV/Counter/Nonce"))?;
+                crypto::aes_decrypt(key.expose_secret(), block_mode, iv, data)?
+            }
+        };
         Ok(vec![
             uid(&meta.id),
             Item::new(Tag::DATA, Value::ByteString(plaintext)),
