@@ -8,6 +8,7 @@
 
 mod api;
 mod client;
+mod kmip;
 mod latency;
 mod load;
 mod report;
@@ -30,6 +31,10 @@ enum Command {
     /// Start a dev server and measure creates/s, gets/s, latency and memory
     /// at a small and a large store size.
     Api(api::ApiArgs),
+    /// Start a dev server and measure KMIP Get, Create and Encrypt over mutual
+    /// TLS at 1 and 16 connections, memory with 1,000 idle connections, and
+    /// the same operations against pykmip-server when it is installed.
+    Kmip(kmip::KmipArgs),
 }
 
 /// Runs the benchmark until it ends or Ctrl-C. On Ctrl-C the benchmark's
@@ -58,6 +63,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Kmip(args) => match runtime.block_on(kmip::run(&args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Api(args) => match runtime.block_on(run_interruptible(&args)) {
             Ok(report) => {
                 if args.json {

@@ -105,6 +105,9 @@ impl ServerProcess {
             .arg(&data_dir)
             .arg("--listen")
             .arg("127.0.0.1:0")
+            // A free KMIP port too; dev.env names it (CRYPTAINER_KMIP_ADDR).
+            .arg("--kmip-listen")
+            .arg("127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_for_stderr)

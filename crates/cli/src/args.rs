@@ -166,6 +166,9 @@ pub enum Command {
     /// arrives on standard input).
     #[command(hide = true)]
     VolumeEngine(volume::engine::EngineArgs),
+    /// KMIP clients: issue their certificates (admin).
+    #[command(subcommand)]
+    Kmip(crate::kmip::KmipCommand),
 }
 
 /// `cryptainer server`.
@@ -202,6 +205,11 @@ pub struct ServerArgs {
         value_name = "DURATION"
     )]
     pub node_cert_lifetime: Option<Duration>,
+    /// Address of the KMIP listener (mutual TLS) [default: 127.0.0.1:5696 with
+    /// --dev, or kmip_listen of --config]. Port 0 picks a free port; dev.env
+    /// names the one chosen.
+    #[arg(long, value_name = "ADDR")]
+    pub kmip_listen: Option<SocketAddr>,
 }
 
 /// `cryptainer operator ...`.

@@ -10,6 +10,7 @@ mod client;
 mod commands;
 mod duration;
 mod failure;
+mod kmip;
 mod labels;
 mod logging;
 mod node;

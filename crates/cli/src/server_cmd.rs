@@ -44,6 +44,9 @@ pub fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
     if let Some(lifetime) = args.node_cert_lifetime {
         config.nodes.cert_lifetime_secs = lifetime.as_secs();
     }
+    if let Some(kmip_listen) = args.kmip_listen {
+        config.kmip_listen = Some(kmip_listen);
+    }
     Ok(config)
 }
 
@@ -94,6 +97,7 @@ mod tests {
             listen: listen.and_then(|text| text.parse().ok()),
             data_dir: data_dir.map(PathBuf::from),
             node_cert_lifetime: None,
+            kmip_listen: None,
         }
     }
 

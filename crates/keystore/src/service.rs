@@ -897,6 +897,7 @@ impl Keystore {
             algorithm,
             labels,
             &material,
+            true,
         )?;
         let id = meta.id.clone();
         let mut audit_event = event(caller, "key.create", Some(tenant), Some(&id));
@@ -919,8 +920,75 @@ impl Keystore {
         })
     }
 
-    /// The metadata and wrapped first version of a new Active object, made ready
-    /// for a commit (the tenant key is created on first use).
+    /// Stores an object with the given material in the Pre-Active state, as KMIP
+    /// Create and Register do when no activation date is given;
+    /// [`Keystore::activate`] makes it usable.
+    #[allow(clippy::too_many_arguments)] // Each argument is a distinct KMIP attribute.
+    pub fn register_pre_active(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        name: Option<&str>,
+        object_type: ObjectType,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+        material: SecretBytes,
+    ) -> Result<ObjectMeta, KeystoreError> {
+        let (meta, row) = self.new_object(
+            caller,
+            tenant,
+            name,
+            object_type,
+            algorithm,
+            labels,
+            &material,
+            false,
+        )?;
+        let mut audit_event = event(caller, "key.create", Some(tenant), Some(&meta.id));
+        if let Some(name) = name {
+            audit_event
+                .sensitive
+                .push(("name".to_owned(), name.as_bytes().to_vec()));
+        }
+        self.store
+            .commit(
+                vec![Write::InsertObject(meta.clone()), Write::PutVersion(row)],
+                audit_event,
+            )
+            .map_err(name_taken_or_store)?;
+        Ok(meta)
+    }
+
+    /// Moves a Pre-Active object to Active (KMIP Activate); any other state is
+    /// refused, as the KMIP state machine says.
+    pub fn activate(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+    ) -> Result<ObjectMeta, KeystoreError> {
+        self.require_unsealed()?;
+        if meta.state != State::PreActive {
+            return Err(KeystoreError::WrongState {
+                id: meta.id.clone(),
+                operation: "activate",
+                state: meta.state,
+                hint: "only a pre-active object can be activated",
+            });
+        }
+        let _unchanged = self.lock_unchanged(meta)?;
+        let mut updated = meta.clone();
+        updated.state = State::Active;
+        updated.activation_date = Some(now());
+        self.store.commit(
+            vec![Write::UpdateObject(updated.clone())],
+            event(caller, "key.activate", Some(&meta.tenant), Some(&meta.id)),
+        )?;
+        Ok(updated)
+    }
+
+    /// The metadata and wrapped first version of a new object, Active or
+    /// Pre-Active, made ready for a commit (the tenant key is created on first
+    /// use).
     #[allow(clippy::too_many_arguments)] // Each argument is a distinct KMIP attribute.
     pub(crate) fn new_object(
         &self,
@@ -931,6 +999,7 @@ impl Keystore {
         algorithm: Algorithm,
         labels: BTreeMap<String, String>,
         material: &SecretBytes,
+        active: bool,
     ) -> Result<(ObjectMeta, VersionRow), KeystoreError> {
         validate_name("tenant", tenant)?;
         if let Some(name) = name {
@@ -947,11 +1016,15 @@ impl Keystore {
             object_type,
             algorithm,
             length: u32::try_from(material.len().saturating_mul(8)).unwrap_or(u32::MAX),
-            state: State::Active,
+            state: if active {
+                State::Active
+            } else {
+                State::PreActive
+            },
             version: 1,
             labels,
             created_at: created,
-            activation_date: Some(created),
+            activation_date: active.then_some(created),
             deactivation_date: None,
             compromise_date: None,
             destroy_date: None,

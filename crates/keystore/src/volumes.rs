@@ -91,6 +91,7 @@ impl Keystore {
             Algorithm::None,
             BTreeMap::from([(VOLUME_LABEL.to_owned(), volume.name.clone())]),
             &secret,
+            true,
         )?;
         let row = VolumeRow {
             tenant: volume.tenant,

@@ -386,6 +386,12 @@ pub fn router(state: App) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .merge(crate::nodes::routes())
+        .route("/kmip", post(crate::kmip_listener::http_binary))
+        .route("/kmip/2_1", post(crate::kmip_listener::http_json))
+        .route(
+            "/v1/kmip/client-certs",
+            post(crate::kmip_listener::issue_client_cert),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))

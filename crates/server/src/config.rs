@@ -43,6 +43,10 @@ pub struct ServerConfig {
     /// Refuse to start when memory cannot be locked.
     #[serde(default)]
     pub require_mlock: bool,
+    /// Address of the KMIP listener (TTLV over mutual TLS); none by default, and
+    /// 127.0.0.1:5696 in development mode.
+    #[serde(default)]
+    pub kmip_listen: Option<SocketAddr>,
     /// Node identity settings.
     #[serde(default)]
     pub nodes: NodesConfig,
@@ -150,6 +154,10 @@ impl ServerConfig {
             mlock: true,
             require_mlock: false,
             nodes: NodesConfig::default(),
+            kmip_listen: Some(SocketAddr::from((
+                [127, 0, 0, 1],
+                crate::kmip_listener::DEFAULT_KMIP_PORT,
+            ))),
         }
     }
 

@@ -7,6 +7,8 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod kmip_auth;
+pub mod kmip_listener;
 pub mod metrics;
 pub mod nodes;
 pub mod openapi;
@@ -143,11 +145,14 @@ fn client_address(local: SocketAddr) -> String {
 }
 
 /// What [`tls_setup`] makes: the rustls configuration, the CA file clients trust,
-/// and node identity when the CA is the built-in one.
+/// node identity when the CA is the built-in one, and the KMIP listener's TLS
+/// configuration and CA when it is enabled.
 type TlsSetup = (
     Arc<rustls::ServerConfig>,
     Option<PathBuf>,
     Option<Arc<nodes::Identity>>,
+    Option<Arc<rustls::ServerConfig>>,
+    kmip_listener::KmipCa,
 );
 
 /// TLS material: the rustls configuration, the CA file clients trust, and node
@@ -205,7 +210,25 @@ fn tls_setup(
         None => (material.server_config(pki::ClientAuth::None)?, None),
     };
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok((Arc::new(server), ca_file, identity))
+    let kmip = match config.kmip_listen {
+        Some(_) => Some(kmip_listener::tls_config(&material)?),
+        None => None,
+    };
+    // The CA signs KMIP client certificates; a copy is kept for the HTTPS route.
+    let ca = match material.certificate_authority() {
+        Some(ca) => Some(Arc::new(pki::CertificateAuthority::from_pem(
+            ca.cert_pem(),
+            &ca.key_pem_secret(),
+        )?)),
+        None => None,
+    };
+    Ok((
+        Arc::new(server),
+        ca_file,
+        identity,
+        kmip,
+        kmip_listener::KmipCa(ca),
+    ))
 }
 
 /// Development mode: initialize with a passphrase kept in the data directory,
@@ -216,6 +239,7 @@ fn dev_prepare(
     config: &ServerConfig,
     address: &str,
     ca_file: Option<&Path>,
+    kmip_address: Option<SocketAddr>,
 ) -> Result<String, Error> {
     let passphrase_path = config.data_dir.join("dev-unseal.key");
     let passphrase = match std::fs::read(&passphrase_path) {
@@ -251,6 +275,9 @@ fn dev_prepare(
             "export CRYPTAINER_CACERT={}\n",
             absolute.display()
         ));
+    }
+    if let Some(kmip_address) = kmip_address {
+        lines.push_str(&format!("export CRYPTAINER_KMIP_ADDR={kmip_address}\n"));
     }
     let lines = Zeroizing::new(lines);
     // Written atomically: readers poll for this file to know the server is ready.
@@ -308,8 +335,27 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         addr: config.listen_addr,
         source,
     })?;
-    let (tls, ca_file, identity) = tls_setup(&config, local, &keystore)?;
+    let (tls, ca_file, identity, kmip_tls, kmip_ca) = tls_setup(&config, local, &keystore)?;
     let address = client_address(local);
+    let kmip = match (config.kmip_listen, kmip_tls) {
+        (Some(kmip_addr), Some(kmip_tls)) => {
+            let kmip_listener =
+                TcpListener::bind(kmip_addr)
+                    .await
+                    .map_err(|source| Error::Bind {
+                        addr: kmip_addr,
+                        source,
+                    })?;
+            let kmip_local = kmip_listener.local_addr().map_err(|source| Error::Bind {
+                addr: kmip_addr,
+                source,
+            })?;
+            tracing::info!(address = %kmip_local, "listening (KMIP)");
+            Some((kmip_listener, kmip_tls, kmip_local))
+        }
+        _ => None,
+    };
+    let kmip_address = kmip.as_ref().map(|(_, _, local)| *local);
 
     if config.dev {
         let dev_keystore = Arc::clone(&keystore);
@@ -317,7 +363,13 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         let dev_address = address.clone();
         let dev_ca = ca_file.clone();
         let lines = tokio::task::spawn_blocking(move || {
-            dev_prepare(&dev_keystore, &dev_config, &dev_address, dev_ca.as_deref())
+            dev_prepare(
+                &dev_keystore,
+                &dev_config,
+                &dev_address,
+                dev_ca.as_deref(),
+                kmip_address,
+            )
         })
         .await
         .map_err(|error| Error::InvalidConfig(format!("development setup failed: {error}")))??;
@@ -341,7 +393,17 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         max_body_bytes: config.max_body_bytes,
         identity,
     });
-    serve(listener, tls, api::router(state), shutdown_signal()).await;
+    if let Some((kmip_listener, kmip_tls, _)) = kmip {
+        let kmip_keystore = Arc::clone(&keystore);
+        tokio::spawn(kmip_listener::serve(
+            kmip_listener,
+            kmip_tls,
+            kmip_keystore,
+            shutdown_signal(),
+        ));
+    }
+    let router = api::router(state).layer(axum::Extension(kmip_ca));
+    serve(listener, tls, router, shutdown_signal()).await;
     let closing = Arc::clone(&keystore);
     match tokio::task::spawn_blocking(move || closing.record_shutdown()).await {
         Ok(Ok(())) => {}

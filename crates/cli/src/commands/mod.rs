@@ -46,6 +46,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(command) => crate::agent::run(command, cli.global.json).await,
         // Run from main before the async runtime starts.
         Command::VolumeEngine(_) => Ok(()),
+        Command::Kmip(command) => {
+            crate::kmip::run(&connect(&cli.global)?, command, cli.global.json).await
+        }
     }
 }
 

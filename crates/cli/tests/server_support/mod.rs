@@ -24,6 +24,8 @@ pub struct TestServer {
     pub addr: String,
     pub token: String,
     pub cacert: PathBuf,
+    /// The KMIP listener's `host:port`, when the server started one.
+    pub kmip_addr: Option<String>,
 }
 
 fn parse_env(text: &str, name: &str) -> Option<String> {
@@ -53,7 +55,9 @@ impl TestServer {
         let env_file = data_dir.join("dev.env");
         let _ = std::fs::remove_file(&env_file);
         let child = Command::new(binary())
-            .args(["server", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["server", "--dev", "--listen", "127.0.0.1:0"])
+            // Tests run side by side: each picks a free KMIP port (dev.env names it).
+            .args(["--kmip-listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra_args)
             .env("CRYPTAINER_LOG", level)
@@ -75,6 +79,7 @@ impl TestServer {
                         addr,
                         token,
                         cacert: PathBuf::from(cacert),
+                        kmip_addr: parse_env(&text, "CRYPTAINER_KMIP_ADDR"),
                     };
                 }
             }
@@ -104,6 +109,7 @@ impl TestServer {
             addr: format!("https://127.0.0.1:{port}"),
             token: String::new(),
             cacert: data_dir.join("tls").join("ca.pem"),
+            kmip_addr: None,
         };
         let started = Instant::now();
         while !server.cacert.exists() {

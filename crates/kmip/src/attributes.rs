@@ -1,0 +1,213 @@
+//! Attributes in both wire shapes: KMIP 1.x `Template-Attribute` / `Attribute`
+//! (name and value) and KMIP 2.x `Attributes` (one item per attribute, tagged by
+//! the attribute itself). Requests are read into the 2.x shape; responses are
+//! written in the shape of the request's version.
+
+use ttlv::{Item, Tag, Value};
+
+use crate::error::KmipError;
+use crate::message::ProtocolVersion;
+
+/// The 1.x spelling of an attribute tag's name: `CryptographicAlgorithm` becomes
+/// `Cryptographic Algorithm`.
+#[must_use]
+pub fn spaced_name(tag: Tag) -> Option<String> {
+    let name = tag.name()?;
+    let mut spaced = String::with_capacity(name.len().saturating_add(4));
+    for (index, character) in name.char_indices() {
+        if index > 0 && character.is_ascii_uppercase() {
+            spaced.push(' ');
+        }
+        spaced.push(character);
+    }
+    Some(spaced)
+}
+
+/// The tag of a 1.x attribute name (`Cryptographic Algorithm`), if it names one.
+#[must_use]
+pub fn tag_of_name(name: &str) -> Option<Tag> {
+    let joined: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+    Tag::from_name(&joined)
+}
+
+/// One 1.x `Attribute` structure in the 2.x shape (tag = attribute, value as sent).
+/// Custom attributes (`x-...`) and unknown names give `None` and are skipped.
+fn from_attribute(attribute: &Item) -> Result<Option<Item>, KmipError> {
+    let name = match attribute.child(Tag::ATTRIBUTE_NAME).map(|i| &i.value) {
+        Some(Value::TextString(name)) => name,
+        _ => return Err(KmipError::invalid("an Attribute has no Attribute Name")),
+    };
+    let value = attribute
+        .child(Tag::ATTRIBUTE_VALUE)
+        .ok_or_else(|| KmipError::invalid(format!("attribute '{name}' has no value")))?;
+    Ok(tag_of_name(name).map(|tag| Item::new(tag, value.value.clone())))
+}
+
+/// Reads the attributes of a request payload, in whatever shape they came:
+/// `Template Attribute`, `Common/Private/Public Key Template Attribute` children of
+/// `container`, or a 2.x `Attributes` structure.
+pub fn read(container: &Item) -> Result<Vec<Item>, KmipError> {
+    let mut out = Vec::new();
+    for child in container.children() {
+        if child.tag == Tag::ATTRIBUTES {
+            out.extend(child.children().iter().cloned());
+        } else if child.tag == Tag::TEMPLATE_ATTRIBUTE {
+            for attribute in child.children() {
+                if attribute.tag == Tag::ATTRIBUTE {
+                    out.extend(from_attribute(attribute)?);
+                } else if attribute.tag == Tag::NAME {
+                    // A Name directly inside a Template-Attribute names a template.
+                    return Err(KmipError::new(
+                        crate::ResultReason::FeatureNotSupported,
+                        "templates are not supported; send the attributes themselves",
+                    ));
+                }
+            }
+        } else if child.tag == Tag::ATTRIBUTE {
+            out.extend(from_attribute(child)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes attributes (2.x shape) in the shape of `version`: a 2.x `Attributes`
+/// structure, or 1.x `Attribute` name/value structures.
+#[must_use]
+pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
+    if version.uses_attributes_structure() {
+        return vec![Item::structure(Tag::ATTRIBUTES, attributes)];
+    }
+    attributes
+        .into_iter()
+        .filter_map(|attribute| {
+            let name = spaced_name(attribute.tag)?;
+            Some(Item::structure(
+                Tag::ATTRIBUTE,
+                vec![
+                    Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name)),
+                    Item::new(Tag::ATTRIBUTE_VALUE, attribute.value),
+                ],
+            ))
+        })
+        .collect()
+}
+
+/// The first attribute with this tag.
+#[must_use]
+pub fn find(attributes: &[Item], tag: Tag) -> Option<&Value> {
+    attributes
+        .iter()
+        .find(|item| item.tag == tag)
+        .map(|item| &item.value)
+}
+
+/// An enumeration attribute, if present; an error if present with another type.
+pub fn enumeration(attributes: &[Item], tag: Tag) -> Result<Option<u32>, KmipError> {
+    match find(attributes, tag) {
+        None => Ok(None),
+        Some(Value::Enumeration(value)) => Ok(Some(*value)),
+        Some(other) => Err(KmipError::invalid(format!(
+            "{tag} must be an enumeration, not {}",
+            other.item_type()
+        ))),
+    }
+}
+
+/// An integer attribute, if present; an error if present with another type.
+pub fn integer(attributes: &[Item], tag: Tag) -> Result<Option<i32>, KmipError> {
+    match find(attributes, tag) {
+        None => Ok(None),
+        Some(Value::Integer(value)) => Ok(Some(*value)),
+        Some(other) => Err(KmipError::invalid(format!(
+            "{tag} must be an integer, not {}",
+            other.item_type()
+        ))),
+    }
+}
+
+/// A text attribute, if present; an error if present with another type.
+pub fn text(attributes: &[Item], tag: Tag) -> Result<Option<String>, KmipError> {
+    match find(attributes, tag) {
+        None => Ok(None),
+        Some(Value::TextString(value)) => Ok(Some(value.clone())),
+        Some(other) => Err(KmipError::invalid(format!(
+            "{tag} must be a text string, not {}",
+            other.item_type()
+        ))),
+    }
+}
+
+/// The Name attribute's value, if present.
+pub fn name(attributes: &[Item]) -> Result<Option<String>, KmipError> {
+    match find(attributes, Tag::NAME) {
+        None => Ok(None),
+        Some(Value::Structure(children)) => match children
+            .iter()
+            .find(|item| item.tag == Tag::NAME_VALUE)
+            .map(|item| &item.value)
+        {
+            Some(Value::TextString(value)) => Ok(Some(value.clone())),
+            _ => Err(KmipError::invalid("the Name attribute has no Name Value")),
+        },
+        Some(_) => Err(KmipError::invalid("the Name attribute must be a structure")),
+    }
+}
+
+/// A Name attribute with an uninterpreted text string value.
+#[must_use]
+pub fn name_item(value: &str) -> Item {
+    Item::structure(
+        Tag::NAME,
+        vec![
+            Item::new(Tag::NAME_VALUE, Value::TextString(value.to_owned())),
+            Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spaced_names_round_trip() {
+        let name = spaced_name(Tag::CRYPTOGRAPHIC_ALGORITHM);
+        assert_eq!(name.as_deref(), Some("Cryptographic Algorithm"));
+        assert_eq!(
+            tag_of_name("Cryptographic Algorithm"),
+            Some(Tag::CRYPTOGRAPHIC_ALGORITHM)
+        );
+        assert_eq!(tag_of_name("Object Group"), Some(Tag::OBJECT_GROUP));
+        assert_eq!(tag_of_name("x-vendor"), None);
+    }
+
+    #[test]
+    fn reads_both_shapes_alike() {
+        let one = Item::structure(
+            Tag::REQUEST_PAYLOAD,
+            vec![Item::structure(
+                Tag::TEMPLATE_ATTRIBUTE,
+                vec![Item::structure(
+                    Tag::ATTRIBUTE,
+                    vec![
+                        Item::new(
+                            Tag::ATTRIBUTE_NAME,
+                            Value::TextString("Cryptographic Length".to_owned()),
+                        ),
+                        Item::new(Tag::ATTRIBUTE_VALUE, Value::Integer(256)),
+                    ],
+                )],
+            )],
+        );
+        let two = Item::structure(
+            Tag::REQUEST_PAYLOAD,
+            vec![Item::structure(
+                Tag::ATTRIBUTES,
+                vec![Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256))],
+            )],
+        );
+        assert_eq!(read(&one).unwrap(), read(&two).unwrap());
+        let written = write(ProtocolVersion::V1_4, read(&two).unwrap());
+        assert_eq!(written.first().map(|item| item.tag), Some(Tag::ATTRIBUTE));
+    }
+}

@@ -1,0 +1,121 @@
+//! KMIP result reasons and the one mapping from keystore errors to them.
+
+use keystore::KeystoreError;
+
+/// KMIP Result Reason values (KMIP 2.1 section 11.46) that this server sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResultReason {
+    /// The object does not exist or the caller may not see it.
+    ItemNotFound,
+    /// The message could not be read as a KMIP request.
+    InvalidMessage,
+    /// The operation is not one this server implements.
+    OperationNotSupported,
+    /// A required field is missing.
+    MissingData,
+    /// A field has a value the server refuses.
+    InvalidField,
+    /// A feature of an otherwise supported operation is not implemented.
+    FeatureNotSupported,
+    /// A cryptographic operation failed (for instance a wrong authentication tag).
+    CryptographicFailure,
+    /// The object's state does not allow the operation.
+    WrongKeyLifecycleState,
+    /// The caller's role does not allow the operation.
+    PermissionDenied,
+    /// A live object already has the name.
+    ObjectAlreadyExists,
+    /// The key format asked for is not supported.
+    KeyFormatTypeNotSupported,
+    /// The server failed; the operation did not take effect.
+    GeneralFailure,
+}
+
+impl ResultReason {
+    /// The enumeration value on the wire.
+    #[must_use]
+    pub fn code(self) -> u32 {
+        match self {
+            ResultReason::ItemNotFound => 0x01,
+            ResultReason::InvalidMessage => 0x04,
+            ResultReason::OperationNotSupported => 0x05,
+            ResultReason::MissingData => 0x06,
+            ResultReason::InvalidField => 0x07,
+            ResultReason::FeatureNotSupported => 0x08,
+            ResultReason::CryptographicFailure => 0x0A,
+            // KMIP 1.x has no Wrong Key Lifecycle State; the code is mapped to
+            // Illegal Operation (0x0B) for 1.x responses by `code_for`.
+            ResultReason::WrongKeyLifecycleState => 0x43,
+            ResultReason::PermissionDenied => 0x0C,
+            ResultReason::ObjectAlreadyExists => 0x18,
+            ResultReason::KeyFormatTypeNotSupported => 0x10,
+            ResultReason::GeneralFailure => 0x100,
+        }
+    }
+
+    /// The enumeration value for a response in protocol version `major`.
+    #[must_use]
+    pub fn code_for(self, major: i32) -> u32 {
+        match self {
+            ResultReason::WrongKeyLifecycleState if major < 2 => 0x0B,
+            other => other.code(),
+        }
+    }
+}
+
+/// Why one batch item failed: a result reason and a message for the client.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct KmipError {
+    /// The KMIP result reason.
+    pub reason: ResultReason,
+    /// What failed and what the client can do.
+    pub message: String,
+}
+
+impl KmipError {
+    /// A failure with this reason and message.
+    pub fn new(reason: ResultReason, message: impl Into<String>) -> KmipError {
+        KmipError {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// A required field is missing.
+    pub fn missing(what: &str) -> KmipError {
+        KmipError::new(
+            ResultReason::MissingData,
+            format!("the request payload has no {what}"),
+        )
+    }
+
+    /// A field has the wrong type or value.
+    pub fn invalid(message: impl Into<String>) -> KmipError {
+        KmipError::new(ResultReason::InvalidField, message)
+    }
+
+    /// The one mapping from keystore failures to KMIP result reasons.
+    #[must_use]
+    pub fn from_keystore(error: &KeystoreError) -> KmipError {
+        let reason = match error {
+            KeystoreError::NotFound { .. } => ResultReason::ItemNotFound,
+            KeystoreError::NameTaken { .. } => ResultReason::ObjectAlreadyExists,
+            KeystoreError::WrongState { .. } => ResultReason::WrongKeyLifecycleState,
+            KeystoreError::InvalidName(_) | KeystoreError::InvalidArgument(_) => {
+                ResultReason::InvalidField
+            }
+            KeystoreError::NotInitialized
+            | KeystoreError::AlreadyInitialized
+            | KeystoreError::Sealed
+            | KeystoreError::Seal(_)
+            | KeystoreError::Unwrap { .. }
+            | KeystoreError::Store(_) => ResultReason::GeneralFailure,
+            // The keystore error enum is non-exhaustive: a variant added later is
+            // a server failure until it is mapped here.
+            _ => ResultReason::GeneralFailure,
+        };
+        KmipError::new(reason, error.to_string())
+    }
+}

@@ -1,0 +1,271 @@
+//! Request and response messages: the header, batch items and result fields.
+
+use keystore::Keystore;
+use ttlv::{Item, Tag, Value};
+
+use crate::error::{KmipError, ResultReason};
+use crate::operations::{Session, dispatch};
+
+/// A KMIP protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ProtocolVersion {
+    /// Major number (1 or 2).
+    pub major: i32,
+    /// Minor number.
+    pub minor: i32,
+}
+
+impl ProtocolVersion {
+    /// KMIP 1.4, answered when a message is too broken to tell its version.
+    pub const V1_4: ProtocolVersion = ProtocolVersion { major: 1, minor: 4 };
+
+    /// Whether attributes travel in the 2.x `Attributes` structure.
+    #[must_use]
+    pub fn uses_attributes_structure(self) -> bool {
+        self.major >= 2
+    }
+
+    /// The version as a `ProtocolVersion` structure.
+    #[must_use]
+    pub fn to_item(self) -> Item {
+        Item::structure(
+            Tag::PROTOCOL_VERSION,
+            vec![
+                Item::new(Tag::PROTOCOL_VERSION_MAJOR, Value::Integer(self.major)),
+                Item::new(Tag::PROTOCOL_VERSION_MINOR, Value::Integer(self.minor)),
+            ],
+        )
+    }
+
+    /// Reads a `ProtocolVersion` structure.
+    #[must_use]
+    pub fn from_item(item: &Item) -> Option<ProtocolVersion> {
+        match (
+            item.child(Tag::PROTOCOL_VERSION_MAJOR).map(|i| &i.value),
+            item.child(Tag::PROTOCOL_VERSION_MINOR).map(|i| &i.value),
+        ) {
+            (Some(Value::Integer(major)), Some(Value::Integer(minor))) => Some(ProtocolVersion {
+                major: *major,
+                minor: *minor,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The protocol versions served, newest first, as Discover Versions lists them.
+pub const SUPPORTED_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion { major: 2, minor: 1 },
+    ProtocolVersion { major: 2, minor: 0 },
+    ProtocolVersion { major: 1, minor: 4 },
+    ProtocolVersion { major: 1, minor: 3 },
+    ProtocolVersion { major: 1, minor: 2 },
+    ProtocolVersion { major: 1, minor: 1 },
+    ProtocolVersion { major: 1, minor: 0 },
+];
+
+/// Most batch items answered in one message; more are refused as Invalid Message.
+pub const MAX_BATCH_ITEMS: usize = 1024;
+
+/// Handles one binary TTLV message (already framed) and returns the binary response.
+///
+/// Bytes that do not decode as TTLV get an Invalid Message response in KMIP 1.4.
+pub fn handle_bytes(keystore: &Keystore, session: &Session, bytes: &[u8]) -> Vec<u8> {
+    let response = match ttlv::decode(bytes) {
+        Ok(request) => handle_message(keystore, session, &request),
+        Err(error) => error_message(
+            ProtocolVersion::V1_4,
+            &KmipError::new(
+                ResultReason::InvalidMessage,
+                format!("the message is not valid TTLV: {error}"),
+            ),
+        ),
+    };
+    ttlv::encode(&response)
+}
+
+/// Handles one JSON TTLV message and returns the JSON response.
+pub fn handle_json(keystore: &Keystore, session: &Session, text: &str) -> String {
+    let response = match ttlv::decode_json(text) {
+        Ok(request) => handle_message(keystore, session, &request),
+        Err(error) => error_message(
+            ProtocolVersion::V1_4,
+            &KmipError::new(
+                ResultReason::InvalidMessage,
+                format!("the message is not valid JSON TTLV: {error}"),
+            ),
+        ),
+    };
+    ttlv::encode_json(&response)
+}
+
+/// Handles a decoded request message: every batch item in order, each answered
+/// on its own (a failed item does not stop the others, as Batch Error
+/// Continuation Option "Continue" says; the other options are not supported).
+#[must_use]
+pub fn handle_message(keystore: &Keystore, session: &Session, request: &Item) -> Item {
+    if request.tag != Tag::REQUEST_MESSAGE {
+        return error_message(
+            ProtocolVersion::V1_4,
+            &KmipError::new(
+                ResultReason::InvalidMessage,
+                "the message is not a Request Message",
+            ),
+        );
+    }
+    let Some(header) = request.child(Tag::REQUEST_HEADER) else {
+        return error_message(
+            ProtocolVersion::V1_4,
+            &KmipError::new(ResultReason::InvalidMessage, "the request has no header"),
+        );
+    };
+    let Some(version) = header
+        .child(Tag::PROTOCOL_VERSION)
+        .and_then(ProtocolVersion::from_item)
+    else {
+        return error_message(
+            ProtocolVersion::V1_4,
+            &KmipError::new(
+                ResultReason::InvalidMessage,
+                "the request header has no valid Protocol Version",
+            ),
+        );
+    };
+    // Answer in the version asked for when it is one we know; a newer minor of
+    // a known major is answered in our newest of that major.
+    let answer_version = if SUPPORTED_VERSIONS.contains(&version) {
+        version
+    } else if version.major >= 2 {
+        ProtocolVersion { major: 2, minor: 1 }
+    } else {
+        ProtocolVersion::V1_4
+    };
+    let items: Vec<&Item> = request
+        .children()
+        .iter()
+        .filter(|child| child.tag == Tag::BATCH_ITEM)
+        .collect();
+    let declared = match header.child(Tag::BATCH_COUNT).map(|item| &item.value) {
+        Some(Value::Integer(count)) => usize::try_from(*count).ok(),
+        _ => None,
+    };
+    if items.is_empty() || declared != Some(items.len()) || items.len() > MAX_BATCH_ITEMS {
+        return error_message(
+            answer_version,
+            &KmipError::new(
+                ResultReason::InvalidMessage,
+                format!(
+                    "the Batch Count must equal the number of batch items (1 to {MAX_BATCH_ITEMS}); found {} items",
+                    items.len()
+                ),
+            ),
+        );
+    }
+    let mut responses = Vec::with_capacity(items.len());
+    for item in items {
+        responses.push(handle_batch_item(keystore, session, answer_version, item));
+    }
+    response_message(answer_version, responses)
+}
+
+fn handle_batch_item(
+    keystore: &Keystore,
+    session: &Session,
+    version: ProtocolVersion,
+    item: &Item,
+) -> Item {
+    let operation = item.child(Tag::OPERATION);
+    let batch_id = item.child(Tag::UNIQUE_BATCH_ITEM_ID);
+    let result = match operation.map(|op| &op.value) {
+        Some(Value::Enumeration(code)) => {
+            let empty = Item::structure(Tag::REQUEST_PAYLOAD, Vec::new());
+            let payload = item.child(Tag::REQUEST_PAYLOAD).unwrap_or(&empty);
+            dispatch(keystore, session, version, *code, payload)
+        }
+        _ => Err(KmipError::new(
+            ResultReason::InvalidMessage,
+            "the batch item has no Operation enumeration",
+        )),
+    };
+    let mut children = Vec::new();
+    if let Some(operation) = operation {
+        children.push(operation.clone());
+    }
+    if let Some(batch_id) = batch_id {
+        children.push(batch_id.clone());
+    }
+    if let (Err(error), Some(Value::Enumeration(code))) = (&result, operation.map(|op| &op.value)) {
+        // Successful reads and changes are audited by the keystore itself;
+        // refusals are audited here, as the HTTPS API audits its refusals.
+        keystore.audit_refusal(
+            &session.caller,
+            &format!("kmip.{}", operation_name(*code)),
+            Some(&session.tenant),
+            None,
+            &format!("{:?}", error.reason),
+        );
+    }
+    match result {
+        Ok(payload) => {
+            children.push(Item::new(Tag::RESULT_STATUS, Value::Enumeration(0)));
+            children.push(Item::structure(Tag::RESPONSE_PAYLOAD, payload));
+        }
+        Err(error) => children.extend(failure_fields(version, &error)),
+    }
+    Item::structure(Tag::BATCH_ITEM, children)
+}
+
+/// The KMIP name of an operation (`Get`), or its number when unknown.
+fn operation_name(code: u32) -> String {
+    ttlv::enumeration_for(Tag::OPERATION)
+        .and_then(|table| {
+            table
+                .values
+                .binary_search_by_key(&code, |&(value, _)| value)
+                .ok()
+                .and_then(|index| table.values.get(index))
+        })
+        .map_or_else(|| format!("0x{code:02X}"), |&(_, name)| name.to_owned())
+}
+
+fn failure_fields(version: ProtocolVersion, error: &KmipError) -> [Item; 3] {
+    [
+        // Result Status 1: Operation Failed.
+        Item::new(Tag::RESULT_STATUS, Value::Enumeration(1)),
+        Item::new(
+            Tag::RESULT_REASON,
+            Value::Enumeration(error.reason.code_for(version.major)),
+        ),
+        Item::new(
+            Tag::RESULT_MESSAGE,
+            Value::TextString(error.message.clone()),
+        ),
+    ]
+}
+
+fn now_seconds() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn response_message(version: ProtocolVersion, batch_items: Vec<Item>) -> Item {
+    let count = i32::try_from(batch_items.len()).unwrap_or(i32::MAX);
+    let header = Item::structure(
+        Tag::RESPONSE_HEADER,
+        vec![
+            version.to_item(),
+            Item::new(Tag::TIME_STAMP, Value::DateTime(now_seconds())),
+            Item::new(Tag::BATCH_COUNT, Value::Integer(count)),
+        ],
+    );
+    let mut children = Vec::with_capacity(batch_items.len().saturating_add(1));
+    children.push(header);
+    children.extend(batch_items);
+    Item::structure(Tag::RESPONSE_MESSAGE, children)
+}
+
+/// A response to a message that could not be read: one failed batch item.
+#[must_use]
+pub fn error_message(version: ProtocolVersion, error: &KmipError) -> Item {
+    let batch = Item::structure(Tag::BATCH_ITEM, failure_fields(version, error).to_vec());
+    response_message(version, vec![batch])
+}

@@ -1,0 +1,1061 @@
+//! Operation dispatch: one function per KMIP operation, run against the keystore
+//! on behalf of a [`Session`].
+
+use std::collections::BTreeMap;
+
+use keystore::object::{Algorithm, ObjectMeta, ObjectType, RevocationReason, State};
+use keystore::secret::SecretBytes;
+use keystore::store::{ListFilter, MAX_LIST};
+use keystore::{Caller, Keystore, TenantScope};
+use rand::RngCore;
+use ttlv::{Item, Tag, Value};
+
+use crate::attributes;
+use crate::crypto;
+use crate::error::{KmipError, ResultReason};
+use crate::message::{ProtocolVersion, SUPPORTED_VERSIONS};
+use crate::operation as op;
+
+/// Label holding the KMIP Name (KMIP names may hold characters keystore names do not).
+const LABEL_NAME: &str = "kmip-name";
+/// Label holding the KMIP Object Group.
+const LABEL_GROUP: &str = "kmip-object-group";
+/// Label holding the KMIP Cryptographic Usage Mask.
+const LABEL_USAGE: &str = "kmip-usage-mask";
+
+/// Largest RNG Retrieve answered, in bytes.
+const MAX_RANDOM_BYTES: usize = 1024 * 1024;
+
+/// What the caller's role allows, decided by the server's RBAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rights {
+    /// Read attributes, Locate, Query.
+    pub read_metadata: bool,
+    /// Get key material and use keys (Encrypt, Decrypt, MAC).
+    pub read_material: bool,
+    /// Create, Register, Activate, Revoke, Destroy, Re-key.
+    pub manage_keys: bool,
+}
+
+/// Who is asking: the audit identity, the tenants they may see, where new
+/// objects go, and what their role allows.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The identity recorded in the audit log.
+    pub caller: Caller,
+    /// Which tenants' objects the caller may see.
+    pub scope: TenantScope,
+    /// The tenant new objects are created in.
+    pub tenant: String,
+    /// What the caller's role allows.
+    pub rights: Rights,
+}
+
+/// KMIP Object Type values.
+mod object_type {
+    pub const SYMMETRIC_KEY: u32 = 0x02;
+    pub const SECRET_DATA: u32 = 0x07;
+    pub const OPAQUE_OBJECT: u32 = 0x08;
+}
+
+/// KMIP Cryptographic Algorithm values.
+mod algorithm {
+    pub const AES: u32 = 0x03;
+    pub const HMAC_SHA256: u32 = 0x09;
+}
+
+/// KMIP Key Format Type values.
+mod key_format {
+    pub const RAW: u32 = 0x01;
+    pub const OPAQUE: u32 = 0x02;
+    pub const TRANSPARENT_SYMMETRIC: u32 = 0x07;
+}
+
+type Outcome = Result<Vec<Item>, KmipError>;
+
+/// Runs one batch item's operation and returns its response payload's children.
+pub fn dispatch(
+    keystore: &Keystore,
+    session: &Session,
+    version: ProtocolVersion,
+    operation: u32,
+    payload: &Item,
+) -> Outcome {
+    let context = Context {
+        keystore,
+        session,
+        version,
+        payload,
+    };
+    match operation {
+        op::DISCOVER_VERSIONS => context.discover_versions(),
+        op::QUERY => context.query(),
+        op::CREATE => context.create(),
+        op::REGISTER => context.register(),
+        op::REKEY => context.rekey(),
+        op::LOCATE => context.locate(),
+        op::GET => context.get(),
+        op::GET_ATTRIBUTES => context.get_attributes(),
+        op::GET_ATTRIBUTE_LIST => context.get_attribute_list(),
+        op::ACTIVATE => context.activate(),
+        op::REVOKE => context.revoke(),
+        op::DESTROY => context.destroy(),
+        op::ENCRYPT => context.encrypt(),
+        op::DECRYPT => context.decrypt(),
+        op::MAC => context.mac(false),
+        op::MAC_VERIFY => context.mac(true),
+        op::RNG_RETRIEVE => context.rng_retrieve(),
+        other => Err(KmipError::new(
+            ResultReason::OperationNotSupported,
+            format!("operation 0x{other:02X} is not supported by this server"),
+        )),
+    }
+}
+
+fn store_error(error: &keystore::KeystoreError) -> KmipError {
+    KmipError::from_keystore(error)
+}
+
+fn uid(id: &str) -> Item {
+    Item::new(Tag::UNIQUE_IDENTIFIER, Value::TextString(id.to_owned()))
+}
+
+fn kmip_state(state: State) -> u32 {
+    match state {
+        State::PreActive => 1,
+        State::Active => 2,
+        State::Deactivated => 3,
+        State::Compromised => 4,
+        State::Destroyed => 5,
+        State::DestroyedCompromised => 6,
+    }
+}
+
+fn state_from_kmip(value: u32) -> Option<State> {
+    Some(match value {
+        1 => State::PreActive,
+        2 => State::Active,
+        3 => State::Deactivated,
+        4 => State::Compromised,
+        5 => State::Destroyed,
+        6 => State::DestroyedCompromised,
+        _ => return None,
+    })
+}
+
+fn kmip_object_type(object: ObjectType) -> u32 {
+    match object {
+        ObjectType::SymmetricKey => object_type::SYMMETRIC_KEY,
+        ObjectType::SecretData => object_type::SECRET_DATA,
+        ObjectType::OpaqueObject => object_type::OPAQUE_OBJECT,
+        // Object types added to the keystore later are reported as opaque until
+        // this crate learns them.
+        _ => object_type::OPAQUE_OBJECT,
+    }
+}
+
+fn object_type_from_kmip(value: u32) -> Option<ObjectType> {
+    match value {
+        object_type::SYMMETRIC_KEY => Some(ObjectType::SymmetricKey),
+        object_type::SECRET_DATA => Some(ObjectType::SecretData),
+        object_type::OPAQUE_OBJECT => Some(ObjectType::OpaqueObject),
+        _ => None,
+    }
+}
+
+fn kmip_algorithm(algorithm: Algorithm) -> Option<u32> {
+    match algorithm {
+        Algorithm::Aes128 | Algorithm::Aes256 => Some(algorithm::AES),
+        Algorithm::HmacSha256 => Some(algorithm::HMAC_SHA256),
+        _ => None,
+    }
+}
+
+/// The keystore algorithm for a KMIP algorithm and length in bits.
+fn keystore_algorithm(kmip: u32, bits: i32) -> Result<Algorithm, KmipError> {
+    match (kmip, bits) {
+        (algorithm::AES, 128) => Ok(Algorithm::Aes128),
+        (algorithm::AES, 256) => Ok(Algorithm::Aes256),
+        (algorithm::HMAC_SHA256, 256) => Ok(Algorithm::HmacSha256),
+        (algorithm::AES, other) => Err(KmipError::invalid(format!(
+            "AES keys of {other} bits are not supported; use 128 or 256"
+        ))),
+        (algorithm::HMAC_SHA256, other) => Err(KmipError::invalid(format!(
+            "HMAC-SHA256 keys of {other} bits are not supported; use 256"
+        ))),
+        (other, _) => Err(KmipError::invalid(format!(
+            "cryptographic algorithm 0x{other:02X} is not supported for symmetric keys; use AES or HMAC-SHA256"
+        ))),
+    }
+}
+
+fn date(value: Option<time::OffsetDateTime>) -> Option<Value> {
+    value.map(|at| Value::DateTime(at.unix_timestamp()))
+}
+
+/// Everything one batch item needs.
+struct Context<'a> {
+    keystore: &'a Keystore,
+    session: &'a Session,
+    version: ProtocolVersion,
+    payload: &'a Item,
+}
+
+impl Context<'_> {
+    fn require(&self, allowed: bool, what: &str) -> Result<(), KmipError> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(KmipError::new(
+                ResultReason::PermissionDenied,
+                format!(
+                    "this client's role may not {what}; ask an admin for a certificate with the right role"
+                ),
+            ))
+        }
+    }
+
+    fn text_field(&self, tag: Tag) -> Result<Option<String>, KmipError> {
+        match self.payload.child(tag).map(|item| &item.value) {
+            None => Ok(None),
+            Some(Value::TextString(text)) => Ok(Some(text.clone())),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be a text string"))),
+        }
+    }
+
+    fn bytes_field(&self, tag: Tag) -> Result<Option<&[u8]>, KmipError> {
+        match self.payload.child(tag).map(|item| &item.value) {
+            None => Ok(None),
+            Some(Value::ByteString(bytes)) => Ok(Some(bytes)),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be a byte string"))),
+        }
+    }
+
+    /// The object the payload's Unique Identifier names, if the caller may see it.
+    /// An object of another tenant is reported exactly like a missing one.
+    fn object(&self) -> Result<ObjectMeta, KmipError> {
+        let id = self.text_field(Tag::UNIQUE_IDENTIFIER)?.ok_or_else(|| {
+            KmipError::new(
+                ResultReason::MissingData,
+                "the request has no Unique Identifier (ID placeholders are not supported)",
+            )
+        })?;
+        let not_found = || KmipError::new(ResultReason::ItemNotFound, format!("no object '{id}'"));
+        if !keystore::object::looks_like_id(&id) {
+            return Err(not_found());
+        }
+        let meta = self
+            .keystore
+            .find(&self.session.tenant, &id)
+            .map_err(|error| store_error(&error))?;
+        if !self.session.scope.allows(&meta.tenant) {
+            return Err(not_found());
+        }
+        Ok(meta)
+    }
+
+    fn material(&self, meta: &ObjectMeta) -> Result<SecretBytes, KmipError> {
+        self.keystore
+            .material(&self.session.caller, meta, None)
+            .map(|(_, material)| material)
+            .map_err(|error| store_error(&error))
+    }
+
+    fn discover_versions(&self) -> Outcome {
+        let offered: Vec<ProtocolVersion> = self
+            .payload
+            .children()
+            .iter()
+            .filter(|item| item.tag == Tag::PROTOCOL_VERSION)
+            .filter_map(ProtocolVersion::from_item)
+            .collect();
+        let answer: Vec<Item> = if offered.is_empty() {
+            SUPPORTED_VERSIONS.iter().map(|v| v.to_item()).collect()
+        } else {
+            offered
+                .into_iter()
+                .filter(|version| SUPPORTED_VERSIONS.contains(version))
+                .map(ProtocolVersion::to_item)
+                .collect()
+        };
+        Ok(answer)
+    }
+
+    fn query(&self) -> Outcome {
+        let mut out = Vec::new();
+        for function in self
+            .payload
+            .children()
+            .iter()
+            .filter(|item| item.tag == Tag::QUERY_FUNCTION)
+        {
+            match function.value {
+                // Query Operations.
+                Value::Enumeration(1) => out.extend(
+                    op::SUPPORTED
+                        .iter()
+                        .map(|code| Item::new(Tag::OPERATION, Value::Enumeration(*code))),
+                ),
+                // Query Objects.
+                Value::Enumeration(2) => out.extend(
+                    [
+                        object_type::SYMMETRIC_KEY,
+                        object_type::SECRET_DATA,
+                        object_type::OPAQUE_OBJECT,
+                    ]
+                    .iter()
+                    .map(|code| Item::new(Tag::OBJECT_TYPE, Value::Enumeration(*code))),
+                ),
+                // Query Server Information.
+                Value::Enumeration(3) => {
+                    out.push(Item::new(
+                        Tag::VENDOR_IDENTIFICATION,
+                        Value::TextString("Cryptainer".to_owned()),
+                    ));
+                    out.push(Item::structure(
+                        Tag::SERVER_INFORMATION,
+                        vec![Item::new(
+                            Tag::SERVER_VERSION,
+                            Value::TextString(env!("CARGO_PKG_VERSION").to_owned()),
+                        )],
+                    ));
+                }
+                // Other query functions (application namespaces, extensions,
+                // profiles, ...) have nothing to list.
+                Value::Enumeration(_) => {}
+                _ => return Err(KmipError::invalid("Query Function must be an enumeration")),
+            }
+        }
+        Ok(out)
+    }
+
+    fn labels(
+        &self,
+        attrs: &[Item],
+    ) -> Result<(Option<String>, BTreeMap<String, String>), KmipError> {
+        let mut labels = BTreeMap::new();
+        let name = attributes::name(attrs)?;
+        if let Some(name) = &name {
+            labels.insert(LABEL_NAME.to_owned(), name.clone());
+        }
+        if let Some(group) = attributes::text(attrs, Tag::OBJECT_GROUP)? {
+            labels.insert(LABEL_GROUP.to_owned(), group);
+        }
+        if let Some(mask) = attributes::integer(attrs, Tag::CRYPTOGRAPHIC_USAGE_MASK)? {
+            labels.insert(LABEL_USAGE.to_owned(), mask.to_string());
+        }
+        // The keystore name is the KMIP name when it fits the keystore's rules, so
+        // the HTTPS API finds the object by it too; other names live in a label.
+        let store_name = name.filter(|name| keystore::object::validate_name("name", name).is_ok());
+        Ok((store_name, labels))
+    }
+
+    fn create(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "create objects")?;
+        let object = match self.payload.child(Tag::OBJECT_TYPE).map(|i| &i.value) {
+            Some(Value::Enumeration(value)) => *value,
+            _ => return Err(KmipError::missing("Object Type")),
+        };
+        if object != object_type::SYMMETRIC_KEY {
+            return Err(KmipError::invalid(
+                "Create makes symmetric keys only; use Register for other objects",
+            ));
+        }
+        let attrs = attributes::read(self.payload)?;
+        let kmip_alg = attributes::enumeration(&attrs, Tag::CRYPTOGRAPHIC_ALGORITHM)?
+            .ok_or_else(|| KmipError::missing("Cryptographic Algorithm attribute"))?;
+        let bits = attributes::integer(&attrs, Tag::CRYPTOGRAPHIC_LENGTH)?
+            .ok_or_else(|| KmipError::missing("Cryptographic Length attribute"))?;
+        let algorithm = keystore_algorithm(kmip_alg, bits)?;
+        let (name, labels) = self.labels(&attrs)?;
+        let bytes = usize::try_from(algorithm.key_bits() / 8).unwrap_or(32);
+        let meta = self
+            .keystore
+            .register_pre_active(
+                &self.session.caller,
+                &self.session.tenant,
+                name.as_deref(),
+                ObjectType::SymmetricKey,
+                algorithm,
+                labels,
+                SecretBytes::random(bytes),
+            )
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![
+            Item::new(Tag::OBJECT_TYPE, Value::Enumeration(object)),
+            uid(&meta.id),
+        ])
+    }
+
+    fn register(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "register objects")?;
+        let object = match self.payload.child(Tag::OBJECT_TYPE).map(|i| &i.value) {
+            Some(Value::Enumeration(value)) => *value,
+            _ => return Err(KmipError::missing("Object Type")),
+        };
+        let object_kind = object_type_from_kmip(object).ok_or_else(|| {
+            KmipError::new(
+                ResultReason::FeatureNotSupported,
+                format!("registering objects of type 0x{object:02X} is not supported; symmetric keys, secret data and opaque objects are"),
+            )
+        })?;
+        let attrs = attributes::read(self.payload)?;
+        let (material, algorithm) = match object_kind {
+            ObjectType::SymmetricKey => {
+                let block = self
+                    .payload
+                    .child(Tag::SYMMETRIC_KEY)
+                    .and_then(|key| key.child(Tag::KEY_BLOCK))
+                    .ok_or_else(|| KmipError::missing("Symmetric Key with a Key Block"))?;
+                let material = key_block_material(block)?;
+                let kmip_alg = match block.child(Tag::CRYPTOGRAPHIC_ALGORITHM).map(|i| &i.value) {
+                    Some(Value::Enumeration(value)) => Some(*value),
+                    _ => attributes::enumeration(&attrs, Tag::CRYPTOGRAPHIC_ALGORITHM)?,
+                }
+                .unwrap_or(algorithm::AES);
+                let bits = i32::try_from(material.len().saturating_mul(8)).unwrap_or(i32::MAX);
+                (material, keystore_algorithm(kmip_alg, bits)?)
+            }
+            ObjectType::SecretData => {
+                let block = self
+                    .payload
+                    .child(Tag::SECRET_DATA)
+                    .and_then(|data| data.child(Tag::KEY_BLOCK))
+                    .ok_or_else(|| KmipError::missing("Secret Data with a Key Block"))?;
+                (key_block_material(block)?, Algorithm::None)
+            }
+            _ => {
+                let value = match self
+                    .payload
+                    .child(Tag::OPAQUE_OBJECT)
+                    .and_then(|opaque| opaque.child(Tag::OPAQUE_DATA_VALUE))
+                    .map(|item| &item.value)
+                {
+                    Some(Value::ByteString(bytes)) => SecretBytes::from_slice(bytes),
+                    _ => {
+                        return Err(KmipError::missing(
+                            "Opaque Object with an Opaque Data Value",
+                        ));
+                    }
+                };
+                (value, Algorithm::None)
+            }
+        };
+        if material.is_empty() {
+            return Err(KmipError::invalid("the object's material is empty"));
+        }
+        let (name, labels) = self.labels(&attrs)?;
+        let meta = self
+            .keystore
+            .register_pre_active(
+                &self.session.caller,
+                &self.session.tenant,
+                name.as_deref(),
+                object_kind,
+                algorithm,
+                labels,
+                material,
+            )
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![uid(&meta.id)])
+    }
+
+    fn rekey(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "re-key objects")?;
+        let meta = self.object()?;
+        let updated = self
+            .keystore
+            .rotate(&self.session.caller, &meta)
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![uid(&updated.id)])
+    }
+
+    fn locate(&self) -> Outcome {
+        self.require(self.session.rights.read_metadata, "locate objects")?;
+        let attrs = attributes::read(self.payload)?;
+        let name = attributes::name(&attrs)?;
+        let object = attributes::enumeration(&attrs, Tag::OBJECT_TYPE)?;
+        let state = attributes::enumeration(&attrs, Tag::STATE)?;
+        let algorithm_filter = attributes::enumeration(&attrs, Tag::CRYPTOGRAPHIC_ALGORITHM)?;
+        let length = attributes::integer(&attrs, Tag::CRYPTOGRAPHIC_LENGTH)?;
+        let group = attributes::text(&attrs, Tag::OBJECT_GROUP)?;
+        let maximum = match self.payload.child(Tag::MAXIMUM_ITEMS).map(|i| &i.value) {
+            None => usize::MAX,
+            Some(Value::Integer(value)) => usize::try_from(*value)
+                .map_err(|_| KmipError::invalid("Maximum Items must not be negative"))?,
+            Some(_) => return Err(KmipError::invalid("Maximum Items must be an integer")),
+        };
+        let offset = match self.payload.child(Tag::OFFSET_ITEMS).map(|i| &i.value) {
+            None => 0,
+            Some(Value::Integer(value)) => usize::try_from(*value)
+                .map_err(|_| KmipError::invalid("Offset Items must not be negative"))?,
+            Some(_) => return Err(KmipError::invalid("Offset Items must be an integer")),
+        };
+        let object_filter = match object {
+            None => None,
+            Some(value) => match object_type_from_kmip(value) {
+                Some(kind) => Some(kind),
+                // No object of a type we do not store can match.
+                None => return Ok(self.located(Vec::new())),
+            },
+        };
+        let state_filter = match state {
+            None => None,
+            Some(value) => Some(
+                state_from_kmip(value)
+                    .ok_or_else(|| KmipError::invalid(format!("State 0x{value:02X} is unknown")))?,
+            ),
+        };
+        let tenants = match &self.session.scope {
+            TenantScope::All => None,
+            TenantScope::Only(tenants) => Some(tenants.clone()),
+        };
+        let filter = ListFilter {
+            tenants,
+            name: None,
+            state: state_filter,
+            object_type: object_filter,
+            limit: MAX_LIST,
+            offset: 0,
+        };
+        let (objects, _) = self
+            .keystore
+            .list(&filter)
+            .map_err(|error| store_error(&error))?;
+        let matching: Vec<String> = objects
+            .into_iter()
+            .filter(|meta| self.session.scope.allows(&meta.tenant))
+            .filter(|meta| {
+                name.as_ref().is_none_or(|wanted| {
+                    meta.labels.get(LABEL_NAME) == Some(wanted)
+                        || meta.name.as_ref() == Some(wanted)
+                })
+            })
+            .filter(|meta| {
+                algorithm_filter.is_none_or(|wanted| kmip_algorithm(meta.algorithm) == Some(wanted))
+            })
+            .filter(|meta| length.is_none_or(|wanted| i64::from(meta.length) == i64::from(wanted)))
+            .filter(|meta| {
+                group
+                    .as_ref()
+                    .is_none_or(|wanted| meta.labels.get(LABEL_GROUP) == Some(wanted))
+            })
+            .skip(offset)
+            .take(maximum)
+            .map(|meta| meta.id)
+            .collect();
+        Ok(self.located(matching))
+    }
+
+    fn located(&self, ids: Vec<String>) -> Vec<Item> {
+        let mut out = Vec::with_capacity(ids.len().saturating_add(1));
+        if self.version >= (ProtocolVersion { major: 1, minor: 3 }) {
+            out.push(Item::new(
+                Tag::LOCATED_ITEMS,
+                Value::Integer(i32::try_from(ids.len()).unwrap_or(i32::MAX)),
+            ));
+        }
+        out.extend(ids.iter().map(|id| uid(id)));
+        out
+    }
+
+    fn get(&self) -> Outcome {
+        self.require(self.session.rights.read_material, "get key material")?;
+        let meta = self.object()?;
+        if self
+            .payload
+            .child(Tag::KEY_WRAPPING_SPECIFICATION)
+            .is_some()
+        {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "key wrapping on Get is not supported yet; get the key over this mutually authenticated connection",
+            ));
+        }
+        let format = match self.payload.child(Tag::KEY_FORMAT_TYPE).map(|i| &i.value) {
+            None => None,
+            Some(Value::Enumeration(value)) => Some(*value),
+            Some(_) => return Err(KmipError::invalid("Key Format Type must be an enumeration")),
+        };
+        if meta.state.is_destroyed() {
+            return Err(KmipError::new(
+                ResultReason::WrongKeyLifecycleState,
+                format!("object {} is destroyed; its material is gone", meta.id),
+            ));
+        }
+        let material = self.material(&meta)?;
+        let object = match meta.object_type {
+            ObjectType::SymmetricKey => {
+                let (format_code, key_material) = match format {
+                    None | Some(key_format::RAW) => (
+                        key_format::RAW,
+                        Item::new(
+                            Tag::KEY_MATERIAL,
+                            Value::ByteString(material.expose_secret().to_vec()),
+                        ),
+                    ),
+                    Some(key_format::TRANSPARENT_SYMMETRIC) => (
+                        key_format::TRANSPARENT_SYMMETRIC,
+                        Item::structure(
+                            Tag::KEY_MATERIAL,
+                            vec![Item::new(
+                                Tag::KEY,
+                                Value::ByteString(material.expose_secret().to_vec()),
+                            )],
+                        ),
+                    ),
+                    Some(other) => {
+                        return Err(KmipError::new(
+                            ResultReason::KeyFormatTypeNotSupported,
+                            format!(
+                                "key format 0x{other:02X} is not supported for symmetric keys; ask for Raw or Transparent Symmetric Key"
+                            ),
+                        ));
+                    }
+                };
+                let mut block = vec![
+                    Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format_code)),
+                    Item::structure(Tag::KEY_VALUE, vec![key_material]),
+                ];
+                if let Some(alg) = kmip_algorithm(meta.algorithm) {
+                    block.push(Item::new(
+                        Tag::CRYPTOGRAPHIC_ALGORITHM,
+                        Value::Enumeration(alg),
+                    ));
+                }
+                block.push(Item::new(
+                    Tag::CRYPTOGRAPHIC_LENGTH,
+                    Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
+                ));
+                Item::structure(
+                    Tag::SYMMETRIC_KEY,
+                    vec![Item::structure(Tag::KEY_BLOCK, block)],
+                )
+            }
+            ObjectType::SecretData => Item::structure(
+                Tag::SECRET_DATA,
+                vec![
+                    // Secret Data Type 1: Password.
+                    Item::new(Tag::SECRET_DATA_TYPE, Value::Enumeration(1)),
+                    Item::structure(
+                        Tag::KEY_BLOCK,
+                        vec![
+                            Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(key_format::OPAQUE)),
+                            Item::structure(
+                                Tag::KEY_VALUE,
+                                vec![Item::new(
+                                    Tag::KEY_MATERIAL,
+                                    Value::ByteString(material.expose_secret().to_vec()),
+                                )],
+                            ),
+                        ],
+                    ),
+                ],
+            ),
+            _ => Item::structure(
+                Tag::OPAQUE_OBJECT,
+                vec![
+                    // Opaque Data Type: the vendor-neutral "unknown" value.
+                    Item::new(Tag::OPAQUE_DATA_TYPE, Value::Enumeration(0x8000_0000)),
+                    Item::new(
+                        Tag::OPAQUE_DATA_VALUE,
+                        Value::ByteString(material.expose_secret().to_vec()),
+                    ),
+                ],
+            ),
+        };
+        Ok(vec![
+            Item::new(
+                Tag::OBJECT_TYPE,
+                Value::Enumeration(kmip_object_type(meta.object_type)),
+            ),
+            uid(&meta.id),
+            object,
+        ])
+    }
+
+    /// Every attribute of an object, in the 2.x shape.
+    fn all_attributes(meta: &ObjectMeta) -> Vec<Item> {
+        let mut out = vec![
+            uid(&meta.id),
+            Item::new(
+                Tag::OBJECT_TYPE,
+                Value::Enumeration(kmip_object_type(meta.object_type)),
+            ),
+        ];
+        if let Some(alg) = kmip_algorithm(meta.algorithm) {
+            out.push(Item::new(
+                Tag::CRYPTOGRAPHIC_ALGORITHM,
+                Value::Enumeration(alg),
+            ));
+            out.push(Item::new(
+                Tag::CRYPTOGRAPHIC_LENGTH,
+                Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
+            ));
+        }
+        if let Some(mask) = meta
+            .labels
+            .get(LABEL_USAGE)
+            .and_then(|m| m.parse::<i32>().ok())
+        {
+            out.push(Item::new(
+                Tag::CRYPTOGRAPHIC_USAGE_MASK,
+                Value::Integer(mask),
+            ));
+        }
+        if let Some(name) = meta.labels.get(LABEL_NAME).or(meta.name.as_ref()) {
+            out.push(attributes::name_item(name));
+        }
+        if let Some(group) = meta.labels.get(LABEL_GROUP) {
+            out.push(Item::new(
+                Tag::OBJECT_GROUP,
+                Value::TextString(group.clone()),
+            ));
+        }
+        out.push(Item::new(
+            Tag::STATE,
+            Value::Enumeration(kmip_state(meta.state)),
+        ));
+        out.push(Item::new(
+            Tag::INITIAL_DATE,
+            Value::DateTime(meta.created_at.unix_timestamp()),
+        ));
+        for (tag, value) in [
+            (Tag::ACTIVATION_DATE, date(meta.activation_date)),
+            (Tag::DEACTIVATION_DATE, date(meta.deactivation_date)),
+            (Tag::COMPROMISE_DATE, date(meta.compromise_date)),
+            (Tag::DESTROY_DATE, date(meta.destroy_date)),
+        ] {
+            if let Some(value) = value {
+                out.push(Item::new(tag, value));
+            }
+        }
+        out
+    }
+
+    /// The attribute tags the request asks for (1.x names or 2.x references);
+    /// empty means all.
+    fn requested_tags(&self) -> Result<Vec<Tag>, KmipError> {
+        let mut tags = Vec::new();
+        for child in self.payload.children() {
+            if child.tag == Tag::ATTRIBUTE_NAME {
+                if let Value::TextString(name) = &child.value {
+                    // A name we do not know cannot match any attribute we hold.
+                    tags.extend(attributes::tag_of_name(name));
+                }
+            } else if child.tag == Tag::ATTRIBUTE_REFERENCE {
+                match &child.value {
+                    Value::Enumeration(value) => tags.extend(Tag::new(*value)),
+                    _ => {
+                        return Err(KmipError::new(
+                            ResultReason::FeatureNotSupported,
+                            "vendor attribute references are not supported",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(tags)
+    }
+
+    fn get_attributes(&self) -> Outcome {
+        self.require(self.session.rights.read_metadata, "read attributes")?;
+        let meta = self.object()?;
+        let wanted = self.requested_tags()?;
+        let asked_for_some = self
+            .payload
+            .children()
+            .iter()
+            .any(|c| c.tag == Tag::ATTRIBUTE_NAME || c.tag == Tag::ATTRIBUTE_REFERENCE);
+        let selected: Vec<Item> = Self::all_attributes(&meta)
+            .into_iter()
+            .filter(|item| !asked_for_some || wanted.contains(&item.tag))
+            .collect();
+        let mut out = vec![uid(&meta.id)];
+        out.extend(attributes::write(self.version, selected));
+        Ok(out)
+    }
+
+    fn get_attribute_list(&self) -> Outcome {
+        self.require(self.session.rights.read_metadata, "read attributes")?;
+        let meta = self.object()?;
+        let mut out = vec![uid(&meta.id)];
+        for attribute in Self::all_attributes(&meta) {
+            if self.version.uses_attributes_structure() {
+                out.push(Item::new(
+                    Tag::ATTRIBUTE_REFERENCE,
+                    Value::Enumeration(attribute.tag.value()),
+                ));
+            } else if let Some(name) = attributes::spaced_name(attribute.tag) {
+                out.push(Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn activate(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "activate objects")?;
+        let meta = self.object()?;
+        let updated = self
+            .keystore
+            .activate(&self.session.caller, &meta)
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![uid(&updated.id)])
+    }
+
+    fn revoke(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "revoke objects")?;
+        let meta = self.object()?;
+        let code = match self
+            .payload
+            .child(Tag::REVOCATION_REASON)
+            .and_then(|reason| reason.child(Tag::REVOCATION_REASON_CODE))
+            .map(|item| &item.value)
+        {
+            Some(Value::Enumeration(code)) => *code,
+            _ => return Err(KmipError::missing("Revocation Reason with a code")),
+        };
+        let reason = match code {
+            // Key Compromise, CA Compromise.
+            2 | 3 => RevocationReason::Compromised,
+            // Superseded.
+            5 => RevocationReason::Superseded,
+            // Cessation of Operation.
+            6 => RevocationReason::CessationOfOperation,
+            _ => RevocationReason::Unspecified,
+        };
+        let updated = self
+            .keystore
+            .revoke(&self.session.caller, &meta, reason)
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![uid(&updated.id)])
+    }
+
+    fn destroy(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "destroy objects")?;
+        let meta = self.object()?;
+        let updated = self
+            .keystore
+            .destroy(&self.session.caller, &meta)
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![uid(&updated.id)])
+    }
+
+    /// The key for a cryptographic operation: a symmetric key of the right family
+    /// in a state that allows the use.
+    fn usable_key(
+        &self,
+        protects: bool,
+        family: &str,
+    ) -> Result<(ObjectMeta, SecretBytes), KmipError> {
+        self.require(self.session.rights.read_material, "use keys")?;
+        let meta = self.object()?;
+        let allowed = if protects {
+            meta.state == State::Active
+        } else {
+            matches!(
+                meta.state,
+                State::Active | State::Deactivated | State::Compromised
+            )
+        };
+        if !allowed {
+            return Err(KmipError::new(
+                ResultReason::WrongKeyLifecycleState,
+                format!(
+                    "object {} is {}; {}",
+                    meta.id,
+                    meta.state,
+                    if protects {
+                        "only an active key may protect data"
+                    } else {
+                        "only an active, deactivated or compromised key may process data"
+                    }
+                ),
+            ));
+        }
+        if meta.object_type != ObjectType::SymmetricKey || meta.algorithm.family() != family {
+            return Err(KmipError::new(
+                ResultReason::InvalidField,
+                format!("object {} is not a {family} key", meta.id),
+            ));
+        }
+        let material = self.material(&meta)?;
+        Ok((meta, material))
+    }
+
+    /// The block cipher mode the Cryptographic Parameters ask for: GCM when none.
+    fn cipher_mode(&self) -> Result<Option<crypto::BlockMode>, KmipError> {
+        let Some(parameters) = self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS) else {
+            return Ok(None);
+        };
+        let padded = match parameters.child(Tag::PADDING_METHOD).map(|i| &i.value) {
+            // PKCS5 (3), or unspecified: PKCS5 is what clients mean by default.
+            None | Some(Value::Enumeration(3)) => true,
+            // None (1).
+            Some(Value::Enumeration(1)) => false,
+            Some(_) => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    "only the PKCS5 padding method (or none) is supported for AES",
+                ));
+            }
+        };
+        match parameters.child(Tag::BLOCK_CIPHER_MODE).map(|i| &i.value) {
+            None | Some(Value::Enumeration(9)) => Ok(None),
+            Some(Value::Enumeration(1)) => Ok(Some(crypto::BlockMode::Cbc { padded })),
+            Some(Value::Enumeration(2)) => Ok(Some(crypto::BlockMode::Ecb { padded })),
+            Some(Value::Enumeration(6)) => Ok(Some(crypto::BlockMode::Ctr)),
+            Some(_) => Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "supported AES modes are GCM, CBC, ECB and CTR",
+            )),
+        }
+    }
+
+    fn encrypt(&self) -> Outcome {
+        let mode = self.cipher_mode()?;
+        let (meta, key) = self.usable_key(true, "aes")?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        let iv_length = match mode {
+            None => crypto::GCM_IV_LEN,
+            Some(crypto::BlockMode::Ecb { .. }) => 0,
+            Some(_) => crypto::AES_BLOCK,
+        };
+        let (iv, generated) = match self.bytes_field(Tag::IV_COUNTER_NONCE)? {
+            Some(iv) => (iv.to_vec(), false),
+            None if iv_length == 0 => (Vec::new(), false),
+            None => {
+                let mut iv = vec![0_u8; iv_length];
+                rand::rngs::OsRng.fill_bytes(&mut iv);
+                (iv, true)
+            }
+        };
+        let mut out = vec![uid(&meta.id)];
+        let tag = match mode {
+            None => {
+                let aad = self
+                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
+                    .unwrap_or_default();
+                let (ciphertext, tag) = crypto::gcm_encrypt(key.expose_secret(), &iv, aad, data)?;
+                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext)));
+                Some(tag)
+            }
+            Some(block_mode) => {
+                let ciphertext = crypto::aes_encrypt(key.expose_secret(), block_mode, &iv, data)?;
+                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext)));
+                None
+            }
+        };
+        if generated {
+            out.push(Item::new(Tag::IV_COUNTER_NONCE, Value::ByteString(iv)));
+        }
+        if let Some(tag) = tag {
+            out.push(Item::new(
+                Tag::AUTHENTICATED_ENCRYPTION_TAG,
+                Value::ByteString(tag),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn decrypt(&self) -> Outcome {
+        let mode = self.cipher_mode()?;
+        let (meta, key) = self.usable_key(false, "aes")?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        let iv = self.bytes_field(Tag::IV_COUNTER_NONCE)?;
+        let plaintext = match mode {
+            None => {
+                let iv = iv.ok_or_else(|| KmipError::missing("IV/Counter/Nonce"))?;
+                let tag = self
+                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_TAG)?
+                    .ok_or_else(|| KmipError::missing("Authenticated Encryption Tag"))?;
+                let aad = self
+                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
+                    .unwrap_or_default();
+                crypto::gcm_decrypt(key.expose_secret(), iv, aad, data, tag)?
+            }
+            Some(block_mode @ crypto::BlockMode::Ecb { .. }) => {
+                crypto::aes_decrypt(key.expose_secret(), block_mode, &[], data)?
+            }
+            Some(block_mode) => {
+                let iv = iv.ok_or_else(|| KmipError::missing("IV/Counter/Nonce"))?;
+                crypto::aes_decrypt(key.expose_secret(), block_mode, iv, data)?
+            }
+        };
+        Ok(vec![
+            uid(&meta.id),
+            Item::new(Tag::DATA, Value::ByteString(plaintext)),
+        ])
+    }
+
+    fn mac(&self, verify: bool) -> Outcome {
+        let (meta, key) = self.usable_key(!verify, "hmac-sha256")?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        if verify {
+            let expected = self
+                .bytes_field(Tag::MAC_DATA)?
+                .ok_or_else(|| KmipError::missing("MAC Data"))?;
+            let valid = crypto::hmac_sha256_verify(key.expose_secret(), data, expected)?;
+            // Validity Indicator: 1 Valid, 2 Invalid.
+            let indicator = if valid { 1 } else { 2 };
+            Ok(vec![
+                uid(&meta.id),
+                Item::new(Tag::VALIDITY_INDICATOR, Value::Enumeration(indicator)),
+            ])
+        } else {
+            let mac = crypto::hmac_sha256(key.expose_secret(), data)?;
+            Ok(vec![
+                uid(&meta.id),
+                Item::new(Tag::MAC_DATA, Value::ByteString(mac)),
+            ])
+        }
+    }
+
+    fn rng_retrieve(&self) -> Outcome {
+        let length = match self.payload.child(Tag::DATA_LENGTH).map(|i| &i.value) {
+            Some(Value::Integer(value)) => usize::try_from(*value)
+                .ok()
+                .filter(|len| (1..=MAX_RANDOM_BYTES).contains(len))
+                .ok_or_else(|| {
+                    KmipError::invalid(format!("Data Length must be 1 to {MAX_RANDOM_BYTES}"))
+                })?,
+            _ => return Err(KmipError::missing("Data Length")),
+        };
+        let mut bytes = vec![0_u8; length];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Ok(vec![Item::new(Tag::DATA, Value::ByteString(bytes))])
+    }
+}
+
+/// The bytes of a Key Block's Key Material (a byte string, or a Transparent
+/// Symmetric Key structure holding Key).
+fn key_block_material(block: &Item) -> Result<SecretBytes, KmipError> {
+    if block.child(Tag::KEY_WRAPPING_DATA).is_some() {
+        return Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            "registering wrapped keys is not supported yet",
+        ));
+    }
+    let material = block
+        .child(Tag::KEY_VALUE)
+        .and_then(|value| value.child(Tag::KEY_MATERIAL))
+        .ok_or_else(|| KmipError::missing("Key Value with Key Material"))?;
+    match &material.value {
+        Value::ByteString(bytes) => Ok(SecretBytes::from_slice(bytes)),
+        Value::Structure(_) => match material.child(Tag::KEY).map(|key| &key.value) {
+            Some(Value::ByteString(bytes)) => Ok(SecretBytes::from_slice(bytes)),
+            _ => Err(KmipError::invalid(
+                "the transparent key material has no Key",
+            )),
+        },
+        _ => Err(KmipError::invalid(
+            "Key Material must be a byte string or a structure",
+        )),
+    }
+}

@@ -1,0 +1,477 @@
+//! KMIP operations run through `handle_message` against a real keystore on SQLite.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::sync::Arc;
+
+use keystore::seal::PassphraseSeal;
+use keystore::secret::SecretBytes;
+use keystore::store::sqlite::SqliteStore;
+use keystore::{Caller, Keystore, SealChoice, TenantScope};
+use kmip::{Rights, Session};
+use ttlv::{Item, Tag, Value};
+
+const PASSPHRASE: &[u8] = b"correct horse battery staple";
+
+fn keystore(dir: &std::path::Path) -> Keystore {
+    let store = Arc::new(SqliteStore::open(&dir.join("test.db")).unwrap());
+    let keystore = Keystore::open(store).unwrap();
+    let seal = PassphraseSeal::new_insecure_for_tests(SecretBytes::from_slice(PASSPHRASE)).unwrap();
+    keystore
+        .initialize(&Caller::system(), SealChoice::Passphrase(seal), Vec::new())
+        .unwrap();
+    keystore
+        .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
+        .unwrap();
+    keystore
+}
+
+fn session(tenant: &str) -> Session {
+    Session {
+        caller: Caller {
+            principal: format!("test:{tenant}"),
+            remote: None,
+        },
+        scope: TenantScope::Only(vec![tenant.to_owned()]),
+        tenant: tenant.to_owned(),
+        rights: Rights {
+            read_metadata: true,
+            read_material: true,
+            manage_keys: true,
+        },
+    }
+}
+
+fn request(major: i32, minor: i32, items: Vec<(u32, Vec<Item>)>) -> Item {
+    let mut children = vec![Item::structure(
+        Tag::REQUEST_HEADER,
+        vec![
+            Item::structure(
+                Tag::PROTOCOL_VERSION,
+                vec![
+                    Item::new(Tag::PROTOCOL_VERSION_MAJOR, Value::Integer(major)),
+                    Item::new(Tag::PROTOCOL_VERSION_MINOR, Value::Integer(minor)),
+                ],
+            ),
+            Item::new(
+                Tag::BATCH_COUNT,
+                Value::Integer(i32::try_from(items.len()).unwrap()),
+            ),
+        ],
+    )];
+    for (operation, payload) in items {
+        children.push(Item::structure(
+            Tag::BATCH_ITEM,
+            vec![
+                Item::new(Tag::OPERATION, Value::Enumeration(operation)),
+                Item::structure(Tag::REQUEST_PAYLOAD, payload),
+            ],
+        ));
+    }
+    Item::structure(Tag::REQUEST_MESSAGE, children)
+}
+
+fn batch_items(response: &Item) -> Vec<&Item> {
+    response
+        .children()
+        .iter()
+        .filter(|item| item.tag == Tag::BATCH_ITEM)
+        .collect()
+}
+
+fn status(item: &Item) -> u32 {
+    match item.child(Tag::RESULT_STATUS).unwrap().value {
+        Value::Enumeration(value) => value,
+        _ => panic!("no result status"),
+    }
+}
+
+fn reason(item: &Item) -> Option<u32> {
+    match item.child(Tag::RESULT_REASON)?.value {
+        Value::Enumeration(value) => Some(value),
+        _ => None,
+    }
+}
+
+/// Runs one operation and returns its single batch item.
+fn call(
+    keystore: &Keystore,
+    session: &Session,
+    version: (i32, i32),
+    op: u32,
+    payload: Vec<Item>,
+) -> Item {
+    let response = kmip::handle_message(
+        keystore,
+        session,
+        &request(version.0, version.1, vec![(op, payload)]),
+    );
+    batch_items(&response)[0].clone()
+}
+
+fn payload_uid(item: &Item) -> String {
+    match &item
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(Tag::UNIQUE_IDENTIFIER)
+        .unwrap()
+        .value
+    {
+        Value::TextString(id) => id.clone(),
+        _ => panic!("unique identifier is not text"),
+    }
+}
+
+fn uid(id: &str) -> Item {
+    Item::new(Tag::UNIQUE_IDENTIFIER, Value::TextString(id.to_owned()))
+}
+
+fn create_aes_v1(name: &str) -> Vec<Item> {
+    let attribute = |name: &str, value: Value| {
+        Item::structure(
+            Tag::ATTRIBUTE,
+            vec![
+                Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+                Item::new(Tag::ATTRIBUTE_VALUE, value),
+            ],
+        )
+    };
+    vec![
+        Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+        Item::structure(
+            Tag::TEMPLATE_ATTRIBUTE,
+            vec![
+                attribute("Cryptographic Algorithm", Value::Enumeration(3)),
+                attribute("Cryptographic Length", Value::Integer(256)),
+                attribute("Cryptographic Usage Mask", Value::Integer(12)),
+                attribute(
+                    "Name",
+                    Value::Structure(vec![
+                        Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+                        Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+                    ]),
+                ),
+            ],
+        ),
+    ]
+}
+
+fn create_aes_v2() -> Vec<Item> {
+    vec![
+        Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+        Item::structure(
+            Tag::ATTRIBUTES,
+            vec![
+                Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(128)),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn symmetric_key_lifecycle_follows_the_state_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let v = (1, 4);
+
+    let created = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::CREATE,
+        create_aes_v1("My Key 1"),
+    );
+    assert_eq!(status(&created), 0, "{created:?}");
+    let id = payload_uid(&created);
+
+    // Pre-Active: Encrypt is refused with Illegal Operation in 1.x.
+    let data = Item::new(Tag::DATA, Value::ByteString(b"hello".to_vec()));
+    let refused = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::ENCRYPT,
+        vec![uid(&id), data.clone()],
+    );
+    assert_eq!(status(&refused), 1);
+    assert_eq!(reason(&refused), Some(0x0B));
+
+    let activated = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::ACTIVATE,
+        vec![uid(&id)],
+    );
+    assert_eq!(status(&activated), 0, "{activated:?}");
+    let again = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::ACTIVATE,
+        vec![uid(&id)],
+    );
+    assert_eq!(status(&again), 1, "Activate only from Pre-Active");
+
+    let encrypted = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::ENCRYPT,
+        vec![uid(&id), data],
+    );
+    assert_eq!(status(&encrypted), 0, "{encrypted:?}");
+    let payload = encrypted.child(Tag::RESPONSE_PAYLOAD).unwrap();
+    let mut decrypt = vec![uid(&id)];
+    for tag in [
+        Tag::DATA,
+        Tag::IV_COUNTER_NONCE,
+        Tag::AUTHENTICATED_ENCRYPTION_TAG,
+    ] {
+        decrypt.push(payload.child(tag).unwrap().clone());
+    }
+    let decrypted = call(&keystore, &session, v, kmip::operation::DECRYPT, decrypt);
+    assert_eq!(
+        decrypted
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .child(Tag::DATA)
+            .unwrap()
+            .value,
+        Value::ByteString(b"hello".to_vec())
+    );
+
+    let got = call(&keystore, &session, v, kmip::operation::GET, vec![uid(&id)]);
+    let material = got
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|p| p.child(Tag::SYMMETRIC_KEY))
+        .and_then(|k| k.child(Tag::KEY_BLOCK))
+        .and_then(|b| b.child(Tag::KEY_VALUE))
+        .and_then(|v| v.child(Tag::KEY_MATERIAL))
+        .unwrap();
+    assert!(matches!(&material.value, Value::ByteString(bytes) if bytes.len() == 32));
+
+    let located = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::LOCATE,
+        vec![Item::structure(
+            Tag::ATTRIBUTE,
+            vec![
+                Item::new(Tag::ATTRIBUTE_NAME, Value::TextString("Name".to_owned())),
+                Item::new(
+                    Tag::ATTRIBUTE_VALUE,
+                    Value::Structure(vec![
+                        Item::new(Tag::NAME_VALUE, Value::TextString("My Key 1".to_owned())),
+                        Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+                    ]),
+                ),
+            ],
+        )],
+    );
+    assert_eq!(payload_uid(&located), id);
+
+    let attributes = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::GET_ATTRIBUTES,
+        vec![uid(&id)],
+    );
+    let names: Vec<String> = attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children()
+        .iter()
+        .filter(|item| item.tag == Tag::ATTRIBUTE)
+        .map(
+            |item| match &item.child(Tag::ATTRIBUTE_NAME).unwrap().value {
+                Value::TextString(name) => name.clone(),
+                _ => panic!("attribute name is not text"),
+            },
+        )
+        .collect();
+    assert!(
+        names.contains(&"Cryptographic Usage Mask".to_owned()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"State".to_owned()), "{names:?}");
+
+    let destroy_active = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::DESTROY,
+        vec![uid(&id)],
+    );
+    assert_eq!(
+        status(&destroy_active),
+        1,
+        "an active key must be revoked first"
+    );
+    let revoke = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::REVOKE,
+        vec![
+            uid(&id),
+            Item::structure(
+                Tag::REVOCATION_REASON,
+                vec![Item::new(
+                    Tag::REVOCATION_REASON_CODE,
+                    Value::Enumeration(6),
+                )],
+            ),
+        ],
+    );
+    assert_eq!(status(&revoke), 0, "{revoke:?}");
+    let destroyed = call(
+        &keystore,
+        &session,
+        v,
+        kmip::operation::DESTROY,
+        vec![uid(&id)],
+    );
+    assert_eq!(status(&destroyed), 0, "{destroyed:?}");
+    let gone = call(&keystore, &session, v, kmip::operation::GET, vec![uid(&id)]);
+    assert_eq!(status(&gone), 1, "no Get of a destroyed object's material");
+}
+
+#[test]
+fn version_2_uses_the_attributes_structure_and_answers_in_2_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request(2, 0, vec![(kmip::operation::CREATE, create_aes_v2())]),
+    );
+    let version = response
+        .child(Tag::RESPONSE_HEADER)
+        .and_then(|h| h.child(Tag::PROTOCOL_VERSION))
+        .unwrap();
+    assert_eq!(
+        version.child(Tag::PROTOCOL_VERSION_MINOR).unwrap().value,
+        Value::Integer(0)
+    );
+    let id = payload_uid(batch_items(&response)[0]);
+    let attributes = call(
+        &keystore,
+        &session,
+        (2, 0),
+        kmip::operation::GET_ATTRIBUTES,
+        vec![uid(&id)],
+    );
+    let structure = attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|p| p.child(Tag::ATTRIBUTES))
+        .unwrap();
+    assert_eq!(
+        structure.child(Tag::CRYPTOGRAPHIC_LENGTH).unwrap().value,
+        Value::Integer(128)
+    );
+}
+
+#[test]
+fn other_tenants_objects_are_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alpha = session("alpha");
+    let beta = session("beta");
+    let created = call(
+        &keystore,
+        &alpha,
+        (1, 2),
+        kmip::operation::CREATE,
+        create_aes_v1("shared-name"),
+    );
+    let id = payload_uid(&created);
+    let stolen = call(
+        &keystore,
+        &beta,
+        (1, 2),
+        kmip::operation::GET,
+        vec![uid(&id)],
+    );
+    assert_eq!(status(&stolen), 1);
+    assert_eq!(reason(&stolen), Some(0x01), "Item Not Found");
+    let located = call(
+        &keystore,
+        &beta,
+        (1, 2),
+        kmip::operation::LOCATE,
+        Vec::new(),
+    );
+    assert!(
+        located
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .child(Tag::UNIQUE_IDENTIFIER)
+            .is_none()
+    );
+}
+
+#[test]
+fn unknown_operations_and_bad_payloads_get_error_results_in_the_same_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request(
+            1,
+            0,
+            vec![
+                (0x2C, Vec::new()),
+                (
+                    kmip::operation::CREATE,
+                    vec![Item::new(Tag::OBJECT_TYPE, Value::Integer(2))],
+                ),
+                (
+                    kmip::operation::RNG_RETRIEVE,
+                    vec![Item::new(Tag::DATA_LENGTH, Value::Integer(16))],
+                ),
+            ],
+        ),
+    );
+    let items = batch_items(&response);
+    assert_eq!(items.len(), 3);
+    assert_eq!(reason(items[0]), Some(0x05), "Operation Not Supported");
+    assert_eq!(status(items[1]), 1);
+    assert_eq!(status(items[2]), 0);
+    let version = response
+        .child(Tag::RESPONSE_HEADER)
+        .and_then(|h| h.child(Tag::PROTOCOL_VERSION))
+        .unwrap();
+    assert_eq!(
+        version.child(Tag::PROTOCOL_VERSION_MAJOR).unwrap().value,
+        Value::Integer(1)
+    );
+    assert_eq!(
+        version.child(Tag::PROTOCOL_VERSION_MINOR).unwrap().value,
+        Value::Integer(0)
+    );
+}
+
+#[test]
+fn rejects_undecodable_bytes_with_invalid_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let answer = kmip::handle_bytes(
+        &keystore,
+        &session("alpha"),
+        &[0x42, 0x00, 0x78, 0x01, 0, 0, 0, 8, 1, 2],
+    );
+    let response = ttlv::decode(&answer).unwrap();
+    assert_eq!(reason(batch_items(&response)[0]), Some(0x04));
+}

@@ -1,0 +1,186 @@
+"""Drives a Cryptainer KMIP listener with the real PyKMIP client.
+
+Run by crates/cli/tests/kmip_pykmip.rs against `cryptainer server --dev`:
+
+    python3 pykmip_client.py HOST PORT CERT KEY CA VERSION
+
+VERSION is a KMIP version such as 1.2 or 2.0. Every step asserts its result; the
+script prints "ok" and exits 0 when all pass, and exits non-zero otherwise.
+"""
+
+import os
+import sys
+import tempfile
+
+from kmip import enums
+from kmip.pie import client as pie_client
+from kmip.pie import exceptions
+from kmip.pie import objects
+
+
+def kmip_version(text):
+    return {
+        "1.0": enums.KMIPVersion.KMIP_1_0,
+        "1.1": enums.KMIPVersion.KMIP_1_1,
+        "1.2": enums.KMIPVersion.KMIP_1_2,
+        "1.3": enums.KMIPVersion.KMIP_1_3,
+        "1.4": enums.KMIPVersion.KMIP_1_4,
+        "2.0": enums.KMIPVersion.KMIP_2_0,
+    }[text]
+
+
+def wrong_state(version):
+    """The result reason of a state-rule refusal: KMIP 1.x has no Wrong Key
+    Lifecycle State and says Illegal Operation."""
+    if version.startswith("2"):
+        return enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE
+    return enums.ResultReason.ILLEGAL_OPERATION
+
+
+def expect_failure(reason, call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+    except exceptions.KmipOperationFailure as failure:
+        assert failure.reason == reason, (failure.reason, failure.message)
+        return
+    raise AssertionError("expected %s from %s" % (reason, call.__name__))
+
+
+def main():
+    host, port, cert, key, ca, version = sys.argv[1:7]
+    # PyKMIP insists on a configuration file; an empty one leaves every
+    # setting to the arguments below.
+    config = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    config.write("[client]\n")
+    config.close()
+    try:
+        run(host, port, cert, key, ca, version, config.name)
+    finally:
+        os.unlink(config.name)
+    print("ok")
+
+
+def run(host, port, cert, key, ca, version, config_file):
+    with pie_client.ProxyKmipClient(
+        hostname=host,
+        port=int(port),
+        cert=cert,
+        key=key,
+        ca=ca,
+        ssl_version="PROTOCOL_TLSv1_2",
+        config_file=config_file,
+        kmip_version=kmip_version(version),
+    ) as client:
+        # Create: a Pre-Active AES-256 key.
+        name = "pykmip key " + version
+        uid = client.create(
+            enums.CryptographicAlgorithm.AES,
+            256,
+            name=name,
+            cryptographic_usage_mask=[
+                enums.CryptographicUsageMask.ENCRYPT,
+                enums.CryptographicUsageMask.DECRYPT,
+            ],
+        )
+        assert isinstance(uid, str) and uid, uid
+
+        # Get: the raw key.
+        key_object = client.get(uid)
+        assert isinstance(key_object, objects.SymmetricKey), key_object
+        assert key_object.cryptographic_algorithm == enums.CryptographicAlgorithm.AES
+        assert key_object.cryptographic_length == 256
+        assert len(key_object.value) == 32
+
+        # Get Attributes: named ones, in the version's attribute shape.
+        got_uid, attributes = client.get_attributes(
+            uid, ["Cryptographic Length", "State", "Name"]
+        )
+        assert got_uid == uid
+        by_name = {a.attribute_name.value: a.attribute_value for a in attributes}
+        assert by_name["Cryptographic Length"].value == 256, by_name
+        assert by_name["State"].value == enums.State.PRE_ACTIVE, by_name
+
+        # Locate by name finds exactly this key.
+        found = client.locate(
+            attributes=[
+                client.attribute_factory.create_attribute(
+                    enums.AttributeType.NAME, name
+                )
+            ]
+        )
+        assert found == [uid], found
+
+        # Activate moves Pre-Active to Active, and only from Pre-Active.
+        client.activate(uid)
+        expect_failure(wrong_state(version), client.activate, uid)
+
+        # Encrypt/Decrypt (KMIP 1.2 and later): AES-CBC with PKCS5 padding and
+        # a client IV, as Ceph CSI sends it.
+        if version not in ("1.0", "1.1"):
+            parameters = {
+                "cryptographic_algorithm": enums.CryptographicAlgorithm.AES,
+                "block_cipher_mode": enums.BlockCipherMode.CBC,
+                "padding_method": enums.PaddingMethod.PKCS5,
+            }
+            iv = bytes(range(16))
+            ciphertext, generated_iv = client.encrypt(
+                b"attack at dawn",
+                uid=uid,
+                cryptographic_parameters=parameters,
+                iv_counter_nonce=iv,
+            )
+            assert generated_iv is None and len(ciphertext) == 16, ciphertext
+            plaintext = client.decrypt(
+                ciphertext,
+                uid=uid,
+                cryptographic_parameters=parameters,
+                iv_counter_nonce=iv,
+            )
+            assert plaintext == b"attack at dawn", plaintext
+
+        # Destroy of an active key is refused; Revoke, then Destroy.
+        expect_failure(
+            wrong_state(version),
+            client.destroy,
+            uid,
+        )
+        client.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, uid)
+        client.destroy(uid)
+        expect_failure(
+            wrong_state(version),
+            client.get,
+            uid,
+        )
+
+        # Register secret data and read it back.
+        secret = objects.SecretData(
+            b"correct horse battery staple", enums.SecretDataType.PASSWORD
+        )
+        secret_uid = client.register(secret)
+        fetched = client.get(secret_uid)
+        assert isinstance(fetched, objects.SecretData), fetched
+        assert fetched.value == b"correct horse battery staple"
+
+        # MAC with an HMAC-SHA256 key.
+        mac_uid = client.create(enums.CryptographicAlgorithm.HMAC_SHA256, 256)
+        client.activate(mac_uid)
+        mac_uid_back, mac = client.mac(
+            b"data to authenticate",
+            uid=mac_uid,
+            algorithm=enums.CryptographicAlgorithm.HMAC_SHA256,
+        )
+        assert mac_uid_back == mac_uid and len(mac) == 32
+
+        # Operations not implemented answer Operation Not Supported, and the
+        # connection stays usable.
+        try:
+            client.create_key_pair(enums.CryptographicAlgorithm.RSA, 2048)
+        except exceptions.KmipOperationFailure as failure:
+            assert failure.reason == enums.ResultReason.OPERATION_NOT_SUPPORTED
+        else:
+            raise AssertionError("Create Key Pair unexpectedly succeeded")
+        assert client.get(secret_uid).value == b"correct horse battery staple"
+
+
+if __name__ == "__main__":
+    main()
