@@ -154,7 +154,7 @@ pub struct EngineConfig {
     pub engine_binary: PathBuf,
     /// The directory holding one state directory per mounted volume.
     pub state_root: PathBuf,
-    /// FUSE worker threads per engine (`None`: one per core, at least two).
+    /// FUSE worker threads per engine (`None`: four per core, at least eight).
     pub threads: Option<usize>,
     /// A first argument for the engine binary, when the engine is a subcommand
     /// of a larger program (`cryptainer volume-engine`).

@@ -40,7 +40,7 @@ enum Action {
         /// The filesystem to create on first use.
         #[arg(long, default_value = "ext4")]
         fs: Filesystem,
-        /// FUSE worker threads (default: one per core, at least two).
+        /// FUSE worker threads (default: four per core, at least eight).
         #[arg(long)]
         threads: Option<usize>,
     },
