@@ -30,8 +30,10 @@ struct Agent {
 }
 
 impl Agent {
-    fn start(server: &TestServer, dir: &Path) -> Agent {
-        Agent::start_named(server, dir, "a", &dir.join("storage"))
+    /// An agent whose driver name is unique to `label`: tests run side by side
+    /// and each plugin socket must be its own.
+    fn start(server: &TestServer, dir: &Path, label: &str) -> Agent {
+        Agent::start_named(server, dir, label, &dir.join("storage"))
     }
 
     /// An agent with its own data and run directories under `dir/<label>`,
@@ -118,7 +120,7 @@ fn a_container_volume_is_encrypted_at_rest_and_gone_after_remove() {
     let docker = Docker::connect();
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_dev(&dir.path().join("server"));
-    let agent = Agent::start(&server, dir.path());
+    let agent = Agent::start(&server, dir.path(), "data");
     let volume = format!("{}-data", agent.driver);
     let marker = "plaintext-marker-5d1e7c";
 
@@ -265,7 +267,7 @@ fn an_unreachable_key_manager_fails_the_mount_cleanly() {
     let docker = Docker::connect();
     let dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start_dev(&dir.path().join("server"));
-    let agent = Agent::start(&server, dir.path());
+    let agent = Agent::start(&server, dir.path(), "offline");
     let volume = format!("{}-offline", agent.driver);
     docker.ok(&["volume", "create", "-d", &agent.driver, &volume]);
     server.kill();
