@@ -142,13 +142,20 @@ pub async fn run(
                 },
             )?,
         );
+        // Bound before the tasks start: a socket that cannot be made fails the
+        // start, not a task later.
+        let bound = plugin::bind(&volumes.socket).map_err(|error| AgentError::Io {
+            action: "serve the volume plugin on",
+            path: volumes.socket.clone(),
+            source: std::io::Error::other(error.to_string()),
+        })?;
         let socket = volumes.socket.clone();
         let mut plugin_stopped = stopped.clone();
         tasks.spawn(async move {
             let stop = async move {
                 let _ = plugin_stopped.wait_for(|stop| *stop).await;
             };
-            plugin::serve(&socket, plugin, stop)
+            plugin::serve_bound(bound, plugin, stop)
                 .await
                 .map_err(|error| AgentError::Io {
                     action: "serve the volume plugin on",

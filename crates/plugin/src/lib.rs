@@ -21,7 +21,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 pub use protocol::{Scope, Volume};
-pub use serve::{Plugin, serve};
+pub use serve::{BoundSocket, Plugin, bind, serve, serve_bound};
 
 /// What kind of failure a driver reports; the plugin uses it for the HTTP
 /// status and logs, Docker shows the message.

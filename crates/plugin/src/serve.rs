@@ -214,13 +214,24 @@ fn check_name(name: &str) -> Result<(), DriverError> {
     Ok(())
 }
 
-/// Serves `plugin` on the Unix socket `socket` (for Docker:
-/// `/run/docker/plugins/<driver name>.sock`) until `shutdown` completes.
-pub async fn serve<D: VolumeDriver>(
-    socket: &Path,
-    plugin: Arc<Plugin<D>>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), PluginError> {
+/// A plugin socket that is bound and accepting connections (queued until
+/// [`serve_bound`] answers them): once this exists, Docker can find the plugin.
+pub struct BoundSocket {
+    listener: tokio::net::UnixListener,
+    path: PathBuf,
+}
+
+impl BoundSocket {
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Binds the Unix socket `socket` (for Docker: `/run/docker/plugins/<driver
+/// name>.sock`), readable by root only, replacing a stale socket of an earlier
+/// run. Must be called inside a Tokio runtime.
+pub fn bind(socket: &Path) -> Result<BoundSocket, PluginError> {
     let listen_error = |source| PluginError::Listen {
         path: socket.to_path_buf(),
         source,
@@ -236,13 +247,39 @@ pub async fn serve<D: VolumeDriver>(
         std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
             .map_err(listen_error)?;
     }
-    tracing::info!(socket = %socket.display(), "serving Docker's volume plugin protocol");
+    Ok(BoundSocket {
+        listener,
+        path: socket.to_path_buf(),
+    })
+}
+
+/// Serves `plugin` on a bound socket until `shutdown` completes, then removes
+/// the socket.
+pub async fn serve_bound<D: VolumeDriver>(
+    bound: BoundSocket,
+    plugin: Arc<Plugin<D>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), PluginError> {
+    let BoundSocket { listener, path } = bound;
+    tracing::info!(socket = %path.display(), "serving Docker's volume plugin protocol");
     axum::serve(listener, router(plugin))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(listen_error)?;
-    let _ = std::fs::remove_file(socket);
+        .map_err(|source| PluginError::Listen {
+            path: path.clone(),
+            source,
+        })?;
+    let _ = std::fs::remove_file(&path);
     Ok(())
+}
+
+/// [`bind`], then [`serve_bound`].
+pub async fn serve<D: VolumeDriver>(
+    socket: &Path,
+    plugin: Arc<Plugin<D>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), PluginError> {
+    serve_bound(bind(socket)?, plugin, shutdown).await
 }
 
 /// Removes a socket left by a previous run; refuses to remove anything else.

@@ -74,20 +74,17 @@ fn malformed_requests_get_a_clear_error_and_the_server_keeps_serving() {
         .unwrap();
     let plugin = Arc::new(Plugin::new(Empty, None).unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = {
-        let socket = socket.clone();
-        runtime.spawn(async move {
-            plugin::serve(&socket, plugin, async move {
-                let _ = stopped.await;
-            })
-            .await
-        })
+    // Bound before serving starts: once bind returns, the socket accepts.
+    let bound = {
+        let _runtime = runtime.enter();
+        plugin::bind(&socket).unwrap()
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(std::time::Instant::now() < deadline, "no socket");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let serving = runtime.spawn(async move {
+        plugin::serve_bound(bound, plugin, async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 

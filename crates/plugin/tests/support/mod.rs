@@ -175,26 +175,19 @@ impl PluginSocket {
         );
         let path = PathBuf::from(PLUGIN_DIR).join(format!("{name}.sock"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_sender, ready) = std::sync::mpsc::channel();
-        let socket = path.clone();
+        // Bound before serving starts: once bind returns, Docker can connect.
+        let bound = {
+            let _runtime = runtime.enter();
+            plugin::bind(&path).expect("bind the plugin socket")
+        };
         runtime.spawn(async move {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            let _ = ready_sender.send(());
-            if let Err(error) = plugin::serve(&socket, plugin, shutdown).await {
+            if let Err(error) = plugin::serve_bound(bound, plugin, shutdown).await {
                 panic!("plugin server failed: {error}");
             }
         });
-        ready.recv().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !path.exists() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the plugin socket never appeared"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
         PluginSocket {
             name,
             path,
