@@ -294,6 +294,20 @@ async fn renew_once(shared: &Shared) -> Result<String, AgentError> {
     Ok(issued.serial)
 }
 
+/// Whether a liveness answer asks for a renewal now. After a CA rotation the
+/// server says `renew` when this node's batch comes; a server that does not
+/// batch only serves the bundle digest, and a digest other than the pinned one
+/// means the CA changed.
+fn should_renew(answer: &serde_json::Value, pinned: &str) -> bool {
+    match answer.get("renew").and_then(serde_json::Value::as_bool) {
+        Some(renew) => renew,
+        None => answer
+            .get("ca_digest")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|served| served != pinned),
+    }
+}
+
 async fn heartbeat_loop(
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
@@ -316,8 +330,7 @@ async fn heartbeat_loop(
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .clone();
-                let served = answer.get("ca_digest").and_then(serde_json::Value::as_str);
-                if served.is_some_and(|served| served != pinned) {
+                if should_renew(&answer, &pinned) {
                     shared.renew_now.notify_one();
                 }
             }
@@ -342,6 +355,23 @@ async fn heartbeat_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renews_when_the_server_says_so_or_its_bundle_changed() {
+        let pinned = "aa";
+        let answer = |value: serde_json::Value| should_renew(&value, pinned);
+        assert!(answer(
+            serde_json::json!({"ca_digest": "bb", "renew": true})
+        ));
+        // Not this node's batch yet, though the bundle changed.
+        assert!(!answer(
+            serde_json::json!({"ca_digest": "bb", "renew": false})
+        ));
+        // A server without batches: the digest decides.
+        assert!(answer(serde_json::json!({"ca_digest": "bb"})));
+        assert!(!answer(serde_json::json!({"ca_digest": "aa"})));
+        assert!(!answer(serde_json::json!({})));
+    }
 
     #[test]
     fn renewal_falls_between_half_and_four_fifths_of_the_lifetime() {

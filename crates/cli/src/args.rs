@@ -205,6 +205,14 @@ pub struct ServerArgs {
         value_name = "DURATION"
     )]
     pub node_cert_lifetime: Option<Duration>,
+    /// After `ca rotate`, how many nodes are told to renew per batch [default:
+    /// 100, or nodes.reissue_batch of --config].
+    #[arg(long, value_name = "N")]
+    pub reissue_batch: Option<u32>,
+    /// How long one re-issue batch lasts, e.g. 10s [default: 10s, or
+    /// nodes.reissue_interval_secs of --config].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub reissue_interval: Option<Duration>,
     /// Address of the KMIP listener (mutual TLS) [default: 127.0.0.1:5696 with
     /// --dev, or kmip_listen of --config]. Port 0 picks a free port; dev.env
     /// names the one chosen.

@@ -44,6 +44,12 @@ pub fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
     if let Some(lifetime) = args.node_cert_lifetime {
         config.nodes.cert_lifetime_secs = lifetime.as_secs();
     }
+    if let Some(batch) = args.reissue_batch {
+        config.nodes.reissue_batch = batch;
+    }
+    if let Some(interval) = args.reissue_interval {
+        config.nodes.reissue_interval_secs = interval.as_secs();
+    }
     if let Some(kmip_listen) = args.kmip_listen {
         config.kmip_listen = Some(kmip_listen);
     }
@@ -97,6 +103,8 @@ mod tests {
             listen: listen.and_then(|text| text.parse().ok()),
             data_dir: data_dir.map(PathBuf::from),
             node_cert_lifetime: None,
+            reissue_batch: None,
+            reissue_interval: None,
             kmip_listen: None,
         }
     }

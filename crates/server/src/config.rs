@@ -70,14 +70,31 @@ pub struct NodesConfig {
     /// Values under 3600 are for tests only and log a warning; the minimum is 10.
     #[serde(default = "default_node_cert_lifetime")]
     pub cert_lifetime_secs: u64,
+    /// After a CA rotation, how many nodes are told to renew per batch
+    /// (default 100).
+    #[serde(default = "default_reissue_batch")]
+    pub reissue_batch: u32,
+    /// How long one re-issue batch lasts, in seconds (default 10).
+    #[serde(default = "default_reissue_interval")]
+    pub reissue_interval_secs: u64,
 }
 
 impl Default for NodesConfig {
     fn default() -> NodesConfig {
         NodesConfig {
             cert_lifetime_secs: default_node_cert_lifetime(),
+            reissue_batch: default_reissue_batch(),
+            reissue_interval_secs: default_reissue_interval(),
         }
     }
+}
+
+fn default_reissue_batch() -> u32 {
+    100
+}
+
+fn default_reissue_interval() -> u64 {
+    10
 }
 
 fn default_node_cert_lifetime() -> u64 {
@@ -194,6 +211,15 @@ impl ServerConfig {
             return Err(Error::InvalidConfig(format!(
                 "nodes.cert_lifetime_secs is {}; give a value between 3600 and 31622400 ({MIN_NODE_CERT_LIFETIME_SECS} at the least, for tests)",
                 self.nodes.cert_lifetime_secs
+            )));
+        }
+        if self.nodes.reissue_batch == 0
+            || self.nodes.reissue_interval_secs == 0
+            || self.nodes.reissue_interval_secs > 3600
+        {
+            return Err(Error::InvalidConfig(format!(
+                "nodes.reissue_batch is {} and nodes.reissue_interval_secs is {}; give a batch of at least 1 and an interval between 1 and 3600 seconds",
+                self.nodes.reissue_batch, self.nodes.reissue_interval_secs
             )));
         }
         match (&self.tls.cert_file, &self.tls.key_file) {

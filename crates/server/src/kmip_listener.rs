@@ -50,6 +50,21 @@ pub fn tls_config(
     Ok(Arc::new(config))
 }
 
+/// The TLS configuration of the KMIP listener with the built-in CA: client
+/// certificates are checked by `verifier` (the HTTPS listener's, whose roots
+/// follow CA rotation and which refuses decommissioned nodes), and required.
+pub fn tls_config_with_verifier(
+    material: &pki::ServerTlsMaterial,
+    verifier: Arc<crate::peer::NodeClientVerifier>,
+) -> Result<Arc<rustls::ServerConfig>, crate::Error> {
+    let config = pki::server_config_with_verifier(
+        material.cert_chain_pem(),
+        material.key_pem_secret(),
+        Arc::new(crate::peer::Required(verifier)),
+    )?;
+    Ok(Arc::new(config))
+}
+
 /// Accepts KMIP connections until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
@@ -245,11 +260,6 @@ pub async fn http_json(State(app): State<App>, headers: HeaderMap, body: Bytes) 
 /// Longest validity of a KMIP client certificate: one year.
 const CLIENT_CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// The CA that issues KMIP client certificates, handed to the HTTPS routes as a
-/// request extension; absent when the operator supplied the TLS material.
-#[derive(Clone)]
-pub struct KmipCa(pub Option<Arc<pki::CertificateAuthority>>);
-
 /// Body of `POST /v1/kmip/client-certs`.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -269,7 +279,8 @@ pub struct ClientCertRequest {
 pub struct ClientCertResponse {
     /// The client certificate (PEM).
     pub cert_pem: String,
-    /// The CA certificate the client must trust for the server (PEM).
+    /// The CA bundle the client must trust for the server (PEM): the current
+    /// root, and the previous one after a rotation.
     pub ca_pem: String,
     /// The certificate's serial number (hex).
     pub serial: String,
@@ -279,7 +290,6 @@ pub struct ClientCertResponse {
 /// server's CA, writing the tenant and role into the certificate.
 pub async fn issue_client_cert(
     State(app): State<App>,
-    axum::Extension(ca): axum::Extension<KmipCa>,
     headers: HeaderMap,
     crate::api::JsonBody(request): crate::api::JsonBody<ClientCertRequest>,
 ) -> Result<axum::Json<ClientCertResponse>, ApiError> {
@@ -306,7 +316,7 @@ pub async fn issue_client_cert(
             .inspect_err(|error| {
                 keystore.audit_refusal(&caller, operation, None, None, error.code.as_str());
             })?;
-        let Some(ca) = ca.0 else {
+        let Some(identity) = app.identity.clone() else {
             return Err(ApiError::new(
                 Code::Conflict,
                 "this server uses operator-supplied TLS material and holds no CA key; issue KMIP client certificates with your own CA",
@@ -324,18 +334,20 @@ pub async fn issue_client_cert(
                 format!("unknown role '{role}'; use admin, operator or auditor"),
             ));
         }
-        let identity = pki::ClientIdentity::new(request.name)
+        let client = pki::ClientIdentity::new(request.name)
             .with_tenant(tenant.clone())
             .with_role(role);
-        let issued = ca
-            .sign_csr(&request.csr_pem, &identity, CLIENT_CERT_VALIDITY)
+        // Signed by the current root (after a rotation, the new one), and
+        // answered with the bundle the server's own certificate chains to.
+        let (issued, bundle) = identity
+            .sign_client_csr(&request.csr_pem, &client, CLIENT_CERT_VALIDITY)
             .map_err(|error| ApiError::new(Code::BadRequest, error.to_string()))?;
         keystore
             .record(&caller, operation, Some(&tenant), None, "ok")
             .map_err(ApiError::from)?;
         Ok(axum::Json(ClientCertResponse {
             cert_pem: issued.cert_pem,
-            ca_pem: ca.cert_pem().to_owned(),
+            ca_pem: bundle,
             serial: issued.serial_hex,
         }))
     })

@@ -152,7 +152,6 @@ type TlsSetup = (
     Option<PathBuf>,
     Option<Arc<nodes::Identity>>,
     Option<Arc<rustls::ServerConfig>>,
-    kmip_listener::KmipCa,
 );
 
 /// TLS material: the rustls configuration, the CA file clients trust, and node
@@ -204,31 +203,26 @@ fn tls_setup(
                 verifier,
                 cert_lifetime: Duration::from_secs(lifetime),
                 tls_dir: Some(tls_dir),
+                reissue_batch: config.nodes.reissue_batch,
+                reissue_interval: Duration::from_secs(config.nodes.reissue_interval_secs),
             });
             (server, Some(Arc::new(identity)))
         }
         None => (material.server_config(pki::ClientAuth::None)?, None),
     };
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let kmip = match config.kmip_listen {
-        Some(_) => Some(kmip_listener::tls_config(&material)?),
-        None => None,
+    // With the built-in CA the KMIP listener checks client certificates with the
+    // HTTPS listener's verifier (certificates required), so a CA rotation and a
+    // decommission reach both listeners at the same instant.
+    let kmip = match (config.kmip_listen, &identity) {
+        (None, _) => None,
+        (Some(_), Some(identity)) => Some(kmip_listener::tls_config_with_verifier(
+            &material,
+            identity.client_verifier(),
+        )?),
+        (Some(_), None) => Some(kmip_listener::tls_config(&material)?),
     };
-    // The CA signs KMIP client certificates; a copy is kept for the HTTPS route.
-    let ca = match material.certificate_authority() {
-        Some(ca) => Some(Arc::new(pki::CertificateAuthority::from_pem(
-            ca.cert_pem(),
-            &ca.key_pem_secret(),
-        )?)),
-        None => None,
-    };
-    Ok((
-        Arc::new(server),
-        ca_file,
-        identity,
-        kmip,
-        kmip_listener::KmipCa(ca),
-    ))
+    Ok((Arc::new(server), ca_file, identity, kmip))
 }
 
 /// Development mode: initialize with a passphrase kept in the data directory,
@@ -335,7 +329,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         addr: config.listen_addr,
         source,
     })?;
-    let (tls, ca_file, identity, kmip_tls, kmip_ca) = tls_setup(&config, local, &keystore)?;
+    let (tls, ca_file, identity, kmip_tls) = tls_setup(&config, local, &keystore)?;
     let address = client_address(local);
     let kmip = match (config.kmip_listen, kmip_tls) {
         (Some(kmip_addr), Some(kmip_tls)) => {
@@ -402,7 +396,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
             shutdown_signal(),
         ));
     }
-    let router = api::router(state).layer(axum::Extension(kmip_ca));
+    let router = api::router(state);
     serve(listener, tls, router, shutdown_signal()).await;
     let closing = Arc::clone(&keystore);
     match tokio::task::spawn_blocking(move || closing.record_shutdown()).await {

@@ -70,6 +70,36 @@ pub struct IdentitySetup {
     pub cert_lifetime: Duration,
     /// Where a CA rotation persists the new CA; `None` keeps it in memory only.
     pub tls_dir: Option<PathBuf>,
+    /// After a CA rotation, at most this many nodes are told to renew per
+    /// `reissue_interval`: a batch.
+    pub reissue_batch: u32,
+    /// How long one batch of re-issues lasts.
+    pub reissue_interval: Duration,
+}
+
+/// The re-issue batches after a CA rotation: at most `size` renew hints per
+/// `interval`, so that thousands of nodes do not all renew in the same second.
+struct ReissueBatches {
+    size: u32,
+    interval: Duration,
+    window: Mutex<(std::time::Instant, u32)>,
+}
+
+impl ReissueBatches {
+    /// Whether one more node may be told to renew now.
+    fn admit(&self) -> bool {
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if now.duration_since(window.0) >= self.interval {
+            *window = (now, 0);
+        }
+        if window.1 < self.size {
+            window.1 += 1;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// The server's node identity state: the CA that signs node certificates, the
@@ -83,6 +113,7 @@ pub struct Identity {
     tls_dir: Option<PathBuf>,
     /// Serializes joins, so that two joins cannot both take a join token's last use.
     join_lock: Mutex<()>,
+    reissue: ReissueBatches,
 }
 
 impl Identity {
@@ -96,7 +127,23 @@ impl Identity {
             cert_lifetime: setup.cert_lifetime,
             tls_dir: setup.tls_dir,
             join_lock: Mutex::new(()),
+            reissue: ReissueBatches {
+                size: setup.reissue_batch.max(1),
+                interval: setup.reissue_interval,
+                window: Mutex::new((std::time::Instant::now(), 0)),
+            },
         }
+    }
+
+    /// SHA-256 (hex) of the current CA certificate: the issuer of every node
+    /// certificate signed from now on.
+    pub fn ca_fingerprint_hex(&self) -> String {
+        hex::encode(
+            self.ca
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .fingerprint_sha256(),
+        )
     }
 
     /// SHA-256 of the bundle, hex: what join tokens carry.
@@ -124,15 +171,34 @@ impl Identity {
         Arc::clone(&self.verifier)
     }
 
-    /// Signs `csr_pem` for `node`, ignoring the CSR's subject.
-    fn sign(&self, csr_pem: &str, node: &NodeRow) -> Result<pki::IssuedCert, ApiError> {
+    /// Signs a client's `csr_pem` (a KMIP client) with the current CA for
+    /// `identity`; returns the certificate and the bundle clients trust.
+    pub fn sign_client_csr(
+        &self,
+        csr_pem: &str,
+        identity: &pki::ClientIdentity,
+        validity: Duration,
+    ) -> Result<(pki::IssuedCert, String), pki::PkiError> {
+        let ca = self.ca.read().unwrap_or_else(PoisonError::into_inner);
+        let issued = ca.sign_csr(csr_pem, identity, validity)?;
+        Ok((issued, self.bundle_pem()))
+    }
+
+    /// Signs `csr_pem` for `node`, ignoring the CSR's subject, and records the
+    /// new certificate (serial, expiry, issuer) in `node`.
+    fn sign(&self, csr_pem: &str, node: &mut NodeRow) -> Result<pki::IssuedCert, ApiError> {
         let identity = pki::ClientIdentity::new(node.name.clone())
             .with_node_id(node.id.clone())
             .with_tenant(node.tenant.clone())
             .with_role(node.role.as_str());
         let ca = self.ca.read().unwrap_or_else(PoisonError::into_inner);
-        ca.sign_csr(csr_pem, &identity, self.cert_lifetime)
-            .map_err(csr_error)
+        let certificate = ca
+            .sign_csr(csr_pem, &identity, self.cert_lifetime)
+            .map_err(csr_error)?;
+        node.cert_serial = certificate.serial_hex.clone();
+        node.cert_expires_at = certificate.not_after;
+        node.issuer = hex::encode(ca.fingerprint_sha256());
+        Ok(certificate)
     }
 }
 
@@ -159,6 +225,7 @@ pub(crate) fn routes() -> Router<App> {
     Router::new()
         .route("/v1/ca", get(ca_bundle))
         .route("/v1/ca/rotate", post(rotate_ca))
+        .route("/v1/ca/status", get(ca_status))
         .route("/v1/nodes", get(list_nodes))
         .route("/v1/nodes/join", post(join))
         .route("/v1/nodes/renew", post(renew))
@@ -587,10 +654,9 @@ fn join_blocking(
         state: NodeState::Active,
         decommissioned_at: None,
         join_token_id: row.id.clone(),
+        issuer: String::new(),
     };
-    let certificate = identity.sign(&request.csr_pem, &node)?;
-    node.cert_serial = certificate.serial_hex.clone();
-    node.cert_expires_at = certificate.not_after;
+    let certificate = identity.sign(&request.csr_pem, &mut node)?;
     row.uses = row.uses.saturating_add(1);
     keystore.commit_identity(
         caller,
@@ -637,9 +703,7 @@ async fn renew(
     let identity = identity_of(&app)?;
     app.call(context, "node.renew", Permission::NodeSelf, move |call| {
         let mut node = own_node(call.keystore, call.principal())?;
-        let certificate = identity.sign(&request.csr_pem, &node)?;
-        node.cert_serial = certificate.serial_hex.clone();
-        node.cert_expires_at = certificate.not_after;
+        let certificate = identity.sign(&request.csr_pem, &mut node)?;
         node.last_seen = Some(OffsetDateTime::now_utc());
         call.keystore.commit_identity(
             &call.caller,
@@ -674,14 +738,16 @@ async fn heartbeat(
                 Some(&node.id),
                 vec![Write::PutNode(node.clone())],
             )?;
-            // The digest tells the agent whether the CA changed: if its pinned
-            // bundle differs, it renews at once and pins the new bundle (the renew
-            // hint).
+            // After a CA rotation, `renew` tells the nodes whose certificate the
+            // previous root issued to renew now, one batch at a time; the renewal
+            // answer carries the new bundle, which the agent then pins.
+            let renew = node.issuer != identity.ca_fingerprint_hex() && identity.reissue.admit();
             Ok(Json(serde_json::json!({
                 "node_id": node.id,
                 "state": node.state.as_str(),
                 "cert_serial": node.cert_serial,
                 "ca_digest": identity.bundle_digest_hex(),
+                "renew": renew,
             })))
         },
     )
@@ -850,6 +916,44 @@ struct ReplacedJoinToken {
     token: String,
     #[serde(flatten)]
     info: JoinTokenInfo,
+}
+
+/// `GET /v1/ca/status`: the current CA, and how far the re-issue of node
+/// certificates after the last rotation has come (nodes of the caller's tenants
+/// that are active and hold an unexpired certificate).
+async fn ca_status(
+    State(app): State<App>,
+    context: RequestContext,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let identity = identity_of(&app)?;
+    app.call(context, "ca.status", Permission::ManageNodes, move |call| {
+        let current = identity.ca_fingerprint_hex();
+        let now = OffsetDateTime::now_utc();
+        let mut total = 0_usize;
+        let mut pending = Vec::new();
+        for node in call.keystore.store().list_nodes().map_err(store_error)? {
+            if !call.principal().scope.allows(&node.tenant)
+                || node.state != NodeState::Active
+                || node.cert_expires_at <= now
+            {
+                continue;
+            }
+            total += 1;
+            if node.issuer != current {
+                pending.push(node.id);
+            }
+        }
+        let bundle = identity.bundle_pem();
+        Ok(Json(serde_json::json!({
+            "ca_fingerprint": current,
+            "ca_digest": identity.bundle_digest_hex(),
+            "roots": bundle.matches("BEGIN CERTIFICATE").count(),
+            "nodes": total,
+            "reissued": total - pending.len(),
+            "pending": pending,
+        })))
+    })
+    .await
 }
 
 /// What a CA rotation did.

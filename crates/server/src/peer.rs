@@ -212,6 +212,57 @@ impl ClientCertVerifier for NodeClientVerifier {
     }
 }
 
+/// A [`NodeClientVerifier`] that requires a client certificate (the KMIP
+/// listener: KMIP has no tokens). Everything else, roots and deny list
+/// included, is the wrapped verifier's.
+#[derive(Debug)]
+pub struct Required(pub Arc<NodeClientVerifier>);
+
+impl ClientCertVerifier for Required {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.0.verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
 /// The verifier of the HTTPS listener: certificates issued by `ca_pem` are checked
 /// and mapped to nodes; clients without one are let through to token
 /// authentication.

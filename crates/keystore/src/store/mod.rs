@@ -272,6 +272,11 @@ pub struct NodeRow {
     pub decommissioned_at: Option<OffsetDateTime>,
     /// The join token it used.
     pub join_token_id: String,
+    /// SHA-256 (hex) of the CA certificate that issued `cert_serial`: after a CA
+    /// rotation, the nodes still to re-issue are those whose issuer is not the
+    /// current CA. Empty in rows written before this was recorded.
+    #[serde(default)]
+    pub issuer: String,
 }
 
 /// What to list.
