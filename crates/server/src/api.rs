@@ -383,6 +383,19 @@ pub fn router(state: App) -> Router {
             "/v1/secrets/{reference}/rotate",
             post(crate::secrets::rotate),
         )
+        .route(
+            "/v1/policies",
+            post(crate::policies::create).get(crate::policies::list),
+        )
+        .route("/v1/policies/check", post(crate::policies::check))
+        .route(
+            "/v1/policies/{name}",
+            get(crate::policies::show).delete(crate::policies::remove),
+        )
+        .route(
+            "/v1/secrets/{reference}/deliver",
+            post(crate::secrets::deliver),
+        )
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .merge(crate::nodes::routes())
