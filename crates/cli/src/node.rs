@@ -209,7 +209,12 @@ fn print_node(info: &Value) {
     ] {
         println!("{label:<15} {}", field(info, name));
     }
-    println!("{:<15} {}", "Labels", labels_text(&info["labels"]));
+    println!("{:<15} {}", "Labels", labels_text(member(info, "labels")));
+}
+
+/// The member `key` of a JSON object, or null.
+pub fn member<'a>(value: &'a Value, key: &str) -> &'a Value {
+    value.get(key).unwrap_or(&Value::Null)
 }
 
 /// `k=v, k2=v2`, or `-` for none.

@@ -10,7 +10,7 @@ use crate::client::{Auth, Client, print_json};
 use crate::commands::{field, items};
 use crate::failure::{Exit, Failure};
 use crate::labels::parse_label;
-use crate::node::collect;
+use crate::node::{collect, member};
 use crate::table::Table;
 
 /// `cryptainer policy ...`.
@@ -203,9 +203,9 @@ pub async fn run(client: &Client, command: &PolicyCommand, json: bool) -> anyhow
                 table.row(vec![
                     field(policy, "name"),
                     field(policy, "tenant"),
-                    names(&policy["volumes"]),
-                    names(&policy["secrets"]),
-                    subject_text(&policy["subject"]),
+                    names(member(policy, "volumes")),
+                    names(member(policy, "secrets")),
+                    subject_text(member(policy, "subject")),
                 ]);
             }
             print!("{}", table.render());
@@ -264,7 +264,7 @@ pub async fn run(client: &Client, command: &PolicyCommand, json: bool) -> anyhow
                     Auth::Token,
                 )
                 .await?;
-            let allowed = answer["allowed"].as_bool() == Some(true);
+            let allowed = member(&answer, "allowed").as_bool() == Some(true);
             if json {
                 print_json(&answer)?;
             } else {
@@ -337,7 +337,11 @@ fn subject_text(subject: &Value) -> String {
 fn print_policy(policy: &Value) {
     println!("{:<10} {}", "Name", field(policy, "name"));
     println!("{:<10} {}", "Tenant", field(policy, "tenant"));
-    println!("{:<10} {}", "Volumes", names(&policy["volumes"]));
-    println!("{:<10} {}", "Secrets", names(&policy["secrets"]));
-    println!("{:<10} {}", "Subject", subject_text(&policy["subject"]));
+    println!("{:<10} {}", "Volumes", names(member(policy, "volumes")));
+    println!("{:<10} {}", "Secrets", names(member(policy, "secrets")));
+    println!(
+        "{:<10} {}",
+        "Subject",
+        subject_text(member(policy, "subject"))
+    );
 }

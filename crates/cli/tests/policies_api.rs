@@ -369,6 +369,15 @@ fn secrets_reach_a_node_only_once_a_policy_grants_them() {
         "policy_denied",
         "no policy names secret 'db-password'",
     );
+    // Nor can a node read the value directly, around the policies.
+    let secret_id = secret.body["id"].as_str().unwrap();
+    for path in [
+        "/v1/secrets/db-password/value".to_owned(),
+        format!("/v1/keys/{secret_id}/material"),
+    ] {
+        let direct = as_node(&server, &eu, Method::GET, &path, None);
+        assert_refused(&direct, 403, "forbidden", "where policies decide");
+    }
     // Only nodes receive secrets this way.
     let by_admin = admin(&server, Method::POST, deliver, Some(workloads.clone()));
     assert_eq!(by_admin.status, 403, "{}", by_admin.body);

@@ -868,6 +868,7 @@ async fn key_material(
         Permission::ReadMaterial,
         move |call| {
             let meta = resolve(call, &reference, query.tenant.as_deref())?;
+            crate::policies::refuse_direct_read(call, &meta)?;
             let durable = call
                 .keystore
                 .material_deferred(&call.caller, &meta, query.version)?;

@@ -157,6 +157,24 @@ pub(crate) fn enforce(
     }
 }
 
+/// Refuses a node a direct read of secret data (a secret's value, a volume's
+/// secret): nodes receive those only through `deliver` and `acquire`, where
+/// policies decide. Keys a node made itself stay readable.
+pub(crate) fn refuse_direct_read(
+    call: &Call<'_>,
+    meta: &keystore::object::ObjectMeta,
+) -> Result<(), ApiError> {
+    if call.principal().node_id().is_some()
+        && meta.object_type == keystore::object::ObjectType::SecretData
+    {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "a node receives secrets only with POST /v1/secrets/{ref}/deliver and volume secrets only with POST /v1/volumes/{name}/acquire, where policies decide",
+        ));
+    }
+    Ok(())
+}
+
 fn what(resource: &Resource<'_>) -> String {
     match resource {
         Resource::Volume { name, .. } => format!("volume '{name}'"),
@@ -391,7 +409,9 @@ pub(crate) async fn check(
                 workload.node_role = node.role.as_str().to_owned();
                 workload.node_labels = node.labels;
             }
-            let policies = call.keystore.list_policies(Some(&[tenant.clone()]))?;
+            let policies = call
+                .keystore
+                .list_policies(Some(std::slice::from_ref(&tenant)))?;
             let decision = match (&request.volume, &request.secret) {
                 (Some(volume), None) => {
                     let creator = match call.keystore.volume(&tenant, volume) {

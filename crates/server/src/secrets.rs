@@ -204,6 +204,7 @@ pub(crate) async fn value(
         Permission::ReadMaterial,
         move |call| {
             let meta = resolve_secret(call, &reference, query.tenant.as_deref())?;
+            crate::policies::refuse_direct_read(call, &meta)?;
             let durable = call
                 .keystore
                 .read_secret(&call.caller, &meta, query.version)?;
