@@ -115,6 +115,7 @@ pub async fn run(client: &Client, command: &NodeCommand, json: bool) -> anyhow::
                 "CERT EXPIRES",
                 "LAST SEEN",
                 "STATE",
+                "LABELS",
             ]);
             for node in items(&list, "nodes") {
                 table.row(vec![
@@ -125,6 +126,7 @@ pub async fn run(client: &Client, command: &NodeCommand, json: bool) -> anyhow::
                     field(node, "cert_expires_at"),
                     field(node, "last_seen"),
                     field(node, "state"),
+                    labels_text(member(node, "labels")),
                 ]);
             }
             print!("{}", table.render());
