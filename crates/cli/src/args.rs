@@ -19,6 +19,7 @@ Exit codes:
   2  usage or configuration error: a wrong flag, a missing CRYPTAINER_ADDR, an
      unreadable CA file
   3  the server could not be reached: connection refused, TLS failure, timeout
+  4  `policy check`: the policies refuse the workload
 
 Environment:
   CRYPTAINER_ADDR     server address, e.g. https://127.0.0.1:8200 (--addr)
@@ -156,6 +157,10 @@ pub enum Command {
     /// Join tokens and the node inventory: list, show, decommission (admin).
     #[command(subcommand)]
     Node(crate::node::NodeCommand),
+    /// Workload policies: which containers may open which volumes and receive
+    /// which secrets (admin, operator; auditors list and check).
+    #[command(subcommand)]
+    Policy(crate::policy_cmd::PolicyCommand),
     /// The built-in CA: rotate it (admin of all tenants).
     #[command(subcommand)]
     Ca(crate::ca::CaCommand),

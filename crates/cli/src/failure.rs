@@ -14,6 +14,8 @@ pub enum Exit {
     Usage,
     /// 3: the server could not be reached (connection, TLS, timeout).
     Unreachable,
+    /// 4: `policy check` found the workload refused.
+    Refused,
 }
 
 impl Exit {
@@ -23,6 +25,7 @@ impl Exit {
             Exit::Failed => 1,
             Exit::Usage => 2,
             Exit::Unreachable => 3,
+            Exit::Refused => 4,
         }
     }
 }
@@ -89,6 +92,9 @@ impl ApiError {
             }
             "unauthenticated" => {
                 "your token is expired or revoked; ask an admin for a new one (`cryptainer token create`), then set CRYPTAINER_TOKEN"
+            }
+            "policy_denied" => {
+                "no policy grants this to the workload; `cryptainer policy check` explains the decision and `cryptainer policy create` grants access"
             }
             "forbidden" => {
                 "your token's role or tenants do not allow this; ask an admin for a token that does (`cryptainer token create --role ...`)"

@@ -14,6 +14,7 @@ mod kmip;
 mod labels;
 mod logging;
 mod node;
+mod policy_cmd;
 mod prompt;
 mod server_cmd;
 mod table;

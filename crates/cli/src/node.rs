@@ -25,6 +25,19 @@ pub enum NodeCommand {
         #[arg(value_name = "NODE")]
         node: String,
     },
+    /// Set or remove labels of a node; policies select nodes by label
+    /// (`policy create --node-label`), from the node's next request on.
+    Label {
+        /// The node id (node-...).
+        #[arg(value_name = "NODE")]
+        node: String,
+        /// Labels to set, KEY=VALUE.
+        #[arg(value_name = "KEY=VALUE", value_parser = crate::labels::parse_label)]
+        labels: Vec<(String, String)>,
+        /// A label to remove (repeatable).
+        #[arg(long = "remove", value_name = "KEY")]
+        remove: Vec<String>,
+    },
     /// Decommission a node: from now on its certificates are refused on every
     /// connection and request, and its leases end.
     Decommission {
@@ -61,6 +74,10 @@ pub enum NodeTokenCommand {
         /// How many nodes may join with it.
         #[arg(long, default_value_t = 1, value_name = "N")]
         max_uses: u32,
+        /// A label the joining nodes get, KEY=VALUE (repeatable); policies
+        /// select nodes by label.
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = crate::labels::parse_label)]
+        labels: Vec<(String, String)>,
     },
     /// List join tokens (never their secrets).
     List,
@@ -98,6 +115,7 @@ pub async fn run(client: &Client, command: &NodeCommand, json: bool) -> anyhow::
                 "CERT EXPIRES",
                 "LAST SEEN",
                 "STATE",
+                "LABELS",
             ]);
             for node in items(&list, "nodes") {
                 table.row(vec![
@@ -108,6 +126,7 @@ pub async fn run(client: &Client, command: &NodeCommand, json: bool) -> anyhow::
                     field(node, "cert_expires_at"),
                     field(node, "last_seen"),
                     field(node, "state"),
+                    labels_text(member(node, "labels")),
                 ]);
             }
             print!("{}", table.render());
@@ -116,6 +135,35 @@ pub async fn run(client: &Client, command: &NodeCommand, json: bool) -> anyhow::
         NodeCommand::Show { node } => {
             let info = client
                 .call(Method::GET, &["v1", "nodes", node], &[], None, Auth::Token)
+                .await?;
+            if json {
+                return print_json(&info);
+            }
+            print_node(&info);
+            Ok(())
+        }
+        NodeCommand::Label {
+            node,
+            labels,
+            remove,
+        } => {
+            let set = collect(labels)?;
+            if set.is_empty() && remove.is_empty() {
+                return Err(crate::failure::Failure::usage(
+                    "no label to set or remove",
+                    "give KEY=VALUE to set a label, --remove KEY to remove one",
+                )
+                .into());
+            }
+            let body = json!({ "set": set, "remove": remove });
+            let info = client
+                .call(
+                    Method::POST,
+                    &["v1", "nodes", node, "labels"],
+                    &[],
+                    Some(&body),
+                    Auth::Token,
+                )
                 .await?;
             if json {
                 return print_json(&info);
@@ -163,6 +211,42 @@ fn print_node(info: &Value) {
     ] {
         println!("{label:<15} {}", field(info, name));
     }
+    println!("{:<15} {}", "Labels", labels_text(member(info, "labels")));
+}
+
+/// The member `key` of a JSON object, or null.
+pub fn member<'a>(value: &'a Value, key: &str) -> &'a Value {
+    value.get(key).unwrap_or(&Value::Null)
+}
+
+/// `k=v, k2=v2`, or `-` for none.
+pub fn labels_text(labels: &Value) -> String {
+    let pairs: Vec<String> = labels
+        .as_object()
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|(key, value)| format!("{key}={}", value.as_str().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if pairs.is_empty() {
+        "-".to_owned()
+    } else {
+        pairs.join(", ")
+    }
+}
+
+/// Labels given on the command line, as a map; a repeated key is a usage error.
+pub fn collect(
+    labels: &[(String, String)],
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    crate::labels::collect_labels(labels.to_vec()).map_err(|error| {
+        anyhow::Error::new(error).context(crate::failure::Failure::usage(
+            "the labels were refused",
+            "give each KEY=VALUE once",
+        ))
+    })
 }
 
 async fn run_token(client: &Client, command: &NodeTokenCommand, json: bool) -> anyhow::Result<()> {
@@ -172,8 +256,14 @@ async fn run_token(client: &Client, command: &NodeTokenCommand, json: bool) -> a
             tenant,
             ttl,
             max_uses,
+            labels,
         } => {
-            let mut body = json!({ "role": role, "ttl_secs": ttl.as_secs(), "max_uses": max_uses });
+            let mut body = json!({
+                "role": role,
+                "ttl_secs": ttl.as_secs(),
+                "max_uses": max_uses,
+                "labels": collect(labels)?,
+            });
             if let (Some(tenant), Some(object)) = (tenant, body.as_object_mut()) {
                 object.insert("tenant".to_owned(), Value::String(tenant.clone()));
             }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use server_support::{TestServer, binary, request, runtime};
+use server_support::{TestServer, binary, node_client, request, runtime};
 
 /// How long a condition may take to become true: generous, CI machines are slow.
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -134,20 +134,6 @@ impl Drop for RunningAgent {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// An HTTPS client presenting the node certificate in `data_dir`.
-fn node_client(data_dir: &Path) -> reqwest::Client {
-    let ca = std::fs::read(data_dir.join("ca.pem")).unwrap();
-    let mut identity = std::fs::read(data_dir.join("node.crt")).unwrap();
-    identity.extend(std::fs::read(data_dir.join("node.key")).unwrap());
-    reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .identity(reqwest::Identity::from_pem(&identity).unwrap())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
 
 /// Sends a request without a token (the certificate, if any, authenticates).

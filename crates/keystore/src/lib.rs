@@ -14,6 +14,7 @@
 pub mod journal;
 mod nodes;
 pub mod object;
+mod policies;
 pub mod seal;
 pub mod secret;
 mod secrets;
@@ -24,6 +25,7 @@ mod volumes;
 pub mod wrap;
 
 pub use nodes::NODE_OWNER_LABEL;
+
 pub use secrets::MAX_SECRET_BYTES;
 pub use service::{
     Caller, Durable, Initialized, Keystore, KeystoreError, SealChoice, Status, TenantScope,

@@ -111,6 +111,20 @@ pub enum KeystoreError {
     /// A name, tenant or label was refused.
     #[error(transparent)]
     InvalidName(#[from] InvalidName),
+    /// A policy was refused (it grants everyone, or nothing, or holds a bad
+    /// digest or name).
+    #[error(transparent)]
+    InvalidPolicy(#[from] policy::PolicyError),
+    /// A policy of this name already exists in the tenant.
+    #[error(
+        "a policy named '{name}' already exists in tenant '{tenant}'; remove it first or choose another name"
+    )]
+    PolicyExists {
+        /// Tenant.
+        tenant: String,
+        /// Name.
+        name: String,
+    },
     /// Another argument was refused.
     #[error("{0}")]
     InvalidArgument(String),

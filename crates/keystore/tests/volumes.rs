@@ -8,30 +8,14 @@
     clippy::panic
 )]
 
+mod support;
+
 use std::sync::{Arc, Barrier};
 
 use keystore::object::State;
-use keystore::seal::PassphraseSeal;
-use keystore::secret::SecretBytes;
 use keystore::store::Store;
-use keystore::store::sqlite::SqliteStore;
-use keystore::{Caller, Keystore, KeystoreError, NewVolume, SealChoice};
-
-const PASSPHRASE: &[u8] = b"correct horse battery staple";
-
-fn unsealed() -> (tempfile::TempDir, Arc<SqliteStore>, Keystore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).unwrap());
-    let keystore = Keystore::open(store.clone()).unwrap();
-    let seal = PassphraseSeal::new_insecure_for_tests(SecretBytes::from_slice(PASSPHRASE)).unwrap();
-    keystore
-        .initialize(&Caller::system(), SealChoice::Passphrase(seal), Vec::new())
-        .unwrap();
-    keystore
-        .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
-        .unwrap();
-    (dir, store, keystore)
-}
+use keystore::{Caller, KeystoreError, NewVolume};
+use support::unsealed;
 
 fn caller() -> Caller {
     Caller::system()

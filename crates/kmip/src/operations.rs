@@ -35,6 +35,10 @@ pub struct Rights {
     pub read_material: bool,
     /// Create, Register, Activate, Revoke, Destroy, Re-key.
     pub manage_keys: bool,
+    /// Get the material of Secret Data objects (secrets, volume secrets).
+    /// False for nodes: they receive those only over HTTPS, where workload
+    /// policies decide.
+    pub read_secret_data: bool,
 }
 
 /// Who is asking: the audit identity, the tenants they may see, where new
@@ -562,6 +566,12 @@ impl Context<'_> {
     fn get(&self) -> Outcome {
         self.require(self.session.rights.read_material, "get key material")?;
         let meta = self.object()?;
+        if meta.object_type == ObjectType::SecretData && !self.session.rights.read_secret_data {
+            return Err(KmipError::new(
+                ResultReason::PermissionDenied,
+                "a node receives secret data only over HTTPS (POST /v1/secrets/{ref}/deliver, POST /v1/volumes/{name}/acquire), where workload policies decide",
+            ));
+        }
         if self
             .payload
             .child(Tag::KEY_WRAPPING_SPECIFICATION)

@@ -42,6 +42,7 @@ fn session(tenant: &str) -> Session {
             read_metadata: true,
             read_material: true,
             manage_keys: true,
+            read_secret_data: true,
         },
     }
 }
@@ -474,4 +475,39 @@ fn rejects_undecodable_bytes_with_invalid_message() {
     );
     let response = ttlv::decode(&answer).unwrap();
     assert_eq!(reason(batch_items(&response)[0]), Some(0x04));
+}
+
+#[test]
+fn a_node_session_cannot_get_secret_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let meta = keystore
+        .create_secret(
+            &Caller::system(),
+            "alpha",
+            "db-password",
+            std::collections::BTreeMap::new(),
+            SecretBytes::from_slice(b"s3cr3t"),
+        )
+        .unwrap();
+    let operator = session("alpha");
+    let got = call(
+        &keystore,
+        &operator,
+        (1, 2),
+        kmip::operation::GET,
+        vec![uid(&meta.id)],
+    );
+    assert_eq!(status(&got), 0, "{got:?}");
+    let mut node = session("alpha");
+    node.rights.read_secret_data = false;
+    let refused = call(
+        &keystore,
+        &node,
+        (1, 2),
+        kmip::operation::GET,
+        vec![uid(&meta.id)],
+    );
+    assert_eq!(status(&refused), 1);
+    assert_eq!(reason(&refused), Some(0x0C), "Permission Denied");
 }

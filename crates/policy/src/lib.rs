@@ -45,6 +45,11 @@ pub struct Workload {
     /// The container image's content digest, `sha256:<64 hex>`.
     #[serde(default)]
     pub image_digest: Option<String>,
+    /// The image's repository digests (`name@sha256:<64 hex>` or
+    /// `sha256:<64 hex>`), as `docker image inspect` lists them: the digest a
+    /// registry knows the image by, which is what people usually pin.
+    #[serde(default)]
+    pub repo_digests: Vec<String>,
     /// The container image's name as the container was started with it.
     #[serde(default)]
     pub image: Option<String>,
@@ -224,6 +229,14 @@ fn check_name(name: &str, what: &'static str) -> Result<(), PolicyError> {
     }
 }
 
+/// The `sha256:...` part of a repository digest (`name@sha256:...`); a bare
+/// digest is returned as it is.
+pub fn digest_part(repo_digest: &str) -> &str {
+    repo_digest
+        .rsplit_once('@')
+        .map_or(repo_digest, |(_, digest)| digest)
+}
+
 /// Whether `text` is `sha256:` followed by 64 lowercase hex digits.
 pub fn is_digest(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| {
@@ -266,15 +279,33 @@ impl Selector {
             return Some(format!("the node {missing}"));
         }
         if !self.image_digests.is_empty() {
-            match &workload.image_digest {
-                Some(digest) if self.image_digests.contains(digest) => {}
-                Some(digest) => {
-                    return Some(format!(
-                        "image digest {digest} is not one of {}",
-                        list(&self.image_digests)
-                    ));
-                }
-                None => return Some("the container's image digest is not known".to_owned()),
+            let known: Vec<&str> = workload
+                .image_digest
+                .iter()
+                .map(String::as_str)
+                .chain(
+                    workload
+                        .repo_digests
+                        .iter()
+                        .map(|digest| digest_part(digest)),
+                )
+                .collect();
+            if known.is_empty() {
+                return Some("the container's image digest is not known".to_owned());
+            }
+            if !known
+                .iter()
+                .any(|digest| self.image_digests.iter().any(|wanted| wanted == digest))
+            {
+                let shown = if known.len() == 1 {
+                    format!("image digest {}", known.join(""))
+                } else {
+                    format!("none of the image digests {}", known.join(", "))
+                };
+                return Some(format!(
+                    "{shown} is not one of {}",
+                    list(&self.image_digests)
+                ));
             }
         }
         if !self.images.is_empty() {
@@ -547,6 +578,57 @@ mod tests {
             false,
             &format!("image digest {DIGEST_B} is not one of [{DIGEST_A}]"),
         );
+    }
+
+    #[test]
+    fn a_repo_digest_matches_like_the_image_digest() {
+        let policies = [app_db()];
+        let mut runs = workload(DIGEST_B);
+        runs.repo_digests = vec![format!("registry.local/app@{DIGEST_A}")];
+        check(
+            &policies,
+            &runs,
+            Resource::Secret {
+                name: "db-password",
+            },
+            true,
+            "grants secret 'db-password'",
+        );
+        runs.image_digest = None;
+        runs.repo_digests = vec![DIGEST_A.to_owned()];
+        check(
+            &policies,
+            &runs,
+            Resource::Secret {
+                name: "db-password",
+            },
+            true,
+            "grants",
+        );
+        runs.image_digest = Some(DIGEST_B.to_owned());
+        runs.repo_digests = vec![format!("app@{DIGEST_B}")];
+        check(
+            &policies,
+            &runs,
+            Resource::Secret {
+                name: "db-password",
+            },
+            false,
+            "none of the image digests",
+        );
+        runs.image_digest = None;
+        runs.repo_digests.clear();
+        check(
+            &policies,
+            &runs,
+            Resource::Secret {
+                name: "db-password",
+            },
+            false,
+            "image digest is not known",
+        );
+        assert_eq!(digest_part(&format!("a/b@{DIGEST_A}")), DIGEST_A);
+        assert_eq!(digest_part(DIGEST_A), DIGEST_A);
     }
 
     #[test]

@@ -383,6 +383,19 @@ pub fn router(state: App) -> Router {
             "/v1/secrets/{reference}/rotate",
             post(crate::secrets::rotate),
         )
+        .route(
+            "/v1/policies",
+            post(crate::policies::create).get(crate::policies::list),
+        )
+        .route("/v1/policies/check", post(crate::policies::check))
+        .route(
+            "/v1/policies/{name}",
+            get(crate::policies::show).delete(crate::policies::remove),
+        )
+        .route(
+            "/v1/secrets/{reference}/deliver",
+            post(crate::secrets::deliver),
+        )
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .merge(crate::nodes::routes())
@@ -855,6 +868,7 @@ async fn key_material(
         Permission::ReadMaterial,
         move |call| {
             let meta = resolve(call, &reference, query.tenant.as_deref())?;
+            crate::policies::refuse_direct_read(call, &meta)?;
             let durable = call
                 .keystore
                 .material_deferred(&call.caller, &meta, query.version)?;

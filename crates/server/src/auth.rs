@@ -46,6 +46,12 @@ pub enum Permission {
     ManageNodes,
     /// A node's own identity: renew its certificate, report liveness.
     NodeSelf,
+    /// Create and remove policies.
+    ManagePolicies,
+    /// List, show and check policies.
+    ReadPolicies,
+    /// Receive secrets for the node's workloads, as policies allow.
+    ReceiveSecrets,
 }
 
 /// Whether `role` grants `permission`. Everything not listed is denied.
@@ -58,8 +64,13 @@ fn grants(role: Role, permission: Permission) -> bool {
                 | Permission::ReadMaterial
                 | Permission::ManageKeys
                 | Permission::UseVolumes
+                | Permission::ManagePolicies
+                | Permission::ReadPolicies
         ),
-        Role::Auditor => matches!(permission, Permission::ReadMetadata | Permission::ReadAudit),
+        Role::Auditor => matches!(
+            permission,
+            Permission::ReadMetadata | Permission::ReadAudit | Permission::ReadPolicies
+        ),
         Role::Agent => matches!(
             permission,
             Permission::ReadMetadata
@@ -67,6 +78,7 @@ fn grants(role: Role, permission: Permission) -> bool {
                 | Permission::ManageKeys
                 | Permission::UseVolumes
                 | Permission::NodeSelf
+                | Permission::ReceiveSecrets
         ),
     }
 }
@@ -301,6 +313,13 @@ mod tests {
         assert!(!grants(Role::Auditor, Permission::ReadMaterial));
         assert!(!grants(Role::Auditor, Permission::ManageKeys));
         assert!(grants(Role::Auditor, Permission::ReadAudit));
+        assert!(grants(Role::Auditor, Permission::ReadPolicies));
+        assert!(!grants(Role::Auditor, Permission::ManagePolicies));
+        assert!(grants(Role::Operator, Permission::ManagePolicies));
+        assert!(!grants(Role::Agent, Permission::ManagePolicies));
+        assert!(!grants(Role::Agent, Permission::ReadPolicies));
+        assert!(grants(Role::Agent, Permission::ReceiveSecrets));
+        assert!(!grants(Role::Operator, Permission::ReceiveSecrets));
     }
 
     #[test]

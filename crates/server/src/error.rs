@@ -16,6 +16,8 @@ pub enum Code {
     Unauthenticated,
     /// 403.
     Forbidden,
+    /// 403, a policy refused the workload.
+    PolicyDenied,
     /// 404.
     NotFound,
     /// 405.
@@ -43,6 +45,7 @@ impl Code {
             Code::BadRequest => "bad_request",
             Code::Unauthenticated => "unauthenticated",
             Code::Forbidden => "forbidden",
+            Code::PolicyDenied => "policy_denied",
             Code::NotFound => "not_found",
             Code::MethodNotAllowed => "method_not_allowed",
             Code::Conflict => "conflict",
@@ -60,7 +63,7 @@ impl Code {
         match self {
             Code::BadRequest => StatusCode::BAD_REQUEST,
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Code::Forbidden => StatusCode::FORBIDDEN,
+            Code::Forbidden | Code::PolicyDenied => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::Conflict => StatusCode::CONFLICT,
@@ -109,7 +112,10 @@ impl From<KeystoreError> for ApiError {
             KeystoreError::NotFound { .. } => Code::NotFound,
             KeystoreError::NameTaken { .. } => Code::Conflict,
             KeystoreError::WrongState { .. } => Code::Conflict,
-            KeystoreError::InvalidName(_) | KeystoreError::InvalidArgument(_) => Code::BadRequest,
+            KeystoreError::InvalidName(_)
+            | KeystoreError::InvalidArgument(_)
+            | KeystoreError::InvalidPolicy(_) => Code::BadRequest,
+            KeystoreError::PolicyExists { .. } => Code::Conflict,
             KeystoreError::Seal(seal) => seal_code(seal),
             KeystoreError::Unwrap { .. } => Code::Internal,
             KeystoreError::VolumeHeld { .. } => Code::Conflict,

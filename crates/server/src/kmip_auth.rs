@@ -80,6 +80,9 @@ pub fn session_for(principal: &Principal, remote: Option<String>) -> kmip::Sessi
             read_metadata: principal.authorize(Permission::ReadMetadata).is_ok(),
             read_material: principal.authorize(Permission::ReadMaterial).is_ok(),
             manage_keys: principal.authorize(Permission::ManageKeys).is_ok(),
+            // Nodes get secret data only where policies decide (HTTPS).
+            read_secret_data: principal.node_id().is_none()
+                && principal.authorize(Permission::ReadMaterial).is_ok(),
         },
     }
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod nodes;
 pub mod openapi;
 pub mod peer;
+pub mod policies;
 pub mod secrets;
 pub mod volumes;
 

@@ -1,6 +1,7 @@
 //! Node identity over HTTPS: the CA bundle, join tokens, joining, renewal, liveness,
 //! the node inventory and decommissioning (docs/identity.md).
 
+use std::collections::BTreeMap;
 use std::path::{Path as FilePath, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -235,6 +236,7 @@ pub(crate) fn routes() -> Router<App> {
         .route("/v1/nodes/tokens/{id}/rotate", post(rotate_token))
         .route("/v1/nodes/{id}", get(show_node))
         .route("/v1/nodes/{id}/decommission", post(decommission))
+        .route("/v1/nodes/{id}/labels", post(label_node).put(label_node))
 }
 
 fn identity_of(app: &App) -> Result<Arc<Identity>, ApiError> {
@@ -275,6 +277,7 @@ struct JoinTokenInfo {
     revoked_at: Option<OffsetDateTime>,
     max_uses: u32,
     uses: u32,
+    labels: BTreeMap<String, String>,
 }
 
 impl From<&JoinTokenRow> for JoinTokenInfo {
@@ -288,6 +291,7 @@ impl From<&JoinTokenRow> for JoinTokenInfo {
             revoked_at: row.revoked_at,
             max_uses: row.max_uses,
             uses: row.uses,
+            labels: row.labels.clone(),
         }
     }
 }
@@ -307,6 +311,16 @@ struct CreateJoinTokenRequest {
     tenant: Option<String>,
     ttl_secs: Option<u64>,
     max_uses: Option<u32>,
+    /// Labels the joining nodes get.
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+/// Node labels follow the object label rules: keys are names, values are
+/// printable and short.
+fn validate_labels(labels: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    keystore::object::validate_labels(labels)
+        .map_err(|error| ApiError::bad_request(format!("node labels: {error}")))
 }
 
 /// Tenant names go into certificate URIs: ASCII letters, digits, `-`, `_`, `.`.
@@ -334,6 +348,7 @@ fn new_join_token(
     tenant: String,
     ttl_secs: u64,
     max_uses: u32,
+    labels: BTreeMap<String, String>,
 ) -> Result<(JoinTokenRow, zeroize::Zeroizing<String>), ApiError> {
     let token = pki::JoinToken::generate(pki::bundle_digest(identity.bundle_pem().as_bytes()))
         .map_err(|_| ApiError::new(Code::Internal, "no randomness for a join token"))?;
@@ -350,6 +365,7 @@ fn new_join_token(
         revoked_at: None,
         max_uses,
         uses: 0,
+        labels,
     };
     Ok((row, token.to_text_secret()))
 }
@@ -391,7 +407,15 @@ async fn create_token(
                     "max_uses must be between 1 and {MAX_JOIN_TOKEN_USES}"
                 )));
             }
-            let (row, text) = new_join_token(&identity, Role::Agent, tenant, ttl, max_uses)?;
+            validate_labels(&request.labels)?;
+            let (row, text) = new_join_token(
+                &identity,
+                Role::Agent,
+                tenant,
+                ttl,
+                max_uses,
+                request.labels,
+            )?;
             call.keystore.commit_identity(
                 &call.caller,
                 "node.token.create",
@@ -494,8 +518,14 @@ async fn rotate_token(
             let ttl = u64::try_from((old.expires_at - old.created_at).whole_seconds())
                 .unwrap_or(DEFAULT_JOIN_TOKEN_TTL_SECS)
                 .clamp(1, MAX_JOIN_TOKEN_TTL_SECS);
-            let (row, text) =
-                new_join_token(&identity, old.role, old.tenant.clone(), ttl, old.max_uses)?;
+            let (row, text) = new_join_token(
+                &identity,
+                old.role,
+                old.tenant.clone(),
+                ttl,
+                old.max_uses,
+                old.labels.clone(),
+            )?;
             old.revoked_at.get_or_insert(now);
             call.keystore.commit_identity(
                 &call.caller,
@@ -655,6 +685,7 @@ fn join_blocking(
         decommissioned_at: None,
         join_token_id: row.id.clone(),
         issuer: String::new(),
+        labels: row.labels.clone(),
     };
     let certificate = identity.sign(&request.csr_pem, &mut node)?;
     row.uses = row.uses.saturating_add(1);
@@ -772,6 +803,7 @@ struct NodeInfo {
     #[serde(with = "time::serde::rfc3339::option")]
     decommissioned_at: Option<OffsetDateTime>,
     join_token_id: String,
+    labels: BTreeMap<String, String>,
 }
 
 impl From<&NodeRow> for NodeInfo {
@@ -788,6 +820,7 @@ impl From<&NodeRow> for NodeInfo {
             last_seen: row.last_seen,
             decommissioned_at: row.decommissioned_at,
             join_token_id: row.join_token_id.clone(),
+            labels: row.labels.clone(),
         }
     }
 }
@@ -839,6 +872,64 @@ async fn show_node(
         )?;
         Ok(Json(NodeInfo::from(&node)))
     })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabelRequest {
+    /// Labels to add or change.
+    #[serde(default)]
+    set: BTreeMap<String, String>,
+    /// Label keys to remove.
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+/// `POST|PUT /v1/nodes/{id}/labels`: sets and removes labels of a node;
+/// policies that select by node label see the change at the next request.
+async fn label_node(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<LabelRequest>,
+) -> Result<Json<NodeInfo>, ApiError> {
+    app.call(
+        context,
+        "node.label",
+        Permission::ManageNodes,
+        move |call| {
+            let mut node = find_node(call.keystore, call.principal(), &id)?;
+            if node.state == NodeState::Decommissioned {
+                return Err(ApiError::new(
+                    Code::Conflict,
+                    format!("node '{id}' is decommissioned; its labels no longer matter"),
+                ));
+            }
+            if let Some(key) = request
+                .remove
+                .iter()
+                .find(|key| request.set.contains_key(*key))
+            {
+                return Err(ApiError::bad_request(format!(
+                    "label '{key}' is both set and removed; do one or the other"
+                )));
+            }
+            for key in &request.remove {
+                node.labels.remove(key);
+            }
+            node.labels.extend(request.set);
+            validate_labels(&node.labels)?;
+            call.keystore.commit_identity(
+                &call.caller,
+                "node.label",
+                Some(&node.tenant),
+                Some(&node.id),
+                vec![Write::PutNode(node.clone())],
+            )?;
+            Ok(Json(NodeInfo::from(&node)))
+        },
+    )
     .await
 }
 
@@ -1030,6 +1121,7 @@ async fn rotate_ca(
                 old.tenant.clone(),
                 ttl,
                 old.max_uses.saturating_sub(old.uses).max(1),
+                old.labels.clone(),
             )?;
             old.revoked_at = Some(now);
             tokens.push(ReplacedJoinToken {

@@ -42,6 +42,11 @@ mod tests {
             "/v1/nodes/tokens/{id}/rotate",
             "/v1/nodes/{id}",
             "/v1/nodes/{id}/decommission",
+            "/v1/nodes/{id}/labels",
+            "/v1/policies",
+            "/v1/policies/check",
+            "/v1/policies/{name}",
+            "/v1/secrets/{reference}/deliver",
         ] {
             assert!(paths.contains_key(path), "{path} missing from openapi.json");
         }

@@ -204,6 +204,7 @@ pub(crate) async fn value(
         Permission::ReadMaterial,
         move |call| {
             let meta = resolve_secret(call, &reference, query.tenant.as_deref())?;
+            crate::policies::refuse_direct_read(call, &meta)?;
             let durable = call
                 .keystore
                 .read_secret(&call.caller, &meta, query.version)?;
@@ -214,6 +215,59 @@ pub(crate) async fn value(
                     version,
                     value: base64::engine::general_purpose::STANDARD.encode(value.expose_secret()),
                 })
+            }))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeliverRequest {
+    tenant: Option<String>,
+    #[serde(default)]
+    workloads: Vec<crate::policies::WorkloadClaim>,
+}
+
+/// `POST /v1/secrets/{reference}/deliver`: the value, to a node, for the
+/// workloads it names, when a policy grants the secret to every one of them
+/// (deny by default). Audited as `policy.decide` per workload and
+/// `secret.read`.
+pub(crate) async fn deliver(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(reference): Path<String>,
+    JsonBody(request): JsonBody<DeliverRequest>,
+) -> Result<Json<SecretValue>, ApiError> {
+    app.call(
+        context,
+        "secret.read",
+        Permission::ReceiveSecrets,
+        move |call| {
+            if call.principal().node_id().is_none() {
+                return Err(ApiError::new(
+                    Code::Forbidden,
+                    "only a node, with its certificate, receives secrets for its workloads; people read a value with GET /v1/secrets/{ref}/value",
+                ));
+            }
+            let meta = resolve_secret(call, &reference, request.tenant.as_deref())?;
+            let name = meta.name.clone().unwrap_or_else(|| meta.id.clone());
+            crate::policies::enforce(
+                call,
+                &meta.tenant,
+                &policy::Resource::Secret { name: &name },
+                &meta.id,
+                &request.workloads,
+            )?;
+            let (version, value) = call
+                .keystore
+                .read_secret(&call.caller, &meta, None)?
+                .wait()?;
+            Ok(Json(SecretValue {
+                id: meta.id,
+                name: meta.name,
+                version,
+                value: base64::engine::general_purpose::STANDARD.encode(value.expose_secret()),
             }))
         },
     )

@@ -81,6 +81,10 @@ pub(crate) struct VolumeQuery {
 pub(crate) struct LeaseRequest {
     tenant: Option<String>,
     lease_seconds: Option<u32>,
+    /// The containers a node acquires the volume for (acquire only; policies
+    /// decide each). Ignored for callers that are not nodes.
+    #[serde(default)]
+    workloads: Vec<crate::policies::WorkloadClaim>,
 }
 
 #[derive(Serialize)]
@@ -222,19 +226,39 @@ pub(crate) async fn remove(
 }
 
 /// `POST /v1/volumes/{name}/acquire`: takes (or extends) the caller's lease
-/// and returns the secret that opens the volume.
+/// and returns the secret that opens the volume. A node gets it only when
+/// policies allow every workload it names (`policies::enforce`).
 pub(crate) async fn acquire(
     State(app): State<App>,
     context: RequestContext,
     Path(name): Path<String>,
     OptionalJsonBody(request): OptionalJsonBody<LeaseRequest>,
 ) -> Result<Json<Acquired>, ApiError> {
-    app.call_inline(
+    app.call(
         context,
         "volume.acquire",
         Permission::UseVolumes,
         move |call| {
             let tenant = tenant(call, request.tenant.as_deref(), &name)?;
+            if call.principal().node_id().is_some() {
+                let row = call
+                    .keystore
+                    .volume(&tenant, &name)
+                    .map_err(hidden(&name))?;
+                let creator = row
+                    .created_by
+                    .strip_prefix(crate::auth::NODE_PRINCIPAL_PREFIX);
+                crate::policies::enforce(
+                    call,
+                    &tenant,
+                    &policy::Resource::Volume {
+                        name: &name,
+                        creator_node: creator,
+                    },
+                    &row.key_id,
+                    &request.workloads,
+                )?;
+            }
             let holder = call.principal().audit_name();
             let durable = call
                 .keystore
@@ -246,12 +270,10 @@ pub(crate) async fn acquire(
                     request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECS),
                 )
                 .map_err(hidden(&name))?;
-            Ok(durable.map(|(row, secret)| {
-                Json(Acquired {
-                    volume: VolumeInfo::from(row),
-                    secret: base64::engine::general_purpose::STANDARD
-                        .encode(secret.expose_secret()),
-                })
+            let (row, secret) = durable.wait()?;
+            Ok(Json(Acquired {
+                volume: VolumeInfo::from(row),
+                secret: base64::engine::general_purpose::STANDARD.encode(secret.expose_secret()),
             }))
         },
     )

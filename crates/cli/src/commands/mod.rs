@@ -40,6 +40,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node(command) => {
             crate::node::run(&connect(&cli.global)?, command, cli.global.json).await
         }
+        Command::Policy(command) => {
+            crate::policy_cmd::run(&connect(&cli.global)?, command, cli.global.json).await
+        }
         Command::Ca(command) => {
             crate::ca::run(&connect(&cli.global)?, command, cli.global.json).await
         }

@@ -209,6 +209,21 @@ impl Drop for TestServer {
     }
 }
 
+/// An HTTPS client presenting the node certificate in `data_dir` (written by
+/// `cryptainer agent join`), trusting only the CA the node pinned.
+pub fn node_client(data_dir: &Path) -> reqwest::Client {
+    let ca = std::fs::read(data_dir.join("ca.pem")).unwrap();
+    let mut identity = std::fs::read(data_dir.join("node.crt")).unwrap();
+    identity.extend(std::fs::read(data_dir.join("node.key")).unwrap());
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .identity(reqwest::Identity::from_pem(&identity).unwrap())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
 /// A single-threaded runtime for blocking test code.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -154,6 +154,21 @@ pub enum Write {
     PutJoinToken(JoinTokenRow),
     /// Adds or replaces a node of the inventory (see [`NodeRow`]).
     PutNode(NodeRow),
+    /// Stores a policy; when `replace` is false, fails with
+    /// [`StoreError::NameTaken`] if the tenant already has one of its name.
+    PutPolicy {
+        /// The policy (it holds names and digests, no secret).
+        policy: policy::Policy,
+        /// Whether an existing policy of the same name is replaced.
+        replace: bool,
+    },
+    /// Deletes a policy; deleting a missing one changes nothing.
+    DeletePolicy {
+        /// Its tenant.
+        tenant: String,
+        /// Its name.
+        name: String,
+    },
 }
 
 /// A volume: a block device encrypted with a key this key manager holds.
@@ -221,6 +236,9 @@ pub struct JoinTokenRow {
     pub max_uses: u32,
     /// How many nodes have joined with it.
     pub uses: u32,
+    /// Labels the nodes joining with it get (policies select nodes by them).
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Whether a node may still act.
@@ -277,6 +295,10 @@ pub struct NodeRow {
     /// current CA. Empty in rows written before this was recorded.
     #[serde(default)]
     pub issuer: String,
+    /// Its labels (from the join token, changed by `cryptainer node label`);
+    /// policies select nodes by them. Rows stored before labels existed have none.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// What to list.
@@ -415,6 +437,17 @@ pub trait Store: Send + Sync {
     /// Every node, ordered by id.
     fn list_nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
         Err(StoreError::Unsupported { what: "nodes" })
+    }
+    /// A policy by tenant and name.
+    fn get_policy(&self, _tenant: &str, _name: &str) -> Result<Option<policy::Policy>, StoreError> {
+        Err(StoreError::Unsupported { what: "policies" })
+    }
+    /// Every policy of these tenants (`None`: every tenant), by tenant and name.
+    fn list_policies(
+        &self,
+        _tenants: Option<&[String]>,
+    ) -> Result<Vec<policy::Policy>, StoreError> {
+        Err(StoreError::Unsupported { what: "policies" })
     }
     /// The last durable audit record's sequence number and hash.
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError>;

@@ -87,6 +87,12 @@ CREATE TABLE IF NOT EXISTS nodes (
     id   TEXT PRIMARY KEY,
     info TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS policies (
+    tenant TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    PRIMARY KEY (tenant, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     seq    INTEGER PRIMARY KEY,
     record TEXT NOT NULL
@@ -204,6 +210,48 @@ impl SqliteStore {
                 decoded.push(serde_json::from_str(&row?).map_err(|error| corrupt(what, error))?);
             }
             Ok(decoded)
+        })
+    }
+
+    /// The JSON rows (second column) of a query whose first column is the
+    /// tenant, decoded, keeping only `tenants` (`None`: all).
+    fn tenant_json_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        tenants: Option<&[String]>,
+        what: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.with_reader(|connection| {
+            let mut statement = connection.prepare_cached(query)?;
+            let mut rows = statement.query([])?;
+            let mut decoded = Vec::new();
+            while let Some(row) = rows.next()? {
+                let tenant: String = row.get(0)?;
+                if tenants.is_some_and(|tenants| !tenants.contains(&tenant)) {
+                    continue;
+                }
+                let text: String = row.get(1)?;
+                decoded.push(serde_json::from_str(&text).map_err(|error| corrupt(what, error))?);
+            }
+            Ok(decoded)
+        })
+    }
+
+    /// The JSON row a query by tenant and name selects, decoded.
+    fn tenant_json_row<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        tenant: &str,
+        name: &str,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        self.with_reader(|connection| {
+            let text: Option<String> = connection
+                .prepare_cached(query)?
+                .query_row([tenant, name], |row| row.get(0))
+                .optional()?;
+            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt(what, error)))
+                .transpose()
         })
     }
 
@@ -485,33 +533,20 @@ impl Store for SqliteStore {
     }
 
     fn get_volume(&self, tenant: &str, name: &str) -> Result<Option<VolumeRow>, StoreError> {
-        self.with_reader(|connection| {
-            let text: Option<String> = connection
-                .prepare_cached("SELECT info FROM volumes WHERE tenant = ?1 AND name = ?2")?
-                .query_row([tenant, name], |row| row.get(0))
-                .optional()?;
-            text.map(|text| serde_json::from_str(&text).map_err(|error| corrupt("volume", error)))
-                .transpose()
-        })
+        self.tenant_json_row(
+            "SELECT info FROM volumes WHERE tenant = ?1 AND name = ?2",
+            tenant,
+            name,
+            "volume",
+        )
     }
 
     fn list_volumes(&self, tenants: Option<&[String]>) -> Result<Vec<VolumeRow>, StoreError> {
-        self.with_reader(|connection| {
-            let mut statement = connection
-                .prepare_cached("SELECT tenant, info FROM volumes ORDER BY tenant, name")?;
-            let mut rows = statement.query([])?;
-            let mut volumes = Vec::new();
-            while let Some(row) = rows.next()? {
-                let tenant: String = row.get(0)?;
-                if tenants.is_some_and(|tenants| !tenants.contains(&tenant)) {
-                    continue;
-                }
-                let text: String = row.get(1)?;
-                volumes
-                    .push(serde_json::from_str(&text).map_err(|error| corrupt("volume", error))?);
-            }
-            Ok(volumes)
-        })
+        self.tenant_json_rows(
+            "SELECT tenant, info FROM volumes ORDER BY tenant, name",
+            tenants,
+            "volume",
+        )
     }
 
     fn get_join_token_by_digest(&self, digest: &str) -> Result<Option<JoinTokenRow>, StoreError> {
@@ -540,6 +575,23 @@ impl Store for SqliteStore {
 
     fn list_nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
         self.json_rows("SELECT info FROM nodes ORDER BY id", "node")
+    }
+
+    fn get_policy(&self, tenant: &str, name: &str) -> Result<Option<policy::Policy>, StoreError> {
+        self.tenant_json_row(
+            "SELECT body FROM policies WHERE tenant = ?1 AND name = ?2",
+            tenant,
+            name,
+            "policy",
+        )
+    }
+
+    fn list_policies(&self, tenants: Option<&[String]>) -> Result<Vec<policy::Policy>, StoreError> {
+        self.tenant_json_rows(
+            "SELECT tenant, body FROM policies ORDER BY tenant, name",
+            tenants,
+            "policy",
+        )
     }
 
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
@@ -906,6 +958,36 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                 transaction
                     .prepare_cached("INSERT OR REPLACE INTO nodes (id, info) VALUES (?1, ?2)")?
                     .execute(params![row.id, text])?;
+            }
+            Write::PutPolicy { policy, replace } => {
+                let text =
+                    serde_json::to_string(policy).map_err(|error| corrupt("policy", error))?;
+                let statement = if *replace {
+                    "INSERT OR REPLACE INTO policies (tenant, name, body) VALUES (?1, ?2, ?3)"
+                } else {
+                    "INSERT INTO policies (tenant, name, body) VALUES (?1, ?2, ?3)"
+                };
+                match transaction.prepare_cached(statement)?.execute(params![
+                    policy.tenant,
+                    policy.name,
+                    text
+                ]) {
+                    Ok(_) => {}
+                    Err(rusqlite::Error::SqliteFailure(failure, _))
+                        if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        return Err(StoreError::NameTaken {
+                            tenant: policy.tenant.clone(),
+                            name: policy.name.clone(),
+                        });
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            Write::DeletePolicy { tenant, name } => {
+                transaction
+                    .prepare_cached("DELETE FROM policies WHERE tenant = ?1 AND name = ?2")?
+                    .execute(params![tenant, name])?;
             }
         }
     }
