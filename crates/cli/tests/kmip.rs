@@ -348,3 +348,33 @@ mod kmip {
     pub const ACTIVATE: u32 = 0x12;
     pub const DISCOVER_VERSIONS: u32 = 0x1E;
 }
+
+#[test]
+fn kmip_follows_a_ca_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("data"));
+    let before = issue(&server, dir.path(), "before", "alpha");
+    let output = server.cli(&["ca", "rotate", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Issued by the new root, answered with the bundle of both roots.
+    let after = issue(&server, dir.path(), "after", "alpha");
+    let bundle = std::fs::read_to_string(after.join("ca.pem")).unwrap();
+    assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2);
+    // A certificate from each root is accepted on 5696 without a restart.
+    for cert_dir in [&before, &after] {
+        let mut stream = connect(&server, cert_dir);
+        let response = exchange(
+            &mut stream,
+            &request((2, 0), vec![(kmip::DISCOVER_VERSIONS, Vec::new())]),
+        );
+        assert_eq!(
+            enumeration(batch(&response)[0], Tag::RESULT_STATUS),
+            Some(0),
+            "{response:?}"
+        );
+    }
+}

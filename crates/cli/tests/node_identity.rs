@@ -680,6 +680,13 @@ fn ca_rotation_completes_with_agents_connected() {
         assert_eq!(body["ca_digest"], rotated["ca_digest"]);
     }
     assert!(rt.block_on(audited(&server, "ca.rotate", "ok")));
+    // Every active node now holds a certificate from the new root.
+    let status = server.cli(&["ca", "status", "--wait", "--timeout", "60s", "--json"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["nodes"], 3, "{status}");
+    assert_eq!(status["reissued"], 3, "{status}");
+    assert_eq!(status["roots"], 2, "{status}");
     // SIGTERM stops an agent cleanly.
     let mut agents = agents;
     assert!(agents[0].stop());
@@ -783,4 +790,58 @@ fn certificates_that_disagree_with_the_inventory_are_refused() {
         assert!(message.contains(expected), "{name}: {message}");
     }
     assert!(rt.block_on(audited(&server, "key.list", "unauthenticated")));
+}
+
+#[test]
+fn after_a_ca_rotation_nodes_are_told_to_renew_one_batch_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev_with(
+        &dir.path().join("server"),
+        &["--reissue-batch", "1", "--reissue-interval", "1h"],
+    );
+    let token = create_join_token(&server, &["--max-uses", "2"]);
+    let dirs: Vec<PathBuf> = (1..=2)
+        .map(|index| dir.path().join(format!("node{index}")))
+        .collect();
+    for data_dir in &dirs {
+        join_ok(&server, &token, data_dir);
+    }
+    let rt = runtime();
+    let heartbeat = |data_dir: &Path| {
+        let (status, body) = rt
+            .block_on(node_request(
+                &node_client(data_dir),
+                &server,
+                Method::POST,
+                "/v1/nodes/heartbeat",
+            ))
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    // Before a rotation nobody is asked to renew.
+    assert_eq!(heartbeat(&dirs[0])["renew"], false);
+    let rotated = server.cli(&["ca", "rotate", "--json"]);
+    assert!(rotated.status.success(), "{}", text(&rotated));
+    // One node per batch: the first asks and is told to renew; the second
+    // waits for the next batch, with the same bundle digest served to both.
+    let first = heartbeat(&dirs[0]);
+    let second = heartbeat(&dirs[1]);
+    assert_eq!(first["renew"], true, "{first}");
+    assert_eq!(second["renew"], false, "{second}");
+    assert_eq!(first["ca_digest"], second["ca_digest"]);
+    let status = server.cli(&["ca", "status", "--json"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["nodes"], 2, "{status}");
+    assert_eq!(status["reissued"], 0, "{status}");
+    assert_eq!(status["pending"].as_array().unwrap().len(), 2, "{status}");
+    // Waiting gives up with the nodes left named.
+    let waited = server.cli(&["ca", "status", "--wait", "--timeout", "1s"]);
+    assert!(!waited.status.success());
+    assert!(
+        text(&waited).contains("still hold a certificate from the previous root"),
+        "{}",
+        text(&waited)
+    );
 }
