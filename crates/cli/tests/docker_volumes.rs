@@ -229,6 +229,22 @@ fn a_second_node_cannot_open_a_volume_another_node_holds() {
     let second = Agent::start_named(&server, dir.path(), "two", &shared);
     let volume = format!("{}-shared", first.driver);
     docker.ok(&["volume", "create", "-d", &first.driver, &volume]);
+    // Both hosts may open it (else only its creator could): the lease alone
+    // keeps them from opening it at the same time.
+    let granted = server.cli(&[
+        "policy",
+        "create",
+        &format!("{volume}-hosts"),
+        "--volume",
+        &volume,
+        "--node-role",
+        "agent",
+    ]);
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
     let container = format!("{}-holder", first.driver);
     docker.ok(&[
         "run",
