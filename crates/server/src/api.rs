@@ -1263,3 +1263,37 @@ pub fn decode_for_fuzzing(data: &[u8]) {
         }
     }
 }
+
+/// The tenant a request on `what` named `name` acts on (the requested one, or
+/// the caller's own); outside the caller's tenants it does not exist, so the
+/// answer is the same "not found" as for a missing one.
+pub(crate) fn scoped_tenant(
+    call: &Call<'_>,
+    requested: Option<&str>,
+    what: &str,
+    name: &str,
+) -> Result<String, ApiError> {
+    let tenant = call.principal().tenant_for(requested);
+    if call.principal().scope.allows(&tenant) {
+        Ok(tenant)
+    } else {
+        Err(no_such(what, name))
+    }
+}
+
+/// "no `what` '`name`'".
+pub(crate) fn no_such(what: &str, name: &str) -> ApiError {
+    ApiError::new(crate::error::Code::NotFound, format!("no {what} '{name}'"))
+}
+
+/// Maps the keystore's not-found to [`no_such`] for `what` named `name`,
+/// without the store's internal identifiers.
+pub(crate) fn hidden<'a>(
+    what: &'a str,
+    name: &'a str,
+) -> impl Fn(keystore::KeystoreError) -> ApiError + 'a {
+    move |error| match error {
+        keystore::KeystoreError::NotFound { .. } => no_such(what, name),
+        other => other.into(),
+    }
+}

@@ -60,7 +60,7 @@ pub fn tls_config_with_verifier(
     let config = pki::server_config_with_verifier(
         material.cert_chain_pem(),
         material.key_pem_secret(),
-        Arc::new(crate::peer::Required(verifier)),
+        Arc::new(verifier.required()),
     )?;
     Ok(Arc::new(config))
 }

@@ -711,6 +711,12 @@ fn own_node(keystore: &Keystore, principal: &Principal) -> Result<NodeRow, ApiEr
             "only a node, with its certificate, may do this",
         )
     })?;
+    node_of(keystore, node_id)
+}
+
+/// The inventory row of `node_id`, the caller's own node; an unknown node is
+/// unauthenticated.
+pub(crate) fn node_of(keystore: &Keystore, node_id: &str) -> Result<NodeRow, ApiError> {
     keystore
         .store()
         .get_node(node_id)

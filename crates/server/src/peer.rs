@@ -129,16 +129,28 @@ impl DenyList {
 /// handshakes use the new bundle, established connections are untouched.
 #[derive(Debug)]
 pub struct NodeClientVerifier {
-    inner: RwLock<Arc<dyn ClientCertVerifier>>,
+    inner: Arc<RwLock<Arc<dyn ClientCertVerifier>>>,
     deny: Arc<DenyList>,
+    mandatory: bool,
 }
 
 impl NodeClientVerifier {
     /// Wraps `inner` with `deny`.
     pub fn new(inner: Arc<dyn ClientCertVerifier>, deny: Arc<DenyList>) -> NodeClientVerifier {
         NodeClientVerifier {
-            inner: RwLock::new(inner),
+            inner: Arc::new(RwLock::new(inner)),
             deny,
+            mandatory: false,
+        }
+    }
+
+    /// The same verifier (same roots, replaced together; same deny list) with
+    /// a client certificate required: for the KMIP listener, which has no tokens.
+    pub fn required(&self) -> NodeClientVerifier {
+        NodeClientVerifier {
+            inner: Arc::clone(&self.inner),
+            deny: Arc::clone(&self.deny),
+            mandatory: true,
         }
     }
 
@@ -160,7 +172,7 @@ impl ClientCertVerifier for NodeClientVerifier {
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        false
+        self.mandatory
     }
 
     /// No hints: the roots can change under a borrowed list, and clients present the
@@ -209,57 +221,6 @@ impl ClientCertVerifier for NodeClientVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner().supported_verify_schemes()
-    }
-}
-
-/// A [`NodeClientVerifier`] that requires a client certificate (the KMIP
-/// listener: KMIP has no tokens). Everything else, roots and deny list
-/// included, is the wrapped verifier's.
-#[derive(Debug)]
-pub struct Required(pub Arc<NodeClientVerifier>);
-
-impl ClientCertVerifier for Required {
-    fn offer_client_auth(&self) -> bool {
-        true
-    }
-
-    fn client_auth_mandatory(&self) -> bool {
-        true
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &[]
-    }
-
-    fn verify_client_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        self.0.verify_client_cert(end_entity, intermediates, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
     }
 }
 

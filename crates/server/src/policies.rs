@@ -125,12 +125,7 @@ pub(crate) fn enforce(
             claims.len()
         )));
     }
-    let node = call
-        .keystore
-        .store()
-        .get_node(node_id)
-        .map_err(|error| ApiError::from(KeystoreError::from(error)))?
-        .ok_or_else(|| ApiError::new(Code::Unauthenticated, format!("unknown node '{node_id}'")))?;
+    let node = crate::nodes::node_of(call.keystore, node_id)?;
     let policies = call.keystore.list_policies(Some(&[tenant.to_owned()]))?;
     let mut refusal = None;
     for (workload, described) in workloads(&node, claims) {
@@ -220,23 +215,11 @@ pub(crate) struct PolicyList {
 /// The tenant a policy request acts on; outside the caller's tenants the
 /// policy does not exist.
 fn tenant(call: &Call<'_>, requested: Option<&str>, name: &str) -> Result<String, ApiError> {
-    let tenant = call.principal().tenant_for(requested);
-    if call.principal().scope.allows(&tenant) {
-        Ok(tenant)
-    } else {
-        Err(not_found(name))
-    }
-}
-
-fn not_found(name: &str) -> ApiError {
-    ApiError::new(Code::NotFound, format!("no policy '{name}'"))
+    crate::api::scoped_tenant(call, requested, "policy", name)
 }
 
 fn hidden(name: &str) -> impl Fn(KeystoreError) -> ApiError + '_ {
-    move |error| match error {
-        KeystoreError::NotFound { .. } => not_found(name),
-        other => other.into(),
-    }
+    crate::api::hidden("policy", name)
 }
 
 /// `POST /v1/policies`.

@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::api::{App, Call, JsonBody, OptionalJsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
-use crate::error::{ApiError, Code};
+use crate::error::ApiError;
 
 /// Lease length when the request names none.
 const DEFAULT_LEASE_SECS: u32 = 60;
@@ -102,12 +102,7 @@ pub(crate) struct Acquired {
 /// The tenant a volume request acts on, refused as `not_found` outside the
 /// caller's scope so nothing is learned about other tenants.
 fn tenant(call: &Call<'_>, requested: Option<&str>, name: &str) -> Result<String, ApiError> {
-    let tenant = call.principal().tenant_for(requested);
-    if call.principal().scope.allows(&tenant) {
-        Ok(tenant)
-    } else {
-        Err(ApiError::new(Code::NotFound, format!("no volume '{name}'")))
-    }
+    crate::api::scoped_tenant(call, requested, "volume", name)
 }
 
 /// `POST /v1/volumes`.
@@ -164,12 +159,7 @@ pub(crate) async fn list(
 
 /// Turns a missing volume into the same answer as one in another tenant.
 fn hidden(name: &str) -> impl Fn(KeystoreError) -> ApiError + '_ {
-    move |error| match error {
-        KeystoreError::NotFound { .. } => {
-            ApiError::new(Code::NotFound, format!("no volume '{name}'"))
-        }
-        other => other.into(),
-    }
+    crate::api::hidden("volume", name)
 }
 
 /// `GET /v1/volumes/{name}`.
