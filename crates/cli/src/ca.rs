@@ -124,6 +124,9 @@ pub async fn run(client: &Client, command: &CaCommand, json: bool) -> anyhow::Re
             for node in items(&status, "pending") {
                 println!("  pending: {}", node.as_str().unwrap_or_default());
             }
+            if let Some(line) = server_cert_line(&status) {
+                println!("{line}");
+            }
             Ok(())
         }
     }
@@ -147,8 +150,32 @@ fn progress_line(status: &Value) -> String {
     )
 }
 
-/// Polls `GET /v1/ca/status` until no node is pending, printing each change of
-/// progress on standard error; fails after `timeout` naming the nodes left.
+/// Whether the current root issued the server's own certificate; `None` from a
+/// server that does not say.
+fn server_cert_current(status: &Value) -> Option<bool> {
+    status
+        .get("server_certificate")?
+        .get("current_root")?
+        .as_bool()
+}
+
+fn server_cert_line(status: &Value) -> Option<String> {
+    let current = server_cert_current(status)?;
+    let not_after = status
+        .get("server_certificate")
+        .and_then(|cert| cert.get("not_after"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Some(if current {
+        format!("Server certificate: from the current root (expires {not_after})")
+    } else {
+        "Server certificate: from the previous root; it moves to the current root once every node has renewed".to_owned()
+    })
+}
+
+/// Polls `GET /v1/ca/status` until no node is pending and the server's own
+/// certificate comes from the current root, printing each change of progress on
+/// standard error; fails after `timeout` naming what is left.
 async fn wait_for_reissue(
     client: &Client,
     timeout: Duration,
@@ -158,13 +185,28 @@ async fn wait_for_reissue(
     let mut shown = None;
     loop {
         let status = ca_status(client).await?;
-        let progress = (count(&status, "reissued"), count(&status, "nodes"));
+        let server_current = server_cert_current(&status).unwrap_or(true);
+        let progress = (
+            count(&status, "reissued"),
+            count(&status, "nodes"),
+            server_current,
+        );
         if !quiet && shown != Some(progress) {
             eprintln!("{}", progress_line(&status));
+            if let Some(line) = server_cert_line(&status) {
+                eprintln!("{line}");
+            }
             shown = Some(progress);
         }
-        if progress.0 >= progress.1 {
+        if progress.0 >= progress.1 && server_current {
             return Ok(status);
+        }
+        if Instant::now() >= deadline && progress.0 >= progress.1 {
+            return Err(Failure::failed(
+                "every node renewed, but the server still presents a certificate from the previous root",
+                "the server replaces it within a minute of the last renewal; see its log for `server certificate check failed`",
+            )
+            .into());
         }
         if Instant::now() >= deadline {
             let pending: Vec<&str> = items(&status, "pending")

@@ -291,19 +291,7 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
         matches!(refused.child.try_wait(), Ok(Some(_)))
     });
     assert!(!refused.child.wait().unwrap().success());
-    let before: Vec<u64> = agents
-        .iter()
-        .map(|agent| agent.count("heartbeats_ok"))
-        .collect();
-    wait_until("two more liveness reports of the other agents", || {
-        agents
-            .iter()
-            .zip(&before)
-            .all(|(agent, before)| agent.count("heartbeats_ok") >= before + 2)
-    });
-    for agent in &agents {
-        assert_eq!(agent.count("heartbeats_failed"), 0, "{}", agent.status());
-    }
+    two_more_liveness_reports(&agents, "of the other agents");
 
     let shown = server.cli(&["node", "show", &ids[0], "--json"]);
     let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
@@ -633,18 +621,8 @@ fn ca_rotation_completes_with_agents_connected() {
     wait_until("both agents to renew after the rotation", || {
         agents.iter().all(|agent| agent.count("renewals") >= 1)
     });
-    let before: Vec<u64> = agents
-        .iter()
-        .map(|agent| agent.count("heartbeats_ok"))
-        .collect();
-    wait_until("two more liveness reports after the renewal", || {
-        agents
-            .iter()
-            .zip(&before)
-            .all(|(agent, before)| agent.count("heartbeats_ok") >= before + 2)
-    });
+    two_more_liveness_reports(&agents, "after the renewal");
     for agent in &agents {
-        assert_eq!(agent.count("heartbeats_failed"), 0, "{}", agent.status());
         assert_eq!(agent.count("renewals_failed"), 0, "{}", agent.status());
         let pinned = std::fs::read_to_string(agent.data_dir.join("ca.pem")).unwrap();
         assert_eq!(pinned.matches("BEGIN CERTIFICATE").count(), 2);
@@ -687,9 +665,47 @@ fn ca_rotation_completes_with_agents_connected() {
     assert_eq!(status["nodes"], 3, "{status}");
     assert_eq!(status["reissued"], 3, "{status}");
     assert_eq!(status["roots"], 2, "{status}");
+    // With every node renewed, the server moved its own certificate to the new root
+    // while running: a client trusting only the new root connects, and the agents
+    // (which pinned the bundle) go on without a failure.
+    assert_eq!(
+        status["server_certificate"]["current_root"], true,
+        "{status}"
+    );
+    let new_root = dir.path().join("new-root.pem");
+    let bundle = rotated["ca_pem"].as_str().unwrap();
+    let end = bundle.find("-----END CERTIFICATE-----").unwrap() + 25;
+    std::fs::write(&new_root, &bundle[..end]).unwrap();
+    let handshake = Command::new("openssl")
+        .args(["s_client", "-brief", "-verify_return_error", "-connect"])
+        .arg(host_port(&server))
+        .arg("-CAfile")
+        .arg(&new_root)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(handshake.status.success(), "{}", text(&handshake));
+    two_more_liveness_reports(&agents, "after the server's new certificate");
     // SIGTERM stops an agent cleanly.
     let mut agents = agents;
     assert!(agents[0].stop());
+}
+
+/// Waits until every agent made two more liveness reports, and checks none failed.
+fn two_more_liveness_reports(agents: &[RunningAgent], when: &str) {
+    let before: Vec<u64> = agents
+        .iter()
+        .map(|agent| agent.count("heartbeats_ok"))
+        .collect();
+    wait_until(&format!("two more liveness reports {when}"), || {
+        agents
+            .iter()
+            .zip(&before)
+            .all(|(agent, before)| agent.count("heartbeats_ok") >= before + 2)
+    });
+    for agent in agents {
+        assert_eq!(agent.count("heartbeats_failed"), 0, "{}", agent.status());
+    }
 }
 
 /// Issues a client certificate with `sans` from the server's own CA key, with
@@ -836,6 +852,12 @@ fn after_a_ca_rotation_nodes_are_told_to_renew_one_batch_at_a_time() {
     assert_eq!(status["nodes"], 2, "{status}");
     assert_eq!(status["reissued"], 0, "{status}");
     assert_eq!(status["pending"].as_array().unwrap().len(), 2, "{status}");
+    // Nodes that have not renewed trust only the old root: the server keeps the
+    // certificate the old root issued.
+    assert_eq!(
+        status["server_certificate"]["current_root"], false,
+        "{status}"
+    );
     // Waiting gives up with the nodes left named.
     let waited = server.cli(&["ca", "status", "--wait", "--timeout", "1s"]);
     assert!(!waited.status.success());

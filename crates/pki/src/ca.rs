@@ -321,7 +321,7 @@ impl CertificateAuthority {
 
     /// [`Self::issue_server_cert`], with the key handed out separately so the caller need not
     /// handle its absence.
-    pub(crate) fn issue_server_cert_and_key(
+    pub fn issue_server_cert_and_key(
         &self,
         sans: &[String],
         validity: Duration,
@@ -455,7 +455,9 @@ impl CertificateAuthority {
         // A certificate cannot usefully outlive the CA that vouches for it.
         params.not_after = not_after.min(self.not_after);
         params.serial_number = Some(random_serial()?);
-        params.is_ca = IsCa::ExplicitNoCa;
+        // No basicConstraints at all: rcgen's explicit form encodes `cA FALSE`, a DEFAULT
+        // value DER forbids, which strict parsers (Python's cryptography) refuse.
+        params.is_ca = IsCa::NoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![extended_key_usage];
         params.use_authority_key_identifier_extension = true;

@@ -44,9 +44,10 @@ pub use join::{
 pub use material::{
     CA_CERT_FILE, CA_COMMON_NAME, CA_KEY_FILE, CA_VALIDITY, MaterialOrigin, ReissueReason,
     SERVER_CERT_FILE, SERVER_CERT_RENEW_BEFORE, SERVER_CERT_VALIDITY, SERVER_KEY_FILE,
-    ServerTlsMaterial,
+    ServerTlsMaterial, issuing_root, reissue_server_cert,
 };
 pub use pem::{PUBLIC_FILE_MODE, SECRET_FILE_MODE, write_public_pem, write_secret_pem};
 pub use tls::{
-    ClientAuth, client_config, root_store_from_pem, server_config, server_config_with_verifier,
+    ClientAuth, ServerCertSlot, client_config, root_store_from_pem, server_config,
+    server_config_with_verifier,
 };

@@ -123,6 +123,10 @@ impl ServerTlsMaterial {
         let server_cert_path = dir.join(SERVER_CERT_FILE);
         let server_key_path = dir.join(SERVER_KEY_FILE);
 
+        // After a CA rotation `ca.pem` holds the bundle, current root first; a server
+        // certificate the previous root issued stays in use until every node trusts the
+        // new root (the server then replaces it while running).
+        let mut previous_roots = Vec::new();
         let (ca, ca_created) = match (exists(&ca_cert_path)?, exists(&ca_key_path)?) {
             (true, true) => {
                 pem::check_secret_mode(&ca_key_path)?;
@@ -134,6 +138,13 @@ impl ServerTlsMaterial {
                     &format!("certificate file {}", ca_cert_path.display()),
                     &format!("key file {}", ca_key_path.display()),
                 )?;
+                previous_roots = pem::certificates(
+                    &cert_pem,
+                    &format!("certificate file {}", ca_cert_path.display()),
+                )?
+                .into_iter()
+                .skip(1)
+                .collect();
                 if ca.expires_at() <= OffsetDateTime::now_utc() {
                     return Err(PkiError::CaExpired {
                         path: ca_cert_path,
@@ -177,6 +188,7 @@ impl ServerTlsMaterial {
             None => Err(ReissueReason::Missing),
             Some((cert_pem, key_pem)) => check_server_cert(
                 &ca,
+                &previous_roots,
                 cert_pem,
                 key_pem,
                 &wanted_names,
@@ -189,9 +201,7 @@ impl ServerTlsMaterial {
                 (cert_pem, key_pem, not_after, MaterialOrigin::Loaded)
             }
             (verdict, _) => {
-                let (issued, key_pem) = ca.issue_server_cert_and_key(sans, SERVER_CERT_VALIDITY)?;
-                pem::write_secret_pem(&server_key_path, &key_pem)?;
-                pem::write_public_pem(&server_cert_path, &issued.cert_pem)?;
+                let (issued, key_pem) = reissue_server_cert(dir, &ca, sans)?;
                 let origin = match verdict {
                     _ if ca_created => MaterialOrigin::Created,
                     Err(reason) => MaterialOrigin::Reissued(reason),
@@ -309,9 +319,49 @@ fn exists(path: &Path) -> Result<bool, PkiError> {
         .map_err(|source| pem::io_error("inspect", path, source))
 }
 
+/// Issues a new server certificate for `sans` from `ca` and writes it, with its key, into
+/// `dir` (key first: a crash in between leaves a pair that does not match, which the next
+/// start re-issues). Returns the certificate and its key.
+pub fn reissue_server_cert(
+    dir: &Path,
+    ca: &CertificateAuthority,
+    sans: &[String],
+) -> Result<(crate::IssuedCert, Zeroizing<String>), PkiError> {
+    let (issued, key_pem) = ca.issue_server_cert_and_key(sans, SERVER_CERT_VALIDITY)?;
+    pem::write_secret_pem(&dir.join(SERVER_KEY_FILE), &key_pem)?;
+    pem::write_public_pem(&dir.join(SERVER_CERT_FILE), &issued.cert_pem)?;
+    Ok((issued, key_pem))
+}
+
+/// The SHA-256 fingerprint of the certificate in `roots_pem` that issued the first
+/// certificate of `cert_pem` (checked by signature), and the leaf's expiry; `None` when
+/// no root there issued it or the input does not parse.
+pub fn issuing_root(cert_pem: &str, roots_pem: &str) -> Option<([u8; 32], OffsetDateTime)> {
+    let leaf_der = pem::first_certificate(cert_pem, "certificate").ok()?;
+    let leaf = parse_certificate(&leaf_der, "certificate").ok()?;
+    let not_after = leaf.validity().not_after.to_datetime();
+    pem::certificates(roots_pem, "CA bundle")
+        .ok()?
+        .into_iter()
+        .find(|root| issued_by(&leaf, root))
+        .map(|root| (Sha256::digest(root.as_ref()).into(), not_after))
+}
+
+/// Whether `root` (DER) names and signed `certificate`.
+fn issued_by(certificate: &x509_parser::certificate::X509Certificate<'_>, root: &[u8]) -> bool {
+    parse_certificate(root, "CA certificate").is_ok_and(|root| {
+        certificate.issuer().as_raw() == root.subject().as_raw()
+            && certificate
+                .verify_signature(Some(root.public_key()))
+                .is_ok()
+    })
+}
+
 /// Decides whether a stored server certificate can be used as it is; returns its expiry.
+/// A certificate from one of `previous_roots` (still in the bundle clients trust) is kept.
 fn check_server_cert(
     ca: &CertificateAuthority,
+    previous_roots: &[rustls::pki_types::CertificateDer<'static>],
     cert_pem: &str,
     key_pem: &str,
     wanted_names: &std::collections::BTreeSet<crate::ca::SubjectAltName>,
@@ -327,13 +377,9 @@ fn check_server_cert(
         return Err(ReissueReason::Unusable);
     }
 
-    let ca_certificate = parse_certificate(ca.cert_der(), "CA certificate")
-        .map_err(|_| ReissueReason::NotIssuedByCa)?;
-    if certificate.issuer().as_raw() != ca_certificate.subject().as_raw()
-        || certificate
-            .verify_signature(Some(ca_certificate.public_key()))
-            .is_err()
-    {
+    let mut issuers =
+        std::iter::once(ca.cert_der()).chain(previous_roots.iter().map(AsRef::as_ref));
+    if !issuers.any(|root| issued_by(&certificate, root)) {
         return Err(ReissueReason::NotIssuedByCa);
     }
 

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion};
 
 use crate::{PkiError, pem};
@@ -94,27 +95,80 @@ pub fn server_config(
         })
 }
 
-/// Builds a server configuration whose client certificates are checked by `verifier`
-/// (for example a webpki verifier wrapped with a deny list).
-pub fn server_config_with_verifier(
-    cert_chain_pem: &str,
-    key_pem: &str,
-    verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
-) -> Result<ServerConfig, PkiError> {
+/// A server certificate and key that can be replaced while the server runs: each new
+/// handshake uses the one current at that moment, established connections keep theirs.
+/// The server uses it to move its own certificate to a new root after a CA rotation, and
+/// to renew it before it expires, without a restart.
+pub struct ServerCertSlot {
+    current: std::sync::RwLock<Arc<CertifiedKey>>,
+}
+
+impl std::fmt::Debug for ServerCertSlot {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ServerCertSlot")
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerCertSlot {
+    /// A slot holding the certificate chain (PEM, leaf first) and its key (PEM).
+    pub fn new(cert_chain_pem: &str, key_pem: &str) -> Result<ServerCertSlot, PkiError> {
+        Ok(ServerCertSlot {
+            current: std::sync::RwLock::new(certified_key(cert_chain_pem, key_pem)?),
+        })
+    }
+
+    /// Puts another certificate chain and key in the slot; checked first (the key must
+    /// belong to the leaf), so a bad pair leaves the current one in place.
+    pub fn replace(&self, cert_chain_pem: &str, key_pem: &str) -> Result<(), PkiError> {
+        let next = certified_key(cert_chain_pem, key_pem)?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for ServerCertSlot {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ))
+    }
+}
+
+/// The rustls form of a certificate chain and key, checked to belong together.
+fn certified_key(cert_chain_pem: &str, key_pem: &str) -> Result<Arc<CertifiedKey>, PkiError> {
     let chain = pem::certificates(cert_chain_pem, "server certificate chain")?;
     let key = pem::private_key(key_pem, "server key")?;
-    ServerConfig::builder_with_provider(provider())
+    CertifiedKey::from_der(chain, key, &provider())
+        .map(Arc::new)
+        .map_err(|source| PkiError::Tls {
+            action: "loading the server certificate and key",
+            source,
+        })
+}
+
+/// Builds a server configuration presenting the certificate in `slot` (replaceable while
+/// running), whose client certificates are checked by `verifier` (for example a webpki
+/// verifier wrapped with a deny list).
+pub fn server_config_with_verifier(
+    slot: Arc<ServerCertSlot>,
+    verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+) -> Result<ServerConfig, PkiError> {
+    Ok(ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(PROTOCOL_VERSIONS)
         .map_err(|source| PkiError::Tls {
             action: "selecting TLS protocol versions",
             source,
         })?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .map_err(|source| PkiError::Tls {
-            action: "loading the server certificate and key",
-            source,
-        })
+        .with_cert_resolver(slot))
 }
 
 /// The rustls root store of every certificate in `ca_pem`.

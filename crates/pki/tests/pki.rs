@@ -332,7 +332,8 @@ fn server_cert_names_ip_addresses_and_dns_names_apart() {
 
     let usage = certificate.extended_key_usage().unwrap().unwrap().value;
     assert!(usage.server_auth && !usage.client_auth);
-    assert!(!certificate.basic_constraints().unwrap().unwrap().value.ca);
+    // A leaf carries no basicConstraints (DER forbids encoding the default cA FALSE).
+    assert!(certificate.basic_constraints().unwrap().is_none());
     assert!(issued.key_pem_secret().unwrap().contains("PRIVATE KEY"));
 }
 
@@ -575,7 +576,8 @@ async fn sign_csr_ignores_the_requested_subject_and_the_key_works_for_tls() {
     assert!(!names.contains(&GeneralName::URI("urn:cryptainer:role:admin")));
     let usage = certificate.extended_key_usage().unwrap().unwrap().value;
     assert!(usage.client_auth && !usage.server_auth);
-    assert!(!certificate.basic_constraints().unwrap().unwrap().value.ca);
+    // A leaf carries no basicConstraints (DER forbids encoding the default cA FALSE).
+    assert!(certificate.basic_constraints().unwrap().is_none());
     assert_eq!(
         certificate.public_key().subject_public_key.data.as_ref(),
         key.public_key_raw()
@@ -834,6 +836,136 @@ fn load_or_create_reissues_a_certificate_from_another_ca_or_a_missing_one() {
         third.origin(),
         MaterialOrigin::Reissued(ReissueReason::Missing)
     );
+}
+
+/// After a CA rotation `ca.pem` holds the new root then the old one, and the CA key is the
+/// new root's: the server certificate the old root issued is kept (nodes that have not
+/// renewed yet trust only the old root), and `issuing_root` says which root issued it.
+#[test]
+fn load_or_create_keeps_a_certificate_from_the_previous_root_of_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = ServerTlsMaterial::load_or_create(dir.path(), &server_names()).unwrap();
+    let old_root = first.ca_pem().unwrap().to_owned();
+    let new_root = CertificateAuthority::generate("Cryptainer CA 2", 30 * DAY).unwrap();
+    let bundle = format!("{}{}", new_root.cert_pem(), old_root);
+    pki::write_secret_pem(&dir.path().join("ca-key.pem"), &new_root.key_pem_secret()).unwrap();
+    pki::write_public_pem(&dir.path().join("ca.pem"), &bundle).unwrap();
+
+    let second = ServerTlsMaterial::load_or_create(dir.path(), &server_names()).unwrap();
+    assert_eq!(second.origin(), MaterialOrigin::Loaded);
+    assert_eq!(second.cert_chain_pem(), first.cert_chain_pem());
+    let old_fingerprint: [u8; 32] = Sha256::digest(pem_der(&old_root)).into();
+    let (issuer, not_after) = pki::issuing_root(second.cert_chain_pem(), &bundle).unwrap();
+    assert_eq!(issuer, old_fingerprint);
+    assert_eq!(not_after, second.server_not_after());
+    assert!(pki::issuing_root(second.cert_chain_pem(), new_root.cert_pem()).is_none());
+
+    // Re-issued by the current root, it is the new root's, and the next start keeps it.
+    let (issued, _key) = pki::reissue_server_cert(dir.path(), &new_root, &server_names()).unwrap();
+    let (issuer, _) = pki::issuing_root(&issued.cert_pem, &bundle).unwrap();
+    assert_eq!(issuer, new_root.fingerprint_sha256());
+    let third = ServerTlsMaterial::load_or_create(dir.path(), &server_names()).unwrap();
+    assert_eq!(third.origin(), MaterialOrigin::Loaded);
+    assert_eq!(third.cert_chain_pem(), issued.cert_pem);
+
+    // Once the old root leaves the bundle, a certificate it issued is replaced at start.
+    let old_issued = CertificateAuthority::from_pem(&old_root, &first_ca_key(&first))
+        .unwrap()
+        .issue_server_cert(&server_names(), 30 * DAY)
+        .unwrap();
+    pki::write_public_pem(&dir.path().join("server.pem"), &old_issued.cert_pem).unwrap();
+    pki::write_secret_pem(
+        &dir.path().join("server-key.pem"),
+        old_issued.key_pem_secret().unwrap(),
+    )
+    .unwrap();
+    pki::write_public_pem(&dir.path().join("ca.pem"), new_root.cert_pem()).unwrap();
+    let fourth = ServerTlsMaterial::load_or_create(dir.path(), &server_names()).unwrap();
+    assert_eq!(
+        fourth.origin(),
+        MaterialOrigin::Reissued(ReissueReason::NotIssuedByCa)
+    );
+}
+
+/// The DER of the first certificate of `pem_text`.
+fn pem_der(pem_text: &str) -> Vec<u8> {
+    let (_, block) = x509_parser::pem::parse_x509_pem(pem_text.as_bytes()).unwrap();
+    block.contents
+}
+
+/// The CA key of freshly created material, read back through its CA.
+fn first_ca_key(material: &ServerTlsMaterial) -> String {
+    material
+        .certificate_authority()
+        .unwrap()
+        .key_pem_secret()
+        .to_string()
+}
+
+/// A slot hands each new handshake the certificate current at that moment.
+#[tokio::test]
+async fn a_server_cert_slot_serves_the_replacement_to_new_handshakes() {
+    let old_ca = test_ca();
+    let new_ca = CertificateAuthority::generate("Test CA 2", 30 * DAY).unwrap();
+    let first = old_ca.issue_server_cert(&server_names(), DAY).unwrap();
+    let slot = Arc::new(
+        pki::ServerCertSlot::new(&first.cert_pem, first.key_pem_secret().unwrap()).unwrap(),
+    );
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(pki::root_store_from_pem(old_ca.cert_pem()).unwrap()),
+        Arc::new(rustls::crypto::ring::default_provider()),
+    )
+    .allow_unauthenticated()
+    .build()
+    .unwrap();
+    let config = Arc::new(pki::server_config_with_verifier(Arc::clone(&slot), verifier).unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let acceptor = TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(stream).await {
+                    let _ = tls.write_all(b"ok").await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    let handshake = |ca_pem: String| async move {
+        let connector = TlsConnector::from(Arc::new(client_config(&ca_pem, None).unwrap()));
+        let stream = TcpStream::connect(address).await.unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, stream).await?;
+        let mut answer = Vec::new();
+        tls.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    assert_eq!(
+        handshake(old_ca.cert_pem().to_owned()).await.unwrap(),
+        b"ok"
+    );
+    assert!(handshake(new_ca.cert_pem().to_owned()).await.is_err());
+
+    // A key that does not belong to the certificate is refused and changes nothing.
+    let second = new_ca.issue_server_cert(&server_names(), DAY).unwrap();
+    let error = slot
+        .replace(&second.cert_pem, first.key_pem_secret().unwrap())
+        .unwrap_err();
+    assert!(error.to_string().contains("server certificate"), "{error}");
+    assert_eq!(
+        handshake(old_ca.cert_pem().to_owned()).await.unwrap(),
+        b"ok"
+    );
+
+    slot.replace(&second.cert_pem, second.key_pem_secret().unwrap())
+        .unwrap();
+    assert_eq!(
+        handshake(new_ca.cert_pem().to_owned()).await.unwrap(),
+        b"ok"
+    );
+    assert!(handshake(old_ca.cert_pem().to_owned()).await.is_err());
 }
 
 #[test]

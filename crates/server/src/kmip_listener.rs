@@ -50,18 +50,15 @@ pub fn tls_config(
     Ok(Arc::new(config))
 }
 
-/// The TLS configuration of the KMIP listener with the built-in CA: client
-/// certificates are checked by `verifier` (the HTTPS listener's, whose roots
-/// follow CA rotation and which refuses decommissioned nodes), and required.
+/// The TLS configuration of the KMIP listener with the built-in CA: it presents the
+/// HTTPS listener's server certificate slot (replaced while running), and client
+/// certificates are required and checked by `verifier` (the HTTPS listener's, whose
+/// roots follow CA rotation and which refuses decommissioned nodes).
 pub fn tls_config_with_verifier(
-    material: &pki::ServerTlsMaterial,
+    server_cert: Arc<pki::ServerCertSlot>,
     verifier: Arc<crate::peer::NodeClientVerifier>,
 ) -> Result<Arc<rustls::ServerConfig>, crate::Error> {
-    let config = pki::server_config_with_verifier(
-        material.cert_chain_pem(),
-        material.key_pem_secret(),
-        Arc::new(verifier.required()),
-    )?;
+    let config = pki::server_config_with_verifier(server_cert, Arc::new(verifier.required()))?;
     Ok(Arc::new(config))
 }
 

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod peer;
 pub mod policies;
 pub mod secrets;
+pub mod server_cert;
 pub mod volumes;
 
 use std::io::Write as _;
@@ -162,6 +163,7 @@ fn tls_setup(
     local: SocketAddr,
     keystore: &Keystore,
 ) -> Result<TlsSetup, Error> {
+    let names = certificate_names(config, local);
     let (material, ca_file) = match (&config.tls.cert_file, &config.tls.key_file) {
         (Some(cert), Some(key)) => (
             pki::ServerTlsMaterial::from_files(cert, key, config.tls.ca_file.as_deref())?,
@@ -170,7 +172,7 @@ fn tls_setup(
         _ => {
             let dir = config.tls_dir();
             (
-                pki::ServerTlsMaterial::load_or_create(&dir, &certificate_names(config, local))?,
+                pki::ServerTlsMaterial::load_or_create(&dir, &names)?,
                 Some(dir.join(pki::CA_CERT_FILE)),
             )
         }
@@ -184,9 +186,12 @@ fn tls_setup(
             let bundle = nodes::load_bundle(&tls_dir, ca.cert_pem());
             let deny = Arc::new(peer::DenyList::load(keystore)?);
             let verifier = peer::client_verifier(&bundle, Arc::clone(&deny))?;
+            // Both listeners present the certificate of one slot, which the server
+            // replaces while running (server_cert.rs).
+            let server_cert =
+                server_cert::ServerCert::new(&material, &bundle, names, Some(tls_dir.clone()))?;
             let server = pki::server_config_with_verifier(
-                material.cert_chain_pem(),
-                material.key_pem_secret(),
+                server_cert.slot(),
                 Arc::clone(&verifier) as Arc<dyn rustls::server::danger::ClientCertVerifier>,
             )?;
             let ca = pki::CertificateAuthority::from_pem(ca.cert_pem(), &ca.key_pem_secret())?;
@@ -206,6 +211,7 @@ fn tls_setup(
                 tls_dir: Some(tls_dir),
                 reissue_batch: config.nodes.reissue_batch,
                 reissue_interval: Duration::from_secs(config.nodes.reissue_interval_secs),
+                server_cert,
             });
             (server, Some(Arc::new(identity)))
         }
@@ -218,7 +224,7 @@ fn tls_setup(
     let kmip = match (config.kmip_listen, &identity) {
         (None, _) => None,
         (Some(_), Some(identity)) => Some(kmip_listener::tls_config_with_verifier(
-            &material,
+            identity.server_cert().slot(),
             identity.client_verifier(),
         )?),
         (Some(_), None) => Some(kmip_listener::tls_config(&material)?),
@@ -395,6 +401,13 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
             kmip_tls,
             kmip_keystore,
             shutdown_signal(),
+        ));
+    }
+    if let Some(identity) = &state.identity {
+        tokio::spawn(server_cert::maintain(
+            Arc::clone(identity),
+            Arc::clone(keystore.store()),
+            identity.server_cert_check_interval(),
         ));
     }
     let router = api::router(state);

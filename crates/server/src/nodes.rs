@@ -76,6 +76,8 @@ pub struct IdentitySetup {
     pub reissue_batch: u32,
     /// How long one batch of re-issues lasts.
     pub reissue_interval: Duration,
+    /// The server's own certificate, which both listeners present.
+    pub server_cert: crate::server_cert::ServerCert,
 }
 
 /// The re-issue batches after a CA rotation: at most `size` renew hints per
@@ -115,6 +117,7 @@ pub struct Identity {
     /// Serializes joins, so that two joins cannot both take a join token's last use.
     join_lock: Mutex<()>,
     reissue: ReissueBatches,
+    server_cert: crate::server_cert::ServerCert,
 }
 
 impl Identity {
@@ -133,7 +136,33 @@ impl Identity {
                 interval: setup.reissue_interval,
                 window: Mutex::new((std::time::Instant::now(), 0)),
             },
+            server_cert: setup.server_cert,
         }
+    }
+
+    /// The server's own certificate.
+    pub fn server_cert(&self) -> &crate::server_cert::ServerCert {
+        &self.server_cert
+    }
+
+    /// How often the server certificate is checked for replacement.
+    pub fn server_cert_check_interval(&self) -> Duration {
+        crate::server_cert::check_interval(self.reissue.interval)
+    }
+
+    /// Issues a server certificate for `names` with the current CA, written to `dir`
+    /// when given; returns it, its key and the issuing root's fingerprint (hex).
+    pub(crate) fn issue_server_cert(
+        &self,
+        names: &[String],
+        dir: Option<&FilePath>,
+    ) -> Result<(pki::IssuedCert, zeroize::Zeroizing<String>, String), pki::PkiError> {
+        let ca = self.ca.read().unwrap_or_else(PoisonError::into_inner);
+        let (issued, key_pem) = match dir {
+            Some(dir) => pki::reissue_server_cert(dir, &ca, names)?,
+            None => ca.issue_server_cert_and_key(names, pki::SERVER_CERT_VALIDITY)?,
+        };
+        Ok((issued, key_pem, hex::encode(ca.fingerprint_sha256())))
     }
 
     /// SHA-256 (hex) of the current CA certificate: the issuer of every node
@@ -1025,32 +1054,53 @@ async fn ca_status(
     let identity = identity_of(&app)?;
     app.call(context, "ca.status", Permission::ManageNodes, move |call| {
         let current = identity.ca_fingerprint_hex();
-        let now = OffsetDateTime::now_utc();
-        let mut total = 0_usize;
-        let mut pending = Vec::new();
-        for node in call.keystore.store().list_nodes().map_err(store_error)? {
-            if !call.principal().scope.allows(&node.tenant)
-                || node.state != NodeState::Active
-                || node.cert_expires_at <= now
-            {
-                continue;
-            }
-            total += 1;
-            if node.issuer != current {
-                pending.push(node.id);
-            }
-        }
+        let nodes = pending_nodes(call.keystore.store().as_ref(), &current, |tenant| {
+            call.principal().scope.allows(tenant)
+        })
+        .map_err(store_error)?;
         let bundle = identity.bundle_pem();
         Ok(Json(serde_json::json!({
             "ca_fingerprint": current,
             "ca_digest": identity.bundle_digest_hex(),
             "roots": bundle.matches("BEGIN CERTIFICATE").count(),
-            "nodes": total,
-            "reissued": total - pending.len(),
-            "pending": pending,
+            "nodes": nodes.total,
+            "reissued": nodes.total - nodes.pending.len(),
+            "pending": nodes.pending,
+            "server_certificate": identity.server_cert().status(&current),
         })))
     })
     .await
+}
+
+/// The active nodes (with a valid certificate) of the tenants `allows` admits, and
+/// those among them whose certificate a root other than `current` issued.
+pub(crate) struct PendingNodes {
+    pub(crate) total: usize,
+    pub(crate) pending: Vec<String>,
+}
+
+/// Counts the active nodes of the tenants `allows` admits, and lists those still
+/// holding a certificate from a root other than `current` (hex fingerprint).
+pub(crate) fn pending_nodes(
+    store: &dyn keystore::store::Store,
+    current: &str,
+    allows: impl Fn(&str) -> bool,
+) -> Result<PendingNodes, keystore::store::StoreError> {
+    let now = OffsetDateTime::now_utc();
+    let mut nodes = PendingNodes {
+        total: 0,
+        pending: Vec::new(),
+    };
+    for node in store.list_nodes()? {
+        if !allows(&node.tenant) || node.state != NodeState::Active || node.cert_expires_at <= now {
+            continue;
+        }
+        nodes.total += 1;
+        if node.issuer != current {
+            nodes.pending.push(node.id);
+        }
+    }
+    Ok(nodes)
 }
 
 /// What a CA rotation did.

@@ -33,6 +33,7 @@ mod tests {
             "/metrics",
             "/v1/ca",
             "/v1/ca/rotate",
+            "/v1/ca/status",
             "/v1/nodes",
             "/v1/nodes/join",
             "/v1/nodes/renew",
