@@ -31,9 +31,6 @@ const QUEUE_DEPTH: usize = 4096;
 /// Read connections kept open between requests.
 const READ_POOL: usize = 16;
 
-/// How much of the database file each reader maps (address space, not memory:
-/// pages are shared and only those read are resident).
-const READER_MMAP_BYTES: i64 = 1 << 30;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS system (
@@ -289,11 +286,14 @@ impl SqliteStore {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 connection.busy_timeout(std::time::Duration::from_secs(10))?;
-                // Readers map the database instead of copying pages through
-                // read(2): with a million keys the B-tree no longer fits the
-                // per-connection page cache, and mapped pages are shared by
-                // every reader and left to the kernel to keep or drop.
-                connection.pragma_update(None, "mmap_size", READER_MMAP_BYTES)?;
+                // No memory map for readers: every key read appends an audit
+                // record, so the WAL changes between any two read transactions,
+                // and SQLite then unmaps the whole file at the next one. Each
+                // munmap flushed the TLB of every core (a fifth of the server's
+                // CPU in `perf`), and under mlockall the next map locked the
+                // file's pages in again. Reads go through read(2) and the
+                // kernel's page cache instead.
+                connection.pragma_update(None, "mmap_size", 0)?;
                 connection
             }
         };
