@@ -142,6 +142,18 @@ pub async fn run(
                 },
             )?,
         );
+        // Volumes still mounted from before a restart are taken back (or
+        // fenced, or forgotten) before Docker is served again.
+        let in_use = plugin.mounted();
+        let (recovered, lost) = plugin.driver().take_back(&in_use).await?;
+        for name in &lost {
+            if let Err(error) = plugin.forget_mount(name).await {
+                tracing::warn!(volume = %name, %error, "could not update the mount table");
+            }
+        }
+        if !recovered.is_empty() || !lost.is_empty() {
+            tracing::info!(?recovered, ?lost, "volumes after the restart");
+        }
         // Bound before the tasks start: a socket that cannot be made fails the
         // start, not a task later.
         let bound = plugin::bind(&volumes.socket).map_err(|error| AgentError::Io {

@@ -29,6 +29,8 @@ use crate::AgentError;
 use crate::http::send_json;
 use crate::run::Shared;
 
+mod recover;
+
 /// Lease the agent asks for; renewed every third of it while mounted, so a
 /// node that disappears frees its volumes within this time.
 const LEASE_SECS: u32 = 60;

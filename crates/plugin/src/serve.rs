@@ -57,6 +57,16 @@ impl<D: VolumeDriver> Plugin<D> {
             .collect()
     }
 
+    /// Forgets that volume `name` is mounted, when the driver could not take it
+    /// back after a restart: Docker's later unmounts of it change nothing, and
+    /// the next mount mounts it afresh.
+    pub async fn forget_mount(&self, name: &str) -> Result<(), DriverError> {
+        let entry = self.table.entry(name);
+        let mut guard = entry.lock().await;
+        *guard = crate::table::Entry::default();
+        self.save(name, &guard)
+    }
+
     /// How many distinct callers use volume `name` now.
     pub async fn users(&self, name: &str) -> usize {
         self.table.entry(name).lock().await.callers.len()

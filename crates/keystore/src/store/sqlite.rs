@@ -31,7 +31,6 @@ const QUEUE_DEPTH: usize = 4096;
 /// Read connections kept open between requests.
 const READ_POOL: usize = 16;
 
-
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS system (
     name  TEXT PRIMARY KEY,
