@@ -179,7 +179,7 @@ impl IdentityFiles {
 
 /// Writes `contents` to a temporary file beside `path` with `mode`, syncs it, and
 /// renames it over `path`: readers see the old file or the new one, never a mix.
-fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), AgentError> {
+pub(crate) fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), AgentError> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);

@@ -7,13 +7,16 @@
 //! The protocol and file layout are in docs/identity.md.
 #![forbid(unsafe_code)]
 
+mod docker;
 mod error;
 mod files;
 mod http;
 mod join;
 mod run;
+mod secret_volumes;
 mod volumes;
 
+pub use docker::{DEFAULT_DOCKER_SOCKET, DockerError};
 pub use error::AgentError;
 pub use files::{AgentStatus, IdentityFiles, NodeState};
 pub use join::{JoinOptions, join};

@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     ca_digest: Mutex<String>,
     /// Wakes the renewal task early: the server's bundle changed (CA rotation).
     renew_now: tokio::sync::Notify,
+    /// The Docker engine, asked which containers a volume or secret is for.
+    docker: crate::docker::DockerClient,
 }
 
 impl Shared {
@@ -60,6 +62,16 @@ impl Shared {
     /// The server's base address, `https://HOST:PORT`.
     pub(crate) fn server(&self) -> String {
         self.state().server
+    }
+
+    /// The Docker engine of this host.
+    pub(crate) fn docker(&self) -> &crate::docker::DockerClient {
+        &self.docker
+    }
+
+    /// The data directory.
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        self.files.dir()
     }
 
     fn client(&self) -> reqwest::Client {
@@ -119,6 +131,10 @@ pub async fn run(
         status: Mutex::new(status),
         ca_digest: Mutex::new(hex::encode(pki::bundle_digest(ca.as_bytes()))),
         renew_now: tokio::sync::Notify::new(),
+        docker: crate::docker::DockerClient::new(options.volumes.as_ref().map_or_else(
+            || PathBuf::from(crate::DEFAULT_DOCKER_SOCKET),
+            |volumes| volumes.docker_socket.clone(),
+        )),
     });
     shared.update_status(|_| {});
     tracing::info!(node_id = %shared.state().node_id, "agent running");
@@ -133,14 +149,20 @@ pub async fn run(
     ));
     if let Some(volumes) = &options.volumes {
         let driver = crate::volumes::CryptainerDriver::new(Arc::clone(&shared), volumes)?;
+        let driver = crate::secret_volumes::AgentDriver::new(
+            driver,
+            crate::secret_volumes::SecretVolumes::new(Arc::clone(&shared), &volumes.run_dir)?,
+        );
         let plugin = Arc::new(
-            plugin::Plugin::new(driver, Some(volumes.run_dir.join("mounts.json"))).map_err(
-                |error| AgentError::Io {
+            plugin::Plugin::new(driver, Some(volumes.run_dir.join("mounts.json")))
+                .map_err(|error| AgentError::Io {
                     action: "load the volume mount table",
                     path: volumes.run_dir.clone(),
                     source: std::io::Error::other(error.to_string()),
-                },
-            )?,
+                })?
+                .with_secret_provider(Arc::new(crate::secret_volumes::SwarmSecrets::new(
+                    Arc::clone(&shared),
+                ))),
         );
         // Volumes still mounted from before a restart are taken back (or
         // fenced, or forgotten) before Docker is served again.

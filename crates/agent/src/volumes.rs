@@ -49,6 +49,8 @@ pub struct VolumeOptions {
     pub run_dir: PathBuf,
     /// Size of a volume created without `--opt size`.
     pub default_size: u64,
+    /// The Docker engine's socket, asked which containers mount a volume.
+    pub docker_socket: PathBuf,
 }
 
 /// The driver Docker talks to through the plugin.
@@ -162,12 +164,21 @@ impl CryptainerDriver {
             .map_err(from_agent)
     }
 
+    /// Takes the lease for the containers starting with the volume now (as
+    /// the Docker engine lists them); the key manager checks them against
+    /// its policies.
     async fn acquire(&self, name: &str) -> Result<(VolumeInfo, Zeroizing<Vec<u8>>), DriverError> {
+        let workloads = self
+            .shared
+            .docker()
+            .claims_for_volume(name)
+            .await
+            .map_err(crate::secret_volumes::docker_unavailable)?;
         let acquired: Acquired = send_json(
             self.shared
                 .http()
                 .post(self.url(&format!("/v1/volumes/{name}/acquire")))
-                .json(&json!({ "lease_seconds": LEASE_SECS })),
+                .json(&json!({ "lease_seconds": LEASE_SECS, "workloads": workloads })),
             "take the volume's lease",
         )
         .await
@@ -178,6 +189,13 @@ impl CryptainerDriver {
                 .map_err(|_| internal("the key manager's secret is not base64"))?,
         );
         Ok((acquired.volume, secret))
+    }
+
+    /// Asks the key manager again for a mounted volume, for the containers
+    /// joining it now: refused unless its policies allow them. The secret
+    /// that comes back is not needed and is wiped.
+    pub(crate) async fn admit_workloads(&self, name: &str) -> Result<(), DriverError> {
+        self.acquire(name).await.map(drop)
     }
 
     async fn release(&self, name: &str) {

@@ -74,6 +74,12 @@ pub enum AgentCommand {
         /// Do not serve Docker's volume plugin: identity only.
         #[arg(long)]
         no_volumes: bool,
+        /// The Docker engine's socket. The agent asks the engine which
+        /// containers are starting with a volume (their image digests,
+        /// services and labels) and tells the key manager, whose policies
+        /// decide; when the engine cannot be reached, mounts fail.
+        #[arg(long, default_value = agent::DEFAULT_DOCKER_SOCKET, value_name = "PATH")]
+        docker_socket: PathBuf,
     },
 }
 
@@ -120,6 +126,7 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
             run_dir,
             default_volume_size,
             no_volumes,
+            docker_socket,
         } => {
             let volumes = (!no_volumes).then(|| agent::VolumeOptions {
                 socket: plugin_socket.clone(),
@@ -128,6 +135,7 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
                     .unwrap_or_else(|| data_dir.join("volumes")),
                 run_dir: run_dir.clone(),
                 default_size: *default_volume_size,
+                docker_socket: docker_socket.clone(),
             });
             let options = agent::RunOptions {
                 data_dir: data_dir.clone(),

@@ -8,112 +8,18 @@
     clippy::indexing_slicing
 )] // In tests a panic is the failure report.
 
+mod agent_support;
 mod server_support;
 
 #[path = "../../plugin/tests/support/mod.rs"]
 mod docker_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use agent_support::{Agent, mounts_under};
 use docker_support::Docker;
-use server_support::{TestServer, binary};
-
-/// A joined agent serving the volume plugin under a driver name of its own.
-struct Agent {
-    child: Child,
-    driver: String,
-    socket: PathBuf,
-    storage: PathBuf,
-    run_dir: PathBuf,
-}
-
-impl Agent {
-    /// An agent whose driver name is unique to `label`: tests run side by side
-    /// and each plugin socket must be its own.
-    fn start(server: &TestServer, dir: &Path, label: &str) -> Agent {
-        Agent::start_named(server, dir, label, &dir.join("storage"))
-    }
-
-    /// An agent with its own data and run directories under `dir/<label>`,
-    /// keeping images in `storage` (which two agents may share).
-    fn start_named(server: &TestServer, dir: &Path, label: &str, storage: &Path) -> Agent {
-        let dir = &dir.join(label);
-        let token = server.cli(&["node", "token", "create", "--json"]);
-        assert!(
-            token.status.success(),
-            "{}",
-            String::from_utf8_lossy(&token.stderr)
-        );
-        let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
-        let data_dir = dir.join("agent");
-        let joined = Command::new(binary())
-            .args(["agent", "join", "--server", &server.addr, "--token"])
-            .arg(token["token"].as_str().unwrap())
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .output()
-            .unwrap();
-        assert!(
-            joined.status.success(),
-            "{}",
-            String::from_utf8_lossy(&joined.stderr)
-        );
-        let driver = format!("cptv{}{label}", std::process::id());
-        let socket = PathBuf::from(format!("/run/docker/plugins/{driver}.sock"));
-        let storage = storage.to_path_buf();
-        let run_dir = dir.join("run");
-        let child = Command::new(binary())
-            .args(["agent", "run", "--data-dir"])
-            .arg(&data_dir)
-            .arg("--plugin-socket")
-            .arg(&socket)
-            .arg("--storage-dir")
-            .arg(&storage)
-            .arg("--run-dir")
-            .arg(&run_dir)
-            .env("CRYPTAINER_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "the agent never opened its plugin socket"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Agent {
-            child,
-            driver,
-            socket,
-            storage,
-            run_dir,
-        }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.socket);
-    }
-}
-
-/// Mount points of the kernel's mount table under `dir`.
-fn mounts_under(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4).map(str::to_owned))
-        .filter(|mount_point| mount_point.starts_with(&*dir.to_string_lossy()))
-        .collect()
-}
+use server_support::TestServer;
 
 #[test]
 fn a_container_volume_is_encrypted_at_rest_and_gone_after_remove() {

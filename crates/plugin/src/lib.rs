@@ -9,6 +9,10 @@
 //! users in a state file so that a restarted agent knows which volumes are in
 //! use. What a volume is (an encrypted block device, a tmpfs of secrets) is the
 //! driver's business: this crate knows nothing of keys or storage.
+//!
+//! The same socket can also serve Docker Swarm's secret provider protocol
+//! (`/SecretProvider.GetSecret`, for `docker secret create --driver`): give
+//! the plugin a [`SecretProvider`] with [`Plugin::with_secret_provider`].
 #![forbid(unsafe_code)]
 
 pub mod options;
@@ -19,8 +23,11 @@ mod table;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 
-pub use protocol::{Scope, Volume};
+use zeroize::Zeroizing;
+
+pub use protocol::{Scope, SecretRequest, Volume};
 pub use serve::{BoundSocket, Plugin, bind, serve, serve_bound};
 
 /// What kind of failure a driver reports; the plugin uses it for the HTTP
@@ -146,4 +153,36 @@ pub trait VolumeDriver: Send + Sync + 'static {
     fn scope(&self) -> Scope {
         Scope::Local
     }
+}
+
+/// A secret's value on its way to Docker: wiped when dropped, never printed.
+pub struct SecretValue(Zeroizing<Vec<u8>>);
+
+impl SecretValue {
+    /// Wraps `value`.
+    pub fn new(value: Zeroizing<Vec<u8>>) -> SecretValue {
+        SecretValue(value)
+    }
+
+    /// The value's bytes.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SecretValue(<redacted>)")
+    }
+}
+
+/// The future a [`SecretProvider`] answers with.
+pub type SecretFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<SecretValue, DriverError>> + Send + 'a>>;
+
+/// Docker Swarm's secret provider: the value of a secret for one task, or a
+/// refusal Docker reports (the task then does not start).
+pub trait SecretProvider: Send + Sync + 'static {
+    /// The value of `request.secret_name` for the task `request` describes.
+    fn get_secret(&self, request: SecretRequest) -> SecretFuture<'_>;
 }

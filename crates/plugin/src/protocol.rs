@@ -137,6 +137,43 @@ pub struct CapabilitiesResponse {
     pub capabilities: Capabilities,
 }
 
+/// `/SecretProvider.GetSecret`: Docker Swarm asks for the value of a secret
+/// created with `docker secret create --driver <plugin>`, for one task
+/// (swarmkit's `SecretsProviderRequest`). Engines up to 20.10 send the secret
+/// and service names, the service's labels, hostname and endpoint; newer ones
+/// also the secret's labels and the service, task and image. Unknown fields
+/// are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct SecretRequest {
+    /// The secret's name in the swarm.
+    #[serde(rename = "SecretName", default)]
+    pub secret_name: String,
+    /// The secret's labels (newer engines).
+    #[serde(rename = "SecretLabels", default)]
+    pub secret_labels: Option<BTreeMap<String, String>>,
+    /// The name of the service whose task needs the secret.
+    #[serde(rename = "ServiceName", default)]
+    pub service_name: Option<String>,
+    /// The service's id (newer engines).
+    #[serde(rename = "ServiceID", default)]
+    pub service_id: Option<String>,
+    /// The service's labels.
+    #[serde(rename = "ServiceLabels", default)]
+    pub service_labels: Option<BTreeMap<String, String>>,
+    /// The hostname the service's containers get.
+    #[serde(rename = "ServiceHostname", default)]
+    pub service_hostname: Option<String>,
+    /// The task's id (newer engines).
+    #[serde(rename = "TaskID", default)]
+    pub task_id: Option<String>,
+    /// The task's name (newer engines).
+    #[serde(rename = "TaskName", default)]
+    pub task_name: Option<String>,
+    /// The task's image (newer engines).
+    #[serde(rename = "TaskImage", default)]
+    pub task_image: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +217,21 @@ mod tests {
         })
         .unwrap();
         assert_eq!(scope, r#"{"Capabilities":{"Scope":"local"}}"#);
+    }
+
+    #[test]
+    fn secret_request_reads_what_docker_20_10_sends() {
+        let request: SecretRequest = serde_json::from_str(
+            r#"{"SecretName":"db-password","ServiceName":"web","ServiceLabels":{"tier":"front"},"ServiceHostname":"h","ServiceEndpointSpec":{"Mode":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(request.secret_name, "db-password");
+        assert_eq!(request.service_name.as_deref(), Some("web"));
+        assert!(request.task_image.is_none());
+        let newer: SecretRequest = serde_json::from_str(
+            r#"{"SecretName":"s","TaskImage":"app:1@sha256:ab","ServiceID":"x1"}"#,
+        )
+        .unwrap();
+        assert_eq!(newer.task_image.as_deref(), Some("app:1@sha256:ab"));
     }
 }

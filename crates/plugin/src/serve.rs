@@ -16,10 +16,10 @@ use serde::de::DeserializeOwned;
 
 use crate::protocol::{
     ActivateResponse, Capabilities, CapabilitiesResponse, CreateRequest, ErrResponse, GetResponse,
-    ListResponse, MEDIA_TYPE, MountRequest, MountpointResponse, NameRequest, Volume,
+    ListResponse, MEDIA_TYPE, MountRequest, MountpointResponse, NameRequest, SecretRequest, Volume,
 };
 use crate::table::MountTable;
-use crate::{DriverError, ErrorKind, PluginError, VolumeDriver};
+use crate::{DriverError, ErrorKind, PluginError, SecretProvider, SecretValue, VolumeDriver};
 
 /// Largest request body accepted; Docker's requests are a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
@@ -29,6 +29,7 @@ pub struct Plugin<D> {
     driver: D,
     table: MountTable,
     implements: Vec<&'static str>,
+    secrets: Option<Arc<dyn SecretProvider>>,
 }
 
 impl<D: VolumeDriver> Plugin<D> {
@@ -39,7 +40,16 @@ impl<D: VolumeDriver> Plugin<D> {
             driver,
             table: MountTable::open(state_file)?,
             implements: vec!["VolumeDriver"],
+            secrets: None,
         })
+    }
+
+    /// Also serves Docker Swarm's secret provider protocol with `provider`
+    /// (`Plugin.Activate` then lists `secretprovider`).
+    pub fn with_secret_provider(mut self, provider: Arc<dyn SecretProvider>) -> Plugin<D> {
+        self.secrets = Some(provider);
+        self.implements.push("secretprovider");
+        self
     }
 
     /// The driver.
@@ -318,6 +328,7 @@ pub(crate) fn router<D: VolumeDriver>(plugin: Arc<Plugin<D>>) -> Router {
         .route("/VolumeDriver.Get", post(get::<D>))
         .route("/VolumeDriver.List", post(list::<D>))
         .route("/VolumeDriver.Capabilities", post(capabilities::<D>))
+        .route("/SecretProvider.GetSecret", post(get_secret::<D>))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(plugin)
 }
@@ -479,6 +490,62 @@ async fn capabilities<D: VolumeDriver>(State(plugin): State<Arc<Plugin<D>>>) -> 
     )
 }
 
+/// `/SecretProvider.GetSecret`: `{"Value":"<base64>"}`, or `{"Err":".."}`
+/// with an error status. The answer is built in memory that is wiped once
+/// the HTTP stack has sent it.
+async fn get_secret<D: VolumeDriver>(
+    State(plugin): State<Arc<Plugin<D>>>,
+    body: Bytes,
+) -> Response {
+    const OPERATION: &str = "SecretProvider.GetSecret";
+    let Some(provider) = plugin.secrets.clone() else {
+        return failure(
+            OPERATION,
+            &DriverError::new(
+                ErrorKind::InvalidArgument,
+                "this plugin provides no secrets",
+            ),
+        );
+    };
+    let request: SecretRequest = match parse(OPERATION, &body) {
+        Ok(request) => request,
+        Err(error) => return failure(OPERATION, &error),
+    };
+    match provider.get_secret(request).await {
+        Ok(value) => secret_reply(&value),
+        Err(error) => failure(OPERATION, &error),
+    }
+}
+
+/// `{"Value":"<base64 of value>"}` in a buffer that is wiped when dropped;
+/// base64 needs no JSON escaping.
+fn secret_reply(value: &SecretValue) -> Response {
+    use base64::Engine as _;
+    const HEAD: &[u8] = br#"{"Value":""#;
+    const TAIL: &[u8] = br#""}"#;
+    let secret = value.expose_secret();
+    let encoded_len = secret.len().div_ceil(3).saturating_mul(4);
+    // Sized once, so no reallocation leaves an unwiped copy behind.
+    let mut answer =
+        zeroize::Zeroizing::new(Vec::with_capacity(HEAD.len() + encoded_len + TAIL.len()));
+    answer.extend_from_slice(HEAD);
+    answer.resize(HEAD.len() + encoded_len, 0);
+    let encoded = answer
+        .get_mut(HEAD.len()..)
+        .map(|slot| base64::engine::general_purpose::STANDARD.encode_slice(secret, slot));
+    if !matches!(encoded, Some(Ok(length)) if length == encoded_len) {
+        tracing::error!("cannot encode a secret answer");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    answer.extend_from_slice(TAIL);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, MEDIA_TYPE)],
+        Bytes::from_owner(answer),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,6 +681,24 @@ mod tests {
                 ErrorKind::Refused
             );
             assert_eq!(plugin.users("v").await, 1);
+        });
+    }
+
+    #[test]
+    fn a_secret_answer_is_docker_json_with_the_value_in_base64() {
+        runtime().block_on(async {
+            for value in [&b""[..], b"a", b"ab", b"abc", b"\x00\xffpassword"] {
+                let reply =
+                    secret_reply(&SecretValue::new(zeroize::Zeroizing::new(value.to_vec())));
+                assert_eq!(reply.status(), StatusCode::OK);
+                let body = axum::body::to_bytes(reply.into_body(), 1024).await.unwrap();
+                let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                use base64::Engine as _;
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(answer["Value"].as_str().unwrap())
+                    .unwrap();
+                assert_eq!(decoded, value);
+            }
         });
     }
 

@@ -1,0 +1,122 @@
+//! A joined agent for tests that drive the real Docker engine: a real
+//! `cryptainer agent run` serving the volume plugin (and the secret provider)
+//! under a driver name unique to the test, and the kernel's mount table.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::server_support::{TestServer, binary};
+
+/// A joined agent serving the volume plugin under a driver name of its own.
+pub struct Agent {
+    child: Child,
+    /// The driver name to give `docker volume create -d`.
+    pub driver: String,
+    /// The plugin socket.
+    pub socket: PathBuf,
+    /// The directory of encrypted images.
+    pub storage: PathBuf,
+    /// The engines' state, mount points and secret volumes.
+    pub run_dir: PathBuf,
+    /// The identity files.
+    pub data_dir: PathBuf,
+}
+
+impl Agent {
+    /// An agent whose driver name is unique to `label`: tests run side by side
+    /// and each plugin socket must be its own.
+    pub fn start(server: &TestServer, dir: &Path, label: &str) -> Agent {
+        Agent::start_named(server, dir, label, &dir.join("storage"))
+    }
+
+    /// An agent with its own data and run directories under `dir/<label>`,
+    /// keeping images in `storage` (which two agents may share).
+    pub fn start_named(server: &TestServer, dir: &Path, label: &str, storage: &Path) -> Agent {
+        let dir = &dir.join(label);
+        let token = server.cli(&["node", "token", "create", "--json"]);
+        assert!(
+            token.status.success(),
+            "{}",
+            String::from_utf8_lossy(&token.stderr)
+        );
+        let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
+        let data_dir = dir.join("agent");
+        let joined = Command::new(binary())
+            .args(["agent", "join", "--server", &server.addr, "--token"])
+            .arg(token["token"].as_str().unwrap())
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .output()
+            .unwrap();
+        assert!(
+            joined.status.success(),
+            "{}",
+            String::from_utf8_lossy(&joined.stderr)
+        );
+        let driver = format!("cptv{}{label}", std::process::id());
+        let socket = PathBuf::from(format!("/run/docker/plugins/{driver}.sock"));
+        let storage = storage.to_path_buf();
+        let run_dir = dir.join("run");
+        let child = Command::new(binary())
+            .args(["agent", "run", "--data-dir"])
+            .arg(&data_dir)
+            .arg("--plugin-socket")
+            .arg(&socket)
+            .arg("--storage-dir")
+            .arg(&storage)
+            .arg("--run-dir")
+            .arg(&run_dir)
+            .env("CRYPTAINER_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the agent never opened its plugin socket"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Agent {
+            child,
+            driver,
+            socket,
+            storage,
+            run_dir,
+            data_dir,
+        }
+    }
+}
+
+impl Agent {
+    /// The node id the server gave this agent at join.
+    pub fn node_id(&self) -> String {
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.data_dir.join("node.json")).unwrap())
+                .unwrap();
+        state["node_id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// Mount points of the kernel's mount table under `dir`.
+pub fn mounts_under(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4).map(str::to_owned))
+        .filter(|mount_point| mount_point.starts_with(&*dir.to_string_lossy()))
+        .collect()
+}
