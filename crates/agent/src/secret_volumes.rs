@@ -561,6 +561,24 @@ impl AgentDriver {
     pub(crate) fn new(encrypted: CryptainerDriver, secrets: SecretVolumes) -> AgentDriver {
         AgentDriver { encrypted, secrets }
     }
+
+    /// After a restart, given the volumes the mount table says are in use:
+    /// takes back the encrypted ones still mounted (see `volumes::recover`).
+    /// Secret volumes are not taken back: their tmpfs was removed at start
+    /// (running containers keep their own bind mount of it), so the table
+    /// forgets them with the encrypted volumes this node no longer has.
+    pub(crate) async fn take_back(
+        &self,
+        in_use: &BTreeMap<String, PathBuf>,
+    ) -> Result<(BTreeMap<String, crate::volumes::Recovered>, Vec<String>), AgentError> {
+        let (secret, encrypted): (BTreeMap<_, _>, BTreeMap<_, _>) = in_use
+            .iter()
+            .map(|(name, path)| (name.clone(), path.clone()))
+            .partition(|(name, _)| self.secrets.defines(name));
+        let (recovered, mut lost) = self.encrypted.take_back(&encrypted).await?;
+        lost.extend(secret.into_keys());
+        Ok((recovered, lost))
+    }
 }
 
 impl plugin::VolumeDriver for AgentDriver {

@@ -30,6 +30,7 @@ use crate::http::send_json;
 use crate::run::Shared;
 
 mod recover;
+pub(crate) use recover::Recovered;
 
 /// Lease the agent asks for; renewed every third of it while mounted, so a
 /// node that disappears frees its volumes within this time.

@@ -11,23 +11,10 @@ mod server_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use server_support::{TestServer, binary, node_client, request, runtime};
-
-/// How long a condition may take to become true: generous, CI machines are slow.
-const DEADLINE: Duration = Duration::from_secs(90);
-
-/// Polls `condition` until it holds; fails the test after [`DEADLINE`].
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use server_support::{TestServer, binary, node_client, request, runtime, wait_until};
 
 fn host_port(server: &TestServer) -> String {
     server.addr.trim_start_matches("https://").to_owned()

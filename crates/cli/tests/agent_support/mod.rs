@@ -59,27 +59,7 @@ impl Agent {
         let socket = PathBuf::from(format!("/run/docker/plugins/{driver}.sock"));
         let storage = storage.to_path_buf();
         let run_dir = dir.join("run");
-        let child = Command::new(binary())
-            .args(["agent", "run", "--data-dir"])
-            .arg(&data_dir)
-            .arg("--plugin-socket")
-            .arg(&socket)
-            .arg("--storage-dir")
-            .arg(&storage)
-            .arg("--run-dir")
-            .arg(&run_dir)
-            .env("CRYPTAINER_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "the agent never opened its plugin socket"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn_run(&data_dir, &socket, &storage, &run_dir);
         Agent {
             child,
             driver,
@@ -89,6 +69,45 @@ impl Agent {
             data_dir,
         }
     }
+
+    /// Kills the agent's control process with SIGKILL (the volume engines it
+    /// started are processes of their own and keep running).
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Starts `agent run` again with the same directories, after [`Self::kill`].
+    pub fn restart(&mut self) {
+        self.child = spawn_run(&self.data_dir, &self.socket, &self.storage, &self.run_dir);
+    }
+}
+
+/// Starts `agent run` and waits until its plugin socket accepts connections
+/// (a killed agent leaves its socket file behind).
+fn spawn_run(data_dir: &Path, socket: &Path, storage: &Path, run_dir: &Path) -> Child {
+    let child = Command::new(binary())
+        .args(["agent", "run", "--data-dir"])
+        .arg(data_dir)
+        .arg("--plugin-socket")
+        .arg(socket)
+        .arg("--storage-dir")
+        .arg(storage)
+        .arg("--run-dir")
+        .arg(run_dir)
+        .env("CRYPTAINER_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::os::unix::net::UnixStream::connect(socket).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the agent never opened its plugin socket"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 impl Agent {

@@ -273,3 +273,16 @@ pub async fn request(
     let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     Answer { status, body }
 }
+
+/// How long a condition may take to become true: generous, CI machines are slow.
+pub const DEADLINE: Duration = Duration::from_secs(90);
+
+/// Polls `condition` every 100 ms until it holds; fails the test after
+/// [`DEADLINE`], naming `what` it waited for.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -109,6 +109,25 @@ impl Docker {
         String::from_utf8(output.stderr).unwrap()
     }
 
+    /// `docker run -d --name NAME -v VOLUME:/data IMAGE COMMAND...`, without
+    /// network; returns the container id.
+    pub fn run_detached(&self, name: &str, volume: &str, command: &[&str]) -> String {
+        let mount = format!("{volume}:/data");
+        let mut args = vec![
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "-v",
+            &mount,
+            IMAGE,
+        ];
+        args.extend_from_slice(command);
+        self.ok(&args)
+    }
+
     /// `docker run --rm -v VOLUME:/data IMAGE sh -c SCRIPT`, returns stdout.
     pub fn run_with_volume(&self, volume: &str, script: &str) -> String {
         self.ok(&[

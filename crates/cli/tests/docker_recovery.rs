@@ -1,0 +1,180 @@
+//! The agent's control process can die and come back without disturbing the
+//! containers: the volume engines run on their own, and a restarted agent takes
+//! its mounted volumes back (lease, unmount at the container's exit). With the
+//! real Docker engine, a real server and a real agent.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // In tests a panic is the failure report.
+
+mod agent_support;
+mod server_support;
+
+#[path = "../../plugin/tests/support/mod.rs"]
+mod docker_support;
+
+use std::process::Command;
+
+use agent_support::{Agent, mounts_under};
+use docker_support::{Docker, RemoveContainer};
+use server_support::{TestServer, wait_until};
+
+/// The highest N of the `synced N` lines the writer container printed: every
+/// line up to N was on disk (after `sync`) when it printed it.
+fn last_synced(docker: &Docker, container: &str) -> u64 {
+    docker
+        .ok(&["logs", container])
+        .lines()
+        .filter_map(|line| line.strip_prefix("synced "))
+        .filter_map(|number| number.trim().parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+fn volume_state(server: &TestServer, volume: &str) -> serde_json::Value {
+    let shown = server.cli(&["volume", "show", volume, "--json"]);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    serde_json::from_slice(&shown.stdout).unwrap()
+}
+
+/// The engine processes serving `volume` for this agent.
+fn engines_of(agent: &Agent, volume: &str) -> Vec<u32> {
+    let pattern = format!("{}/engines/{volume} ", agent.run_dir.display());
+    let output = Command::new("pgrep")
+        .args(["-f", &pattern])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+/// Creates a volume of `agent` and starts a container running `command` with
+/// it at `/data`; returns the volume's and the container's names.
+fn volume_in_use(docker: &Docker, agent: &Agent, command: &[&str]) -> (String, String) {
+    let volume = format!("{}-data", agent.driver);
+    let container = format!("{}-user", agent.driver);
+    docker.ok(&[
+        "volume",
+        "create",
+        "-d",
+        &agent.driver,
+        "--opt",
+        "size=128M",
+        &volume,
+    ]);
+    docker.run_detached(&container, &volume, command);
+    (volume, container)
+}
+
+#[test]
+fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let mut agent = Agent::start(&server, dir.path(), "recover");
+    // Appends numbered lines, syncing after each, and says which are synced.
+    let (volume, container) = volume_in_use(
+        &docker,
+        &agent,
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo \"line $i\" >> /data/log; sync; echo \"synced $i\"; done",
+        ],
+    );
+    let _guard = RemoveContainer::new(&docker, &container);
+    wait_until("the writer to sync some lines", || {
+        last_synced(&docker, &container) >= 20
+    });
+
+    agent.kill();
+    let synced_at_kill = last_synced(&docker, &container);
+    // The container goes on writing through the engine while no agent runs.
+    wait_until("more synced lines with the agent dead", || {
+        last_synced(&docker, &container) >= synced_at_kill + 20
+    });
+    assert_eq!(engines_of(&agent, &volume).len(), 1);
+
+    agent.restart();
+    // The restarted agent holds the lease again, for this node.
+    let shown = volume_state(&server, &volume);
+    assert_eq!(shown["state"], "held", "{shown}");
+    assert_eq!(
+        shown["holder"],
+        format!("node:{}", agent.node_id()),
+        "{shown}"
+    );
+
+    // The container's exit unmounts through the restarted agent.
+    docker.ok(&["stop", "-t", "1", &container]);
+    let synced_at_stop = last_synced(&docker, &container);
+    assert!(
+        synced_at_stop > synced_at_kill,
+        "{synced_at_stop} <= {synced_at_kill}"
+    );
+    wait_until("the volume to be released", || {
+        volume_state(&server, &volume)["state"] == "free"
+    });
+    assert!(
+        mounts_under(&agent.run_dir).is_empty(),
+        "{:?}",
+        mounts_under(&agent.run_dir)
+    );
+    assert!(engines_of(&agent, &volume).is_empty());
+
+    // Every synced line is there, in order, before and after the kill.
+    let log = docker.run_with_volume(&volume, "cat /data/log");
+    let lines: Vec<&str> = log.lines().collect();
+    let synced = usize::try_from(synced_at_stop).unwrap();
+    assert!(lines.len() >= synced, "{} < {synced}", lines.len());
+    for (index, line) in lines.iter().take(synced).enumerate() {
+        assert_eq!(*line, format!("line {}", index + 1));
+    }
+    docker.ok(&["rm", &container]);
+    docker.ok(&["volume", "rm", &volume]);
+}
+
+#[test]
+fn an_engine_that_died_while_the_agent_was_down_is_cleaned_up_at_start() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let mut agent = Agent::start(&server, dir.path(), "deadengine");
+    let (volume, container) = volume_in_use(&docker, &agent, &["sleep", "600"]);
+    let _guard = RemoveContainer::new(&docker, &container);
+    assert_eq!(volume_state(&server, &volume)["state"], "held");
+
+    agent.kill();
+    for pid in engines_of(&agent, &volume) {
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+    }
+    wait_until("the engine to die", || {
+        engines_of(&agent, &volume).is_empty()
+    });
+
+    agent.restart();
+    // Nothing of the dead engine is left mounted, and the lease is released.
+    assert!(
+        mounts_under(&agent.run_dir.join("mounts")).is_empty(),
+        "{:?}",
+        mounts_under(&agent.run_dir)
+    );
+    assert_eq!(volume_state(&server, &volume)["state"], "free");
+    // Docker's unmount at the container's exit is answered, and the volume
+    // mounts afresh for the next container.
+    docker.ok(&["rm", "-f", &container]);
+    let written = docker.run_with_volume(&volume, "echo fresh > /data/f && cat /data/f");
+    assert_eq!(written.trim(), "fresh");
+    docker.ok(&["volume", "rm", &volume]);
+}
