@@ -226,6 +226,21 @@ impl DockerClient {
         Ok(claims)
     }
 
+    /// Whether a container that is not stopped (created, running, paused,
+    /// restarting) uses volume `volume`: after an agent restart, a volume
+    /// whose containers all exited meanwhile is unmounted.
+    pub(crate) async fn volume_in_use(&self, volume: &str) -> Result<bool, DockerError> {
+        let filters = serde_json::json!({ "volume": [volume] }).to_string();
+        let path = format!(
+            "/containers/json?all=1&filters={}",
+            percent_encode(&filters)
+        );
+        let containers: Vec<ContainerSummary> = self.get_json(&path).await?;
+        Ok(containers
+            .iter()
+            .any(|container| !matches!(container.state.as_str(), "exited" | "dead")))
+    }
+
     /// The workload of a Swarm task asking for a secret: its service, and
     /// its image as this engine knows it (the task's image if the request
     /// names it, else the service's), with the image's id as digest. What

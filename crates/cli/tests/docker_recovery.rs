@@ -178,3 +178,30 @@ fn an_engine_that_died_while_the_agent_was_down_is_cleaned_up_at_start() {
     assert_eq!(written.trim(), "fresh");
     docker.ok(&["volume", "rm", &volume]);
 }
+
+#[test]
+fn a_volume_whose_container_exited_while_the_agent_was_down_is_unmounted_at_start() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let mut agent = Agent::start(&server, dir.path(), "exited");
+    let (volume, container) = volume_in_use(&docker, &agent, &["sleep", "600"]);
+    let _guard = RemoveContainer::new(&docker, &container);
+    assert_eq!(volume_state(&server, &volume)["state"], "held");
+
+    agent.kill();
+    // Docker's unmount at the exit finds no agent to answer it.
+    docker.ok(&["stop", "-t", "1", &container]);
+    agent.restart();
+    assert!(engines_of(&agent, &volume).is_empty());
+    assert!(
+        mounts_under(&agent.run_dir.join("mounts")).is_empty(),
+        "{:?}",
+        mounts_under(&agent.run_dir)
+    );
+    assert_eq!(volume_state(&server, &volume)["state"], "free");
+    let read = docker.run_with_volume(&volume, "echo again > /data/f && cat /data/f");
+    assert_eq!(read.trim(), "again");
+    docker.ok(&["rm", &container]);
+    docker.ok(&["volume", "rm", &volume]);
+}

@@ -15,7 +15,8 @@
 //!   (fenced): one writer per volume matters more than a container that kept
 //!   writing while its node was out of contact;
 //! * an engine the table does not know (a mount interrupted before Docker heard
-//!   of it) is stopped and its lease released;
+//!   of it), or whose containers all exited while the agent was down (Docker's
+//!   unmount found nobody to answer), is stopped and its lease released;
 //! * a volume the table lists without a running engine (the engine died) is
 //!   reported so the table forgets it; a later Mount starts afresh.
 //!
@@ -72,7 +73,7 @@ impl CryptainerDriver {
         let mut outcomes = BTreeMap::new();
         for mounted in engines {
             let name = mounted.name().to_owned();
-            let outcome = if in_use.contains_key(&name) {
+            let outcome = if in_use.contains_key(&name) && self.still_used(&name).await {
                 match self.retake_lease(&name).await {
                     Ok(confirmed) => {
                         self.adopt(name.clone(), mounted);
@@ -93,6 +94,9 @@ impl CryptainerDriver {
                     }
                 }
             } else {
+                // Mounted without Docker knowing (a mount interrupted before
+                // its answer), or every container exited while the agent was
+                // down (Docker's unmount found no agent).
                 tracing::warn!(volume = %name, "stopping a volume engine no container uses");
                 stop(mounted).await;
                 self.release(&name).await;
@@ -162,6 +166,19 @@ impl CryptainerDriver {
         // is not needed.
         drop(acquired);
         Ok(true)
+    }
+
+    /// Whether a container still uses volume `name`, as the Docker engine
+    /// says; when Docker cannot be asked, assumed so (an unused mount is
+    /// safer than one pulled from under a container).
+    async fn still_used(&self, name: &str) -> bool {
+        match self.shared.docker().volume_in_use(name).await {
+            Ok(used) => used,
+            Err(error) => {
+                tracing::warn!(volume = %name, %error, "cannot ask Docker whether the volume is still used; keeping it");
+                true
+            }
+        }
     }
 
     /// Puts an adopted engine in the table of mounted volumes, with its renewal.
