@@ -11,6 +11,8 @@
 # reads after dropping caches, random 4 KiB writes with an fsync every 32
 # writes, random 4 KiB reads after dropping caches (psync, 4 jobs), and
 # small files (4 KiB) created, stat'ed and deleted (operations per second).
+# Then the start time of `docker run` with a Cryptainer volume against a local
+# volume (bench/docker-start.sh; DOCKER_START=0 skips it).
 # Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -115,3 +117,13 @@ row randwrite  "rand write 4K, fsync/32 (IOPS)"
 row randread   "rand read 4K, cold, 4 jobs (IOPS)"
 row smallfiles "small files create/stat/rm (op/s)"
 echo "targets: >= 0.90 of native, >= 1.5 x gocryptfs"
+
+# Container start time with a Cryptainer volume against a local volume
+# (needs dockerd running; DOCKER_START=0 skips it).
+if [ "${DOCKER_START:-1}" = 1 ]; then
+    if docker info >/dev/null 2>&1; then
+        bench/docker-start.sh
+    else
+        echo "docker run start time: skipped, dockerd is not running (bench/docker-start.sh)"
+    fi
+fi

@@ -40,8 +40,63 @@ impl std::str::FromStr for Filesystem {
     }
 }
 
-/// The filesystem type `blkid` finds on `device`, or `None` for a blank device.
+/// The filesystem type on `device`, or `None` for a blank device. An ext2/3/4
+/// superblock is recognized here (every mount of an existing volume, without
+/// the 50 ms of starting `blkid`; the ext4 driver mounts all three); anything
+/// else is left to `blkid`.
 pub fn probe(device: &Path) -> Result<Option<String>, VolumeError> {
+    if has_ext_superblock(device) {
+        return Ok(Some("ext4".to_owned()));
+    }
+    probe_with_blkid(device)
+}
+
+/// Whether `device` starts with a plausible ext2/3/4 superblock: the magic and
+/// sane geometry, so that the random-looking plaintext of a never-written
+/// volume is not taken for one (it then goes to `blkid`, which finds nothing,
+/// and the volume gets its filesystem).
+fn has_ext_superblock(device: &Path) -> bool {
+    use std::os::unix::fs::FileExt;
+    let Ok(file) = std::fs::File::open(device) else {
+        return false;
+    };
+    let mut block = [0_u8; 1024];
+    if file.read_exact_at(&mut block, 1024).is_err() {
+        return false;
+    }
+    ext_superblock_is_plausible(&block)
+}
+
+/// The checks of [`has_ext_superblock`] on the superblock's 1024 bytes.
+fn ext_superblock_is_plausible(block: &[u8; 1024]) -> bool {
+    let le32 = |at: usize| {
+        block
+            .get(at..at + 4)
+            .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+            .map_or(0, u32::from_le_bytes)
+    };
+    let le16 = |at: usize| {
+        block
+            .get(at..at + 2)
+            .and_then(|bytes| <[u8; 2]>::try_from(bytes).ok())
+            .map_or(0, u16::from_le_bytes)
+    };
+    let magic = le16(56);
+    let inodes = le32(0);
+    let blocks = le32(4);
+    let log_block_size = le32(24);
+    let state = le16(58);
+    let revision = le32(76);
+    magic == 0xEF53
+        && inodes > 0
+        && blocks > 0
+        && log_block_size <= 6
+        && (1..=7).contains(&state)
+        && revision <= 1
+}
+
+/// The filesystem type `blkid` finds on `device`, or `None` for a blank device.
+fn probe_with_blkid(device: &Path) -> Result<Option<String>, VolumeError> {
     let output = Command::new("blkid")
         .args(["-p", "-o", "value", "-s", "TYPE"])
         .arg(device)
@@ -211,6 +266,52 @@ mod tests {
                 source: "/dev/loop3".to_owned(),
             })
         );
+    }
+
+    #[test]
+    fn recognizes_an_ext4_superblock_made_by_mkfs_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("fs.img");
+        std::fs::File::create(&image)
+            .unwrap()
+            .set_len(16 << 20)
+            .unwrap();
+        assert!(!has_ext_superblock(&image), "zeros are no filesystem");
+        let made = Command::new("mkfs.ext4")
+            .args(["-q", "-F"])
+            .arg(&image)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert!(has_ext_superblock(&image));
+        assert_eq!(probe(&image).unwrap().as_deref(), Some("ext4"));
+
+        // Random bytes (a never-written volume's plaintext) are not taken for one,
+        // even with the magic in place.
+        let mut block = [0_u8; 1024];
+        getrandom(&mut block);
+        block[56..58].copy_from_slice(&0xEF53_u16.to_le_bytes());
+        assert!(!ext_superblock_is_plausible(&block));
+        // A superblock with its magic damaged is not one either.
+        let mut superblock = [0_u8; 1024];
+        std::os::unix::fs::FileExt::read_exact_at(
+            &std::fs::File::open(&image).unwrap(),
+            &mut superblock,
+            1024,
+        )
+        .unwrap();
+        assert!(ext_superblock_is_plausible(&superblock));
+        superblock[56] ^= 0xff;
+        assert!(!ext_superblock_is_plausible(&superblock));
+    }
+
+    /// Fills `buffer` from the kernel's random source.
+    fn getrandom(buffer: &mut [u8]) {
+        use std::io::Read as _;
+        std::fs::File::open("/dev/urandom")
+            .unwrap()
+            .read_exact(buffer)
+            .unwrap();
     }
 
     #[test]
