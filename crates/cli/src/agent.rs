@@ -46,7 +46,9 @@ pub enum AgentCommand {
     },
     /// Run the agent until SIGINT or SIGTERM: renew the node certificate (new key
     /// each time, between 50% and 80% of its lifetime), report liveness, and
-    /// serve Docker's volume plugin (`docker volume create -d cryptainer`).
+    /// serve Docker's volume plugin (`docker volume create -d cryptainer`:
+    /// encrypted volumes, or secret volumes with `--opt type=secrets`) and
+    /// Docker Swarm's secret provider (`docker secret create --driver cryptainer`).
     Run {
         /// The data directory `agent join` wrote.
         #[arg(long, default_value = DEFAULT_DATA_DIR, value_name = "DIR")]

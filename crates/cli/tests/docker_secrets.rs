@@ -490,6 +490,64 @@ fn a_decommissioned_node_gets_no_secret() {
     assert_nothing_left(&agent, &value);
 }
 
+#[test]
+fn without_the_docker_engine_a_secret_volume_is_not_mounted() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let missing = dir.path().join("no-docker.sock");
+    let agent = Agent::start_with(
+        &server,
+        dir.path(),
+        "nodocker",
+        &dir.path().join("storage"),
+        &["--docker-socket", &missing.to_string_lossy()],
+    );
+    let secret = format!("{}-pw", agent.driver);
+    let value = format!("no-docker-value-{}", std::process::id());
+    grant_secret(&server, &secret, &value, &[&image_id(&docker, IMAGE)]);
+    let volume = format!("{}-secrets", agent.driver);
+    let _remove = secret_volume(&docker, &agent, &volume, &secret, &[]);
+    let message = refused_start(
+        &docker,
+        IMAGE,
+        &format!("{volume}:/run/secrets:ro"),
+        &format!("{}-c", agent.driver),
+    );
+    assert!(
+        message.contains("cannot reach the Docker engine"),
+        "{message}"
+    );
+    assert!(message.contains("--docker-socket"), "{message}");
+    assert_nothing_left(&agent, &value);
+}
+
+#[test]
+fn a_restarted_agent_removes_the_secret_tmpfs_a_crashed_one_left() {
+    let Node {
+        dir: _dir,
+        server,
+        mut agent,
+        docker,
+    } = Node::start("crash");
+    let secret = format!("{}-pw", agent.driver);
+    let value = format!("crash-value-{}", std::process::id());
+    grant_secret(&server, &secret, &value, &[&image_id(&docker, IMAGE)]);
+    let volume = format!("{}-secrets", agent.driver);
+    let _remove = secret_volume(&docker, &agent, &volume, &secret, &[]);
+    let holder = format!("{}-holder", agent.driver);
+    let holder_guard = hold(&docker, &holder, &format!("{volume}:/run/secrets:ro"));
+    assert_eq!(mounts_under(&agent.run_dir).len(), 1);
+
+    agent.crash_and_restart();
+    assert_nothing_left(&agent, &value);
+    // The running container keeps the files it was given.
+    let file = format!("/run/secrets/{secret}");
+    assert_eq!(docker.ok(&["exec", &holder, "cat", &file]), value);
+    drop(holder_guard);
+    assert_nothing_left(&agent, &value);
+}
+
 /// Leaves the swarm this test joined, even if the test failed.
 struct LeaveSwarm(bool);
 
