@@ -572,6 +572,70 @@ impl Drop for RemoveSwarmObject {
     }
 }
 
+/// `docker service create` of `service` running `image`, whose one task
+/// prints `secret` and waits; removed when the guard drops.
+fn create_service(docker: &Docker, service: &str, secret: &str, image: &str) -> RemoveSwarmObject {
+    let command = format!("cat /run/secrets/{secret}; echo; sleep 600");
+    docker.ok(&[
+        "service",
+        "create",
+        "--detach",
+        "--quiet",
+        "--name",
+        service,
+        "--no-resolve-image",
+        "--restart-condition",
+        "none",
+        "--secret",
+        secret,
+        image,
+        "sh",
+        "-c",
+        &command,
+    ]);
+    RemoveSwarmObject("service", service.to_owned())
+}
+
+/// Polls until no container of (removed) `service` is left.
+fn wait_until_gone(docker: &Docker, service: &str) {
+    let filter = format!("label=com.docker.swarm.service.name={service}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !docker
+        .ok(&["ps", "--all", "--quiet", "--filter", &filter])
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "service {service} never went away"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Polls `docker service ps` of `service` until its task failed; the error.
+fn task_failure(docker: &Docker, service: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let tasks = docker.ok(&[
+            "service",
+            "ps",
+            "--no-trunc",
+            "--format",
+            "{{.CurrentState}}|{{.Error}}",
+            service,
+        ]);
+        if tasks.starts_with("Failed") || tasks.starts_with("Rejected") {
+            return tasks;
+        }
+        assert!(
+            Instant::now() < deadline && !tasks.starts_with("Running"),
+            "the task of {service} did not fail: {tasks}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// Polls `docker service logs` of `service` until it prints something.
 fn service_output(docker: &Docker, service: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -597,7 +661,7 @@ fn service_output(docker: &Docker, service: &str) -> String {
 }
 
 #[test]
-fn a_swarm_service_reads_a_secret_from_the_secret_provider() {
+fn a_swarm_service_reads_a_secret_from_the_secret_provider_and_another_image_none() {
     // Bound in this order so that they drop agent first, directory last.
     let Node {
         dir: _dir,
@@ -621,24 +685,21 @@ fn a_swarm_service_reads_a_secret_from_the_secret_provider() {
 
     docker.ok(&["secret", "create", "--driver", &agent.driver, &secret]);
     let _secret = RemoveSwarmObject("secret", secret.clone());
-    docker.ok(&[
-        "service",
-        "create",
-        "--detach",
-        "--quiet",
-        "--name",
-        &service,
-        "--no-resolve-image",
-        "--restart-condition",
-        "none",
-        "--secret",
-        &secret,
-        IMAGE,
-        "sh",
-        "-c",
-        &format!("cat /run/secrets/{secret}; echo; sleep 600"),
-    ]);
-    let service_guard = RemoveSwarmObject("service", service.clone());
+    let service_guard = create_service(&docker, &service, &secret, IMAGE);
     assert_eq!(service_output(&docker, &service).trim(), value);
     drop(service_guard);
+
+    // A service of another image gets nothing. (Docker 20.10 keeps a
+    // provider's secret on a node while a task there uses it and hands it to
+    // any other task of the node asking for the same swarm secret; newer
+    // engines honour the provider's DoNotReuse. So the allowed task goes
+    // first.)
+    wait_until_gone(&docker, &service);
+    let other = OtherImage::build(&docker, "swarm");
+    let denied = format!("{}-other", agent.driver);
+    let _denied_guard = create_service(&docker, &denied, &secret, &other.name);
+    let failure = task_failure(&docker, &denied);
+    assert!(failure.contains("secret"), "{failure}");
+    let logs = docker.ok(&["service", "logs", "--raw", &denied]);
+    assert!(!logs.contains(&value), "{logs}");
 }

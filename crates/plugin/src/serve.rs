@@ -480,9 +480,12 @@ async fn capabilities<D: VolumeDriver>(State(plugin): State<Arc<Plugin<D>>>) -> 
     )
 }
 
-/// `/SecretProvider.GetSecret`: `{"Value":"<base64>"}`, or `{"Err":".."}`
-/// with an error status. The answer is built in memory that is wiped once
-/// the HTTP stack has sent it.
+/// `/SecretProvider.GetSecret`: `{"DoNotReuse":true,"Value":"<base64>"}`,
+/// or `{"Err":".."}` with an error status. `DoNotReuse` asks the engine to
+/// call again for every task, so each one is decided by the provider
+/// (engines before 23.0 ignore it and reuse a value on the node that received
+/// it). The answer is built in memory that is wiped once the HTTP stack has
+/// sent it.
 async fn get_secret<D: VolumeDriver>(
     State(plugin): State<Arc<Plugin<D>>>,
     body: Bytes,
@@ -507,11 +510,11 @@ async fn get_secret<D: VolumeDriver>(
     }
 }
 
-/// `{"Value":"<base64 of value>"}` in a buffer that is wiped when dropped;
-/// base64 needs no JSON escaping.
+/// `{"DoNotReuse":true,"Value":"<base64 of value>"}` in a buffer that is
+/// wiped when dropped; base64 needs no JSON escaping.
 fn secret_reply(value: &SecretValue) -> Response {
     use base64::Engine as _;
-    const HEAD: &[u8] = br#"{"Value":""#;
+    const HEAD: &[u8] = br#"{"DoNotReuse":true,"Value":""#;
     const TAIL: &[u8] = br#""}"#;
     let secret = value.expose_secret();
     let encoded_len = secret.len().div_ceil(3).saturating_mul(4);
@@ -683,6 +686,7 @@ mod tests {
                 assert_eq!(reply.status(), StatusCode::OK);
                 let body = axum::body::to_bytes(reply.into_body(), 1024).await.unwrap();
                 let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(answer["DoNotReuse"], true);
                 use base64::Engine as _;
                 let decoded = base64::engine::general_purpose::STANDARD
                     .decode(answer["Value"].as_str().unwrap())
