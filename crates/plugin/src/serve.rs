@@ -29,7 +29,7 @@ pub struct Plugin<D> {
     driver: D,
     table: MountTable,
     implements: Vec<&'static str>,
-    secrets: Option<Arc<dyn SecretProvider>>,
+    secrets: std::sync::OnceLock<Arc<dyn SecretProvider>>,
 }
 
 impl<D: VolumeDriver> Plugin<D> {
@@ -40,16 +40,15 @@ impl<D: VolumeDriver> Plugin<D> {
             driver,
             table: MountTable::open(state_file)?,
             implements: vec!["VolumeDriver"],
-            secrets: None,
+            secrets: std::sync::OnceLock::new(),
         })
     }
 
     /// Also serves Docker Swarm's secret provider protocol with `provider`
-    /// (`Plugin.Activate` then lists `secretprovider`).
-    pub fn with_secret_provider(mut self, provider: Arc<dyn SecretProvider>) -> Plugin<D> {
-        self.secrets = Some(provider);
-        self.implements.push("secretprovider");
-        self
+    /// (`Plugin.Activate` then lists `secretprovider`); set it before Docker
+    /// activates the plugin. `false` if a provider was set already (it stays).
+    pub fn set_secret_provider(&self, provider: Arc<dyn SecretProvider>) -> bool {
+        self.secrets.set(provider).is_ok()
     }
 
     /// The driver.
@@ -366,7 +365,12 @@ async fn activate<D: VolumeDriver>(State(plugin): State<Arc<Plugin<D>>>) -> Resp
     reply(
         StatusCode::OK,
         &ActivateResponse {
-            implements: plugin.implements.clone(),
+            implements: plugin
+                .implements
+                .iter()
+                .copied()
+                .chain(plugin.secrets.get().map(|_| "secretprovider"))
+                .collect(),
         },
     )
 }
@@ -491,7 +495,7 @@ async fn get_secret<D: VolumeDriver>(
     body: Bytes,
 ) -> Response {
     const OPERATION: &str = "SecretProvider.GetSecret";
-    let Some(provider) = plugin.secrets.clone() else {
+    let Some(provider) = plugin.secrets.get().cloned() else {
         return failure(
             OPERATION,
             &DriverError::new(

@@ -181,9 +181,9 @@ impl SecretProvider for OneSecret {
 
 #[test]
 fn the_secret_provider_answers_as_docker_swarm_reads_it() {
-    let plugin = Plugin::new(Empty, None)
-        .unwrap()
-        .with_secret_provider(Arc::new(OneSecret));
+    let plugin = Plugin::new(Empty, None).unwrap();
+    assert!(plugin.set_secret_provider(Arc::new(OneSecret)));
+    assert!(!plugin.set_secret_provider(Arc::new(OneSecret)));
     let served = Served::start(plugin);
     let (status, body) = call(&served.socket, "/Plugin.Activate", "");
     assert_eq!(
