@@ -130,12 +130,18 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
             no_volumes,
             docker_socket,
         } => {
+            // Mount points go to Docker, which reads a relative path against
+            // the container's bundle: every path the plugin hands out is
+            // absolute.
+            let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
             let volumes = (!no_volumes).then(|| agent::VolumeOptions {
                 socket: plugin_socket.clone(),
-                storage_dir: storage_dir
-                    .clone()
-                    .unwrap_or_else(|| data_dir.join("volumes")),
-                run_dir: run_dir.clone(),
+                storage_dir: absolute(
+                    storage_dir
+                        .clone()
+                        .unwrap_or_else(|| data_dir.join("volumes")),
+                ),
+                run_dir: absolute(run_dir.clone()),
                 default_size: *default_volume_size,
                 docker_socket: docker_socket.clone(),
             });
