@@ -154,16 +154,17 @@ pub async fn run(
             crate::secret_volumes::SecretVolumes::new(Arc::clone(&shared), &volumes.run_dir)?,
         );
         let plugin = Arc::new(
-            plugin::Plugin::new(driver, Some(volumes.run_dir.join("mounts.json")))
-                .map_err(|error| AgentError::Io {
+            plugin::Plugin::new(driver, Some(volumes.run_dir.join("mounts.json"))).map_err(
+                |error| AgentError::Io {
                     action: "load the volume mount table",
                     path: volumes.run_dir.clone(),
                     source: std::io::Error::other(error.to_string()),
-                })?
-                .with_secret_provider(Arc::new(crate::secret_volumes::SwarmSecrets::new(
-                    Arc::clone(&shared),
-                ))),
+                },
+            )?,
         );
+        plugin.set_secret_provider(Arc::new(crate::secret_volumes::SwarmSecrets::new(
+            Arc::clone(&shared),
+        )));
         // Volumes still mounted from before a restart are taken back (or
         // fenced, or forgotten) before Docker is served again.
         let in_use = plugin.mounted();

@@ -367,7 +367,7 @@ impl SecretVolumes {
             move || {
                 let result = populate(&target, &definition, &values);
                 if result.is_err() {
-                    take_down(&target);
+                    take_down(&target, Wipe::Yes);
                 }
                 result
             }
@@ -395,7 +395,7 @@ impl SecretVolumes {
 
     async fn unmount(&self, name: String) -> Result<(), DriverError> {
         let target = self.mount_root.join(&name);
-        tokio::task::spawn_blocking(move || take_down(&target))
+        tokio::task::spawn_blocking(move || take_down(&target, Wipe::Yes))
             .await
             .map_err(internal)
     }
@@ -427,7 +427,9 @@ impl SecretVolumes {
     }
 
     /// Takes down every secret tmpfs under the mount root: at start, none is
-    /// in use by this run.
+    /// in use by this run. They are not zeroed: a container still running
+    /// keeps its own mount of the same tmpfs (and its files), which the
+    /// kernel frees when that container ends.
     fn remove_leftovers(&self) {
         let Ok(entries) = std::fs::read_dir(&self.mount_root) else {
             return;
@@ -435,7 +437,7 @@ impl SecretVolumes {
         for entry in entries.flatten() {
             let path = entry.path();
             tracing::info!(path = %path.display(), "removing a secret volume left by a previous run");
-            take_down(&path);
+            take_down(&path, Wipe::No);
         }
     }
 }
@@ -450,7 +452,7 @@ fn populate(
         internal(format!("could not {action} {}: {error}", path.display()))
     };
     // A directory of an earlier mount that failed half-way goes first.
-    take_down(target);
+    take_down(target, Wipe::Yes);
     DirBuilder::new()
         .mode(0o700)
         .create(target)
@@ -505,11 +507,21 @@ fn populate(
     Ok(())
 }
 
-/// Overwrites the secret files with zeros, unmounts the tmpfs at `target`
-/// and removes the directory; what is not there is skipped.
-fn take_down(target: &Path) {
+/// Whether [`take_down`] overwrites the files first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wipe {
+    /// No container uses the tmpfs any more (Docker's last Unmount).
+    Yes,
+    /// A container may still use it.
+    No,
+}
+
+/// Overwrites the secret files with zeros (if `zero_first` says so), unmounts the
+/// tmpfs at `target` and removes the directory; what is not there is
+/// skipped.
+fn take_down(target: &Path, zero_first: Wipe) {
     if volume::mount::is_mounted(target).unwrap_or(false) {
-        if let Ok(entries) = std::fs::read_dir(target) {
+        if let (Wipe::Yes, Ok(entries)) = (zero_first, std::fs::read_dir(target)) {
             for entry in entries.flatten() {
                 wipe(&entry.path());
             }

@@ -46,7 +46,9 @@ pub enum AgentCommand {
     },
     /// Run the agent until SIGINT or SIGTERM: renew the node certificate (new key
     /// each time, between 50% and 80% of its lifetime), report liveness, and
-    /// serve Docker's volume plugin (`docker volume create -d cryptainer`).
+    /// serve Docker's volume plugin (`docker volume create -d cryptainer`:
+    /// encrypted volumes, or secret volumes with `--opt type=secrets`) and
+    /// Docker Swarm's secret provider (`docker secret create --driver cryptainer`).
     Run {
         /// The data directory `agent join` wrote.
         #[arg(long, default_value = DEFAULT_DATA_DIR, value_name = "DIR")]
@@ -128,12 +130,18 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
             no_volumes,
             docker_socket,
         } => {
+            // Mount points go to Docker, which reads a relative path against
+            // the container's bundle: every path the plugin hands out is
+            // absolute.
+            let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
             let volumes = (!no_volumes).then(|| agent::VolumeOptions {
                 socket: plugin_socket.clone(),
-                storage_dir: storage_dir
-                    .clone()
-                    .unwrap_or_else(|| data_dir.join("volumes")),
-                run_dir: run_dir.clone(),
+                storage_dir: absolute(
+                    storage_dir
+                        .clone()
+                        .unwrap_or_else(|| data_dir.join("volumes")),
+                ),
+                run_dir: absolute(run_dir.clone()),
                 default_size: *default_volume_size,
                 docker_socket: docker_socket.clone(),
             });

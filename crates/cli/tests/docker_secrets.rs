@@ -23,6 +23,30 @@ use agent_support::{Agent, mounts_under};
 use docker_support::{Docker, IMAGE, RemoveContainer};
 use server_support::TestServer;
 
+/// A server and an agent joined to it, for one test.
+struct Node {
+    docker: Docker,
+    server: TestServer,
+    agent: Agent,
+    dir: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts both; `label` makes the driver name unique to the test.
+    fn start(label: &str) -> Node {
+        let docker = Docker::connect();
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start_dev(&dir.path().join("server"));
+        let agent = Agent::start(&server, dir.path(), label);
+        Node {
+            docker,
+            server,
+            agent,
+            dir,
+        }
+    }
+}
+
 /// The content id of `image`, `sha256:...`.
 fn image_id(docker: &Docker, image: &str) -> String {
     docker
@@ -70,13 +94,28 @@ impl Drop for OtherImage {
 }
 
 /// Removes a Docker volume when dropped, even if the test failed.
-struct RemoveVolume(String);
+struct RemoveVolume {
+    name: String,
+    removed: bool,
+}
+
+impl RemoveVolume {
+    /// `docker volume rm`, expected to succeed. (Removing a volume Docker no
+    /// longer knows would make it ask every plugin on the host, and wait for
+    /// the sockets of dead ones.)
+    fn now(mut self, docker: &Docker) {
+        docker.ok(&["volume", "rm", &self.name]);
+        self.removed = true;
+    }
+}
 
 impl Drop for RemoveVolume {
     fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["volume", "rm", "--force", &self.0])
-            .output();
+        if !self.removed {
+            let _ = Command::new("docker")
+                .args(["volume", "rm", "--force", &self.name])
+                .output();
+        }
     }
 }
 
@@ -101,9 +140,57 @@ fn cli_input_ok(server: &TestServer, args: &[&str], input: &[u8]) {
     );
 }
 
-/// `docker run --rm` of `image` with `volume` on `/run/secrets`, running
-/// `script`; stdout.
-fn run_with_secrets(docker: &Docker, image: &str, volume: &str, script: &str) -> String {
+/// Stores `value` as `secret` and grants it, by a policy of the same name,
+/// to containers of image digest `digest` (and whatever `more` selects).
+fn grant_secret(server: &TestServer, secret: &str, value: &str, digest_and_more: &[&str]) {
+    cli_input_ok(server, &["secret", "create", secret], value.as_bytes());
+    let mut args = vec![
+        "policy",
+        "create",
+        secret,
+        "--secret",
+        secret,
+        "--image-digest",
+    ];
+    args.extend(digest_and_more);
+    cli_ok(server, &args);
+}
+
+/// `docker volume create` of secret volume `volume` holding `secret`, with
+/// more `--opt`s; removed when dropped.
+fn secret_volume(
+    docker: &Docker,
+    agent: &Agent,
+    volume: &str,
+    secret: &str,
+    options: &[&str],
+) -> RemoveVolume {
+    let remove = RemoveVolume {
+        name: volume.to_owned(),
+        removed: false,
+    };
+    let secrets = format!("secrets={secret}");
+    let mut args = vec![
+        "volume",
+        "create",
+        "-d",
+        &agent.driver,
+        "--opt",
+        "type=secrets",
+        "--opt",
+        &secrets,
+    ];
+    for option in options {
+        args.extend(["--opt", option]);
+    }
+    args.push(volume);
+    docker.ok(&args);
+    remove
+}
+
+/// What a container of [`IMAGE`] reads as `secret` from `volume` mounted on
+/// `/run/secrets`.
+fn read_secret(docker: &Docker, volume: &str, secret: &str) -> String {
     docker.ok(&[
         "run",
         "--rm",
@@ -111,29 +198,49 @@ fn run_with_secrets(docker: &Docker, image: &str, volume: &str, script: &str) ->
         "none",
         "-v",
         &format!("{volume}:/run/secrets:ro"),
-        image,
-        "sh",
-        "-c",
-        script,
+        IMAGE,
+        "cat",
+        &format!("/run/secrets/{secret}"),
     ])
 }
 
-/// The same, expected to fail to start; Docker's message. The container is
-/// named and removed, so no stopped container keeps using the volume.
-fn refused_with_secrets(docker: &Docker, image: &str, volume: &str, name: &str) -> String {
-    let _guard = RemoveContainer::new(docker, name);
-    docker.fails(&[
+/// `docker run MODE --name NAME --network none -v MOUNT IMAGE COMMAND...`.
+fn run_args<'a>(
+    mode: &'a str,
+    name: &'a str,
+    mount: &'a str,
+    image: &'a str,
+    command: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
         "run",
-        "--rm",
+        mode,
         "--name",
         name,
         "--network",
         "none",
         "-v",
-        &format!("{volume}:/run/secrets:ro"),
+        mount,
         image,
-        "true",
-    ])
+    ];
+    args.extend(command);
+    args
+}
+
+/// `docker run --rm --name NAME -v MOUNT IMAGE true`, expected to fail to
+/// start; Docker's message. The container is removed, so no stopped
+/// container keeps using the volume.
+fn refused_start(docker: &Docker, image: &str, mount: &str, name: &str) -> String {
+    let _guard = RemoveContainer::new(docker, name);
+    docker.fails(&run_args("--rm", name, mount, image, &["true"]))
+}
+
+/// `docker run -d --name NAME -v MOUNT IMAGE sleep 600`: a container that
+/// holds the volume until the guard drops.
+fn hold<'a>(docker: &'a Docker, name: &str, mount: &str) -> RemoveContainer<'a> {
+    let guard = RemoveContainer::new(docker, name);
+    docker.ok(&run_args("-d", name, mount, IMAGE, &["sleep", "600"]));
+    guard
 }
 
 /// Every file under `dir` whose bytes contain `needle`.
@@ -182,45 +289,22 @@ fn assert_nothing_left(agent: &Agent, value: &str) {
 
 #[test]
 fn a_secret_volume_gives_the_allowed_image_its_secret_and_nothing_to_another() {
-    let docker = Docker::connect();
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_dev(&dir.path().join("server"));
-    let agent = Agent::start(&server, dir.path(), "sec");
+    // Bound in this order so that they drop agent first, directory last.
+    let Node {
+        dir: _dir,
+        server,
+        agent,
+        docker,
+    } = Node::start("sec");
     let other = OtherImage::build(&docker, "sec");
     let allowed_digest = image_id(&docker, IMAGE);
     assert_ne!(allowed_digest, image_id(&docker, &other.name));
 
     let secret = format!("{}-db-password", agent.driver);
     let value = format!("first-value-{}", std::process::id());
-    cli_input_ok(&server, &["secret", "create", &secret], value.as_bytes());
-    cli_ok(
-        &server,
-        &[
-            "policy",
-            "create",
-            &format!("{}-app", agent.driver),
-            "--secret",
-            &secret,
-            "--image-digest",
-            &allowed_digest,
-        ],
-    );
-
+    grant_secret(&server, &secret, &value, &[&allowed_digest]);
     let volume = format!("{}-secrets", agent.driver);
-    let _remove = RemoveVolume(volume.clone());
-    docker.ok(&[
-        "volume",
-        "create",
-        "-d",
-        &agent.driver,
-        "--opt",
-        "type=secrets",
-        "--opt",
-        &format!("secrets={secret}"),
-        "--opt",
-        "uid=999",
-        &volume,
-    ]);
+    let remove = secret_volume(&docker, &agent, &volume, &secret, &["uid=999"]);
     let status = docker.ok(&["volume", "inspect", "--format", "{{json .Status}}", &volume]);
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["type"], "secrets", "{status}");
@@ -230,20 +314,7 @@ fn a_secret_volume_gives_the_allowed_image_its_secret_and_nothing_to_another() {
     // The allowed image reads its secret: a file owned by uid 999, mode
     // 0400, on a tmpfs of the node that allows no device, setuid or program.
     let reader = format!("{}-reader", agent.driver);
-    let reader_guard = RemoveContainer::new(&docker, &reader);
-    docker.ok(&[
-        "run",
-        "-d",
-        "--name",
-        &reader,
-        "--network",
-        "none",
-        "-v",
-        &format!("{volume}:/run/secrets:ro"),
-        IMAGE,
-        "sleep",
-        "600",
-    ]);
+    let reader_guard = hold(&docker, &reader, &format!("{volume}:/run/secrets:ro"));
     let file = format!("/run/secrets/{secret}");
     assert_eq!(docker.ok(&["exec", &reader, "cat", &file]), value);
     assert_eq!(
@@ -268,10 +339,10 @@ fn a_secret_volume_gives_the_allowed_image_its_secret_and_nothing_to_another() {
 
     // Another image on the same node: Docker refuses to start it, naming the
     // secret and why.
-    let message = refused_with_secrets(
+    let message = refused_start(
         &docker,
         &other.name,
-        &volume,
+        &format!("{volume}:/run/secrets:ro"),
         &format!("{}-intruder", agent.driver),
     );
     assert!(message.contains(&format!("secret '{secret}'")), "{message}");
@@ -282,12 +353,7 @@ fn a_secret_volume_gives_the_allowed_image_its_secret_and_nothing_to_another() {
     // A rotated secret is what the next container sees.
     let rotated = format!("second-value-{}", std::process::id());
     cli_input_ok(&server, &["secret", "rotate", &secret], rotated.as_bytes());
-    let read = run_with_secrets(
-        &docker,
-        IMAGE,
-        &volume,
-        &format!("cat /run/secrets/{secret}"),
-    );
+    let read = read_secret(&docker, &volume, &secret);
     assert_eq!(read, rotated);
     assert_nothing_left(&agent, &rotated);
     assert_nothing_left(&agent, &value);
@@ -319,12 +385,13 @@ fn a_secret_volume_gives_the_allowed_image_its_secret_and_nothing_to_another() {
         }
         let bad = format!("{}-bad", agent.driver);
         args.push(&bad);
+        eprintln!("TIMING {:?} {options:?}", std::time::SystemTime::now());
         let message = docker.fails(&args);
         assert!(message.contains(expected), "{options:?}: {message}");
     }
 
     // Remove forgets the definition only.
-    docker.ok(&["volume", "rm", &volume]);
+    remove.now(&docker);
     assert!(
         !agent
             .data_dir
@@ -338,13 +405,19 @@ fn a_secret_volume_gives_the_allowed_image_its_secret_and_nothing_to_another() {
 
 #[test]
 fn an_encrypted_volume_bound_to_an_image_refuses_a_container_of_another() {
-    let docker = Docker::connect();
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_dev(&dir.path().join("server"));
-    let agent = Agent::start(&server, dir.path(), "bound");
+    // Bound in this order so that they drop agent first, directory last.
+    let Node {
+        dir: _dir,
+        server,
+        agent,
+        docker,
+    } = Node::start("bound");
     let other = OtherImage::build(&docker, "bound");
     let volume = format!("{}-data", agent.driver);
-    let _remove = RemoveVolume(volume.clone());
+    let _remove = RemoveVolume {
+        name: volume.clone(),
+        removed: false,
+    };
     docker.ok(&[
         "volume",
         "create",
@@ -369,124 +442,109 @@ fn an_encrypted_volume_bound_to_an_image_refuses_a_container_of_another() {
 
     docker.run_with_volume(&volume, "echo kept > /data/note && sync");
     let intruder = format!("{}-intruder", agent.driver);
-    let _guard = RemoveContainer::new(&docker, &intruder);
-    let message = docker.fails(&[
-        "run",
-        "--rm",
-        "--name",
-        &intruder,
-        "--network",
-        "none",
-        "-v",
-        &format!("{volume}:/data"),
-        &other.name,
-        "cat",
-        "/data/note",
-    ]);
+    let mount = format!("{volume}:/data");
+    let message = refused_start(&docker, &other.name, &mount, &intruder);
     assert!(message.contains(&format!("volume '{volume}'")), "{message}");
     assert!(message.contains("is refused to"), "{message}");
     assert!(mounts_under(&agent.run_dir).is_empty());
-    docker.ok(&["rm", "--force", &intruder]);
 
     // While the allowed container holds the volume, the other image cannot
     // join it either.
     let holder = format!("{}-holder", agent.driver);
-    let _holder = RemoveContainer::new(&docker, &holder);
-    docker.ok(&[
-        "run",
-        "-d",
-        "--name",
-        &holder,
-        "--network",
-        "none",
-        "-v",
-        &format!("{volume}:/data"),
-        IMAGE,
-        "sleep",
-        "600",
-    ]);
-    let message = docker.fails(&[
-        "run",
-        "--rm",
-        "--name",
-        &intruder,
-        "--network",
-        "none",
-        "-v",
-        &format!("{volume}:/data"),
-        &other.name,
-        "cat",
-        "/data/note",
-    ]);
+    let holder_guard = hold(&docker, &holder, &mount);
+    let message = refused_start(&docker, &other.name, &mount, &intruder);
     assert!(message.contains("is refused to"), "{message}");
-    docker.ok(&["rm", "--force", &intruder]);
     assert_eq!(
         docker.ok(&["exec", &holder, "cat", "/data/note"]).trim(),
         "kept"
     );
-    docker.ok(&["rm", "--force", &holder]);
+    drop(holder_guard);
     assert!(mounts_under(&agent.run_dir).is_empty());
 }
 
 #[test]
 fn a_decommissioned_node_gets_no_secret() {
-    let docker = Docker::connect();
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_dev(&dir.path().join("server"));
-    let agent = Agent::start(&server, dir.path(), "gone");
+    // Bound in this order so that they drop agent first, directory last.
+    let Node {
+        dir: _dir,
+        server,
+        agent,
+        docker,
+    } = Node::start("gone");
     let secret = format!("{}-token", agent.driver);
     let value = format!("decommission-value-{}", std::process::id());
-    cli_input_ok(&server, &["secret", "create", &secret], value.as_bytes());
-    cli_ok(
-        &server,
-        &[
-            "policy",
-            "create",
-            &format!("{}-p", agent.driver),
-            "--secret",
-            &secret,
-            "--image-digest",
-            &image_id(&docker, IMAGE),
-        ],
-    );
+    grant_secret(&server, &secret, &value, &[&image_id(&docker, IMAGE)]);
     let volume = format!("{}-secrets", agent.driver);
-    let _remove = RemoveVolume(volume.clone());
-    docker.ok(&[
-        "volume",
-        "create",
-        "-d",
-        &agent.driver,
-        "--opt",
-        "type=secrets",
-        "--opt",
-        &format!("secrets={secret}"),
-        &volume,
-    ]);
-    let read = run_with_secrets(
-        &docker,
-        IMAGE,
-        &volume,
-        &format!("cat /run/secrets/{secret}"),
-    );
+    let _remove = secret_volume(&docker, &agent, &volume, &secret, &[]);
+    let read = read_secret(&docker, &volume, &secret);
     assert_eq!(read, value);
 
     cli_ok(&server, &["node", "decommission", &agent.node_id()]);
-    let container = format!("{}-after", agent.driver);
-    let _guard = RemoveContainer::new(&docker, &container);
-    let message = docker.fails(&[
-        "run",
-        "--rm",
-        "--name",
-        &container,
-        "--network",
-        "none",
-        "-v",
-        &format!("{volume}:/run/secrets:ro"),
+    let message = refused_start(
+        &docker,
         IMAGE,
-        "cat",
-        &format!("/run/secrets/{secret}"),
-    ]);
+        &format!("{volume}:/run/secrets:ro"),
+        &format!("{}-after", agent.driver),
+    );
     assert!(!message.contains(&value), "{message}");
+    assert_nothing_left(&agent, &value);
+}
+
+#[test]
+fn without_the_docker_engine_a_secret_volume_is_not_mounted() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let missing = dir.path().join("no-docker.sock");
+    let agent = Agent::start_with(
+        &server,
+        dir.path(),
+        "nodocker",
+        &dir.path().join("storage"),
+        &["--docker-socket", &missing.to_string_lossy()],
+    );
+    let secret = format!("{}-pw", agent.driver);
+    let value = format!("no-docker-value-{}", std::process::id());
+    grant_secret(&server, &secret, &value, &[&image_id(&docker, IMAGE)]);
+    let volume = format!("{}-secrets", agent.driver);
+    let _remove = secret_volume(&docker, &agent, &volume, &secret, &[]);
+    let message = refused_start(
+        &docker,
+        IMAGE,
+        &format!("{volume}:/run/secrets:ro"),
+        &format!("{}-c", agent.driver),
+    );
+    assert!(
+        message.contains("cannot reach the Docker engine"),
+        "{message}"
+    );
+    assert!(message.contains("--docker-socket"), "{message}");
+    assert_nothing_left(&agent, &value);
+}
+
+#[test]
+fn a_restarted_agent_removes_the_secret_tmpfs_a_crashed_one_left() {
+    let Node {
+        dir: _dir,
+        server,
+        mut agent,
+        docker,
+    } = Node::start("crash");
+    let secret = format!("{}-pw", agent.driver);
+    let value = format!("crash-value-{}", std::process::id());
+    grant_secret(&server, &secret, &value, &[&image_id(&docker, IMAGE)]);
+    let volume = format!("{}-secrets", agent.driver);
+    let _remove = secret_volume(&docker, &agent, &volume, &secret, &[]);
+    let holder = format!("{}-holder", agent.driver);
+    let holder_guard = hold(&docker, &holder, &format!("{volume}:/run/secrets:ro"));
+    assert_eq!(mounts_under(&agent.run_dir).len(), 1);
+
+    agent.crash_and_restart();
+    assert_nothing_left(&agent, &value);
+    // The running container keeps the files it was given.
+    let file = format!("/run/secrets/{secret}");
+    assert_eq!(docker.ok(&["exec", &holder, "cat", &file]), value);
+    drop(holder_guard);
     assert_nothing_left(&agent, &value);
 }
 
@@ -511,6 +569,70 @@ impl Drop for RemoveSwarmObject {
         let _ = Command::new("docker")
             .args([self.0, "rm", &self.1])
             .output();
+    }
+}
+
+/// `docker service create` of `service` running `image`, whose one task
+/// prints `secret` and waits; removed when the guard drops.
+fn create_service(docker: &Docker, service: &str, secret: &str, image: &str) -> RemoveSwarmObject {
+    let command = format!("cat /run/secrets/{secret}; echo; sleep 600");
+    docker.ok(&[
+        "service",
+        "create",
+        "--detach",
+        "--quiet",
+        "--name",
+        service,
+        "--no-resolve-image",
+        "--restart-condition",
+        "none",
+        "--secret",
+        secret,
+        image,
+        "sh",
+        "-c",
+        &command,
+    ]);
+    RemoveSwarmObject("service", service.to_owned())
+}
+
+/// Polls until no container of (removed) `service` is left.
+fn wait_until_gone(docker: &Docker, service: &str) {
+    let filter = format!("label=com.docker.swarm.service.name={service}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !docker
+        .ok(&["ps", "--all", "--quiet", "--filter", &filter])
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "service {service} never went away"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Polls `docker service ps` of `service` until its task failed; the error.
+fn task_failure(docker: &Docker, service: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let tasks = docker.ok(&[
+            "service",
+            "ps",
+            "--no-trunc",
+            "--format",
+            "{{.CurrentState}}|{{.Error}}",
+            service,
+        ]);
+        if tasks.starts_with("Failed") || tasks.starts_with("Rejected") {
+            return tasks;
+        }
+        assert!(
+            Instant::now() < deadline && !tasks.starts_with("Running"),
+            "the task of {service} did not fail: {tasks}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 
@@ -539,11 +661,14 @@ fn service_output(docker: &Docker, service: &str) -> String {
 }
 
 #[test]
-fn a_swarm_service_reads_a_secret_from_the_secret_provider() {
-    let docker = Docker::connect();
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_dev(&dir.path().join("server"));
-    let agent = Agent::start(&server, dir.path(), "swarm");
+fn a_swarm_service_reads_a_secret_from_the_secret_provider_and_another_image_none() {
+    // Bound in this order so that they drop agent first, directory last.
+    let Node {
+        dir: _dir,
+        server,
+        agent,
+        docker,
+    } = Node::start("swarm");
 
     let state = docker.ok(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
     let joined_here = state.trim() == "inactive";
@@ -554,43 +679,27 @@ fn a_swarm_service_reads_a_secret_from_the_secret_provider() {
 
     let secret = format!("{}-api-key", agent.driver);
     let value = format!("swarm-value-{}", std::process::id());
-    cli_input_ok(&server, &["secret", "create", &secret], value.as_bytes());
     let service = format!("{}-web", agent.driver);
-    cli_ok(
-        &server,
-        &[
-            "policy",
-            "create",
-            &format!("{}-web", agent.driver),
-            "--secret",
-            &secret,
-            "--image-digest",
-            &image_id(&docker, IMAGE),
-            "--service",
-            &service,
-        ],
-    );
+    let digest = image_id(&docker, IMAGE);
+    grant_secret(&server, &secret, &value, &[&digest, "--service", &service]);
 
     docker.ok(&["secret", "create", "--driver", &agent.driver, &secret]);
     let _secret = RemoveSwarmObject("secret", secret.clone());
-    docker.ok(&[
-        "service",
-        "create",
-        "--detach",
-        "--quiet",
-        "--name",
-        &service,
-        "--no-resolve-image",
-        "--restart-condition",
-        "none",
-        "--secret",
-        &secret,
-        IMAGE,
-        "sh",
-        "-c",
-        &format!("cat /run/secrets/{secret}; echo; sleep 600"),
-    ]);
-    let service_guard = RemoveSwarmObject("service", service.clone());
+    let service_guard = create_service(&docker, &service, &secret, IMAGE);
     assert_eq!(service_output(&docker, &service).trim(), value);
     drop(service_guard);
+
+    // A service of another image gets nothing. (Docker 20.10 keeps a
+    // provider's secret on a node while a task there uses it and hands it to
+    // any other task of the node asking for the same swarm secret; newer
+    // engines honour the provider's DoNotReuse. So the allowed task goes
+    // first.)
+    wait_until_gone(&docker, &service);
+    let other = OtherImage::build(&docker, "swarm");
+    let denied = format!("{}-other", agent.driver);
+    let _denied_guard = create_service(&docker, &denied, &secret, &other.name);
+    let failure = task_failure(&docker, &denied);
+    assert!(failure.contains("secret"), "{failure}");
+    let logs = docker.ok(&["service", "logs", "--raw", &denied]);
+    assert!(!logs.contains(&value), "{logs}");
 }

@@ -12,7 +12,7 @@
 //!
 //! The same socket can also serve Docker Swarm's secret provider protocol
 //! (`/SecretProvider.GetSecret`, for `docker secret create --driver`): give
-//! the plugin a [`SecretProvider`] with [`Plugin::with_secret_provider`].
+//! the plugin a [`SecretProvider`] with [`Plugin::set_secret_provider`].
 #![forbid(unsafe_code)]
 
 pub mod options;

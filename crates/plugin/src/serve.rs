@@ -29,7 +29,7 @@ pub struct Plugin<D> {
     driver: D,
     table: MountTable,
     implements: Vec<&'static str>,
-    secrets: Option<Arc<dyn SecretProvider>>,
+    secrets: std::sync::OnceLock<Arc<dyn SecretProvider>>,
 }
 
 impl<D: VolumeDriver> Plugin<D> {
@@ -40,16 +40,15 @@ impl<D: VolumeDriver> Plugin<D> {
             driver,
             table: MountTable::open(state_file)?,
             implements: vec!["VolumeDriver"],
-            secrets: None,
+            secrets: std::sync::OnceLock::new(),
         })
     }
 
     /// Also serves Docker Swarm's secret provider protocol with `provider`
-    /// (`Plugin.Activate` then lists `secretprovider`).
-    pub fn with_secret_provider(mut self, provider: Arc<dyn SecretProvider>) -> Plugin<D> {
-        self.secrets = Some(provider);
-        self.implements.push("secretprovider");
-        self
+    /// (`Plugin.Activate` then lists `secretprovider`); set it before Docker
+    /// activates the plugin. `false` if a provider was set already (it stays).
+    pub fn set_secret_provider(&self, provider: Arc<dyn SecretProvider>) -> bool {
+        self.secrets.set(provider).is_ok()
     }
 
     /// The driver.
@@ -376,7 +375,12 @@ async fn activate<D: VolumeDriver>(State(plugin): State<Arc<Plugin<D>>>) -> Resp
     reply(
         StatusCode::OK,
         &ActivateResponse {
-            implements: plugin.implements.clone(),
+            implements: plugin
+                .implements
+                .iter()
+                .copied()
+                .chain(plugin.secrets.get().map(|_| "secretprovider"))
+                .collect(),
         },
     )
 }
@@ -490,15 +494,18 @@ async fn capabilities<D: VolumeDriver>(State(plugin): State<Arc<Plugin<D>>>) -> 
     )
 }
 
-/// `/SecretProvider.GetSecret`: `{"Value":"<base64>"}`, or `{"Err":".."}`
-/// with an error status. The answer is built in memory that is wiped once
-/// the HTTP stack has sent it.
+/// `/SecretProvider.GetSecret`: `{"DoNotReuse":true,"Value":"<base64>"}`,
+/// or `{"Err":".."}` with an error status. `DoNotReuse` asks the engine to
+/// call again for every task, so each one is decided by the provider
+/// (engines before 23.0 ignore it and reuse a value on the node that received
+/// it). The answer is built in memory that is wiped once the HTTP stack has
+/// sent it.
 async fn get_secret<D: VolumeDriver>(
     State(plugin): State<Arc<Plugin<D>>>,
     body: Bytes,
 ) -> Response {
     const OPERATION: &str = "SecretProvider.GetSecret";
-    let Some(provider) = plugin.secrets.clone() else {
+    let Some(provider) = plugin.secrets.get().cloned() else {
         return failure(
             OPERATION,
             &DriverError::new(
@@ -517,11 +524,11 @@ async fn get_secret<D: VolumeDriver>(
     }
 }
 
-/// `{"Value":"<base64 of value>"}` in a buffer that is wiped when dropped;
-/// base64 needs no JSON escaping.
+/// `{"DoNotReuse":true,"Value":"<base64 of value>"}` in a buffer that is
+/// wiped when dropped; base64 needs no JSON escaping.
 fn secret_reply(value: &SecretValue) -> Response {
     use base64::Engine as _;
-    const HEAD: &[u8] = br#"{"Value":""#;
+    const HEAD: &[u8] = br#"{"DoNotReuse":true,"Value":""#;
     const TAIL: &[u8] = br#""}"#;
     let secret = value.expose_secret();
     let encoded_len = secret.len().div_ceil(3).saturating_mul(4);
@@ -693,6 +700,7 @@ mod tests {
                 assert_eq!(reply.status(), StatusCode::OK);
                 let body = axum::body::to_bytes(reply.into_body(), 1024).await.unwrap();
                 let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(answer["DoNotReuse"], true);
                 use base64::Engine as _;
                 let decoded = base64::engine::general_purpose::STANDARD
                     .decode(answer["Value"].as_str().unwrap())

@@ -22,6 +22,8 @@ pub struct Agent {
     pub run_dir: PathBuf,
     /// The identity files.
     pub data_dir: PathBuf,
+    /// More `agent run` arguments.
+    extra_args: Vec<String>,
 }
 
 impl Agent {
@@ -34,6 +36,17 @@ impl Agent {
     /// An agent with its own data and run directories under `dir/<label>`,
     /// keeping images in `storage` (which two agents may share).
     pub fn start_named(server: &TestServer, dir: &Path, label: &str, storage: &Path) -> Agent {
+        Agent::start_with(server, dir, label, storage, &[])
+    }
+
+    /// [`Agent::start_named`] with more `agent run` arguments.
+    pub fn start_with(
+        server: &TestServer,
+        dir: &Path,
+        label: &str,
+        storage: &Path,
+        extra_args: &[&str],
+    ) -> Agent {
         let dir = &dir.join(label);
         let token = server.cli(&["node", "token", "create", "--json"]);
         assert!(
@@ -59,7 +72,8 @@ impl Agent {
         let socket = PathBuf::from(format!("/run/docker/plugins/{driver}.sock"));
         let storage = storage.to_path_buf();
         let run_dir = dir.join("run");
-        let child = spawn_run(&data_dir, &socket, &storage, &run_dir);
+        let extra_args: Vec<String> = extra_args.iter().map(|arg| (*arg).to_owned()).collect();
+        let child = spawn(&data_dir, &socket, &storage, &run_dir, &extra_args);
         Agent {
             child,
             driver,
@@ -67,47 +81,34 @@ impl Agent {
             storage,
             run_dir,
             data_dir,
+            extra_args,
         }
     }
 
     /// Kills the agent's control process with SIGKILL (the volume engines it
     /// started are processes of their own and keep running).
     pub fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
-    /// Starts `agent run` again with the same directories, after [`Self::kill`].
+    /// Starts `agent run` again on the same directories, after [`Self::kill`].
     pub fn restart(&mut self) {
-        self.child = spawn_run(&self.data_dir, &self.socket, &self.storage, &self.run_dir);
-    }
-}
-
-/// Starts `agent run` and waits until its plugin socket accepts connections
-/// (a killed agent leaves its socket file behind).
-fn spawn_run(data_dir: &Path, socket: &Path, storage: &Path, run_dir: &Path) -> Child {
-    let child = Command::new(binary())
-        .args(["agent", "run", "--data-dir"])
-        .arg(data_dir)
-        .arg("--plugin-socket")
-        .arg(socket)
-        .arg("--storage-dir")
-        .arg(storage)
-        .arg("--run-dir")
-        .arg(run_dir)
-        .env("CRYPTAINER_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::os::unix::net::UnixStream::connect(socket).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the agent never opened its plugin socket"
+        self.child = spawn(
+            &self.data_dir,
+            &self.socket,
+            &self.storage,
+            &self.run_dir,
+            &self.extra_args,
         );
-        std::thread::sleep(Duration::from_millis(50));
     }
-    child
+
+    /// Kills the agent without letting it clean up (as a crash would), then
+    /// starts it again on the same directories.
+    pub fn crash_and_restart(&mut self) {
+        self.kill();
+        self.restart();
+    }
 }
 
 impl Agent {
@@ -128,6 +129,40 @@ impl Drop for Agent {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.socket);
     }
+}
+
+/// Runs `agent run` and waits until its plugin socket accepts connections (a
+/// killed agent leaves its socket file behind).
+fn spawn(
+    data_dir: &Path,
+    socket: &Path,
+    storage: &Path,
+    run_dir: &Path,
+    extra_args: &[String],
+) -> Child {
+    let child = Command::new(binary())
+        .args(["agent", "run", "--data-dir"])
+        .arg(data_dir)
+        .arg("--plugin-socket")
+        .arg(socket)
+        .arg("--storage-dir")
+        .arg(storage)
+        .arg("--run-dir")
+        .arg(run_dir)
+        .args(extra_args)
+        .env("CRYPTAINER_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::os::unix::net::UnixStream::connect(socket).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the agent never opened its plugin socket"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 /// Mount points of the kernel's mount table under `dir`.
