@@ -1,11 +1,11 @@
 //! The Docker volume driver of `agent run`: each volume is a LUKS2 image in the
 //! storage directory, its keyslot secret held by the key manager.
 //!
-//! * Create registers the volume with the key manager (in the node's tenant),
-//!   takes its lease to read the secret, writes the image with a fresh LUKS2
-//!   header and releases the lease.
-//! * Mount takes the lease (refused while another node holds it), opens the
-//!   keyslot, starts the volume's engine process with the volume key, and
+//! * Create registers the volume with the key manager (in the node's tenant)
+//!   and makes its sparse image; no key or secret comes to the node then.
+//! * Mount takes the lease for the containers starting with it (refused while
+//!   another node holds it, or by policy), writes the LUKS2 header at the first
+//!   mount, opens the keyslot, starts the volume's engine process with the volume key, and
 //!   renews the lease while mounted.
 //! * Unmount stops the engine (the key dies with it) and releases the lease.
 //! * Remove deletes the image and has the key manager destroy the key.
@@ -236,13 +236,37 @@ impl CryptainerDriver {
 
 /// Writes a fresh LUKS2 header, whose keyslot `secret` opens, over the start of
 /// the new image.
+/// Whether the image was never mounted: no LUKS2 header yet, only the zeros
+/// of a fresh sparse file. Anything else without the LUKS2 magic is damage,
+/// never formatted over.
+fn is_unformatted(image: &std::path::Path) -> Result<bool, DriverError> {
+    let file = std::fs::File::open(image).map_err(internal)?;
+    let mut start = [0_u8; 4096];
+    file.take(4096).read_exact(&mut start).map_err(internal)?;
+    if start.starts_with(&luks::PRIMARY_MAGIC) {
+        Ok(false)
+    } else if start.iter().all(|byte| *byte == 0) {
+        Ok(true)
+    } else {
+        Err(DriverError::new(
+            ErrorKind::Internal,
+            format!(
+                "{} holds neither a LUKS2 header nor a fresh image; it is left untouched",
+                image.display()
+            ),
+        ))
+    }
+}
+
+/// Writes a fresh LUKS2 header (a new random volume key, its keyslot opened by
+/// `secret`) at the start of `image`; returns the volume key.
 fn write_header(
     image: &std::path::Path,
     name: &str,
     key_id: &str,
     server: &str,
     secret: &[u8],
-) -> Result<(), DriverError> {
+) -> Result<luks::VolumeKey, DriverError> {
     let volume_key = luks::VolumeKey::generate();
     let header = luks::format(
         &volume_key,
@@ -261,7 +285,8 @@ fn write_header(
         .open(image)
         .map_err(internal)?;
     file.write_all(&header.bytes).map_err(internal)?;
-    file.sync_all().map_err(internal)
+    file.sync_all().map_err(internal)?;
+    Ok(volume_key)
 }
 
 /// Reads the image's header region (everything before the data) and opens
@@ -324,21 +349,18 @@ impl plugin::VolumeDriver for CryptainerDriver {
             "create the volume",
         )
         .await?;
-        let made = async {
-            let (info, secret) = self.acquire(&name).await?;
-            let server = self.shared.server();
-            let store = self.store.clone();
-            let (volume_name, key_id) = (name.clone(), info.key_id);
-            let written = tokio::task::spawn_blocking(move || {
-                let volume = store.create(&volume_name, size).map_err(internal)?;
-                write_header(volume.image(), &volume_name, &key_id, &server, &secret)
-            })
-            .await
-            .map_err(internal)?;
-            self.release(&name).await;
-            written
-        }
-        .await;
+        // Only the sparse image here: its LUKS2 header is written at the first
+        // mount, with the secret the key manager gives for the containers that
+        // mount it (no container exists yet to ask for it, and the policies
+        // decide per workload).
+        let store = self.store.clone();
+        let volume_name = name.clone();
+        let made = tokio::task::spawn_blocking(move || {
+            store.create(&volume_name, size).map(drop).map_err(internal)
+        })
+        .await
+        .map_err(internal)
+        .and_then(|made| made);
         if let Err(error) = made {
             // Nothing half-made stays behind: no image, no key.
             if let Ok(volume) = self.store.get(&name) {
@@ -378,13 +400,19 @@ impl plugin::VolumeDriver for CryptainerDriver {
                 format!("volume '{name}' has no image on this node: {error}"),
             )
         })?;
-        let (_info, secret) = self.acquire(&name).await?;
+        let (info, secret) = self.acquire(&name).await?;
         let target = self.mount_root.join(&name);
         let engine = self.engine.clone();
+        let server = self.shared.server();
         let mounting = tokio::task::spawn_blocking({
             let target = target.clone();
+            let name = name.clone();
             move || {
-                let key = open_key(volume.image(), &secret)?;
+                let key = if is_unformatted(volume.image())? {
+                    write_header(volume.image(), &name, &info.key_id, &server, &secret)?
+                } else {
+                    open_key(volume.image(), &secret)?
+                };
                 drop(secret);
                 std::fs::create_dir_all(&target).map_err(internal)?;
                 volume

@@ -418,15 +418,8 @@ fn an_encrypted_volume_bound_to_an_image_refuses_a_container_of_another() {
         name: volume.clone(),
         removed: false,
     };
-    docker.ok(&[
-        "volume",
-        "create",
-        "-d",
-        &agent.driver,
-        "--opt",
-        "size=128M",
-        &volume,
-    ]);
+    // The policy first: creating the volume needs no key, so it works with
+    // only an image allowed.
     cli_ok(
         &server,
         &[
@@ -439,6 +432,15 @@ fn an_encrypted_volume_bound_to_an_image_refuses_a_container_of_another() {
             &image_id(&docker, IMAGE),
         ],
     );
+    docker.ok(&[
+        "volume",
+        "create",
+        "-d",
+        &agent.driver,
+        "--opt",
+        "size=128M",
+        &volume,
+    ]);
 
     docker.run_with_volume(&volume, "echo kept > /data/note && sync");
     let intruder = format!("{}-intruder", agent.driver);

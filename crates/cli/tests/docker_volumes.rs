@@ -50,7 +50,19 @@ fn a_container_volume_is_encrypted_at_rest_and_gone_after_remove() {
     } else {
         images[0].clone()
     };
-    // A LUKS2 header cryptsetup reads, pointing at the key manager.
+    // Created, the image is only sparse zeros: no key came to the node yet.
+    let mut start = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(&image).unwrap(), 1 << 20),
+        &mut start,
+    )
+    .unwrap();
+    assert!(start.iter().all(|byte| *byte == 0));
+    docker.run_with_volume(&volume, &format!("echo {marker} > /data/note && sync"));
+    let read = docker.run_with_volume(&volume, "cat /data/note");
+    assert_eq!(read.trim(), marker, "the next container sees the data");
+    // The first mount wrote a LUKS2 header cryptsetup reads, pointing at the
+    // key manager.
     let dump = Command::new("cryptsetup")
         .arg("luksDump")
         .arg(&image)
@@ -61,10 +73,6 @@ fn a_container_volume_is_encrypted_at_rest_and_gone_after_remove() {
         dump.contains("aes-xts-plain64") && dump.contains("cryptainer"),
         "{dump}"
     );
-
-    docker.run_with_volume(&volume, &format!("echo {marker} > /data/note && sync"));
-    let read = docker.run_with_volume(&volume, "cat /data/note");
-    assert_eq!(read.trim(), marker, "the next container sees the data");
 
     // Nothing left mounted or held once the containers are gone.
     assert!(
