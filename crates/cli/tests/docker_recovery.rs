@@ -61,15 +61,7 @@ fn engines_of(agent: &Agent, volume: &str) -> Vec<u32> {
 fn volume_in_use(docker: &Docker, agent: &Agent, command: &[&str]) -> (String, String) {
     let volume = format!("{}-data", agent.driver);
     let container = format!("{}-user", agent.driver);
-    docker.ok(&[
-        "volume",
-        "create",
-        "-d",
-        &agent.driver,
-        "--opt",
-        "size=128M",
-        &volume,
-    ]);
+    agent.create_volume(&volume, "128M");
     docker.run_detached(&container, &volume, command);
     (volume, container)
 }

@@ -432,15 +432,7 @@ fn an_encrypted_volume_bound_to_an_image_refuses_a_container_of_another() {
             &image_id(&docker, IMAGE),
         ],
     );
-    docker.ok(&[
-        "volume",
-        "create",
-        "-d",
-        &agent.driver,
-        "--opt",
-        "size=128M",
-        &volume,
-    ]);
+    agent.create_volume(&volume, "128M");
 
     docker.run_with_volume(&volume, "echo kept > /data/note && sync");
     let intruder = format!("{}-intruder", agent.driver);

@@ -30,15 +30,7 @@ fn a_container_volume_is_encrypted_at_rest_and_gone_after_remove() {
     let volume = format!("{}-data", agent.driver);
     let marker = "plaintext-marker-5d1e7c";
 
-    docker.ok(&[
-        "volume",
-        "create",
-        "-d",
-        &agent.driver,
-        "--opt",
-        "size=256M",
-        &volume,
-    ]);
+    agent.create_volume(&volume, "256M");
     let image = agent.storage.join(format!("{volume}.img"));
     let images: Vec<PathBuf> = std::fs::read_dir(&agent.storage)
         .unwrap()

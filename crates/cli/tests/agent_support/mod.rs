@@ -112,6 +112,22 @@ impl Agent {
 }
 
 impl Agent {
+    /// `docker volume create -d <this driver> --opt size=SIZE NAME`, expected
+    /// to succeed.
+    pub fn create_volume(&self, name: &str, size: &str) {
+        let output = Command::new("docker")
+            .args(["volume", "create", "-d", &self.driver, "--opt"])
+            .arg(format!("size={size}"))
+            .arg(name)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "docker volume create {name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// The node id the server gave this agent at join.
     pub fn node_id(&self) -> String {
         let state: serde_json::Value =
