@@ -236,6 +236,45 @@ impl CryptainerDriver {
 
 /// Writes a fresh LUKS2 header, whose keyslot `secret` opens, over the start of
 /// the new image.
+/// Free space under which a failed mount is put down to a full volume storage.
+const LOW_STORAGE_BYTES: u64 = 64 << 20;
+
+/// Empties a freshly formatted image again (a hole of its whole length), so it
+/// reads as zeros: never mounted.
+fn reset_image(image: &std::path::Path) {
+    let reset = std::fs::OpenOptions::new()
+        .write(true)
+        .open(image)
+        .and_then(|file| {
+            let length = file.metadata()?.len();
+            file.set_len(0)?;
+            file.set_len(length)?;
+            file.sync_all()
+        });
+    if let Err(error) = reset {
+        tracing::warn!(image = %image.display(), %error, "could not reset a volume whose first mount failed");
+    }
+}
+
+/// The engine's failure as Docker shows it; when the volume storage is nearly
+/// full (the engine then sees only I/O errors), says so and what to do.
+fn explain_mount_failure(image: &std::path::Path, error: volume::VolumeError) -> DriverError {
+    let storage = image.parent().unwrap_or(image);
+    match rustix::fs::statvfs(storage) {
+        Ok(stat) if stat.f_bavail.saturating_mul(stat.f_frsize) < LOW_STORAGE_BYTES => {
+            DriverError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "the volume storage is full ({} free in {}): free space there or give the agent another --storage-dir; the volume is unchanged ({error})",
+                    plugin::options::format_size(stat.f_bavail.saturating_mul(stat.f_frsize)),
+                    storage.display()
+                ),
+            )
+        }
+        _ => internal(error),
+    }
+}
+
 /// Whether the image was never mounted: no LUKS2 header yet, only the zeros
 /// of a fresh sparse file. Anything else without the LUKS2 magic is damage,
 /// never formatted over.
@@ -284,6 +323,26 @@ fn write_header(
         .write(true)
         .open(image)
         .map_err(internal)?;
+    // The header's blocks are reserved first: on a full disk nothing is
+    // written, and the image stays a fresh one that a later mount formats.
+    let length = u64::try_from(header.bytes.len()).map_err(internal)?;
+    rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, length).map_err(
+        |errno| {
+            if errno == rustix::io::Errno::NOSPC {
+                DriverError::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "the volume storage is full: {} needs {} for its header; free space in {} or give the agent another --storage-dir (nothing was written)",
+                        image.display(),
+                        plugin::options::format_size(length),
+                        image.parent().unwrap_or(image).display()
+                    ),
+                )
+            } else {
+                internal(format!("could not reserve the header of {}: {errno}", image.display()))
+            }
+        },
+    )?;
     file.write_all(&header.bytes).map_err(internal)?;
     file.sync_all().map_err(internal)?;
     Ok(volume_key)
@@ -408,17 +467,26 @@ impl plugin::VolumeDriver for CryptainerDriver {
             let target = target.clone();
             let name = name.clone();
             move || {
-                let key = if is_unformatted(volume.image())? {
-                    write_header(volume.image(), &name, &info.key_id, &server, &secret)?
+                let image = volume.image().to_path_buf();
+                let fresh = is_unformatted(&image)?;
+                let key = if fresh {
+                    write_header(&image, &name, &info.key_id, &server, &secret)?
                 } else {
-                    open_key(volume.image(), &secret)?
+                    open_key(&image, &secret)?
                 };
                 drop(secret);
                 std::fs::create_dir_all(&target).map_err(internal)?;
                 volume
                     .unlock(key)
                     .mount(&target, volume::Filesystem::Ext4, &engine)
-                    .map_err(internal)
+                    .map_err(|error| {
+                        // A first mount that failed leaves a fresh image again
+                        // (it held nothing): the next mount starts over.
+                        if fresh {
+                            reset_image(&image);
+                        }
+                        explain_mount_failure(&image, error)
+                    })
             }
         })
         .await

@@ -221,3 +221,67 @@ fn an_unreachable_key_manager_fails_the_mount_cleanly() {
         .args(["volume", "rm", "--force", &volume])
         .output();
 }
+
+/// Unmounts a tmpfs made by the test, even if it failed.
+struct Tmpfs(PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_storage_fails_the_first_mount_clearly_and_loses_nothing() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    // Storage with room for a sparse image, not for its 16 MiB header.
+    let storage = dir.path().join("small-storage");
+    std::fs::create_dir_all(&storage).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&storage)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    let _tmpfs = Tmpfs(storage.clone());
+    let agent = Agent::start_named(&server, dir.path(), "full", &storage);
+    let volume = format!("{}-data", agent.driver);
+    agent.create_volume(&volume, "64M");
+
+    let run = |script: &str| {
+        Command::new("docker")
+            .args(["run", "--rm", "--network", "none", "-v"])
+            .arg(format!("{volume}:/data"))
+            .args([docker_support::IMAGE, "sh", "-c", script])
+            .output()
+            .unwrap()
+    };
+    let refused = run("true");
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("the volume storage is full"), "{message}");
+    assert!(message.contains("--storage-dir"), "{message}");
+    // Nothing mounted, the lease released, the image still a fresh one.
+    assert!(mounts_under(&agent.run_dir).is_empty());
+    let shown = server.cli(&["volume", "show", &volume, "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["state"], "free", "{shown}");
+
+    // With room made, the same volume mounts and keeps what is written.
+    let grown = Command::new("mount")
+        .args(["-o", "remount,size=256m"])
+        .arg(&storage)
+        .status()
+        .unwrap();
+    assert!(grown.success());
+    let written = run("echo kept > /data/f && sync && cat /data/f");
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&written.stdout).trim(), "kept");
+    docker.ok(&["volume", "rm", &volume]);
+}
