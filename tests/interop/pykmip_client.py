@@ -171,15 +171,150 @@ def run(host, port, cert, key, ca, version, config_file):
         )
         assert mac_uid_back == mac_uid and len(mac) == 32
 
+        key_pairs(client, version)
+
         # Operations not implemented answer Operation Not Supported, and the
         # connection stays usable.
-        try:
-            client.create_key_pair(enums.CryptographicAlgorithm.RSA, 2048)
-        except exceptions.KmipOperationFailure as failure:
-            assert failure.reason == enums.ResultReason.OPERATION_NOT_SUPPORTED
-        else:
-            raise AssertionError("Create Key Pair unexpectedly succeeded")
+        # (Re-key Key Pair through the lower-level KMIPProxy, which returns the
+        # result instead of raising.)
+        from kmip.core import attributes as core_attributes
+
+        result = client.proxy.rekey_key_pair(
+            private_key_uuid=core_attributes.PrivateKeyUniqueIdentifier(secret_uid)
+        )
+        assert result.result_status.value == enums.ResultStatus.OPERATION_FAILED
+        assert result.result_reason.value == enums.ResultReason.OPERATION_NOT_SUPPORTED
         assert client.get(secret_uid).value == b"correct horse battery staple"
+
+
+def key_pairs(client, version):
+    """Create Key Pair (RSA and ECDSA), Get of both halves checked with the
+    `cryptography` package PyKMIP depends on, Sign and Signature Verify, and
+    RSA OAEP (the last two from KMIP 1.2, where they appear)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+    public_uid, private_uid = client.create_key_pair(
+        enums.CryptographicAlgorithm.RSA,
+        2048,
+        public_name="pykmip rsa public " + version,
+        private_name="pykmip rsa private " + version,
+    )
+    public = client.get(public_uid)
+    private = client.get(private_uid)
+    assert isinstance(public, objects.PublicKey), public
+    assert isinstance(private, objects.PrivateKey), private
+    assert public.key_format_type == enums.KeyFormatType.PKCS_1
+    assert private.key_format_type == enums.KeyFormatType.PKCS_8
+    assert public.cryptographic_length == 2048
+    public_key = serialization.load_der_public_key(public.value)
+    private_key = serialization.load_der_private_key(private.value, None)
+    assert private_key.public_key().public_numbers() == public_key.public_numbers()
+
+    # The halves carry a Link (PyKMIP lists it but cannot decode Link values,
+    # so the linked identifier is checked in crates/kmip/tests instead).
+    for uid in (public_uid, private_uid):
+        names = client.get_attribute_list(uid)
+        assert "Link" in names, names
+
+    # A Pre-Active key may not sign.
+    expect_failure(
+        wrong_state(version),
+        client.sign,
+        b"message",
+        uid=private_uid,
+        cryptographic_parameters={
+            "cryptographic_algorithm": enums.CryptographicAlgorithm.RSA,
+            "padding_method": enums.PaddingMethod.PSS,
+            "hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+        },
+    )
+    client.activate(private_uid)
+    client.activate(public_uid)
+
+    if version not in ("1.0", "1.1"):
+        pss = {
+            "cryptographic_algorithm": enums.CryptographicAlgorithm.RSA,
+            "padding_method": enums.PaddingMethod.PSS,
+            "hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+        }
+        pkcs1 = {
+            "digital_signature_algorithm": (
+                enums.DigitalSignatureAlgorithm.SHA384_WITH_RSA_ENCRYPTION
+            ),
+        }
+        signature = client.sign(b"message", uid=private_uid, cryptographic_parameters=pss)
+        public_key.verify(
+            signature,
+            b"message",
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+            hashes.SHA256(),
+        )
+        for parameters in (pss, pkcs1):
+            signature = client.sign(
+                b"message", uid=private_uid, cryptographic_parameters=parameters
+            )
+            valid = client.signature_verify(
+                b"message", signature, uid=public_uid, cryptographic_parameters=parameters
+            )
+            assert valid == enums.ValidityIndicator.VALID, valid
+            invalid = client.signature_verify(
+                b"messagE", signature, uid=public_uid, cryptographic_parameters=parameters
+            )
+            assert invalid == enums.ValidityIndicator.INVALID, invalid
+        public_key.verify(signature, b"message", padding.PKCS1v15(), hashes.SHA384())
+
+        # RSA OAEP: the server encrypts, or PyKMIP's side does, and the server
+        # decrypts; SHA-1 and SHA-256.
+        for hashing, local in (
+            (enums.HashingAlgorithm.SHA_1, hashes.SHA1()),
+            (enums.HashingAlgorithm.SHA_256, hashes.SHA256()),
+        ):
+            oaep = {
+                "cryptographic_algorithm": enums.CryptographicAlgorithm.RSA,
+                "padding_method": enums.PaddingMethod.OAEP,
+                "hashing_algorithm": hashing,
+            }
+            ciphertext, _ = client.encrypt(
+                b"wrapped secret", uid=public_uid, cryptographic_parameters=oaep
+            )
+            assert client.decrypt(
+                ciphertext, uid=private_uid, cryptographic_parameters=oaep
+            ) == b"wrapped secret"
+            local_ciphertext = public_key.encrypt(
+                b"from the client",
+                padding.OAEP(mgf=padding.MGF1(local), algorithm=local, label=None),
+            )
+            assert client.decrypt(
+                local_ciphertext, uid=private_uid, cryptographic_parameters=oaep
+            ) == b"from the client"
+            assert private_key.decrypt(
+                ciphertext,
+                padding.OAEP(mgf=padding.MGF1(local), algorithm=local, label=None),
+            ) == b"wrapped secret"
+
+    # ECDSA on P-256 and P-384, named by length.
+    for length, local_hash in ((256, hashes.SHA256()), (384, hashes.SHA384())):
+        ec_public_uid, ec_private_uid = client.create_key_pair(
+            enums.CryptographicAlgorithm.ECDSA, length
+        )
+        ec_public = client.get(ec_public_uid)
+        assert ec_public.key_format_type == enums.KeyFormatType.X_509
+        ec_key = serialization.load_der_public_key(ec_public.value)
+        assert ec_key.curve.key_size == length, ec_key.curve
+        ec_private = client.get(ec_private_uid)
+        assert ec_private.key_format_type == enums.KeyFormatType.PKCS_8
+        serialization.load_der_private_key(ec_private.value, None)
+        if version not in ("1.0", "1.1"):
+            client.activate(ec_private_uid)
+            signature = client.sign(
+                b"ec message",
+                uid=ec_private_uid,
+                cryptographic_parameters={
+                    "cryptographic_algorithm": enums.CryptographicAlgorithm.ECDSA,
+                },
+            )
+            ec_key.verify(signature, b"ec message", ec.ECDSA(local_hash))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 //! is the one place keystore failures become KMIP result reasons.
 #![forbid(unsafe_code)]
 
+mod asymmetric;
 pub mod attributes;
 mod crypto;
 pub mod error;
@@ -56,6 +57,10 @@ pub mod operation {
     pub const ENCRYPT: u32 = 0x1F;
     /// Decrypt.
     pub const DECRYPT: u32 = 0x20;
+    /// Sign.
+    pub const SIGN: u32 = 0x21;
+    /// Signature Verify.
+    pub const SIGNATURE_VERIFY: u32 = 0x22;
     /// MAC.
     pub const MAC: u32 = 0x23;
     /// MAC Verify.
@@ -68,6 +73,7 @@ pub mod operation {
         DISCOVER_VERSIONS,
         QUERY,
         CREATE,
+        CREATE_KEY_PAIR,
         REGISTER,
         REKEY,
         LOCATE,
@@ -79,6 +85,8 @@ pub mod operation {
         DESTROY,
         ENCRYPT,
         DECRYPT,
+        SIGN,
+        SIGNATURE_VERIFY,
         MAC,
         MAC_VERIFY,
         RNG_RETRIEVE,

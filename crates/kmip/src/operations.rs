@@ -10,6 +10,7 @@ use keystore::{Caller, Keystore, TenantScope};
 use rand::RngCore;
 use ttlv::{Item, Tag, Value};
 
+use crate::asymmetric::{self, Hash, Scheme};
 use crate::attributes;
 use crate::crypto;
 use crate::error::{KmipError, ResultReason};
@@ -58,6 +59,8 @@ pub struct Session {
 /// KMIP Object Type values.
 mod object_type {
     pub const SYMMETRIC_KEY: u32 = 0x02;
+    pub const PUBLIC_KEY: u32 = 0x03;
+    pub const PRIVATE_KEY: u32 = 0x04;
     pub const SECRET_DATA: u32 = 0x07;
     pub const OPAQUE_OBJECT: u32 = 0x08;
 }
@@ -65,7 +68,22 @@ mod object_type {
 /// KMIP Cryptographic Algorithm values.
 mod algorithm {
     pub const AES: u32 = 0x03;
+    pub const RSA: u32 = 0x04;
+    pub const ECDSA: u32 = 0x06;
     pub const HMAC_SHA256: u32 = 0x09;
+    pub const EC: u32 = 0x1A;
+}
+
+/// KMIP Link Type values.
+mod link_type {
+    pub const PUBLIC_KEY_LINK: u32 = 0x0102;
+    pub const PRIVATE_KEY_LINK: u32 = 0x0103;
+}
+
+/// KMIP Recommended Curve values.
+mod curve {
+    pub const P_256: u32 = 0x07;
+    pub const P_384: u32 = 0x0A;
 }
 
 /// KMIP Key Format Type values.
@@ -95,6 +113,7 @@ pub fn dispatch(
         op::DISCOVER_VERSIONS => context.discover_versions(),
         op::QUERY => context.query(),
         op::CREATE => context.create(),
+        op::CREATE_KEY_PAIR => context.create_key_pair(),
         op::REGISTER => context.register(),
         op::REKEY => context.rekey(),
         op::LOCATE => context.locate(),
@@ -108,6 +127,8 @@ pub fn dispatch(
         op::DECRYPT => context.decrypt(),
         op::MAC => context.mac(false),
         op::MAC_VERIFY => context.mac(true),
+        op::SIGN => context.sign(false),
+        op::SIGNATURE_VERIFY => context.sign(true),
         op::RNG_RETRIEVE => context.rng_retrieve(),
         other => Err(KmipError::new(
             ResultReason::OperationNotSupported,
@@ -152,6 +173,8 @@ fn kmip_object_type(object: ObjectType) -> u32 {
         ObjectType::SymmetricKey => object_type::SYMMETRIC_KEY,
         ObjectType::SecretData => object_type::SECRET_DATA,
         ObjectType::OpaqueObject => object_type::OPAQUE_OBJECT,
+        ObjectType::PublicKey => object_type::PUBLIC_KEY,
+        ObjectType::PrivateKey => object_type::PRIVATE_KEY,
         // Object types added to the keystore later are reported as opaque until
         // this crate learns them.
         _ => object_type::OPAQUE_OBJECT,
@@ -163,6 +186,8 @@ fn object_type_from_kmip(value: u32) -> Option<ObjectType> {
         object_type::SYMMETRIC_KEY => Some(ObjectType::SymmetricKey),
         object_type::SECRET_DATA => Some(ObjectType::SecretData),
         object_type::OPAQUE_OBJECT => Some(ObjectType::OpaqueObject),
+        object_type::PUBLIC_KEY => Some(ObjectType::PublicKey),
+        object_type::PRIVATE_KEY => Some(ObjectType::PrivateKey),
         _ => None,
     }
 }
@@ -171,7 +196,47 @@ fn kmip_algorithm(algorithm: Algorithm) -> Option<u32> {
     match algorithm {
         Algorithm::Aes128 | Algorithm::Aes256 => Some(algorithm::AES),
         Algorithm::HmacSha256 => Some(algorithm::HMAC_SHA256),
+        Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => Some(algorithm::RSA),
+        Algorithm::EcP256 | Algorithm::EcP384 => Some(algorithm::ECDSA),
         _ => None,
+    }
+}
+
+/// Whether a Locate for KMIP algorithm `wanted` matches `stored`; EC keys
+/// answer to both ECDSA and EC.
+fn algorithm_matches(stored: Algorithm, wanted: u32) -> bool {
+    kmip_algorithm(stored) == Some(wanted) || (wanted == algorithm::EC && stored.family() == "ec")
+}
+
+/// The keystore algorithm of a key pair: RSA by modulus length, EC by
+/// Recommended Curve or, when none is named, by length.
+fn key_pair_algorithm(
+    kmip: u32,
+    bits: Option<i32>,
+    curve: Option<u32>,
+) -> Result<Algorithm, KmipError> {
+    match (kmip, bits, curve) {
+        (algorithm::RSA, Some(2048), _) => Ok(Algorithm::Rsa2048),
+        (algorithm::RSA, Some(3072), _) => Ok(Algorithm::Rsa3072),
+        (algorithm::RSA, Some(4096), _) => Ok(Algorithm::Rsa4096),
+        (algorithm::RSA, Some(other), _) => Err(KmipError::invalid(format!(
+            "RSA keys of {other} bits are not supported; use 2048, 3072 or 4096"
+        ))),
+        (algorithm::RSA, None, _) => Err(KmipError::missing("Cryptographic Length attribute")),
+        (algorithm::ECDSA | algorithm::EC, _, Some(curve::P_256))
+        | (algorithm::ECDSA | algorithm::EC, Some(256), None) => Ok(Algorithm::EcP256),
+        (algorithm::ECDSA | algorithm::EC, _, Some(curve::P_384))
+        | (algorithm::ECDSA | algorithm::EC, Some(384), None) => Ok(Algorithm::EcP384),
+        (algorithm::ECDSA | algorithm::EC, _, _) => Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            "EC keys are supported on the curves P-256 and P-384 (Recommended Curve, or Cryptographic Length 256 or 384)",
+        )),
+        (other, _, _) => Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            format!(
+                "cryptographic algorithm 0x{other:02X} is not supported for key pairs; use RSA, ECDSA or EC"
+            ),
+        )),
     }
 }
 
@@ -304,6 +369,8 @@ impl Context<'_> {
                 Value::Enumeration(2) => out.extend(
                     [
                         object_type::SYMMETRIC_KEY,
+                        object_type::PUBLIC_KEY,
+                        object_type::PRIVATE_KEY,
                         object_type::SECRET_DATA,
                         object_type::OPAQUE_OBJECT,
                     ]
@@ -388,6 +455,80 @@ impl Context<'_> {
         Ok(vec![
             Item::new(Tag::OBJECT_TYPE, Value::Enumeration(object)),
             uid(&meta.id),
+        ])
+    }
+
+    fn create_key_pair(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "create key pairs")?;
+        let common = attributes::read_child(
+            self.payload,
+            &[Tag::COMMON_TEMPLATE_ATTRIBUTE, Tag::COMMON_ATTRIBUTES],
+        )?;
+        // Each half's own attributes come first, so they win over common ones.
+        let mut private = attributes::read_child(
+            self.payload,
+            &[
+                Tag::PRIVATE_KEY_TEMPLATE_ATTRIBUTE,
+                Tag::PRIVATE_KEY_ATTRIBUTES,
+            ],
+        )?;
+        let mut public = attributes::read_child(
+            self.payload,
+            &[
+                Tag::PUBLIC_KEY_TEMPLATE_ATTRIBUTE,
+                Tag::PUBLIC_KEY_ATTRIBUTES,
+            ],
+        )?;
+        private.extend(common.iter().cloned());
+        public.extend(common.iter().cloned());
+        let kmip_alg = attributes::enumeration(&private, Tag::CRYPTOGRAPHIC_ALGORITHM)?
+            .ok_or_else(|| KmipError::missing("Cryptographic Algorithm attribute"))?;
+        let bits = attributes::integer(&private, Tag::CRYPTOGRAPHIC_LENGTH)?;
+        let curve = match attributes::enumeration(&private, Tag::RECOMMENDED_CURVE)? {
+            Some(curve) => Some(curve),
+            None => match attributes::find(&private, Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS) {
+                Some(Value::Structure(children)) => match children
+                    .iter()
+                    .find(|item| item.tag == Tag::RECOMMENDED_CURVE)
+                    .map(|item| &item.value)
+                {
+                    Some(Value::Enumeration(curve)) => Some(*curve),
+                    _ => None,
+                },
+                _ => None,
+            },
+        };
+        let algorithm = key_pair_algorithm(kmip_alg, bits, curve)?;
+        let (private_name, private_labels) = self.labels(&private)?;
+        let (public_name, public_labels) = self.labels(&public)?;
+        let pair = asymmetric::generate(algorithm)?;
+        let (private_meta, public_meta) = self
+            .keystore
+            .register_key_pair(
+                &self.session.caller,
+                &self.session.tenant,
+                algorithm,
+                keystore::NewHalf {
+                    name: private_name.as_deref(),
+                    labels: private_labels,
+                    material: pair.private_pkcs8,
+                },
+                keystore::NewHalf {
+                    name: public_name.as_deref(),
+                    labels: public_labels,
+                    material: SecretBytes::new(pair.public_spki),
+                },
+            )
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![
+            Item::new(
+                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+                Value::TextString(private_meta.id),
+            ),
+            Item::new(
+                Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
+                Value::TextString(public_meta.id),
+            ),
         ])
     }
 
@@ -536,7 +677,7 @@ impl Context<'_> {
                 })
             })
             .filter(|meta| {
-                algorithm_filter.is_none_or(|wanted| kmip_algorithm(meta.algorithm) == Some(wanted))
+                algorithm_filter.is_none_or(|wanted| algorithm_matches(meta.algorithm, wanted))
             })
             .filter(|meta| length.is_none_or(|wanted| i64::from(meta.length) == i64::from(wanted)))
             .filter(|meta| {
@@ -623,23 +764,35 @@ impl Context<'_> {
                         ));
                     }
                 };
-                let mut block = vec![
-                    Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format_code)),
-                    Item::structure(Tag::KEY_VALUE, vec![key_material]),
-                ];
-                if let Some(alg) = kmip_algorithm(meta.algorithm) {
-                    block.push(Item::new(
-                        Tag::CRYPTOGRAPHIC_ALGORITHM,
-                        Value::Enumeration(alg),
-                    ));
-                }
-                block.push(Item::new(
-                    Tag::CRYPTOGRAPHIC_LENGTH,
-                    Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
-                ));
                 Item::structure(
                     Tag::SYMMETRIC_KEY,
-                    vec![Item::structure(Tag::KEY_BLOCK, block)],
+                    vec![key_block(&meta, format_code, key_material)],
+                )
+            }
+            ObjectType::PublicKey | ObjectType::PrivateKey => {
+                let private = meta.object_type == ObjectType::PrivateKey;
+                let wanted =
+                    format.unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
+                let bytes = if private {
+                    asymmetric::export_private(meta.algorithm, &material, wanted)?
+                } else {
+                    SecretBytes::new(asymmetric::export_public(
+                        meta.algorithm,
+                        material.expose_secret(),
+                        wanted,
+                    )?)
+                };
+                let key_material = Item::new(
+                    Tag::KEY_MATERIAL,
+                    Value::ByteString(bytes.expose_secret().to_vec()),
+                );
+                Item::structure(
+                    if private {
+                        Tag::PRIVATE_KEY
+                    } else {
+                        Tag::PUBLIC_KEY
+                    },
+                    vec![key_block(&meta, wanted, key_material)],
                 )
             }
             ObjectType::SecretData => Item::structure(
@@ -720,6 +873,23 @@ impl Context<'_> {
             out.push(Item::new(
                 Tag::OBJECT_GROUP,
                 Value::TextString(group.clone()),
+            ));
+        }
+        if let Some(other) = meta.labels.get(keystore::object::KEY_PAIR_LABEL) {
+            let link = if meta.object_type == ObjectType::PrivateKey {
+                link_type::PUBLIC_KEY_LINK
+            } else {
+                link_type::PRIVATE_KEY_LINK
+            };
+            out.push(Item::structure(
+                Tag::LINK,
+                vec![
+                    Item::new(Tag::LINK_TYPE, Value::Enumeration(link)),
+                    Item::new(
+                        Tag::LINKED_OBJECT_IDENTIFIER,
+                        Value::TextString(other.clone()),
+                    ),
+                ],
             ));
         }
         out.push(Item::new(
@@ -851,15 +1021,23 @@ impl Context<'_> {
         Ok(vec![uid(&updated.id)])
     }
 
-    /// The key for a cryptographic operation: a symmetric key of the right family
-    /// in a state that allows the use.
+    /// The object a cryptographic operation names, once the caller's role is
+    /// known to allow using keys.
+    fn key_object(&self) -> Result<ObjectMeta, KmipError> {
+        self.require(self.session.rights.read_material, "use keys")?;
+        self.object()
+    }
+
+    /// The key for a cryptographic operation: an object of `kind` and the right
+    /// family in a state that allows the use (only Active to protect data:
+    /// encrypt, sign, MAC; Active, Deactivated or Compromised to process it).
     fn usable_key(
         &self,
+        meta: ObjectMeta,
+        kind: ObjectType,
         protects: bool,
         family: &str,
     ) -> Result<(ObjectMeta, SecretBytes), KmipError> {
-        self.require(self.session.rights.read_material, "use keys")?;
-        let meta = self.object()?;
         let allowed = if protects {
             meta.state == State::Active
         } else {
@@ -883,10 +1061,14 @@ impl Context<'_> {
                 ),
             ));
         }
-        if meta.object_type != ObjectType::SymmetricKey || meta.algorithm.family() != family {
+        if meta.object_type != kind || meta.algorithm.family() != family {
             return Err(KmipError::new(
                 ResultReason::InvalidField,
-                format!("object {} is not a {family} key", meta.id),
+                format!(
+                    "object {} is not a {family} {}",
+                    meta.id,
+                    kind.as_str().replace('_', " ")
+                ),
             ));
         }
         let material = self.material(&meta)?;
@@ -923,8 +1105,12 @@ impl Context<'_> {
     }
 
     fn encrypt(&self) -> Outcome {
+        let meta = self.key_object()?;
+        if meta.object_type == ObjectType::PublicKey {
+            return self.rsa_encrypt(meta);
+        }
         let mode = self.cipher_mode()?;
-        let (meta, key) = self.usable_key(true, "aes")?;
+        let (meta, key) = self.usable_key(meta, ObjectType::SymmetricKey, true, "aes")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -971,8 +1157,12 @@ impl Context<'_> {
     }
 
     fn decrypt(&self) -> Outcome {
+        let meta = self.key_object()?;
+        if meta.object_type == ObjectType::PrivateKey {
+            return self.rsa_decrypt(meta);
+        }
         let mode = self.cipher_mode()?;
-        let (meta, key) = self.usable_key(false, "aes")?;
+        let (meta, key) = self.usable_key(meta, ObjectType::SymmetricKey, false, "aes")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -1003,7 +1193,9 @@ impl Context<'_> {
     }
 
     fn mac(&self, verify: bool) -> Outcome {
-        let (meta, key) = self.usable_key(!verify, "hmac-sha256")?;
+        let meta = self.key_object()?;
+        let (meta, key) =
+            self.usable_key(meta, ObjectType::SymmetricKey, !verify, "hmac-sha256")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -1027,6 +1219,195 @@ impl Context<'_> {
         }
     }
 
+    /// An enumeration field of the request's Cryptographic Parameters.
+    fn parameter(&self, tag: Tag) -> Result<Option<u32>, KmipError> {
+        match self
+            .payload
+            .child(Tag::CRYPTOGRAPHIC_PARAMETERS)
+            .and_then(|parameters| parameters.child(tag))
+            .map(|item| &item.value)
+        {
+            None => Ok(None),
+            Some(Value::Enumeration(value)) => Ok(Some(*value)),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be an enumeration"))),
+        }
+    }
+
+    /// The OAEP hash and mask generation hash the request asks for. The hash
+    /// defaults to SHA-1 (RFC 8017's default); MGF1 uses the Mask Generator
+    /// Hashing Algorithm when given, else the OAEP hash, as PyKMIP and most
+    /// servers do.
+    fn oaep_hashes(&self) -> Result<(Hash, Hash), KmipError> {
+        match self.parameter(Tag::PADDING_METHOD)? {
+            // OAEP.
+            None | Some(0x02) => {}
+            // PKCS1 v1.5.
+            Some(0x08) => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    "RSA PKCS#1 v1.5 encryption is not supported (it invites padding oracles); use the OAEP padding method",
+                ));
+            }
+            Some(other) => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    format!(
+                        "padding method 0x{other:02X} is not supported for RSA encryption; use OAEP"
+                    ),
+                ));
+            }
+        }
+        match self.parameter(Tag::MASK_GENERATOR)? {
+            None | Some(0x01) => {}
+            Some(other) => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    format!("mask generator 0x{other:02X} is not supported; use MGF1"),
+                ));
+            }
+        }
+        let hash = match self.parameter(Tag::HASHING_ALGORITHM)? {
+            Some(value) => Hash::from_kmip(value)?,
+            None => Hash::Sha1,
+        };
+        let mask_hash = match self.parameter(Tag::MASK_GENERATOR_HASHING_ALGORITHM)? {
+            Some(value) => Hash::from_kmip(value)?,
+            None => hash,
+        };
+        Ok((hash, mask_hash))
+    }
+
+    fn rsa_encrypt(&self, meta: ObjectMeta) -> Outcome {
+        let (hash, mask_hash) = self.oaep_hashes()?;
+        let (meta, key) = self.usable_key(meta, ObjectType::PublicKey, true, "rsa")?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        let ciphertext = asymmetric::oaep_encrypt(key.expose_secret(), hash, mask_hash, data)?;
+        Ok(vec![
+            uid(&meta.id),
+            Item::new(Tag::DATA, Value::ByteString(ciphertext)),
+        ])
+    }
+
+    fn rsa_decrypt(&self, meta: ObjectMeta) -> Outcome {
+        let (hash, mask_hash) = self.oaep_hashes()?;
+        let (meta, key) = self.usable_key(meta, ObjectType::PrivateKey, false, "rsa")?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        let plaintext = asymmetric::oaep_decrypt(&key, hash, mask_hash, data)?;
+        Ok(vec![
+            uid(&meta.id),
+            Item::new(
+                Tag::DATA,
+                Value::ByteString(plaintext.expose_secret().to_vec()),
+            ),
+        ])
+    }
+
+    /// The signature scheme the Cryptographic Parameters ask for on a key of
+    /// `algorithm`: Digital Signature Algorithm first, else Padding Method and
+    /// Hashing Algorithm; PKCS#1 v1.5 with SHA-256 for RSA and the curve's hash
+    /// for ECDSA when nothing is named.
+    fn signature_scheme(&self, algorithm: Algorithm) -> Result<Scheme, KmipError> {
+        let hash = self
+            .parameter(Tag::HASHING_ALGORITHM)?
+            .map(Hash::from_kmip)
+            .transpose()?;
+        let unsupported = |what: String| KmipError::new(ResultReason::FeatureNotSupported, what);
+        let digital = self.parameter(Tag::DIGITAL_SIGNATURE_ALGORITHM)?;
+        if algorithm.family() == "rsa" {
+            return match digital {
+                Some(0x05) => Ok(Scheme::RsaPkcs1(Hash::Sha256)),
+                Some(0x06) => Ok(Scheme::RsaPkcs1(Hash::Sha384)),
+                Some(0x07) => Ok(Scheme::RsaPkcs1(Hash::Sha512)),
+                Some(0x08) => Ok(Scheme::RsaPss(hash.unwrap_or(Hash::Sha256))),
+                Some(other) => Err(unsupported(format!(
+                    "digital signature algorithm 0x{other:02X} is not supported with RSA keys; use SHA-256/384/512 with RSA or RSASSA-PSS"
+                ))),
+                None => match self.parameter(Tag::PADDING_METHOD)? {
+                    None | Some(0x08) => Ok(Scheme::RsaPkcs1(hash.unwrap_or(Hash::Sha256))),
+                    Some(0x0A) => Ok(Scheme::RsaPss(hash.unwrap_or(Hash::Sha256))),
+                    Some(other) => Err(unsupported(format!(
+                        "padding method 0x{other:02X} is not supported for RSA signatures; use PKCS1 v1.5 or PSS"
+                    ))),
+                },
+            };
+        }
+        let curve_hash = if algorithm == Algorithm::EcP384 {
+            Hash::Sha384
+        } else {
+            Hash::Sha256
+        };
+        match digital {
+            Some(0x0E) => Ok(Scheme::Ecdsa(Hash::Sha256)),
+            Some(0x0F) => Ok(Scheme::Ecdsa(Hash::Sha384)),
+            Some(other) => Err(unsupported(format!(
+                "digital signature algorithm 0x{other:02X} is not supported with EC keys; use ECDSA with SHA-256 (P-256) or SHA-384 (P-384)"
+            ))),
+            None => Ok(Scheme::Ecdsa(hash.unwrap_or(curve_hash))),
+        }
+    }
+
+    /// Sign (with an Active private key) or Signature Verify (with a public key
+    /// that is Active, Deactivated or Compromised).
+    fn sign(&self, verify: bool) -> Outcome {
+        let meta = self.key_object()?;
+        if self.payload.child(Tag::DIGESTED_DATA).is_some() {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "signing pre-hashed data (Digested Data) is not supported; send the Data itself",
+            ));
+        }
+        let (kind, what) = if verify {
+            (
+                ObjectType::PublicKey,
+                "Signature Verify needs the public key of a pair",
+            )
+        } else {
+            (
+                ObjectType::PrivateKey,
+                "Sign needs the private key of a pair",
+            )
+        };
+        if meta.object_type != kind {
+            return Err(KmipError::invalid(format!(
+                "object {} is a {}; {what}",
+                meta.id,
+                meta.object_type.as_str().replace('_', " ")
+            )));
+        }
+        let family = meta.algorithm.family();
+        let algorithm = meta.algorithm;
+        let scheme = self.signature_scheme(algorithm)?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        let (meta, key) = self.usable_key(meta, kind, !verify, family)?;
+        if verify {
+            let signature = self
+                .bytes_field(Tag::SIGNATURE_DATA)?
+                .ok_or_else(|| KmipError::missing("Signature Data"))?;
+            let valid =
+                asymmetric::verify(algorithm, scheme, key.expose_secret(), data, signature)?;
+            // Validity Indicator: 1 Valid, 2 Invalid.
+            Ok(vec![
+                uid(&meta.id),
+                Item::new(
+                    Tag::VALIDITY_INDICATOR,
+                    Value::Enumeration(if valid { 1 } else { 2 }),
+                ),
+            ])
+        } else {
+            let signature = asymmetric::sign(algorithm, scheme, &key, data)?;
+            Ok(vec![
+                uid(&meta.id),
+                Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature)),
+            ])
+        }
+    }
+
     fn rng_retrieve(&self) -> Outcome {
         let length = match self.payload.child(Tag::DATA_LENGTH).map(|i| &i.value) {
             Some(Value::Integer(value)) => usize::try_from(*value)
@@ -1041,6 +1422,26 @@ impl Context<'_> {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         Ok(vec![Item::new(Tag::DATA, Value::ByteString(bytes))])
     }
+}
+
+/// A Key Block: format, the Key Value holding `key_material`, the algorithm
+/// and length of `meta`.
+fn key_block(meta: &ObjectMeta, format_code: u32, key_material: Item) -> Item {
+    let mut block = vec![
+        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format_code)),
+        Item::structure(Tag::KEY_VALUE, vec![key_material]),
+    ];
+    if let Some(alg) = kmip_algorithm(meta.algorithm) {
+        block.push(Item::new(
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            Value::Enumeration(alg),
+        ));
+    }
+    block.push(Item::new(
+        Tag::CRYPTOGRAPHIC_LENGTH,
+        Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
+    ));
+    Item::structure(Tag::KEY_BLOCK, block)
 }
 
 /// The bytes of a Key Block's Key Material (a byte string, or a Transparent

@@ -131,16 +131,18 @@ fn uid(id: &str) -> Item {
     Item::new(Tag::UNIQUE_IDENTIFIER, Value::TextString(id.to_owned()))
 }
 
+/// A 1.x Attribute structure.
+fn attribute(name: &str, value: Value) -> Item {
+    Item::structure(
+        Tag::ATTRIBUTE,
+        vec![
+            Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+            Item::new(Tag::ATTRIBUTE_VALUE, value),
+        ],
+    )
+}
+
 fn create_aes_v1(name: &str) -> Vec<Item> {
-    let attribute = |name: &str, value: Value| {
-        Item::structure(
-            Tag::ATTRIBUTE,
-            vec![
-                Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
-                Item::new(Tag::ATTRIBUTE_VALUE, value),
-            ],
-        )
-    };
     vec![
         Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
         Item::structure(
@@ -510,4 +512,385 @@ fn a_node_session_cannot_get_secret_data() {
     );
     assert_eq!(status(&refused), 1);
     assert_eq!(reason(&refused), Some(0x0C), "Permission Denied");
+}
+
+fn payload_text(item: &Item, tag: Tag) -> String {
+    match &item
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(tag)
+        .unwrap()
+        .value
+    {
+        Value::TextString(text) => text.clone(),
+        _ => panic!("{tag} is not text"),
+    }
+}
+
+fn payload_bytes(item: &Item, tag: Tag) -> Vec<u8> {
+    match &item
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(tag)
+        .unwrap()
+        .value
+    {
+        Value::ByteString(bytes) => bytes.clone(),
+        _ => panic!("{tag} is not bytes"),
+    }
+}
+
+/// A Create Key Pair payload: 1.x templates or 2.x attribute structures, the
+/// algorithm and length in the common part, a name for each half.
+fn create_pair(version_major: i32, algorithm: u32, length: i32, name: &str) -> Vec<Item> {
+    let name_value = |suffix: &str| {
+        Value::Structure(vec![
+            Item::new(
+                Tag::NAME_VALUE,
+                Value::TextString(format!("{name}-{suffix}")),
+            ),
+            Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+        ])
+    };
+    if version_major >= 2 {
+        return vec![
+            Item::structure(
+                Tag::COMMON_ATTRIBUTES,
+                vec![
+                    Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(algorithm)),
+                    Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)),
+                ],
+            ),
+            Item::structure(
+                Tag::PRIVATE_KEY_ATTRIBUTES,
+                vec![Item::new(Tag::NAME, name_value("private"))],
+            ),
+            Item::structure(
+                Tag::PUBLIC_KEY_ATTRIBUTES,
+                vec![Item::new(Tag::NAME, name_value("public"))],
+            ),
+        ];
+    }
+    vec![
+        Item::structure(
+            Tag::COMMON_TEMPLATE_ATTRIBUTE,
+            vec![
+                attribute("Cryptographic Algorithm", Value::Enumeration(algorithm)),
+                attribute("Cryptographic Length", Value::Integer(length)),
+            ],
+        ),
+        Item::structure(
+            Tag::PRIVATE_KEY_TEMPLATE_ATTRIBUTE,
+            vec![attribute("Name", name_value("private"))],
+        ),
+        Item::structure(
+            Tag::PUBLIC_KEY_TEMPLATE_ATTRIBUTE,
+            vec![attribute("Name", name_value("public"))],
+        ),
+    ]
+}
+
+fn parameters(children: Vec<(Tag, u32)>) -> Item {
+    Item::structure(
+        Tag::CRYPTOGRAPHIC_PARAMETERS,
+        children
+            .into_iter()
+            .map(|(tag, value)| Item::new(tag, Value::Enumeration(value)))
+            .collect(),
+    )
+}
+
+/// The Link attribute in a Get Attributes response, in either shape.
+fn link_of(response: &Item) -> (u32, String) {
+    let payload = response.child(Tag::RESPONSE_PAYLOAD).unwrap();
+    let link = payload
+        .child(Tag::ATTRIBUTES)
+        .and_then(|attributes| attributes.child(Tag::LINK))
+        .cloned()
+        .or_else(|| {
+            payload
+                .children()
+                .iter()
+                .filter(|item| item.tag == Tag::ATTRIBUTE)
+                .find(|item| {
+                    item.child(Tag::ATTRIBUTE_NAME).map(|name| &name.value)
+                        == Some(&Value::TextString("Link".to_owned()))
+                })
+                .map(|item| {
+                    let value = item.child(Tag::ATTRIBUTE_VALUE).unwrap();
+                    Item::new(Tag::LINK, value.value.clone())
+                })
+        })
+        .expect("a Link attribute");
+    let link_type = match link.child(Tag::LINK_TYPE).unwrap().value {
+        Value::Enumeration(value) => value,
+        _ => panic!("link type"),
+    };
+    let linked = match &link.child(Tag::LINKED_OBJECT_IDENTIFIER).unwrap().value {
+        Value::TextString(id) => id.clone(),
+        _ => panic!("linked id"),
+    };
+    (link_type, linked)
+}
+
+#[test]
+fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
+    const CREATE_KEY_PAIR: u32 = 0x02;
+    const GET: u32 = 0x0A;
+    const GET_ATTRIBUTES: u32 = 0x0B;
+    const ACTIVATE: u32 = 0x12;
+    const ENCRYPT: u32 = 0x1F;
+    const DECRYPT: u32 = 0x20;
+    const SIGN: u32 = 0x21;
+    const SIGNATURE_VERIFY: u32 = 0x22;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    // (version, algorithm, length): one RSA-2048 generation, EC on both curves.
+    for (version, algorithm, length) in [
+        ((1, 4), 0x04, 2048),
+        ((2, 0), 0x06, 256),
+        ((1, 2), 0x1A, 384),
+    ] {
+        let created = call(
+            &keystore,
+            &alice,
+            version,
+            CREATE_KEY_PAIR,
+            create_pair(version.0, algorithm, length, &format!("pair-{length}")),
+        );
+        assert_eq!(status(&created), 0, "{created:?}");
+        let private = payload_text(&created, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+        let public = payload_text(&created, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+
+        // Each half links to the other.
+        let attributes = call(
+            &keystore,
+            &alice,
+            version,
+            GET_ATTRIBUTES,
+            vec![uid(&private)],
+        );
+        assert_eq!(link_of(&attributes), (0x0102, public.clone()));
+        let attributes = call(
+            &keystore,
+            &alice,
+            version,
+            GET_ATTRIBUTES,
+            vec![uid(&public)],
+        );
+        assert_eq!(link_of(&attributes), (0x0103, private.clone()));
+
+        // Get answers PKCS#8 for the private key, PKCS#1 (RSA) or X.509 (EC)
+        // for the public one, and the other format when asked.
+        let got = call(&keystore, &alice, version, GET, vec![uid(&private)]);
+        assert_eq!(status(&got), 0, "{got:?}");
+        let block = got
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .child(Tag::PRIVATE_KEY)
+            .unwrap()
+            .child(Tag::KEY_BLOCK)
+            .unwrap();
+        assert_eq!(
+            block.child(Tag::KEY_FORMAT_TYPE).unwrap().value,
+            Value::Enumeration(4)
+        );
+        assert_eq!(
+            block.child(Tag::CRYPTOGRAPHIC_LENGTH).unwrap().value,
+            Value::Integer(length)
+        );
+        let got = call(&keystore, &alice, version, GET, vec![uid(&public)]);
+        let block = got
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .child(Tag::PUBLIC_KEY)
+            .unwrap()
+            .child(Tag::KEY_BLOCK)
+            .unwrap();
+        let expected_format = if algorithm == 0x04 { 3 } else { 5 };
+        assert_eq!(
+            block.child(Tag::KEY_FORMAT_TYPE).unwrap().value,
+            Value::Enumeration(expected_format)
+        );
+        let other_format = if algorithm == 0x04 { 5 } else { 1 };
+        let got = call(
+            &keystore,
+            &alice,
+            version,
+            GET,
+            vec![
+                uid(&public),
+                Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(other_format)),
+            ],
+        );
+        assert_eq!(status(&got), 0, "{got:?}");
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            GET,
+            vec![
+                uid(&private),
+                Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(7)),
+            ],
+        );
+        assert_eq!(reason(&refused), Some(0x10));
+
+        // A Pre-Active private key may not sign.
+        let data = Item::new(Tag::DATA, Value::ByteString(b"to be signed".to_vec()));
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            SIGN,
+            vec![uid(&private), data.clone()],
+        );
+        let wrong_state = if version.0 >= 2 { 0x43 } else { 0x0B };
+        assert_eq!(reason(&refused), Some(wrong_state), "{refused:?}");
+        for id in [&private, &public] {
+            assert_eq!(
+                status(&call(&keystore, &alice, version, ACTIVATE, vec![uid(id)])),
+                0
+            );
+        }
+
+        // Sign with the private key, verify with the public one; the public key
+        // cannot sign.
+        let schemes = if algorithm == 0x04 {
+            vec![
+                vec![(Tag::PADDING_METHOD, 0x0A), (Tag::HASHING_ALGORITHM, 0x06)],
+                vec![(Tag::DIGITAL_SIGNATURE_ALGORITHM, 0x07)],
+            ]
+        } else {
+            vec![Vec::new()]
+        };
+        for scheme in schemes {
+            let signed = call(
+                &keystore,
+                &alice,
+                version,
+                SIGN,
+                vec![uid(&private), parameters(scheme.clone()), data.clone()],
+            );
+            assert_eq!(status(&signed), 0, "{signed:?}");
+            let signature = payload_bytes(&signed, Tag::SIGNATURE_DATA);
+            for (message, indicator) in [(b"to be signed".to_vec(), 1), (b"tampered".to_vec(), 2)] {
+                let verified = call(
+                    &keystore,
+                    &alice,
+                    version,
+                    SIGNATURE_VERIFY,
+                    vec![
+                        uid(&public),
+                        parameters(scheme.clone()),
+                        Item::new(Tag::DATA, Value::ByteString(message)),
+                        Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature.clone())),
+                    ],
+                );
+                assert_eq!(
+                    verified
+                        .child(Tag::RESPONSE_PAYLOAD)
+                        .unwrap()
+                        .child(Tag::VALIDITY_INDICATOR)
+                        .unwrap()
+                        .value,
+                    Value::Enumeration(indicator)
+                );
+            }
+        }
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            SIGN,
+            vec![uid(&public), data.clone()],
+        );
+        assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
+
+        if algorithm == 0x04 {
+            // RSA OAEP with SHA-256; PKCS#1 v1.5 encryption is refused.
+            let oaep = parameters(vec![
+                (Tag::PADDING_METHOD, 0x02),
+                (Tag::HASHING_ALGORITHM, 0x06),
+            ]);
+            let sealed = call(
+                &keystore,
+                &alice,
+                version,
+                ENCRYPT,
+                vec![uid(&public), oaep.clone(), data.clone()],
+            );
+            assert_eq!(status(&sealed), 0, "{sealed:?}");
+            let ciphertext = payload_bytes(&sealed, Tag::DATA);
+            let opened = call(
+                &keystore,
+                &alice,
+                version,
+                DECRYPT,
+                vec![
+                    uid(&private),
+                    oaep,
+                    Item::new(Tag::DATA, Value::ByteString(ciphertext)),
+                ],
+            );
+            assert_eq!(payload_bytes(&opened, Tag::DATA), b"to be signed");
+            let refused = call(
+                &keystore,
+                &alice,
+                version,
+                ENCRYPT,
+                vec![
+                    uid(&public),
+                    parameters(vec![(Tag::PADDING_METHOD, 0x08)]),
+                    data.clone(),
+                ],
+            );
+            assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
+        } else {
+            // ECDSA with the other curve's hash is not supported.
+            let other_hash = if length == 256 { 0x0F } else { 0x0E };
+            let refused = call(
+                &keystore,
+                &alice,
+                version,
+                SIGN,
+                vec![
+                    uid(&private),
+                    parameters(vec![(Tag::DIGITAL_SIGNATURE_ALGORITHM, other_hash)]),
+                    data.clone(),
+                ],
+            );
+            assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
+        }
+
+        // Another tenant sees neither half.
+        let bob = session("bob");
+        let hidden = call(
+            &keystore,
+            &bob,
+            version,
+            SIGN,
+            vec![uid(&private), data.clone()],
+        );
+        assert_eq!(reason(&hidden), Some(0x01));
+    }
+
+    // Unsupported sizes and curves answer precisely.
+    let refused = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        CREATE_KEY_PAIR,
+        create_pair(2, 0x04, 1024, "small"),
+    );
+    assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
+    let refused = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        CREATE_KEY_PAIR,
+        create_pair(2, 0x06, 521, "p521"),
+    );
+    assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
 }
