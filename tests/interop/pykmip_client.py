@@ -38,10 +38,14 @@ def wrong_state(version):
 
 
 def expect_failure(reason, call, *args, **kwargs):
+    # The attribute calls go through `send_request_payload`, which raises
+    # PyKMIP's core OperationFailure rather than the pie one.
+    from kmip.core import exceptions as core_exceptions
+
     try:
         call(*args, **kwargs)
-    except exceptions.KmipOperationFailure as failure:
-        assert failure.reason == reason, (failure.reason, failure.message)
+    except (exceptions.KmipOperationFailure, core_exceptions.OperationFailure) as failure:
+        assert failure.reason == reason, (failure.reason, str(failure))
         return
     raise AssertionError("expected %s from %s" % (reason, call.__name__))
 
@@ -172,6 +176,7 @@ def run(host, port, cert, key, ca, version, config_file):
         assert mac_uid_back == mac_uid and len(mac) == 32
 
         key_pairs(client, version)
+        attribute_edits(client, version)
 
         # Operations not implemented answer Operation Not Supported, and the
         # connection stays usable.
@@ -315,6 +320,90 @@ def key_pairs(client, version):
                 },
             )
             ec_key.verify(signature, b"ec message", ec.ECDSA(local_hash))
+
+
+def attribute_edits(client, version):
+    """Modify, Delete and (2.0) Set Attribute in the version's request shape,
+    and the refusals of read-only and undeletable attributes."""
+    from kmip.core import enums as core_enums
+    from kmip.core import objects as core_objects
+
+    def read(uid, name):
+        _, attributes = client.get_attributes(uid, [name])
+        values = [a.attribute_value for a in attributes if a.attribute_name.value == name]
+        return values[0].value if values else None
+
+    uid = client.create(
+        enums.CryptographicAlgorithm.AES,
+        128,
+        cryptographic_usage_mask=[
+            enums.CryptographicUsageMask.ENCRYPT,
+            enums.CryptographicUsageMask.DECRYPT,
+        ],
+    )
+    encrypt_only = [enums.CryptographicUsageMask.ENCRYPT]
+    two = version.startswith("2")
+    if two:
+        value = client.attribute_value_factory.create_attribute_value_by_enum(
+            core_enums.Tags.CRYPTOGRAPHIC_USAGE_MASK, encrypt_only
+        )
+        client.modify_attribute(uid, new_attribute=core_objects.NewAttribute(value))
+    else:
+        attribute = client.attribute_factory.create_attribute(
+            enums.AttributeType.CRYPTOGRAPHIC_USAGE_MASK, encrypt_only
+        )
+        got_uid, modified = client.modify_attribute(uid, attribute=attribute)
+        assert got_uid == uid and modified is not None, modified
+    assert read(uid, "Cryptographic Usage Mask") == enums.CryptographicUsageMask.ENCRYPT.value
+
+    # The usage mask may be modified but not deleted; the length not changed.
+    read_only = (
+        enums.ResultReason.ATTRIBUTE_READ_ONLY
+        if two
+        else enums.ResultReason.PERMISSION_DENIED
+    )
+    if two:
+        mask = client.attribute_value_factory.create_attribute_value_by_enum(
+            core_enums.Tags.CRYPTOGRAPHIC_USAGE_MASK, encrypt_only
+        )
+        expect_failure(
+            read_only,
+            client.delete_attribute,
+            uid,
+            current_attribute=core_objects.CurrentAttribute(mask),
+        )
+        length = client.attribute_value_factory.create_attribute_value_by_enum(
+            core_enums.Tags.CRYPTOGRAPHIC_LENGTH, 256
+        )
+        expect_failure(
+            read_only,
+            client.modify_attribute,
+            uid,
+            new_attribute=core_objects.NewAttribute(length),
+        )
+
+        # Set Attribute (2.0), then delete what it set.
+        client.set_attribute(
+            uid, attribute_name="Object Group", attribute_value="pykmip group"
+        )
+        assert read(uid, "Object Group") == "pykmip group"
+        group = client.attribute_value_factory.create_attribute_value_by_enum(
+            core_enums.Tags.OBJECT_GROUP, "pykmip group"
+        )
+        client.delete_attribute(uid, current_attribute=core_objects.CurrentAttribute(group))
+        assert read(uid, "Object Group") is None
+    else:
+        expect_failure(
+            read_only,
+            client.delete_attribute,
+            uid,
+            attribute_name="Cryptographic Usage Mask",
+            attribute_index=0,
+        )
+        length = client.attribute_factory.create_attribute(
+            enums.AttributeType.CRYPTOGRAPHIC_LENGTH, 256
+        )
+        expect_failure(read_only, client.modify_attribute, uid, attribute=length)
 
 
 if __name__ == "__main__":

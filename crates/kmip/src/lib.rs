@@ -37,6 +37,12 @@ pub mod operation {
     pub const DERIVE_KEY: u32 = 0x05;
     /// Locate.
     pub const LOCATE: u32 = 0x08;
+    /// Add Attribute.
+    pub const ADD_ATTRIBUTE: u32 = 0x0D;
+    /// Modify Attribute.
+    pub const MODIFY_ATTRIBUTE: u32 = 0x0E;
+    /// Delete Attribute.
+    pub const DELETE_ATTRIBUTE: u32 = 0x0F;
     /// Get.
     pub const GET: u32 = 0x0A;
     /// Get Attributes.
@@ -67,6 +73,8 @@ pub mod operation {
     pub const MAC_VERIFY: u32 = 0x24;
     /// RNG Retrieve.
     pub const RNG_RETRIEVE: u32 = 0x25;
+    /// Set Attribute (KMIP 2.0).
+    pub const SET_ATTRIBUTE: u32 = 0x31;
 
     /// Every operation this server answers, in the order Query lists them.
     pub const SUPPORTED: &[u32] = &[
@@ -80,6 +88,10 @@ pub mod operation {
         GET,
         GET_ATTRIBUTES,
         GET_ATTRIBUTE_LIST,
+        ADD_ATTRIBUTE,
+        MODIFY_ATTRIBUTE,
+        DELETE_ATTRIBUTE,
+        SET_ATTRIBUTE,
         ACTIVATE,
         REVOKE,
         DESTROY,

@@ -24,6 +24,35 @@ const LABEL_GROUP: &str = "kmip-object-group";
 /// Label holding the KMIP Cryptographic Usage Mask.
 const LABEL_USAGE: &str = "kmip-usage-mask";
 
+/// Label holding the KMIP Contact Information.
+const LABEL_CONTACT: &str = "kmip-contact-information";
+
+/// The attributes a client may add, modify and set: each kept in one label and
+/// single-valued here, with the value type KMIP gives it and whether a client
+/// may delete it (KMIP says not for the Cryptographic Usage Mask). Every other
+/// attribute the server reports is read-only (set by the server: identifier,
+/// type, algorithm, length, state, dates, links).
+const EDITABLE: &[(Tag, &str, ttlv::ItemType, bool)] = &[
+    (
+        Tag::OBJECT_GROUP,
+        LABEL_GROUP,
+        ttlv::ItemType::TextString,
+        true,
+    ),
+    (
+        Tag::CRYPTOGRAPHIC_USAGE_MASK,
+        LABEL_USAGE,
+        ttlv::ItemType::Integer,
+        false,
+    ),
+    (
+        Tag::CONTACT_INFORMATION,
+        LABEL_CONTACT,
+        ttlv::ItemType::TextString,
+        true,
+    ),
+];
+
 /// Largest RNG Retrieve answered, in bytes.
 const MAX_RANDOM_BYTES: usize = 1024 * 1024;
 
@@ -120,6 +149,10 @@ pub fn dispatch(
         op::GET => context.get(),
         op::GET_ATTRIBUTES => context.get_attributes(),
         op::GET_ATTRIBUTE_LIST => context.get_attribute_list(),
+        op::ADD_ATTRIBUTE => context.edit_attribute(Edit::Add),
+        op::MODIFY_ATTRIBUTE => context.edit_attribute(Edit::Modify),
+        op::SET_ATTRIBUTE => context.edit_attribute(Edit::Set),
+        op::DELETE_ATTRIBUTE => context.edit_attribute(Edit::Delete),
         op::ACTIVATE => context.activate(),
         op::REVOKE => context.revoke(),
         op::DESTROY => context.destroy(),
@@ -260,6 +293,19 @@ fn keystore_algorithm(kmip: u32, bits: i32) -> Result<Algorithm, KmipError> {
 
 fn date(value: Option<time::OffsetDateTime>) -> Option<Value> {
     value.map(|at| Value::DateTime(at.unix_timestamp()))
+}
+
+/// Which attribute change a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    /// Add Attribute: the attribute must not be present yet.
+    Add,
+    /// Modify Attribute: the attribute must be present.
+    Modify,
+    /// Set Attribute (2.x): present or not.
+    Set,
+    /// Delete Attribute: the attribute must be present.
+    Delete,
 }
 
 /// Everything one batch item needs.
@@ -875,6 +921,12 @@ impl Context<'_> {
                 Value::TextString(group.clone()),
             ));
         }
+        if let Some(contact) = meta.labels.get(LABEL_CONTACT) {
+            out.push(Item::new(
+                Tag::CONTACT_INFORMATION,
+                Value::TextString(contact.clone()),
+            ));
+        }
         if let Some(other) = meta.labels.get(keystore::object::KEY_PAIR_LABEL) {
             let link = if meta.object_type == ObjectType::PrivateKey {
                 link_type::PUBLIC_KEY_LINK
@@ -968,6 +1020,175 @@ impl Context<'_> {
                 ));
             } else if let Some(name) = attributes::spaced_name(attribute.tag) {
                 out.push(Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The attribute an Add, Modify, Set or Delete Attribute request names, and
+    /// the new value (none for Delete), in the 2.x shape.
+    fn edited_attribute(&self, edit: Edit) -> Result<(Tag, Option<Value>), KmipError> {
+        let single_child = |item: &Item| -> Result<Item, KmipError> {
+            match item.children() {
+                [attribute] => Ok(attribute.clone()),
+                _ => Err(KmipError::invalid(format!(
+                    "{} must hold exactly one attribute",
+                    item.tag
+                ))),
+            }
+        };
+        let unsupported = |name: &str| {
+            KmipError::new(
+                ResultReason::UnsupportedAttribute,
+                format!("attribute '{name}' is not one this server knows"),
+            )
+        };
+        // 1.x: an Attribute structure (Add, Modify) or an Attribute Name (Delete).
+        if let Some(attribute) = self.payload.child(Tag::ATTRIBUTE) {
+            let name = match attribute.child(Tag::ATTRIBUTE_NAME).map(|i| &i.value) {
+                Some(Value::TextString(name)) => name.clone(),
+                _ => return Err(KmipError::missing("Attribute Name")),
+            };
+            if let Some(Value::Integer(index)) =
+                attribute.child(Tag::ATTRIBUTE_INDEX).map(|i| &i.value)
+            {
+                if *index != 0 && edit != Edit::Add {
+                    return Err(KmipError::new(
+                        ResultReason::AttributeNotFound,
+                        format!("attribute '{name}' has one value here, at index 0"),
+                    ));
+                }
+            }
+            let tag = attributes::tag_of_name(&name).ok_or_else(|| unsupported(&name))?;
+            let value = attribute
+                .child(Tag::ATTRIBUTE_VALUE)
+                .map(|i| i.value.clone());
+            return Ok((tag, value));
+        }
+        if let Some(Value::TextString(name)) =
+            self.payload.child(Tag::ATTRIBUTE_NAME).map(|i| &i.value)
+        {
+            let tag = attributes::tag_of_name(name).ok_or_else(|| unsupported(name))?;
+            return Ok((tag, None));
+        }
+        // 2.x: New Attribute (Add, Modify, Set), Current Attribute or Attribute
+        // Reference (Delete, and Modify's optional current value).
+        if edit != Edit::Delete {
+            let new = self
+                .payload
+                .child(Tag::NEW_ATTRIBUTE)
+                .ok_or_else(|| KmipError::missing("New Attribute"))?;
+            let attribute = single_child(new)?;
+            return Ok((attribute.tag, Some(attribute.value)));
+        }
+        if let Some(current) = self.payload.child(Tag::CURRENT_ATTRIBUTE) {
+            let attribute = single_child(current)?;
+            return Ok((attribute.tag, None));
+        }
+        match self
+            .payload
+            .child(Tag::ATTRIBUTE_REFERENCE)
+            .map(|i| &i.value)
+        {
+            Some(Value::Enumeration(value)) => Tag::new(*value)
+                .map(|tag| (tag, None))
+                .ok_or_else(|| unsupported(&format!("0x{value:06X}"))),
+            Some(_) => Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "vendor attribute references are not supported",
+            )),
+            None => Err(KmipError::missing(
+                "Current Attribute or Attribute Reference",
+            )),
+        }
+    }
+
+    /// Add, Modify, Set (2.x) and Delete Attribute on the attributes in
+    /// [`EDITABLE`]; the others are read-only or unknown.
+    fn edit_attribute(&self, edit: Edit) -> Outcome {
+        self.require(self.session.rights.manage_keys, "change attributes")?;
+        let meta = self.object()?;
+        let (tag, value) = self.edited_attribute(edit)?;
+        let Some(&(_, label, value_type, deletable)) =
+            EDITABLE.iter().find(|(known, ..)| *known == tag)
+        else {
+            let shown = Self::all_attributes(&meta)
+                .iter()
+                .any(|attribute| attribute.tag == tag)
+                || tag == Tag::NAME;
+            return Err(if shown {
+                KmipError::new(
+                    ResultReason::AttributeReadOnly,
+                    format!(
+                        "{tag} is set by the server and cannot be changed by a client; Object Group, Cryptographic Usage Mask and Contact Information can"
+                    ),
+                )
+            } else {
+                KmipError::new(
+                    ResultReason::UnsupportedAttribute,
+                    format!(
+                        "{tag} cannot be set on this server; Object Group, Cryptographic Usage Mask and Contact Information can"
+                    ),
+                )
+            });
+        };
+        let present = meta.labels.contains_key(label);
+        match edit {
+            Edit::Delete if !deletable => {
+                return Err(KmipError::new(
+                    ResultReason::AttributeReadOnly,
+                    format!("{tag} cannot be deleted by a client; modify it instead"),
+                ));
+            }
+            Edit::Add if present => {
+                return Err(KmipError::new(
+                    ResultReason::AttributeSingleValued,
+                    format!("{tag} already has a value; use Modify Attribute to change it"),
+                ));
+            }
+            Edit::Modify | Edit::Delete if !present => {
+                return Err(KmipError::new(
+                    ResultReason::AttributeNotFound,
+                    format!("object {} has no {tag}; use Add Attribute", meta.id),
+                ));
+            }
+            _ => {}
+        }
+        let mut labels = meta.labels.clone();
+        let old = labels.get(label).cloned();
+        let new_text = match &value {
+            None if edit == Edit::Delete => None,
+            None => return Err(KmipError::missing("Attribute Value")),
+            Some(value) if value.item_type() != value_type => {
+                return Err(KmipError::invalid(format!(
+                    "{tag} must be {value_type:?}, not {:?}",
+                    value.item_type()
+                )));
+            }
+            Some(Value::TextString(text)) => Some(text.clone()),
+            Some(Value::Integer(number)) => Some(number.to_string()),
+            Some(_) => return Err(KmipError::invalid(format!("{tag} has an unexpected type"))),
+        };
+        match &new_text {
+            Some(text) => labels.insert(label.to_owned(), text.clone()),
+            None => labels.remove(label),
+        };
+        let updated = self
+            .keystore
+            .set_labels(&self.session.caller, &meta, labels)
+            .map_err(|error| store_error(&error))?;
+        let mut out = vec![uid(&updated.id)];
+        // 1.x answers Add and Modify with the attribute as it now is, and
+        // Delete with the attribute as it was; 2.x with the identifier only.
+        if !self.version.uses_attributes_structure() {
+            let shown = if edit == Edit::Delete { old } else { new_text };
+            if let Some(text) = shown {
+                let value = if value_type == ttlv::ItemType::Integer {
+                    Value::Integer(text.parse().unwrap_or_default())
+                } else {
+                    Value::TextString(text)
+                };
+                out.extend(attributes::write(self.version, vec![Item::new(tag, value)]));
             }
         }
         Ok(out)

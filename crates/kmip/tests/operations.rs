@@ -894,3 +894,151 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
     );
     assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
 }
+
+#[test]
+fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
+    const ADD: u32 = 0x0D;
+    const MODIFY: u32 = 0x0E;
+    const DELETE: u32 = 0x0F;
+    const SET: u32 = 0x31;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let created = call(&keystore, &alice, (2, 0), 0x01, create_aes_v2());
+    let id = payload_uid(&created);
+    let group = |text: &str| Value::TextString(text.to_owned());
+    let new =
+        |tag: Tag, value: Value| Item::structure(Tag::NEW_ATTRIBUTE, vec![Item::new(tag, value)]);
+    let one = (1, 4);
+    let two = (2, 0);
+    // Each step: version, operation, payload after the identifier, the result
+    // reason expected (None: success), and the Object Group afterwards.
+    let steps: Vec<((i32, i32), u32, Item, Option<u32>, Option<&str>)> = vec![
+        (
+            one,
+            ADD,
+            attribute("Object Group", group("payments")),
+            None,
+            Some("payments"),
+        ),
+        // Single-valued here: Invalid Field in 1.x.
+        (
+            one,
+            ADD,
+            attribute("Object Group", group("other")),
+            Some(0x07),
+            Some("payments"),
+        ),
+        (
+            one,
+            MODIFY,
+            attribute("Object Group", group("billing")),
+            None,
+            Some("billing"),
+        ),
+        (
+            one,
+            DELETE,
+            Item::new(Tag::ATTRIBUTE_NAME, group("Object Group")),
+            None,
+            None,
+        ),
+        // Absent: Item Not Found in 1.x.
+        (
+            one,
+            MODIFY,
+            attribute("Object Group", group("x")),
+            Some(0x01),
+            None,
+        ),
+        // Read-only: Permission Denied in 1.x, Attribute Read Only in 2.x.
+        (
+            one,
+            MODIFY,
+            attribute("Cryptographic Length", Value::Integer(256)),
+            Some(0x0C),
+            None,
+        ),
+        (
+            two,
+            SET,
+            new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(4)),
+            Some(0x22),
+            None,
+        ),
+        // Wrong value type.
+        (
+            two,
+            SET,
+            new(Tag::OBJECT_GROUP, Value::Integer(1)),
+            Some(0x07),
+            None,
+        ),
+        (
+            two,
+            SET,
+            new(Tag::OBJECT_GROUP, group("ops")),
+            None,
+            Some("ops"),
+        ),
+        // Attribute Single Valued, Attribute Not Found.
+        (
+            two,
+            ADD,
+            new(Tag::OBJECT_GROUP, group("ops2")),
+            Some(0x23),
+            Some("ops"),
+        ),
+        (
+            two,
+            MODIFY,
+            new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(4)),
+            Some(0x21),
+            Some("ops"),
+        ),
+        (
+            two,
+            DELETE,
+            Item::new(
+                Tag::ATTRIBUTE_REFERENCE,
+                Value::Enumeration(Tag::OBJECT_GROUP.value()),
+            ),
+            None,
+            None,
+        ),
+    ];
+    for (index, (version, operation, argument, expected, group_after)) in
+        steps.into_iter().enumerate()
+    {
+        let response = call(
+            &keystore,
+            &alice,
+            version,
+            operation,
+            vec![uid(&id), argument],
+        );
+        assert_eq!(reason(&response), expected, "step {index}: {response:?}");
+        let attributes = call(&keystore, &alice, two, 0x0B, vec![uid(&id)]);
+        let current = attributes
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+            .and_then(|attributes| attributes.child(Tag::OBJECT_GROUP))
+            .map(|item| item.value.clone());
+        assert_eq!(current, group_after.map(group), "step {index}");
+    }
+
+    // Another tenant cannot change the object, and a role without key
+    // management may not.
+    let mut reader = session("alice");
+    reader.rights.manage_keys = false;
+    for (session, expected) in [(session("bob"), 0x01), (reader, 0x0C)] {
+        let refused = call(
+            &keystore,
+            &session,
+            two,
+            SET,
+            vec![uid(&id), new(Tag::OBJECT_GROUP, group("mine"))],
+        );
+        assert_eq!(reason(&refused), Some(expected));
+    }
+}
