@@ -895,6 +895,10 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
     assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
 }
 
+/// One attribute change: version, operation, the payload after the identifier,
+/// the result reason expected (None: success), the Object Group afterwards.
+type Step = ((i32, i32), u32, Item, Option<u32>, Option<&'static str>);
+
 #[test]
 fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
     const ADD: u32 = 0x0D;
@@ -911,9 +915,7 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
         |tag: Tag, value: Value| Item::structure(Tag::NEW_ATTRIBUTE, vec![Item::new(tag, value)]);
     let one = (1, 4);
     let two = (2, 0);
-    // Each step: version, operation, payload after the identifier, the result
-    // reason expected (None: success), and the Object Group afterwards.
-    let steps: Vec<((i32, i32), u32, Item, Option<u32>, Option<&str>)> = vec![
+    let steps: Vec<Step> = vec![
         (
             one,
             ADD,
