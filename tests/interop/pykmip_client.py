@@ -177,6 +177,7 @@ def run(host, port, cert, key, ca, version, config_file):
 
         key_pairs(client, version)
         attribute_edits(client, version)
+        derivations(client, version)
 
         # Operations not implemented answer Operation Not Supported, and the
         # connection stays usable.
@@ -404,6 +405,74 @@ def attribute_edits(client, version):
             enums.AttributeType.CRYPTOGRAPHIC_LENGTH, 256
         )
         expect_failure(read_only, client.modify_attribute, uid, attribute=length)
+
+
+def derivations(client, version):
+    """Derive Key by PBKDF2, HMAC (HKDF), NIST SP 800-108 counter mode and
+    AES-CBC encryption, each derived key compared with the one `cryptography`
+    derives locally from the base key."""
+    from cryptography.hazmat.primitives import hashes, padding as symmetric_padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.kdf import hkdf, kbkdf, pbkdf2
+
+    base_uid = client.create(enums.CryptographicAlgorithm.AES, 256)
+    client.activate(base_uid)
+    base = client.get(base_uid).value
+    sha256 = {"hashing_algorithm": enums.HashingAlgorithm.SHA_256}
+    iv = bytes(range(16))
+    padder = symmetric_padding.PKCS7(128).padder()
+    padded = padder.update(b"derivation data!" * 2) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(base), modes.CBC(iv)).encryptor()
+    cases = [
+        (
+            enums.DerivationMethod.PBKDF2,
+            {"cryptographic_parameters": sha256, "salt": b"salt", "iteration_count": 1000},
+            pbkdf2.PBKDF2HMAC(hashes.SHA256(), 32, b"salt", 1000).derive(base),
+        ),
+        (
+            enums.DerivationMethod.HMAC,
+            {"cryptographic_parameters": sha256, "salt": b"salt", "derivation_data": b"info"},
+            hkdf.HKDF(hashes.SHA256(), 32, b"salt", b"info").derive(base),
+        ),
+        (
+            enums.DerivationMethod.NIST800_108_C,
+            {"cryptographic_parameters": sha256, "derivation_data": b"fixed input"},
+            kbkdf.KBKDFHMAC(
+                hashes.SHA256(),
+                kbkdf.Mode.CounterMode,
+                32,
+                4,
+                None,
+                kbkdf.CounterLocation.BeforeFixed,
+                None,
+                None,
+                b"fixed input",
+            ).derive(base),
+        ),
+        (
+            enums.DerivationMethod.ENCRYPT,
+            {
+                "cryptographic_parameters": {
+                    "block_cipher_mode": enums.BlockCipherMode.CBC,
+                    "padding_method": enums.PaddingMethod.PKCS5,
+                    "cryptographic_algorithm": enums.CryptographicAlgorithm.AES,
+                },
+                "initialization_vector": iv,
+                "derivation_data": b"derivation data!" * 2,
+            },
+            (encryptor.update(padded) + encryptor.finalize())[:32],
+        ),
+    ]
+    for method, parameters, expected in cases:
+        derived_uid = client.derive_key(
+            enums.ObjectType.SYMMETRIC_KEY,
+            [base_uid],
+            method,
+            parameters,
+            cryptographic_length=256,
+            cryptographic_algorithm=enums.CryptographicAlgorithm.AES,
+        )
+        assert client.get(derived_uid).value == expected, method
 
 
 if __name__ == "__main__":

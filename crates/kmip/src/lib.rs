@@ -15,6 +15,7 @@
 mod asymmetric;
 pub mod attributes;
 mod crypto;
+mod derive;
 pub mod error;
 pub mod message;
 mod operations;
@@ -84,6 +85,7 @@ pub mod operation {
         CREATE_KEY_PAIR,
         REGISTER,
         REKEY,
+        DERIVE_KEY,
         LOCATE,
         GET,
         GET_ATTRIBUTES,

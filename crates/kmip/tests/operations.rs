@@ -480,7 +480,7 @@ fn rejects_undecodable_bytes_with_invalid_message() {
 }
 
 #[test]
-fn a_node_session_cannot_get_secret_data() {
+fn a_node_session_cannot_get_or_derive_from_secret_data() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());
     let meta = keystore
@@ -512,6 +512,33 @@ fn a_node_session_cannot_get_secret_data() {
     );
     assert_eq!(status(&refused), 1);
     assert_eq!(reason(&refused), Some(0x0C), "Permission Denied");
+    // Nor derive a key from it, which it could then Get.
+    let refused = call(
+        &keystore,
+        &node,
+        (2, 0),
+        kmip::operation::DERIVE_KEY,
+        vec![
+            Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+            uid(&meta.id),
+            Item::new(Tag::DERIVATION_METHOD, Value::Enumeration(0x05)),
+            Item::structure(
+                Tag::DERIVATION_PARAMETERS,
+                vec![Item::new(
+                    Tag::DERIVATION_DATA,
+                    Value::ByteString(b"x".to_vec()),
+                )],
+            ),
+            Item::structure(
+                Tag::ATTRIBUTES,
+                vec![
+                    Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                    Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+                ],
+            ),
+        ],
+    );
+    assert_eq!(reason(&refused), Some(0x0C), "{refused:?}");
 }
 
 fn payload_text(item: &Item, tag: Tag) -> String {
@@ -1043,4 +1070,101 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
         );
         assert_eq!(reason(&refused), Some(expected));
     }
+}
+
+#[test]
+fn derive_key_follows_each_method_and_the_state_rules() {
+    const DERIVE_KEY: u32 = 0x05;
+    const GET: u32 = 0x0A;
+    const ACTIVATE: u32 = 0x12;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let base = payload_uid(&call(&keystore, &alice, (2, 0), 0x01, create_aes_v2()));
+    let material = |id: &str| {
+        let got = call(&keystore, &alice, (2, 0), GET, vec![uid(id)]);
+        let key = got
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::SYMMETRIC_KEY))
+            .and_then(|key| key.child(Tag::KEY_BLOCK))
+            .and_then(|block| block.child(Tag::KEY_VALUE))
+            .and_then(|value| value.child(Tag::KEY_MATERIAL))
+            .map(|material| material.value.clone());
+        match key {
+            Some(Value::ByteString(bytes)) => bytes,
+            other => panic!("no key material in {got:?}: {other:?}"),
+        }
+    };
+    let derive = |method: u32, parameters: Vec<Item>| {
+        call(
+            &keystore,
+            &alice,
+            (2, 0),
+            DERIVE_KEY,
+            vec![
+                Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+                uid(&base),
+                Item::new(Tag::DERIVATION_METHOD, Value::Enumeration(method)),
+                Item::structure(Tag::DERIVATION_PARAMETERS, parameters),
+                Item::structure(
+                    Tag::ATTRIBUTES,
+                    vec![
+                        Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                        Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+                    ],
+                ),
+            ],
+        )
+    };
+    let data = Item::new(Tag::DERIVATION_DATA, Value::ByteString(b"context".to_vec()));
+    let salt = Item::new(Tag::SALT, Value::ByteString(b"salt".to_vec()));
+
+    // The base key must be Active.
+    let refused = derive(0x05, vec![data.clone()]);
+    assert_eq!(reason(&refused), Some(0x43), "{refused:?}");
+    call(&keystore, &alice, (2, 0), ACTIVATE, vec![uid(&base)]);
+
+    let mut derived = Vec::new();
+    for (method, parameters) in [
+        (
+            0x01,
+            vec![
+                salt.clone(),
+                Item::new(Tag::ITERATION_COUNT, Value::Integer(10)),
+            ],
+        ),
+        (0x03, vec![salt.clone(), data.clone()]),
+        (0x05, vec![data.clone()]),
+        (
+            0x04,
+            vec![
+                Item::structure(
+                    Tag::CRYPTOGRAPHIC_PARAMETERS,
+                    vec![
+                        Item::new(Tag::BLOCK_CIPHER_MODE, Value::Enumeration(1)),
+                        Item::new(Tag::PADDING_METHOD, Value::Enumeration(3)),
+                    ],
+                ),
+                Item::new(Tag::INITIALIZATION_VECTOR, Value::ByteString(vec![0; 16])),
+                Item::new(Tag::DERIVATION_DATA, Value::ByteString(vec![9; 32])),
+            ],
+        ),
+    ] {
+        let response = derive(method, parameters);
+        assert_eq!(status(&response), 0, "method {method}: {response:?}");
+        let key = material(&payload_uid(&response));
+        assert_eq!(key.len(), 32);
+        derived.push(key);
+    }
+    // The same inputs derive the same key; the methods differ from each other.
+    let again = derive(0x05, vec![data.clone()]);
+    assert_eq!(material(&payload_uid(&again)), derived[2]);
+    derived.sort();
+    derived.dedup();
+    assert_eq!(derived.len(), 4);
+
+    // Missing inputs and unsupported methods answer precisely.
+    assert_eq!(reason(&derive(0x01, vec![salt.clone()])), Some(0x06));
+    assert_eq!(reason(&derive(0x05, Vec::new())), Some(0x06));
+    assert_eq!(reason(&derive(0x08, vec![data])), Some(0x08));
 }
