@@ -178,6 +178,7 @@ def run(host, port, cert, key, ca, version, config_file):
         key_pairs(client, version)
         attribute_edits(client, version)
         derivations(client, version)
+        wrapped_gets(client, version)
 
         # Operations not implemented answer Operation Not Supported, and the
         # connection stays usable.
@@ -474,6 +475,78 @@ def derivations(client, version):
         )
         assert client.get(derived_uid).value == expected, method
 
+
+def ttlv_items(data):
+    """(tag, type, value bytes) of every item in a TTLV message, depth first."""
+    items = []
+    offset = 0
+    while offset + 8 <= len(data):
+        tag = int.from_bytes(data[offset:offset + 3], "big")
+        kind = data[offset + 3]
+        length = int.from_bytes(data[offset + 4:offset + 8], "big")
+        value = data[offset + 8:offset + 8 + length]
+        items.append((tag, kind, value))
+        if kind == 0x01:
+            items.extend(ttlv_items(value))
+        offset += 8 + (length + 7) // 8 * 8
+    return items
+
+
+def wrapped_gets(client, version):
+    """Get with a Key Wrapping Specification: an AES key wrapped by NIST Key
+    Wrap (RFC 3394) and an EC private key by AES Key Wrap with Padding
+    (RFC 5649), each unwrapped by `cryptography` with the KEK.
+
+    PyKMIP builds the request, but its response reader insists on a Key Value
+    structure, while KMIP sends a wrapped Key Value as a Byte String; so the
+    response is read from the connection here and walked as TTLV."""
+    from cryptography.hazmat.primitives import keywrap, serialization
+    from kmip.core import enums as core_enums
+    from kmip.core.messages import messages, payloads
+    from kmip.core.messages.contents import Operation
+
+    kek_uid = client.create(enums.CryptographicAlgorithm.AES, 256)
+    client.activate(kek_uid)
+    kek = client.get(kek_uid).value
+    key_uid = client.create(enums.CryptographicAlgorithm.AES, 256)
+    plain = client.get(key_uid).value
+    _, ec_private_uid = client.create_key_pair(enums.CryptographicAlgorithm.ECDSA, 256)
+    ec_private = client.get(ec_private_uid).value
+
+    def wrapped_get(uid, mode):
+        specification = client._build_key_wrapping_specification({
+            "wrapping_method": enums.WrappingMethod.ENCRYPT,
+            "encryption_key_information": {
+                "unique_identifier": kek_uid,
+                "cryptographic_parameters": {"block_cipher_mode": mode},
+            },
+            "encoding_option": enums.EncodingOption.NO_ENCODING,
+        })
+        item = messages.RequestBatchItem(
+            operation=Operation(core_enums.Operation.GET),
+            request_payload=payloads.GetRequestPayload(
+                unique_identifier=uid, key_wrapping_specification=specification
+            ),
+        )
+        proxy = client.proxy
+        proxy._send_message(proxy._build_request_message(None, [item]))
+        items = ttlv_items(bytes(proxy._receive_message().buffer))
+        # Result Status (0x42007F) Success; one Key Value (0x420045), a Byte
+        # String (type 0x08); the KEK's Unique Identifier (0x420094) named.
+        status = [int.from_bytes(v[:4], "big") for t, _, v in items if t == 0x42007F]
+        assert status == [0], items
+        values = [(k, v) for t, k, v in items if t == 0x420045]
+        assert len(values) == 1 and values[0][0] == 0x08, items
+        identifiers = [v.decode() for t, k, v in items if t == 0x420094]
+        assert kek_uid in identifiers, identifiers
+        return values[0][1]
+
+    wrapped = wrapped_get(key_uid, enums.BlockCipherMode.NIST_KEY_WRAP)
+    assert keywrap.aes_key_unwrap(kek, wrapped) == plain
+    wrapped = wrapped_get(ec_private_uid, enums.BlockCipherMode.AES_KEY_WRAP_PADDING)
+    unwrapped = keywrap.aes_key_unwrap_with_padding(kek, wrapped)
+    assert unwrapped == ec_private
+    serialization.load_der_private_key(unwrapped, None)
 
 if __name__ == "__main__":
     main()

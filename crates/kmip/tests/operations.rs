@@ -1168,3 +1168,94 @@ fn derive_key_follows_each_method_and_the_state_rules() {
     assert_eq!(reason(&derive(0x05, Vec::new())), Some(0x06));
     assert_eq!(reason(&derive(0x08, vec![data])), Some(0x08));
 }
+
+#[test]
+fn get_wraps_key_material_with_an_active_aes_key() {
+    const GET: u32 = 0x0A;
+    const ACTIVATE: u32 = 0x12;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let create_256 = || {
+        let mut payload = create_aes_v2();
+        payload[1] = Item::structure(
+            Tag::ATTRIBUTES,
+            vec![
+                Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+            ],
+        );
+        payload_uid(&call(&keystore, &alice, (2, 0), 0x01, payload))
+    };
+    let key = create_256();
+    let kek = create_256();
+    let specification = |wrapping_id: &str, mode: u32| {
+        Item::structure(
+            Tag::KEY_WRAPPING_SPECIFICATION,
+            vec![
+                Item::new(Tag::WRAPPING_METHOD, Value::Enumeration(1)),
+                Item::structure(
+                    Tag::ENCRYPTION_KEY_INFORMATION,
+                    vec![
+                        uid(wrapping_id),
+                        Item::structure(
+                            Tag::CRYPTOGRAPHIC_PARAMETERS,
+                            vec![Item::new(Tag::BLOCK_CIPHER_MODE, Value::Enumeration(mode))],
+                        ),
+                    ],
+                ),
+                Item::new(Tag::ENCODING_OPTION, Value::Enumeration(1)),
+            ],
+        )
+    };
+    let get = |version: (i32, i32), wrapping_id: &str, mode: u32| {
+        call(
+            &keystore,
+            &alice,
+            version,
+            GET,
+            vec![uid(&key), specification(wrapping_id, mode)],
+        )
+    };
+    // A Pre-Active wrapping key may not wrap.
+    assert_eq!(reason(&get((2, 0), &kek, 0x0D)), Some(0x43));
+    call(&keystore, &alice, (2, 0), ACTIVATE, vec![uid(&kek)]);
+    for (mode, length) in [(0x0D, 40), (0x0C, 40)] {
+        let wrapped = get((1, 4), &kek, mode);
+        assert_eq!(status(&wrapped), 0, "{wrapped:?}");
+        let block = wrapped
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::SYMMETRIC_KEY))
+            .and_then(|key| key.child(Tag::KEY_BLOCK))
+            .unwrap();
+        match &block.child(Tag::KEY_VALUE).unwrap().value {
+            Value::ByteString(bytes) => assert_eq!(bytes.len(), length),
+            other => panic!("the key value is not wrapped bytes: {other:?}"),
+        }
+        let data = block.child(Tag::KEY_WRAPPING_DATA).unwrap();
+        let named = data
+            .child(Tag::ENCRYPTION_KEY_INFORMATION)
+            .and_then(|information| information.child(Tag::UNIQUE_IDENTIFIER))
+            .map(|id| id.value.clone());
+        assert_eq!(named, Some(Value::TextString(kek.clone())));
+    }
+    // Wrapping is deterministic: the same key and KEK give the same bytes.
+    assert_eq!(get((2, 0), &kek, 0x0D), get((2, 0), &kek, 0x0D));
+    // Itself, an unknown key, another mode: refused precisely.
+    assert_eq!(reason(&get((2, 0), &key, 0x0D)), Some(0x07));
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    assert_eq!(reason(&get((2, 0), unknown, 0x0D)), Some(0x42));
+    assert_eq!(reason(&get((1, 4), unknown, 0x0D)), Some(0x01));
+    assert_eq!(reason(&get((2, 0), &kek, 0x01)), Some(0x08));
+    // Another tenant's key cannot wrap.
+    let bob = session("bob");
+    let bob_key = payload_uid(&call(&keystore, &bob, (2, 0), 0x01, create_aes_v2()));
+    let refused = call(
+        &keystore,
+        &bob,
+        (2, 0),
+        GET,
+        vec![uid(&bob_key), specification(&kek, 0x0D)],
+    );
+    assert_eq!(reason(&refused), Some(0x42));
+}
