@@ -15,7 +15,7 @@ use keystore::object::{Algorithm, KEY_PAIR_LABEL, ObjectType, State};
 use keystore::secret::SecretBytes;
 use keystore::store::Store;
 use keystore::{Caller, KeystoreError, NewHalf};
-use support::unsealed;
+use support::{audited_operations, unsealed};
 
 fn half(name: &'static str, material: &[u8]) -> NewHalf<'static> {
     NewHalf {
@@ -43,15 +43,7 @@ fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
         )
         .unwrap();
     // The tenant's first key is recorded on its own; the pair is one record.
-    let operations: Vec<String> = store
-        .audit_records(before, 10)
-        .unwrap()
-        .into_iter()
-        .filter_map(|stored| match stored {
-            audit::StoredRecord::Decoded(record) => Some(record.operation),
-            audit::StoredRecord::Undecodable { .. } => None,
-        })
-        .collect();
+    let operations = audited_operations(&store, before);
     assert_eq!(operations, ["tenant.create_key", "key.create_pair"]);
 
     assert_eq!(private.object_type, ObjectType::PrivateKey);
