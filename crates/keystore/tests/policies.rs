@@ -10,7 +10,7 @@
 
 mod support;
 
-use keystore::store::{NodeRow, Store};
+use keystore::store::NodeRow;
 use keystore::{Caller, KeystoreError};
 use policy::{Policy, Selector};
 use support::{audited_operations, unsealed};
