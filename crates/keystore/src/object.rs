@@ -13,10 +13,14 @@ pub const DEFAULT_TENANT: &str = "default";
 /// Longest object name, tenant name, label key or label value, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
 
+/// Label on each half of a key pair holding the other half's id (KMIP Public Key
+/// Link on the private key, Private Key Link on the public key).
+pub const KEY_PAIR_LABEL: &str = "key-pair";
+
 /// Most labels one object may carry; bounds the metadata row size.
 pub const MAX_LABELS: usize = 64;
 
-/// KMIP object types. Asymmetric keys and certificates arrive with the KMIP listener.
+/// KMIP object types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -27,6 +31,12 @@ pub enum ObjectType {
     SecretData,
     /// An opaque object (KMIP Object Type 0x08).
     OpaqueObject,
+    /// The public half of a key pair (KMIP Object Type 0x03), stored as a DER
+    /// SubjectPublicKeyInfo.
+    PublicKey,
+    /// The private half of a key pair (KMIP Object Type 0x04), stored as a DER
+    /// PKCS#8 PrivateKeyInfo.
+    PrivateKey,
 }
 
 impl ObjectType {
@@ -36,6 +46,8 @@ impl ObjectType {
             ObjectType::SymmetricKey => "symmetric_key",
             ObjectType::SecretData => "secret_data",
             ObjectType::OpaqueObject => "opaque_object",
+            ObjectType::PublicKey => "public_key",
+            ObjectType::PrivateKey => "private_key",
         }
     }
 }
@@ -56,6 +68,21 @@ pub enum Algorithm {
     /// No cryptographic algorithm (secret data, opaque objects).
     #[serde(rename = "none")]
     None,
+    /// RSA with a 2048-bit modulus.
+    #[serde(rename = "rsa-2048")]
+    Rsa2048,
+    /// RSA with a 3072-bit modulus.
+    #[serde(rename = "rsa-3072")]
+    Rsa3072,
+    /// RSA with a 4096-bit modulus.
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+    /// Elliptic curve keys on NIST P-256.
+    #[serde(rename = "ec-p256")]
+    EcP256,
+    /// Elliptic curve keys on NIST P-384.
+    #[serde(rename = "ec-p384")]
+    EcP384,
 }
 
 impl Algorithm {
@@ -76,6 +103,11 @@ impl Algorithm {
             Algorithm::Aes256 => "aes-256",
             Algorithm::HmacSha256 => "hmac-sha256",
             Algorithm::None => "none",
+            Algorithm::Rsa2048 => "rsa-2048",
+            Algorithm::Rsa3072 => "rsa-3072",
+            Algorithm::Rsa4096 => "rsa-4096",
+            Algorithm::EcP256 => "ec-p256",
+            Algorithm::EcP384 => "ec-p384",
         }
     }
 
@@ -83,16 +115,22 @@ impl Algorithm {
     pub fn key_bits(self) -> u32 {
         match self {
             Algorithm::Aes128 => 128,
-            Algorithm::Aes256 | Algorithm::HmacSha256 => 256,
+            Algorithm::Aes256 | Algorithm::HmacSha256 | Algorithm::EcP256 => 256,
+            Algorithm::EcP384 => 384,
+            Algorithm::Rsa2048 => 2048,
+            Algorithm::Rsa3072 => 3072,
+            Algorithm::Rsa4096 => 4096,
             Algorithm::None => 0,
         }
     }
 
-    /// The KMIP family name of the algorithm (`aes`, `hmac-sha256`).
+    /// The KMIP family name of the algorithm (`aes`, `hmac-sha256`, `rsa`, `ec`).
     pub fn family(self) -> &'static str {
         match self {
             Algorithm::Aes128 | Algorithm::Aes256 => "aes",
             Algorithm::HmacSha256 => "hmac-sha256",
+            Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => "rsa",
+            Algorithm::EcP256 | Algorithm::EcP384 => "ec",
             Algorithm::None => "none",
         }
     }

@@ -10,10 +10,10 @@
 
 mod support;
 
-use keystore::store::{NodeRow, Store};
+use keystore::store::NodeRow;
 use keystore::{Caller, KeystoreError};
 use policy::{Policy, Selector};
-use support::unsealed;
+use support::{audited_operations, unsealed};
 
 const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -63,15 +63,7 @@ fn policies_are_unique_per_tenant_checked_listed_and_removed() {
     ));
     assert_eq!(keystore.policy("other", "app-db").unwrap(), app_db("other"));
 
-    let operations: Vec<String> = store
-        .audit_records(0, 1000)
-        .unwrap()
-        .into_iter()
-        .filter_map(|stored| match stored {
-            audit::StoredRecord::Decoded(record) => Some(record.operation),
-            audit::StoredRecord::Undecodable { .. } => None,
-        })
-        .collect();
+    let operations = audited_operations(&store, 0);
     for operation in ["policy.create", "policy.update", "policy.delete"] {
         assert!(
             operations.iter().any(|seen| seen == operation),

@@ -52,22 +52,56 @@ pub fn read(container: &Item) -> Result<Vec<Item>, KmipError> {
         if child.tag == Tag::ATTRIBUTES {
             out.extend(child.children().iter().cloned());
         } else if child.tag == Tag::TEMPLATE_ATTRIBUTE {
-            for attribute in child.children() {
-                if attribute.tag == Tag::ATTRIBUTE {
-                    out.extend(from_attribute(attribute)?);
-                } else if attribute.tag == Tag::NAME {
-                    // A Name directly inside a Template-Attribute names a template.
-                    return Err(KmipError::new(
-                        crate::ResultReason::FeatureNotSupported,
-                        "templates are not supported; send the attributes themselves",
-                    ));
-                }
-            }
+            out.extend(read_template(child)?);
         } else if child.tag == Tag::ATTRIBUTE {
             out.extend(from_attribute(child)?);
         }
     }
     Ok(out)
+}
+
+/// Reads one attribute container: a 1.x Template-Attribute shape (`Attribute`
+/// children) or a 2.x Attributes shape (one child per attribute).
+pub fn read_template(template: &Item) -> Result<Vec<Item>, KmipError> {
+    let mut out = Vec::new();
+    for attribute in template.children() {
+        if attribute.tag == Tag::ATTRIBUTE {
+            out.extend(from_attribute(attribute)?);
+        } else if attribute.tag == Tag::NAME
+            && attribute.child(Tag::ATTRIBUTE_NAME).is_none()
+            && !is_attributes_2x(template.tag)
+        {
+            // A Name directly inside a 1.x Template-Attribute names a template.
+            return Err(KmipError::new(
+                crate::ResultReason::FeatureNotSupported,
+                "templates are not supported; send the attributes themselves",
+            ));
+        } else if is_attributes_2x(template.tag) {
+            out.push(attribute.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The 2.x containers that hold attributes directly.
+fn is_attributes_2x(tag: Tag) -> bool {
+    tag == Tag::ATTRIBUTES
+        || tag == Tag::COMMON_ATTRIBUTES
+        || tag == Tag::PRIVATE_KEY_ATTRIBUTES
+        || tag == Tag::PUBLIC_KEY_ATTRIBUTES
+}
+
+/// The attributes of the first of `tags` present in `container` (for Create
+/// Key Pair's common, private and public templates); empty when none is.
+pub fn read_child(container: &Item, tags: &[Tag]) -> Result<Vec<Item>, KmipError> {
+    match container
+        .children()
+        .iter()
+        .find(|child| tags.contains(&child.tag))
+    {
+        Some(template) => read_template(template),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Writes attributes (2.x shape) in the shape of `version`: a 2.x `Attributes`

@@ -28,6 +28,20 @@ pub enum ResultReason {
     ObjectAlreadyExists,
     /// The key format asked for is not supported.
     KeyFormatTypeNotSupported,
+    /// The attribute is not on the object (KMIP 2.x; Item Not Found in 1.x).
+    AttributeNotFound,
+    /// The client may not change the attribute (KMIP 2.x; Permission Denied in 1.x).
+    AttributeReadOnly,
+    /// The attribute holds one value and already has it (KMIP 2.x; Invalid
+    /// Field in 1.x).
+    AttributeSingleValued,
+    /// The attribute is not one this server can set (KMIP 2.x; Invalid Field in 1.x).
+    UnsupportedAttribute,
+    /// The Encoding Option asked for is not supported.
+    EncodingOptionError,
+    /// The wrapping key does not exist or the caller may not see it (KMIP 2.x;
+    /// Item Not Found in 1.x).
+    WrappingObjectNotFound,
     /// The server failed; the operation did not take effect.
     GeneralFailure,
 }
@@ -50,6 +64,12 @@ impl ResultReason {
             ResultReason::PermissionDenied => 0x0C,
             ResultReason::ObjectAlreadyExists => 0x18,
             ResultReason::KeyFormatTypeNotSupported => 0x10,
+            ResultReason::EncodingOptionError => 0x12,
+            ResultReason::UnsupportedAttribute => 0x1F,
+            ResultReason::WrappingObjectNotFound => 0x42,
+            ResultReason::AttributeNotFound => 0x21,
+            ResultReason::AttributeReadOnly => 0x22,
+            ResultReason::AttributeSingleValued => 0x23,
             ResultReason::GeneralFailure => 0x100,
         }
     }
@@ -59,6 +79,16 @@ impl ResultReason {
     pub fn code_for(self, major: i32) -> u32 {
         match self {
             ResultReason::WrongKeyLifecycleState if major < 2 => 0x0B,
+            // KMIP 1.x has none of the attribute reasons.
+            ResultReason::AttributeNotFound | ResultReason::WrappingObjectNotFound if major < 2 => {
+                0x01
+            }
+            ResultReason::AttributeReadOnly if major < 2 => 0x0C,
+            ResultReason::AttributeSingleValued | ResultReason::UnsupportedAttribute
+                if major < 2 =>
+            {
+                0x07
+            }
             other => other.code(),
         }
     }

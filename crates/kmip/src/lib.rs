@@ -12,8 +12,10 @@
 //! is the one place keystore failures become KMIP result reasons.
 #![forbid(unsafe_code)]
 
+mod asymmetric;
 pub mod attributes;
 mod crypto;
+mod derive;
 pub mod error;
 pub mod message;
 mod operations;
@@ -36,6 +38,12 @@ pub mod operation {
     pub const DERIVE_KEY: u32 = 0x05;
     /// Locate.
     pub const LOCATE: u32 = 0x08;
+    /// Add Attribute.
+    pub const ADD_ATTRIBUTE: u32 = 0x0D;
+    /// Modify Attribute.
+    pub const MODIFY_ATTRIBUTE: u32 = 0x0E;
+    /// Delete Attribute.
+    pub const DELETE_ATTRIBUTE: u32 = 0x0F;
     /// Get.
     pub const GET: u32 = 0x0A;
     /// Get Attributes.
@@ -56,29 +64,43 @@ pub mod operation {
     pub const ENCRYPT: u32 = 0x1F;
     /// Decrypt.
     pub const DECRYPT: u32 = 0x20;
+    /// Sign.
+    pub const SIGN: u32 = 0x21;
+    /// Signature Verify.
+    pub const SIGNATURE_VERIFY: u32 = 0x22;
     /// MAC.
     pub const MAC: u32 = 0x23;
     /// MAC Verify.
     pub const MAC_VERIFY: u32 = 0x24;
     /// RNG Retrieve.
     pub const RNG_RETRIEVE: u32 = 0x25;
+    /// Set Attribute (KMIP 2.0).
+    pub const SET_ATTRIBUTE: u32 = 0x31;
 
     /// Every operation this server answers, in the order Query lists them.
     pub const SUPPORTED: &[u32] = &[
         DISCOVER_VERSIONS,
         QUERY,
         CREATE,
+        CREATE_KEY_PAIR,
         REGISTER,
         REKEY,
+        DERIVE_KEY,
         LOCATE,
         GET,
         GET_ATTRIBUTES,
         GET_ATTRIBUTE_LIST,
+        ADD_ATTRIBUTE,
+        MODIFY_ATTRIBUTE,
+        DELETE_ATTRIBUTE,
+        SET_ATTRIBUTE,
         ACTIVATE,
         REVOKE,
         DESTROY,
         ENCRYPT,
         DECRYPT,
+        SIGN,
+        SIGNATURE_VERIFY,
         MAC,
         MAC_VERIFY,
         RNG_RETRIEVE,

@@ -10,8 +10,10 @@ use keystore::{Caller, Keystore, TenantScope};
 use rand::RngCore;
 use ttlv::{Item, Tag, Value};
 
+use crate::asymmetric::{self, Hash, Scheme};
 use crate::attributes;
 use crate::crypto;
+use crate::derive;
 use crate::error::{KmipError, ResultReason};
 use crate::message::{ProtocolVersion, SUPPORTED_VERSIONS};
 use crate::operation as op;
@@ -22,6 +24,35 @@ const LABEL_NAME: &str = "kmip-name";
 const LABEL_GROUP: &str = "kmip-object-group";
 /// Label holding the KMIP Cryptographic Usage Mask.
 const LABEL_USAGE: &str = "kmip-usage-mask";
+
+/// Label holding the KMIP Contact Information.
+const LABEL_CONTACT: &str = "kmip-contact-information";
+
+/// The attributes a client may add, modify and set: each kept in one label and
+/// single-valued here, with the value type KMIP gives it and whether a client
+/// may delete it (KMIP says not for the Cryptographic Usage Mask). Every other
+/// attribute the server reports is read-only (set by the server: identifier,
+/// type, algorithm, length, state, dates, links).
+const EDITABLE: &[(Tag, &str, ttlv::ItemType, bool)] = &[
+    (
+        Tag::OBJECT_GROUP,
+        LABEL_GROUP,
+        ttlv::ItemType::TextString,
+        true,
+    ),
+    (
+        Tag::CRYPTOGRAPHIC_USAGE_MASK,
+        LABEL_USAGE,
+        ttlv::ItemType::Integer,
+        false,
+    ),
+    (
+        Tag::CONTACT_INFORMATION,
+        LABEL_CONTACT,
+        ttlv::ItemType::TextString,
+        true,
+    ),
+];
 
 /// Largest RNG Retrieve answered, in bytes.
 const MAX_RANDOM_BYTES: usize = 1024 * 1024;
@@ -58,6 +89,8 @@ pub struct Session {
 /// KMIP Object Type values.
 mod object_type {
     pub const SYMMETRIC_KEY: u32 = 0x02;
+    pub const PUBLIC_KEY: u32 = 0x03;
+    pub const PRIVATE_KEY: u32 = 0x04;
     pub const SECRET_DATA: u32 = 0x07;
     pub const OPAQUE_OBJECT: u32 = 0x08;
 }
@@ -65,7 +98,22 @@ mod object_type {
 /// KMIP Cryptographic Algorithm values.
 mod algorithm {
     pub const AES: u32 = 0x03;
+    pub const RSA: u32 = 0x04;
+    pub const ECDSA: u32 = 0x06;
     pub const HMAC_SHA256: u32 = 0x09;
+    pub const EC: u32 = 0x1A;
+}
+
+/// KMIP Link Type values.
+mod link_type {
+    pub const PUBLIC_KEY_LINK: u32 = 0x0102;
+    pub const PRIVATE_KEY_LINK: u32 = 0x0103;
+}
+
+/// KMIP Recommended Curve values.
+mod curve {
+    pub const P_256: u32 = 0x07;
+    pub const P_384: u32 = 0x0A;
 }
 
 /// KMIP Key Format Type values.
@@ -95,12 +143,18 @@ pub fn dispatch(
         op::DISCOVER_VERSIONS => context.discover_versions(),
         op::QUERY => context.query(),
         op::CREATE => context.create(),
+        op::CREATE_KEY_PAIR => context.create_key_pair(),
         op::REGISTER => context.register(),
         op::REKEY => context.rekey(),
+        op::DERIVE_KEY => context.derive_key(),
         op::LOCATE => context.locate(),
         op::GET => context.get(),
         op::GET_ATTRIBUTES => context.get_attributes(),
         op::GET_ATTRIBUTE_LIST => context.get_attribute_list(),
+        op::ADD_ATTRIBUTE => context.edit_attribute(Edit::Add),
+        op::MODIFY_ATTRIBUTE => context.edit_attribute(Edit::Modify),
+        op::SET_ATTRIBUTE => context.edit_attribute(Edit::Set),
+        op::DELETE_ATTRIBUTE => context.edit_attribute(Edit::Delete),
         op::ACTIVATE => context.activate(),
         op::REVOKE => context.revoke(),
         op::DESTROY => context.destroy(),
@@ -108,6 +162,8 @@ pub fn dispatch(
         op::DECRYPT => context.decrypt(),
         op::MAC => context.mac(false),
         op::MAC_VERIFY => context.mac(true),
+        op::SIGN => context.sign(false),
+        op::SIGNATURE_VERIFY => context.sign(true),
         op::RNG_RETRIEVE => context.rng_retrieve(),
         other => Err(KmipError::new(
             ResultReason::OperationNotSupported,
@@ -152,6 +208,8 @@ fn kmip_object_type(object: ObjectType) -> u32 {
         ObjectType::SymmetricKey => object_type::SYMMETRIC_KEY,
         ObjectType::SecretData => object_type::SECRET_DATA,
         ObjectType::OpaqueObject => object_type::OPAQUE_OBJECT,
+        ObjectType::PublicKey => object_type::PUBLIC_KEY,
+        ObjectType::PrivateKey => object_type::PRIVATE_KEY,
         // Object types added to the keystore later are reported as opaque until
         // this crate learns them.
         _ => object_type::OPAQUE_OBJECT,
@@ -163,6 +221,8 @@ fn object_type_from_kmip(value: u32) -> Option<ObjectType> {
         object_type::SYMMETRIC_KEY => Some(ObjectType::SymmetricKey),
         object_type::SECRET_DATA => Some(ObjectType::SecretData),
         object_type::OPAQUE_OBJECT => Some(ObjectType::OpaqueObject),
+        object_type::PUBLIC_KEY => Some(ObjectType::PublicKey),
+        object_type::PRIVATE_KEY => Some(ObjectType::PrivateKey),
         _ => None,
     }
 }
@@ -171,7 +231,47 @@ fn kmip_algorithm(algorithm: Algorithm) -> Option<u32> {
     match algorithm {
         Algorithm::Aes128 | Algorithm::Aes256 => Some(algorithm::AES),
         Algorithm::HmacSha256 => Some(algorithm::HMAC_SHA256),
+        Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => Some(algorithm::RSA),
+        Algorithm::EcP256 | Algorithm::EcP384 => Some(algorithm::ECDSA),
         _ => None,
+    }
+}
+
+/// Whether a Locate for KMIP algorithm `wanted` matches `stored`; EC keys
+/// answer to both ECDSA and EC.
+fn algorithm_matches(stored: Algorithm, wanted: u32) -> bool {
+    kmip_algorithm(stored) == Some(wanted) || (wanted == algorithm::EC && stored.family() == "ec")
+}
+
+/// The keystore algorithm of a key pair: RSA by modulus length, EC by
+/// Recommended Curve or, when none is named, by length.
+fn key_pair_algorithm(
+    kmip: u32,
+    bits: Option<i32>,
+    curve: Option<u32>,
+) -> Result<Algorithm, KmipError> {
+    match (kmip, bits, curve) {
+        (algorithm::RSA, Some(2048), _) => Ok(Algorithm::Rsa2048),
+        (algorithm::RSA, Some(3072), _) => Ok(Algorithm::Rsa3072),
+        (algorithm::RSA, Some(4096), _) => Ok(Algorithm::Rsa4096),
+        (algorithm::RSA, Some(other), _) => Err(KmipError::invalid(format!(
+            "RSA keys of {other} bits are not supported; use 2048, 3072 or 4096"
+        ))),
+        (algorithm::RSA, None, _) => Err(KmipError::missing("Cryptographic Length attribute")),
+        (algorithm::ECDSA | algorithm::EC, _, Some(curve::P_256))
+        | (algorithm::ECDSA | algorithm::EC, Some(256), None) => Ok(Algorithm::EcP256),
+        (algorithm::ECDSA | algorithm::EC, _, Some(curve::P_384))
+        | (algorithm::ECDSA | algorithm::EC, Some(384), None) => Ok(Algorithm::EcP384),
+        (algorithm::ECDSA | algorithm::EC, _, _) => Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            "EC keys are supported on the curves P-256 and P-384 (Recommended Curve, or Cryptographic Length 256 or 384)",
+        )),
+        (other, _, _) => Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            format!(
+                "cryptographic algorithm 0x{other:02X} is not supported for key pairs; use RSA, ECDSA or EC"
+            ),
+        )),
     }
 }
 
@@ -195,6 +295,19 @@ fn keystore_algorithm(kmip: u32, bits: i32) -> Result<Algorithm, KmipError> {
 
 fn date(value: Option<time::OffsetDateTime>) -> Option<Value> {
     value.map(|at| Value::DateTime(at.unix_timestamp()))
+}
+
+/// Which attribute change a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    /// Add Attribute: the attribute must not be present yet.
+    Add,
+    /// Modify Attribute: the attribute must be present.
+    Modify,
+    /// Set Attribute (2.x): present or not.
+    Set,
+    /// Delete Attribute: the attribute must be present.
+    Delete,
 }
 
 /// Everything one batch item needs.
@@ -244,13 +357,18 @@ impl Context<'_> {
                 "the request has no Unique Identifier (ID placeholders are not supported)",
             )
         })?;
+        self.object_by_id(&id)
+    }
+
+    /// The object `id` names, if the caller may see it.
+    fn object_by_id(&self, id: &str) -> Result<ObjectMeta, KmipError> {
         let not_found = || KmipError::new(ResultReason::ItemNotFound, format!("no object '{id}'"));
-        if !keystore::object::looks_like_id(&id) {
+        if !keystore::object::looks_like_id(id) {
             return Err(not_found());
         }
         let meta = self
             .keystore
-            .find(&self.session.tenant, &id)
+            .find(&self.session.tenant, id)
             .map_err(|error| store_error(&error))?;
         if !self.session.scope.allows(&meta.tenant) {
             return Err(not_found());
@@ -304,6 +422,8 @@ impl Context<'_> {
                 Value::Enumeration(2) => out.extend(
                     [
                         object_type::SYMMETRIC_KEY,
+                        object_type::PUBLIC_KEY,
+                        object_type::PRIVATE_KEY,
                         object_type::SECRET_DATA,
                         object_type::OPAQUE_OBJECT,
                     ]
@@ -391,6 +511,80 @@ impl Context<'_> {
         ])
     }
 
+    fn create_key_pair(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "create key pairs")?;
+        let common = attributes::read_child(
+            self.payload,
+            &[Tag::COMMON_TEMPLATE_ATTRIBUTE, Tag::COMMON_ATTRIBUTES],
+        )?;
+        // Each half's own attributes come first, so they win over common ones.
+        let mut private = attributes::read_child(
+            self.payload,
+            &[
+                Tag::PRIVATE_KEY_TEMPLATE_ATTRIBUTE,
+                Tag::PRIVATE_KEY_ATTRIBUTES,
+            ],
+        )?;
+        let mut public = attributes::read_child(
+            self.payload,
+            &[
+                Tag::PUBLIC_KEY_TEMPLATE_ATTRIBUTE,
+                Tag::PUBLIC_KEY_ATTRIBUTES,
+            ],
+        )?;
+        private.extend(common.iter().cloned());
+        public.extend(common.iter().cloned());
+        let kmip_alg = attributes::enumeration(&private, Tag::CRYPTOGRAPHIC_ALGORITHM)?
+            .ok_or_else(|| KmipError::missing("Cryptographic Algorithm attribute"))?;
+        let bits = attributes::integer(&private, Tag::CRYPTOGRAPHIC_LENGTH)?;
+        let curve = match attributes::enumeration(&private, Tag::RECOMMENDED_CURVE)? {
+            Some(curve) => Some(curve),
+            None => match attributes::find(&private, Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS) {
+                Some(Value::Structure(children)) => match children
+                    .iter()
+                    .find(|item| item.tag == Tag::RECOMMENDED_CURVE)
+                    .map(|item| &item.value)
+                {
+                    Some(Value::Enumeration(curve)) => Some(*curve),
+                    _ => None,
+                },
+                _ => None,
+            },
+        };
+        let algorithm = key_pair_algorithm(kmip_alg, bits, curve)?;
+        let (private_name, private_labels) = self.labels(&private)?;
+        let (public_name, public_labels) = self.labels(&public)?;
+        let pair = asymmetric::generate(algorithm)?;
+        let (private_meta, public_meta) = self
+            .keystore
+            .register_key_pair(
+                &self.session.caller,
+                &self.session.tenant,
+                algorithm,
+                keystore::NewHalf {
+                    name: private_name.as_deref(),
+                    labels: private_labels,
+                    material: pair.private_pkcs8,
+                },
+                keystore::NewHalf {
+                    name: public_name.as_deref(),
+                    labels: public_labels,
+                    material: SecretBytes::new(pair.public_spki),
+                },
+            )
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![
+            Item::new(
+                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+                Value::TextString(private_meta.id),
+            ),
+            Item::new(
+                Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
+                Value::TextString(public_meta.id),
+            ),
+        ])
+    }
+
     fn register(&self) -> Outcome {
         self.require(self.session.rights.manage_keys, "register objects")?;
         let object = match self.payload.child(Tag::OBJECT_TYPE).map(|i| &i.value) {
@@ -462,6 +656,190 @@ impl Context<'_> {
             )
             .map_err(|error| store_error(&error))?;
         Ok(vec![uid(&meta.id)])
+    }
+
+    /// Derive Key: a new Pre-Active symmetric key or secret data from one
+    /// Active symmetric key or secret data, by PBKDF2, HMAC (HKDF), NIST SP
+    /// 800-108 counter mode or AES encryption of the Derivation Data.
+    fn derive_key(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "derive keys")?;
+        self.require(self.session.rights.read_material, "use keys")?;
+        let object = match self.payload.child(Tag::OBJECT_TYPE).map(|i| &i.value) {
+            Some(Value::Enumeration(value)) => *value,
+            _ => return Err(KmipError::missing("Object Type")),
+        };
+        let bases = self
+            .payload
+            .children()
+            .iter()
+            .filter(|item| item.tag == Tag::UNIQUE_IDENTIFIER)
+            .count();
+        if bases != 1 {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                format!("Derive Key takes exactly one base object here, not {bases}"),
+            ));
+        }
+        let attrs = attributes::read(self.payload)?;
+        let bits = attributes::integer(&attrs, Tag::CRYPTOGRAPHIC_LENGTH)?
+            .ok_or_else(|| KmipError::missing("Cryptographic Length attribute"))?;
+        let (kind, algorithm) = match object {
+            object_type::SYMMETRIC_KEY => {
+                let kmip_alg = attributes::enumeration(&attrs, Tag::CRYPTOGRAPHIC_ALGORITHM)?
+                    .ok_or_else(|| KmipError::missing("Cryptographic Algorithm attribute"))?;
+                (
+                    ObjectType::SymmetricKey,
+                    keystore_algorithm(kmip_alg, bits)?,
+                )
+            }
+            object_type::SECRET_DATA => (ObjectType::SecretData, Algorithm::None),
+            other => {
+                return Err(KmipError::invalid(format!(
+                    "Derive Key makes symmetric keys or secret data, not object type 0x{other:02X}"
+                )));
+            }
+        };
+        let length = usize::try_from(bits)
+            .ok()
+            .filter(|bits| bits % 8 == 0)
+            .map(|bits| bits / 8)
+            .filter(|bytes| (1..=derive::MAX_DERIVED_BYTES).contains(bytes))
+            .ok_or_else(|| {
+                KmipError::invalid(format!(
+                    "Cryptographic Length must be a multiple of 8 from 8 to {} bits",
+                    derive::MAX_DERIVED_BYTES.saturating_mul(8)
+                ))
+            })?;
+        let method = match self.payload.child(Tag::DERIVATION_METHOD).map(|i| &i.value) {
+            Some(Value::Enumeration(value)) => *value,
+            _ => return Err(KmipError::missing("Derivation Method")),
+        };
+        let parameters = self.payload.child(Tag::DERIVATION_PARAMETERS);
+        let field = |tag: Tag| -> Result<Option<&[u8]>, KmipError> {
+            match parameters.and_then(|p| p.child(tag)).map(|i| &i.value) {
+                None => Ok(None),
+                Some(Value::ByteString(bytes)) => Ok(Some(bytes)),
+                Some(_) => Err(KmipError::invalid(format!("{tag} must be a byte string"))),
+            }
+        };
+        let crypto_parameters = parameters.and_then(|p| p.child(Tag::CRYPTOGRAPHIC_PARAMETERS));
+        let hash = match crypto_parameters
+            .and_then(|p| p.child(Tag::HASHING_ALGORITHM))
+            .map(|i| &i.value)
+        {
+            None => Hash::Sha256,
+            Some(Value::Enumeration(value)) => Hash::from_kmip(*value)?,
+            Some(_) => {
+                return Err(KmipError::invalid(
+                    "Hashing Algorithm must be an enumeration",
+                ));
+            }
+        };
+        let data = field(Tag::DERIVATION_DATA)?;
+        let meta = self.object()?;
+        if !matches!(
+            meta.object_type,
+            ObjectType::SymmetricKey | ObjectType::SecretData
+        ) {
+            return Err(KmipError::invalid(format!(
+                "object {} is a {}; derive from a symmetric key or secret data",
+                meta.id,
+                meta.object_type.as_str().replace('_', " ")
+            )));
+        }
+        if meta.object_type == ObjectType::SecretData && !self.session.rights.read_secret_data {
+            // What is derived from a secret is as good as the secret: a node
+            // reaches secrets only where workload policies decide.
+            return Err(KmipError::new(
+                ResultReason::PermissionDenied,
+                "a node may not derive from secret data; it receives secrets only over HTTPS, where workload policies decide",
+            ));
+        }
+        let family = meta.algorithm.family();
+        let base_kind = meta.object_type;
+        let (meta, base) = self.usable_key(meta, base_kind, true, family)?;
+        let derived = match method {
+            // PBKDF2.
+            0x01 => {
+                let salt = field(Tag::SALT)?.ok_or_else(|| KmipError::missing("Salt"))?;
+                let iterations = match parameters
+                    .and_then(|p| p.child(Tag::ITERATION_COUNT))
+                    .map(|i| &i.value)
+                {
+                    Some(Value::Integer(count)) => u32::try_from(*count)
+                        .ok()
+                        .filter(|count| (1..=derive::MAX_ITERATIONS).contains(count))
+                        .ok_or_else(|| {
+                            KmipError::invalid(format!(
+                                "Iteration Count must be 1 to {}",
+                                derive::MAX_ITERATIONS
+                            ))
+                        })?,
+                    _ => return Err(KmipError::missing("Iteration Count")),
+                };
+                derive::pbkdf2(hash, base.expose_secret(), salt, iterations, length)
+            }
+            // HMAC.
+            0x03 => derive::hkdf(
+                hash,
+                base.expose_secret(),
+                field(Tag::SALT)?.unwrap_or_default(),
+                data.unwrap_or_default(),
+                length,
+            )?,
+            // Encrypt.
+            0x04 => {
+                if family != "aes" {
+                    return Err(KmipError::invalid(format!(
+                        "object {} is not an AES key; derivation by encryption needs one",
+                        meta.id
+                    )));
+                }
+                let data = data.ok_or_else(|| KmipError::missing("Derivation Data"))?;
+                let iv = field(Tag::INITIALIZATION_VECTOR)?.unwrap_or_default();
+                let ciphertext = match Self::cipher_mode(crypto_parameters)? {
+                    None => crypto::gcm_encrypt(base.expose_secret(), iv, &[], data)?.0,
+                    Some(mode) => crypto::aes_encrypt(base.expose_secret(), mode, iv, data)?,
+                };
+                let ciphertext = SecretBytes::new(ciphertext);
+                let taken = ciphertext.expose_secret().get(..length).ok_or_else(|| {
+                    KmipError::invalid(format!(
+                        "the encrypted Derivation Data gives {} bytes; {length} are needed",
+                        ciphertext.len()
+                    ))
+                })?;
+                SecretBytes::from_slice(taken)
+            }
+            // NIST SP 800-108 counter mode.
+            0x05 => derive::sp800_108_counter(
+                hash,
+                base.expose_secret(),
+                data.ok_or_else(|| KmipError::missing("Derivation Data"))?,
+                length,
+            )?,
+            other => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    format!(
+                        "derivation method 0x{other:02X} is not supported; use PBKDF2, HMAC, Encrypt or NIST800-108-C"
+                    ),
+                ));
+            }
+        };
+        let (name, labels) = self.labels(&attrs)?;
+        let created = self
+            .keystore
+            .register_pre_active(
+                &self.session.caller,
+                &self.session.tenant,
+                name.as_deref(),
+                kind,
+                algorithm,
+                labels,
+                derived,
+            )
+            .map_err(|error| store_error(&error))?;
+        Ok(vec![uid(&created.id)])
     }
 
     fn rekey(&self) -> Outcome {
@@ -536,7 +914,7 @@ impl Context<'_> {
                 })
             })
             .filter(|meta| {
-                algorithm_filter.is_none_or(|wanted| kmip_algorithm(meta.algorithm) == Some(wanted))
+                algorithm_filter.is_none_or(|wanted| algorithm_matches(meta.algorithm, wanted))
             })
             .filter(|meta| length.is_none_or(|wanted| i64::from(meta.length) == i64::from(wanted)))
             .filter(|meta| {
@@ -572,16 +950,11 @@ impl Context<'_> {
                 "a node receives secret data only over HTTPS (POST /v1/secrets/{ref}/deliver, POST /v1/volumes/{name}/acquire), where workload policies decide",
             ));
         }
-        if self
+        let wrapping = self
             .payload
             .child(Tag::KEY_WRAPPING_SPECIFICATION)
-            .is_some()
-        {
-            return Err(KmipError::new(
-                ResultReason::FeatureNotSupported,
-                "key wrapping on Get is not supported yet; get the key over this mutually authenticated connection",
-            ));
-        }
+            .map(|specification| self.wrapping_key(specification, &meta))
+            .transpose()?;
         let format = match self.payload.child(Tag::KEY_FORMAT_TYPE).map(|i| &i.value) {
             None => None,
             Some(Value::Enumeration(value)) => Some(*value),
@@ -623,23 +996,35 @@ impl Context<'_> {
                         ));
                     }
                 };
-                let mut block = vec![
-                    Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format_code)),
-                    Item::structure(Tag::KEY_VALUE, vec![key_material]),
-                ];
-                if let Some(alg) = kmip_algorithm(meta.algorithm) {
-                    block.push(Item::new(
-                        Tag::CRYPTOGRAPHIC_ALGORITHM,
-                        Value::Enumeration(alg),
-                    ));
-                }
-                block.push(Item::new(
-                    Tag::CRYPTOGRAPHIC_LENGTH,
-                    Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
-                ));
                 Item::structure(
                     Tag::SYMMETRIC_KEY,
-                    vec![Item::structure(Tag::KEY_BLOCK, block)],
+                    vec![key_block(&meta, format_code, key_material)],
+                )
+            }
+            ObjectType::PublicKey | ObjectType::PrivateKey => {
+                let private = meta.object_type == ObjectType::PrivateKey;
+                let wanted =
+                    format.unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
+                let bytes = if private {
+                    asymmetric::export_private(meta.algorithm, &material, wanted)?
+                } else {
+                    SecretBytes::new(asymmetric::export_public(
+                        meta.algorithm,
+                        material.expose_secret(),
+                        wanted,
+                    )?)
+                };
+                let key_material = Item::new(
+                    Tag::KEY_MATERIAL,
+                    Value::ByteString(bytes.expose_secret().to_vec()),
+                );
+                Item::structure(
+                    if private {
+                        Tag::PRIVATE_KEY
+                    } else {
+                        Tag::PUBLIC_KEY
+                    },
+                    vec![key_block(&meta, wanted, key_material)],
                 )
             }
             ObjectType::SecretData => Item::structure(
@@ -674,6 +1059,10 @@ impl Context<'_> {
                 ],
             ),
         };
+        let object = match wrapping {
+            None => object,
+            Some(wrapping) => wrap_key_block(object, &wrapping)?,
+        };
         Ok(vec![
             Item::new(
                 Tag::OBJECT_TYPE,
@@ -682,6 +1071,86 @@ impl Context<'_> {
             uid(&meta.id),
             object,
         ])
+    }
+
+    /// The wrapping key and mode a Key Wrapping Specification asks for: an
+    /// Active AES key the caller may use, other than the object itself, with
+    /// NIST Key Wrap (RFC 3394, the default) or AES Key Wrap with Padding
+    /// (RFC 5649), and no encoding of the key value.
+    fn wrapping_key(
+        &self,
+        specification: &Item,
+        wrapped: &ObjectMeta,
+    ) -> Result<Wrapping, KmipError> {
+        let unsupported =
+            |message: &str| KmipError::new(ResultReason::FeatureNotSupported, message.to_owned());
+        match specification.child(Tag::WRAPPING_METHOD).map(|i| &i.value) {
+            Some(Value::Enumeration(1)) => {}
+            Some(_) => return Err(unsupported("only the Encrypt wrapping method is supported")),
+            None => return Err(KmipError::missing("Wrapping Method")),
+        }
+        if specification
+            .child(Tag::MAC_SIGNATURE_KEY_INFORMATION)
+            .is_some()
+            || specification.child(Tag::ATTRIBUTE_NAME).is_some()
+        {
+            return Err(unsupported(
+                "MAC/signature key information and wrapped attributes are not supported; wrap with an encryption key only",
+            ));
+        }
+        match specification.child(Tag::ENCODING_OPTION).map(|i| &i.value) {
+            // No Encoding (and, leniently, none named).
+            None | Some(Value::Enumeration(1)) => {}
+            Some(_) => {
+                return Err(KmipError::new(
+                    ResultReason::EncodingOptionError,
+                    "only the No Encoding option is supported for wrapped keys",
+                ));
+            }
+        }
+        let information = specification
+            .child(Tag::ENCRYPTION_KEY_INFORMATION)
+            .ok_or_else(|| KmipError::missing("Encryption Key Information"))?;
+        let id = match information.child(Tag::UNIQUE_IDENTIFIER).map(|i| &i.value) {
+            Some(Value::TextString(id)) => id.clone(),
+            _ => return Err(KmipError::missing("wrapping key Unique Identifier")),
+        };
+        let mode = match information
+            .child(Tag::CRYPTOGRAPHIC_PARAMETERS)
+            .and_then(|parameters| parameters.child(Tag::BLOCK_CIPHER_MODE))
+            .map(|i| &i.value)
+        {
+            None | Some(Value::Enumeration(block_mode::NIST_KEY_WRAP)) => block_mode::NIST_KEY_WRAP,
+            Some(Value::Enumeration(block_mode::AES_KEY_WRAP_PADDING)) => {
+                block_mode::AES_KEY_WRAP_PADDING
+            }
+            Some(_) => {
+                return Err(unsupported(
+                    "wrapping supports the NIST Key Wrap (RFC 3394) and AES Key Wrap Padding (RFC 5649) modes",
+                ));
+            }
+        };
+        if id == wrapped.id {
+            return Err(KmipError::invalid(
+                "an object cannot be wrapped with itself",
+            ));
+        }
+        let meta = self.object_by_id(&id).map_err(|error| {
+            if error.reason == ResultReason::ItemNotFound {
+                KmipError::new(
+                    ResultReason::WrappingObjectNotFound,
+                    format!("no wrapping key '{id}'"),
+                )
+            } else {
+                error
+            }
+        })?;
+        let (meta, key) = self.usable_key(meta, ObjectType::SymmetricKey, true, "aes")?;
+        Ok(Wrapping {
+            id: meta.id,
+            key,
+            mode,
+        })
     }
 
     /// Every attribute of an object, in the 2.x shape.
@@ -720,6 +1189,29 @@ impl Context<'_> {
             out.push(Item::new(
                 Tag::OBJECT_GROUP,
                 Value::TextString(group.clone()),
+            ));
+        }
+        if let Some(contact) = meta.labels.get(LABEL_CONTACT) {
+            out.push(Item::new(
+                Tag::CONTACT_INFORMATION,
+                Value::TextString(contact.clone()),
+            ));
+        }
+        if let Some(other) = meta.labels.get(keystore::object::KEY_PAIR_LABEL) {
+            let link = if meta.object_type == ObjectType::PrivateKey {
+                link_type::PUBLIC_KEY_LINK
+            } else {
+                link_type::PRIVATE_KEY_LINK
+            };
+            out.push(Item::structure(
+                Tag::LINK,
+                vec![
+                    Item::new(Tag::LINK_TYPE, Value::Enumeration(link)),
+                    Item::new(
+                        Tag::LINKED_OBJECT_IDENTIFIER,
+                        Value::TextString(other.clone()),
+                    ),
+                ],
             ));
         }
         out.push(Item::new(
@@ -803,6 +1295,175 @@ impl Context<'_> {
         Ok(out)
     }
 
+    /// The attribute an Add, Modify, Set or Delete Attribute request names, and
+    /// the new value (none for Delete), in the 2.x shape.
+    fn edited_attribute(&self, edit: Edit) -> Result<(Tag, Option<Value>), KmipError> {
+        let single_child = |item: &Item| -> Result<Item, KmipError> {
+            match item.children() {
+                [attribute] => Ok(attribute.clone()),
+                _ => Err(KmipError::invalid(format!(
+                    "{} must hold exactly one attribute",
+                    item.tag
+                ))),
+            }
+        };
+        let unsupported = |name: &str| {
+            KmipError::new(
+                ResultReason::UnsupportedAttribute,
+                format!("attribute '{name}' is not one this server knows"),
+            )
+        };
+        // 1.x: an Attribute structure (Add, Modify) or an Attribute Name (Delete).
+        if let Some(attribute) = self.payload.child(Tag::ATTRIBUTE) {
+            let name = match attribute.child(Tag::ATTRIBUTE_NAME).map(|i| &i.value) {
+                Some(Value::TextString(name)) => name.clone(),
+                _ => return Err(KmipError::missing("Attribute Name")),
+            };
+            if let Some(Value::Integer(index)) =
+                attribute.child(Tag::ATTRIBUTE_INDEX).map(|i| &i.value)
+            {
+                if *index != 0 && edit != Edit::Add {
+                    return Err(KmipError::new(
+                        ResultReason::AttributeNotFound,
+                        format!("attribute '{name}' has one value here, at index 0"),
+                    ));
+                }
+            }
+            let tag = attributes::tag_of_name(&name).ok_or_else(|| unsupported(&name))?;
+            let value = attribute
+                .child(Tag::ATTRIBUTE_VALUE)
+                .map(|i| i.value.clone());
+            return Ok((tag, value));
+        }
+        if let Some(Value::TextString(name)) =
+            self.payload.child(Tag::ATTRIBUTE_NAME).map(|i| &i.value)
+        {
+            let tag = attributes::tag_of_name(name).ok_or_else(|| unsupported(name))?;
+            return Ok((tag, None));
+        }
+        // 2.x: New Attribute (Add, Modify, Set), Current Attribute or Attribute
+        // Reference (Delete, and Modify's optional current value).
+        if edit != Edit::Delete {
+            let new = self
+                .payload
+                .child(Tag::NEW_ATTRIBUTE)
+                .ok_or_else(|| KmipError::missing("New Attribute"))?;
+            let attribute = single_child(new)?;
+            return Ok((attribute.tag, Some(attribute.value)));
+        }
+        if let Some(current) = self.payload.child(Tag::CURRENT_ATTRIBUTE) {
+            let attribute = single_child(current)?;
+            return Ok((attribute.tag, None));
+        }
+        match self
+            .payload
+            .child(Tag::ATTRIBUTE_REFERENCE)
+            .map(|i| &i.value)
+        {
+            Some(Value::Enumeration(value)) => Tag::new(*value)
+                .map(|tag| (tag, None))
+                .ok_or_else(|| unsupported(&format!("0x{value:06X}"))),
+            Some(_) => Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "vendor attribute references are not supported",
+            )),
+            None => Err(KmipError::missing(
+                "Current Attribute or Attribute Reference",
+            )),
+        }
+    }
+
+    /// Add, Modify, Set (2.x) and Delete Attribute on the attributes in
+    /// [`EDITABLE`]; the others are read-only or unknown.
+    fn edit_attribute(&self, edit: Edit) -> Outcome {
+        self.require(self.session.rights.manage_keys, "change attributes")?;
+        let meta = self.object()?;
+        let (tag, value) = self.edited_attribute(edit)?;
+        let Some(&(_, label, value_type, deletable)) =
+            EDITABLE.iter().find(|(known, ..)| *known == tag)
+        else {
+            let shown = Self::all_attributes(&meta)
+                .iter()
+                .any(|attribute| attribute.tag == tag)
+                || tag == Tag::NAME;
+            return Err(if shown {
+                KmipError::new(
+                    ResultReason::AttributeReadOnly,
+                    format!(
+                        "{tag} is set by the server and cannot be changed by a client; Object Group, Cryptographic Usage Mask and Contact Information can"
+                    ),
+                )
+            } else {
+                KmipError::new(
+                    ResultReason::UnsupportedAttribute,
+                    format!(
+                        "{tag} cannot be set on this server; Object Group, Cryptographic Usage Mask and Contact Information can"
+                    ),
+                )
+            });
+        };
+        let present = meta.labels.contains_key(label);
+        match edit {
+            Edit::Delete if !deletable => {
+                return Err(KmipError::new(
+                    ResultReason::AttributeReadOnly,
+                    format!("{tag} cannot be deleted by a client; modify it instead"),
+                ));
+            }
+            Edit::Add if present => {
+                return Err(KmipError::new(
+                    ResultReason::AttributeSingleValued,
+                    format!("{tag} already has a value; use Modify Attribute to change it"),
+                ));
+            }
+            Edit::Modify | Edit::Delete if !present => {
+                return Err(KmipError::new(
+                    ResultReason::AttributeNotFound,
+                    format!("object {} has no {tag}; use Add Attribute", meta.id),
+                ));
+            }
+            _ => {}
+        }
+        let mut labels = meta.labels.clone();
+        let old = labels.get(label).cloned();
+        let new_text = match &value {
+            None if edit == Edit::Delete => None,
+            None => return Err(KmipError::missing("Attribute Value")),
+            Some(value) if value.item_type() != value_type => {
+                return Err(KmipError::invalid(format!(
+                    "{tag} must be {value_type:?}, not {:?}",
+                    value.item_type()
+                )));
+            }
+            Some(Value::TextString(text)) => Some(text.clone()),
+            Some(Value::Integer(number)) => Some(number.to_string()),
+            Some(_) => return Err(KmipError::invalid(format!("{tag} has an unexpected type"))),
+        };
+        match &new_text {
+            Some(text) => labels.insert(label.to_owned(), text.clone()),
+            None => labels.remove(label),
+        };
+        let updated = self
+            .keystore
+            .set_labels(&self.session.caller, &meta, labels)
+            .map_err(|error| store_error(&error))?;
+        let mut out = vec![uid(&updated.id)];
+        // 1.x answers Add and Modify with the attribute as it now is, and
+        // Delete with the attribute as it was; 2.x with the identifier only.
+        if !self.version.uses_attributes_structure() {
+            let shown = if edit == Edit::Delete { old } else { new_text };
+            if let Some(text) = shown {
+                let value = if value_type == ttlv::ItemType::Integer {
+                    Value::Integer(text.parse().unwrap_or_default())
+                } else {
+                    Value::TextString(text)
+                };
+                out.extend(attributes::write(self.version, vec![Item::new(tag, value)]));
+            }
+        }
+        Ok(out)
+    }
+
     fn activate(&self) -> Outcome {
         self.require(self.session.rights.manage_keys, "activate objects")?;
         let meta = self.object()?;
@@ -851,15 +1512,23 @@ impl Context<'_> {
         Ok(vec![uid(&updated.id)])
     }
 
-    /// The key for a cryptographic operation: a symmetric key of the right family
-    /// in a state that allows the use.
+    /// The object a cryptographic operation names, once the caller's role is
+    /// known to allow using keys.
+    fn key_object(&self) -> Result<ObjectMeta, KmipError> {
+        self.require(self.session.rights.read_material, "use keys")?;
+        self.object()
+    }
+
+    /// The key for a cryptographic operation: an object of `kind` and the right
+    /// family in a state that allows the use (only Active to protect data:
+    /// encrypt, sign, MAC; Active, Deactivated or Compromised to process it).
     fn usable_key(
         &self,
+        meta: ObjectMeta,
+        kind: ObjectType,
         protects: bool,
         family: &str,
     ) -> Result<(ObjectMeta, SecretBytes), KmipError> {
-        self.require(self.session.rights.read_material, "use keys")?;
-        let meta = self.object()?;
         let allowed = if protects {
             meta.state == State::Active
         } else {
@@ -883,10 +1552,14 @@ impl Context<'_> {
                 ),
             ));
         }
-        if meta.object_type != ObjectType::SymmetricKey || meta.algorithm.family() != family {
+        if meta.object_type != kind || meta.algorithm.family() != family {
             return Err(KmipError::new(
                 ResultReason::InvalidField,
-                format!("object {} is not a {family} key", meta.id),
+                format!(
+                    "object {} is not a {family} {}",
+                    meta.id,
+                    kind.as_str().replace('_', " ")
+                ),
             ));
         }
         let material = self.material(&meta)?;
@@ -894,8 +1567,8 @@ impl Context<'_> {
     }
 
     /// The block cipher mode the Cryptographic Parameters ask for: GCM when none.
-    fn cipher_mode(&self) -> Result<Option<crypto::BlockMode>, KmipError> {
-        let Some(parameters) = self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS) else {
+    fn cipher_mode(parameters: Option<&Item>) -> Result<Option<crypto::BlockMode>, KmipError> {
+        let Some(parameters) = parameters else {
             return Ok(None);
         };
         let padded = match parameters.child(Tag::PADDING_METHOD).map(|i| &i.value) {
@@ -923,8 +1596,12 @@ impl Context<'_> {
     }
 
     fn encrypt(&self) -> Outcome {
-        let mode = self.cipher_mode()?;
-        let (meta, key) = self.usable_key(true, "aes")?;
+        let meta = self.key_object()?;
+        if meta.object_type == ObjectType::PublicKey {
+            return self.rsa_encrypt(meta);
+        }
+        let mode = Self::cipher_mode(self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS))?;
+        let (meta, key) = self.usable_key(meta, ObjectType::SymmetricKey, true, "aes")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -971,8 +1648,12 @@ impl Context<'_> {
     }
 
     fn decrypt(&self) -> Outcome {
-        let mode = self.cipher_mode()?;
-        let (meta, key) = self.usable_key(false, "aes")?;
+        let meta = self.key_object()?;
+        if meta.object_type == ObjectType::PrivateKey {
+            return self.rsa_decrypt(meta);
+        }
+        let mode = Self::cipher_mode(self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS))?;
+        let (meta, key) = self.usable_key(meta, ObjectType::SymmetricKey, false, "aes")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -1003,7 +1684,9 @@ impl Context<'_> {
     }
 
     fn mac(&self, verify: bool) -> Outcome {
-        let (meta, key) = self.usable_key(!verify, "hmac-sha256")?;
+        let meta = self.key_object()?;
+        let (meta, key) =
+            self.usable_key(meta, ObjectType::SymmetricKey, !verify, "hmac-sha256")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -1027,6 +1710,195 @@ impl Context<'_> {
         }
     }
 
+    /// An enumeration field of the request's Cryptographic Parameters.
+    fn parameter(&self, tag: Tag) -> Result<Option<u32>, KmipError> {
+        match self
+            .payload
+            .child(Tag::CRYPTOGRAPHIC_PARAMETERS)
+            .and_then(|parameters| parameters.child(tag))
+            .map(|item| &item.value)
+        {
+            None => Ok(None),
+            Some(Value::Enumeration(value)) => Ok(Some(*value)),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be an enumeration"))),
+        }
+    }
+
+    /// The OAEP hash and mask generation hash the request asks for. The hash
+    /// defaults to SHA-1 (RFC 8017's default); MGF1 uses the Mask Generator
+    /// Hashing Algorithm when given, else the OAEP hash, as PyKMIP and most
+    /// servers do.
+    fn oaep_hashes(&self) -> Result<(Hash, Hash), KmipError> {
+        match self.parameter(Tag::PADDING_METHOD)? {
+            // OAEP.
+            None | Some(0x02) => {}
+            // PKCS1 v1.5.
+            Some(0x08) => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    "RSA PKCS#1 v1.5 encryption is not supported (it invites padding oracles); use the OAEP padding method",
+                ));
+            }
+            Some(other) => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    format!(
+                        "padding method 0x{other:02X} is not supported for RSA encryption; use OAEP"
+                    ),
+                ));
+            }
+        }
+        match self.parameter(Tag::MASK_GENERATOR)? {
+            None | Some(0x01) => {}
+            Some(other) => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    format!("mask generator 0x{other:02X} is not supported; use MGF1"),
+                ));
+            }
+        }
+        let hash = match self.parameter(Tag::HASHING_ALGORITHM)? {
+            Some(value) => Hash::from_kmip(value)?,
+            None => Hash::Sha1,
+        };
+        let mask_hash = match self.parameter(Tag::MASK_GENERATOR_HASHING_ALGORITHM)? {
+            Some(value) => Hash::from_kmip(value)?,
+            None => hash,
+        };
+        Ok((hash, mask_hash))
+    }
+
+    fn rsa_encrypt(&self, meta: ObjectMeta) -> Outcome {
+        let (hash, mask_hash) = self.oaep_hashes()?;
+        let (meta, key) = self.usable_key(meta, ObjectType::PublicKey, true, "rsa")?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        let ciphertext = asymmetric::oaep_encrypt(key.expose_secret(), hash, mask_hash, data)?;
+        Ok(vec![
+            uid(&meta.id),
+            Item::new(Tag::DATA, Value::ByteString(ciphertext)),
+        ])
+    }
+
+    fn rsa_decrypt(&self, meta: ObjectMeta) -> Outcome {
+        let (hash, mask_hash) = self.oaep_hashes()?;
+        let (meta, key) = self.usable_key(meta, ObjectType::PrivateKey, false, "rsa")?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        let plaintext = asymmetric::oaep_decrypt(&key, hash, mask_hash, data)?;
+        Ok(vec![
+            uid(&meta.id),
+            Item::new(
+                Tag::DATA,
+                Value::ByteString(plaintext.expose_secret().to_vec()),
+            ),
+        ])
+    }
+
+    /// The signature scheme the Cryptographic Parameters ask for on a key of
+    /// `algorithm`: Digital Signature Algorithm first, else Padding Method and
+    /// Hashing Algorithm; PKCS#1 v1.5 with SHA-256 for RSA and the curve's hash
+    /// for ECDSA when nothing is named.
+    fn signature_scheme(&self, algorithm: Algorithm) -> Result<Scheme, KmipError> {
+        let hash = self
+            .parameter(Tag::HASHING_ALGORITHM)?
+            .map(Hash::from_kmip)
+            .transpose()?;
+        let unsupported = |what: String| KmipError::new(ResultReason::FeatureNotSupported, what);
+        let digital = self.parameter(Tag::DIGITAL_SIGNATURE_ALGORITHM)?;
+        if algorithm.family() == "rsa" {
+            return match digital {
+                Some(0x05) => Ok(Scheme::RsaPkcs1(Hash::Sha256)),
+                Some(0x06) => Ok(Scheme::RsaPkcs1(Hash::Sha384)),
+                Some(0x07) => Ok(Scheme::RsaPkcs1(Hash::Sha512)),
+                Some(0x08) => Ok(Scheme::RsaPss(hash.unwrap_or(Hash::Sha256))),
+                Some(other) => Err(unsupported(format!(
+                    "digital signature algorithm 0x{other:02X} is not supported with RSA keys; use SHA-256/384/512 with RSA or RSASSA-PSS"
+                ))),
+                None => match self.parameter(Tag::PADDING_METHOD)? {
+                    None | Some(0x08) => Ok(Scheme::RsaPkcs1(hash.unwrap_or(Hash::Sha256))),
+                    Some(0x0A) => Ok(Scheme::RsaPss(hash.unwrap_or(Hash::Sha256))),
+                    Some(other) => Err(unsupported(format!(
+                        "padding method 0x{other:02X} is not supported for RSA signatures; use PKCS1 v1.5 or PSS"
+                    ))),
+                },
+            };
+        }
+        let curve_hash = if algorithm == Algorithm::EcP384 {
+            Hash::Sha384
+        } else {
+            Hash::Sha256
+        };
+        match digital {
+            Some(0x0E) => Ok(Scheme::Ecdsa(Hash::Sha256)),
+            Some(0x0F) => Ok(Scheme::Ecdsa(Hash::Sha384)),
+            Some(other) => Err(unsupported(format!(
+                "digital signature algorithm 0x{other:02X} is not supported with EC keys; use ECDSA with SHA-256 (P-256) or SHA-384 (P-384)"
+            ))),
+            None => Ok(Scheme::Ecdsa(hash.unwrap_or(curve_hash))),
+        }
+    }
+
+    /// Sign (with an Active private key) or Signature Verify (with a public key
+    /// that is Active, Deactivated or Compromised).
+    fn sign(&self, verify: bool) -> Outcome {
+        let meta = self.key_object()?;
+        if self.payload.child(Tag::DIGESTED_DATA).is_some() {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "signing pre-hashed data (Digested Data) is not supported; send the Data itself",
+            ));
+        }
+        let (kind, what) = if verify {
+            (
+                ObjectType::PublicKey,
+                "Signature Verify needs the public key of a pair",
+            )
+        } else {
+            (
+                ObjectType::PrivateKey,
+                "Sign needs the private key of a pair",
+            )
+        };
+        if meta.object_type != kind {
+            return Err(KmipError::invalid(format!(
+                "object {} is a {}; {what}",
+                meta.id,
+                meta.object_type.as_str().replace('_', " ")
+            )));
+        }
+        let family = meta.algorithm.family();
+        let algorithm = meta.algorithm;
+        let scheme = self.signature_scheme(algorithm)?;
+        let data = self
+            .bytes_field(Tag::DATA)?
+            .ok_or_else(|| KmipError::missing("Data"))?;
+        let (meta, key) = self.usable_key(meta, kind, !verify, family)?;
+        if verify {
+            let signature = self
+                .bytes_field(Tag::SIGNATURE_DATA)?
+                .ok_or_else(|| KmipError::missing("Signature Data"))?;
+            let valid =
+                asymmetric::verify(algorithm, scheme, key.expose_secret(), data, signature)?;
+            // Validity Indicator: 1 Valid, 2 Invalid.
+            Ok(vec![
+                uid(&meta.id),
+                Item::new(
+                    Tag::VALIDITY_INDICATOR,
+                    Value::Enumeration(if valid { 1 } else { 2 }),
+                ),
+            ])
+        } else {
+            let signature = asymmetric::sign(algorithm, scheme, &key, data)?;
+            Ok(vec![
+                uid(&meta.id),
+                Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature)),
+            ])
+        }
+    }
+
     fn rng_retrieve(&self) -> Outcome {
         let length = match self.payload.child(Tag::DATA_LENGTH).map(|i| &i.value) {
             Some(Value::Integer(value)) => usize::try_from(*value)
@@ -1041,6 +1913,109 @@ impl Context<'_> {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         Ok(vec![Item::new(Tag::DATA, Value::ByteString(bytes))])
     }
+}
+
+/// KMIP Block Cipher Mode values for key wrapping.
+mod block_mode {
+    pub const AES_KEY_WRAP_PADDING: u32 = 0x0C;
+    pub const NIST_KEY_WRAP: u32 = 0x0D;
+}
+
+/// The key a Get wraps the object's key material with.
+struct Wrapping {
+    id: String,
+    key: SecretBytes,
+    mode: u32,
+}
+
+/// Replaces the Key Value of `object`'s Key Block with the wrapped key
+/// material and adds the Key Wrapping Data that names the wrapping key.
+fn wrap_key_block(object: Item, wrapping: &Wrapping) -> Result<Item, KmipError> {
+    let not_wrappable = || KmipError::invalid("only objects with a key block can be wrapped");
+    let Value::Structure(children) = object.value else {
+        return Err(not_wrappable());
+    };
+    let mut found = false;
+    let mut wrapped_children = Vec::with_capacity(children.len());
+    for child in children {
+        if child.tag != Tag::KEY_BLOCK {
+            wrapped_children.push(child);
+            continue;
+        }
+        let Value::Structure(block) = child.value else {
+            return Err(not_wrappable());
+        };
+        let mut new_block = Vec::with_capacity(block.len().saturating_add(1));
+        for item in block {
+            if item.tag != Tag::KEY_VALUE {
+                new_block.push(item);
+                continue;
+            }
+            let material = match item.child(Tag::KEY_MATERIAL).map(|m| &m.value) {
+                Some(Value::ByteString(bytes)) => SecretBytes::from_slice(bytes),
+                _ => {
+                    return Err(KmipError::new(
+                        ResultReason::FeatureNotSupported,
+                        "only byte-string key material can be wrapped; ask for a Raw, PKCS#1, PKCS#8 or X.509 format",
+                    ));
+                }
+            };
+            let wrapped = crypto::aes_key_wrap(
+                wrapping.key.expose_secret(),
+                material.expose_secret(),
+                wrapping.mode == block_mode::AES_KEY_WRAP_PADDING,
+            )?;
+            new_block.push(Item::new(Tag::KEY_VALUE, Value::ByteString(wrapped)));
+            found = true;
+        }
+        new_block.push(Item::structure(
+            Tag::KEY_WRAPPING_DATA,
+            vec![
+                // Wrapping Method: Encrypt.
+                Item::new(Tag::WRAPPING_METHOD, Value::Enumeration(1)),
+                Item::structure(
+                    Tag::ENCRYPTION_KEY_INFORMATION,
+                    vec![
+                        uid(&wrapping.id),
+                        Item::structure(
+                            Tag::CRYPTOGRAPHIC_PARAMETERS,
+                            vec![Item::new(
+                                Tag::BLOCK_CIPHER_MODE,
+                                Value::Enumeration(wrapping.mode),
+                            )],
+                        ),
+                    ],
+                ),
+                // Encoding Option: No Encoding.
+                Item::new(Tag::ENCODING_OPTION, Value::Enumeration(1)),
+            ],
+        ));
+        wrapped_children.push(Item::structure(Tag::KEY_BLOCK, new_block));
+    }
+    if !found {
+        return Err(not_wrappable());
+    }
+    Ok(Item::structure(object.tag, wrapped_children))
+}
+
+/// A Key Block: format, the Key Value holding `key_material`, the algorithm
+/// and length of `meta`.
+fn key_block(meta: &ObjectMeta, format_code: u32, key_material: Item) -> Item {
+    let mut block = vec![
+        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format_code)),
+        Item::structure(Tag::KEY_VALUE, vec![key_material]),
+    ];
+    if let Some(alg) = kmip_algorithm(meta.algorithm) {
+        block.push(Item::new(
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            Value::Enumeration(alg),
+        ));
+    }
+    block.push(Item::new(
+        Tag::CRYPTOGRAPHIC_LENGTH,
+        Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
+    ));
+    Item::structure(Tag::KEY_BLOCK, block)
 }
 
 /// The bytes of a Key Block's Key Material (a byte string, or a Transparent

@@ -131,16 +131,18 @@ fn uid(id: &str) -> Item {
     Item::new(Tag::UNIQUE_IDENTIFIER, Value::TextString(id.to_owned()))
 }
 
+/// A 1.x Attribute structure.
+fn attribute(name: &str, value: Value) -> Item {
+    Item::structure(
+        Tag::ATTRIBUTE,
+        vec![
+            Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+            Item::new(Tag::ATTRIBUTE_VALUE, value),
+        ],
+    )
+}
+
 fn create_aes_v1(name: &str) -> Vec<Item> {
-    let attribute = |name: &str, value: Value| {
-        Item::structure(
-            Tag::ATTRIBUTE,
-            vec![
-                Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
-                Item::new(Tag::ATTRIBUTE_VALUE, value),
-            ],
-        )
-    };
     vec![
         Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
         Item::structure(
@@ -478,7 +480,7 @@ fn rejects_undecodable_bytes_with_invalid_message() {
 }
 
 #[test]
-fn a_node_session_cannot_get_secret_data() {
+fn a_node_session_cannot_get_or_derive_from_secret_data() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());
     let meta = keystore
@@ -510,4 +512,750 @@ fn a_node_session_cannot_get_secret_data() {
     );
     assert_eq!(status(&refused), 1);
     assert_eq!(reason(&refused), Some(0x0C), "Permission Denied");
+    // Nor derive a key from it, which it could then Get.
+    let refused = call(
+        &keystore,
+        &node,
+        (2, 0),
+        kmip::operation::DERIVE_KEY,
+        vec![
+            Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+            uid(&meta.id),
+            Item::new(Tag::DERIVATION_METHOD, Value::Enumeration(0x05)),
+            Item::structure(
+                Tag::DERIVATION_PARAMETERS,
+                vec![Item::new(
+                    Tag::DERIVATION_DATA,
+                    Value::ByteString(b"x".to_vec()),
+                )],
+            ),
+            Item::structure(
+                Tag::ATTRIBUTES,
+                vec![
+                    Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                    Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+                ],
+            ),
+        ],
+    );
+    assert_eq!(reason(&refused), Some(0x0C), "{refused:?}");
+}
+
+fn payload_text(item: &Item, tag: Tag) -> String {
+    match &item
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(tag)
+        .unwrap()
+        .value
+    {
+        Value::TextString(text) => text.clone(),
+        _ => panic!("{tag} is not text"),
+    }
+}
+
+fn payload_bytes(item: &Item, tag: Tag) -> Vec<u8> {
+    match &item
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(tag)
+        .unwrap()
+        .value
+    {
+        Value::ByteString(bytes) => bytes.clone(),
+        _ => panic!("{tag} is not bytes"),
+    }
+}
+
+/// A Create Key Pair payload: 1.x templates or 2.x attribute structures, the
+/// algorithm and length in the common part, a name for each half.
+fn create_pair(version_major: i32, algorithm: u32, length: i32, name: &str) -> Vec<Item> {
+    let name_value = |suffix: &str| {
+        Value::Structure(vec![
+            Item::new(
+                Tag::NAME_VALUE,
+                Value::TextString(format!("{name}-{suffix}")),
+            ),
+            Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+        ])
+    };
+    if version_major >= 2 {
+        return vec![
+            Item::structure(
+                Tag::COMMON_ATTRIBUTES,
+                vec![
+                    Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(algorithm)),
+                    Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)),
+                ],
+            ),
+            Item::structure(
+                Tag::PRIVATE_KEY_ATTRIBUTES,
+                vec![Item::new(Tag::NAME, name_value("private"))],
+            ),
+            Item::structure(
+                Tag::PUBLIC_KEY_ATTRIBUTES,
+                vec![Item::new(Tag::NAME, name_value("public"))],
+            ),
+        ];
+    }
+    vec![
+        Item::structure(
+            Tag::COMMON_TEMPLATE_ATTRIBUTE,
+            vec![
+                attribute("Cryptographic Algorithm", Value::Enumeration(algorithm)),
+                attribute("Cryptographic Length", Value::Integer(length)),
+            ],
+        ),
+        Item::structure(
+            Tag::PRIVATE_KEY_TEMPLATE_ATTRIBUTE,
+            vec![attribute("Name", name_value("private"))],
+        ),
+        Item::structure(
+            Tag::PUBLIC_KEY_TEMPLATE_ATTRIBUTE,
+            vec![attribute("Name", name_value("public"))],
+        ),
+    ]
+}
+
+fn parameters(children: Vec<(Tag, u32)>) -> Item {
+    Item::structure(
+        Tag::CRYPTOGRAPHIC_PARAMETERS,
+        children
+            .into_iter()
+            .map(|(tag, value)| Item::new(tag, Value::Enumeration(value)))
+            .collect(),
+    )
+}
+
+/// The Link attribute in a Get Attributes response, in either shape.
+fn link_of(response: &Item) -> (u32, String) {
+    let payload = response.child(Tag::RESPONSE_PAYLOAD).unwrap();
+    let link = payload
+        .child(Tag::ATTRIBUTES)
+        .and_then(|attributes| attributes.child(Tag::LINK))
+        .cloned()
+        .or_else(|| {
+            payload
+                .children()
+                .iter()
+                .filter(|item| item.tag == Tag::ATTRIBUTE)
+                .find(|item| {
+                    item.child(Tag::ATTRIBUTE_NAME).map(|name| &name.value)
+                        == Some(&Value::TextString("Link".to_owned()))
+                })
+                .map(|item| {
+                    let value = item.child(Tag::ATTRIBUTE_VALUE).unwrap();
+                    Item::new(Tag::LINK, value.value.clone())
+                })
+        })
+        .expect("a Link attribute");
+    let link_type = match link.child(Tag::LINK_TYPE).unwrap().value {
+        Value::Enumeration(value) => value,
+        _ => panic!("link type"),
+    };
+    let linked = match &link.child(Tag::LINKED_OBJECT_IDENTIFIER).unwrap().value {
+        Value::TextString(id) => id.clone(),
+        _ => panic!("linked id"),
+    };
+    (link_type, linked)
+}
+
+#[test]
+fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
+    const CREATE_KEY_PAIR: u32 = 0x02;
+    const GET: u32 = 0x0A;
+    const GET_ATTRIBUTES: u32 = 0x0B;
+    const ACTIVATE: u32 = 0x12;
+    const ENCRYPT: u32 = 0x1F;
+    const DECRYPT: u32 = 0x20;
+    const SIGN: u32 = 0x21;
+    const SIGNATURE_VERIFY: u32 = 0x22;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    // (version, algorithm, length): one RSA-2048 generation, EC on both curves.
+    for (version, algorithm, length) in [
+        ((1, 4), 0x04, 2048),
+        ((2, 0), 0x06, 256),
+        ((1, 2), 0x1A, 384),
+    ] {
+        let created = call(
+            &keystore,
+            &alice,
+            version,
+            CREATE_KEY_PAIR,
+            create_pair(version.0, algorithm, length, &format!("pair-{length}")),
+        );
+        assert_eq!(status(&created), 0, "{created:?}");
+        let private = payload_text(&created, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+        let public = payload_text(&created, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+
+        // Each half links to the other.
+        let attributes = call(
+            &keystore,
+            &alice,
+            version,
+            GET_ATTRIBUTES,
+            vec![uid(&private)],
+        );
+        assert_eq!(link_of(&attributes), (0x0102, public.clone()));
+        let attributes = call(
+            &keystore,
+            &alice,
+            version,
+            GET_ATTRIBUTES,
+            vec![uid(&public)],
+        );
+        assert_eq!(link_of(&attributes), (0x0103, private.clone()));
+
+        // Get answers PKCS#8 for the private key, PKCS#1 (RSA) or X.509 (EC)
+        // for the public one, and the other format when asked.
+        let got = call(&keystore, &alice, version, GET, vec![uid(&private)]);
+        assert_eq!(status(&got), 0, "{got:?}");
+        let block = got
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .child(Tag::PRIVATE_KEY)
+            .unwrap()
+            .child(Tag::KEY_BLOCK)
+            .unwrap();
+        assert_eq!(
+            block.child(Tag::KEY_FORMAT_TYPE).unwrap().value,
+            Value::Enumeration(4)
+        );
+        assert_eq!(
+            block.child(Tag::CRYPTOGRAPHIC_LENGTH).unwrap().value,
+            Value::Integer(length)
+        );
+        let got = call(&keystore, &alice, version, GET, vec![uid(&public)]);
+        let block = got
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .child(Tag::PUBLIC_KEY)
+            .unwrap()
+            .child(Tag::KEY_BLOCK)
+            .unwrap();
+        let expected_format = if algorithm == 0x04 { 3 } else { 5 };
+        assert_eq!(
+            block.child(Tag::KEY_FORMAT_TYPE).unwrap().value,
+            Value::Enumeration(expected_format)
+        );
+        let other_format = if algorithm == 0x04 { 5 } else { 1 };
+        let got = call(
+            &keystore,
+            &alice,
+            version,
+            GET,
+            vec![
+                uid(&public),
+                Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(other_format)),
+            ],
+        );
+        assert_eq!(status(&got), 0, "{got:?}");
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            GET,
+            vec![
+                uid(&private),
+                Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(7)),
+            ],
+        );
+        assert_eq!(reason(&refused), Some(0x10));
+
+        // A Pre-Active private key may not sign.
+        let data = Item::new(Tag::DATA, Value::ByteString(b"to be signed".to_vec()));
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            SIGN,
+            vec![uid(&private), data.clone()],
+        );
+        let wrong_state = if version.0 >= 2 { 0x43 } else { 0x0B };
+        assert_eq!(reason(&refused), Some(wrong_state), "{refused:?}");
+        for id in [&private, &public] {
+            assert_eq!(
+                status(&call(&keystore, &alice, version, ACTIVATE, vec![uid(id)])),
+                0
+            );
+        }
+
+        // Sign with the private key, verify with the public one; the public key
+        // cannot sign.
+        let schemes = if algorithm == 0x04 {
+            vec![
+                vec![(Tag::PADDING_METHOD, 0x0A), (Tag::HASHING_ALGORITHM, 0x06)],
+                vec![(Tag::DIGITAL_SIGNATURE_ALGORITHM, 0x07)],
+            ]
+        } else {
+            vec![Vec::new()]
+        };
+        for scheme in schemes {
+            let signed = call(
+                &keystore,
+                &alice,
+                version,
+                SIGN,
+                vec![uid(&private), parameters(scheme.clone()), data.clone()],
+            );
+            assert_eq!(status(&signed), 0, "{signed:?}");
+            let signature = payload_bytes(&signed, Tag::SIGNATURE_DATA);
+            for (message, indicator) in [(b"to be signed".to_vec(), 1), (b"tampered".to_vec(), 2)] {
+                let verified = call(
+                    &keystore,
+                    &alice,
+                    version,
+                    SIGNATURE_VERIFY,
+                    vec![
+                        uid(&public),
+                        parameters(scheme.clone()),
+                        Item::new(Tag::DATA, Value::ByteString(message)),
+                        Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature.clone())),
+                    ],
+                );
+                assert_eq!(
+                    verified
+                        .child(Tag::RESPONSE_PAYLOAD)
+                        .unwrap()
+                        .child(Tag::VALIDITY_INDICATOR)
+                        .unwrap()
+                        .value,
+                    Value::Enumeration(indicator)
+                );
+            }
+        }
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            SIGN,
+            vec![uid(&public), data.clone()],
+        );
+        assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
+
+        if algorithm == 0x04 {
+            // RSA OAEP with SHA-256; PKCS#1 v1.5 encryption is refused.
+            let oaep = parameters(vec![
+                (Tag::PADDING_METHOD, 0x02),
+                (Tag::HASHING_ALGORITHM, 0x06),
+            ]);
+            let sealed = call(
+                &keystore,
+                &alice,
+                version,
+                ENCRYPT,
+                vec![uid(&public), oaep.clone(), data.clone()],
+            );
+            assert_eq!(status(&sealed), 0, "{sealed:?}");
+            let ciphertext = payload_bytes(&sealed, Tag::DATA);
+            let opened = call(
+                &keystore,
+                &alice,
+                version,
+                DECRYPT,
+                vec![
+                    uid(&private),
+                    oaep,
+                    Item::new(Tag::DATA, Value::ByteString(ciphertext)),
+                ],
+            );
+            assert_eq!(payload_bytes(&opened, Tag::DATA), b"to be signed");
+            let refused = call(
+                &keystore,
+                &alice,
+                version,
+                ENCRYPT,
+                vec![
+                    uid(&public),
+                    parameters(vec![(Tag::PADDING_METHOD, 0x08)]),
+                    data.clone(),
+                ],
+            );
+            assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
+        } else {
+            // ECDSA with the other curve's hash is not supported.
+            let other_hash = if length == 256 { 0x0F } else { 0x0E };
+            let refused = call(
+                &keystore,
+                &alice,
+                version,
+                SIGN,
+                vec![
+                    uid(&private),
+                    parameters(vec![(Tag::DIGITAL_SIGNATURE_ALGORITHM, other_hash)]),
+                    data.clone(),
+                ],
+            );
+            assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
+        }
+
+        // Another tenant sees neither half.
+        let bob = session("bob");
+        let hidden = call(
+            &keystore,
+            &bob,
+            version,
+            SIGN,
+            vec![uid(&private), data.clone()],
+        );
+        assert_eq!(reason(&hidden), Some(0x01));
+    }
+
+    // Unsupported sizes and curves answer precisely.
+    let refused = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        CREATE_KEY_PAIR,
+        create_pair(2, 0x04, 1024, "small"),
+    );
+    assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
+    let refused = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        CREATE_KEY_PAIR,
+        create_pair(2, 0x06, 521, "p521"),
+    );
+    assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
+}
+
+/// One attribute change: version, operation, the payload after the identifier,
+/// the result reason expected (None: success), the Object Group afterwards.
+type Step = ((i32, i32), u32, Item, Option<u32>, Option<&'static str>);
+
+#[test]
+fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
+    const ADD: u32 = 0x0D;
+    const MODIFY: u32 = 0x0E;
+    const DELETE: u32 = 0x0F;
+    const SET: u32 = 0x31;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let created = call(&keystore, &alice, (2, 0), 0x01, create_aes_v2());
+    let id = payload_uid(&created);
+    let group = |text: &str| Value::TextString(text.to_owned());
+    let new =
+        |tag: Tag, value: Value| Item::structure(Tag::NEW_ATTRIBUTE, vec![Item::new(tag, value)]);
+    let one = (1, 4);
+    let two = (2, 0);
+    let steps: Vec<Step> = vec![
+        (
+            one,
+            ADD,
+            attribute("Object Group", group("payments")),
+            None,
+            Some("payments"),
+        ),
+        // Single-valued here: Invalid Field in 1.x.
+        (
+            one,
+            ADD,
+            attribute("Object Group", group("other")),
+            Some(0x07),
+            Some("payments"),
+        ),
+        (
+            one,
+            MODIFY,
+            attribute("Object Group", group("billing")),
+            None,
+            Some("billing"),
+        ),
+        (
+            one,
+            DELETE,
+            Item::new(Tag::ATTRIBUTE_NAME, group("Object Group")),
+            None,
+            None,
+        ),
+        // Absent: Item Not Found in 1.x.
+        (
+            one,
+            MODIFY,
+            attribute("Object Group", group("x")),
+            Some(0x01),
+            None,
+        ),
+        // Read-only: Permission Denied in 1.x, Attribute Read Only in 2.x.
+        (
+            one,
+            MODIFY,
+            attribute("Cryptographic Length", Value::Integer(256)),
+            Some(0x0C),
+            None,
+        ),
+        (
+            two,
+            SET,
+            new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(4)),
+            Some(0x22),
+            None,
+        ),
+        // Wrong value type.
+        (
+            two,
+            SET,
+            new(Tag::OBJECT_GROUP, Value::Integer(1)),
+            Some(0x07),
+            None,
+        ),
+        (
+            two,
+            SET,
+            new(Tag::OBJECT_GROUP, group("ops")),
+            None,
+            Some("ops"),
+        ),
+        // Attribute Single Valued, Attribute Not Found.
+        (
+            two,
+            ADD,
+            new(Tag::OBJECT_GROUP, group("ops2")),
+            Some(0x23),
+            Some("ops"),
+        ),
+        (
+            two,
+            MODIFY,
+            new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(4)),
+            Some(0x21),
+            Some("ops"),
+        ),
+        (
+            two,
+            DELETE,
+            Item::new(
+                Tag::ATTRIBUTE_REFERENCE,
+                Value::Enumeration(Tag::OBJECT_GROUP.value()),
+            ),
+            None,
+            None,
+        ),
+    ];
+    for (index, (version, operation, argument, expected, group_after)) in
+        steps.into_iter().enumerate()
+    {
+        let response = call(
+            &keystore,
+            &alice,
+            version,
+            operation,
+            vec![uid(&id), argument],
+        );
+        assert_eq!(reason(&response), expected, "step {index}: {response:?}");
+        let attributes = call(&keystore, &alice, two, 0x0B, vec![uid(&id)]);
+        let current = attributes
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+            .and_then(|attributes| attributes.child(Tag::OBJECT_GROUP))
+            .map(|item| item.value.clone());
+        assert_eq!(current, group_after.map(group), "step {index}");
+    }
+
+    // Another tenant cannot change the object, and a role without key
+    // management may not.
+    let mut reader = session("alice");
+    reader.rights.manage_keys = false;
+    for (session, expected) in [(session("bob"), 0x01), (reader, 0x0C)] {
+        let refused = call(
+            &keystore,
+            &session,
+            two,
+            SET,
+            vec![uid(&id), new(Tag::OBJECT_GROUP, group("mine"))],
+        );
+        assert_eq!(reason(&refused), Some(expected));
+    }
+}
+
+#[test]
+fn derive_key_follows_each_method_and_the_state_rules() {
+    const DERIVE_KEY: u32 = 0x05;
+    const GET: u32 = 0x0A;
+    const ACTIVATE: u32 = 0x12;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let base = payload_uid(&call(&keystore, &alice, (2, 0), 0x01, create_aes_v2()));
+    let material = |id: &str| {
+        let got = call(&keystore, &alice, (2, 0), GET, vec![uid(id)]);
+        let key = got
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::SYMMETRIC_KEY))
+            .and_then(|key| key.child(Tag::KEY_BLOCK))
+            .and_then(|block| block.child(Tag::KEY_VALUE))
+            .and_then(|value| value.child(Tag::KEY_MATERIAL))
+            .map(|material| material.value.clone());
+        match key {
+            Some(Value::ByteString(bytes)) => bytes,
+            other => panic!("no key material in {got:?}: {other:?}"),
+        }
+    };
+    let derive = |method: u32, parameters: Vec<Item>| {
+        call(
+            &keystore,
+            &alice,
+            (2, 0),
+            DERIVE_KEY,
+            vec![
+                Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+                uid(&base),
+                Item::new(Tag::DERIVATION_METHOD, Value::Enumeration(method)),
+                Item::structure(Tag::DERIVATION_PARAMETERS, parameters),
+                Item::structure(
+                    Tag::ATTRIBUTES,
+                    vec![
+                        Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                        Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+                    ],
+                ),
+            ],
+        )
+    };
+    let data = Item::new(Tag::DERIVATION_DATA, Value::ByteString(b"context".to_vec()));
+    let salt = Item::new(Tag::SALT, Value::ByteString(b"salt".to_vec()));
+
+    // The base key must be Active.
+    let refused = derive(0x05, vec![data.clone()]);
+    assert_eq!(reason(&refused), Some(0x43), "{refused:?}");
+    call(&keystore, &alice, (2, 0), ACTIVATE, vec![uid(&base)]);
+
+    let mut derived = Vec::new();
+    for (method, parameters) in [
+        (
+            0x01,
+            vec![
+                salt.clone(),
+                Item::new(Tag::ITERATION_COUNT, Value::Integer(10)),
+            ],
+        ),
+        (0x03, vec![salt.clone(), data.clone()]),
+        (0x05, vec![data.clone()]),
+        (
+            0x04,
+            vec![
+                Item::structure(
+                    Tag::CRYPTOGRAPHIC_PARAMETERS,
+                    vec![
+                        Item::new(Tag::BLOCK_CIPHER_MODE, Value::Enumeration(1)),
+                        Item::new(Tag::PADDING_METHOD, Value::Enumeration(3)),
+                    ],
+                ),
+                Item::new(Tag::INITIALIZATION_VECTOR, Value::ByteString(vec![0; 16])),
+                Item::new(Tag::DERIVATION_DATA, Value::ByteString(vec![9; 32])),
+            ],
+        ),
+    ] {
+        let response = derive(method, parameters);
+        assert_eq!(status(&response), 0, "method {method}: {response:?}");
+        let key = material(&payload_uid(&response));
+        assert_eq!(key.len(), 32);
+        derived.push(key);
+    }
+    // The same inputs derive the same key; the methods differ from each other.
+    let again = derive(0x05, vec![data.clone()]);
+    assert_eq!(material(&payload_uid(&again)), derived[2]);
+    derived.sort();
+    derived.dedup();
+    assert_eq!(derived.len(), 4);
+
+    // Missing inputs and unsupported methods answer precisely.
+    assert_eq!(reason(&derive(0x01, vec![salt.clone()])), Some(0x06));
+    assert_eq!(reason(&derive(0x05, Vec::new())), Some(0x06));
+    assert_eq!(reason(&derive(0x08, vec![data])), Some(0x08));
+}
+
+#[test]
+fn get_wraps_key_material_with_an_active_aes_key() {
+    const GET: u32 = 0x0A;
+    const ACTIVATE: u32 = 0x12;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let create_256 = || {
+        let mut payload = create_aes_v2();
+        payload[1] = Item::structure(
+            Tag::ATTRIBUTES,
+            vec![
+                Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+            ],
+        );
+        payload_uid(&call(&keystore, &alice, (2, 0), 0x01, payload))
+    };
+    let key = create_256();
+    let kek = create_256();
+    let specification = |wrapping_id: &str, mode: u32| {
+        Item::structure(
+            Tag::KEY_WRAPPING_SPECIFICATION,
+            vec![
+                Item::new(Tag::WRAPPING_METHOD, Value::Enumeration(1)),
+                Item::structure(
+                    Tag::ENCRYPTION_KEY_INFORMATION,
+                    vec![
+                        uid(wrapping_id),
+                        Item::structure(
+                            Tag::CRYPTOGRAPHIC_PARAMETERS,
+                            vec![Item::new(Tag::BLOCK_CIPHER_MODE, Value::Enumeration(mode))],
+                        ),
+                    ],
+                ),
+                Item::new(Tag::ENCODING_OPTION, Value::Enumeration(1)),
+            ],
+        )
+    };
+    let get = |version: (i32, i32), wrapping_id: &str, mode: u32| {
+        call(
+            &keystore,
+            &alice,
+            version,
+            GET,
+            vec![uid(&key), specification(wrapping_id, mode)],
+        )
+    };
+    // A Pre-Active wrapping key may not wrap.
+    assert_eq!(reason(&get((2, 0), &kek, 0x0D)), Some(0x43));
+    call(&keystore, &alice, (2, 0), ACTIVATE, vec![uid(&kek)]);
+    for (mode, length) in [(0x0D, 40), (0x0C, 40)] {
+        let wrapped = get((1, 4), &kek, mode);
+        assert_eq!(status(&wrapped), 0, "{wrapped:?}");
+        let block = wrapped
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::SYMMETRIC_KEY))
+            .and_then(|key| key.child(Tag::KEY_BLOCK))
+            .unwrap();
+        match &block.child(Tag::KEY_VALUE).unwrap().value {
+            Value::ByteString(bytes) => assert_eq!(bytes.len(), length),
+            other => panic!("the key value is not wrapped bytes: {other:?}"),
+        }
+        let data = block.child(Tag::KEY_WRAPPING_DATA).unwrap();
+        let named = data
+            .child(Tag::ENCRYPTION_KEY_INFORMATION)
+            .and_then(|information| information.child(Tag::UNIQUE_IDENTIFIER))
+            .map(|id| id.value.clone());
+        assert_eq!(named, Some(Value::TextString(kek.clone())));
+    }
+    // Wrapping is deterministic: the same key and KEK give the same bytes.
+    assert_eq!(get((2, 0), &kek, 0x0D), get((2, 0), &kek, 0x0D));
+    // Itself, an unknown key, another mode: refused precisely.
+    assert_eq!(reason(&get((2, 0), &key, 0x0D)), Some(0x07));
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    assert_eq!(reason(&get((2, 0), unknown, 0x0D)), Some(0x42));
+    assert_eq!(reason(&get((1, 4), unknown, 0x0D)), Some(0x01));
+    assert_eq!(reason(&get((2, 0), &kek, 0x01)), Some(0x08));
+    // Another tenant's key cannot wrap.
+    let bob = session("bob");
+    let bob_key = payload_uid(&call(&keystore, &bob, (2, 0), 0x01, create_aes_v2()));
+    let refused = call(
+        &keystore,
+        &bob,
+        (2, 0),
+        GET,
+        vec![uid(&bob_key), specification(&kek, 0x0D)],
+    );
+    assert_eq!(reason(&refused), Some(0x42));
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
+use keystore::store::Store;
 use keystore::store::sqlite::SqliteStore;
 use keystore::{Caller, Keystore, SealChoice};
 
@@ -26,4 +27,18 @@ pub fn unsealed() -> (tempfile::TempDir, Arc<SqliteStore>, Keystore) {
         .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
         .unwrap();
     (dir, store, keystore)
+}
+
+/// The operations of the audit records after sequence number `after`, in order
+/// (records that do not decode are left out).
+pub fn audited_operations(store: &SqliteStore, after: u64) -> Vec<String> {
+    store
+        .audit_records(after, 1000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|stored| match stored {
+            audit::StoredRecord::Decoded(record) => Some(record.operation),
+            audit::StoredRecord::Undecodable { .. } => None,
+        })
+        .collect()
 }

@@ -1,0 +1,92 @@
+//! Key pairs through `Keystore` over the real SQLite store: both halves in one
+//! audited transaction, linked by label, never rotated, the link unchangeable.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use keystore::object::{Algorithm, KEY_PAIR_LABEL, ObjectType, State};
+use keystore::secret::SecretBytes;
+use keystore::store::Store;
+use keystore::{Caller, KeystoreError, NewHalf};
+use support::{audited_operations, unsealed};
+
+fn half(name: &'static str, material: &[u8]) -> NewHalf<'static> {
+    NewHalf {
+        name: Some(name),
+        labels: BTreeMap::new(),
+        material: SecretBytes::from_slice(material),
+    }
+}
+
+#[test]
+fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
+    let (_dir, store, keystore) = unsealed();
+    let caller = Caller::system();
+    let before = store
+        .audit_head()
+        .unwrap()
+        .map_or(0, |(sequence, _)| sequence);
+    let (private, public) = keystore
+        .register_key_pair(
+            &caller,
+            "payments",
+            Algorithm::EcP256,
+            half("signer", b"private der"),
+            half("signer-pub", b"public der"),
+        )
+        .unwrap();
+    // The tenant's first key is recorded on its own; the pair is one record.
+    let operations = audited_operations(&store, before);
+    assert_eq!(operations, ["tenant.create_key", "key.create_pair"]);
+
+    assert_eq!(private.object_type, ObjectType::PrivateKey);
+    assert_eq!(public.object_type, ObjectType::PublicKey);
+    assert_eq!((private.length, public.length), (256, 256));
+    assert_eq!(private.state, State::PreActive);
+    assert_eq!(private.labels.get(KEY_PAIR_LABEL), Some(&public.id));
+    assert_eq!(public.labels.get(KEY_PAIR_LABEL), Some(&private.id));
+    let stored = keystore.find("payments", &private.id).unwrap();
+    assert_eq!(stored, private);
+    let (_, material) = keystore.material(&caller, &public, None).unwrap();
+    assert_eq!(material.expose_secret(), b"public der");
+
+    // Only symmetric keys rotate; the link label cannot be changed.
+    let active = keystore.activate(&caller, &private).unwrap();
+    assert!(matches!(
+        keystore.rotate(&caller, &active),
+        Err(KeystoreError::InvalidArgument(_))
+    ));
+    let mut labels = active.labels.clone();
+    labels.insert(KEY_PAIR_LABEL.to_owned(), "someone-else".to_owned());
+    assert!(matches!(
+        keystore.set_labels(&caller, &active, labels),
+        Err(KeystoreError::InvalidArgument(_))
+    ));
+    let mut labels = active.labels.clone();
+    labels.insert("team".to_owned(), "payments".to_owned());
+    let updated = keystore.set_labels(&caller, &active, labels).unwrap();
+    assert_eq!(
+        updated.labels.get("team").map(String::as_str),
+        Some("payments")
+    );
+    assert_eq!(keystore.find("payments", &active.id).unwrap(), updated);
+
+    // A symmetric algorithm cannot make a pair.
+    assert!(matches!(
+        keystore.register_key_pair(
+            &caller,
+            "payments",
+            Algorithm::Aes256,
+            half("a", b"x"),
+            half("b", b"y"),
+        ),
+        Err(KeystoreError::InvalidArgument(_))
+    ));
+}

@@ -1,0 +1,450 @@
+//! Key pairs: RSA and ECDSA key generation, the DER formats KMIP clients ask
+//! for, signatures and RSA OAEP.
+//!
+//! Private keys are stored as PKCS#8 and public keys as SubjectPublicKeyInfo.
+//! Signatures are made and checked by ring, whose RSA and ECDSA private-key
+//! operations are constant time; the `rsa` crate generates RSA keys, converts
+//! formats and runs OAEP, whose decryption is blinded (RUSTSEC-2023-0071 concerns
+//! the `rsa` crate's private-key operations).
+
+use keystore::object::Algorithm;
+use keystore::secret::SecretBytes;
+use ring::signature::{self, KeyPair as _};
+use rsa::pkcs1::{EncodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
+use rsa::pkcs8::EncodePublicKey as _;
+use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _};
+
+use crate::error::{KmipError, ResultReason};
+
+/// SubjectPublicKeyInfo DER before the 65-byte uncompressed P-256 point
+/// (id-ecPublicKey, prime256v1, BIT STRING header).
+const P256_SPKI_PREFIX: &[u8] = &[
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// SubjectPublicKeyInfo DER before the 97-byte uncompressed P-384 point
+/// (id-ecPublicKey, secp384r1, BIT STRING header).
+const P384_SPKI_PREFIX: &[u8] = &[
+    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b,
+    0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+];
+
+fn crypto_failure(message: impl Into<String>) -> KmipError {
+    KmipError::new(ResultReason::CryptographicFailure, message)
+}
+
+fn not_supported(message: impl Into<String>) -> KmipError {
+    KmipError::new(ResultReason::FeatureNotSupported, message)
+}
+
+/// A freshly generated pair: PKCS#8 private key and SubjectPublicKeyInfo.
+pub struct GeneratedPair {
+    /// The private key, PKCS#8 DER.
+    pub private_pkcs8: SecretBytes,
+    /// The public key, SubjectPublicKeyInfo DER.
+    pub public_spki: Vec<u8>,
+}
+
+/// Generates a key pair for `algorithm` (RSA 2048/3072/4096, EC P-256/P-384).
+pub fn generate(algorithm: Algorithm) -> Result<GeneratedPair, KmipError> {
+    match algorithm {
+        Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => {
+            let bits = usize::try_from(algorithm.key_bits()).unwrap_or(2048);
+            let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
+                .map_err(|error| crypto_failure(format!("RSA key generation failed: {error}")))?;
+            let pkcs8 = private
+                .to_pkcs8_der()
+                .map_err(|error| crypto_failure(format!("encoding the RSA key failed: {error}")))?;
+            let public = private
+                .to_public_key()
+                .to_public_key_der()
+                .map_err(|error| crypto_failure(format!("encoding the RSA key failed: {error}")))?;
+            Ok(GeneratedPair {
+                private_pkcs8: SecretBytes::from_slice(pkcs8.as_bytes()),
+                public_spki: public.as_bytes().to_vec(),
+            })
+        }
+        Algorithm::EcP256 | Algorithm::EcP384 => {
+            let (signing, prefix) = ecdsa_signing(algorithm)?;
+            let rng = ring::rand::SystemRandom::new();
+            let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(signing, &rng)
+                .map_err(|_| crypto_failure("EC key generation failed"))?;
+            let pair = signature::EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref(), &rng)
+                .map_err(|_| crypto_failure("the generated EC key could not be read back"))?;
+            let mut spki = prefix.to_vec();
+            spki.extend_from_slice(pair.public_key().as_ref());
+            Ok(GeneratedPair {
+                private_pkcs8: SecretBytes::from_slice(pkcs8.as_ref()),
+                public_spki: spki,
+            })
+        }
+        other => Err(KmipError::invalid(format!(
+            "{} is not an asymmetric algorithm",
+            other.as_str()
+        ))),
+    }
+}
+
+fn ecdsa_signing(
+    algorithm: Algorithm,
+) -> Result<(&'static signature::EcdsaSigningAlgorithm, &'static [u8]), KmipError> {
+    match algorithm {
+        Algorithm::EcP256 => Ok((&signature::ECDSA_P256_SHA256_ASN1_SIGNING, P256_SPKI_PREFIX)),
+        Algorithm::EcP384 => Ok((&signature::ECDSA_P384_SHA384_ASN1_SIGNING, P384_SPKI_PREFIX)),
+        other => Err(KmipError::invalid(format!(
+            "{} is not an EC algorithm",
+            other.as_str()
+        ))),
+    }
+}
+
+/// The uncompressed EC point of a stored EC SubjectPublicKeyInfo.
+fn ec_point(algorithm: Algorithm, spki: &[u8]) -> Result<&[u8], KmipError> {
+    let (_, prefix) = ecdsa_signing(algorithm)?;
+    spki.strip_prefix(prefix)
+        .ok_or_else(|| crypto_failure("the stored EC public key is not a SubjectPublicKeyInfo"))
+}
+
+/// The stored RSA public key, for OAEP and format conversion.
+fn rsa_public(spki: &[u8]) -> Result<rsa::RsaPublicKey, KmipError> {
+    rsa::RsaPublicKey::from_public_key_der(spki).map_err(|error| {
+        crypto_failure(format!("the stored RSA public key is unreadable: {error}"))
+    })
+}
+
+/// The stored RSA private key, for OAEP and format conversion.
+fn rsa_private(pkcs8: &[u8]) -> Result<rsa::RsaPrivateKey, KmipError> {
+    rsa::RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(|error| {
+        crypto_failure(format!("the stored RSA private key is unreadable: {error}"))
+    })
+}
+
+/// KMIP Key Format Type values for asymmetric keys.
+pub mod format {
+    /// Raw (an EC public key's uncompressed point).
+    pub const RAW: u32 = 0x01;
+    /// PKCS#1 (RSAPublicKey / RSAPrivateKey).
+    pub const PKCS1: u32 = 0x03;
+    /// PKCS#8 PrivateKeyInfo.
+    pub const PKCS8: u32 = 0x04;
+    /// X.509 SubjectPublicKeyInfo.
+    pub const X509: u32 = 0x05;
+}
+
+/// The format a Get answers when the client names none: what PyKMIP and most
+/// clients expect (PKCS#1 for RSA public keys, X.509 for EC public keys,
+/// PKCS#8 for private keys).
+#[must_use]
+pub fn default_format(algorithm: Algorithm, private: bool) -> u32 {
+    match (private, algorithm.family()) {
+        (true, _) => format::PKCS8,
+        (false, "rsa") => format::PKCS1,
+        (false, _) => format::X509,
+    }
+}
+
+/// The public key stored as `spki` in `wanted` format.
+pub fn export_public(algorithm: Algorithm, spki: &[u8], wanted: u32) -> Result<Vec<u8>, KmipError> {
+    match (algorithm.family(), wanted) {
+        (_, format::X509) => Ok(spki.to_vec()),
+        ("rsa", format::PKCS1) => rsa_public(spki)?
+            .to_pkcs1_der()
+            .map(|document| document.as_bytes().to_vec())
+            .map_err(|error| crypto_failure(format!("PKCS#1 encoding failed: {error}"))),
+        ("ec", format::RAW) => Ok(ec_point(algorithm, spki)?.to_vec()),
+        (family, other) => Err(KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!(
+                "key format 0x{other:02X} is not supported for {family} public keys; ask for {}",
+                if family == "rsa" {
+                    "PKCS#1 or X.509"
+                } else {
+                    "X.509 or Raw"
+                }
+            ),
+        )),
+    }
+}
+
+/// The private key stored as `pkcs8` in `wanted` format.
+pub fn export_private(
+    algorithm: Algorithm,
+    pkcs8: &SecretBytes,
+    wanted: u32,
+) -> Result<SecretBytes, KmipError> {
+    match (algorithm.family(), wanted) {
+        (_, format::PKCS8) => Ok(SecretBytes::from_slice(pkcs8.expose_secret())),
+        ("rsa", format::PKCS1) => rsa_private(pkcs8.expose_secret())?
+            .to_pkcs1_der()
+            .map(|document| SecretBytes::from_slice(document.as_bytes()))
+            .map_err(|error| crypto_failure(format!("PKCS#1 encoding failed: {error}"))),
+        (family, other) => Err(KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!(
+                "key format 0x{other:02X} is not supported for {family} private keys; ask for PKCS#8{}",
+                if family == "rsa" { " or PKCS#1" } else { "" }
+            ),
+        )),
+    }
+}
+
+/// A hash function KMIP names (Hashing Algorithm values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    /// SHA-1 (0x04): OAEP only.
+    Sha1,
+    /// SHA-256 (0x06).
+    Sha256,
+    /// SHA-384 (0x07).
+    Sha384,
+    /// SHA-512 (0x08).
+    Sha512,
+}
+
+impl Hash {
+    /// The hash for a KMIP Hashing Algorithm value.
+    pub fn from_kmip(value: u32) -> Result<Hash, KmipError> {
+        match value {
+            0x04 => Ok(Hash::Sha1),
+            0x06 => Ok(Hash::Sha256),
+            0x07 => Ok(Hash::Sha384),
+            0x08 => Ok(Hash::Sha512),
+            other => Err(not_supported(format!(
+                "hashing algorithm 0x{other:02X} is not supported; use SHA-256, SHA-384 or SHA-512 (SHA-1 for OAEP)"
+            ))),
+        }
+    }
+}
+
+/// A signature scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// RSASSA-PKCS1-v1_5.
+    RsaPkcs1(Hash),
+    /// RSASSA-PSS, salt as long as the hash, MGF1 with the same hash.
+    RsaPss(Hash),
+    /// ECDSA with a DER (ASN.1) signature.
+    Ecdsa(Hash),
+}
+
+fn rsa_signing(hash: Hash, pss: bool) -> Result<&'static dyn signature::RsaEncoding, KmipError> {
+    match (hash, pss) {
+        (Hash::Sha256, false) => Ok(&signature::RSA_PKCS1_SHA256),
+        (Hash::Sha384, false) => Ok(&signature::RSA_PKCS1_SHA384),
+        (Hash::Sha512, false) => Ok(&signature::RSA_PKCS1_SHA512),
+        (Hash::Sha256, true) => Ok(&signature::RSA_PSS_SHA256),
+        (Hash::Sha384, true) => Ok(&signature::RSA_PSS_SHA384),
+        (Hash::Sha512, true) => Ok(&signature::RSA_PSS_SHA512),
+        (Hash::Sha1, _) => Err(not_supported(
+            "RSA signatures with SHA-1 are not supported; use SHA-256, SHA-384 or SHA-512",
+        )),
+    }
+}
+
+fn verification(
+    scheme: Scheme,
+    algorithm: Algorithm,
+) -> Result<&'static dyn signature::VerificationAlgorithm, KmipError> {
+    Ok(match (scheme, algorithm) {
+        (Scheme::RsaPkcs1(Hash::Sha256), _) => &signature::RSA_PKCS1_2048_8192_SHA256,
+        (Scheme::RsaPkcs1(Hash::Sha384), _) => &signature::RSA_PKCS1_2048_8192_SHA384,
+        (Scheme::RsaPkcs1(Hash::Sha512), _) => &signature::RSA_PKCS1_2048_8192_SHA512,
+        (Scheme::RsaPss(Hash::Sha256), _) => &signature::RSA_PSS_2048_8192_SHA256,
+        (Scheme::RsaPss(Hash::Sha384), _) => &signature::RSA_PSS_2048_8192_SHA384,
+        (Scheme::RsaPss(Hash::Sha512), _) => &signature::RSA_PSS_2048_8192_SHA512,
+        (Scheme::Ecdsa(Hash::Sha256), Algorithm::EcP256) => &signature::ECDSA_P256_SHA256_ASN1,
+        (Scheme::Ecdsa(Hash::Sha384), Algorithm::EcP384) => &signature::ECDSA_P384_SHA384_ASN1,
+        (Scheme::Ecdsa(_), _) => return Err(ecdsa_pairing()),
+        (_, _) => {
+            return Err(not_supported(
+                "RSA signatures with SHA-1 are not supported; use SHA-256, SHA-384 or SHA-512",
+            ));
+        }
+    })
+}
+
+fn ecdsa_pairing() -> KmipError {
+    not_supported("ECDSA is supported with SHA-256 on P-256 keys and SHA-384 on P-384 keys")
+}
+
+/// Signs `data` with the private key stored as `pkcs8`.
+pub fn sign(
+    algorithm: Algorithm,
+    scheme: Scheme,
+    pkcs8: &SecretBytes,
+    data: &[u8],
+) -> Result<Vec<u8>, KmipError> {
+    let rng = ring::rand::SystemRandom::new();
+    match scheme {
+        Scheme::RsaPkcs1(hash) | Scheme::RsaPss(hash) => {
+            let encoding = rsa_signing(hash, matches!(scheme, Scheme::RsaPss(_)))?;
+            let pair = signature::RsaKeyPair::from_pkcs8(pkcs8.expose_secret())
+                .map_err(|error| crypto_failure(format!("the RSA key was refused: {error}")))?;
+            let mut out = vec![0_u8; pair.public().modulus_len()];
+            pair.sign(encoding, &rng, data, &mut out)
+                .map_err(|_| crypto_failure("RSA signing failed"))?;
+            Ok(out)
+        }
+        Scheme::Ecdsa(hash) => {
+            let (signing, _) = ecdsa_signing(algorithm)?;
+            let expected = if algorithm == Algorithm::EcP256 {
+                Hash::Sha256
+            } else {
+                Hash::Sha384
+            };
+            if hash != expected {
+                return Err(ecdsa_pairing());
+            }
+            let pair = signature::EcdsaKeyPair::from_pkcs8(signing, pkcs8.expose_secret(), &rng)
+                .map_err(|error| crypto_failure(format!("the EC key was refused: {error}")))?;
+            pair.sign(&rng, data)
+                .map(|signature| signature.as_ref().to_vec())
+                .map_err(|_| crypto_failure("ECDSA signing failed"))
+        }
+    }
+}
+
+/// Whether `signature` is a valid signature of `data` by the public key `spki`.
+pub fn verify(
+    algorithm: Algorithm,
+    scheme: Scheme,
+    spki: &[u8],
+    data: &[u8],
+    signature_bytes: &[u8],
+) -> Result<bool, KmipError> {
+    let verifier = verification(scheme, algorithm)?;
+    let key = match algorithm.family() {
+        "rsa" => export_public(algorithm, spki, format::PKCS1)?,
+        _ => ec_point(algorithm, spki)?.to_vec(),
+    };
+    Ok(signature::UnparsedPublicKey::new(verifier, key)
+        .verify(data, signature_bytes)
+        .is_ok())
+}
+
+fn oaep(hash: Hash, mask_hash: Hash) -> rsa::Oaep {
+    use sha1::Sha1;
+    use sha2::{Sha256, Sha384, Sha512};
+    macro_rules! with_mask {
+        ($digest:ty) => {
+            match mask_hash {
+                Hash::Sha1 => rsa::Oaep::new_with_mgf_hash::<$digest, Sha1>(),
+                Hash::Sha256 => rsa::Oaep::new_with_mgf_hash::<$digest, Sha256>(),
+                Hash::Sha384 => rsa::Oaep::new_with_mgf_hash::<$digest, Sha384>(),
+                Hash::Sha512 => rsa::Oaep::new_with_mgf_hash::<$digest, Sha512>(),
+            }
+        };
+    }
+    match hash {
+        Hash::Sha1 => with_mask!(Sha1),
+        Hash::Sha256 => with_mask!(Sha256),
+        Hash::Sha384 => with_mask!(Sha384),
+        Hash::Sha512 => with_mask!(Sha512),
+    }
+}
+
+/// RSA OAEP encryption with the public key stored as `spki`.
+pub fn oaep_encrypt(
+    spki: &[u8],
+    hash: Hash,
+    mask_hash: Hash,
+    data: &[u8],
+) -> Result<Vec<u8>, KmipError> {
+    rsa_public(spki)?
+        .encrypt(&mut rand::rngs::OsRng, oaep(hash, mask_hash), data)
+        .map_err(|error| {
+            KmipError::invalid(format!(
+                "RSA OAEP encryption failed ({error}); the data may be too long for the key"
+            ))
+        })
+}
+
+/// RSA OAEP decryption (blinded) with the private key stored as `pkcs8`.
+pub fn oaep_decrypt(
+    pkcs8: &SecretBytes,
+    hash: Hash,
+    mask_hash: Hash,
+    data: &[u8],
+) -> Result<SecretBytes, KmipError> {
+    rsa_private(pkcs8.expose_secret())?
+        .decrypt_blinded(&mut rand::rngs::OsRng, oaep(hash, mask_hash), data)
+        .map(SecretBytes::new)
+        .map_err(|_| crypto_failure("RSA OAEP decryption failed: wrong key, parameters or data"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ec_pairs_sign_verify_and_export() {
+        for (algorithm, hash) in [
+            (Algorithm::EcP256, Hash::Sha256),
+            (Algorithm::EcP384, Hash::Sha384),
+        ] {
+            let pair = generate(algorithm).unwrap();
+            let signature = sign(
+                algorithm,
+                Scheme::Ecdsa(hash),
+                &pair.private_pkcs8,
+                b"message",
+            )
+            .unwrap();
+            let scheme = Scheme::Ecdsa(hash);
+            assert!(verify(algorithm, scheme, &pair.public_spki, b"message", &signature).unwrap());
+            assert!(!verify(algorithm, scheme, &pair.public_spki, b"other", &signature).unwrap());
+            let point = export_public(algorithm, &pair.public_spki, format::RAW).unwrap();
+            assert_eq!(point.first(), Some(&0x04));
+            assert!(export_private(algorithm, &pair.private_pkcs8, format::PKCS1).is_err());
+        }
+        let pair = generate(Algorithm::EcP256).unwrap();
+        let refused = sign(
+            Algorithm::EcP256,
+            Scheme::Ecdsa(Hash::Sha384),
+            &pair.private_pkcs8,
+            b"m",
+        );
+        assert_eq!(
+            refused.err().map(|error| error.reason),
+            Some(ResultReason::FeatureNotSupported)
+        );
+    }
+
+    /// One RSA-2048 key (generation is the slow part) for every RSA scheme,
+    /// OAEP with both hashes and both public formats.
+    #[test]
+    fn rsa_pair_signs_in_every_scheme_and_round_trips_oaep() {
+        let algorithm = Algorithm::Rsa2048;
+        let pair = generate(algorithm).unwrap();
+        for hash in [Hash::Sha256, Hash::Sha384, Hash::Sha512] {
+            for scheme in [Scheme::RsaPkcs1(hash), Scheme::RsaPss(hash)] {
+                let signature = sign(algorithm, scheme, &pair.private_pkcs8, b"data").unwrap();
+                assert_eq!(signature.len(), 256);
+                assert!(verify(algorithm, scheme, &pair.public_spki, b"data", &signature).unwrap());
+                assert!(!verify(algorithm, scheme, &pair.public_spki, b"dat", &signature).unwrap());
+            }
+        }
+        for hash in [Hash::Sha1, Hash::Sha256] {
+            let sealed = oaep_encrypt(&pair.public_spki, hash, hash, b"secret").unwrap();
+            let opened = oaep_decrypt(&pair.private_pkcs8, hash, hash, &sealed).unwrap();
+            assert_eq!(opened.expose_secret(), b"secret");
+            let wrong = if hash == Hash::Sha1 {
+                Hash::Sha256
+            } else {
+                Hash::Sha1
+            };
+            assert!(oaep_decrypt(&pair.private_pkcs8, wrong, wrong, &sealed).is_err());
+        }
+        let pkcs1 = export_public(algorithm, &pair.public_spki, format::PKCS1).unwrap();
+        assert!(pkcs1.len() < pair.public_spki.len());
+        let private_pkcs1 = export_private(algorithm, &pair.private_pkcs8, format::PKCS1).unwrap();
+        assert!(!private_pkcs1.is_empty());
+        assert_eq!(
+            export_public(algorithm, &pair.public_spki, format::RAW)
+                .err()
+                .map(|error| error.reason),
+            Some(ResultReason::KeyFormatTypeNotSupported)
+        );
+    }
+}
