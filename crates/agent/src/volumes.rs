@@ -582,16 +582,20 @@ async fn renew_lease(shared: Arc<Shared>, name: String) {
     let every = Duration::from_secs(u64::from(LEASE_SECS / 3));
     loop {
         tokio::time::sleep(every).await;
-        let renewed = send_json::<serde_json::Value>(
-            shared
-                .http()
-                .post(format!("{}/v1/volumes/{name}/renew", shared.server()))
-                .json(&json!({ "lease_seconds": LEASE_SECS })),
-            "renew the volume's lease",
-        )
-        .await;
-        if let Err(error) = renewed {
+        if let Err(error) = renew_once(&shared, &name).await {
             tracing::warn!(volume = %name, %error, "could not renew the lease; retrying");
         }
     }
+}
+
+/// One renewal of this node's lease on volume `name`.
+async fn renew_once(shared: &Shared, name: &str) -> Result<VolumeInfo, AgentError> {
+    send_json(
+        shared
+            .http()
+            .post(format!("{}/v1/volumes/{name}/renew", shared.server()))
+            .json(&json!({ "lease_seconds": LEASE_SECS })),
+        "renew the volume's lease",
+    )
+    .await
 }

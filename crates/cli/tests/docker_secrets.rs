@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use agent_support::{Agent, mounts_under};
 use docker_support::{Docker, IMAGE, RemoveContainer};
-use server_support::TestServer;
+use server_support::{TestServer, wait_until};
 
 /// A server and an agent joined to it, for one test.
 struct Node {
@@ -593,18 +593,12 @@ fn create_service(docker: &Docker, service: &str, secret: &str, image: &str) -> 
 /// Polls until no container of (removed) `service` is left.
 fn wait_until_gone(docker: &Docker, service: &str) {
     let filter = format!("label=com.docker.swarm.service.name={service}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !docker
-        .ok(&["ps", "--all", "--quiet", "--filter", &filter])
-        .trim()
-        .is_empty()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "service {service} never went away"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_until(&format!("service {service} to go away"), || {
+        docker
+            .ok(&["ps", "--all", "--quiet", "--filter", &filter])
+            .trim()
+            .is_empty()
+    });
 }
 
 /// Polls `docker service ps` of `service` until its task failed; the error.

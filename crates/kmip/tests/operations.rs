@@ -12,7 +12,7 @@ use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
 use keystore::store::sqlite::SqliteStore;
 use keystore::{Caller, Keystore, SealChoice, TenantScope};
-use kmip::{Rights, Session};
+use kmip::{Rights, Session, operation};
 use ttlv::{Item, Tag, Value};
 
 const PASSPHRASE: &[u8] = b"correct horse battery staple";
@@ -662,14 +662,6 @@ fn link_of(response: &Item) -> (u32, String) {
 
 #[test]
 fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
-    const CREATE_KEY_PAIR: u32 = 0x02;
-    const GET: u32 = 0x0A;
-    const GET_ATTRIBUTES: u32 = 0x0B;
-    const ACTIVATE: u32 = 0x12;
-    const ENCRYPT: u32 = 0x1F;
-    const DECRYPT: u32 = 0x20;
-    const SIGN: u32 = 0x21;
-    const SIGNATURE_VERIFY: u32 = 0x22;
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());
     let alice = session("alice");
@@ -683,7 +675,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             &keystore,
             &alice,
             version,
-            CREATE_KEY_PAIR,
+            operation::CREATE_KEY_PAIR,
             create_pair(version.0, algorithm, length, &format!("pair-{length}")),
         );
         assert_eq!(status(&created), 0, "{created:?}");
@@ -695,7 +687,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             &keystore,
             &alice,
             version,
-            GET_ATTRIBUTES,
+            operation::GET_ATTRIBUTES,
             vec![uid(&private)],
         );
         assert_eq!(link_of(&attributes), (0x0102, public.clone()));
@@ -703,14 +695,20 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             &keystore,
             &alice,
             version,
-            GET_ATTRIBUTES,
+            operation::GET_ATTRIBUTES,
             vec![uid(&public)],
         );
         assert_eq!(link_of(&attributes), (0x0103, private.clone()));
 
         // Get answers PKCS#8 for the private key, PKCS#1 (RSA) or X.509 (EC)
         // for the public one, and the other format when asked.
-        let got = call(&keystore, &alice, version, GET, vec![uid(&private)]);
+        let got = call(
+            &keystore,
+            &alice,
+            version,
+            operation::GET,
+            vec![uid(&private)],
+        );
         assert_eq!(status(&got), 0, "{got:?}");
         let block = got
             .child(Tag::RESPONSE_PAYLOAD)
@@ -727,7 +725,13 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             block.child(Tag::CRYPTOGRAPHIC_LENGTH).unwrap().value,
             Value::Integer(length)
         );
-        let got = call(&keystore, &alice, version, GET, vec![uid(&public)]);
+        let got = call(
+            &keystore,
+            &alice,
+            version,
+            operation::GET,
+            vec![uid(&public)],
+        );
         let block = got
             .child(Tag::RESPONSE_PAYLOAD)
             .unwrap()
@@ -745,7 +749,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             &keystore,
             &alice,
             version,
-            GET,
+            operation::GET,
             vec![
                 uid(&public),
                 Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(other_format)),
@@ -756,7 +760,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             &keystore,
             &alice,
             version,
-            GET,
+            operation::GET,
             vec![
                 uid(&private),
                 Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(7)),
@@ -770,14 +774,20 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             &keystore,
             &alice,
             version,
-            SIGN,
+            operation::SIGN,
             vec![uid(&private), data.clone()],
         );
         let wrong_state = if version.0 >= 2 { 0x43 } else { 0x0B };
         assert_eq!(reason(&refused), Some(wrong_state), "{refused:?}");
         for id in [&private, &public] {
             assert_eq!(
-                status(&call(&keystore, &alice, version, ACTIVATE, vec![uid(id)])),
+                status(&call(
+                    &keystore,
+                    &alice,
+                    version,
+                    operation::ACTIVATE,
+                    vec![uid(id)]
+                )),
                 0
             );
         }
@@ -797,7 +807,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
                 &keystore,
                 &alice,
                 version,
-                SIGN,
+                operation::SIGN,
                 vec![uid(&private), parameters(scheme.clone()), data.clone()],
             );
             assert_eq!(status(&signed), 0, "{signed:?}");
@@ -807,7 +817,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
                     &keystore,
                     &alice,
                     version,
-                    SIGNATURE_VERIFY,
+                    operation::SIGNATURE_VERIFY,
                     vec![
                         uid(&public),
                         parameters(scheme.clone()),
@@ -830,7 +840,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             &keystore,
             &alice,
             version,
-            SIGN,
+            operation::SIGN,
             vec![uid(&public), data.clone()],
         );
         assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
@@ -845,7 +855,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
                 &keystore,
                 &alice,
                 version,
-                ENCRYPT,
+                operation::ENCRYPT,
                 vec![uid(&public), oaep.clone(), data.clone()],
             );
             assert_eq!(status(&sealed), 0, "{sealed:?}");
@@ -854,7 +864,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
                 &keystore,
                 &alice,
                 version,
-                DECRYPT,
+                operation::DECRYPT,
                 vec![
                     uid(&private),
                     oaep,
@@ -866,7 +876,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
                 &keystore,
                 &alice,
                 version,
-                ENCRYPT,
+                operation::ENCRYPT,
                 vec![
                     uid(&public),
                     parameters(vec![(Tag::PADDING_METHOD, 0x08)]),
@@ -881,7 +891,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
                 &keystore,
                 &alice,
                 version,
-                SIGN,
+                operation::SIGN,
                 vec![
                     uid(&private),
                     parameters(vec![(Tag::DIGITAL_SIGNATURE_ALGORITHM, other_hash)]),
@@ -897,7 +907,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
             &keystore,
             &bob,
             version,
-            SIGN,
+            operation::SIGN,
             vec![uid(&private), data.clone()],
         );
         assert_eq!(reason(&hidden), Some(0x01));
@@ -908,7 +918,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
         &keystore,
         &alice,
         (2, 0),
-        CREATE_KEY_PAIR,
+        operation::CREATE_KEY_PAIR,
         create_pair(2, 0x04, 1024, "small"),
     );
     assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
@@ -916,7 +926,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
         &keystore,
         &alice,
         (2, 0),
-        CREATE_KEY_PAIR,
+        operation::CREATE_KEY_PAIR,
         create_pair(2, 0x06, 521, "p521"),
     );
     assert_eq!(reason(&refused), Some(0x08), "{refused:?}");
@@ -928,10 +938,6 @@ type Step = ((i32, i32), u32, Item, Option<u32>, Option<&'static str>);
 
 #[test]
 fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
-    const ADD: u32 = 0x0D;
-    const MODIFY: u32 = 0x0E;
-    const DELETE: u32 = 0x0F;
-    const SET: u32 = 0x31;
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());
     let alice = session("alice");
@@ -945,7 +951,7 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
     let steps: Vec<Step> = vec![
         (
             one,
-            ADD,
+            operation::ADD_ATTRIBUTE,
             attribute("Object Group", group("payments")),
             None,
             Some("payments"),
@@ -953,21 +959,21 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
         // Single-valued here: Invalid Field in 1.x.
         (
             one,
-            ADD,
+            operation::ADD_ATTRIBUTE,
             attribute("Object Group", group("other")),
             Some(0x07),
             Some("payments"),
         ),
         (
             one,
-            MODIFY,
+            operation::MODIFY_ATTRIBUTE,
             attribute("Object Group", group("billing")),
             None,
             Some("billing"),
         ),
         (
             one,
-            DELETE,
+            operation::DELETE_ATTRIBUTE,
             Item::new(Tag::ATTRIBUTE_NAME, group("Object Group")),
             None,
             None,
@@ -975,7 +981,7 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
         // Absent: Item Not Found in 1.x.
         (
             one,
-            MODIFY,
+            operation::MODIFY_ATTRIBUTE,
             attribute("Object Group", group("x")),
             Some(0x01),
             None,
@@ -983,14 +989,14 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
         // Read-only: Permission Denied in 1.x, Attribute Read Only in 2.x.
         (
             one,
-            MODIFY,
+            operation::MODIFY_ATTRIBUTE,
             attribute("Cryptographic Length", Value::Integer(256)),
             Some(0x0C),
             None,
         ),
         (
             two,
-            SET,
+            operation::SET_ATTRIBUTE,
             new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(4)),
             Some(0x22),
             None,
@@ -998,14 +1004,14 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
         // Wrong value type.
         (
             two,
-            SET,
+            operation::SET_ATTRIBUTE,
             new(Tag::OBJECT_GROUP, Value::Integer(1)),
             Some(0x07),
             None,
         ),
         (
             two,
-            SET,
+            operation::SET_ATTRIBUTE,
             new(Tag::OBJECT_GROUP, group("ops")),
             None,
             Some("ops"),
@@ -1013,21 +1019,21 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
         // Attribute Single Valued, Attribute Not Found.
         (
             two,
-            ADD,
+            operation::ADD_ATTRIBUTE,
             new(Tag::OBJECT_GROUP, group("ops2")),
             Some(0x23),
             Some("ops"),
         ),
         (
             two,
-            MODIFY,
+            operation::MODIFY_ATTRIBUTE,
             new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(4)),
             Some(0x21),
             Some("ops"),
         ),
         (
             two,
-            DELETE,
+            operation::DELETE_ATTRIBUTE,
             Item::new(
                 Tag::ATTRIBUTE_REFERENCE,
                 Value::Enumeration(Tag::OBJECT_GROUP.value()),
@@ -1065,7 +1071,7 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
             &keystore,
             &session,
             two,
-            SET,
+            operation::SET_ATTRIBUTE,
             vec![uid(&id), new(Tag::OBJECT_GROUP, group("mine"))],
         );
         assert_eq!(reason(&refused), Some(expected));
@@ -1074,15 +1080,12 @@ fn attributes_are_added_modified_set_and_deleted_by_the_rules_in_both_shapes() {
 
 #[test]
 fn derive_key_follows_each_method_and_the_state_rules() {
-    const DERIVE_KEY: u32 = 0x05;
-    const GET: u32 = 0x0A;
-    const ACTIVATE: u32 = 0x12;
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());
     let alice = session("alice");
     let base = payload_uid(&call(&keystore, &alice, (2, 0), 0x01, create_aes_v2()));
     let material = |id: &str| {
-        let got = call(&keystore, &alice, (2, 0), GET, vec![uid(id)]);
+        let got = call(&keystore, &alice, (2, 0), operation::GET, vec![uid(id)]);
         let key = got
             .child(Tag::RESPONSE_PAYLOAD)
             .and_then(|payload| payload.child(Tag::SYMMETRIC_KEY))
@@ -1100,7 +1103,7 @@ fn derive_key_follows_each_method_and_the_state_rules() {
             &keystore,
             &alice,
             (2, 0),
-            DERIVE_KEY,
+            operation::DERIVE_KEY,
             vec![
                 Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
                 uid(&base),
@@ -1122,7 +1125,13 @@ fn derive_key_follows_each_method_and_the_state_rules() {
     // The base key must be Active.
     let refused = derive(0x05, vec![data.clone()]);
     assert_eq!(reason(&refused), Some(0x43), "{refused:?}");
-    call(&keystore, &alice, (2, 0), ACTIVATE, vec![uid(&base)]);
+    call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::ACTIVATE,
+        vec![uid(&base)],
+    );
 
     let mut derived = Vec::new();
     for (method, parameters) in [
@@ -1171,8 +1180,6 @@ fn derive_key_follows_each_method_and_the_state_rules() {
 
 #[test]
 fn get_wraps_key_material_with_an_active_aes_key() {
-    const GET: u32 = 0x0A;
-    const ACTIVATE: u32 = 0x12;
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());
     let alice = session("alice");
@@ -1213,13 +1220,19 @@ fn get_wraps_key_material_with_an_active_aes_key() {
             &keystore,
             &alice,
             version,
-            GET,
+            operation::GET,
             vec![uid(&key), specification(wrapping_id, mode)],
         )
     };
     // A Pre-Active wrapping key may not wrap.
     assert_eq!(reason(&get((2, 0), &kek, 0x0D)), Some(0x43));
-    call(&keystore, &alice, (2, 0), ACTIVATE, vec![uid(&kek)]);
+    call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::ACTIVATE,
+        vec![uid(&kek)],
+    );
     for (mode, length) in [(0x0D, 40), (0x0C, 40)] {
         let wrapped = get((1, 4), &kek, mode);
         assert_eq!(status(&wrapped), 0, "{wrapped:?}");
@@ -1254,7 +1267,7 @@ fn get_wraps_key_material_with_an_active_aes_key() {
         &keystore,
         &bob,
         (2, 0),
-        GET,
+        operation::GET,
         vec![uid(&bob_key), specification(&kek, 0x0D)],
     );
     assert_eq!(reason(&refused), Some(0x42));

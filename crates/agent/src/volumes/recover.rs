@@ -29,7 +29,7 @@ use std::sync::{Arc, PoisonError};
 
 use serde_json::json;
 
-use super::{Acquired, CryptainerDriver, LEASE_SECS, Mounted, VolumeInfo, renew_lease};
+use super::{Acquired, CryptainerDriver, LEASE_SECS, Mounted, VolumeInfo, renew_lease, renew_once};
 use crate::AgentError;
 use crate::http::send_json;
 
@@ -127,15 +127,7 @@ impl CryptainerDriver {
     /// nobody took it. `Ok(false)`: the key manager could not be reached (the
     /// renewal loop keeps trying). `Err`: the volume is not this node's.
     async fn retake_lease(&self, name: &str) -> Result<bool, String> {
-        let renewed = send_json::<VolumeInfo>(
-            self.shared
-                .http()
-                .post(self.url(&format!("/v1/volumes/{name}/renew")))
-                .json(&json!({ "lease_seconds": LEASE_SECS })),
-            "renew the volume's lease",
-        )
-        .await;
-        match renewed {
+        match renew_once(&self.shared, name).await {
             Ok(_) => return Ok(true),
             Err(AgentError::Http { .. }) => return Ok(false),
             Err(AgentError::Refused { status: 400, .. }) => {}
