@@ -249,6 +249,14 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
         load::group_digits_f64(fill_figures.keys_per_sec)
     );
 
+    // The fill left up to gigabytes of dirty pages; flush them now, so that the
+    // kernel's writeback of the fill does not compete with the measured gets.
+    eprintln!("flushing the fill's writes to disk (sync)");
+    let synced = std::process::Command::new("sync").status();
+    if !synced.as_ref().is_ok_and(std::process::ExitStatus::success) {
+        eprintln!("warning: sync failed ({synced:?}); the next phase may compete with writeback");
+    }
+
     // (5) Memory and disk after the fill.
     let memory_filled = server.memory()?;
     let data_filesystem = server::filesystem_of(server.data_dir());
@@ -277,6 +285,8 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
         get_filled.latency.p99_ms
     );
 
+    let memory_after_gets = server.memory()?;
+
     // Close our connections before the server's graceful shutdown waits on them.
     drop(pool);
     let stop = server.stop()?;
@@ -295,6 +305,7 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
         stored_keys,
         memory_idle,
         memory_filled,
+        memory_after_gets,
         disk_bytes_filled: disk_bytes,
         data_filesystem,
         get_baseline,

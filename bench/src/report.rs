@@ -87,6 +87,8 @@ pub struct Measurements {
     pub memory_idle: Memory,
     /// Server memory after the fill.
     pub memory_filled: Memory,
+    /// Server memory after the gets over every key.
+    pub memory_after_gets: Memory,
     /// Size of the server's data directory after the fill.
     pub disk_bytes_filled: u64,
     /// File system type of the data directory (`ext4`, `tmpfs`, ...).
@@ -324,6 +326,18 @@ impl Report {
             (
                 format!("server RSS after {large} keys"),
                 format_value(mebibytes(figures.memory_filled.rss_bytes), "MiB"),
+            ),
+            (
+                format!("server RSS after gets over {large} keys"),
+                format_value(mebibytes(figures.memory_after_gets.rss_bytes), "MiB"),
+            ),
+            (
+                "  of which own memory (RssAnon)".to_owned(),
+                format_value(mebibytes(figures.memory_after_gets.anon_bytes), "MiB"),
+            ),
+            (
+                "  of which mapped database and binary (RssFile)".to_owned(),
+                format_value(mebibytes(figures.memory_after_gets.file_bytes), "MiB"),
             ),
             (
                 "server peak RSS (VmHWM) at startup".to_owned(),

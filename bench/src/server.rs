@@ -225,6 +225,11 @@ pub struct Memory {
     pub rss_bytes: u64,
     /// `VmHWM`: the most that was ever resident.
     pub peak_rss_bytes: u64,
+    /// `RssAnon`: the resident part of the process's own memory (heap, stacks).
+    pub anon_bytes: u64,
+    /// `RssFile`: resident pages of mapped files (the binary, the database's
+    /// memory map), which are page cache shared with the kernel.
+    pub file_bytes: u64,
 }
 
 /// Resident and peak resident memory of process `pid`, from
@@ -249,6 +254,8 @@ pub fn memory_of(pid: u32) -> anyhow::Result<Memory> {
     Ok(Memory {
         rss_bytes: field("VmRSS:")?,
         peak_rss_bytes: field("VmHWM:")?,
+        anon_bytes: field("RssAnon:")?,
+        file_bytes: field("RssFile:")?,
     })
 }
 

@@ -468,7 +468,7 @@ fn audit_verify_exits_1_naming_the_altered_record() {
         json(&server, &["key", "create", &format!("k{n}")]);
     }
     server.stop();
-    let database = rusqlite::Connection::open(dir.path().join("cryptainer.db")).unwrap();
+    let database = rusqlite::Connection::open(dir.path().join("cryptainer.audit.db")).unwrap();
     database
         .execute_batch("UPDATE audit SET record = replace(record, '\"key.create\"', '\"key.show\"') WHERE seq = 12")
         .unwrap();

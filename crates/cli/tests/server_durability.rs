@@ -238,7 +238,7 @@ async fn verify_after(tamper: impl FnOnce(&std::path::Path)) -> serde_json::Valu
     .await;
     assert_eq!(clean.body["ok"], true, "{}", clean.body);
     server.stop();
-    tamper(&dir.path().join("cryptainer.db"));
+    tamper(&dir.path().join("cryptainer.audit.db"));
     let server = TestServer::start_dev(dir.path());
     let client = server.client();
     request(

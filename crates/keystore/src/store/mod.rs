@@ -458,9 +458,11 @@ pub trait Store: Send + Sync {
     fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>, StoreError>;
     /// The audit journal whose chain head this store's commits advance.
     fn journal(&self) -> &std::sync::Arc<std::sync::Mutex<crate::journal::Journal>>;
-    /// Hands `writes` and the audit record of `event` to the writer, which applies
-    /// them atomically; the returned [`PendingCommit`] resolves once both are
-    /// durable. When the writes are refused (a name clash) the record is still
+    /// Hands `writes` and the audit record of `event` to the writer; the
+    /// returned [`PendingCommit`] resolves once both are durable. The writes
+    /// are never durable without the record (a backend that keeps them apart
+    /// makes the record durable first, and names records whose writes a crash
+    /// kept out). When the writes are refused (a name clash) the record is still
     /// written, with the failure as its result, and the error is returned. When
     /// the record cannot be written nothing is.
     fn submit(

@@ -1,11 +1,26 @@
-//! The embedded default backend: one SQLite database in WAL mode with synchronous
-//! commits.
+//! The embedded default backend: two SQLite databases in WAL mode with
+//! synchronous commits, the key store (`cryptainer.db`: objects, tenant keys,
+//! tokens, nodes, volumes, policies) and the audit log beside it
+//! (`cryptainer.audit.db`: the hash-chained records and signed checkpoints).
 //!
 //! Writes go through a single writer thread that gathers the commits waiting at
-//! that moment into one transaction (group commit): each commit is a savepoint,
-//! so a refused commit (a name clash) rolls back alone while its audit record
-//! still lands, and one `fsync` makes the whole group durable. Reads use a small
-//! pool of read-only connections and never wait for the writer.
+//! that moment into one group (group commit): each commit's writes are a
+//! savepoint of the key store's transaction, so a refused commit (a name clash)
+//! rolls back alone while its audit record still lands. The audit transaction
+//! commits first, then the key store's, so no change is ever durable without
+//! its record. A group of key reads only (their records, nothing else) touches
+//! the audit log alone: the key store's file and WAL stay as they were, and the
+//! read connections keep their page caches. That is why the log has a file of
+//! its own: SQLite drops a connection's whole cache whenever the database's WAL
+//! changed, and with the records in the same file every audited read did so.
+//!
+//! A crash between the two commits leaves records of changes that were not
+//! applied. The log keeps the sequence numbers of the last group with changes
+//! (`write_groups`), the key store the last one it applied
+//! (`store.audit_applied`); at open a mismatch is recorded as
+//! `store.writes_not_applied` naming those records, so the log never claims
+//! silently what the store does not hold. Reads use small pools of read-only
+//! connections and never wait for the writer.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -89,6 +104,10 @@ CREATE TABLE IF NOT EXISTS policies (
     body   TEXT NOT NULL,
     PRIMARY KEY (tenant, name)
 ) WITHOUT ROWID;
+";
+
+/// The audit log's own database.
+const AUDIT_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS audit (
     seq    INTEGER PRIMARY KEY,
     record TEXT NOT NULL
@@ -97,7 +116,23 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
     seq        INTEGER PRIMARY KEY,
     checkpoint TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS write_groups (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL
+);
 ";
+
+/// The key store's `system` row naming the last audit record of the last group
+/// of changes it committed.
+const AUDIT_APPLIED: &str = "store.audit_applied";
+
+/// How much of the key store a reader maps (SQLite caps it at its compile-time
+/// maximum, 2 GiB for the bundled build).
+const READER_MMAP_BYTES: i64 = 2 << 30;
+
+/// Audit read connections kept open (the log is read at open and by verify).
+const AUDIT_READ_POOL: usize = 2;
 
 /// One commit waiting for the writer.
 struct Pending {
@@ -109,10 +144,89 @@ struct Pending {
 /// The SQLite backend.
 pub struct SqliteStore {
     path: PathBuf,
-    readers: Mutex<Vec<Connection>>,
+    audit_path: PathBuf,
+    readers: ReaderPool,
+    audit_readers: ReaderPool,
     queue: Mutex<Option<SyncSender<Pending>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     journal: Arc<Mutex<Journal>>,
+}
+
+/// Read-only connections to one database, reused between requests (the most
+/// recently returned first, so the warmest cache serves the next read).
+struct ReaderPool {
+    path: PathBuf,
+    keep: usize,
+    /// How much of the file each connection maps (`mmap_size`).
+    map_bytes: i64,
+    connections: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    fn new(path: &Path, keep: usize, map_bytes: i64) -> ReaderPool {
+        ReaderPool {
+            path: path.to_path_buf(),
+            keep,
+            map_bytes,
+            connections: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => {
+                let connection = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                connection.busy_timeout(std::time::Duration::from_secs(10))?;
+                // Key store readers map the database. Pages read through read(2) are
+                // unmapped page cache, which a host's proactive reclaim
+                // (DAMON pageout, as on our benchmark machines) evicts once
+                // they have been idle for seconds, so that gets over a large
+                // store went to the disk; mapped pages are left alone, and
+                // under the server's mlockall(ONFAULT) they stay resident once
+                // touched. SQLite unmaps the whole file at the next read
+                // transaction whenever the WAL changed (each munmap flushes
+                // the TLB of every core): with the audit records in a file of
+                // their own, only changes to keys do that, never key reads.
+                // The audit log changes with every record and is read rarely
+                // (at open and by verify): its readers do not map it.
+                connection.pragma_update(None, "mmap_size", self.map_bytes)?;
+                connection
+            }
+        };
+        let result = read(&connection);
+        let mut pool = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < self.keep {
+            pool.push(connection);
+        }
+        result
+    }
+}
+
+/// The writer thread's two connections.
+struct Writer {
+    keys: Connection,
+    log: Connection,
+}
+
+/// Where the audit log of the key store at `path` lives: beside it, with
+/// `.audit.db` for its extension (`cryptainer.db` → `cryptainer.audit.db`).
+pub fn audit_path_of(path: &Path) -> PathBuf {
+    path.with_extension("audit.db")
 }
 
 fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
@@ -134,7 +248,11 @@ fn configure(connection: &Connection) -> Result<(), rusqlite::Error> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and starts its writer.
+    /// Opens (creating if needed) the key store at `path` and its audit log
+    /// beside it ([`audit_path_of`]), and starts the writer. A store whose
+    /// records are still in its own file (the layout before the log had one)
+    /// has them moved. Records of changes a crash kept from the key store are
+    /// named by a `store.writes_not_applied` record.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDir {
@@ -142,14 +260,23 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let writer_connection = Connection::open(path)?;
-        configure(&writer_connection)?;
-        writer_connection.execute_batch(SCHEMA)?;
+        let audit_path = audit_path_of(path);
+        let keys = Connection::open(path)?;
+        configure(&keys)?;
+        keys.execute_batch(SCHEMA)?;
         restrict_permissions(path);
+        let mut log = Connection::open(&audit_path)?;
+        configure(&log)?;
+        log.execute_batch(AUDIT_SCHEMA)?;
+        restrict_permissions(&audit_path);
+        move_records_out(&keys, &mut log)?;
+        let unapplied = unapplied_group(&keys, &log)?;
 
         let store = SqliteStore {
             path: path.to_path_buf(),
-            readers: Mutex::new(Vec::new()),
+            readers: ReaderPool::new(path, READ_POOL, READER_MMAP_BYTES),
+            audit_readers: ReaderPool::new(&audit_path, AUDIT_READ_POOL, 0),
+            audit_path,
             queue: Mutex::new(None),
             writer: Mutex::new(None),
             journal: Arc::new(Mutex::new(Journal::new(None))),
@@ -165,14 +292,29 @@ impl SqliteStore {
         let journal = Arc::clone(&store.journal);
         let handle = std::thread::Builder::new()
             .name("store-writer".to_owned())
-            .spawn(move || writer_loop(writer_connection, receiver, journal))
+            .spawn(move || writer_loop(Writer { keys, log }, receiver, journal))
             .map_err(|source| StoreError::DataDir {
                 path: path.to_path_buf(),
                 source,
             })?;
         *store.queue.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);
         *store.writer.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        if let Some((first, last)) = unapplied {
+            tracing::error!(
+                first,
+                last,
+                "audit records {first} to {last} describe changes the key store does not \
+                 hold (the server stopped between the two commits); recording that"
+            );
+            let (writes, event) = not_applied(first, last);
+            store.commit(writes, event)?;
+        }
         Ok(store)
+    }
+
+    /// The audit log's database file.
+    pub fn audit_path(&self) -> &Path {
+        &self.audit_path
     }
 
     /// The database file.
@@ -272,36 +414,7 @@ impl SqliteStore {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let pooled = self
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let connection = match pooled {
-            Some(connection) => connection,
-            None => {
-                let connection = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                connection.busy_timeout(std::time::Duration::from_secs(10))?;
-                // No memory map for readers: every key read appends an audit
-                // record, so the WAL changes between any two read transactions,
-                // and SQLite then unmaps the whole file at the next one. Each
-                // munmap flushed the TLB of every core (a fifth of the server's
-                // CPU in `perf`), and under mlockall the next map locked the
-                // file's pages in again. Reads go through read(2) and the
-                // kernel's page cache instead.
-                connection.pragma_update(None, "mmap_size", 0)?;
-                connection
-            }
-        };
-        let result = read(&connection);
-        let mut pool = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
-        if pool.len() < READ_POOL {
-            pool.push(connection);
-        }
-        result
+        self.readers.with(read)
     }
 }
 
@@ -594,7 +707,7 @@ impl Store for SqliteStore {
     }
 
     fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
-        self.with_reader(|connection| {
+        self.audit_readers.with(|connection| {
             let text: Option<String> = connection
                 .prepare_cached("SELECT record FROM audit ORDER BY seq DESC LIMIT 1")?
                 .query_row([], |row| row.get(0))
@@ -616,7 +729,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<audit::StoredRecord>, StoreError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        self.with_reader(|connection| {
+        self.audit_readers.with(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT seq, record FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
@@ -640,7 +753,7 @@ impl Store for SqliteStore {
     }
 
     fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>, StoreError> {
-        self.with_reader(|connection| {
+        self.audit_readers.with(|connection| {
             let mut statement = connection
                 .prepare_cached("SELECT checkpoint FROM audit_checkpoints ORDER BY seq")?;
             let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
@@ -682,7 +795,7 @@ impl Store for SqliteStore {
     }
 }
 
-fn writer_loop(mut connection: Connection, queue: Receiver<Pending>, journal: Arc<Mutex<Journal>>) {
+fn writer_loop(mut writer: Writer, queue: Receiver<Pending>, journal: Arc<Mutex<Journal>>) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -692,80 +805,166 @@ fn writer_loop(mut connection: Connection, queue: Receiver<Pending>, journal: Ar
             }
         }
         let mut journal = journal.lock().unwrap_or_else(PoisonError::into_inner);
-        match commit_group(&mut connection, &group, &mut journal) {
-            Ok((outcomes, checkpoint)) => {
-                journal.commit(checkpoint.as_ref());
-                for (pending, outcome) in group.into_iter().zip(outcomes) {
-                    pending.reply.send(outcome);
-                }
-            }
-            Err(error) => {
-                journal.rollback();
-                tracing::error!(%error, commits = group.len(), "storage commit failed");
-                // Every caller of the group gets the same failure.
-                let shared = Arc::new(error);
-                for pending in group {
-                    pending.reply.send(Err(StoreError::GroupCommit {
-                        source: Arc::clone(&shared),
-                    }));
-                }
-            }
+        if let Some((first, last)) = run_group(&mut writer, group, &mut journal) {
+            // Record at once that those records describe changes the store
+            // does not hold. Its own failure is not chased further: the check
+            // at the next open finds the same records.
+            let (reply, _ignored) = super::pending::channel();
+            let (writes, event) = not_applied(first, last);
+            let notice = Pending {
+                writes,
+                event,
+                reply,
+            };
+            run_group(&mut writer, vec![notice], &mut journal);
         }
     }
 }
 
-type Outcomes = (
-    Vec<Result<audit::AuditRecord, StoreError>>,
-    Option<audit::Checkpoint>,
-);
+/// Commits one group and answers its callers. Returns the sequence numbers of
+/// its records when they became durable but the key store's changes did not.
+fn run_group(
+    writer: &mut Writer,
+    group: Vec<Pending>,
+    journal: &mut Journal,
+) -> Option<(u64, u64)> {
+    match commit_group(writer, &group, journal) {
+        Ok(committed) => {
+            journal.commit(committed.checkpoint.as_ref());
+            let not_applied = committed.store_failure.as_ref().map(|_| committed.seqs);
+            let store_failure = committed.store_failure.map(Arc::new);
+            for (pending, outcome) in group.into_iter().zip(committed.outcomes) {
+                // The records are durable either way; a commit with changes
+                // fails when the key store's commit did.
+                let outcome = match (&store_failure, pending.writes.is_empty(), outcome) {
+                    (Some(failure), false, Ok(_)) => Err(StoreError::GroupCommit {
+                        source: Arc::clone(failure),
+                    }),
+                    (_, _, outcome) => outcome,
+                };
+                pending.reply.send(outcome);
+            }
+            not_applied
+        }
+        Err(error) => {
+            journal.rollback();
+            tracing::error!(%error, commits = group.len(), "storage commit failed");
+            // Every caller of the group gets the same failure.
+            let shared = Arc::new(error);
+            for pending in group {
+                pending.reply.send(Err(StoreError::GroupCommit {
+                    source: Arc::clone(&shared),
+                }));
+            }
+            None
+        }
+    }
+}
+
+/// What a group's commit produced.
+struct Committed {
+    outcomes: Vec<Result<audit::AuditRecord, StoreError>>,
+    checkpoint: Option<audit::Checkpoint>,
+    /// The first and last sequence numbers of the group's records.
+    seqs: (u64, u64),
+    /// The key store's commit failed after the records became durable.
+    store_failure: Option<StoreError>,
+}
+
+/// Rolls back `connection`'s open transaction, if any, after a failure.
+fn roll_back(connection: &Connection) {
+    if !connection.is_autocommit() {
+        if let Err(rollback) = connection.execute_batch("ROLLBACK") {
+            tracing::error!(error = %rollback, "could not roll back a failed commit");
+        }
+    }
+}
 
 fn commit_group(
-    connection: &mut Connection,
+    writer: &mut Writer,
     group: &[Pending],
     journal: &mut Journal,
-) -> Result<Outcomes, StoreError> {
+) -> Result<Committed, StoreError> {
     // Transaction control goes through cached statements: parsing BEGIN, COMMIT
     // and SAVEPOINT anew for every group showed in the profile of key reads.
-    connection.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let filled = fill_group(connection, group, journal)
-        .and_then(|outcomes| Ok((outcomes, connection.prepare_cached("COMMIT")?.execute([])?)));
-    match filled {
-        Ok((outcomes, _)) => Ok(outcomes),
+    let changes = group.iter().any(|pending| !pending.writes.is_empty());
+    let filled = (|| {
+        if changes {
+            writer.keys.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        }
+        writer.log.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        let filled = fill_group(writer, group, journal)?;
+        if changes {
+            let (first, last) = filled.seqs;
+            writer
+                .keys
+                .prepare_cached("INSERT OR REPLACE INTO system (name, value) VALUES (?1, ?2)")?
+                .execute(params![AUDIT_APPLIED, last.to_be_bytes().to_vec()])?;
+            writer
+                .log
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO write_groups (id, first_seq, last_seq) \
+                     VALUES (1, ?1, ?2)",
+                )?
+                .execute(params![
+                    to_i64(first, "audit seq")?,
+                    to_i64(last, "audit seq")?
+                ])?;
+        }
+        // The records first: a change is never durable without its record.
+        writer.log.prepare_cached("COMMIT")?.execute([])?;
+        Ok(filled)
+    })();
+    let mut committed = match filled {
+        Ok(committed) => committed,
         Err(error) => {
-            if !connection.is_autocommit() {
-                if let Err(rollback) = connection.execute_batch("ROLLBACK") {
-                    tracing::error!(error = %rollback, "could not roll back a failed commit");
-                }
-            }
-            Err(error)
+            roll_back(&writer.log);
+            roll_back(&writer.keys);
+            return Err(error);
+        }
+    };
+    if changes {
+        if let Err(error) = writer
+            .keys
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]))
+        {
+            roll_back(&writer.keys);
+            tracing::error!(
+                %error,
+                first = committed.seqs.0,
+                last = committed.seqs.1,
+                "the key store's commit failed after its audit records were written"
+            );
+            committed.store_failure = Some(error.into());
         }
     }
+    Ok(committed)
 }
 
-/// Applies each commit of the group inside the open transaction, each commit's
-/// writes in a savepoint of their own so that a refused commit (a name clash)
-/// leaves the others intact, and appends one audit record per commit.
+/// Applies each commit of the group inside the key store's open transaction,
+/// each commit's writes in a savepoint of their own so that a refused commit (a
+/// name clash) leaves the others intact, and appends one audit record per
+/// commit to the log's open transaction.
 fn fill_group(
-    connection: &Connection,
+    writer: &Writer,
     group: &[Pending],
     journal: &mut Journal,
-) -> Result<Outcomes, StoreError> {
+) -> Result<Committed, StoreError> {
+    let keys = &writer.keys;
     let mut outcomes = Vec::with_capacity(group.len());
+    let mut seqs: Option<(u64, u64)> = None;
     for pending in group {
         let applied = if pending.writes.is_empty() {
             // A record-only commit (a key read, a refusal) needs no savepoint.
             Ok(())
         } else {
-            connection
-                .prepare_cached("SAVEPOINT pending")?
-                .execute([])?;
-            let applied = apply_writes(connection, &pending.writes);
+            keys.prepare_cached("SAVEPOINT pending")?.execute([])?;
+            let applied = apply_writes(keys, &pending.writes);
             if applied.is_err() {
-                connection
-                    .prepare_cached("ROLLBACK TO pending")?
-                    .execute([])?;
+                keys.prepare_cached("ROLLBACK TO pending")?.execute([])?;
             }
-            connection.prepare_cached("RELEASE pending")?.execute([])?;
+            keys.prepare_cached("RELEASE pending")?.execute([])?;
             applied
         };
         let mut event = pending.event.clone();
@@ -781,9 +980,11 @@ fn fill_group(
         let text =
             serde_json::to_string(&record).map_err(|error| corrupt("audit record", error))?;
         let seq = i64::try_from(record.seq).map_err(|_| corrupt("audit record", "seq overflow"))?;
-        connection
+        writer
+            .log
             .prepare_cached("INSERT INTO audit (seq, record) VALUES (?1, ?2)")?
             .execute(params![seq, text])?;
+        seqs = Some(seqs.map_or((record.seq, record.seq), |(first, _)| (first, record.seq)));
         outcomes.push(applied.map(|()| record));
     }
     let checkpoint = journal.checkpoint_due();
@@ -792,13 +993,105 @@ fn fill_group(
             .map_err(|error| corrupt("audit checkpoint", error))?;
         let seq = i64::try_from(checkpoint.seq)
             .map_err(|_| corrupt("audit checkpoint", "seq overflow"))?;
-        connection
+        writer
+            .log
             .prepare_cached(
                 "INSERT OR REPLACE INTO audit_checkpoints (seq, checkpoint) VALUES (?1, ?2)",
             )?
             .execute(params![seq, text])?;
     }
-    Ok((outcomes, checkpoint))
+    Ok(Committed {
+        outcomes,
+        checkpoint,
+        seqs: seqs.unwrap_or_default(),
+        store_failure: None,
+    })
+}
+
+/// The commit that records that audit records `first` to `last` describe
+/// changes the key store does not hold. Its one change marks them handled (the
+/// key store then has a group applied again), so the next open does not record
+/// them a second time.
+fn not_applied(first: u64, last: u64) -> (Vec<Write>, audit::AuditEvent) {
+    let mut event = audit::AuditEvent::new(
+        time::OffsetDateTime::now_utc(),
+        "server",
+        "store.writes_not_applied",
+        "internal",
+    );
+    event.object_id = Some(format!("audit:{first}-{last}"));
+    let marker = Write::PutSystem {
+        name: "store.recovered_through".to_owned(),
+        value: last.to_be_bytes().to_vec(),
+    };
+    (vec![marker], event)
+}
+
+/// The first and last sequence numbers of the last group of changes whose
+/// records are in the log but whose changes the key store never committed.
+fn unapplied_group(keys: &Connection, log: &Connection) -> Result<Option<(u64, u64)>, StoreError> {
+    let group: Option<(i64, i64)> = log
+        .query_row(
+            "SELECT first_seq, last_seq FROM write_groups WHERE id = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((first, last)) = group else {
+        return Ok(None);
+    };
+    let applied: Option<Vec<u8>> = keys
+        .query_row(
+            "SELECT value FROM system WHERE name = ?1",
+            [AUDIT_APPLIED],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let applied = match applied {
+        None => None,
+        Some(bytes) => Some(u64::from_be_bytes(bytes.try_into().map_err(|_| {
+            corrupt("system value", format!("{AUDIT_APPLIED} is not 8 bytes"))
+        })?)),
+    };
+    let first = u64::try_from(first).map_err(|_| corrupt("write group", "negative seq"))?;
+    let last = u64::try_from(last).map_err(|_| corrupt("write group", "negative seq"))?;
+    Ok((applied < Some(last)).then_some((first, last)))
+}
+
+/// Moves the records of a key store made before the log had a file of its own
+/// into the log, then drops them from the key store. Safe to repeat after a
+/// crash part-way: rows already moved are skipped.
+fn move_records_out(keys: &Connection, log: &mut Connection) -> Result<(), StoreError> {
+    let old: i64 = keys.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit'",
+        [],
+        |row| row.get(0),
+    )?;
+    if old == 0 {
+        return Ok(());
+    }
+    let moving = log.transaction()?;
+    {
+        let mut insert =
+            moving.prepare("INSERT OR IGNORE INTO audit (seq, record) VALUES (?1, ?2)")?;
+        let mut select = keys.prepare("SELECT seq, record FROM audit ORDER BY seq")?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            insert.execute(params![row.get::<_, i64>(0)?, row.get::<_, String>(1)?])?;
+        }
+        let mut insert = moving
+            .prepare("INSERT OR IGNORE INTO audit_checkpoints (seq, checkpoint) VALUES (?1, ?2)")?;
+        let mut select =
+            keys.prepare("SELECT seq, checkpoint FROM audit_checkpoints ORDER BY seq")?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            insert.execute(params![row.get::<_, i64>(0)?, row.get::<_, String>(1)?])?;
+        }
+    }
+    moving.commit()?;
+    keys.execute_batch("DROP TABLE audit; DROP TABLE IF EXISTS audit_checkpoints;")?;
+    tracing::info!("moved the audit records into the audit log's own database");
+    Ok(())
 }
 
 fn stale_volume(tenant: &str, name: &str) -> StoreError {
