@@ -32,6 +32,9 @@ const IMAGE_SUFFIX: &str = ".img";
 const MAX_SIZE: u64 = 16 << 40;
 /// How long an engine may take to stop once told to.
 const STOP_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a fenced engine may take to stop before it is killed: fencing
+/// waits for nobody, so only the teardown itself counts.
+const FENCE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A directory of volume images, one sparse file per volume.
 #[derive(Clone, Debug)]
@@ -430,6 +433,36 @@ impl Mounted {
         Ok(self.volume)
     }
 
+    /// Stops serving the volume at once, even while containers use it (they
+    /// get I/O errors from then on): for a node that can no longer keep the
+    /// volume's lease, so that another node may take it without two writers.
+    /// Detaches the filesystem here, tells the engine to fence (SIGUSR1: it
+    /// aborts its FUSE connection, detaches the loop device and exits, wiping
+    /// the key), and kills it if it has not exited within [`FENCE_DEADLINE`]
+    /// (closing its FUSE device aborts the connection as well). Whatever the
+    /// engine left is removed. Fails only if the engine cannot be stopped.
+    pub fn fence(mut self) -> Result<Volume, StillMounted> {
+        let _ = mount::unmount_lazy(&self.state.target);
+        // ESRCH: the engine is gone already; the wait below returns at once.
+        let _ = rustix::process::pidfd_send_signal(&self.pidfd, Signal::USR1);
+        if wait_exit(&self.pidfd, FENCE_DEADLINE).is_err() {
+            tracing::warn!(volume = %self.volume.name, "the engine did not stop when fenced; killing it");
+            let _ = rustix::process::pidfd_send_signal(&self.pidfd, Signal::KILL);
+            if let Err(error) = wait_exit(&self.pidfd, FENCE_DEADLINE) {
+                return Err(StillMounted {
+                    mounted: Box::new(self),
+                    error,
+                });
+            }
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+        let _ = mount::abort_fuse(&self.state.fuse_dir);
+        remove_state_dir(&self.state_dir);
+        Ok(self.volume)
+    }
+
     /// Finds the volumes whose engines still run under `engine.state_root`
     /// (after a restart of the control process), and cleans up after engines
     /// that died: their mount, FUSE mount and state directory.
@@ -506,6 +539,11 @@ fn clean_up_dead(state: Option<&EngineState>, state_dir: &Path) {
     } else {
         let _ = mount::unmount_lazy(&state_dir.join(FUSE_DIR));
     }
+    remove_state_dir(state_dir);
+}
+
+/// Removes a state directory an engine no longer serves from.
+fn remove_state_dir(state_dir: &Path) {
     let _ = std::fs::remove_file(state_dir.join(crate::state::STATE_FILE));
     let _ = std::fs::remove_file(state_dir.join("engine.log"));
     let _ = std::fs::remove_dir(state_dir.join(FUSE_DIR));
