@@ -67,6 +67,23 @@ fn volume_in_use(docker: &Docker, agent: &Agent, command: &[&str]) -> (String, S
     (volume, container)
 }
 
+/// Starts a container running `script`, which appends numbered lines to
+/// `/data/log` of a new volume of `agent` and prints `synced N` for each one
+/// on disk, and waits until 20 are; returns the volume, the container and the
+/// guard that removes it.
+fn writer<'a>(
+    docker: &'a Docker,
+    agent: &Agent,
+    script: &str,
+) -> (String, String, RemoveContainer<'a>) {
+    let (volume, container) = volume_in_use(docker, agent, &["sh", "-c", script]);
+    let guard = RemoveContainer::new(docker, &container);
+    wait_until("the writer to sync some lines", || {
+        last_synced(docker, &container) >= 20
+    });
+    (volume, container, guard)
+}
+
 #[test]
 fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
     let docker = Docker::connect();
@@ -74,19 +91,11 @@ fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
     let server = TestServer::start_dev(&dir.path().join("server"));
     let mut agent = Agent::start(&server, dir.path(), "recover");
     // Appends numbered lines, syncing after each, and says which are synced.
-    let (volume, container) = volume_in_use(
+    let (volume, container, _guard) = writer(
         &docker,
         &agent,
-        &[
-            "sh",
-            "-c",
-            "i=0; while true; do i=$((i+1)); echo \"line $i\" >> /data/log; sync; echo \"synced $i\"; done",
-        ],
+        "i=0; while true; do i=$((i+1)); echo \"line $i\" >> /data/log; sync; echo \"synced $i\"; done",
     );
-    let _guard = RemoveContainer::new(&docker, &container);
-    wait_until("the writer to sync some lines", || {
-        last_synced(&docker, &container) >= 20
-    });
 
     agent.kill();
     let synced_at_kill = last_synced(&docker, &container);
@@ -222,28 +231,22 @@ fn an_agent_cut_off_from_the_key_manager_fences_its_volume_before_the_lease_laps
     let docker = Docker::connect();
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_dev(&dir.path().join("server"));
+    // A short lease, so the test is quick, but long enough that a loaded
+    // machine's slow answers do not fence before the partition.
     let agent = Agent::start_with(
         &server,
         dir.path(),
         "fence",
         &dir.path().join("storage"),
-        &["--lease-seconds", "10"],
+        &["--lease-seconds", "20"],
     );
     // Appends numbered lines, fsyncing the file after each, and says which
     // are synced and which failed.
-    let (volume, container) = volume_in_use(
+    let (volume, container, _guard) = writer(
         &docker,
         &agent,
-        &[
-            "sh",
-            "-c",
-            "i=0; while true; do i=$((i+1)); if echo \"line $i\" >> /data/log && sync /data/log; then echo \"synced $i\"; else echo \"failed $i\"; sleep 1; fi; done",
-        ],
+        "i=0; while true; do i=$((i+1)); if echo \"line $i\" >> /data/log && sync /data/log; then echo \"synced $i\"; else echo \"failed $i\"; sleep 1; fi; done",
     );
-    let _guard = RemoveContainer::new(&docker, &container);
-    wait_until("the writer to sync some lines", || {
-        last_synced(&docker, &container) >= 20
-    });
 
     // The key manager stops answering: renewals hang, then time out.
     signal_server(&server, "STOP");
@@ -283,7 +286,7 @@ fn an_agent_cut_off_from_the_key_manager_fences_its_volume_before_the_lease_laps
     });
 
     // A new container mounts the volume again (the lease taken afresh), and
-    // every line synced before the partition is there, in order.
+    // every line synced before the fence is there, in order.
     let log = docker.run_with_volume(&volume, "cat /data/log");
     let lines: Vec<&str> = log.lines().collect();
     assert!(lines.len() >= synced, "{} < {synced}", lines.len());

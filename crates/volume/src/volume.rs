@@ -405,7 +405,7 @@ impl Mounted {
     /// Unmounts the filesystem (refusing if it is busy), then tells the
     /// engine to detach the loop device, end the FUSE session, wipe the key
     /// and exit, and waits for it to be gone.
-    pub fn unmount(mut self) -> Result<Volume, StillMounted> {
+    pub fn unmount(self) -> Result<Volume, StillMounted> {
         if let Err(error) = mount::unmount(&self.state.target) {
             return Err(StillMounted {
                 mounted: Box::new(self),
@@ -421,16 +421,23 @@ impl Mounted {
                 });
             }
         }
-        if let Err(error) = wait_exit(&self.pidfd, STOP_DEADLINE) {
-            return Err(StillMounted {
-                mounted: Box::new(self),
-                error,
-            });
-        }
-        if let Some(mut child) = self.child.take() {
+        let mut stopped = self.engine_exited(STOP_DEADLINE)?;
+        if let Some(mut child) = stopped.child.take() {
             let _ = child.wait();
         }
-        Ok(self.volume)
+        Ok(stopped.volume)
+    }
+
+    /// Waits until the engine has exited, at most `deadline`; gives the mount
+    /// back if it has not.
+    fn engine_exited(self, deadline: Duration) -> Result<Mounted, StillMounted> {
+        match wait_exit(&self.pidfd, deadline) {
+            Ok(()) => Ok(self),
+            Err(error) => Err(StillMounted {
+                mounted: Box::new(self),
+                error,
+            }),
+        }
     }
 
     /// Stops serving the volume at once, even while containers use it (they
@@ -441,26 +448,25 @@ impl Mounted {
     /// the key), and kills it if it has not exited within [`FENCE_DEADLINE`]
     /// (closing its FUSE device aborts the connection as well). Whatever the
     /// engine left is removed. Fails only if the engine cannot be stopped.
-    pub fn fence(mut self) -> Result<Volume, StillMounted> {
+    pub fn fence(self) -> Result<Volume, StillMounted> {
         let _ = mount::unmount_lazy(&self.state.target);
         // ESRCH: the engine is gone already; the wait below returns at once.
         let _ = rustix::process::pidfd_send_signal(&self.pidfd, Signal::USR1);
-        if wait_exit(&self.pidfd, FENCE_DEADLINE).is_err() {
-            tracing::warn!(volume = %self.volume.name, "the engine did not stop when fenced; killing it");
-            let _ = rustix::process::pidfd_send_signal(&self.pidfd, Signal::KILL);
-            if let Err(error) = wait_exit(&self.pidfd, FENCE_DEADLINE) {
-                return Err(StillMounted {
-                    mounted: Box::new(self),
-                    error,
-                });
+        let mut stopped = match self.engine_exited(FENCE_DEADLINE) {
+            Ok(stopped) => stopped,
+            Err(still) => {
+                let mounted = *still.mounted;
+                tracing::warn!(volume = %mounted.volume.name, "the engine did not stop when fenced; killing it");
+                let _ = rustix::process::pidfd_send_signal(&mounted.pidfd, Signal::KILL);
+                mounted.engine_exited(FENCE_DEADLINE)?
             }
-        }
-        if let Some(mut child) = self.child.take() {
+        };
+        if let Some(mut child) = stopped.child.take() {
             let _ = child.wait();
         }
-        let _ = mount::abort_fuse(&self.state.fuse_dir);
-        remove_state_dir(&self.state_dir);
-        Ok(self.volume)
+        let _ = mount::abort_fuse(&stopped.state.fuse_dir);
+        remove_state_dir(&stopped.state_dir);
+        Ok(stopped.volume)
     }
 
     /// Finds the volumes whose engines still run under `engine.state_root`
