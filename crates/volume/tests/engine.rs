@@ -99,9 +99,8 @@ fn assert_clean(target: &Path, fuse_dir: &Path, loop_device: &Path, pid: u32, st
         !mounts.iter().any(|entry| entry.target == fuse_dir),
         "FUSE still mounted"
     );
-    let number = volume::loopdev::device_number(loop_device).unwrap();
     assert!(
-        !Path::new(&format!("/sys/block/loop{number}/loop/backing_file")).exists(),
+        !loop_serves(loop_device, fuse_dir),
         "loop device still attached"
     );
     let losetup = Command::new("losetup").arg("-a").output().unwrap();
@@ -112,6 +111,22 @@ fn assert_clean(target: &Path, fuse_dir: &Path, loop_device: &Path, pid: u32, st
     );
     assert!(!alive(pid), "engine {pid} still runs");
     assert!(!state_dir.exists(), "state directory left behind");
+}
+
+/// Whether `loop_device` may still be attached to the block file in
+/// `fuse_dir`: tests run side by side, so the device may serve another test's
+/// volume once released. Once a FUSE mount is detached lazily, the kernel
+/// names its block file from the detached root, `/disk`, whichever volume it
+/// is of: that counts as possibly this one.
+fn loop_serves(loop_device: &Path, fuse_dir: &Path) -> bool {
+    let number = volume::loopdev::device_number(loop_device).unwrap();
+    let detached = Path::new("/").join(volume::device::DISK_FILE_NAME);
+    std::fs::read_to_string(format!("/sys/block/loop{number}/loop/backing_file")).is_ok_and(
+        |backing| {
+            let backing = Path::new(backing.trim_end());
+            backing == fuse_dir.join(volume::device::DISK_FILE_NAME) || backing == detached
+        },
+    )
 }
 
 /// Whether `pid` runs (a zombie whose parent has not reaped it does not).
@@ -392,8 +407,7 @@ fn fencing_a_busy_volume_stops_it_at_once_and_keeps_what_was_fsynced() {
     // Once the writer lets go, nothing of the volume is left.
     drop(busy);
     wait_until("the loop device to clear itself", || {
-        let number = volume::loopdev::device_number(&loop_device).unwrap();
-        !Path::new(&format!("/sys/block/loop{number}/loop/backing_file")).exists()
+        !loop_serves(&loop_device, &fuse_dir)
     });
     assert_clean(&target, &fuse_dir, &loop_device, pid, &state_dir);
 

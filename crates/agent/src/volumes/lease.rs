@@ -256,7 +256,8 @@ impl Leases {
         let timing = self.timing;
         let mut sent_ok = *last_sent.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = timing.renew_at(sent_ok);
-        let mut last_error = String::from("no renewal was answered");
+        let unanswered = || String::from("no renewal was answered in time");
+        let mut last_error = unanswered();
         loop {
             let attempt = async {
                 tokio::time::sleep_until(next).await;
@@ -284,6 +285,7 @@ impl Leases {
                         sent_ok = sent;
                         *last_sent.lock().unwrap_or_else(PoisonError::into_inner) = sent;
                         next = timing.renew_at(sent);
+                        last_error = unanswered();
                     }
                     Err(error) if is_definitive(&error) => {
                         tracing::error!(
