@@ -145,7 +145,8 @@ struct Mounted {
 }
 
 /// The volumes this node has mounted and those it fenced, shared by the
-/// driver and the renewal tasks.
+/// driver and the renewal tasks. Whoever holds both locks takes `mounted`
+/// first.
 pub(crate) struct Leases {
     shared: Arc<Shared>,
     timing: LeaseTiming,
@@ -316,6 +317,12 @@ impl Leases {
                 .get(name)
                 .is_some_and(|mounted| mounted.generation == generation)
             {
+                // Marked in the same step, before the engine stops: a
+                // container joining from now on is refused.
+                self.fenced
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(name.to_owned(), reason.clone());
                 mounted.remove(name)
             } else {
                 None
@@ -324,11 +331,6 @@ impl Leases {
         let Some(mounted) = taken else {
             return;
         };
-        // Marked before the engine stops: a container joining now is refused.
-        self.fenced
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.to_owned(), reason.clone());
         let target = mounted.volume.target().to_owned();
         match tokio::task::spawn_blocking(move || mounted.volume.fence()).await {
             Ok(Ok(_)) => {}
