@@ -86,6 +86,17 @@ pub enum AgentError {
         /// What was given.
         address: String,
     },
+    /// The volume lease asked for is outside what the agent and the key
+    /// manager allow.
+    #[error(
+        "a volume lease of {seconds} s is not allowed; give --lease-seconds from {} to {}",
+        crate::MIN_LEASE_SECS,
+        crate::MAX_LEASE_SECS
+    )]
+    LeaseLength {
+        /// The length asked for.
+        seconds: u32,
+    },
     /// The HTTPS client could not be set up.
     #[error("cannot set up the HTTPS client: {source}")]
     Client {

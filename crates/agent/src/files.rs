@@ -7,7 +7,7 @@
 //! | `node.crt` | 0644 | the node certificate (PEM) |
 //! | `ca.pem` | 0644 | the CA bundle pinned at join (PEM) |
 //! | `node.json` | 0644 | server address, node id, name, role, tenant, serial, expiry |
-//! | `status.json` | 0644 | what `agent run` has done: renewals, heartbeats, last error |
+//! | `status.json` | 0644 | what `agent run` has done: renewals, heartbeats, last error, fenced volumes |
 
 use std::fs::DirBuilder;
 use std::io::Write as _;
@@ -58,6 +58,10 @@ pub struct AgentStatus {
     pub last_error: Option<String>,
     /// Serial of the current certificate.
     pub serial: String,
+    /// Volumes fenced because their lease could not be kept (their mount
+    /// stopped, their key wiped), with the reason, until Docker unmounts them.
+    #[serde(default)]
+    pub fenced_volumes: std::collections::BTreeMap<String, String>,
 }
 
 /// The paths of the identity files in a data directory.

@@ -21,4 +21,4 @@ pub use error::AgentError;
 pub use files::{AgentStatus, IdentityFiles, NodeState};
 pub use join::{JoinOptions, join};
 pub use run::{DEFAULT_HEARTBEAT_INTERVAL, RunOptions, run};
-pub use volumes::VolumeOptions;
+pub use volumes::{DEFAULT_LEASE_SECS, MAX_LEASE_SECS, MIN_LEASE_SECS, VolumeOptions};

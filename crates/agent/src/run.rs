@@ -89,7 +89,7 @@ impl Shared {
     }
 
     /// Updates the status and writes it (under the lock, so writes do not interleave).
-    fn update_status(&self, change: impl FnOnce(&mut AgentStatus)) {
+    pub(crate) fn update_status(&self, change: impl FnOnce(&mut AgentStatus)) {
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         change(&mut status);
         if let Err(error) = self.files.store_status(&status) {

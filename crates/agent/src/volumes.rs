@@ -6,35 +6,35 @@
 //! * Mount takes the lease for the containers starting with it (refused while
 //!   another node holds it, or by policy), writes the LUKS2 header at the first
 //!   mount, opens the keyslot, starts the volume's engine process with the volume key, and
-//!   renews the lease while mounted.
+//!   renews the lease while mounted; a volume whose lease cannot be kept is
+//!   fenced before the lease can lapse ([`lease`]).
 //! * Unmount stops the engine (the key dies with it) and releases the lease.
 //! * Remove deletes the image and has the key manager destroy the key.
 //!
 //! The secret and the volume key live here only between the key manager's
 //! answer and the engine's start; the engine holds the key in locked memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use plugin::{DriverError, ErrorKind, Volume};
 use serde::Deserialize;
 use serde_json::json;
+use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use crate::AgentError;
 use crate::http::send_json;
 use crate::run::Shared;
 
+mod lease;
 mod recover;
+pub use lease::{DEFAULT_LEASE_SECS, MAX_LEASE_SECS, MIN_LEASE_SECS};
+use lease::{LeaseTiming, Leases, renew_once};
 pub(crate) use recover::Recovered;
-
-/// Lease the agent asks for; renewed every third of it while mounted, so a
-/// node that disappears frees its volumes within this time.
-const LEASE_SECS: u32 = 60;
 
 /// Filesystems `--opt fs=` accepts.
 const FILESYSTEMS: &[&str] = &["ext4"];
@@ -52,6 +52,12 @@ pub struct VolumeOptions {
     pub default_size: u64,
     /// The Docker engine's socket, asked which containers mount a volume.
     pub docker_socket: PathBuf,
+    /// The lease asked of the key manager, in seconds
+    /// ([`MIN_LEASE_SECS`]..=[`MAX_LEASE_SECS`]; [`DEFAULT_LEASE_SECS`]):
+    /// renewed every third of it while mounted, so a node that disappears
+    /// frees its volumes within this time, and a node that cannot renew
+    /// fences them within three quarters of it.
+    pub lease_seconds: u32,
 }
 
 /// The driver Docker talks to through the plugin.
@@ -61,12 +67,7 @@ pub struct CryptainerDriver {
     engine: volume::EngineConfig,
     mount_root: PathBuf,
     default_size: u64,
-    mounted: Mutex<HashMap<String, Mounted>>,
-}
-
-struct Mounted {
-    volume: volume::Mounted,
-    renewal: tokio::task::JoinHandle<()>,
+    leases: Arc<Leases>,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +123,7 @@ fn engine_config(state_root: PathBuf) -> volume::EngineConfig {
 
 impl CryptainerDriver {
     pub(crate) fn new(shared: Arc<Shared>, options: &VolumeOptions) -> Result<Self, AgentError> {
+        let timing = LeaseTiming::new(options.lease_seconds)?;
         let io = |action: &'static str, path: &PathBuf| {
             let path = path.clone();
             move |source| AgentError::Io {
@@ -141,12 +143,12 @@ impl CryptainerDriver {
                 source: std::io::Error::other(error.to_string()),
             })?;
         Ok(CryptainerDriver {
+            leases: Arc::new(Leases::new(Arc::clone(&shared), timing)),
             shared,
             store,
             engine: engine_config(options.run_dir.join("engines")),
             mount_root,
             default_size: options.default_size,
-            mounted: Mutex::new(HashMap::new()),
         })
     }
 
@@ -167,19 +169,27 @@ impl CryptainerDriver {
 
     /// Takes the lease for the containers starting with the volume now (as
     /// the Docker engine lists them); the key manager checks them against
-    /// its policies.
-    async fn acquire(&self, name: &str) -> Result<(VolumeInfo, Zeroizing<Vec<u8>>), DriverError> {
+    /// its policies. Also returns when the request was sent: the lease runs
+    /// from a moment no earlier than that.
+    async fn acquire(
+        &self,
+        name: &str,
+    ) -> Result<(VolumeInfo, Zeroizing<Vec<u8>>, Instant), DriverError> {
         let workloads = self
             .shared
             .docker()
             .claims_for_volume(name)
             .await
             .map_err(crate::secret_volumes::docker_unavailable)?;
+        let sent = Instant::now();
         let acquired: Acquired = send_json(
             self.shared
                 .http()
                 .post(self.url(&format!("/v1/volumes/{name}/acquire")))
-                .json(&json!({ "lease_seconds": LEASE_SECS, "workloads": workloads })),
+                .json(&json!({
+                    "lease_seconds": self.leases.timing().seconds(),
+                    "workloads": workloads,
+                })),
             "take the volume's lease",
         )
         .await
@@ -189,13 +199,24 @@ impl CryptainerDriver {
                 .decode(acquired.secret.as_bytes())
                 .map_err(|_| internal("the key manager's secret is not base64"))?,
         );
-        Ok((acquired.volume, secret))
+        Ok((acquired.volume, secret, sent))
     }
 
     /// Asks the key manager again for a mounted volume, for the containers
     /// joining it now: refused unless its policies allow them. The secret
-    /// that comes back is not needed and is wiped.
+    /// that comes back is not needed and is wiped. A fenced volume admits
+    /// nobody: its mount is gone until its containers stop.
     pub(crate) async fn admit_workloads(&self, name: &str) -> Result<(), DriverError> {
+        if !self.leases.is_mounted(name) {
+            if let Some(reason) = self.leases.fenced(name) {
+                return Err(DriverError::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "volume '{name}' was fenced on this node ({reason}); stop every container using it, then start them again to mount it afresh"
+                    ),
+                ));
+            }
+        }
         self.acquire(name).await.map(drop)
     }
 
@@ -224,6 +245,9 @@ impl CryptainerDriver {
         ]);
         if let Some(holder) = info.holder {
             status.insert("holder".to_owned(), holder);
+        }
+        if let Some(reason) = self.leases.fenced(&info.name) {
+            status.insert("fenced".to_owned(), reason);
         }
         Volume {
             name: info.name,
@@ -459,7 +483,7 @@ impl plugin::VolumeDriver for CryptainerDriver {
                 format!("volume '{name}' has no image on this node: {error}"),
             )
         })?;
-        let (info, secret) = self.acquire(&name).await?;
+        let (info, secret, sent) = self.acquire(&name).await?;
         let target = self.mount_root.join(&name);
         let engine = self.engine.clone();
         let server = self.shared.server();
@@ -498,31 +522,20 @@ impl plugin::VolumeDriver for CryptainerDriver {
                 return Err(error);
             }
         };
-        let renewal = tokio::spawn(renew_lease(Arc::clone(&self.shared), name.clone()));
-        self.mounted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(
-                name,
-                Mounted {
-                    volume: mounted,
-                    renewal,
-                },
-            );
+        self.leases.track(name, mounted, sent);
         Ok(target)
     }
 
     async fn unmount(&self, name: String) -> Result<(), DriverError> {
-        let Some(mounted) = self
-            .mounted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&name)
-        else {
+        let Some((mounted, sent)) = self.leases.untrack(&name) else {
+            // A fenced volume's engine is stopped already, and its lease
+            // lapses by itself: nothing is left to clean up.
+            if self.leases.forget_fenced(&name) {
+                tracing::info!(volume = %name, "Docker unmounted a fenced volume; the next mount takes its lease afresh");
+            }
             return Ok(());
         };
-        mounted.renewal.abort();
-        let unmounting = tokio::task::spawn_blocking(move || mounted.volume.unmount())
+        let unmounting = tokio::task::spawn_blocking(move || mounted.unmount())
             .await
             .map_err(internal)?;
         match unmounting {
@@ -531,7 +544,12 @@ impl plugin::VolumeDriver for CryptainerDriver {
                 Ok(())
             }
             Err(still) => {
-                let message = format!("volume '{name}' is still mounted: {still:?}");
+                let message = format!(
+                    "volume '{name}' is still mounted: {}",
+                    volume::engine::chain(&still.error)
+                );
+                // Still mounted, so its lease is still kept (or it is fenced).
+                self.leases.track(name, *still.mounted, sent);
                 Err(DriverError::new(ErrorKind::Internal, message))
             }
         }
@@ -575,27 +593,4 @@ impl plugin::VolumeDriver for CryptainerDriver {
             .map(|info| self.to_volume(info))
             .collect())
     }
-}
-
-/// Renews a mounted volume's lease every third of its length until aborted.
-async fn renew_lease(shared: Arc<Shared>, name: String) {
-    let every = Duration::from_secs(u64::from(LEASE_SECS / 3));
-    loop {
-        tokio::time::sleep(every).await;
-        if let Err(error) = renew_once(&shared, &name).await {
-            tracing::warn!(volume = %name, %error, "could not renew the lease; retrying");
-        }
-    }
-}
-
-/// One renewal of this node's lease on volume `name`.
-async fn renew_once(shared: &Shared, name: &str) -> Result<VolumeInfo, AgentError> {
-    send_json(
-        shared
-            .http()
-            .post(format!("{}/v1/volumes/{name}/renew", shared.server()))
-            .json(&json!({ "lease_seconds": LEASE_SECS })),
-        "renew the volume's lease",
-    )
-    .await
 }

@@ -82,6 +82,20 @@ pub enum AgentCommand {
         /// decide; when the engine cannot be reached, mounts fail.
         #[arg(long, default_value = agent::DEFAULT_DOCKER_SOCKET, value_name = "PATH")]
         docker_socket: PathBuf,
+        /// The lease on a mounted volume asked of the key manager, in
+        /// seconds. It is renewed every third of its length; when no renewal
+        /// succeeds for three quarters of it (the key manager unreachable),
+        /// the volume is fenced before another node may take it: its mount
+        /// stops and its containers get I/O errors. Shorter leases move
+        /// volumes to another node sooner after a host dies, and fence
+        /// sooner in a network partition.
+        #[arg(
+            long,
+            default_value_t = agent::DEFAULT_LEASE_SECS,
+            value_parser = clap::value_parser!(u32).range(i64::from(agent::MIN_LEASE_SECS)..=i64::from(agent::MAX_LEASE_SECS)),
+            value_name = "SECONDS"
+        )]
+        lease_seconds: u32,
     },
 }
 
@@ -129,6 +143,7 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
             default_volume_size,
             no_volumes,
             docker_socket,
+            lease_seconds,
         } => {
             // Mount points go to Docker, which reads a relative path against
             // the container's bundle: every path the plugin hands out is
@@ -144,6 +159,7 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
                 run_dir: absolute(run_dir.clone()),
                 default_size: *default_volume_size,
                 docker_socket: docker_socket.clone(),
+                lease_seconds: *lease_seconds,
             });
             let options = agent::RunOptions {
                 data_dir: data_dir.clone(),
@@ -168,5 +184,13 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_agent_never_asks_for_a_lease_the_key_manager_refuses() {
+        assert_eq!(agent::MAX_LEASE_SECS, keystore::MAX_LEASE_SECS);
     }
 }

@@ -1,7 +1,8 @@
 //! The agent's control process can die and come back without disturbing the
 //! containers: the volume engines run on their own, and a restarted agent takes
-//! its mounted volumes back (lease, unmount at the container's exit). With the
-//! real Docker engine, a real server and a real agent.
+//! its mounted volumes back (lease, unmount at the container's exit). An agent
+//! cut off from the key manager fences its volumes before their leases can
+//! lapse. With the real Docker engine, a real server and a real agent.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -66,6 +67,23 @@ fn volume_in_use(docker: &Docker, agent: &Agent, command: &[&str]) -> (String, S
     (volume, container)
 }
 
+/// Starts a container running `script`, which appends numbered lines to
+/// `/data/log` of a new volume of `agent` and prints `synced N` for each one
+/// on disk, and waits until 20 are; returns the volume, the container and the
+/// guard that removes it.
+fn writer<'a>(
+    docker: &'a Docker,
+    agent: &Agent,
+    script: &str,
+) -> (String, String, RemoveContainer<'a>) {
+    let (volume, container) = volume_in_use(docker, agent, &["sh", "-c", script]);
+    let guard = RemoveContainer::new(docker, &container);
+    wait_until("the writer to sync some lines", || {
+        last_synced(docker, &container) >= 20
+    });
+    (volume, container, guard)
+}
+
 #[test]
 fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
     let docker = Docker::connect();
@@ -73,19 +91,11 @@ fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
     let server = TestServer::start_dev(&dir.path().join("server"));
     let mut agent = Agent::start(&server, dir.path(), "recover");
     // Appends numbered lines, syncing after each, and says which are synced.
-    let (volume, container) = volume_in_use(
+    let (volume, container, _guard) = writer(
         &docker,
         &agent,
-        &[
-            "sh",
-            "-c",
-            "i=0; while true; do i=$((i+1)); echo \"line $i\" >> /data/log; sync; echo \"synced $i\"; done",
-        ],
+        "i=0; while true; do i=$((i+1)); echo \"line $i\" >> /data/log; sync; echo \"synced $i\"; done",
     );
-    let _guard = RemoveContainer::new(&docker, &container);
-    wait_until("the writer to sync some lines", || {
-        last_synced(&docker, &container) >= 20
-    });
 
     agent.kill();
     let synced_at_kill = last_synced(&docker, &container);
@@ -195,5 +205,96 @@ fn a_volume_whose_container_exited_while_the_agent_was_down_is_unmounted_at_star
     let read = docker.run_with_volume(&volume, "echo again > /data/f && cat /data/f");
     assert_eq!(read.trim(), "again");
     docker.ok(&["rm", &container]);
+    docker.ok(&["volume", "rm", &volume]);
+}
+
+/// The volumes the agent reports fenced in its `status.json`.
+fn fenced_volumes(agent: &Agent) -> serde_json::Value {
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(agent.data_dir.join("status.json")).unwrap())
+            .unwrap();
+    status["fenced_volumes"].clone()
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to the server process.
+fn signal_server(server: &TestServer, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(server.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn an_agent_cut_off_from_the_key_manager_fences_its_volume_before_the_lease_lapses() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    // A short lease, so the test is quick, but long enough that a loaded
+    // machine's slow answers do not fence before the partition.
+    let agent = Agent::start_with(
+        &server,
+        dir.path(),
+        "fence",
+        &dir.path().join("storage"),
+        &["--lease-seconds", "20"],
+    );
+    // Appends numbered lines, fsyncing the file after each, and says which
+    // are synced and which failed.
+    let (volume, container, _guard) = writer(
+        &docker,
+        &agent,
+        "i=0; while true; do i=$((i+1)); if echo \"line $i\" >> /data/log && sync /data/log; then echo \"synced $i\"; else echo \"failed $i\"; sleep 1; fi; done",
+    );
+
+    // The key manager stops answering: renewals hang, then time out.
+    signal_server(&server, "STOP");
+    wait_until("the agent to fence the volume", || {
+        fenced_volumes(&agent).get(&volume).is_some()
+    });
+    assert!(
+        mounts_under(&agent.run_dir).is_empty(),
+        "{:?}",
+        mounts_under(&agent.run_dir)
+    );
+    assert!(engines_of(&agent, &volume).is_empty());
+    // The container is still running, and only gets I/O errors now.
+    wait_until("the writer to see I/O errors", || {
+        docker.ok(&["logs", &container]).contains("failed ")
+    });
+    let logs = docker.ok(&["logs", &container]);
+    // Lines synced before the first failure were on disk when they were.
+    let synced = logs
+        .lines()
+        .take_while(|line| !line.starts_with("failed "))
+        .filter_map(|line| line.strip_prefix("synced "))
+        .filter_map(|number| number.trim().parse::<usize>().ok())
+        .max()
+        .unwrap();
+    assert!(synced >= 20, "{synced}");
+
+    // The key manager is back; Docker still shows the volume fenced until
+    // the container stops, and its unmount finds nothing left to clean up.
+    signal_server(&server, "CONT");
+    let status = docker.ok(&["volume", "inspect", "-f", "{{json .Status}}", &volume]);
+    assert!(status.contains("fenced"), "{status}");
+    docker.ok(&["stop", "-t", "1", &container]);
+    docker.ok(&["rm", &container]);
+    wait_until("the fence to be forgotten at Docker's unmount", || {
+        fenced_volumes(&agent).get(&volume).is_none()
+    });
+
+    // A new container mounts the volume again (the lease taken afresh), and
+    // every line synced before the fence is there, in order.
+    let log = docker.run_with_volume(&volume, "cat /data/log");
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= synced, "{} < {synced}", lines.len());
+    for (index, line) in lines.iter().take(synced).enumerate() {
+        assert_eq!(*line, format!("line {}", index + 1));
+    }
+    wait_until("the volume to be released", || {
+        volume_state(&server, &volume)["state"] == "free"
+    });
     docker.ok(&["volume", "rm", &volume]);
 }

@@ -6,7 +6,8 @@
 //! [`KEY_LEN`] key bytes from standard input (a pipe), then writes one line to
 //! standard output: `ready` once the filesystem is mounted, or `error: …`.
 //! SIGTERM (or SIGINT) unmounts, detaches and exits; so does the end of the
-//! FUSE session.
+//! FUSE session. SIGUSR1 fences: the engine stops serving at once, even while
+//! the filesystem is in use (see [`Running::fence`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -138,6 +139,8 @@ struct Running {
     fuse_dir: PathBuf,
     events: mpsc::Receiver<Event>,
     events_sender: mpsc::Sender<Event>,
+    /// Whether the FUSE session has reported its end (it does so once).
+    session_ended: bool,
 }
 
 enum Event {
@@ -201,6 +204,7 @@ fn start<C: BlockCipher>(args: &EngineArgs, cipher: C) -> Result<Running, Volume
         fuse_dir: fuse_dir.clone(),
         events,
         events_sender,
+        session_ended: false,
     };
     match running.attach_and_mount(&fuse_dir, filesystem, args) {
         Ok(()) => Ok(running),
@@ -265,6 +269,13 @@ impl Running {
             .map_err(|source| VolumeError::io("starting a thread for", "signals", source))?;
         loop {
             match self.events.recv() {
+                Ok(Event::Signal(libc::SIGUSR1)) => {
+                    tracing::warn!(
+                        "fenced: the volume's lease could not be kept; stopping at once, whoever still uses the volume"
+                    );
+                    self.fence();
+                    return Ok(());
+                }
                 Ok(Event::Signal(signal)) => {
                     tracing::info!(signal, "stopping");
                     match mount::unmount(&self.target) {
@@ -277,6 +288,7 @@ impl Running {
                     }
                 }
                 Ok(Event::SessionEnded) | Err(_) => {
+                    self.session_ended = true;
                     tracing::warn!("the FUSE session ended underneath the engine");
                     let _ = mount::unmount_lazy(&self.target);
                     self.teardown();
@@ -307,12 +319,42 @@ impl Running {
             tracing::warn!(error = %chain(&error), "unmounting the FUSE block file; detaching it lazily");
             let _ = mount::unmount_lazy(&self.fuse_dir);
         }
-        // The session thread reports when every worker has stopped.
-        while let Ok(event) = self.events.recv() {
-            if matches!(event, Event::SessionEnded) {
-                break;
+        self.wait_session_end();
+        self.remove_state();
+    }
+
+    /// Stops serving the volume at once, whoever still uses it, so that no
+    /// write reaches the image any more (the agent fences a volume whose
+    /// lease it could not keep): detaches the filesystem from the namespace,
+    /// aborts the FUSE connection (the loop device and the filesystem on it
+    /// then read and write only I/O errors), detaches the loop device (it
+    /// clears itself once the last user lets go), waits for the FUSE workers
+    /// to stop and removes the state. The key is wiped when the engine exits.
+    fn fence(&mut self) {
+        let _ = mount::unmount_lazy(&self.target);
+        if let Err(error) = mount::abort_fuse(&self.fuse_dir) {
+            tracing::warn!(error = %chain(&error), "aborting the FUSE connection");
+        }
+        if let Some(loop_device) = self.loop_device.take() {
+            loop_device.detach_later();
+        }
+        self.wait_session_end();
+        self.remove_state();
+    }
+
+    /// Waits until the session thread reports that every FUSE worker has
+    /// stopped, unless it has already.
+    fn wait_session_end(&mut self) {
+        while !self.session_ended {
+            match self.events.recv() {
+                Ok(Event::SessionEnded) | Err(_) => self.session_ended = true,
+                Ok(Event::Signal(_)) => {}
             }
         }
+    }
+
+    /// Removes the state directory: the volume is no longer served.
+    fn remove_state(&self) {
         let _ = std::fs::remove_file(self.state_dir.join(crate::state::STATE_FILE));
         let _ = std::fs::remove_dir(self.state_dir.join(FUSE_DIR));
         let _ = std::fs::remove_file(self.state_dir.join("engine.log"));
@@ -351,6 +393,7 @@ fn stop_signals() -> libc::sigset_t {
         libc::sigaddset(&raw mut set, libc::SIGTERM);
         libc::sigaddset(&raw mut set, libc::SIGINT);
         libc::sigaddset(&raw mut set, libc::SIGHUP);
+        libc::sigaddset(&raw mut set, libc::SIGUSR1);
     }
     set
 }

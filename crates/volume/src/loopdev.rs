@@ -141,19 +141,25 @@ impl LoopDevice {
     /// Detaches the device (once nothing has it mounted) and waits until the
     /// kernel has released the backing file.
     pub fn detach(self) -> Result<(), VolumeError> {
+        let number = self.number;
+        self.detach_later();
+        wait_detached(number, DETACH_DEADLINE)
+    }
+
+    /// Detaches the device now if nothing uses it, else once its last user
+    /// lets go (autoclear), without waiting: for fencing, where a container
+    /// may hold the filesystem on it for as long as it likes.
+    pub fn detach_later(self) {
         // SAFETY: LOOP_CLR_FD takes no argument; `self.device` is open.
         let result = unsafe { libc::ioctl(self.device.as_raw_fd(), LOOP_CLR_FD) };
         if result != 0 {
             let error = io::Error::last_os_error();
             // ENXIO: already detached. Anything else: autoclear still detaches
-            // it when the last opener closes, which is what we wait for below.
+            // it when the last opener closes.
             if error.raw_os_error() != Some(libc::ENXIO) {
                 tracing::warn!(device = %self.path.display(), %error, "LOOP_CLR_FD refused; relying on autoclear");
             }
         }
-        let number = self.number;
-        drop(self.device);
-        wait_detached(number, DETACH_DEADLINE)
     }
 }
 

@@ -182,6 +182,18 @@ pub fn unmount_lazy(target: &Path) -> Result<(), VolumeError> {
     }
 }
 
+/// Aborts the FUSE connection mounted at `target` and detaches it (`umount -f
+/// -l`): the kernel's FUSE `umount_begin` aborts the connection even when the
+/// mount is busy, so every request in flight and every later one fails, and
+/// the serving process reads `ENODEV` and stops. For fencing, where no write
+/// may reach the image any more, whoever still uses the mount.
+pub fn abort_fuse(target: &Path) -> Result<(), VolumeError> {
+    match rustix::mount::unmount(target, UnmountFlags::FORCE | UnmountFlags::DETACH) {
+        Ok(()) | Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOENT) => Ok(()),
+        Err(errno) => Err(VolumeError::sys("umount -f -l", errno)),
+    }
+}
+
 /// One line of `/proc/self/mountinfo`: what is mounted where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MountEntry {

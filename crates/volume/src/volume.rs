@@ -32,6 +32,9 @@ const IMAGE_SUFFIX: &str = ".img";
 const MAX_SIZE: u64 = 16 << 40;
 /// How long an engine may take to stop once told to.
 const STOP_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a fenced engine may take to stop before it is killed: fencing
+/// waits for nobody, so only the teardown itself counts.
+const FENCE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A directory of volume images, one sparse file per volume.
 #[derive(Clone, Debug)]
@@ -402,7 +405,7 @@ impl Mounted {
     /// Unmounts the filesystem (refusing if it is busy), then tells the
     /// engine to detach the loop device, end the FUSE session, wipe the key
     /// and exit, and waits for it to be gone.
-    pub fn unmount(mut self) -> Result<Volume, StillMounted> {
+    pub fn unmount(self) -> Result<Volume, StillMounted> {
         if let Err(error) = mount::unmount(&self.state.target) {
             return Err(StillMounted {
                 mounted: Box::new(self),
@@ -418,16 +421,52 @@ impl Mounted {
                 });
             }
         }
-        if let Err(error) = wait_exit(&self.pidfd, STOP_DEADLINE) {
-            return Err(StillMounted {
-                mounted: Box::new(self),
-                error,
-            });
-        }
-        if let Some(mut child) = self.child.take() {
+        let mut stopped = self.engine_exited(STOP_DEADLINE)?;
+        if let Some(mut child) = stopped.child.take() {
             let _ = child.wait();
         }
-        Ok(self.volume)
+        Ok(stopped.volume)
+    }
+
+    /// Waits until the engine has exited, at most `deadline`; gives the mount
+    /// back if it has not.
+    fn engine_exited(self, deadline: Duration) -> Result<Mounted, StillMounted> {
+        match wait_exit(&self.pidfd, deadline) {
+            Ok(()) => Ok(self),
+            Err(error) => Err(StillMounted {
+                mounted: Box::new(self),
+                error,
+            }),
+        }
+    }
+
+    /// Stops serving the volume at once, even while containers use it (they
+    /// get I/O errors from then on): for a node that can no longer keep the
+    /// volume's lease, so that another node may take it without two writers.
+    /// Detaches the filesystem here, tells the engine to fence (SIGUSR1: it
+    /// aborts its FUSE connection, detaches the loop device and exits, wiping
+    /// the key), and kills it if it has not exited within [`FENCE_DEADLINE`]
+    /// (closing its FUSE device aborts the connection as well). Whatever the
+    /// engine left is removed. Fails only if the engine cannot be stopped.
+    pub fn fence(self) -> Result<Volume, StillMounted> {
+        let _ = mount::unmount_lazy(&self.state.target);
+        // ESRCH: the engine is gone already; the wait below returns at once.
+        let _ = rustix::process::pidfd_send_signal(&self.pidfd, Signal::USR1);
+        let mut stopped = match self.engine_exited(FENCE_DEADLINE) {
+            Ok(stopped) => stopped,
+            Err(still) => {
+                let mounted = *still.mounted;
+                tracing::warn!(volume = %mounted.volume.name, "the engine did not stop when fenced; killing it");
+                let _ = rustix::process::pidfd_send_signal(&mounted.pidfd, Signal::KILL);
+                mounted.engine_exited(FENCE_DEADLINE)?
+            }
+        };
+        if let Some(mut child) = stopped.child.take() {
+            let _ = child.wait();
+        }
+        let _ = mount::abort_fuse(&stopped.state.fuse_dir);
+        remove_state_dir(&stopped.state_dir);
+        Ok(stopped.volume)
     }
 
     /// Finds the volumes whose engines still run under `engine.state_root`
@@ -506,6 +545,11 @@ fn clean_up_dead(state: Option<&EngineState>, state_dir: &Path) {
     } else {
         let _ = mount::unmount_lazy(&state_dir.join(FUSE_DIR));
     }
+    remove_state_dir(state_dir);
+}
+
+/// Removes a state directory an engine no longer serves from.
+fn remove_state_dir(state_dir: &Path) {
     let _ = std::fs::remove_file(state_dir.join(crate::state::STATE_FILE));
     let _ = std::fs::remove_file(state_dir.join("engine.log"));
     let _ = std::fs::remove_dir(state_dir.join(FUSE_DIR));

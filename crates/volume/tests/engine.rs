@@ -1,7 +1,7 @@
 //! The engine end to end, as root, with real FUSE, loop devices, mkfs.ext4
 //! and mount: POSIX behaviour, persistence, no plaintext in the image,
-//! control-process death and recovery, engine death, a flipped ciphertext
-//! byte, and a clean system after unmount.
+//! control-process death and recovery, engine death, fencing a busy volume,
+//! a flipped ciphertext byte, and a clean system after unmount.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -99,9 +99,8 @@ fn assert_clean(target: &Path, fuse_dir: &Path, loop_device: &Path, pid: u32, st
         !mounts.iter().any(|entry| entry.target == fuse_dir),
         "FUSE still mounted"
     );
-    let number = volume::loopdev::device_number(loop_device).unwrap();
     assert!(
-        !Path::new(&format!("/sys/block/loop{number}/loop/backing_file")).exists(),
+        !loop_serves(loop_device, fuse_dir),
         "loop device still attached"
     );
     let losetup = Command::new("losetup").arg("-a").output().unwrap();
@@ -112,6 +111,22 @@ fn assert_clean(target: &Path, fuse_dir: &Path, loop_device: &Path, pid: u32, st
     );
     assert!(!alive(pid), "engine {pid} still runs");
     assert!(!state_dir.exists(), "state directory left behind");
+}
+
+/// Whether `loop_device` may still be attached to the block file in
+/// `fuse_dir`: tests run side by side, so the device may serve another test's
+/// volume once released. Once a FUSE mount is detached lazily, the kernel
+/// names its block file from the detached root, `/disk`, whichever volume it
+/// is of: that counts as possibly this one.
+fn loop_serves(loop_device: &Path, fuse_dir: &Path) -> bool {
+    let number = volume::loopdev::device_number(loop_device).unwrap();
+    let detached = Path::new("/").join(volume::device::DISK_FILE_NAME);
+    std::fs::read_to_string(format!("/sys/block/loop{number}/loop/backing_file")).is_ok_and(
+        |backing| {
+            let backing = Path::new(backing.trim_end());
+            backing == fuse_dir.join(volume::device::DISK_FILE_NAME) || backing == detached
+        },
+    )
 }
 
 /// Whether `pid` runs (a zombie whose parent has not reaped it does not).
@@ -356,6 +371,52 @@ fn killing_the_engine_loses_nothing_that_was_fsynced() {
             path.display()
         );
     }
+    fixture.unmount();
+}
+
+#[test]
+fn fencing_a_busy_volume_stops_it_at_once_and_keeps_what_was_fsynced() {
+    let mut fixture = Fixture::new();
+    fixture.store.create("fenced", SIZE).unwrap();
+    let key = VolumeKey::generate();
+    let target = fixture.target();
+    fixture.mount("fenced", &key);
+    write_synced(&target.join("before"), b"synced before the fence");
+    // A writer keeps the filesystem busy: an unmount would be refused.
+    let mut busy = File::create(target.join("busy")).unwrap();
+    busy.write_all(b"in use").unwrap();
+    busy.sync_all().unwrap();
+
+    let mounted = fixture.mounted.take().unwrap();
+    let pid = mounted.engine_pid();
+    let state_dir = mounted.state_dir().to_owned();
+    let fuse_dir = state_dir.join("fuse");
+    let loop_device = mounted.loop_device().to_owned();
+    mounted.fence().map_err(|still| still.error).unwrap();
+
+    // The engine is gone at once, the writer only gets I/O errors.
+    assert!(!alive(pid), "engine {pid} still runs");
+    assert!(!state_dir.exists(), "state directory left behind");
+    let mounts = volume::mount::mounts().unwrap();
+    assert!(!mounts.iter().any(|entry| entry.target == target));
+    assert!(!mounts.iter().any(|entry| entry.target == fuse_dir));
+    let written = busy
+        .write_all(&[1u8; 1 << 20])
+        .and_then(|()| busy.sync_all());
+    assert!(written.is_err(), "a write after the fence reached the disk");
+    // Once the writer lets go, nothing of the volume is left.
+    drop(busy);
+    wait_until("the loop device to clear itself", || {
+        !loop_serves(&loop_device, &fuse_dir)
+    });
+    assert_clean(&target, &fuse_dir, &loop_device, pid, &state_dir);
+
+    // The volume mounts again with what was synced before the fence.
+    fixture.mount("fenced", &key);
+    assert_eq!(
+        std::fs::read(target.join("before")).unwrap(),
+        b"synced before the fence"
+    );
     fixture.unmount();
 }
 

@@ -9,8 +9,9 @@
 //! compares them with the plugin's mount table:
 //!
 //! * an engine of a volume the table says is in use is adopted: its lease is
-//!   renewed (or taken again if it lapsed and nobody took it) and renewed from
-//!   then on, and the container's exit unmounts it as usual;
+//!   renewed (or taken again if it lapsed and nobody took it) and kept from
+//!   then on as any mount's (fenced if it cannot be), and the container's
+//!   exit unmounts it as usual;
 //! * if meanwhile another node took the volume, this node's mount is stopped
 //!   (fenced): one writer per volume matters more than a container that kept
 //!   writing while its node was out of contact;
@@ -25,11 +26,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError};
 
 use serde_json::json;
+use tokio::time::Instant;
 
-use super::{Acquired, CryptainerDriver, LEASE_SECS, Mounted, VolumeInfo, renew_lease, renew_once};
+use super::{Acquired, CryptainerDriver, VolumeInfo, renew_once};
 use crate::AgentError;
 use crate::http::send_json;
 
@@ -39,7 +40,8 @@ pub(crate) enum Recovered {
     /// In use, lease held: adopted.
     Adopted,
     /// In use, but the key manager could not be reached: adopted, and the
-    /// renewal retries until it answers.
+    /// renewal retries until it answers, fencing the volume if no renewal
+    /// succeeds within three quarters of a lease from the adoption.
     AdoptedUnconfirmed,
     /// Another node holds the volume now (or the key manager refused the
     /// lease): this node's mount was stopped.
@@ -76,8 +78,12 @@ impl CryptainerDriver {
             let outcome = if in_use.contains_key(&name) && self.still_used(&name).await {
                 match self.retake_lease(&name).await {
                     Ok(confirmed) => {
-                        self.adopt(name.clone(), mounted);
-                        if confirmed {
+                        tracing::info!(volume = %name, "took back a mounted volume");
+                        // Unconfirmed: the previous run's last renewal is
+                        // unknown, so the deadline counts from now.
+                        let sent = confirmed.unwrap_or_else(Instant::now);
+                        self.leases.track(name.clone(), mounted, sent);
+                        if confirmed.is_some() {
                             Recovered::Adopted
                         } else {
                             Recovered::AdoptedUnconfirmed
@@ -87,9 +93,9 @@ impl CryptainerDriver {
                         tracing::error!(
                             volume = %name,
                             %reason,
-                            "the volume is no longer this node's: stopping its mount here so that only one node writes it"
+                            "the volume is no longer this node's: stopping its mount here at once (fenced) so that only one node writes it; the containers using it get I/O errors"
                         );
-                        stop(mounted).await;
+                        fence(mounted).await;
                         Recovered::Fenced(reason)
                     }
                 }
@@ -124,12 +130,15 @@ impl CryptainerDriver {
     }
 
     /// Renews this node's lease on `name`, or takes it again when it lapsed and
-    /// nobody took it. `Ok(false)`: the key manager could not be reached (the
-    /// renewal loop keeps trying). `Err`: the volume is not this node's.
-    async fn retake_lease(&self, name: &str) -> Result<bool, String> {
-        match renew_once(&self.shared, name).await {
-            Ok(_) => return Ok(true),
-            Err(AgentError::Http { .. }) => return Ok(false),
+    /// nobody took it; returns when the request that did was sent.
+    /// `Ok(None)`: the key manager could not be reached (the renewal loop
+    /// keeps trying). `Err`: the volume is not this node's.
+    async fn retake_lease(&self, name: &str) -> Result<Option<Instant>, String> {
+        let timing = self.leases.timing();
+        let sent = Instant::now();
+        match renew_once(&self.shared, name, timing).await {
+            Ok(_) => return Ok(Some(sent)),
+            Err(AgentError::Http { .. }) => return Ok(None),
             Err(AgentError::Refused { status: 400, .. }) => {}
             Err(error) => return Err(error.to_string()),
         }
@@ -145,11 +154,12 @@ impl CryptainerDriver {
         if let Some(holder) = info.holder {
             return Err(format!("node '{holder}' holds it now"));
         }
+        let sent = Instant::now();
         let acquired = send_json::<Acquired>(
             self.shared
                 .http()
                 .post(self.url(&format!("/v1/volumes/{name}/acquire")))
-                .json(&json!({ "lease_seconds": LEASE_SECS })),
+                .json(&json!({ "lease_seconds": timing.seconds() })),
             "take the volume's lease",
         )
         .await
@@ -157,7 +167,7 @@ impl CryptainerDriver {
         // The adopted engine has the key already; the secret (zeroized on drop)
         // is not needed.
         drop(acquired);
-        Ok(true)
+        Ok(Some(sent))
     }
 
     /// Whether a container still uses volume `name`, as the Docker engine
@@ -172,15 +182,16 @@ impl CryptainerDriver {
             }
         }
     }
+}
 
-    /// Puts an adopted engine in the table of mounted volumes, with its renewal.
-    fn adopt(&self, name: String, volume: volume::Mounted) {
-        tracing::info!(volume = %name, "took back a mounted volume");
-        let renewal = tokio::spawn(renew_lease(Arc::clone(&self.shared), name.clone()));
-        self.mounted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name, Mounted { volume, renewal });
+/// Stops a recovered volume's engine at once, even while containers use it;
+/// a failure is logged.
+async fn fence(mounted: volume::Mounted) {
+    let name = mounted.name().to_owned();
+    match tokio::task::spawn_blocking(move || mounted.fence()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(still)) => tracing::error!(volume = %name, error = %still.error, "could not fence"),
+        Err(error) => tracing::error!(volume = %name, %error, "could not fence"),
     }
 }
 
