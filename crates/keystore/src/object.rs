@@ -37,6 +37,8 @@ pub enum ObjectType {
     /// The private half of a key pair (KMIP Object Type 0x04), stored as a DER
     /// PKCS#8 PrivateKeyInfo.
     PrivateKey,
+    /// An X.509 certificate (KMIP Object Type 0x01), stored as DER.
+    Certificate,
 }
 
 impl ObjectType {
@@ -48,6 +50,7 @@ impl ObjectType {
             ObjectType::OpaqueObject => "opaque_object",
             ObjectType::PublicKey => "public_key",
             ObjectType::PrivateKey => "private_key",
+            ObjectType::Certificate => "certificate",
         }
     }
 }

@@ -1138,9 +1138,11 @@ impl Keystore {
             object_type,
             algorithm,
             // An asymmetric key's length is its modulus or curve size, not the
-            // length of its DER encoding.
+            // length of its DER encoding; a certificate's is its public key's.
             length: match object_type {
-                ObjectType::PublicKey | ObjectType::PrivateKey => algorithm.key_bits(),
+                ObjectType::PublicKey | ObjectType::PrivateKey | ObjectType::Certificate => {
+                    algorithm.key_bits()
+                }
                 _ => u32::try_from(material.len().saturating_mul(8)).unwrap_or(u32::MAX),
             },
             state: if active {

@@ -88,6 +88,7 @@ pub struct Session {
 
 /// KMIP Object Type values.
 mod object_type {
+    pub const CERTIFICATE: u32 = 0x01;
     pub const SYMMETRIC_KEY: u32 = 0x02;
     pub const PUBLIC_KEY: u32 = 0x03;
     pub const PRIVATE_KEY: u32 = 0x04;
@@ -102,6 +103,11 @@ mod algorithm {
     pub const ECDSA: u32 = 0x06;
     pub const HMAC_SHA256: u32 = 0x09;
     pub const EC: u32 = 0x1A;
+}
+
+/// KMIP Certificate Type values.
+mod certificate_type {
+    pub const X509: u32 = 0x01;
 }
 
 /// KMIP Link Type values.
@@ -121,6 +127,13 @@ mod key_format {
     pub const RAW: u32 = 0x01;
     pub const OPAQUE: u32 = 0x02;
     pub const TRANSPARENT_SYMMETRIC: u32 = 0x07;
+    pub const TRANSPARENT_RSA_PRIVATE: u32 = 0x0A;
+    pub const TRANSPARENT_RSA_PUBLIC: u32 = 0x0B;
+    /// KMIP 1.0 to 1.2's names for what 1.3 calls Transparent EC keys.
+    pub const TRANSPARENT_ECDSA_PRIVATE: u32 = 0x0E;
+    pub const TRANSPARENT_ECDSA_PUBLIC: u32 = 0x0F;
+    pub const TRANSPARENT_EC_PRIVATE: u32 = 0x14;
+    pub const TRANSPARENT_EC_PUBLIC: u32 = 0x15;
 }
 
 type Outcome = Result<Vec<Item>, KmipError>;
@@ -210,6 +223,7 @@ fn kmip_object_type(object: ObjectType) -> u32 {
         ObjectType::OpaqueObject => object_type::OPAQUE_OBJECT,
         ObjectType::PublicKey => object_type::PUBLIC_KEY,
         ObjectType::PrivateKey => object_type::PRIVATE_KEY,
+        ObjectType::Certificate => object_type::CERTIFICATE,
         // Object types added to the keystore later are reported as opaque until
         // this crate learns them.
         _ => object_type::OPAQUE_OBJECT,
@@ -223,6 +237,7 @@ fn object_type_from_kmip(value: u32) -> Option<ObjectType> {
         object_type::OPAQUE_OBJECT => Some(ObjectType::OpaqueObject),
         object_type::PUBLIC_KEY => Some(ObjectType::PublicKey),
         object_type::PRIVATE_KEY => Some(ObjectType::PrivateKey),
+        object_type::CERTIFICATE => Some(ObjectType::Certificate),
         _ => None,
     }
 }
@@ -421,6 +436,7 @@ impl Context<'_> {
                 // Query Objects.
                 Value::Enumeration(2) => out.extend(
                     [
+                        object_type::CERTIFICATE,
                         object_type::SYMMETRIC_KEY,
                         object_type::PUBLIC_KEY,
                         object_type::PRIVATE_KEY,
@@ -594,7 +610,7 @@ impl Context<'_> {
         let object_kind = object_type_from_kmip(object).ok_or_else(|| {
             KmipError::new(
                 ResultReason::FeatureNotSupported,
-                format!("registering objects of type 0x{object:02X} is not supported; symmetric keys, secret data and opaque objects are"),
+                format!("registering objects of type 0x{object:02X} is not supported; certificates, symmetric, public and private keys, secret data and opaque objects are"),
             )
         })?;
         let attrs = attributes::read(self.payload)?;
@@ -621,6 +637,33 @@ impl Context<'_> {
                     .and_then(|data| data.child(Tag::KEY_BLOCK))
                     .ok_or_else(|| KmipError::missing("Secret Data with a Key Block"))?;
                 (key_block_material(block)?, Algorithm::None)
+            }
+            ObjectType::PublicKey | ObjectType::PrivateKey => {
+                self.asymmetric_material(object_kind == ObjectType::PrivateKey, &attrs)?
+            }
+            ObjectType::Certificate => {
+                let certificate = self
+                    .payload
+                    .child(Tag::CERTIFICATE)
+                    .ok_or_else(|| KmipError::missing("Certificate"))?;
+                match certificate.child(Tag::CERTIFICATE_TYPE).map(|i| &i.value) {
+                    Some(Value::Enumeration(certificate_type::X509)) => {}
+                    Some(Value::Enumeration(other)) => {
+                        return Err(KmipError::new(
+                            ResultReason::FeatureNotSupported,
+                            format!(
+                                "certificate type 0x{other:02X} is not supported; register X.509 certificates"
+                            ),
+                        ));
+                    }
+                    _ => return Err(KmipError::missing("Certificate Type")),
+                }
+                let der = match certificate.child(Tag::CERTIFICATE_VALUE).map(|i| &i.value) {
+                    Some(Value::ByteString(bytes)) => bytes,
+                    _ => return Err(KmipError::missing("Certificate Value")),
+                };
+                let algorithm = asymmetric::import_certificate(der)?;
+                (SecretBytes::from_slice(der), algorithm)
             }
             _ => {
                 let value = match self
@@ -656,6 +699,79 @@ impl Context<'_> {
             )
             .map_err(|error| store_error(&error))?;
         Ok(vec![uid(&meta.id)])
+    }
+
+    /// The material and algorithm of a public or private key being registered:
+    /// its Key Block's material in the format the block names, read and
+    /// checked by `asymmetric`, and stored as SubjectPublicKeyInfo or PKCS#8.
+    /// A Cryptographic Algorithm or Length in the block or the attributes must
+    /// agree with the key.
+    fn asymmetric_material(
+        &self,
+        private: bool,
+        attrs: &[Item],
+    ) -> Result<(SecretBytes, Algorithm), KmipError> {
+        let (tag, what) = if private {
+            (Tag::PRIVATE_KEY, "Private Key with a Key Block")
+        } else {
+            (Tag::PUBLIC_KEY, "Public Key with a Key Block")
+        };
+        let block = self
+            .payload
+            .child(tag)
+            .and_then(|key| key.child(Tag::KEY_BLOCK))
+            .ok_or_else(|| KmipError::missing(what))?;
+        let format = match block.child(Tag::KEY_FORMAT_TYPE).map(|i| &i.value) {
+            Some(Value::Enumeration(value)) => *value,
+            _ => return Err(KmipError::missing("Key Format Type in the Key Block")),
+        };
+        let material = unwrapped_key_material(block)?;
+        let (algorithm, stored) = match &material.value {
+            Value::ByteString(bytes) if private => asymmetric::import_private(format, bytes)?,
+            Value::ByteString(bytes) => {
+                let (algorithm, spki) = asymmetric::import_public(format, bytes)?;
+                (algorithm, SecretBytes::new(spki))
+            }
+            Value::Structure(_) => transparent_import(format, private, material)?,
+            _ => {
+                return Err(KmipError::invalid(
+                    "Key Material must be a byte string or a transparent key structure",
+                ));
+            }
+        };
+        let enumeration = |tag: Tag| -> Result<Option<u32>, KmipError> {
+            match block.child(tag).map(|i| &i.value) {
+                Some(Value::Enumeration(value)) => Ok(Some(*value)),
+                Some(_) => Err(KmipError::invalid(format!("{tag} must be an enumeration"))),
+                None => attributes::enumeration(attrs, tag),
+            }
+        };
+        if let Some(named) = enumeration(Tag::CRYPTOGRAPHIC_ALGORITHM)? {
+            if !algorithm_matches(algorithm, named) {
+                return Err(KmipError::invalid(format!(
+                    "the key is an {} key but its Cryptographic Algorithm is 0x{named:02X}",
+                    algorithm.family().to_uppercase()
+                )));
+            }
+        }
+        let length = match block.child(Tag::CRYPTOGRAPHIC_LENGTH).map(|i| &i.value) {
+            Some(Value::Integer(bits)) => Some(*bits),
+            Some(_) => {
+                return Err(KmipError::invalid(
+                    "Cryptographic Length must be an integer",
+                ));
+            }
+            None => attributes::integer(attrs, Tag::CRYPTOGRAPHIC_LENGTH)?,
+        };
+        if let Some(bits) = length {
+            if i64::from(bits) != i64::from(algorithm.key_bits()) {
+                return Err(KmipError::invalid(format!(
+                    "the key is {} bits long but its Cryptographic Length is {bits}",
+                    algorithm.key_bits()
+                )));
+            }
+        }
+        Ok((stored, algorithm))
     }
 
     /// Derive Key: a new Pre-Active symmetric key or secret data from one
@@ -1005,19 +1121,24 @@ impl Context<'_> {
                 let private = meta.object_type == ObjectType::PrivateKey;
                 let wanted =
                     format.unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
-                let bytes = if private {
-                    asymmetric::export_private(meta.algorithm, &material, wanted)?
+                let transparent = transparent_export(&meta, &material, wanted)?;
+                let key_material = if let Some(structure) = transparent {
+                    structure
                 } else {
-                    SecretBytes::new(asymmetric::export_public(
-                        meta.algorithm,
-                        material.expose_secret(),
-                        wanted,
-                    )?)
+                    let bytes = if private {
+                        asymmetric::export_private(meta.algorithm, &material, wanted)?
+                    } else {
+                        SecretBytes::new(asymmetric::export_public(
+                            meta.algorithm,
+                            material.expose_secret(),
+                            wanted,
+                        )?)
+                    };
+                    Item::new(
+                        Tag::KEY_MATERIAL,
+                        Value::ByteString(bytes.expose_secret().to_vec()),
+                    )
                 };
-                let key_material = Item::new(
-                    Tag::KEY_MATERIAL,
-                    Value::ByteString(bytes.expose_secret().to_vec()),
-                );
                 Item::structure(
                     if private {
                         Tag::PRIVATE_KEY
@@ -1027,6 +1148,19 @@ impl Context<'_> {
                     vec![key_block(&meta, wanted, key_material)],
                 )
             }
+            ObjectType::Certificate => Item::structure(
+                Tag::CERTIFICATE,
+                vec![
+                    Item::new(
+                        Tag::CERTIFICATE_TYPE,
+                        Value::Enumeration(certificate_type::X509),
+                    ),
+                    Item::new(
+                        Tag::CERTIFICATE_VALUE,
+                        Value::ByteString(material.expose_secret().to_vec()),
+                    ),
+                ],
+            ),
             ObjectType::SecretData => Item::structure(
                 Tag::SECRET_DATA,
                 vec![
@@ -1162,6 +1296,12 @@ impl Context<'_> {
                 Value::Enumeration(kmip_object_type(meta.object_type)),
             ),
         ];
+        if meta.object_type == ObjectType::Certificate {
+            out.push(Item::new(
+                Tag::CERTIFICATE_TYPE,
+                Value::Enumeration(certificate_type::X509),
+            ));
+        }
         if let Some(alg) = kmip_algorithm(meta.algorithm) {
             out.push(Item::new(
                 Tag::CRYPTOGRAPHIC_ALGORITHM,
@@ -2018,19 +2158,24 @@ fn key_block(meta: &ObjectMeta, format_code: u32, key_material: Item) -> Item {
     Item::structure(Tag::KEY_BLOCK, block)
 }
 
-/// The bytes of a Key Block's Key Material (a byte string, or a Transparent
-/// Symmetric Key structure holding Key).
-fn key_block_material(block: &Item) -> Result<SecretBytes, KmipError> {
+/// The Key Material item of a Key Block that is not wrapped.
+fn unwrapped_key_material(block: &Item) -> Result<&Item, KmipError> {
     if block.child(Tag::KEY_WRAPPING_DATA).is_some() {
         return Err(KmipError::new(
             ResultReason::FeatureNotSupported,
             "registering wrapped keys is not supported yet",
         ));
     }
-    let material = block
+    block
         .child(Tag::KEY_VALUE)
         .and_then(|value| value.child(Tag::KEY_MATERIAL))
-        .ok_or_else(|| KmipError::missing("Key Value with Key Material"))?;
+        .ok_or_else(|| KmipError::missing("Key Value with Key Material"))
+}
+
+/// The bytes of a Key Block's Key Material (a byte string, or a Transparent
+/// Symmetric Key structure holding Key).
+fn key_block_material(block: &Item) -> Result<SecretBytes, KmipError> {
+    let material = unwrapped_key_material(block)?;
     match &material.value {
         Value::ByteString(bytes) => Ok(SecretBytes::from_slice(bytes)),
         Value::Structure(_) => match material.child(Tag::KEY).map(|key| &key.value) {
@@ -2041,6 +2186,215 @@ fn key_block_material(block: &Item) -> Result<SecretBytes, KmipError> {
         },
         _ => Err(KmipError::invalid(
             "Key Material must be a byte string or a structure",
+        )),
+    }
+}
+
+/// The keystore algorithm of a KMIP Recommended Curve.
+fn curve_algorithm(value: u32) -> Result<Algorithm, KmipError> {
+    match value {
+        curve::P_256 => Ok(Algorithm::EcP256),
+        curve::P_384 => Ok(Algorithm::EcP384),
+        other => Err(KmipError::invalid(format!(
+            "Recommended Curve 0x{other:02X} is not supported; use P-256 or P-384"
+        ))),
+    }
+}
+
+/// A non-negative Big Integer's magnitude, big-endian.
+fn magnitude(value: &ttlv::BigInteger) -> Result<SecretBytes, KmipError> {
+    let bytes = value.as_bytes();
+    if bytes.first().is_some_and(|first| first & 0x80 != 0) {
+        return Err(KmipError::invalid(
+            "a key's Big Integer must not be negative",
+        ));
+    }
+    let start = bytes
+        .iter()
+        .position(|byte| *byte != 0)
+        .unwrap_or(bytes.len());
+    Ok(SecretBytes::from_slice(
+        bytes.get(start..).unwrap_or_default(),
+    ))
+}
+
+/// A Big Integer holding `magnitude` (big-endian, unsigned).
+fn big_integer(magnitude: &SecretBytes) -> Value {
+    let mut signed = Vec::with_capacity(magnitude.len().saturating_add(1));
+    signed.push(0);
+    signed.extend_from_slice(magnitude.expose_secret());
+    let value = Value::BigInteger(ttlv::BigInteger::from_signed_bytes(&signed));
+    zeroize::Zeroize::zeroize(&mut signed);
+    value
+}
+
+/// The Key Material structure of a Transparent RSA or EC key (KMIP 1.x and
+/// 2.x), or none when `format` is not a transparent asymmetric format.
+fn transparent_export(
+    meta: &ObjectMeta,
+    material: &SecretBytes,
+    format: u32,
+) -> Result<Option<Item>, KmipError> {
+    let private = meta.object_type == ObjectType::PrivateKey;
+    let rsa = meta.algorithm.family() == "rsa";
+    let children = match format {
+        key_format::TRANSPARENT_RSA_PRIVATE if rsa && private => {
+            let numbers = asymmetric::rsa_private_numbers(material)?;
+            [
+                Tag::MODULUS,
+                Tag::PRIVATE_EXPONENT,
+                Tag::PUBLIC_EXPONENT,
+                Tag::P,
+                Tag::Q,
+                Tag::PRIME_EXPONENT_P,
+                Tag::PRIME_EXPONENT_Q,
+                Tag::CRT_COEFFICIENT,
+            ]
+            .into_iter()
+            .zip(&numbers)
+            .map(|(tag, number)| Item::new(tag, big_integer(number)))
+            .collect()
+        }
+        key_format::TRANSPARENT_RSA_PUBLIC if rsa && !private => {
+            let (modulus, exponent) = asymmetric::rsa_public_numbers(material.expose_secret())?;
+            vec![
+                Item::new(Tag::MODULUS, big_integer(&SecretBytes::new(modulus))),
+                Item::new(
+                    Tag::PUBLIC_EXPONENT,
+                    big_integer(&SecretBytes::new(exponent)),
+                ),
+            ]
+        }
+        key_format::TRANSPARENT_EC_PRIVATE | key_format::TRANSPARENT_ECDSA_PRIVATE
+            if !rsa && private =>
+        {
+            vec![
+                Item::new(
+                    Tag::RECOMMENDED_CURVE,
+                    Value::Enumeration(kmip_curve(meta.algorithm)),
+                ),
+                Item::new(
+                    Tag::D,
+                    big_integer(&asymmetric::ec_private_scalar(material)?),
+                ),
+            ]
+        }
+        key_format::TRANSPARENT_EC_PUBLIC | key_format::TRANSPARENT_ECDSA_PUBLIC
+            if !rsa && !private =>
+        {
+            let point = asymmetric::export_public(
+                meta.algorithm,
+                material.expose_secret(),
+                asymmetric::format::RAW,
+            )?;
+            vec![
+                Item::new(
+                    Tag::RECOMMENDED_CURVE,
+                    Value::Enumeration(kmip_curve(meta.algorithm)),
+                ),
+                Item::new(Tag::Q_STRING, Value::ByteString(point)),
+            ]
+        }
+        key_format::TRANSPARENT_RSA_PRIVATE
+        | key_format::TRANSPARENT_RSA_PUBLIC
+        | key_format::TRANSPARENT_EC_PRIVATE
+        | key_format::TRANSPARENT_ECDSA_PRIVATE
+        | key_format::TRANSPARENT_EC_PUBLIC
+        | key_format::TRANSPARENT_ECDSA_PUBLIC => {
+            return Err(KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                format!(
+                    "key format 0x{format:02X} is for another kind of key than object {}, an {} {}",
+                    meta.id,
+                    meta.algorithm.family().to_uppercase(),
+                    meta.object_type.as_str().replace('_', " ")
+                ),
+            ));
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Item::structure(Tag::KEY_MATERIAL, children)))
+}
+
+/// The KMIP Recommended Curve of an EC algorithm.
+fn kmip_curve(algorithm: Algorithm) -> u32 {
+    if algorithm == Algorithm::EcP384 {
+        curve::P_384
+    } else {
+        curve::P_256
+    }
+}
+
+/// The algorithm and stored form (SubjectPublicKeyInfo or PKCS#8) of a key
+/// registered in a Transparent RSA or EC format. Transparent EC private keys
+/// are refused: the public key, which the stored PKCS#8 must hold, cannot be
+/// computed here from the scalar alone.
+fn transparent_import(
+    format: u32,
+    private: bool,
+    material: &Item,
+) -> Result<(Algorithm, SecretBytes), KmipError> {
+    let number = |tag: Tag| -> Result<Option<SecretBytes>, KmipError> {
+        match material.child(tag).map(|i| &i.value) {
+            None => Ok(None),
+            Some(Value::BigInteger(value)) => magnitude(value).map(Some),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be a Big Integer"))),
+        }
+    };
+    let required = |tag: Tag| -> Result<SecretBytes, KmipError> {
+        number(tag)?.ok_or_else(|| KmipError::missing(&format!("{tag} in the transparent key")))
+    };
+    match format {
+        key_format::TRANSPARENT_RSA_PUBLIC if !private => {
+            let (algorithm, spki) = asymmetric::rsa_public_from_numbers(
+                required(Tag::MODULUS)?.expose_secret(),
+                required(Tag::PUBLIC_EXPONENT)?.expose_secret(),
+            )?;
+            Ok((algorithm, SecretBytes::new(spki)))
+        }
+        key_format::TRANSPARENT_RSA_PRIVATE if private => {
+            let (p, q) = (number(Tag::P)?, number(Tag::Q)?);
+            asymmetric::rsa_private_from_numbers(
+                required(Tag::MODULUS)?.expose_secret(),
+                required(Tag::PUBLIC_EXPONENT)?.expose_secret(),
+                &required(Tag::PRIVATE_EXPONENT)?,
+                p.as_ref().zip(q.as_ref()),
+            )
+        }
+        key_format::TRANSPARENT_EC_PUBLIC | key_format::TRANSPARENT_ECDSA_PUBLIC if !private => {
+            let algorithm = match material.child(Tag::RECOMMENDED_CURVE).map(|i| &i.value) {
+                Some(Value::Enumeration(value)) => curve_algorithm(*value)?,
+                _ => {
+                    return Err(KmipError::missing(
+                        "Recommended Curve in the transparent key",
+                    ));
+                }
+            };
+            let point = match material.child(Tag::Q_STRING).map(|i| &i.value) {
+                Some(Value::ByteString(point)) => point,
+                _ => return Err(KmipError::missing("Q String in the transparent key")),
+            };
+            let spki = asymmetric::ec_public_from_point(algorithm, point)?;
+            Ok((algorithm, SecretBytes::new(spki)))
+        }
+        key_format::TRANSPARENT_EC_PRIVATE | key_format::TRANSPARENT_ECDSA_PRIVATE if private => {
+            Err(KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                "registering Transparent EC private keys is not supported; send PKCS#8",
+            ))
+        }
+        other => Err(KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!(
+                "key format 0x{other:02X} with structured Key Material is not supported for {} keys; send Transparent RSA {} Key{}",
+                if private { "private" } else { "public" },
+                if private { "Private" } else { "Public" },
+                if private {
+                    ""
+                } else {
+                    " or Transparent EC Public Key"
+                }
+            ),
         )),
     }
 }

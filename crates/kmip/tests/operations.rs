@@ -1272,3 +1272,507 @@ fn get_wraps_key_material_with_an_active_aes_key() {
     );
     assert_eq!(reason(&refused), Some(0x42));
 }
+
+/// The Key Block of the object in a Get response (`tag`: Private Key, Public Key).
+fn got_block(response: &Item, tag: Tag) -> Item {
+    response
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|payload| payload.child(tag))
+        .and_then(|object| object.child(Tag::KEY_BLOCK))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {tag} key block in {response:?}"))
+}
+
+/// The Key Material of the object in a Get response.
+fn got_material(response: &Item, tag: Tag) -> Value {
+    got_block(response, tag)
+        .child(Tag::KEY_VALUE)
+        .and_then(|value| value.child(Tag::KEY_MATERIAL))
+        .map(|material| material.value.clone())
+        .unwrap_or_else(|| panic!("no key material in {response:?}"))
+}
+
+/// A Register payload for a public (object type 3) or private (4) key: a
+/// Key Block with format, material and, when given, algorithm and length.
+fn register_key(
+    object: u32,
+    format: u32,
+    material: Value,
+    algorithm_and_length: Option<(u32, i32)>,
+    name: &str,
+) -> Vec<Item> {
+    let mut block = vec![
+        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format)),
+        Item::structure(Tag::KEY_VALUE, vec![Item::new(Tag::KEY_MATERIAL, material)]),
+    ];
+    if let Some((algorithm, length)) = algorithm_and_length {
+        block.push(Item::new(
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            Value::Enumeration(algorithm),
+        ));
+        block.push(Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)));
+    }
+    let tag = if object == 4 {
+        Tag::PRIVATE_KEY
+    } else {
+        Tag::PUBLIC_KEY
+    };
+    vec![
+        Item::new(Tag::OBJECT_TYPE, Value::Enumeration(object)),
+        Item::structure(
+            Tag::TEMPLATE_ATTRIBUTE,
+            vec![attribute(
+                "Name",
+                Value::Structure(vec![
+                    Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+                    Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+                ]),
+            )],
+        ),
+        Item::structure(tag, vec![Item::structure(Tag::KEY_BLOCK, block)]),
+    ]
+}
+
+/// The identifiers Locate finds by Name.
+fn located_by_name(keystore: &Keystore, session: &Session, name: &str) -> usize {
+    let found = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::LOCATE,
+        vec![attribute(
+            "Name",
+            Value::Structure(vec![
+                Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+                Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+            ]),
+        )],
+    );
+    found
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children()
+        .iter()
+        .filter(|item| item.tag == Tag::UNIQUE_IDENTIFIER)
+        .count()
+}
+
+/// Signs `data` with `private` and checks the signature with `public`.
+fn signs_and_verifies(keystore: &Keystore, session: &Session, private: &str, public: &str) {
+    let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec()));
+    let signed = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::SIGN,
+        vec![uid(private), data.clone()],
+    );
+    assert_eq!(status(&signed), 0, "{signed:?}");
+    let signature = payload_bytes(&signed, Tag::SIGNATURE_DATA);
+    let verified = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::SIGNATURE_VERIFY,
+        vec![
+            uid(public),
+            data,
+            Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature)),
+        ],
+    );
+    assert_eq!(
+        verified
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::VALIDITY_INDICATOR))
+            .map(|indicator| indicator.value.clone()),
+        Some(Value::Enumeration(1)),
+        "{verified:?}"
+    );
+}
+
+#[test]
+fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    // (algorithm, length, private format, public format, transparent public,
+    // transparent private): the halves of a created pair are read back in one
+    // format and registered again.
+    for (
+        algorithm,
+        length,
+        private_format,
+        public_format,
+        transparent_public,
+        transparent_private,
+    ) in [
+        (0x04, 2048, 3, 3, 0x0B, Some(0x0A)),
+        (0x06, 256, 4, 5, 0x15, None),
+        (0x1A, 384, 4, 1, 0x0F, None),
+    ] {
+        let version = (1, 4);
+        let created = call(
+            &keystore,
+            &alice,
+            version,
+            operation::CREATE_KEY_PAIR,
+            create_pair(1, algorithm, length, &format!("source-{length}")),
+        );
+        let source_private = payload_text(&created, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+        let source_public = payload_text(&created, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+        let get = |id: &str, format: u32| {
+            let got = call(
+                &keystore,
+                &alice,
+                version,
+                operation::GET,
+                vec![
+                    uid(id),
+                    Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format)),
+                ],
+            );
+            assert_eq!(status(&got), 0, "{got:?}");
+            got
+        };
+        let private_bytes = got_material(&get(&source_private, private_format), Tag::PRIVATE_KEY);
+        let public_bytes = got_material(&get(&source_public, public_format), Tag::PUBLIC_KEY);
+
+        let register = |object: u32, format: u32, material: Value, name: &str| {
+            let registered = call(
+                &keystore,
+                &alice,
+                version,
+                operation::REGISTER,
+                register_key(object, format, material, Some((algorithm, length)), name),
+            );
+            assert_eq!(status(&registered), 0, "{registered:?}");
+            payload_uid(&registered)
+        };
+        let private = register(4, private_format, private_bytes.clone(), "imported private");
+        let public = register(3, public_format, public_bytes.clone(), "imported public");
+
+        // Stored like the source: the same bytes in every format, Pre-Active,
+        // with the key's algorithm and length.
+        for format in [4, if algorithm == 0x04 { 3 } else { 4 }] {
+            assert_eq!(
+                got_material(&get(&private, format), Tag::PRIVATE_KEY),
+                got_material(&get(&source_private, format), Tag::PRIVATE_KEY)
+            );
+        }
+        assert_eq!(
+            got_material(&get(&public, 5), Tag::PUBLIC_KEY),
+            got_material(&get(&source_public, 5), Tag::PUBLIC_KEY)
+        );
+        let attributes = call(
+            &keystore,
+            &alice,
+            (2, 0),
+            operation::GET_ATTRIBUTES,
+            vec![uid(&private)],
+        );
+        let listed = attributes
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+            .unwrap();
+        for (tag, value) in [
+            (Tag::OBJECT_TYPE, Value::Enumeration(4)),
+            (Tag::STATE, Value::Enumeration(1)),
+            (Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)),
+        ] {
+            assert_eq!(listed.child(tag).map(|item| &item.value), Some(&value));
+        }
+
+        // Pre-Active until activated; then the registered private key signs
+        // and the registered and the source public keys verify.
+        let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec()));
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            operation::SIGN,
+            vec![uid(&private), data],
+        );
+        assert_eq!(reason(&refused), Some(0x0B), "{refused:?}");
+        for id in [&private, &public, &source_public] {
+            let activated = call(
+                &keystore,
+                &alice,
+                version,
+                operation::ACTIVATE,
+                vec![uid(id)],
+            );
+            assert_eq!(status(&activated), 0, "{activated:?}");
+        }
+        signs_and_verifies(&keystore, &alice, &private, &public);
+        signs_and_verifies(&keystore, &alice, &private, &source_public);
+
+        // Transparent formats: Get, then Register what Get gave.
+        let transparent = got_material(&get(&public, transparent_public), Tag::PUBLIC_KEY);
+        assert!(
+            matches!(transparent, Value::Structure(_)),
+            "{transparent:?}"
+        );
+        let again = register(3, transparent_public, transparent, "transparent public");
+        assert_eq!(
+            got_material(&get(&again, 5), Tag::PUBLIC_KEY),
+            got_material(&get(&public, 5), Tag::PUBLIC_KEY)
+        );
+        let private_transparent = if algorithm == 0x04 { 0x0A } else { 0x14 };
+        let transparent = got_material(&get(&private, private_transparent), Tag::PRIVATE_KEY);
+        match transparent_private {
+            Some(format) => {
+                let again = register(4, format, transparent, "transparent private");
+                assert_eq!(
+                    got_material(&get(&again, 4), Tag::PRIVATE_KEY),
+                    got_material(&get(&private, 4), Tag::PRIVATE_KEY)
+                );
+            }
+            None => {
+                let Value::Structure(children) = &transparent else {
+                    panic!("{transparent:?}");
+                };
+                assert_eq!(children.len(), 2, "Recommended Curve and D");
+                let refused = call(
+                    &keystore,
+                    &alice,
+                    version,
+                    operation::REGISTER,
+                    register_key(4, 0x14, transparent.clone(), None, "transparent ec private"),
+                );
+                assert_eq!(reason(&refused), Some(0x10), "{refused:?}");
+            }
+        }
+        // A transparent format of the other family is refused.
+        let other = if algorithm == 0x04 { 0x15 } else { 0x0B };
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            operation::GET,
+            vec![
+                uid(&public),
+                Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(other)),
+            ],
+        );
+        assert_eq!(reason(&refused), Some(0x10), "{refused:?}");
+
+        // Malformed or contradicting keys are refused precisely and nothing
+        // is stored.
+        let Value::ByteString(public_der) = &public_bytes else {
+            panic!("{public_bytes:?}");
+        };
+        let Value::ByteString(private_der) = &private_bytes else {
+            panic!("{private_bytes:?}");
+        };
+        let truncated = |bytes: &[u8]| Value::ByteString(bytes[..bytes.len() - 1].to_vec());
+        let wrong_algorithm = if algorithm == 0x04 { 0x06 } else { 0x04 };
+        for (object, format, material, algorithm_and_length) in [
+            (3, public_format, truncated(public_der), None),
+            (4, private_format, truncated(private_der), None),
+            (
+                4,
+                private_format,
+                Value::ByteString(b"not a key".to_vec()),
+                None,
+            ),
+            (
+                3,
+                public_format,
+                public_bytes.clone(),
+                Some((wrong_algorithm, length)),
+            ),
+            (
+                4,
+                private_format,
+                private_bytes.clone(),
+                Some((algorithm, length * 2)),
+            ),
+            // A private key sent as a public one.
+            (3, 5, private_bytes.clone(), None),
+        ] {
+            let refused = call(
+                &keystore,
+                &alice,
+                version,
+                operation::REGISTER,
+                register_key(
+                    object,
+                    format,
+                    material,
+                    algorithm_and_length,
+                    "refused key",
+                ),
+            );
+            assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
+        }
+        assert_eq!(located_by_name(&keystore, &alice, "refused key"), 0);
+        // A format that does not hold this kind of key.
+        let refused = call(
+            &keystore,
+            &alice,
+            version,
+            operation::REGISTER,
+            register_key(4, 5, private_bytes.clone(), None, "refused key"),
+        );
+        assert_eq!(reason(&refused), Some(0x10), "{refused:?}");
+    }
+}
+
+#[test]
+fn registered_certificates_are_checked_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let issued = rcgen::generate_simple_self_signed(vec!["kmip.example".to_owned()]).unwrap();
+    let der = issued.cert.der().to_vec();
+    let certificate = |certificate_type: u32, value: Vec<u8>| {
+        vec![
+            Item::new(Tag::OBJECT_TYPE, Value::Enumeration(1)),
+            Item::structure(Tag::ATTRIBUTES, Vec::new()),
+            Item::structure(
+                Tag::CERTIFICATE,
+                vec![
+                    Item::new(Tag::CERTIFICATE_TYPE, Value::Enumeration(certificate_type)),
+                    Item::new(Tag::CERTIFICATE_VALUE, Value::ByteString(value)),
+                ],
+            ),
+        ]
+    };
+    let registered = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::REGISTER,
+        certificate(1, der.clone()),
+    );
+    assert_eq!(status(&registered), 0, "{registered:?}");
+    let id = payload_uid(&registered);
+
+    // Get answers the same DER; Get Attributes the type, the public key's
+    // algorithm (rcgen's default, ECDSA P-256) and Pre-Active.
+    for version in [(1, 0), (2, 0)] {
+        let got = call(&keystore, &alice, version, operation::GET, vec![uid(&id)]);
+        let payload = got.child(Tag::RESPONSE_PAYLOAD).unwrap();
+        assert_eq!(
+            payload.child(Tag::OBJECT_TYPE).map(|item| &item.value),
+            Some(&Value::Enumeration(1))
+        );
+        let value = payload
+            .child(Tag::CERTIFICATE)
+            .and_then(|certificate| certificate.child(Tag::CERTIFICATE_VALUE))
+            .map(|item| item.value.clone());
+        assert_eq!(value, Some(Value::ByteString(der.clone())));
+    }
+    let attributes = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::GET_ATTRIBUTES,
+        vec![uid(&id)],
+    );
+    let listed = attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+        .unwrap();
+    for (tag, value) in [
+        (Tag::CERTIFICATE_TYPE, Value::Enumeration(1)),
+        (Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(0x06)),
+        (Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+        (Tag::STATE, Value::Enumeration(1)),
+    ] {
+        assert_eq!(
+            listed.child(tag).map(|item| &item.value),
+            Some(&value),
+            "{tag}"
+        );
+    }
+    let located = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::LOCATE,
+        vec![Item::structure(
+            Tag::ATTRIBUTES,
+            vec![Item::new(Tag::OBJECT_TYPE, Value::Enumeration(1))],
+        )],
+    );
+    assert_eq!(payload_uid(&located), id);
+
+    // The certificate's key, registered as a private key (ring's PKCS#8),
+    // signs.
+    let private = call(
+        &keystore,
+        &alice,
+        (1, 4),
+        operation::REGISTER,
+        register_key(
+            4,
+            4,
+            Value::ByteString(issued.key_pair.serialize_der()),
+            None,
+            "certificate key",
+        ),
+    );
+    assert_eq!(status(&private), 0, "{private:?}");
+    let private = payload_uid(&private);
+    let public = call(
+        &keystore,
+        &alice,
+        (1, 4),
+        operation::REGISTER,
+        register_key(
+            3,
+            5,
+            Value::ByteString(issued.key_pair.public_key_der()),
+            None,
+            "certificate public key",
+        ),
+    );
+    let public = payload_uid(&public);
+    for id in [&private, &public] {
+        call(
+            &keystore,
+            &alice,
+            (1, 4),
+            operation::ACTIVATE,
+            vec![uid(id)],
+        );
+    }
+    signs_and_verifies(&keystore, &alice, &private, &public);
+
+    // Malformed certificates: Invalid Field; PGP: Feature Not Supported.
+    let mut trailing = der.clone();
+    trailing.push(0);
+    for (certificate_type, value, expected) in [
+        (1, der[..der.len() - 10].to_vec(), 0x07),
+        (1, trailing, 0x07),
+        (1, b"not a certificate".to_vec(), 0x07),
+        (2, der.clone(), 0x08),
+    ] {
+        let refused = call(
+            &keystore,
+            &alice,
+            (2, 0),
+            operation::REGISTER,
+            certificate(certificate_type, value),
+        );
+        assert_eq!(reason(&refused), Some(expected), "{refused:?}");
+    }
+    let located = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::LOCATE,
+        vec![Item::structure(
+            Tag::ATTRIBUTES,
+            vec![Item::new(Tag::OBJECT_TYPE, Value::Enumeration(1))],
+        )],
+    );
+    assert_eq!(
+        located
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::LOCATED_ITEMS))
+            .map(|item| &item.value),
+        Some(&Value::Integer(1))
+    );
+}
