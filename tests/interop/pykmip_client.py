@@ -327,7 +327,8 @@ def key_pairs(client, version):
 
 def registrations(client, version):
     """Register of public keys (X.509 SubjectPublicKeyInfo, PKCS#1), private
-    keys (PKCS#8) and an X.509 certificate made by `cryptography`; Get of each
+    keys (PKCS#8), an X.509 certificate made by `cryptography` and a split
+    key part; Get of each
     compared with the local key or certificate; Sign with a registered
     private key checked locally and by Signature Verify with the registered
     public key (from KMIP 1.2); malformed keys and certificates refused."""
@@ -442,6 +443,29 @@ def registrations(client, version):
     assert isinstance(fetched, objects.X509Certificate), fetched
     assert fetched.value == certificate_der
     assert x509.load_der_x509_certificate(fetched.value).subject == subject
+
+    # A split key part: XOR, part 1 of 3, any 2 needed.
+    part = os.urandom(32)
+    split_uid = client.register(
+        objects.SplitKey(
+            cryptographic_algorithm=enums.CryptographicAlgorithm.AES,
+            cryptographic_length=256,
+            key_value=part,
+            split_key_parts=3,
+            key_part_identifier=1,
+            split_key_threshold=2,
+            split_key_method=enums.SplitKeyMethod.XOR,
+        )
+    )
+    split = client.get(split_uid)
+    assert isinstance(split, objects.SplitKey), split
+    assert split.value == part
+    assert (split.split_key_parts, split.key_part_identifier, split.split_key_threshold) == (
+        3,
+        1,
+        2,
+    ), split
+    assert split.split_key_method == enums.SplitKeyMethod.XOR
 
     # Malformed material is Invalid Field.
     expect_failure(

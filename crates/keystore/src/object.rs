@@ -39,6 +39,9 @@ pub enum ObjectType {
     PrivateKey,
     /// An X.509 certificate (KMIP Object Type 0x01), stored as DER.
     Certificate,
+    /// One part of a split key (KMIP Object Type 0x05), stored as the part's
+    /// bytes; the split's parameters are labels the KMIP layer keeps.
+    SplitKey,
 }
 
 impl ObjectType {
@@ -51,6 +54,7 @@ impl ObjectType {
             ObjectType::PublicKey => "public_key",
             ObjectType::PrivateKey => "private_key",
             ObjectType::Certificate => "certificate",
+            ObjectType::SplitKey => "split_key",
         }
     }
 }

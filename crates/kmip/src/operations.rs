@@ -25,6 +25,17 @@ const LABEL_GROUP: &str = "kmip-object-group";
 /// Label holding the KMIP Cryptographic Usage Mask.
 const LABEL_USAGE: &str = "kmip-usage-mask";
 
+/// Labels holding a split key's parameters, in the order of the Split Key
+/// object: Split Key Parts, Key Part Identifier, Split Key Threshold, Split
+/// Key Method (decimal), Prime Field Size (hexadecimal, when sent).
+const SPLIT_KEY_LABELS: [(Tag, &str); 5] = [
+    (Tag::SPLIT_KEY_PARTS, "kmip-split-key-parts"),
+    (Tag::KEY_PART_IDENTIFIER, "kmip-key-part-identifier"),
+    (Tag::SPLIT_KEY_THRESHOLD, "kmip-split-key-threshold"),
+    (Tag::SPLIT_KEY_METHOD, "kmip-split-key-method"),
+    (Tag::PRIME_FIELD_SIZE, "kmip-prime-field-size"),
+];
+
 /// Label holding the KMIP Contact Information.
 const LABEL_CONTACT: &str = "kmip-contact-information";
 
@@ -92,6 +103,7 @@ mod object_type {
     pub const SYMMETRIC_KEY: u32 = 0x02;
     pub const PUBLIC_KEY: u32 = 0x03;
     pub const PRIVATE_KEY: u32 = 0x04;
+    pub const SPLIT_KEY: u32 = 0x05;
     pub const SECRET_DATA: u32 = 0x07;
     pub const OPAQUE_OBJECT: u32 = 0x08;
 }
@@ -224,6 +236,7 @@ fn kmip_object_type(object: ObjectType) -> u32 {
         ObjectType::PublicKey => object_type::PUBLIC_KEY,
         ObjectType::PrivateKey => object_type::PRIVATE_KEY,
         ObjectType::Certificate => object_type::CERTIFICATE,
+        ObjectType::SplitKey => object_type::SPLIT_KEY,
         // Object types added to the keystore later are reported as opaque until
         // this crate learns them.
         _ => object_type::OPAQUE_OBJECT,
@@ -238,6 +251,7 @@ fn object_type_from_kmip(value: u32) -> Option<ObjectType> {
         object_type::PUBLIC_KEY => Some(ObjectType::PublicKey),
         object_type::PRIVATE_KEY => Some(ObjectType::PrivateKey),
         object_type::CERTIFICATE => Some(ObjectType::Certificate),
+        object_type::SPLIT_KEY => Some(ObjectType::SplitKey),
         _ => None,
     }
 }
@@ -440,6 +454,7 @@ impl Context<'_> {
                         object_type::SYMMETRIC_KEY,
                         object_type::PUBLIC_KEY,
                         object_type::PRIVATE_KEY,
+                        object_type::SPLIT_KEY,
                         object_type::SECRET_DATA,
                         object_type::OPAQUE_OBJECT,
                     ]
@@ -610,11 +625,33 @@ impl Context<'_> {
         let object_kind = object_type_from_kmip(object).ok_or_else(|| {
             KmipError::new(
                 ResultReason::FeatureNotSupported,
-                format!("registering objects of type 0x{object:02X} is not supported; certificates, symmetric, public and private keys, secret data and opaque objects are"),
+                format!("registering objects of type 0x{object:02X} is not supported; certificates, symmetric, public, private and split keys, secret data and opaque objects are"),
             )
         })?;
         let attrs = attributes::read(self.payload)?;
+        let mut split_labels = BTreeMap::new();
         let (material, algorithm) = match object_kind {
+            ObjectType::SplitKey => {
+                let split = self
+                    .payload
+                    .child(Tag::SPLIT_KEY)
+                    .ok_or_else(|| KmipError::missing("Split Key"))?;
+                split_labels = split_key_labels(split)?;
+                let block = split
+                    .child(Tag::KEY_BLOCK)
+                    .ok_or_else(|| KmipError::missing("Key Block in the Split Key"))?;
+                let material = key_block_material(block)?;
+                let bits = i32::try_from(material.len().saturating_mul(8)).unwrap_or(i32::MAX);
+                // The part is stored, not used: an algorithm this server does
+                // not use is kept out of the attributes rather than refused.
+                let algorithm = match block.child(Tag::CRYPTOGRAPHIC_ALGORITHM).map(|i| &i.value) {
+                    Some(Value::Enumeration(kmip_alg)) => {
+                        keystore_algorithm(*kmip_alg, bits).unwrap_or(Algorithm::None)
+                    }
+                    _ => Algorithm::None,
+                };
+                (material, algorithm)
+            }
             ObjectType::SymmetricKey => {
                 let block = self
                     .payload
@@ -685,7 +722,8 @@ impl Context<'_> {
         if material.is_empty() {
             return Err(KmipError::invalid("the object's material is empty"));
         }
-        let (name, labels) = self.labels(&attrs)?;
+        let (name, mut labels) = self.labels(&attrs)?;
+        labels.extend(split_labels);
         let meta = self
             .keystore
             .register_pre_active(
@@ -1148,6 +1186,18 @@ impl Context<'_> {
                     vec![key_block(&meta, wanted, key_material)],
                 )
             }
+            ObjectType::SplitKey => {
+                let mut children = split_key_items(&meta);
+                children.push(key_block(
+                    &meta,
+                    key_format::RAW,
+                    Item::new(
+                        Tag::KEY_MATERIAL,
+                        Value::ByteString(material.expose_secret().to_vec()),
+                    ),
+                ));
+                Item::structure(Tag::SPLIT_KEY, children)
+            }
             ObjectType::Certificate => Item::structure(
                 Tag::CERTIFICATE,
                 vec![
@@ -1302,6 +1352,7 @@ impl Context<'_> {
                 Value::Enumeration(certificate_type::X509),
             ));
         }
+        out.extend(split_key_items(meta));
         if let Some(alg) = kmip_algorithm(meta.algorithm) {
             out.push(Item::new(
                 Tag::CRYPTOGRAPHIC_ALGORITHM,
@@ -2397,4 +2448,93 @@ fn transparent_import(
             ),
         )),
     }
+}
+
+/// The labels that keep a Split Key's parameters: Split Key Parts, Key Part
+/// Identifier, Split Key Threshold and Split Key Method are required (KMIP
+/// 1.x and 2.x), the threshold at most the number of parts and the
+/// identifier one of the parts; Prime Field Size is required by Polynomial
+/// Sharing over a prime field.
+fn split_key_labels(split: &Item) -> Result<BTreeMap<String, String>, KmipError> {
+    let integer = |tag: Tag| -> Result<i32, KmipError> {
+        match split.child(tag).map(|i| &i.value) {
+            Some(Value::Integer(value)) if *value >= 1 => Ok(*value),
+            Some(Value::Integer(_)) => Err(KmipError::invalid(format!("{tag} must be at least 1"))),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be an integer"))),
+            None => Err(KmipError::missing(&format!("{tag} in the Split Key"))),
+        }
+    };
+    let parts = integer(Tag::SPLIT_KEY_PARTS)?;
+    let identifier = integer(Tag::KEY_PART_IDENTIFIER)?;
+    let threshold = integer(Tag::SPLIT_KEY_THRESHOLD)?;
+    if threshold > parts || identifier > parts {
+        return Err(KmipError::invalid(format!(
+            "a split into {parts} parts cannot have threshold {threshold} or part {identifier}"
+        )));
+    }
+    let method = match split.child(Tag::SPLIT_KEY_METHOD).map(|i| &i.value) {
+        Some(Value::Enumeration(value)) => *value,
+        _ => return Err(KmipError::missing("Split Key Method in the Split Key")),
+    };
+    let prime = match split.child(Tag::PRIME_FIELD_SIZE).map(|i| &i.value) {
+        Some(Value::BigInteger(value)) => Some(hex_digits(magnitude(value)?.expose_secret())),
+        Some(_) => return Err(KmipError::invalid("Prime Field Size must be a Big Integer")),
+        // Polynomial Sharing over a prime field (0x03) needs the prime; XOR
+        // and the GF(2^16) and GF(2^8) sharings do not.
+        None if method == 0x03 => {
+            return Err(KmipError::missing(
+                "Prime Field Size for a polynomial sharing method",
+            ));
+        }
+        None => None,
+    };
+    let values = [
+        Some(parts.to_string()),
+        Some(identifier.to_string()),
+        Some(threshold.to_string()),
+        Some(method.to_string()),
+        prime,
+    ];
+    Ok(SPLIT_KEY_LABELS
+        .iter()
+        .zip(values)
+        .filter_map(|((_, label), value)| value.map(|value| ((*label).to_owned(), value)))
+        .collect())
+}
+
+/// The Split Key fields a split key's labels keep, in the Split Key object's
+/// order (none for other objects).
+fn split_key_items(meta: &ObjectMeta) -> Vec<Item> {
+    if meta.object_type != ObjectType::SplitKey {
+        return Vec::new();
+    }
+    SPLIT_KEY_LABELS
+        .iter()
+        .filter_map(|(tag, label)| {
+            let text = meta.labels.get(*label)?;
+            let value = match *tag {
+                Tag::SPLIT_KEY_METHOD => Value::Enumeration(text.parse().ok()?),
+                Tag::PRIME_FIELD_SIZE => big_integer(&SecretBytes::new(hex_bytes(text)?)),
+                _ => Value::Integer(text.parse().ok()?),
+            };
+            Some(Item::new(*tag, value))
+        })
+        .collect()
+}
+
+/// Lower-case hexadecimal digits of `bytes`.
+fn hex_digits(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The bytes of hexadecimal digits written by [`hex_digits`].
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|digits| u8::from_str_radix(digits, 16).ok())
+        })
+        .collect()
 }

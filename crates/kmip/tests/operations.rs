@@ -1776,3 +1776,142 @@ fn registered_certificates_are_checked_and_read_back() {
         Some(&Value::Integer(1))
     );
 }
+
+/// A Register payload for one part of a split AES-256 key.
+fn register_split_part(fields: Vec<Item>, part: &[u8]) -> Vec<Item> {
+    let mut split = fields;
+    split.push(Item::structure(
+        Tag::KEY_BLOCK,
+        vec![
+            Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(1)),
+            Item::structure(
+                Tag::KEY_VALUE,
+                vec![Item::new(
+                    Tag::KEY_MATERIAL,
+                    Value::ByteString(part.to_vec()),
+                )],
+            ),
+            Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+            Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+        ],
+    ));
+    vec![
+        Item::new(Tag::OBJECT_TYPE, Value::Enumeration(5)),
+        Item::structure(Tag::ATTRIBUTES, Vec::new()),
+        Item::structure(Tag::SPLIT_KEY, split),
+    ]
+}
+
+#[test]
+fn split_keys_are_registered_with_their_parameters_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let integer = |tag: Tag, value: i32| Item::new(tag, Value::Integer(value));
+    let xor = vec![
+        integer(Tag::SPLIT_KEY_PARTS, 3),
+        integer(Tag::KEY_PART_IDENTIFIER, 2),
+        integer(Tag::SPLIT_KEY_THRESHOLD, 3),
+        Item::new(Tag::SPLIT_KEY_METHOD, Value::Enumeration(1)),
+    ];
+    let prime = ttlv::BigInteger::from_signed_bytes(&[0x00, 0xFF, 0xFF, 0xFF, 0xFB]);
+    let prime_field = vec![
+        integer(Tag::SPLIT_KEY_PARTS, 5),
+        integer(Tag::KEY_PART_IDENTIFIER, 1),
+        integer(Tag::SPLIT_KEY_THRESHOLD, 3),
+        Item::new(Tag::SPLIT_KEY_METHOD, Value::Enumeration(3)),
+        Item::new(Tag::PRIME_FIELD_SIZE, Value::BigInteger(prime)),
+    ];
+    let part = [0x5A_u8; 32];
+    for (version, fields) in [((2, 0), xor), ((1, 2), prime_field)] {
+        let registered = call(
+            &keystore,
+            &alice,
+            version,
+            operation::REGISTER,
+            register_split_part(fields.clone(), &part),
+        );
+        assert_eq!(status(&registered), 0, "{registered:?}");
+        let id = payload_uid(&registered);
+
+        // Get gives back every field and the part.
+        let got = call(&keystore, &alice, version, operation::GET, vec![uid(&id)]);
+        let split = got
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::SPLIT_KEY))
+            .unwrap_or_else(|| panic!("{got:?}"));
+        for field in &fields {
+            assert_eq!(split.child(field.tag), Some(field), "{split:?}");
+        }
+        assert_eq!(
+            got_material(&got, Tag::SPLIT_KEY),
+            Value::ByteString(part.to_vec())
+        );
+
+        // Get Attributes lists them, and the object is Pre-Active.
+        let attributes = call(
+            &keystore,
+            &alice,
+            (2, 0),
+            operation::GET_ATTRIBUTES,
+            vec![uid(&id)],
+        );
+        let listed = attributes
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+            .unwrap();
+        for field in &fields {
+            assert_eq!(listed.child(field.tag), Some(field), "{listed:?}");
+        }
+        assert_eq!(
+            listed.child(Tag::OBJECT_TYPE).map(|item| &item.value),
+            Some(&Value::Enumeration(5))
+        );
+        assert_eq!(
+            listed.child(Tag::STATE).map(|item| &item.value),
+            Some(&Value::Enumeration(1))
+        );
+    }
+
+    // Inconsistent or missing parameters are refused.
+    for (fields, expected) in [
+        // Threshold above the number of parts.
+        (
+            vec![
+                integer(Tag::SPLIT_KEY_PARTS, 2),
+                integer(Tag::KEY_PART_IDENTIFIER, 1),
+                integer(Tag::SPLIT_KEY_THRESHOLD, 3),
+                Item::new(Tag::SPLIT_KEY_METHOD, Value::Enumeration(1)),
+            ],
+            0x07,
+        ),
+        // No method.
+        (
+            vec![
+                integer(Tag::SPLIT_KEY_PARTS, 2),
+                integer(Tag::KEY_PART_IDENTIFIER, 1),
+                integer(Tag::SPLIT_KEY_THRESHOLD, 2),
+            ],
+            0x06,
+        ),
+        // Prime field sharing without the prime.
+        (
+            vec![
+                integer(Tag::SPLIT_KEY_PARTS, 2),
+                integer(Tag::KEY_PART_IDENTIFIER, 1),
+                integer(Tag::SPLIT_KEY_THRESHOLD, 2),
+                Item::new(Tag::SPLIT_KEY_METHOD, Value::Enumeration(3)),
+            ],
+            0x06,
+        ),
+    ] {
+        let refused = call(
+            &keystore,
+            &alice,
+            (2, 0),
+            operation::REGISTER,
+            register_split_part(fields, &part),
+        );
+        assert_eq!(reason(&refused), Some(expected), "{refused:?}");
+    }
+}
