@@ -1273,6 +1273,19 @@ fn get_wraps_key_material_with_an_active_aes_key() {
     assert_eq!(reason(&refused), Some(0x42));
 }
 
+/// Runs one operation that must fail and returns its result reason.
+fn refusal(
+    keystore: &Keystore,
+    session: &Session,
+    version: (i32, i32),
+    op: u32,
+    payload: Vec<Item>,
+) -> u32 {
+    let refused = call(keystore, session, version, op, payload);
+    assert_eq!(status(&refused), 1, "{refused:?}");
+    reason(&refused).unwrap_or_else(|| panic!("no result reason in {refused:?}"))
+}
+
 /// The Key Block of the object in a Get response (`tag`: Private Key, Public Key).
 fn got_block(response: &Item, tag: Tag) -> Item {
     response
@@ -1331,6 +1344,24 @@ fn register_key(
         ),
         Item::structure(tag, vec![Item::structure(Tag::KEY_BLOCK, block)]),
     ]
+}
+
+/// Checks that a 2.x Get Attributes of `id` lists each of `expected`.
+fn has_attributes(keystore: &Keystore, session: &Session, id: &str, expected: &[Item]) {
+    let attributes = call(
+        keystore,
+        session,
+        (2, 0),
+        operation::GET_ATTRIBUTES,
+        vec![uid(id)],
+    );
+    let listed = attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+        .unwrap_or_else(|| panic!("{attributes:?}"));
+    for attribute in expected {
+        assert_eq!(listed.child(attribute.tag), Some(attribute), "{listed:?}");
+    }
 }
 
 /// The identifiers Locate finds by Name.
@@ -1463,36 +1494,30 @@ fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
             got_material(&get(&public, 5), Tag::PUBLIC_KEY),
             got_material(&get(&source_public, 5), Tag::PUBLIC_KEY)
         );
-        let attributes = call(
+        has_attributes(
             &keystore,
             &alice,
-            (2, 0),
-            operation::GET_ATTRIBUTES,
-            vec![uid(&private)],
+            &private,
+            &[
+                Item::new(Tag::OBJECT_TYPE, Value::Enumeration(4)),
+                Item::new(Tag::STATE, Value::Enumeration(1)),
+                Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)),
+            ],
         );
-        let listed = attributes
-            .child(Tag::RESPONSE_PAYLOAD)
-            .and_then(|payload| payload.child(Tag::ATTRIBUTES))
-            .unwrap();
-        for (tag, value) in [
-            (Tag::OBJECT_TYPE, Value::Enumeration(4)),
-            (Tag::STATE, Value::Enumeration(1)),
-            (Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)),
-        ] {
-            assert_eq!(listed.child(tag).map(|item| &item.value), Some(&value));
-        }
 
         // Pre-Active until activated; then the registered private key signs
         // and the registered and the source public keys verify.
         let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec()));
-        let refused = call(
-            &keystore,
-            &alice,
-            version,
-            operation::SIGN,
-            vec![uid(&private), data],
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                version,
+                operation::SIGN,
+                vec![uid(&private), data]
+            ),
+            0x0B
         );
-        assert_eq!(reason(&refused), Some(0x0B), "{refused:?}");
         for id in [&private, &public, &source_public] {
             let activated = call(
                 &keystore,
@@ -1532,29 +1557,33 @@ fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
                     panic!("{transparent:?}");
                 };
                 assert_eq!(children.len(), 2, "Recommended Curve and D");
-                let refused = call(
-                    &keystore,
-                    &alice,
-                    version,
-                    operation::REGISTER,
-                    register_key(4, 0x14, transparent.clone(), None, "transparent ec private"),
+                assert_eq!(
+                    refusal(
+                        &keystore,
+                        &alice,
+                        version,
+                        operation::REGISTER,
+                        register_key(4, 0x14, transparent.clone(), None, "transparent ec private")
+                    ),
+                    0x10
                 );
-                assert_eq!(reason(&refused), Some(0x10), "{refused:?}");
             }
         }
         // A transparent format of the other family is refused.
         let other = if algorithm == 0x04 { 0x15 } else { 0x0B };
-        let refused = call(
-            &keystore,
-            &alice,
-            version,
-            operation::GET,
-            vec![
-                uid(&public),
-                Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(other)),
-            ],
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                version,
+                operation::GET,
+                vec![
+                    uid(&public),
+                    Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(other)),
+                ]
+            ),
+            0x10
         );
-        assert_eq!(reason(&refused), Some(0x10), "{refused:?}");
 
         // Malformed or contradicting keys are refused precisely and nothing
         // is stored.
@@ -1590,31 +1619,35 @@ fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
             // A private key sent as a public one.
             (3, 5, private_bytes.clone(), None),
         ] {
-            let refused = call(
+            assert_eq!(
+                refusal(
+                    &keystore,
+                    &alice,
+                    version,
+                    operation::REGISTER,
+                    register_key(
+                        object,
+                        format,
+                        material,
+                        algorithm_and_length,
+                        "refused key",
+                    )
+                ),
+                0x07
+            );
+        }
+        assert_eq!(located_by_name(&keystore, &alice, "refused key"), 0);
+        // A format that does not hold this kind of key.
+        assert_eq!(
+            refusal(
                 &keystore,
                 &alice,
                 version,
                 operation::REGISTER,
-                register_key(
-                    object,
-                    format,
-                    material,
-                    algorithm_and_length,
-                    "refused key",
-                ),
-            );
-            assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
-        }
-        assert_eq!(located_by_name(&keystore, &alice, "refused key"), 0);
-        // A format that does not hold this kind of key.
-        let refused = call(
-            &keystore,
-            &alice,
-            version,
-            operation::REGISTER,
-            register_key(4, 5, private_bytes.clone(), None, "refused key"),
+                register_key(4, 5, private_bytes.clone(), None, "refused key")
+            ),
+            0x10
         );
-        assert_eq!(reason(&refused), Some(0x10), "{refused:?}");
     }
 }
 
@@ -1663,40 +1696,39 @@ fn registered_certificates_are_checked_and_read_back() {
             .map(|item| item.value.clone());
         assert_eq!(value, Some(Value::ByteString(der.clone())));
     }
-    let attributes = call(
+    has_attributes(
         &keystore,
         &alice,
-        (2, 0),
-        operation::GET_ATTRIBUTES,
-        vec![uid(&id)],
+        &id,
+        &[
+            Item::new(Tag::CERTIFICATE_TYPE, Value::Enumeration(1)),
+            Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(0x06)),
+            Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+            Item::new(Tag::STATE, Value::Enumeration(1)),
+        ],
     );
-    let listed = attributes
-        .child(Tag::RESPONSE_PAYLOAD)
-        .and_then(|payload| payload.child(Tag::ATTRIBUTES))
-        .unwrap();
-    for (tag, value) in [
-        (Tag::CERTIFICATE_TYPE, Value::Enumeration(1)),
-        (Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(0x06)),
-        (Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
-        (Tag::STATE, Value::Enumeration(1)),
-    ] {
-        assert_eq!(
-            listed.child(tag).map(|item| &item.value),
-            Some(&value),
-            "{tag}"
+    // Locate by Object Type Certificate finds it.
+    let certificates = || {
+        let located = call(
+            &keystore,
+            &alice,
+            (2, 0),
+            operation::LOCATE,
+            vec![Item::structure(
+                Tag::ATTRIBUTES,
+                vec![Item::new(Tag::OBJECT_TYPE, Value::Enumeration(1))],
+            )],
         );
-    }
-    let located = call(
-        &keystore,
-        &alice,
-        (2, 0),
-        operation::LOCATE,
-        vec![Item::structure(
-            Tag::ATTRIBUTES,
-            vec![Item::new(Tag::OBJECT_TYPE, Value::Enumeration(1))],
-        )],
-    );
-    assert_eq!(payload_uid(&located), id);
+        located
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .children()
+            .iter()
+            .filter(|item| item.tag == Tag::UNIQUE_IDENTIFIER)
+            .map(|item| item.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(certificates(), vec![Value::TextString(id.clone())]);
 
     // The certificate's key, registered as a private key (ring's PKCS#8),
     // signs.
@@ -1749,32 +1781,19 @@ fn registered_certificates_are_checked_and_read_back() {
         (1, b"not a certificate".to_vec(), 0x07),
         (2, der.clone(), 0x08),
     ] {
-        let refused = call(
-            &keystore,
-            &alice,
-            (2, 0),
-            operation::REGISTER,
-            certificate(certificate_type, value),
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                (2, 0),
+                operation::REGISTER,
+                certificate(certificate_type, value)
+            ),
+            expected
         );
-        assert_eq!(reason(&refused), Some(expected), "{refused:?}");
     }
-    let located = call(
-        &keystore,
-        &alice,
-        (2, 0),
-        operation::LOCATE,
-        vec![Item::structure(
-            Tag::ATTRIBUTES,
-            vec![Item::new(Tag::OBJECT_TYPE, Value::Enumeration(1))],
-        )],
-    );
-    assert_eq!(
-        located
-            .child(Tag::RESPONSE_PAYLOAD)
-            .and_then(|payload| payload.child(Tag::LOCATED_ITEMS))
-            .map(|item| &item.value),
-        Some(&Value::Integer(1))
-    );
+    // Nothing refused was stored.
+    assert_eq!(certificates(), vec![Value::TextString(id.clone())]);
 }
 
 /// A Register payload for one part of a split AES-256 key.
@@ -1849,28 +1868,10 @@ fn split_keys_are_registered_with_their_parameters_and_read_back() {
         );
 
         // Get Attributes lists them, and the object is Pre-Active.
-        let attributes = call(
-            &keystore,
-            &alice,
-            (2, 0),
-            operation::GET_ATTRIBUTES,
-            vec![uid(&id)],
-        );
-        let listed = attributes
-            .child(Tag::RESPONSE_PAYLOAD)
-            .and_then(|payload| payload.child(Tag::ATTRIBUTES))
-            .unwrap();
-        for field in &fields {
-            assert_eq!(listed.child(field.tag), Some(field), "{listed:?}");
-        }
-        assert_eq!(
-            listed.child(Tag::OBJECT_TYPE).map(|item| &item.value),
-            Some(&Value::Enumeration(5))
-        );
-        assert_eq!(
-            listed.child(Tag::STATE).map(|item| &item.value),
-            Some(&Value::Enumeration(1))
-        );
+        let mut expected = fields.clone();
+        expected.push(Item::new(Tag::OBJECT_TYPE, Value::Enumeration(5)));
+        expected.push(Item::new(Tag::STATE, Value::Enumeration(1)));
+        has_attributes(&keystore, &alice, &id, &expected);
     }
 
     // Inconsistent or missing parameters are refused.
@@ -1905,13 +1906,15 @@ fn split_keys_are_registered_with_their_parameters_and_read_back() {
             0x06,
         ),
     ] {
-        let refused = call(
-            &keystore,
-            &alice,
-            (2, 0),
-            operation::REGISTER,
-            register_split_part(fields, &part),
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                (2, 0),
+                operation::REGISTER,
+                register_split_part(fields, &part)
+            ),
+            expected
         );
-        assert_eq!(reason(&refused), Some(expected), "{refused:?}");
     }
 }
