@@ -17,6 +17,14 @@ pub const MAX_NAME_LEN: usize = 128;
 /// Link on the private key, Private Key Link on the public key).
 pub const KEY_PAIR_LABEL: &str = "key-pair";
 
+/// Label on a key that replaced another (KMIP Re-key Key Pair) holding the
+/// replaced key's id (KMIP Replaced Object Link).
+pub const REPLACED_LABEL: &str = "replaced-object";
+
+/// Label on a key that was replaced holding its replacement's id (KMIP
+/// Replacement Object Link).
+pub const REPLACEMENT_LABEL: &str = "replacement-object";
+
 /// Most labels one object may carry; bounds the metadata row size.
 pub const MAX_LABELS: usize = 64;
 

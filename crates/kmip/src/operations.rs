@@ -126,6 +126,8 @@ mod certificate_type {
 mod link_type {
     pub const PUBLIC_KEY_LINK: u32 = 0x0102;
     pub const PRIVATE_KEY_LINK: u32 = 0x0103;
+    pub const REPLACEMENT_OBJECT_LINK: u32 = 0x0106;
+    pub const REPLACED_OBJECT_LINK: u32 = 0x0107;
 }
 
 /// KMIP Recommended Curve values.
@@ -171,6 +173,7 @@ pub fn dispatch(
         op::CREATE_KEY_PAIR => context.create_key_pair(),
         op::REGISTER => context.register(),
         op::REKEY => context.rekey(),
+        op::REKEY_KEY_PAIR => context.rekey_key_pair(),
         op::DERIVE_KEY => context.derive_key(),
         op::LOCATE => context.locate(),
         op::GET => context.get(),
@@ -320,6 +323,20 @@ fn keystore_algorithm(kmip: u32, bits: i32) -> Result<Algorithm, KmipError> {
             "cryptographic algorithm 0x{other:02X} is not supported for symmetric keys; use AES or HMAC-SHA256"
         ))),
     }
+}
+
+/// The response payload of Create Key Pair and Re-key Key Pair.
+fn pair_identifiers(private: ObjectMeta, public: ObjectMeta) -> Vec<Item> {
+    vec![
+        Item::new(
+            Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+            Value::TextString(private.id),
+        ),
+        Item::new(
+            Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
+            Value::TextString(public.id),
+        ),
+    ]
 }
 
 fn date(value: Option<time::OffsetDateTime>) -> Option<Value> {
@@ -604,16 +621,7 @@ impl Context<'_> {
                 },
             )
             .map_err(|error| store_error(&error))?;
-        Ok(vec![
-            Item::new(
-                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
-                Value::TextString(private_meta.id),
-            ),
-            Item::new(
-                Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
-                Value::TextString(public_meta.id),
-            ),
-        ])
+        Ok(pair_identifiers(private_meta, public_meta))
     }
 
     fn register(&self) -> Outcome {
@@ -1006,6 +1014,101 @@ impl Context<'_> {
         Ok(vec![uid(&updated.id)])
     }
 
+    /// Re-key Key Pair: a new key pair of the old pair's algorithm, which
+    /// takes over its names and its Object Group, Usage Mask and Contact
+    /// Information (attributes in the request override the last three), linked
+    /// to the old halves by Replaced and Replacement Object Links. The new
+    /// pair is Pre-Active; an Offset is not supported.
+    fn rekey_key_pair(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "re-key key pairs")?;
+        let id = self
+            .text_field(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)?
+            .ok_or_else(|| {
+                KmipError::new(
+                    ResultReason::MissingData,
+                    "the request has no Private Key Unique Identifier (ID placeholders are not supported)",
+                )
+            })?;
+        if self.payload.child(Tag::OFFSET).is_some() {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "Re-key Key Pair with an Offset is not supported; the new pair is Pre-Active until activated",
+            ));
+        }
+        let old_private = self.object_by_id(&id)?;
+        if old_private.object_type != ObjectType::PrivateKey
+            || !old_private
+                .labels
+                .contains_key(keystore::object::KEY_PAIR_LABEL)
+        {
+            return Err(KmipError::invalid(format!(
+                "object {id} is not the private key of a key pair; Re-key Key Pair needs one"
+            )));
+        }
+        let common = attributes::read_child(
+            self.payload,
+            &[Tag::COMMON_TEMPLATE_ATTRIBUTE, Tag::COMMON_ATTRIBUTES],
+        )?;
+        let mut half_labels = Vec::with_capacity(2);
+        for (tags, old_id) in [
+            (
+                [
+                    Tag::PRIVATE_KEY_TEMPLATE_ATTRIBUTE,
+                    Tag::PRIVATE_KEY_ATTRIBUTES,
+                ],
+                Some(&old_private.id),
+            ),
+            (
+                [
+                    Tag::PUBLIC_KEY_TEMPLATE_ATTRIBUTE,
+                    Tag::PUBLIC_KEY_ATTRIBUTES,
+                ],
+                old_private.labels.get(keystore::object::KEY_PAIR_LABEL),
+            ),
+        ] {
+            let mut attrs = attributes::read_child(self.payload, &tags)?;
+            attrs.extend(common.iter().cloned());
+            if attributes::name(&attrs)?.is_some() {
+                return Err(KmipError::invalid(
+                    "Re-key Key Pair gives the new pair the old pair's names; send no Name",
+                ));
+            }
+            let old = match old_id {
+                Some(old_id) => self.object_by_id(old_id)?,
+                None => old_private.clone(),
+            };
+            let mut labels: BTreeMap<String, String> =
+                [LABEL_NAME, LABEL_GROUP, LABEL_USAGE, LABEL_CONTACT]
+                    .into_iter()
+                    .filter_map(|label| Some((label.to_owned(), old.labels.get(label)?.clone())))
+                    .collect();
+            labels.extend(self.labels(&attrs)?.1);
+            half_labels.push(labels);
+        }
+        let public_labels = half_labels.pop().unwrap_or_default();
+        let private_labels = half_labels.pop().unwrap_or_default();
+        let pair = asymmetric::generate(old_private.algorithm)?;
+        let (private_meta, public_meta) = self
+            .keystore
+            .rekey_key_pair(
+                &self.session.caller,
+                &old_private,
+                &[LABEL_NAME],
+                keystore::NewHalf {
+                    name: None,
+                    labels: private_labels,
+                    material: pair.private_pkcs8,
+                },
+                keystore::NewHalf {
+                    name: None,
+                    labels: public_labels,
+                    material: SecretBytes::new(pair.public_spki),
+                },
+            )
+            .map_err(|error| store_error(&error))?;
+        Ok(pair_identifiers(private_meta, public_meta))
+    }
+
     fn locate(&self) -> Outcome {
         self.require(self.session.rights.read_metadata, "locate objects")?;
         let attrs = attributes::read(self.payload)?;
@@ -1388,22 +1491,34 @@ impl Context<'_> {
                 Value::TextString(contact.clone()),
             ));
         }
-        if let Some(other) = meta.labels.get(keystore::object::KEY_PAIR_LABEL) {
-            let link = if meta.object_type == ObjectType::PrivateKey {
-                link_type::PUBLIC_KEY_LINK
-            } else {
-                link_type::PRIVATE_KEY_LINK
-            };
-            out.push(Item::structure(
-                Tag::LINK,
-                vec![
-                    Item::new(Tag::LINK_TYPE, Value::Enumeration(link)),
-                    Item::new(
-                        Tag::LINKED_OBJECT_IDENTIFIER,
-                        Value::TextString(other.clone()),
-                    ),
-                ],
-            ));
+        let pair_link = if meta.object_type == ObjectType::PrivateKey {
+            link_type::PUBLIC_KEY_LINK
+        } else {
+            link_type::PRIVATE_KEY_LINK
+        };
+        for (label, link) in [
+            (keystore::object::KEY_PAIR_LABEL, pair_link),
+            (
+                keystore::object::REPLACEMENT_LABEL,
+                link_type::REPLACEMENT_OBJECT_LINK,
+            ),
+            (
+                keystore::object::REPLACED_LABEL,
+                link_type::REPLACED_OBJECT_LINK,
+            ),
+        ] {
+            if let Some(other) = meta.labels.get(label) {
+                out.push(Item::structure(
+                    Tag::LINK,
+                    vec![
+                        Item::new(Tag::LINK_TYPE, Value::Enumeration(link)),
+                        Item::new(
+                            Tag::LINKED_OBJECT_IDENTIFIER,
+                            Value::TextString(other.clone()),
+                        ),
+                    ],
+                ));
+            }
         }
         out.push(Item::new(
             Tag::STATE,

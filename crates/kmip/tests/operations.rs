@@ -1388,6 +1388,20 @@ fn located_by_name(keystore: &Keystore, session: &Session, name: &str) -> usize 
         .count()
 }
 
+/// Activates each object, which must succeed.
+fn activate_all(keystore: &Keystore, session: &Session, ids: &[&String]) {
+    for id in ids {
+        let activated = call(
+            keystore,
+            session,
+            (1, 4),
+            operation::ACTIVATE,
+            vec![uid(id)],
+        );
+        assert_eq!(status(&activated), 0, "{activated:?}");
+    }
+}
+
 /// Signs `data` with `private` and checks the signature with `public`.
 fn signs_and_verifies(keystore: &Keystore, session: &Session, private: &str, public: &str) {
     let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec()));
@@ -1518,16 +1532,7 @@ fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
             ),
             0x0B
         );
-        for id in [&private, &public, &source_public] {
-            let activated = call(
-                &keystore,
-                &alice,
-                version,
-                operation::ACTIVATE,
-                vec![uid(id)],
-            );
-            assert_eq!(status(&activated), 0, "{activated:?}");
-        }
+        activate_all(&keystore, &alice, &[&private, &public, &source_public]);
         signs_and_verifies(&keystore, &alice, &private, &public);
         signs_and_verifies(&keystore, &alice, &private, &source_public);
 
@@ -1761,15 +1766,7 @@ fn registered_certificates_are_checked_and_read_back() {
         ),
     );
     let public = payload_uid(&public);
-    for id in [&private, &public] {
-        call(
-            &keystore,
-            &alice,
-            (1, 4),
-            operation::ACTIVATE,
-            vec![uid(id)],
-        );
-    }
+    activate_all(&keystore, &alice, &[&private, &public]);
     signs_and_verifies(&keystore, &alice, &private, &public);
 
     // Malformed certificates: Invalid Field; PGP: Feature Not Supported.
@@ -1917,4 +1914,168 @@ fn split_keys_are_registered_with_their_parameters_and_read_back() {
             expected
         );
     }
+}
+
+/// Every Link of an object (link type, linked identifier), from a 2.x Get
+/// Attributes.
+fn links(keystore: &Keystore, session: &Session, id: &str) -> Vec<(u32, String)> {
+    let attributes = call(
+        keystore,
+        session,
+        (2, 0),
+        operation::GET_ATTRIBUTES,
+        vec![uid(id)],
+    );
+    attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+        .unwrap()
+        .children()
+        .iter()
+        .filter(|item| item.tag == Tag::LINK)
+        .map(|link| {
+            match (
+                &link.child(Tag::LINK_TYPE).unwrap().value,
+                &link.child(Tag::LINKED_OBJECT_IDENTIFIER).unwrap().value,
+            ) {
+                (Value::Enumeration(link_type), Value::TextString(linked)) => {
+                    (*link_type, linked.clone())
+                }
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn rekey_key_pair_makes_a_linked_pre_active_pair_that_takes_the_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let created = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::CREATE_KEY_PAIR,
+        create_pair(2, 0x06, 256, "rekeyed"),
+    );
+    let old_private = payload_text(&created, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    let old_public = payload_text(&created, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    let rekey = |version: (i32, i32), id: &str| {
+        call(
+            &keystore,
+            &alice,
+            version,
+            operation::REKEY_KEY_PAIR,
+            vec![Item::new(
+                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+                Value::TextString(id.to_owned()),
+            )],
+        )
+    };
+    let rekeyed = rekey((1, 4), &old_private);
+    assert_eq!(status(&rekeyed), 0, "{rekeyed:?}");
+    let private = payload_text(&rekeyed, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    let public = payload_text(&rekeyed, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    assert!(private != old_private && public != old_public);
+
+    // The new halves are linked to each other and to what they replace.
+    assert_eq!(
+        links(&keystore, &alice, &private),
+        vec![(0x0102, public.clone()), (0x0107, old_private.clone())]
+    );
+    assert_eq!(
+        links(&keystore, &alice, &public),
+        vec![(0x0103, private.clone()), (0x0107, old_public.clone())]
+    );
+    assert_eq!(
+        links(&keystore, &alice, &old_private),
+        vec![(0x0102, old_public.clone()), (0x0106, private.clone())]
+    );
+    // In 1.x the second Link carries its Attribute Index.
+    let attributes = call(
+        &keystore,
+        &alice,
+        (1, 4),
+        operation::GET_ATTRIBUTES,
+        vec![uid(&private)],
+    );
+    let indices: Vec<Option<Value>> = attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children()
+        .iter()
+        .filter(|item| {
+            item.child(Tag::ATTRIBUTE_NAME).map(|name| &name.value)
+                == Some(&Value::TextString("Link".to_owned()))
+        })
+        .map(|item| {
+            item.child(Tag::ATTRIBUTE_INDEX)
+                .map(|index| index.value.clone())
+        })
+        .collect();
+    assert_eq!(indices, vec![None, Some(Value::Integer(1))]);
+
+    // The names moved to the new pair.
+    for (name, id) in [("rekeyed-private", &private), ("rekeyed-public", &public)] {
+        let located = call(
+            &keystore,
+            &alice,
+            (1, 4),
+            operation::LOCATE,
+            vec![attribute(
+                "Name",
+                Value::Structure(vec![
+                    Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+                    Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+                ]),
+            )],
+        );
+        assert_eq!(&payload_uid(&located), id);
+        assert_eq!(located_by_name(&keystore, &alice, name), 1);
+    }
+
+    // The new pair is Pre-Active, then signs like any pair.
+    has_attributes(
+        &keystore,
+        &alice,
+        &private,
+        &[
+            Item::new(Tag::STATE, Value::Enumeration(1)),
+            Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+        ],
+    );
+    activate_all(&keystore, &alice, &[&private, &public]);
+    signs_and_verifies(&keystore, &alice, &private, &public);
+
+    // A pair is re-keyed once; a public key, an Offset: refused.
+    assert_eq!(reason(&rekey((2, 0), &old_private)), Some(0x07));
+    assert_eq!(reason(&rekey((2, 0), &public)), Some(0x07));
+    let offset = refusal(
+        &keystore,
+        &alice,
+        (1, 4),
+        operation::REKEY_KEY_PAIR,
+        vec![
+            Item::new(
+                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+                Value::TextString(private.clone()),
+            ),
+            Item::new(Tag::OFFSET, Value::Interval(3600)),
+        ],
+    );
+    assert_eq!(offset, 0x08);
+    // Another tenant cannot re-key it.
+    let bob = session("bob");
+    let hidden = call(
+        &keystore,
+        &bob,
+        (2, 0),
+        operation::REKEY_KEY_PAIR,
+        vec![Item::new(
+            Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+            Value::TextString(private.clone()),
+        )],
+    );
+    assert_eq!(reason(&hidden), Some(0x01));
 }
