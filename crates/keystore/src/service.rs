@@ -1058,14 +1058,20 @@ impl Keystore {
                 hint: "a destroyed key pair cannot be re-keyed",
             });
         }
-        if old_private.labels.contains_key(REPLACEMENT_LABEL) {
-            return Err(KeystoreError::InvalidArgument(format!(
-                "key pair {} was already re-keyed; re-key its replacement",
-                old_private.id
-            )));
-        }
         let _unchanged = self.lock_unchanged(old_private)?;
+        // Read again under the lock: labels are not part of what
+        // `lock_unchanged` compares, and two re-keys of one pair must not
+        // both succeed.
+        let old_private = &self.find(&old_private.tenant, &old_private.id)?;
         let old_public = self.find(&old_private.tenant, &public_id)?;
+        for half in [old_private, &old_public] {
+            if half.labels.contains_key(REPLACEMENT_LABEL) {
+                return Err(KeystoreError::InvalidArgument(format!(
+                    "key pair {} was already re-keyed; re-key its replacement",
+                    old_private.id
+                )));
+            }
+        }
         let (mut private_meta, mut public_meta, mut writes) = self.new_key_pair(
             caller,
             &old_private.tenant,
