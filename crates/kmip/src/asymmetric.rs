@@ -775,4 +775,53 @@ mod tests {
             Some(ResultReason::KeyFormatTypeNotSupported)
         );
     }
+
+    #[test]
+    fn rejects_ec_points_off_the_curve_or_compressed() {
+        let pair = generate(Algorithm::EcP256).unwrap();
+        let point = export_public(Algorithm::EcP256, &pair.public_spki, format::RAW).unwrap();
+        let (algorithm, spki) = import_public(format::RAW, &point).unwrap();
+        assert_eq!(
+            (algorithm, spki),
+            (Algorithm::EcP256, pair.public_spki.clone())
+        );
+        let mut off_curve = point.clone();
+        if let Some(last) = off_curve.last_mut() {
+            *last ^= 0x01;
+        }
+        let mut compressed = vec![0x02 | (point.last().copied().unwrap_or(0) & 1)];
+        compressed.extend_from_slice(point.get(1..33).unwrap());
+        for bad in [off_curve, compressed] {
+            assert_eq!(
+                import_public(format::RAW, &bad)
+                    .err()
+                    .map(|error| error.reason),
+                Some(ResultReason::InvalidField)
+            );
+        }
+        // The same point inside a SubjectPublicKeyInfo is checked as well.
+        let mut spki = pair.public_spki;
+        if let Some(last) = spki.last_mut() {
+            *last ^= 0x01;
+        }
+        assert_eq!(
+            import_public(format::X509, &spki)
+                .err()
+                .map(|error| error.reason),
+            Some(ResultReason::InvalidField)
+        );
+    }
+
+    #[test]
+    fn rejects_rsa_keys_of_unsupported_sizes() {
+        let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap();
+        let pkcs8 = small.to_pkcs8_der().unwrap();
+        let refused = import_private(format::PKCS8, pkcs8.as_bytes())
+            .err()
+            .unwrap();
+        assert_eq!(refused.reason, ResultReason::InvalidField);
+        assert!(refused.message.contains("1024 bits"), "{}", refused.message);
+        let public = small.to_public_key().to_public_key_der().unwrap();
+        assert!(import_public(format::X509, public.as_bytes()).is_err());
+    }
 }
