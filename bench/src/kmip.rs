@@ -15,7 +15,7 @@ use tokio_rustls::client::TlsStream;
 use ttlv::{Item, Tag, Value};
 
 use crate::latency::{Latencies, Summary};
-use crate::server::{ScratchDir, ServerProcess, memory_of};
+use crate::server::{ScratchDir, ServerProcess, memory_of, terminate};
 
 /// Arguments of `cryptainer-bench kmip`.
 #[derive(clap::Args, Debug)]
@@ -437,7 +437,7 @@ async fn pykmip_run(
     // would run.
     std::fs::write(dir.join("server.conf"), config)?;
     let log = std::fs::File::create(dir.join("server.log"))?;
-    let mut child = Command::new("pykmip-server")
+    let child = Command::new("pykmip-server")
         .arg("-f")
         .arg(dir.join("server.conf"))
         .arg("-l")
@@ -460,7 +460,8 @@ async fn pykmip_run(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    // SIGTERM, not SIGKILL: pykmip-server then stops its policy monitor
+    // process, which a SIGKILL would leave running.
+    let _ = terminate(child);
     result
 }
