@@ -15,7 +15,7 @@ use tokio_rustls::client::TlsStream;
 use ttlv::{Item, Tag, Value};
 
 use crate::latency::{Latencies, Summary};
-use crate::server::{ScratchDir, ServerProcess, memory_of};
+use crate::server::{ScratchDir, ServerProcess, memory_of, terminate};
 
 /// Arguments of `cryptainer-bench kmip`.
 #[derive(clap::Args, Debug)]
@@ -427,18 +427,17 @@ async fn pykmip_run(
     let config = format!(
         "[server]\nhostname=127.0.0.1\nport={port}\ncertificate_path={0}/server.pem\n\
          key_path={0}/server-key.pem\nca_path={0}/ca.pem\nauth_suite=TLS1.2\n\
-         policy_path={0}/policies\nenable_tls_client_auth=False\nlogging_level=WARNING\n\
+         policy_path={0}/policies\nenable_tls_client_auth=True\nlogging_level=WARNING\n\
          database_path={0}/pykmip.db\n",
         dir.display()
     );
-    // The TLS layer still requires a client certificate from our CA;
-    // `enable_tls_client_auth` only adds PyKMIP's own Extended Key Usage check,
-    // which parses the certificate with Python `cryptography`, and that parser
-    // refuses our certificates' explicitly encoded `cA = FALSE` (see the report
-    // on pki); without it the comparison would measure nothing.
+    // The TLS layer requires a client certificate from our CA, and
+    // `enable_tls_client_auth` adds PyKMIP's own check of its Extended Key
+    // Usage (read with Python `cryptography`), as a production pykmip-server
+    // would run.
     std::fs::write(dir.join("server.conf"), config)?;
     let log = std::fs::File::create(dir.join("server.log"))?;
-    let mut child = Command::new("pykmip-server")
+    let child = Command::new("pykmip-server")
         .arg("-f")
         .arg(dir.join("server.conf"))
         .arg("-l")
@@ -461,7 +460,8 @@ async fn pykmip_run(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    // SIGTERM, not SIGKILL: pykmip-server then stops its policy monitor
+    // process, which a SIGKILL would leave running.
+    let _ = terminate(child);
     result
 }

@@ -177,35 +177,42 @@ impl ServerProcess {
     /// Sends SIGTERM and waits for the server to exit, killing it after
     /// [`STOP_TIMEOUT`].
     pub fn stop(&mut self) -> anyhow::Result<StopOutcome> {
-        let mut child = self
+        let child = self
             .child
             .take()
             .context("the server was already stopped")?;
-        let started = Instant::now();
-        rustix::process::kill_process(
-            rustix::process::Pid::from_child(&child),
-            rustix::process::Signal::TERM,
-        )
-        .context("cannot send SIGTERM to the server")?;
-        loop {
-            if let Some(status) = child.try_wait().context("cannot wait for the server")? {
-                return Ok(StopOutcome {
-                    status,
-                    took: started.elapsed(),
-                    killed: false,
-                });
-            }
-            if started.elapsed() > STOP_TIMEOUT {
-                child.kill().context("cannot kill the server")?;
-                let status = child.wait().context("cannot wait for the server")?;
-                return Ok(StopOutcome {
-                    status,
-                    took: started.elapsed(),
-                    killed: true,
-                });
-            }
-            std::thread::sleep(STARTUP_POLL);
+        terminate(child)
+    }
+}
+
+/// Sends SIGTERM to a child process and waits for it to exit, killing it
+/// after [`STOP_TIMEOUT`]. SIGTERM lets a server stop what it started (the
+/// policy monitor process of pykmip-server outlives a SIGKILL).
+pub fn terminate(mut child: Child) -> anyhow::Result<StopOutcome> {
+    let started = Instant::now();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::TERM,
+    )
+    .context("cannot send SIGTERM to the server")?;
+    loop {
+        if let Some(status) = child.try_wait().context("cannot wait for the server")? {
+            return Ok(StopOutcome {
+                status,
+                took: started.elapsed(),
+                killed: false,
+            });
         }
+        if started.elapsed() > STOP_TIMEOUT {
+            child.kill().context("cannot kill the server")?;
+            let status = child.wait().context("cannot wait for the server")?;
+            return Ok(StopOutcome {
+                status,
+                took: started.elapsed(),
+                killed: true,
+            });
+        }
+        std::thread::sleep(STARTUP_POLL);
     }
 }
 

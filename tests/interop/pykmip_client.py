@@ -176,21 +176,24 @@ def run(host, port, cert, key, ca, version, config_file):
         assert mac_uid_back == mac_uid and len(mac) == 32
 
         key_pairs(client, version)
+        registrations(client, version)
         attribute_edits(client, version)
         derivations(client, version)
         wrapped_gets(client, version)
 
-        # Operations not implemented answer Operation Not Supported, and the
-        # connection stays usable.
-        # (Re-key Key Pair through the lower-level KMIPProxy, which returns the
-        # result instead of raising.)
-        from kmip.core import attributes as core_attributes
+        rekey_key_pair(client, version)
 
-        result = client.proxy.rekey_key_pair(
-            private_key_uuid=core_attributes.PrivateKeyUniqueIdentifier(secret_uid)
+        # Operations not implemented answer Operation Not Supported, and the
+        # connection stays usable. (Check through the lower-level KMIPProxy's
+        # generic call: its own `check` cannot read a failure.)
+        from kmip.core.messages import payloads
+
+        expect_failure(
+            enums.ResultReason.OPERATION_NOT_SUPPORTED,
+            client.proxy.send_request_payload,
+            enums.Operation.CHECK,
+            payloads.CheckRequestPayload(unique_identifier=secret_uid),
         )
-        assert result.result_status.value == enums.ResultStatus.OPERATION_FAILED
-        assert result.result_reason.value == enums.ResultReason.OPERATION_NOT_SUPPORTED
         assert client.get(secret_uid).value == b"correct horse battery staple"
 
 
@@ -322,6 +325,214 @@ def key_pairs(client, version):
                 },
             )
             ec_key.verify(signature, b"ec message", ec.ECDSA(local_hash))
+
+
+def registrations(client, version):
+    """Register of public keys (X.509 SubjectPublicKeyInfo, PKCS#1), private
+    keys (PKCS#8), an X.509 certificate made by `cryptography` and a split
+    key part; Get of each
+    compared with the local key or certificate; Sign with a registered
+    private key checked locally and by Signature Verify with the registered
+    public key (from KMIP 1.2); malformed keys and certificates refused."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.x509.oid import NameOID
+
+    der = serialization.Encoding.DER
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    no_encryption = serialization.NoEncryption()
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP384R1())
+    cases = [
+        (
+            rsa_key,
+            enums.CryptographicAlgorithm.RSA,
+            2048,
+            enums.KeyFormatType.PKCS_1,
+            rsa_key.public_key().public_bytes(der, serialization.PublicFormat.PKCS1),
+            {
+                "cryptographic_algorithm": enums.CryptographicAlgorithm.RSA,
+                "padding_method": enums.PaddingMethod.PSS,
+                "hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+            },
+            lambda public, signature: public.verify(
+                signature,
+                b"registered",
+                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                hashes.SHA256(),
+            ),
+        ),
+        (
+            ec_key,
+            enums.CryptographicAlgorithm.ECDSA,
+            384,
+            enums.KeyFormatType.X_509,
+            ec_key.public_key().public_bytes(der, spki),
+            {"cryptographic_algorithm": enums.CryptographicAlgorithm.ECDSA},
+            lambda public, signature: public.verify(
+                signature, b"registered", ec.ECDSA(hashes.SHA384())
+            ),
+        ),
+    ]
+    for key, algorithm, length, public_format, public_bytes, parameters, check in cases:
+        private_uid = client.register(
+            objects.PrivateKey(
+                algorithm,
+                length,
+                key.private_bytes(der, pkcs8, no_encryption),
+                enums.KeyFormatType.PKCS_8,
+                name="registered private " + version,
+            )
+        )
+        public_uid = client.register(
+            objects.PublicKey(
+                algorithm,
+                length,
+                public_bytes,
+                public_format,
+                name="registered public " + version,
+            )
+        )
+
+        # Get: the same keys, read by `cryptography`.
+        private = client.get(private_uid)
+        assert isinstance(private, objects.PrivateKey), private
+        assert private.cryptographic_length == length
+        loaded = serialization.load_der_private_key(private.value, None)
+        assert loaded.private_numbers() == key.private_numbers()
+        public = client.get(public_uid)
+        assert isinstance(public, objects.PublicKey), public
+        loaded_public = serialization.load_der_public_key(public.value)
+        assert loaded_public.public_numbers() == key.public_key().public_numbers()
+
+        # Registered keys are Pre-Active.
+        _, attributes = client.get_attributes(private_uid, ["State"])
+        assert attributes[0].attribute_value.value == enums.State.PRE_ACTIVE
+
+        if version not in ("1.0", "1.1"):
+            client.activate(private_uid)
+            client.activate(public_uid)
+            signature = client.sign(
+                b"registered", uid=private_uid, cryptographic_parameters=parameters
+            )
+            check(key.public_key(), signature)
+            valid = client.signature_verify(
+                b"registered", signature, uid=public_uid, cryptographic_parameters=parameters
+            )
+            assert valid == enums.ValidityIndicator.VALID, valid
+
+    # A self-signed certificate for the RSA key.
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pykmip " + version)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(rsa_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(rsa_key, hashes.SHA256())
+    )
+    certificate_der = certificate.public_bytes(der)
+    certificate_uid = client.register(objects.X509Certificate(certificate_der))
+    fetched = client.get(certificate_uid)
+    assert isinstance(fetched, objects.X509Certificate), fetched
+    assert fetched.value == certificate_der
+    assert x509.load_der_x509_certificate(fetched.value).subject == subject
+
+    # A split key part: XOR, part 1 of 3, any 2 needed.
+    part = os.urandom(32)
+    split_uid = client.register(
+        objects.SplitKey(
+            cryptographic_algorithm=enums.CryptographicAlgorithm.AES,
+            cryptographic_length=256,
+            key_value=part,
+            split_key_parts=3,
+            key_part_identifier=1,
+            split_key_threshold=2,
+            split_key_method=enums.SplitKeyMethod.XOR,
+        )
+    )
+    split = client.get(split_uid)
+    assert isinstance(split, objects.SplitKey), split
+    assert split.value == part
+    assert (split.split_key_parts, split.key_part_identifier, split.split_key_threshold) == (
+        3,
+        1,
+        2,
+    ), split
+    assert split.split_key_method == enums.SplitKeyMethod.XOR
+
+    # Malformed material is Invalid Field.
+    expect_failure(
+        enums.ResultReason.INVALID_FIELD,
+        client.register,
+        objects.PublicKey(
+            enums.CryptographicAlgorithm.RSA, 2048, b"not a key", enums.KeyFormatType.X_509
+        ),
+    )
+    expect_failure(
+        enums.ResultReason.INVALID_FIELD,
+        client.register,
+        objects.PrivateKey(
+            enums.CryptographicAlgorithm.RSA,
+            2048,
+            key.private_bytes(der, pkcs8, no_encryption)[:-1],
+            enums.KeyFormatType.PKCS_8,
+        ),
+    )
+    expect_failure(
+        enums.ResultReason.INVALID_FIELD,
+        client.register,
+        objects.X509Certificate(certificate_der[:-5]),
+    )
+
+
+def rekey_key_pair(client, version):
+    """Re-key Key Pair (through PyKMIP's KMIPProxy: the pie client has no
+    call for it): a new EC pair, Pre-Active, which takes the old pair's
+    names, and whose keys `cryptography` reads."""
+    from cryptography.hazmat.primitives import serialization
+    from kmip.core import attributes as core_attributes
+
+    name = "pykmip rekeyed " + version
+    _, old_private_uid = client.create_key_pair(
+        enums.CryptographicAlgorithm.ECDSA,
+        256,
+        public_name=name + " public",
+        private_name=name + " private",
+    )
+    result = client.proxy.rekey_key_pair(
+        private_key_uuid=core_attributes.PrivateKeyUniqueIdentifier(old_private_uid)
+    )
+    assert result.result_status.value == enums.ResultStatus.SUCCESS, (
+        result.result_reason,
+        result.result_message,
+    )
+    private_uid = getattr(result.private_key_uuid, "value", result.private_key_uuid)
+    public_uid = getattr(result.public_key_uuid, "value", result.public_key_uuid)
+    assert old_private_uid not in (private_uid, public_uid)
+    private = client.get(private_uid)
+    assert isinstance(private, objects.PrivateKey), private
+    serialization.load_der_private_key(private.value, None)
+    public = client.get(public_uid)
+    assert serialization.load_der_public_key(public.value).curve.key_size == 256
+    _, attributes = client.get_attributes(private_uid, ["State"])
+    assert attributes[0].attribute_value.value == enums.State.PRE_ACTIVE
+    found = client.locate(
+        attributes=[
+            client.attribute_factory.create_attribute(
+                enums.AttributeType.NAME, name + " private"
+            )
+        ]
+    )
+    assert found == [private_uid], found
 
 
 def attribute_edits(client, version):

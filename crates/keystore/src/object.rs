@@ -17,6 +17,14 @@ pub const MAX_NAME_LEN: usize = 128;
 /// Link on the private key, Private Key Link on the public key).
 pub const KEY_PAIR_LABEL: &str = "key-pair";
 
+/// Label on a key that replaced another (KMIP Re-key Key Pair) holding the
+/// replaced key's id (KMIP Replaced Object Link).
+pub const REPLACED_LABEL: &str = "replaced-object";
+
+/// Label on a key that was replaced holding its replacement's id (KMIP
+/// Replacement Object Link).
+pub const REPLACEMENT_LABEL: &str = "replacement-object";
+
 /// Most labels one object may carry; bounds the metadata row size.
 pub const MAX_LABELS: usize = 64;
 
@@ -37,6 +45,11 @@ pub enum ObjectType {
     /// The private half of a key pair (KMIP Object Type 0x04), stored as a DER
     /// PKCS#8 PrivateKeyInfo.
     PrivateKey,
+    /// An X.509 certificate (KMIP Object Type 0x01), stored as DER.
+    Certificate,
+    /// One part of a split key (KMIP Object Type 0x05), stored as the part's
+    /// bytes; the split's parameters are labels the KMIP layer keeps.
+    SplitKey,
 }
 
 impl ObjectType {
@@ -48,6 +61,8 @@ impl ObjectType {
             ObjectType::OpaqueObject => "opaque_object",
             ObjectType::PublicKey => "public_key",
             ObjectType::PrivateKey => "private_key",
+            ObjectType::Certificate => "certificate",
+            ObjectType::SplitKey => "split_key",
         }
     }
 }

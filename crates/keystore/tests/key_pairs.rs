@@ -11,7 +11,9 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use keystore::object::{Algorithm, KEY_PAIR_LABEL, ObjectType, State};
+use keystore::object::{
+    Algorithm, KEY_PAIR_LABEL, ObjectType, REPLACED_LABEL, REPLACEMENT_LABEL, State,
+};
 use keystore::secret::SecretBytes;
 use keystore::store::Store;
 use keystore::{Caller, KeystoreError, NewHalf};
@@ -87,6 +89,92 @@ fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
             half("a", b"x"),
             half("b", b"y"),
         ),
+        Err(KeystoreError::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn a_rekeyed_pair_takes_the_names_and_links_both_ways_in_one_audit_record() {
+    let (_dir, store, keystore) = unsealed();
+    let caller = Caller::system();
+    let (old_private, old_public) = keystore
+        .register_key_pair(
+            &caller,
+            "payments",
+            Algorithm::EcP256,
+            half("signer", b"private der"),
+            half("signer-pub", b"public der"),
+        )
+        .unwrap();
+    let mut moved = BTreeMap::new();
+    moved.insert("kmip-name".to_owned(), "Signer Key".to_owned());
+    let old_private = keystore
+        .set_labels(&caller, &old_private, {
+            let mut labels = old_private.labels.clone();
+            labels.extend(moved.clone());
+            labels
+        })
+        .unwrap();
+    let before = store.audit_head().unwrap().map(|(sequence, _)| sequence);
+    let (private, public) = keystore
+        .rekey_key_pair(
+            &caller,
+            &old_private,
+            &["kmip-name"],
+            NewHalf {
+                name: None,
+                labels: moved,
+                material: SecretBytes::from_slice(b"new private der"),
+            },
+            NewHalf {
+                name: None,
+                labels: BTreeMap::new(),
+                material: SecretBytes::from_slice(b"new public der"),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        audited_operations(&store, before.unwrap()),
+        ["key.rekey_pair"]
+    );
+    assert_eq!(
+        (private.state, public.state),
+        (State::PreActive, State::PreActive)
+    );
+    assert_eq!(private.algorithm, Algorithm::EcP256);
+    assert_eq!(private.labels.get(KEY_PAIR_LABEL), Some(&public.id));
+    assert_eq!(private.labels.get(REPLACED_LABEL), Some(&old_private.id));
+    assert_eq!(public.labels.get(REPLACED_LABEL), Some(&old_public.id));
+    // The names, and the moved label, now belong to the new halves.
+    assert_eq!(keystore.find("payments", "signer").unwrap().id, private.id);
+    assert_eq!(
+        keystore.find("payments", "signer-pub").unwrap().id,
+        public.id
+    );
+    let old_private = keystore.find("payments", &old_private.id).unwrap();
+    assert_eq!(old_private.name, None);
+    assert_eq!(old_private.labels.get("kmip-name"), None);
+    assert_eq!(old_private.labels.get(REPLACEMENT_LABEL), Some(&private.id));
+    let old_public = keystore.find("payments", &old_public.id).unwrap();
+    assert_eq!(old_public.labels.get(REPLACEMENT_LABEL), Some(&public.id));
+
+    // Once only, from the private half, and the links cannot be edited.
+    for half_to_rekey in [&old_private, &old_public] {
+        assert!(matches!(
+            keystore.rekey_key_pair(
+                &caller,
+                half_to_rekey,
+                &[],
+                half("again", b"p"),
+                half("again-pub", b"q"),
+            ),
+            Err(KeystoreError::InvalidArgument(_))
+        ));
+    }
+    let mut labels = private.labels.clone();
+    labels.remove(REPLACED_LABEL);
+    assert!(matches!(
+        keystore.set_labels(&caller, &private, labels),
         Err(KeystoreError::InvalidArgument(_))
     ));
 }

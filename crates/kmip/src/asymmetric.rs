@@ -10,9 +10,14 @@
 use keystore::object::Algorithm;
 use keystore::secret::SecretBytes;
 use ring::signature::{self, KeyPair as _};
-use rsa::pkcs1::{EncodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
-use rsa::pkcs8::EncodePublicKey as _;
+use rsa::pkcs1::{
+    DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _, EncodeRsaPrivateKey as _,
+    EncodeRsaPublicKey as _,
+};
+use rsa::pkcs8::spki::SubjectPublicKeyInfoRef;
 use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _};
+use rsa::pkcs8::{EncodePublicKey as _, ObjectIdentifier, PrivateKeyInfo};
+use rsa::traits::{PrivateKeyParts as _, PublicKeyParts as _};
 
 use crate::error::{KmipError, ResultReason};
 
@@ -187,6 +192,329 @@ pub fn export_private(
             ),
         )),
     }
+}
+
+/// The keystore algorithm of an RSA key with a `bits`-bit modulus.
+fn rsa_algorithm(bits: usize) -> Result<Algorithm, KmipError> {
+    match bits {
+        2048 => Ok(Algorithm::Rsa2048),
+        3072 => Ok(Algorithm::Rsa3072),
+        4096 => Ok(Algorithm::Rsa4096),
+        other => Err(KmipError::invalid(format!(
+            "RSA keys of {other} bits are not supported; use 2048, 3072 or 4096"
+        ))),
+    }
+}
+
+/// The keystore algorithm of an EC key on the curve `curve` names.
+fn ec_algorithm(curve: ObjectIdentifier) -> Result<Algorithm, KmipError> {
+    if curve == SECP256R1 {
+        Ok(Algorithm::EcP256)
+    } else if curve == SECP384R1 {
+        Ok(Algorithm::EcP384)
+    } else {
+        Err(KmipError::invalid(format!(
+            "EC keys on the curve {curve} are not supported; use P-256 or P-384"
+        )))
+    }
+}
+
+/// id-ecPublicKey (RFC 5480).
+const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// rsaEncryption (RFC 8017).
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// NIST P-256 (prime256v1).
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// NIST P-384.
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+/// The SubjectPublicKeyInfo of an EC public key given as its point, once
+/// the point is known to be an uncompressed point on the curve (ring checks
+/// it as an ECDH peer key would be checked).
+fn ec_public(algorithm: Algorithm, point: &[u8]) -> Result<Vec<u8>, KmipError> {
+    let (_, prefix) = ecdsa_signing(algorithm)?;
+    let agreement = if algorithm == Algorithm::EcP256 {
+        &ring::agreement::ECDH_P256
+    } else {
+        &ring::agreement::ECDH_P384
+    };
+    let rng = ring::rand::SystemRandom::new();
+    let ephemeral = ring::agreement::EphemeralPrivateKey::generate(agreement, &rng)
+        .map_err(|_| crypto_failure("checking the EC point failed"))?;
+    ring::agreement::agree_ephemeral(
+        ephemeral,
+        &ring::agreement::UnparsedPublicKey::new(agreement, point),
+        |_| (),
+    )
+    .map_err(|_| {
+        KmipError::invalid(format!(
+            "the EC public key is not an uncompressed point on {}; send the 0x04 form",
+            algorithm.as_str()
+        ))
+    })?;
+    let mut spki = prefix.to_vec();
+    spki.extend_from_slice(point);
+    Ok(spki)
+}
+
+/// The algorithm and SubjectPublicKeyInfo of an RSA public key.
+fn rsa_public_spki(key: &rsa::RsaPublicKey) -> Result<(Algorithm, Vec<u8>), KmipError> {
+    let algorithm = rsa_algorithm(key.size().saturating_mul(8))?;
+    let spki = key
+        .to_public_key_der()
+        .map_err(|error| crypto_failure(format!("encoding the RSA key failed: {error}")))?;
+    Ok((algorithm, spki.as_bytes().to_vec()))
+}
+
+/// A public key a client registers, in `format`, as the keystore stores it:
+/// its algorithm and a canonical SubjectPublicKeyInfo. Malformed or
+/// unsupported keys are refused with a message saying what is wrong.
+pub fn import_public(format: u32, bytes: &[u8]) -> Result<(Algorithm, Vec<u8>), KmipError> {
+    let malformed = |what: &str, error: &dyn std::fmt::Display| {
+        KmipError::invalid(format!("the public key is not {what}: {error}"))
+    };
+    match format {
+        format::X509 => {
+            let info = SubjectPublicKeyInfoRef::try_from(bytes)
+                .map_err(|error| malformed("an X.509 SubjectPublicKeyInfo (DER)", &error))?;
+            if info.algorithm.oid == RSA_ENCRYPTION {
+                let key = rsa::RsaPublicKey::from_public_key_der(bytes)
+                    .map_err(|error| malformed("a valid RSA SubjectPublicKeyInfo", &error))?;
+                rsa_public_spki(&key)
+            } else if info.algorithm.oid == ID_EC_PUBLIC_KEY {
+                let curve = info
+                    .algorithm
+                    .parameters_oid()
+                    .map_err(|error| malformed("an EC key on a named curve", &error))?;
+                let algorithm = ec_algorithm(curve)?;
+                let point = info.subject_public_key.as_bytes().ok_or_else(|| {
+                    KmipError::invalid("the EC public key's BIT STRING has unused bits")
+                })?;
+                Ok((algorithm, ec_public(algorithm, point)?))
+            } else {
+                Err(KmipError::invalid(format!(
+                    "public keys of algorithm {} are not supported; use RSA or EC",
+                    info.algorithm.oid
+                )))
+            }
+        }
+        format::PKCS1 => {
+            let key = rsa::RsaPublicKey::from_pkcs1_der(bytes)
+                .map_err(|error| malformed("a PKCS#1 RSAPublicKey (DER)", &error))?;
+            rsa_public_spki(&key)
+        }
+        // Raw: an uncompressed EC point, whose length names the curve.
+        format::RAW => {
+            let algorithm = match bytes.len() {
+                65 => Algorithm::EcP256,
+                97 => Algorithm::EcP384,
+                other => {
+                    return Err(KmipError::invalid(format!(
+                        "a Raw public key is an uncompressed EC point of 65 (P-256) or 97 (P-384) bytes, not {other}"
+                    )));
+                }
+            };
+            Ok((algorithm, ec_public(algorithm, bytes)?))
+        }
+        other => Err(KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!(
+                "key format 0x{other:02X} is not supported for registering public keys; send X.509, PKCS#1 or Raw (EC point)"
+            ),
+        )),
+    }
+}
+
+/// The algorithm and PKCS#8 of an RSA private key, once ring, which will
+/// sign with it, accepts it.
+fn rsa_private_pkcs8(key: &rsa::RsaPrivateKey) -> Result<(Algorithm, SecretBytes), KmipError> {
+    key.validate().map_err(|error| {
+        KmipError::invalid(format!("the RSA private key is inconsistent: {error}"))
+    })?;
+    let algorithm = rsa_algorithm(key.size().saturating_mul(8))?;
+    let pkcs8 = key
+        .to_pkcs8_der()
+        .map_err(|error| crypto_failure(format!("encoding the RSA key failed: {error}")))?;
+    signature::RsaKeyPair::from_pkcs8(pkcs8.as_bytes())
+        .map_err(|error| KmipError::invalid(format!("the RSA private key was refused: {error}")))?;
+    Ok((algorithm, SecretBytes::from_slice(pkcs8.as_bytes())))
+}
+
+/// A private key a client registers, in `format`, as the keystore stores it:
+/// its algorithm and PKCS#8. Malformed or unsupported keys are refused with a
+/// message saying what is wrong.
+pub fn import_private(format: u32, bytes: &[u8]) -> Result<(Algorithm, SecretBytes), KmipError> {
+    match format {
+        format::PKCS8 => {
+            let info = PrivateKeyInfo::try_from(bytes).map_err(|error| {
+                KmipError::invalid(format!(
+                    "the private key is not a PKCS#8 PrivateKeyInfo (DER): {error}"
+                ))
+            })?;
+            if info.algorithm.oid == RSA_ENCRYPTION {
+                let key = rsa::RsaPrivateKey::from_pkcs8_der(bytes).map_err(|error| {
+                    KmipError::invalid(format!("the RSA private key is malformed: {error}"))
+                })?;
+                rsa_private_pkcs8(&key)
+            } else if info.algorithm.oid == ID_EC_PUBLIC_KEY {
+                let curve = info.algorithm.parameters_oid().map_err(|error| {
+                    KmipError::invalid(format!("the EC private key names no curve: {error}"))
+                })?;
+                let algorithm = ec_algorithm(curve)?;
+                let (signing, _) = ecdsa_signing(algorithm)?;
+                signature::EcdsaKeyPair::from_pkcs8(
+                    signing,
+                    bytes,
+                    &ring::rand::SystemRandom::new(),
+                )
+                .map_err(|error| {
+                    KmipError::invalid(format!(
+                        "the EC private key was refused ({error}); send PKCS#8 v1 whose ECPrivateKey holds the public key, as OpenSSL writes it"
+                    ))
+                })?;
+                Ok((algorithm, SecretBytes::from_slice(bytes)))
+            } else {
+                Err(KmipError::invalid(format!(
+                    "private keys of algorithm {} are not supported; use RSA or EC",
+                    info.algorithm.oid
+                )))
+            }
+        }
+        format::PKCS1 => {
+            let key = rsa::RsaPrivateKey::from_pkcs1_der(bytes).map_err(|error| {
+                KmipError::invalid(format!(
+                    "the private key is not a PKCS#1 RSAPrivateKey (DER): {error}"
+                ))
+            })?;
+            rsa_private_pkcs8(&key)
+        }
+        other => Err(KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!(
+                "key format 0x{other:02X} is not supported for registering private keys; send PKCS#8 or PKCS#1 (RSA)"
+            ),
+        )),
+    }
+}
+
+/// Checks that `der` is one X.509 certificate and returns the algorithm of
+/// its public key (none when the key is of a kind this server does not use).
+pub fn import_certificate(der: &[u8]) -> Result<Algorithm, KmipError> {
+    let (rest, certificate) = x509_parser::parse_x509_certificate(der).map_err(|error| {
+        KmipError::invalid(format!(
+            "the Certificate Value is not an X.509 certificate (DER): {error}"
+        ))
+    })?;
+    if !rest.is_empty() {
+        return Err(KmipError::invalid(format!(
+            "the Certificate Value has {} bytes after the certificate; send one DER certificate",
+            rest.len()
+        )));
+    }
+    Ok(import_public(format::X509, certificate.public_key().raw)
+        .map(|(algorithm, _)| algorithm)
+        .unwrap_or(Algorithm::None))
+}
+
+/// The modulus and public exponent (big-endian magnitudes) of the RSA public
+/// key stored as `spki`, for Transparent RSA Public Key.
+pub fn rsa_public_numbers(spki: &[u8]) -> Result<(Vec<u8>, Vec<u8>), KmipError> {
+    let key = rsa_public(spki)?;
+    Ok((key.n().to_bytes_be(), key.e().to_bytes_be()))
+}
+
+/// The numbers of the RSA private key stored as `pkcs8`, in the order of
+/// KMIP's Transparent RSA Private Key: modulus, private exponent, public
+/// exponent, P, Q, prime exponents P and Q, CRT coefficient.
+pub fn rsa_private_numbers(pkcs8: &SecretBytes) -> Result<Vec<SecretBytes>, KmipError> {
+    let key = rsa_private(pkcs8.expose_secret())?;
+    let missing = || crypto_failure("the stored RSA private key lacks its CRT values");
+    let [p, q] = key.primes() else {
+        return Err(crypto_failure(
+            "the stored RSA private key is not a two-prime key",
+        ));
+    };
+    let coefficient = key.crt_coefficient().ok_or_else(missing)?;
+    let numbers = [
+        key.n(),
+        key.d(),
+        key.e(),
+        p,
+        q,
+        key.dp().ok_or_else(missing)?,
+        key.dq().ok_or_else(missing)?,
+        &coefficient,
+    ];
+    Ok(numbers
+        .iter()
+        .map(|number| SecretBytes::new(number.to_bytes_be()))
+        .collect())
+}
+
+/// The private scalar of the EC key stored as `pkcs8` (the ECPrivateKey's
+/// privateKey octets), for Transparent EC Private Key.
+pub fn ec_private_scalar(pkcs8: &SecretBytes) -> Result<SecretBytes, KmipError> {
+    use rsa::pkcs8::der::asn1::OctetStringRef;
+    use rsa::pkcs8::der::{Decode as _, Reader as _, SliceReader};
+    let unreadable = |error: rsa::pkcs8::der::Error| {
+        crypto_failure(format!("the stored EC key is unreadable: {error}"))
+    };
+    let info = PrivateKeyInfo::try_from(pkcs8.expose_secret())
+        .map_err(|error| crypto_failure(format!("the stored EC key is unreadable: {error}")))?;
+    let mut reader = SliceReader::new(info.private_key).map_err(unreadable)?;
+    reader
+        .sequence(|inner| {
+            let _version = u8::decode(inner)?;
+            let scalar = OctetStringRef::decode(inner)?;
+            // The optional curve and public key that follow are not needed.
+            let rest = inner.remaining_len();
+            inner.read_slice(rest)?;
+            Ok(SecretBytes::from_slice(scalar.as_bytes()))
+        })
+        .map_err(unreadable)
+}
+
+/// A big-endian magnitude as the rsa crate's big integer.
+fn big(bytes: &[u8]) -> rsa::BigUint {
+    rsa::BigUint::from_bytes_be(bytes)
+}
+
+/// The algorithm and SubjectPublicKeyInfo of an RSA public key given by its
+/// modulus and public exponent (Transparent RSA Public Key).
+pub fn rsa_public_from_numbers(
+    modulus: &[u8],
+    public_exponent: &[u8],
+) -> Result<(Algorithm, Vec<u8>), KmipError> {
+    let key = rsa::RsaPublicKey::new(big(modulus), big(public_exponent))
+        .map_err(|error| KmipError::invalid(format!("the RSA public key is refused: {error}")))?;
+    rsa_public_spki(&key)
+}
+
+/// The algorithm and PKCS#8 of an RSA private key given by its numbers
+/// (Transparent RSA Private Key); the primes are recovered when absent.
+pub fn rsa_private_from_numbers(
+    modulus: &[u8],
+    public_exponent: &[u8],
+    private_exponent: &SecretBytes,
+    primes: Option<(&SecretBytes, &SecretBytes)>,
+) -> Result<(Algorithm, SecretBytes), KmipError> {
+    let primes = primes
+        .map(|(p, q)| vec![big(p.expose_secret()), big(q.expose_secret())])
+        .unwrap_or_default();
+    let key = rsa::RsaPrivateKey::from_components(
+        big(modulus),
+        big(public_exponent),
+        big(private_exponent.expose_secret()),
+        primes,
+    )
+    .map_err(|error| KmipError::invalid(format!("the RSA private key is refused: {error}")))?;
+    rsa_private_pkcs8(&key)
+}
+
+/// The SubjectPublicKeyInfo of an EC public key given by its curve and
+/// uncompressed point (Transparent EC Public Key's Q String).
+pub fn ec_public_from_point(algorithm: Algorithm, point: &[u8]) -> Result<Vec<u8>, KmipError> {
+    ec_public(algorithm, point)
 }
 
 /// A hash function KMIP names (Hashing Algorithm values).
@@ -446,5 +774,54 @@ mod tests {
                 .map(|error| error.reason),
             Some(ResultReason::KeyFormatTypeNotSupported)
         );
+    }
+
+    #[test]
+    fn rejects_ec_points_off_the_curve_or_compressed() {
+        let pair = generate(Algorithm::EcP256).unwrap();
+        let point = export_public(Algorithm::EcP256, &pair.public_spki, format::RAW).unwrap();
+        let (algorithm, spki) = import_public(format::RAW, &point).unwrap();
+        assert_eq!(
+            (algorithm, spki),
+            (Algorithm::EcP256, pair.public_spki.clone())
+        );
+        let mut off_curve = point.clone();
+        if let Some(last) = off_curve.last_mut() {
+            *last ^= 0x01;
+        }
+        let mut compressed = vec![0x02 | (point.last().copied().unwrap_or(0) & 1)];
+        compressed.extend_from_slice(point.get(1..33).unwrap());
+        for bad in [off_curve, compressed] {
+            assert_eq!(
+                import_public(format::RAW, &bad)
+                    .err()
+                    .map(|error| error.reason),
+                Some(ResultReason::InvalidField)
+            );
+        }
+        // The same point inside a SubjectPublicKeyInfo is checked as well.
+        let mut spki = pair.public_spki;
+        if let Some(last) = spki.last_mut() {
+            *last ^= 0x01;
+        }
+        assert_eq!(
+            import_public(format::X509, &spki)
+                .err()
+                .map(|error| error.reason),
+            Some(ResultReason::InvalidField)
+        );
+    }
+
+    #[test]
+    fn rejects_rsa_keys_of_unsupported_sizes() {
+        let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap();
+        let pkcs8 = small.to_pkcs8_der().unwrap();
+        let refused = import_private(format::PKCS8, pkcs8.as_bytes())
+            .err()
+            .unwrap();
+        assert_eq!(refused.reason, ResultReason::InvalidField);
+        assert!(refused.message.contains("1024 bits"), "{}", refused.message);
+        let public = small.to_public_key().to_public_key_der().unwrap();
+        assert!(import_public(format::X509, public.as_bytes()).is_err());
     }
 }

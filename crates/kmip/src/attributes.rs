@@ -111,17 +111,24 @@ pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
     if version.uses_attributes_structure() {
         return vec![Item::structure(Tag::ATTRIBUTES, attributes)];
     }
+    // A second value of the same attribute (several Links) carries its
+    // Attribute Index; the first one's index, 0, may be left out.
+    let mut seen: Vec<Tag> = Vec::new();
     attributes
         .into_iter()
         .filter_map(|attribute| {
             let name = spaced_name(attribute.tag)?;
-            Some(Item::structure(
-                Tag::ATTRIBUTE,
-                vec![
-                    Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name)),
-                    Item::new(Tag::ATTRIBUTE_VALUE, attribute.value),
-                ],
-            ))
+            let index = seen.iter().filter(|tag| **tag == attribute.tag).count();
+            seen.push(attribute.tag);
+            let mut children = vec![Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name))];
+            if index > 0 {
+                children.push(Item::new(
+                    Tag::ATTRIBUTE_INDEX,
+                    Value::Integer(i32::try_from(index).unwrap_or(i32::MAX)),
+                ));
+            }
+            children.push(Item::new(Tag::ATTRIBUTE_VALUE, attribute.value));
+            Some(Item::structure(Tag::ATTRIBUTE, children))
         })
         .collect()
 }

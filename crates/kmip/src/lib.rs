@@ -74,6 +74,8 @@ pub mod operation {
     pub const MAC_VERIFY: u32 = 0x24;
     /// RNG Retrieve.
     pub const RNG_RETRIEVE: u32 = 0x25;
+    /// Re-key Key Pair.
+    pub const REKEY_KEY_PAIR: u32 = 0x1D;
     /// Set Attribute (KMIP 2.0).
     pub const SET_ATTRIBUTE: u32 = 0x31;
 
@@ -85,6 +87,7 @@ pub mod operation {
         CREATE_KEY_PAIR,
         REGISTER,
         REKEY,
+        REKEY_KEY_PAIR,
         DERIVE_KEY,
         LOCATE,
         GET,

@@ -25,6 +25,17 @@ const LABEL_GROUP: &str = "kmip-object-group";
 /// Label holding the KMIP Cryptographic Usage Mask.
 const LABEL_USAGE: &str = "kmip-usage-mask";
 
+/// Labels holding a split key's parameters, in the order of the Split Key
+/// object: Split Key Parts, Key Part Identifier, Split Key Threshold, Split
+/// Key Method (decimal), Prime Field Size (hexadecimal, when sent).
+const SPLIT_KEY_LABELS: [(Tag, &str); 5] = [
+    (Tag::SPLIT_KEY_PARTS, "kmip-split-key-parts"),
+    (Tag::KEY_PART_IDENTIFIER, "kmip-key-part-identifier"),
+    (Tag::SPLIT_KEY_THRESHOLD, "kmip-split-key-threshold"),
+    (Tag::SPLIT_KEY_METHOD, "kmip-split-key-method"),
+    (Tag::PRIME_FIELD_SIZE, "kmip-prime-field-size"),
+];
+
 /// Label holding the KMIP Contact Information.
 const LABEL_CONTACT: &str = "kmip-contact-information";
 
@@ -88,9 +99,11 @@ pub struct Session {
 
 /// KMIP Object Type values.
 mod object_type {
+    pub const CERTIFICATE: u32 = 0x01;
     pub const SYMMETRIC_KEY: u32 = 0x02;
     pub const PUBLIC_KEY: u32 = 0x03;
     pub const PRIVATE_KEY: u32 = 0x04;
+    pub const SPLIT_KEY: u32 = 0x05;
     pub const SECRET_DATA: u32 = 0x07;
     pub const OPAQUE_OBJECT: u32 = 0x08;
 }
@@ -104,10 +117,17 @@ mod algorithm {
     pub const EC: u32 = 0x1A;
 }
 
+/// KMIP Certificate Type values.
+mod certificate_type {
+    pub const X509: u32 = 0x01;
+}
+
 /// KMIP Link Type values.
 mod link_type {
     pub const PUBLIC_KEY_LINK: u32 = 0x0102;
     pub const PRIVATE_KEY_LINK: u32 = 0x0103;
+    pub const REPLACEMENT_OBJECT_LINK: u32 = 0x0106;
+    pub const REPLACED_OBJECT_LINK: u32 = 0x0107;
 }
 
 /// KMIP Recommended Curve values.
@@ -121,6 +141,13 @@ mod key_format {
     pub const RAW: u32 = 0x01;
     pub const OPAQUE: u32 = 0x02;
     pub const TRANSPARENT_SYMMETRIC: u32 = 0x07;
+    pub const TRANSPARENT_RSA_PRIVATE: u32 = 0x0A;
+    pub const TRANSPARENT_RSA_PUBLIC: u32 = 0x0B;
+    /// KMIP 1.0 to 1.2's names for what 1.3 calls Transparent EC keys.
+    pub const TRANSPARENT_ECDSA_PRIVATE: u32 = 0x0E;
+    pub const TRANSPARENT_ECDSA_PUBLIC: u32 = 0x0F;
+    pub const TRANSPARENT_EC_PRIVATE: u32 = 0x14;
+    pub const TRANSPARENT_EC_PUBLIC: u32 = 0x15;
 }
 
 type Outcome = Result<Vec<Item>, KmipError>;
@@ -146,6 +173,7 @@ pub fn dispatch(
         op::CREATE_KEY_PAIR => context.create_key_pair(),
         op::REGISTER => context.register(),
         op::REKEY => context.rekey(),
+        op::REKEY_KEY_PAIR => context.rekey_key_pair(),
         op::DERIVE_KEY => context.derive_key(),
         op::LOCATE => context.locate(),
         op::GET => context.get(),
@@ -210,6 +238,8 @@ fn kmip_object_type(object: ObjectType) -> u32 {
         ObjectType::OpaqueObject => object_type::OPAQUE_OBJECT,
         ObjectType::PublicKey => object_type::PUBLIC_KEY,
         ObjectType::PrivateKey => object_type::PRIVATE_KEY,
+        ObjectType::Certificate => object_type::CERTIFICATE,
+        ObjectType::SplitKey => object_type::SPLIT_KEY,
         // Object types added to the keystore later are reported as opaque until
         // this crate learns them.
         _ => object_type::OPAQUE_OBJECT,
@@ -223,6 +253,8 @@ fn object_type_from_kmip(value: u32) -> Option<ObjectType> {
         object_type::OPAQUE_OBJECT => Some(ObjectType::OpaqueObject),
         object_type::PUBLIC_KEY => Some(ObjectType::PublicKey),
         object_type::PRIVATE_KEY => Some(ObjectType::PrivateKey),
+        object_type::CERTIFICATE => Some(ObjectType::Certificate),
+        object_type::SPLIT_KEY => Some(ObjectType::SplitKey),
         _ => None,
     }
 }
@@ -291,6 +323,20 @@ fn keystore_algorithm(kmip: u32, bits: i32) -> Result<Algorithm, KmipError> {
             "cryptographic algorithm 0x{other:02X} is not supported for symmetric keys; use AES or HMAC-SHA256"
         ))),
     }
+}
+
+/// The response payload of Create Key Pair and Re-key Key Pair.
+fn pair_identifiers(private: ObjectMeta, public: ObjectMeta) -> Vec<Item> {
+    vec![
+        Item::new(
+            Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+            Value::TextString(private.id),
+        ),
+        Item::new(
+            Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
+            Value::TextString(public.id),
+        ),
+    ]
 }
 
 fn date(value: Option<time::OffsetDateTime>) -> Option<Value> {
@@ -421,9 +467,11 @@ impl Context<'_> {
                 // Query Objects.
                 Value::Enumeration(2) => out.extend(
                     [
+                        object_type::CERTIFICATE,
                         object_type::SYMMETRIC_KEY,
                         object_type::PUBLIC_KEY,
                         object_type::PRIVATE_KEY,
+                        object_type::SPLIT_KEY,
                         object_type::SECRET_DATA,
                         object_type::OPAQUE_OBJECT,
                     ]
@@ -573,16 +621,7 @@ impl Context<'_> {
                 },
             )
             .map_err(|error| store_error(&error))?;
-        Ok(vec![
-            Item::new(
-                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
-                Value::TextString(private_meta.id),
-            ),
-            Item::new(
-                Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
-                Value::TextString(public_meta.id),
-            ),
-        ])
+        Ok(pair_identifiers(private_meta, public_meta))
     }
 
     fn register(&self) -> Outcome {
@@ -594,11 +633,33 @@ impl Context<'_> {
         let object_kind = object_type_from_kmip(object).ok_or_else(|| {
             KmipError::new(
                 ResultReason::FeatureNotSupported,
-                format!("registering objects of type 0x{object:02X} is not supported; symmetric keys, secret data and opaque objects are"),
+                format!("registering objects of type 0x{object:02X} is not supported; certificates, symmetric, public, private and split keys, secret data and opaque objects are"),
             )
         })?;
         let attrs = attributes::read(self.payload)?;
+        let mut split_labels = BTreeMap::new();
         let (material, algorithm) = match object_kind {
+            ObjectType::SplitKey => {
+                let split = self
+                    .payload
+                    .child(Tag::SPLIT_KEY)
+                    .ok_or_else(|| KmipError::missing("Split Key"))?;
+                split_labels = split_key_labels(split)?;
+                let block = split
+                    .child(Tag::KEY_BLOCK)
+                    .ok_or_else(|| KmipError::missing("Key Block in the Split Key"))?;
+                let material = key_block_material(block)?;
+                let bits = i32::try_from(material.len().saturating_mul(8)).unwrap_or(i32::MAX);
+                // The part is stored, not used: an algorithm this server does
+                // not use is kept out of the attributes rather than refused.
+                let algorithm = match block.child(Tag::CRYPTOGRAPHIC_ALGORITHM).map(|i| &i.value) {
+                    Some(Value::Enumeration(kmip_alg)) => {
+                        keystore_algorithm(*kmip_alg, bits).unwrap_or(Algorithm::None)
+                    }
+                    _ => Algorithm::None,
+                };
+                (material, algorithm)
+            }
             ObjectType::SymmetricKey => {
                 let block = self
                     .payload
@@ -622,6 +683,33 @@ impl Context<'_> {
                     .ok_or_else(|| KmipError::missing("Secret Data with a Key Block"))?;
                 (key_block_material(block)?, Algorithm::None)
             }
+            ObjectType::PublicKey | ObjectType::PrivateKey => {
+                self.asymmetric_material(object_kind == ObjectType::PrivateKey, &attrs)?
+            }
+            ObjectType::Certificate => {
+                let certificate = self
+                    .payload
+                    .child(Tag::CERTIFICATE)
+                    .ok_or_else(|| KmipError::missing("Certificate"))?;
+                match certificate.child(Tag::CERTIFICATE_TYPE).map(|i| &i.value) {
+                    Some(Value::Enumeration(certificate_type::X509)) => {}
+                    Some(Value::Enumeration(other)) => {
+                        return Err(KmipError::new(
+                            ResultReason::FeatureNotSupported,
+                            format!(
+                                "certificate type 0x{other:02X} is not supported; register X.509 certificates"
+                            ),
+                        ));
+                    }
+                    _ => return Err(KmipError::missing("Certificate Type")),
+                }
+                let der = match certificate.child(Tag::CERTIFICATE_VALUE).map(|i| &i.value) {
+                    Some(Value::ByteString(bytes)) => bytes,
+                    _ => return Err(KmipError::missing("Certificate Value")),
+                };
+                let algorithm = asymmetric::import_certificate(der)?;
+                (SecretBytes::from_slice(der), algorithm)
+            }
             _ => {
                 let value = match self
                     .payload
@@ -642,7 +730,8 @@ impl Context<'_> {
         if material.is_empty() {
             return Err(KmipError::invalid("the object's material is empty"));
         }
-        let (name, labels) = self.labels(&attrs)?;
+        let (name, mut labels) = self.labels(&attrs)?;
+        labels.extend(split_labels);
         let meta = self
             .keystore
             .register_pre_active(
@@ -656,6 +745,79 @@ impl Context<'_> {
             )
             .map_err(|error| store_error(&error))?;
         Ok(vec![uid(&meta.id)])
+    }
+
+    /// The material and algorithm of a public or private key being registered:
+    /// its Key Block's material in the format the block names, read and
+    /// checked by `asymmetric`, and stored as SubjectPublicKeyInfo or PKCS#8.
+    /// A Cryptographic Algorithm or Length in the block or the attributes must
+    /// agree with the key.
+    fn asymmetric_material(
+        &self,
+        private: bool,
+        attrs: &[Item],
+    ) -> Result<(SecretBytes, Algorithm), KmipError> {
+        let (tag, what) = if private {
+            (Tag::PRIVATE_KEY, "Private Key with a Key Block")
+        } else {
+            (Tag::PUBLIC_KEY, "Public Key with a Key Block")
+        };
+        let block = self
+            .payload
+            .child(tag)
+            .and_then(|key| key.child(Tag::KEY_BLOCK))
+            .ok_or_else(|| KmipError::missing(what))?;
+        let format = match block.child(Tag::KEY_FORMAT_TYPE).map(|i| &i.value) {
+            Some(Value::Enumeration(value)) => *value,
+            _ => return Err(KmipError::missing("Key Format Type in the Key Block")),
+        };
+        let material = unwrapped_key_material(block)?;
+        let (algorithm, stored) = match &material.value {
+            Value::ByteString(bytes) if private => asymmetric::import_private(format, bytes)?,
+            Value::ByteString(bytes) => {
+                let (algorithm, spki) = asymmetric::import_public(format, bytes)?;
+                (algorithm, SecretBytes::new(spki))
+            }
+            Value::Structure(_) => transparent_import(format, private, material)?,
+            _ => {
+                return Err(KmipError::invalid(
+                    "Key Material must be a byte string or a transparent key structure",
+                ));
+            }
+        };
+        let enumeration = |tag: Tag| -> Result<Option<u32>, KmipError> {
+            match block.child(tag).map(|i| &i.value) {
+                Some(Value::Enumeration(value)) => Ok(Some(*value)),
+                Some(_) => Err(KmipError::invalid(format!("{tag} must be an enumeration"))),
+                None => attributes::enumeration(attrs, tag),
+            }
+        };
+        if let Some(named) = enumeration(Tag::CRYPTOGRAPHIC_ALGORITHM)? {
+            if !algorithm_matches(algorithm, named) {
+                return Err(KmipError::invalid(format!(
+                    "the key is an {} key but its Cryptographic Algorithm is 0x{named:02X}",
+                    algorithm.family().to_uppercase()
+                )));
+            }
+        }
+        let length = match block.child(Tag::CRYPTOGRAPHIC_LENGTH).map(|i| &i.value) {
+            Some(Value::Integer(bits)) => Some(*bits),
+            Some(_) => {
+                return Err(KmipError::invalid(
+                    "Cryptographic Length must be an integer",
+                ));
+            }
+            None => attributes::integer(attrs, Tag::CRYPTOGRAPHIC_LENGTH)?,
+        };
+        if let Some(bits) = length {
+            if i64::from(bits) != i64::from(algorithm.key_bits()) {
+                return Err(KmipError::invalid(format!(
+                    "the key is {} bits long but its Cryptographic Length is {bits}",
+                    algorithm.key_bits()
+                )));
+            }
+        }
+        Ok((stored, algorithm))
     }
 
     /// Derive Key: a new Pre-Active symmetric key or secret data from one
@@ -852,6 +1014,101 @@ impl Context<'_> {
         Ok(vec![uid(&updated.id)])
     }
 
+    /// Re-key Key Pair: a new key pair of the old pair's algorithm, which
+    /// takes over its names and its Object Group, Usage Mask and Contact
+    /// Information (attributes in the request override the last three), linked
+    /// to the old halves by Replaced and Replacement Object Links. The new
+    /// pair is Pre-Active; an Offset is not supported.
+    fn rekey_key_pair(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "re-key key pairs")?;
+        let id = self
+            .text_field(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)?
+            .ok_or_else(|| {
+                KmipError::new(
+                    ResultReason::MissingData,
+                    "the request has no Private Key Unique Identifier (ID placeholders are not supported)",
+                )
+            })?;
+        if self.payload.child(Tag::OFFSET).is_some() {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                "Re-key Key Pair with an Offset is not supported; the new pair is Pre-Active until activated",
+            ));
+        }
+        let old_private = self.object_by_id(&id)?;
+        if old_private.object_type != ObjectType::PrivateKey
+            || !old_private
+                .labels
+                .contains_key(keystore::object::KEY_PAIR_LABEL)
+        {
+            return Err(KmipError::invalid(format!(
+                "object {id} is not the private key of a key pair; Re-key Key Pair needs one"
+            )));
+        }
+        let common = attributes::read_child(
+            self.payload,
+            &[Tag::COMMON_TEMPLATE_ATTRIBUTE, Tag::COMMON_ATTRIBUTES],
+        )?;
+        let mut half_labels = Vec::with_capacity(2);
+        for (tags, old_id) in [
+            (
+                [
+                    Tag::PRIVATE_KEY_TEMPLATE_ATTRIBUTE,
+                    Tag::PRIVATE_KEY_ATTRIBUTES,
+                ],
+                Some(&old_private.id),
+            ),
+            (
+                [
+                    Tag::PUBLIC_KEY_TEMPLATE_ATTRIBUTE,
+                    Tag::PUBLIC_KEY_ATTRIBUTES,
+                ],
+                old_private.labels.get(keystore::object::KEY_PAIR_LABEL),
+            ),
+        ] {
+            let mut attrs = attributes::read_child(self.payload, &tags)?;
+            attrs.extend(common.iter().cloned());
+            if attributes::name(&attrs)?.is_some() {
+                return Err(KmipError::invalid(
+                    "Re-key Key Pair gives the new pair the old pair's names; send no Name",
+                ));
+            }
+            let old = match old_id {
+                Some(old_id) => self.object_by_id(old_id)?,
+                None => old_private.clone(),
+            };
+            let mut labels: BTreeMap<String, String> =
+                [LABEL_NAME, LABEL_GROUP, LABEL_USAGE, LABEL_CONTACT]
+                    .into_iter()
+                    .filter_map(|label| Some((label.to_owned(), old.labels.get(label)?.clone())))
+                    .collect();
+            labels.extend(self.labels(&attrs)?.1);
+            half_labels.push(labels);
+        }
+        let public_labels = half_labels.pop().unwrap_or_default();
+        let private_labels = half_labels.pop().unwrap_or_default();
+        let pair = asymmetric::generate(old_private.algorithm)?;
+        let (private_meta, public_meta) = self
+            .keystore
+            .rekey_key_pair(
+                &self.session.caller,
+                &old_private,
+                &[LABEL_NAME],
+                keystore::NewHalf {
+                    name: None,
+                    labels: private_labels,
+                    material: pair.private_pkcs8,
+                },
+                keystore::NewHalf {
+                    name: None,
+                    labels: public_labels,
+                    material: SecretBytes::new(pair.public_spki),
+                },
+            )
+            .map_err(|error| store_error(&error))?;
+        Ok(pair_identifiers(private_meta, public_meta))
+    }
+
     fn locate(&self) -> Outcome {
         self.require(self.session.rights.read_metadata, "locate objects")?;
         let attrs = attributes::read(self.payload)?;
@@ -1005,19 +1262,24 @@ impl Context<'_> {
                 let private = meta.object_type == ObjectType::PrivateKey;
                 let wanted =
                     format.unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
-                let bytes = if private {
-                    asymmetric::export_private(meta.algorithm, &material, wanted)?
+                let transparent = transparent_export(&meta, &material, wanted)?;
+                let key_material = if let Some(structure) = transparent {
+                    structure
                 } else {
-                    SecretBytes::new(asymmetric::export_public(
-                        meta.algorithm,
-                        material.expose_secret(),
-                        wanted,
-                    )?)
+                    let bytes = if private {
+                        asymmetric::export_private(meta.algorithm, &material, wanted)?
+                    } else {
+                        SecretBytes::new(asymmetric::export_public(
+                            meta.algorithm,
+                            material.expose_secret(),
+                            wanted,
+                        )?)
+                    };
+                    Item::new(
+                        Tag::KEY_MATERIAL,
+                        Value::ByteString(bytes.expose_secret().to_vec()),
+                    )
                 };
-                let key_material = Item::new(
-                    Tag::KEY_MATERIAL,
-                    Value::ByteString(bytes.expose_secret().to_vec()),
-                );
                 Item::structure(
                     if private {
                         Tag::PRIVATE_KEY
@@ -1027,6 +1289,31 @@ impl Context<'_> {
                     vec![key_block(&meta, wanted, key_material)],
                 )
             }
+            ObjectType::SplitKey => {
+                let mut children = split_key_items(&meta);
+                children.push(key_block(
+                    &meta,
+                    key_format::RAW,
+                    Item::new(
+                        Tag::KEY_MATERIAL,
+                        Value::ByteString(material.expose_secret().to_vec()),
+                    ),
+                ));
+                Item::structure(Tag::SPLIT_KEY, children)
+            }
+            ObjectType::Certificate => Item::structure(
+                Tag::CERTIFICATE,
+                vec![
+                    Item::new(
+                        Tag::CERTIFICATE_TYPE,
+                        Value::Enumeration(certificate_type::X509),
+                    ),
+                    Item::new(
+                        Tag::CERTIFICATE_VALUE,
+                        Value::ByteString(material.expose_secret().to_vec()),
+                    ),
+                ],
+            ),
             ObjectType::SecretData => Item::structure(
                 Tag::SECRET_DATA,
                 vec![
@@ -1162,6 +1449,13 @@ impl Context<'_> {
                 Value::Enumeration(kmip_object_type(meta.object_type)),
             ),
         ];
+        if meta.object_type == ObjectType::Certificate {
+            out.push(Item::new(
+                Tag::CERTIFICATE_TYPE,
+                Value::Enumeration(certificate_type::X509),
+            ));
+        }
+        out.extend(split_key_items(meta));
         if let Some(alg) = kmip_algorithm(meta.algorithm) {
             out.push(Item::new(
                 Tag::CRYPTOGRAPHIC_ALGORITHM,
@@ -1197,22 +1491,34 @@ impl Context<'_> {
                 Value::TextString(contact.clone()),
             ));
         }
-        if let Some(other) = meta.labels.get(keystore::object::KEY_PAIR_LABEL) {
-            let link = if meta.object_type == ObjectType::PrivateKey {
-                link_type::PUBLIC_KEY_LINK
-            } else {
-                link_type::PRIVATE_KEY_LINK
-            };
-            out.push(Item::structure(
-                Tag::LINK,
-                vec![
-                    Item::new(Tag::LINK_TYPE, Value::Enumeration(link)),
-                    Item::new(
-                        Tag::LINKED_OBJECT_IDENTIFIER,
-                        Value::TextString(other.clone()),
-                    ),
-                ],
-            ));
+        let pair_link = if meta.object_type == ObjectType::PrivateKey {
+            link_type::PUBLIC_KEY_LINK
+        } else {
+            link_type::PRIVATE_KEY_LINK
+        };
+        for (label, link) in [
+            (keystore::object::KEY_PAIR_LABEL, pair_link),
+            (
+                keystore::object::REPLACEMENT_LABEL,
+                link_type::REPLACEMENT_OBJECT_LINK,
+            ),
+            (
+                keystore::object::REPLACED_LABEL,
+                link_type::REPLACED_OBJECT_LINK,
+            ),
+        ] {
+            if let Some(other) = meta.labels.get(label) {
+                out.push(Item::structure(
+                    Tag::LINK,
+                    vec![
+                        Item::new(Tag::LINK_TYPE, Value::Enumeration(link)),
+                        Item::new(
+                            Tag::LINKED_OBJECT_IDENTIFIER,
+                            Value::TextString(other.clone()),
+                        ),
+                    ],
+                ));
+            }
         }
         out.push(Item::new(
             Tag::STATE,
@@ -2018,19 +2324,24 @@ fn key_block(meta: &ObjectMeta, format_code: u32, key_material: Item) -> Item {
     Item::structure(Tag::KEY_BLOCK, block)
 }
 
-/// The bytes of a Key Block's Key Material (a byte string, or a Transparent
-/// Symmetric Key structure holding Key).
-fn key_block_material(block: &Item) -> Result<SecretBytes, KmipError> {
+/// The Key Material item of a Key Block that is not wrapped.
+fn unwrapped_key_material(block: &Item) -> Result<&Item, KmipError> {
     if block.child(Tag::KEY_WRAPPING_DATA).is_some() {
         return Err(KmipError::new(
             ResultReason::FeatureNotSupported,
             "registering wrapped keys is not supported yet",
         ));
     }
-    let material = block
+    block
         .child(Tag::KEY_VALUE)
         .and_then(|value| value.child(Tag::KEY_MATERIAL))
-        .ok_or_else(|| KmipError::missing("Key Value with Key Material"))?;
+        .ok_or_else(|| KmipError::missing("Key Value with Key Material"))
+}
+
+/// The bytes of a Key Block's Key Material (a byte string, or a Transparent
+/// Symmetric Key structure holding Key).
+fn key_block_material(block: &Item) -> Result<SecretBytes, KmipError> {
+    let material = unwrapped_key_material(block)?;
     match &material.value {
         Value::ByteString(bytes) => Ok(SecretBytes::from_slice(bytes)),
         Value::Structure(_) => match material.child(Tag::KEY).map(|key| &key.value) {
@@ -2043,4 +2354,302 @@ fn key_block_material(block: &Item) -> Result<SecretBytes, KmipError> {
             "Key Material must be a byte string or a structure",
         )),
     }
+}
+
+/// The keystore algorithm of a KMIP Recommended Curve.
+fn curve_algorithm(value: u32) -> Result<Algorithm, KmipError> {
+    match value {
+        curve::P_256 => Ok(Algorithm::EcP256),
+        curve::P_384 => Ok(Algorithm::EcP384),
+        other => Err(KmipError::invalid(format!(
+            "Recommended Curve 0x{other:02X} is not supported; use P-256 or P-384"
+        ))),
+    }
+}
+
+/// A non-negative Big Integer's magnitude, big-endian.
+fn magnitude(value: &ttlv::BigInteger) -> Result<SecretBytes, KmipError> {
+    let bytes = value.as_bytes();
+    if bytes.first().is_some_and(|first| first & 0x80 != 0) {
+        return Err(KmipError::invalid(
+            "a key's Big Integer must not be negative",
+        ));
+    }
+    let start = bytes
+        .iter()
+        .position(|byte| *byte != 0)
+        .unwrap_or(bytes.len());
+    Ok(SecretBytes::from_slice(
+        bytes.get(start..).unwrap_or_default(),
+    ))
+}
+
+/// A Big Integer holding `magnitude` (big-endian, unsigned).
+fn big_integer(magnitude: &SecretBytes) -> Value {
+    let mut signed = Vec::with_capacity(magnitude.len().saturating_add(1));
+    signed.push(0);
+    signed.extend_from_slice(magnitude.expose_secret());
+    let value = Value::BigInteger(ttlv::BigInteger::from_signed_bytes(&signed));
+    zeroize::Zeroize::zeroize(&mut signed);
+    value
+}
+
+/// The Key Material structure of a Transparent RSA or EC key (KMIP 1.x and
+/// 2.x), or none when `format` is not a transparent asymmetric format.
+fn transparent_export(
+    meta: &ObjectMeta,
+    material: &SecretBytes,
+    format: u32,
+) -> Result<Option<Item>, KmipError> {
+    let private = meta.object_type == ObjectType::PrivateKey;
+    let rsa = meta.algorithm.family() == "rsa";
+    let children = match format {
+        key_format::TRANSPARENT_RSA_PRIVATE if rsa && private => {
+            let numbers = asymmetric::rsa_private_numbers(material)?;
+            [
+                Tag::MODULUS,
+                Tag::PRIVATE_EXPONENT,
+                Tag::PUBLIC_EXPONENT,
+                Tag::P,
+                Tag::Q,
+                Tag::PRIME_EXPONENT_P,
+                Tag::PRIME_EXPONENT_Q,
+                Tag::CRT_COEFFICIENT,
+            ]
+            .into_iter()
+            .zip(&numbers)
+            .map(|(tag, number)| Item::new(tag, big_integer(number)))
+            .collect()
+        }
+        key_format::TRANSPARENT_RSA_PUBLIC if rsa && !private => {
+            let (modulus, exponent) = asymmetric::rsa_public_numbers(material.expose_secret())?;
+            vec![
+                Item::new(Tag::MODULUS, big_integer(&SecretBytes::new(modulus))),
+                Item::new(
+                    Tag::PUBLIC_EXPONENT,
+                    big_integer(&SecretBytes::new(exponent)),
+                ),
+            ]
+        }
+        key_format::TRANSPARENT_EC_PRIVATE | key_format::TRANSPARENT_ECDSA_PRIVATE
+            if !rsa && private =>
+        {
+            vec![
+                Item::new(
+                    Tag::RECOMMENDED_CURVE,
+                    Value::Enumeration(kmip_curve(meta.algorithm)),
+                ),
+                Item::new(
+                    Tag::D,
+                    big_integer(&asymmetric::ec_private_scalar(material)?),
+                ),
+            ]
+        }
+        key_format::TRANSPARENT_EC_PUBLIC | key_format::TRANSPARENT_ECDSA_PUBLIC
+            if !rsa && !private =>
+        {
+            let point = asymmetric::export_public(
+                meta.algorithm,
+                material.expose_secret(),
+                asymmetric::format::RAW,
+            )?;
+            vec![
+                Item::new(
+                    Tag::RECOMMENDED_CURVE,
+                    Value::Enumeration(kmip_curve(meta.algorithm)),
+                ),
+                Item::new(Tag::Q_STRING, Value::ByteString(point)),
+            ]
+        }
+        key_format::TRANSPARENT_RSA_PRIVATE
+        | key_format::TRANSPARENT_RSA_PUBLIC
+        | key_format::TRANSPARENT_EC_PRIVATE
+        | key_format::TRANSPARENT_ECDSA_PRIVATE
+        | key_format::TRANSPARENT_EC_PUBLIC
+        | key_format::TRANSPARENT_ECDSA_PUBLIC => {
+            return Err(KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                format!(
+                    "key format 0x{format:02X} is for another kind of key than object {}, an {} {}",
+                    meta.id,
+                    meta.algorithm.family().to_uppercase(),
+                    meta.object_type.as_str().replace('_', " ")
+                ),
+            ));
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Item::structure(Tag::KEY_MATERIAL, children)))
+}
+
+/// The KMIP Recommended Curve of an EC algorithm.
+fn kmip_curve(algorithm: Algorithm) -> u32 {
+    if algorithm == Algorithm::EcP384 {
+        curve::P_384
+    } else {
+        curve::P_256
+    }
+}
+
+/// The algorithm and stored form (SubjectPublicKeyInfo or PKCS#8) of a key
+/// registered in a Transparent RSA or EC format. Transparent EC private keys
+/// are refused: the public key, which the stored PKCS#8 must hold, cannot be
+/// computed here from the scalar alone.
+fn transparent_import(
+    format: u32,
+    private: bool,
+    material: &Item,
+) -> Result<(Algorithm, SecretBytes), KmipError> {
+    let number = |tag: Tag| -> Result<Option<SecretBytes>, KmipError> {
+        match material.child(tag).map(|i| &i.value) {
+            None => Ok(None),
+            Some(Value::BigInteger(value)) => magnitude(value).map(Some),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be a Big Integer"))),
+        }
+    };
+    let required = |tag: Tag| -> Result<SecretBytes, KmipError> {
+        number(tag)?.ok_or_else(|| KmipError::missing(&format!("{tag} in the transparent key")))
+    };
+    match format {
+        key_format::TRANSPARENT_RSA_PUBLIC if !private => {
+            let (algorithm, spki) = asymmetric::rsa_public_from_numbers(
+                required(Tag::MODULUS)?.expose_secret(),
+                required(Tag::PUBLIC_EXPONENT)?.expose_secret(),
+            )?;
+            Ok((algorithm, SecretBytes::new(spki)))
+        }
+        key_format::TRANSPARENT_RSA_PRIVATE if private => {
+            let (p, q) = (number(Tag::P)?, number(Tag::Q)?);
+            asymmetric::rsa_private_from_numbers(
+                required(Tag::MODULUS)?.expose_secret(),
+                required(Tag::PUBLIC_EXPONENT)?.expose_secret(),
+                &required(Tag::PRIVATE_EXPONENT)?,
+                p.as_ref().zip(q.as_ref()),
+            )
+        }
+        key_format::TRANSPARENT_EC_PUBLIC | key_format::TRANSPARENT_ECDSA_PUBLIC if !private => {
+            let algorithm = match material.child(Tag::RECOMMENDED_CURVE).map(|i| &i.value) {
+                Some(Value::Enumeration(value)) => curve_algorithm(*value)?,
+                _ => {
+                    return Err(KmipError::missing(
+                        "Recommended Curve in the transparent key",
+                    ));
+                }
+            };
+            let point = match material.child(Tag::Q_STRING).map(|i| &i.value) {
+                Some(Value::ByteString(point)) => point,
+                _ => return Err(KmipError::missing("Q String in the transparent key")),
+            };
+            let spki = asymmetric::ec_public_from_point(algorithm, point)?;
+            Ok((algorithm, SecretBytes::new(spki)))
+        }
+        key_format::TRANSPARENT_EC_PRIVATE | key_format::TRANSPARENT_ECDSA_PRIVATE if private => {
+            Err(KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                "registering Transparent EC private keys is not supported; send PKCS#8",
+            ))
+        }
+        other => Err(KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!(
+                "key format 0x{other:02X} with structured Key Material is not supported for {} keys; send Transparent RSA {} Key{}",
+                if private { "private" } else { "public" },
+                if private { "Private" } else { "Public" },
+                if private {
+                    ""
+                } else {
+                    " or Transparent EC Public Key"
+                }
+            ),
+        )),
+    }
+}
+
+/// The labels that keep a Split Key's parameters: Split Key Parts, Key Part
+/// Identifier, Split Key Threshold and Split Key Method are required (KMIP
+/// 1.x and 2.x), the threshold at most the number of parts and the
+/// identifier one of the parts; Prime Field Size is required by Polynomial
+/// Sharing over a prime field.
+fn split_key_labels(split: &Item) -> Result<BTreeMap<String, String>, KmipError> {
+    let integer = |tag: Tag| -> Result<i32, KmipError> {
+        match split.child(tag).map(|i| &i.value) {
+            Some(Value::Integer(value)) if *value >= 1 => Ok(*value),
+            Some(Value::Integer(_)) => Err(KmipError::invalid(format!("{tag} must be at least 1"))),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be an integer"))),
+            None => Err(KmipError::missing(&format!("{tag} in the Split Key"))),
+        }
+    };
+    let parts = integer(Tag::SPLIT_KEY_PARTS)?;
+    let identifier = integer(Tag::KEY_PART_IDENTIFIER)?;
+    let threshold = integer(Tag::SPLIT_KEY_THRESHOLD)?;
+    if threshold > parts || identifier > parts {
+        return Err(KmipError::invalid(format!(
+            "a split into {parts} parts cannot have threshold {threshold} or part {identifier}"
+        )));
+    }
+    let method = match split.child(Tag::SPLIT_KEY_METHOD).map(|i| &i.value) {
+        Some(Value::Enumeration(value)) => *value,
+        _ => return Err(KmipError::missing("Split Key Method in the Split Key")),
+    };
+    let prime = match split.child(Tag::PRIME_FIELD_SIZE).map(|i| &i.value) {
+        Some(Value::BigInteger(value)) => Some(hex_digits(magnitude(value)?.expose_secret())),
+        Some(_) => return Err(KmipError::invalid("Prime Field Size must be a Big Integer")),
+        // Polynomial Sharing over a prime field (0x03) needs the prime; XOR
+        // and the GF(2^16) and GF(2^8) sharings do not.
+        None if method == 0x03 => {
+            return Err(KmipError::missing(
+                "Prime Field Size for a polynomial sharing method",
+            ));
+        }
+        None => None,
+    };
+    let values = [
+        Some(parts.to_string()),
+        Some(identifier.to_string()),
+        Some(threshold.to_string()),
+        Some(method.to_string()),
+        prime,
+    ];
+    Ok(SPLIT_KEY_LABELS
+        .iter()
+        .zip(values)
+        .filter_map(|((_, label), value)| value.map(|value| ((*label).to_owned(), value)))
+        .collect())
+}
+
+/// The Split Key fields a split key's labels keep, in the Split Key object's
+/// order (none for other objects).
+fn split_key_items(meta: &ObjectMeta) -> Vec<Item> {
+    if meta.object_type != ObjectType::SplitKey {
+        return Vec::new();
+    }
+    SPLIT_KEY_LABELS
+        .iter()
+        .filter_map(|(tag, label)| {
+            let text = meta.labels.get(*label)?;
+            let value = match *tag {
+                Tag::SPLIT_KEY_METHOD => Value::Enumeration(text.parse().ok()?),
+                Tag::PRIME_FIELD_SIZE => big_integer(&SecretBytes::new(hex_bytes(text)?)),
+                _ => Value::Integer(text.parse().ok()?),
+            };
+            Some(Item::new(*tag, value))
+        })
+        .collect()
+}
+
+/// Lower-case hexadecimal digits of `bytes`.
+fn hex_digits(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The bytes of hexadecimal digits written by [`hex_digits`].
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|digits| u8::from_str_radix(digits, 16).ok())
+        })
+        .collect()
 }

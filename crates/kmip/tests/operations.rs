@@ -1272,3 +1272,810 @@ fn get_wraps_key_material_with_an_active_aes_key() {
     );
     assert_eq!(reason(&refused), Some(0x42));
 }
+
+/// Runs one operation that must fail and returns its result reason.
+fn refusal(
+    keystore: &Keystore,
+    session: &Session,
+    version: (i32, i32),
+    op: u32,
+    payload: Vec<Item>,
+) -> u32 {
+    let refused = call(keystore, session, version, op, payload);
+    assert_eq!(status(&refused), 1, "{refused:?}");
+    reason(&refused).unwrap_or_else(|| panic!("no result reason in {refused:?}"))
+}
+
+/// The Key Block of the object in a Get response (`tag`: Private Key, Public Key).
+fn got_block(response: &Item, tag: Tag) -> Item {
+    response
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|payload| payload.child(tag))
+        .and_then(|object| object.child(Tag::KEY_BLOCK))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {tag} key block in {response:?}"))
+}
+
+/// The Key Material of the object in a Get response.
+fn got_material(response: &Item, tag: Tag) -> Value {
+    got_block(response, tag)
+        .child(Tag::KEY_VALUE)
+        .and_then(|value| value.child(Tag::KEY_MATERIAL))
+        .map(|material| material.value.clone())
+        .unwrap_or_else(|| panic!("no key material in {response:?}"))
+}
+
+/// A Register payload for a public (object type 3) or private (4) key: a
+/// Key Block with format, material and, when given, algorithm and length.
+fn register_key(
+    object: u32,
+    format: u32,
+    material: Value,
+    algorithm_and_length: Option<(u32, i32)>,
+    name: &str,
+) -> Vec<Item> {
+    let mut block = vec![
+        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format)),
+        Item::structure(Tag::KEY_VALUE, vec![Item::new(Tag::KEY_MATERIAL, material)]),
+    ];
+    if let Some((algorithm, length)) = algorithm_and_length {
+        block.push(Item::new(
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            Value::Enumeration(algorithm),
+        ));
+        block.push(Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)));
+    }
+    let tag = if object == 4 {
+        Tag::PRIVATE_KEY
+    } else {
+        Tag::PUBLIC_KEY
+    };
+    vec![
+        Item::new(Tag::OBJECT_TYPE, Value::Enumeration(object)),
+        Item::structure(
+            Tag::TEMPLATE_ATTRIBUTE,
+            vec![attribute(
+                "Name",
+                Value::Structure(vec![
+                    Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+                    Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+                ]),
+            )],
+        ),
+        Item::structure(tag, vec![Item::structure(Tag::KEY_BLOCK, block)]),
+    ]
+}
+
+/// Checks that a 2.x Get Attributes of `id` lists each of `expected`.
+fn has_attributes(keystore: &Keystore, session: &Session, id: &str, expected: &[Item]) {
+    let attributes = call(
+        keystore,
+        session,
+        (2, 0),
+        operation::GET_ATTRIBUTES,
+        vec![uid(id)],
+    );
+    let listed = attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+        .unwrap_or_else(|| panic!("{attributes:?}"));
+    for attribute in expected {
+        assert_eq!(listed.child(attribute.tag), Some(attribute), "{listed:?}");
+    }
+}
+
+/// The identifiers Locate finds by Name.
+fn located_by_name(keystore: &Keystore, session: &Session, name: &str) -> usize {
+    let found = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::LOCATE,
+        vec![attribute(
+            "Name",
+            Value::Structure(vec![
+                Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+                Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+            ]),
+        )],
+    );
+    found
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children()
+        .iter()
+        .filter(|item| item.tag == Tag::UNIQUE_IDENTIFIER)
+        .count()
+}
+
+/// Activates each object, which must succeed.
+fn activate_all(keystore: &Keystore, session: &Session, ids: &[&String]) {
+    for id in ids {
+        let activated = call(
+            keystore,
+            session,
+            (1, 4),
+            operation::ACTIVATE,
+            vec![uid(id)],
+        );
+        assert_eq!(status(&activated), 0, "{activated:?}");
+    }
+}
+
+/// Signs `data` with `private` and checks the signature with `public`.
+fn signs_and_verifies(keystore: &Keystore, session: &Session, private: &str, public: &str) {
+    let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec()));
+    let signed = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::SIGN,
+        vec![uid(private), data.clone()],
+    );
+    assert_eq!(status(&signed), 0, "{signed:?}");
+    let signature = payload_bytes(&signed, Tag::SIGNATURE_DATA);
+    let verified = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::SIGNATURE_VERIFY,
+        vec![
+            uid(public),
+            data,
+            Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature)),
+        ],
+    );
+    assert_eq!(
+        verified
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::VALIDITY_INDICATOR))
+            .map(|indicator| indicator.value.clone()),
+        Some(Value::Enumeration(1)),
+        "{verified:?}"
+    );
+}
+
+#[test]
+fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    // (algorithm, length, private format, public format, transparent public,
+    // transparent private): the halves of a created pair are read back in one
+    // format and registered again.
+    for (
+        algorithm,
+        length,
+        private_format,
+        public_format,
+        transparent_public,
+        transparent_private,
+    ) in [
+        (0x04, 2048, 3, 3, 0x0B, Some(0x0A)),
+        (0x06, 256, 4, 5, 0x15, None),
+        (0x1A, 384, 4, 1, 0x0F, None),
+    ] {
+        let version = (1, 4);
+        let created = call(
+            &keystore,
+            &alice,
+            version,
+            operation::CREATE_KEY_PAIR,
+            create_pair(1, algorithm, length, &format!("source-{length}")),
+        );
+        let source_private = payload_text(&created, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+        let source_public = payload_text(&created, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+        let get = |id: &str, format: u32| {
+            let got = call(
+                &keystore,
+                &alice,
+                version,
+                operation::GET,
+                vec![
+                    uid(id),
+                    Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format)),
+                ],
+            );
+            assert_eq!(status(&got), 0, "{got:?}");
+            got
+        };
+        let private_bytes = got_material(&get(&source_private, private_format), Tag::PRIVATE_KEY);
+        let public_bytes = got_material(&get(&source_public, public_format), Tag::PUBLIC_KEY);
+
+        let register = |object: u32, format: u32, material: Value, name: &str| {
+            let registered = call(
+                &keystore,
+                &alice,
+                version,
+                operation::REGISTER,
+                register_key(object, format, material, Some((algorithm, length)), name),
+            );
+            assert_eq!(status(&registered), 0, "{registered:?}");
+            payload_uid(&registered)
+        };
+        let private = register(4, private_format, private_bytes.clone(), "imported private");
+        let public = register(3, public_format, public_bytes.clone(), "imported public");
+
+        // Stored like the source: the same bytes in every format, Pre-Active,
+        // with the key's algorithm and length.
+        for format in [4, if algorithm == 0x04 { 3 } else { 4 }] {
+            assert_eq!(
+                got_material(&get(&private, format), Tag::PRIVATE_KEY),
+                got_material(&get(&source_private, format), Tag::PRIVATE_KEY)
+            );
+        }
+        assert_eq!(
+            got_material(&get(&public, 5), Tag::PUBLIC_KEY),
+            got_material(&get(&source_public, 5), Tag::PUBLIC_KEY)
+        );
+        has_attributes(
+            &keystore,
+            &alice,
+            &private,
+            &[
+                Item::new(Tag::OBJECT_TYPE, Value::Enumeration(4)),
+                Item::new(Tag::STATE, Value::Enumeration(1)),
+                Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)),
+            ],
+        );
+
+        // Pre-Active until activated; then the registered private key signs
+        // and the registered and the source public keys verify.
+        let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec()));
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                version,
+                operation::SIGN,
+                vec![uid(&private), data]
+            ),
+            0x0B
+        );
+        activate_all(&keystore, &alice, &[&private, &public, &source_public]);
+        signs_and_verifies(&keystore, &alice, &private, &public);
+        signs_and_verifies(&keystore, &alice, &private, &source_public);
+
+        // Transparent formats: Get, then Register what Get gave.
+        let transparent = got_material(&get(&public, transparent_public), Tag::PUBLIC_KEY);
+        assert!(
+            matches!(transparent, Value::Structure(_)),
+            "{transparent:?}"
+        );
+        let again = register(3, transparent_public, transparent, "transparent public");
+        assert_eq!(
+            got_material(&get(&again, 5), Tag::PUBLIC_KEY),
+            got_material(&get(&public, 5), Tag::PUBLIC_KEY)
+        );
+        let private_transparent = if algorithm == 0x04 { 0x0A } else { 0x14 };
+        let transparent = got_material(&get(&private, private_transparent), Tag::PRIVATE_KEY);
+        match transparent_private {
+            Some(format) => {
+                let again = register(4, format, transparent, "transparent private");
+                assert_eq!(
+                    got_material(&get(&again, 4), Tag::PRIVATE_KEY),
+                    got_material(&get(&private, 4), Tag::PRIVATE_KEY)
+                );
+            }
+            None => {
+                let Value::Structure(children) = &transparent else {
+                    panic!("{transparent:?}");
+                };
+                assert_eq!(children.len(), 2, "Recommended Curve and D");
+                assert_eq!(
+                    refusal(
+                        &keystore,
+                        &alice,
+                        version,
+                        operation::REGISTER,
+                        register_key(4, 0x14, transparent.clone(), None, "transparent ec private")
+                    ),
+                    0x10
+                );
+            }
+        }
+        // A transparent format of the other family is refused.
+        let other = if algorithm == 0x04 { 0x15 } else { 0x0B };
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                version,
+                operation::GET,
+                vec![
+                    uid(&public),
+                    Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(other)),
+                ]
+            ),
+            0x10
+        );
+
+        // Malformed or contradicting keys are refused precisely and nothing
+        // is stored.
+        let Value::ByteString(public_der) = &public_bytes else {
+            panic!("{public_bytes:?}");
+        };
+        let Value::ByteString(private_der) = &private_bytes else {
+            panic!("{private_bytes:?}");
+        };
+        let truncated = |bytes: &[u8]| Value::ByteString(bytes[..bytes.len() - 1].to_vec());
+        let wrong_algorithm = if algorithm == 0x04 { 0x06 } else { 0x04 };
+        for (object, format, material, algorithm_and_length) in [
+            (3, public_format, truncated(public_der), None),
+            (4, private_format, truncated(private_der), None),
+            (
+                4,
+                private_format,
+                Value::ByteString(b"not a key".to_vec()),
+                None,
+            ),
+            (
+                3,
+                public_format,
+                public_bytes.clone(),
+                Some((wrong_algorithm, length)),
+            ),
+            (
+                4,
+                private_format,
+                private_bytes.clone(),
+                Some((algorithm, length * 2)),
+            ),
+            // A private key sent as a public one.
+            (3, 5, private_bytes.clone(), None),
+        ] {
+            assert_eq!(
+                refusal(
+                    &keystore,
+                    &alice,
+                    version,
+                    operation::REGISTER,
+                    register_key(
+                        object,
+                        format,
+                        material,
+                        algorithm_and_length,
+                        "refused key",
+                    )
+                ),
+                0x07
+            );
+        }
+        assert_eq!(located_by_name(&keystore, &alice, "refused key"), 0);
+        // A format that does not hold this kind of key.
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                version,
+                operation::REGISTER,
+                register_key(4, 5, private_bytes.clone(), None, "refused key")
+            ),
+            0x10
+        );
+    }
+}
+
+#[test]
+fn registered_certificates_are_checked_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let issued = rcgen::generate_simple_self_signed(vec!["kmip.example".to_owned()]).unwrap();
+    let der = issued.cert.der().to_vec();
+    let certificate = |certificate_type: u32, value: Vec<u8>| {
+        vec![
+            Item::new(Tag::OBJECT_TYPE, Value::Enumeration(1)),
+            Item::structure(Tag::ATTRIBUTES, Vec::new()),
+            Item::structure(
+                Tag::CERTIFICATE,
+                vec![
+                    Item::new(Tag::CERTIFICATE_TYPE, Value::Enumeration(certificate_type)),
+                    Item::new(Tag::CERTIFICATE_VALUE, Value::ByteString(value)),
+                ],
+            ),
+        ]
+    };
+    let registered = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::REGISTER,
+        certificate(1, der.clone()),
+    );
+    assert_eq!(status(&registered), 0, "{registered:?}");
+    let id = payload_uid(&registered);
+
+    // Get answers the same DER; Get Attributes the type, the public key's
+    // algorithm (rcgen's default, ECDSA P-256) and Pre-Active.
+    for version in [(1, 0), (2, 0)] {
+        let got = call(&keystore, &alice, version, operation::GET, vec![uid(&id)]);
+        let payload = got.child(Tag::RESPONSE_PAYLOAD).unwrap();
+        assert_eq!(
+            payload.child(Tag::OBJECT_TYPE).map(|item| &item.value),
+            Some(&Value::Enumeration(1))
+        );
+        let value = payload
+            .child(Tag::CERTIFICATE)
+            .and_then(|certificate| certificate.child(Tag::CERTIFICATE_VALUE))
+            .map(|item| item.value.clone());
+        assert_eq!(value, Some(Value::ByteString(der.clone())));
+    }
+    has_attributes(
+        &keystore,
+        &alice,
+        &id,
+        &[
+            Item::new(Tag::CERTIFICATE_TYPE, Value::Enumeration(1)),
+            Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(0x06)),
+            Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+            Item::new(Tag::STATE, Value::Enumeration(1)),
+        ],
+    );
+    // Locate by Object Type Certificate finds it.
+    let certificates = || {
+        let located = call(
+            &keystore,
+            &alice,
+            (2, 0),
+            operation::LOCATE,
+            vec![Item::structure(
+                Tag::ATTRIBUTES,
+                vec![Item::new(Tag::OBJECT_TYPE, Value::Enumeration(1))],
+            )],
+        );
+        located
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .children()
+            .iter()
+            .filter(|item| item.tag == Tag::UNIQUE_IDENTIFIER)
+            .map(|item| item.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(certificates(), vec![Value::TextString(id.clone())]);
+
+    // The certificate's key, registered as a private key (ring's PKCS#8),
+    // signs.
+    let private = call(
+        &keystore,
+        &alice,
+        (1, 4),
+        operation::REGISTER,
+        register_key(
+            4,
+            4,
+            Value::ByteString(issued.key_pair.serialize_der()),
+            None,
+            "certificate key",
+        ),
+    );
+    assert_eq!(status(&private), 0, "{private:?}");
+    let private = payload_uid(&private);
+    let public = call(
+        &keystore,
+        &alice,
+        (1, 4),
+        operation::REGISTER,
+        register_key(
+            3,
+            5,
+            Value::ByteString(issued.key_pair.public_key_der()),
+            None,
+            "certificate public key",
+        ),
+    );
+    let public = payload_uid(&public);
+    activate_all(&keystore, &alice, &[&private, &public]);
+    signs_and_verifies(&keystore, &alice, &private, &public);
+
+    // Malformed certificates: Invalid Field; PGP: Feature Not Supported.
+    let mut trailing = der.clone();
+    trailing.push(0);
+    for (certificate_type, value, expected) in [
+        (1, der[..der.len() - 10].to_vec(), 0x07),
+        (1, trailing, 0x07),
+        (1, b"not a certificate".to_vec(), 0x07),
+        (2, der.clone(), 0x08),
+    ] {
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                (2, 0),
+                operation::REGISTER,
+                certificate(certificate_type, value)
+            ),
+            expected
+        );
+    }
+    // Nothing refused was stored.
+    assert_eq!(certificates(), vec![Value::TextString(id.clone())]);
+}
+
+/// A Register payload for one part of a split AES-256 key.
+fn register_split_part(fields: Vec<Item>, part: &[u8]) -> Vec<Item> {
+    let mut split = fields;
+    split.push(Item::structure(
+        Tag::KEY_BLOCK,
+        vec![
+            Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(1)),
+            Item::structure(
+                Tag::KEY_VALUE,
+                vec![Item::new(
+                    Tag::KEY_MATERIAL,
+                    Value::ByteString(part.to_vec()),
+                )],
+            ),
+            Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+            Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+        ],
+    ));
+    vec![
+        Item::new(Tag::OBJECT_TYPE, Value::Enumeration(5)),
+        Item::structure(Tag::ATTRIBUTES, Vec::new()),
+        Item::structure(Tag::SPLIT_KEY, split),
+    ]
+}
+
+#[test]
+fn split_keys_are_registered_with_their_parameters_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let integer = |tag: Tag, value: i32| Item::new(tag, Value::Integer(value));
+    let xor = vec![
+        integer(Tag::SPLIT_KEY_PARTS, 3),
+        integer(Tag::KEY_PART_IDENTIFIER, 2),
+        integer(Tag::SPLIT_KEY_THRESHOLD, 3),
+        Item::new(Tag::SPLIT_KEY_METHOD, Value::Enumeration(1)),
+    ];
+    let prime = ttlv::BigInteger::from_signed_bytes(&[0x00, 0xFF, 0xFF, 0xFF, 0xFB]);
+    let prime_field = vec![
+        integer(Tag::SPLIT_KEY_PARTS, 5),
+        integer(Tag::KEY_PART_IDENTIFIER, 1),
+        integer(Tag::SPLIT_KEY_THRESHOLD, 3),
+        Item::new(Tag::SPLIT_KEY_METHOD, Value::Enumeration(3)),
+        Item::new(Tag::PRIME_FIELD_SIZE, Value::BigInteger(prime)),
+    ];
+    let part = [0x5A_u8; 32];
+    for (version, fields) in [((2, 0), xor), ((1, 2), prime_field)] {
+        let registered = call(
+            &keystore,
+            &alice,
+            version,
+            operation::REGISTER,
+            register_split_part(fields.clone(), &part),
+        );
+        assert_eq!(status(&registered), 0, "{registered:?}");
+        let id = payload_uid(&registered);
+
+        // Get gives back every field and the part.
+        let got = call(&keystore, &alice, version, operation::GET, vec![uid(&id)]);
+        let split = got
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::SPLIT_KEY))
+            .unwrap_or_else(|| panic!("{got:?}"));
+        for field in &fields {
+            assert_eq!(split.child(field.tag), Some(field), "{split:?}");
+        }
+        assert_eq!(
+            got_material(&got, Tag::SPLIT_KEY),
+            Value::ByteString(part.to_vec())
+        );
+
+        // Get Attributes lists them, and the object is Pre-Active.
+        let mut expected = fields.clone();
+        expected.push(Item::new(Tag::OBJECT_TYPE, Value::Enumeration(5)));
+        expected.push(Item::new(Tag::STATE, Value::Enumeration(1)));
+        has_attributes(&keystore, &alice, &id, &expected);
+    }
+
+    // Inconsistent or missing parameters are refused.
+    for (fields, expected) in [
+        // Threshold above the number of parts.
+        (
+            vec![
+                integer(Tag::SPLIT_KEY_PARTS, 2),
+                integer(Tag::KEY_PART_IDENTIFIER, 1),
+                integer(Tag::SPLIT_KEY_THRESHOLD, 3),
+                Item::new(Tag::SPLIT_KEY_METHOD, Value::Enumeration(1)),
+            ],
+            0x07,
+        ),
+        // No method.
+        (
+            vec![
+                integer(Tag::SPLIT_KEY_PARTS, 2),
+                integer(Tag::KEY_PART_IDENTIFIER, 1),
+                integer(Tag::SPLIT_KEY_THRESHOLD, 2),
+            ],
+            0x06,
+        ),
+        // Prime field sharing without the prime.
+        (
+            vec![
+                integer(Tag::SPLIT_KEY_PARTS, 2),
+                integer(Tag::KEY_PART_IDENTIFIER, 1),
+                integer(Tag::SPLIT_KEY_THRESHOLD, 2),
+                Item::new(Tag::SPLIT_KEY_METHOD, Value::Enumeration(3)),
+            ],
+            0x06,
+        ),
+    ] {
+        assert_eq!(
+            refusal(
+                &keystore,
+                &alice,
+                (2, 0),
+                operation::REGISTER,
+                register_split_part(fields, &part)
+            ),
+            expected
+        );
+    }
+}
+
+/// Every Link of an object (link type, linked identifier), from a 2.x Get
+/// Attributes.
+fn links(keystore: &Keystore, session: &Session, id: &str) -> Vec<(u32, String)> {
+    let attributes = call(
+        keystore,
+        session,
+        (2, 0),
+        operation::GET_ATTRIBUTES,
+        vec![uid(id)],
+    );
+    attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .and_then(|payload| payload.child(Tag::ATTRIBUTES))
+        .unwrap()
+        .children()
+        .iter()
+        .filter(|item| item.tag == Tag::LINK)
+        .map(|link| {
+            match (
+                &link.child(Tag::LINK_TYPE).unwrap().value,
+                &link.child(Tag::LINKED_OBJECT_IDENTIFIER).unwrap().value,
+            ) {
+                (Value::Enumeration(link_type), Value::TextString(linked)) => {
+                    (*link_type, linked.clone())
+                }
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn rekey_key_pair_makes_a_linked_pre_active_pair_that_takes_the_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alice = session("alice");
+    let created = call(
+        &keystore,
+        &alice,
+        (2, 0),
+        operation::CREATE_KEY_PAIR,
+        create_pair(2, 0x06, 256, "rekeyed"),
+    );
+    let old_private = payload_text(&created, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    let old_public = payload_text(&created, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    let rekey = |version: (i32, i32), id: &str| {
+        call(
+            &keystore,
+            &alice,
+            version,
+            operation::REKEY_KEY_PAIR,
+            vec![Item::new(
+                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+                Value::TextString(id.to_owned()),
+            )],
+        )
+    };
+    let rekeyed = rekey((1, 4), &old_private);
+    assert_eq!(status(&rekeyed), 0, "{rekeyed:?}");
+    let private = payload_text(&rekeyed, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    let public = payload_text(&rekeyed, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    assert!(private != old_private && public != old_public);
+
+    // The new halves are linked to each other and to what they replace.
+    assert_eq!(
+        links(&keystore, &alice, &private),
+        vec![(0x0102, public.clone()), (0x0107, old_private.clone())]
+    );
+    assert_eq!(
+        links(&keystore, &alice, &public),
+        vec![(0x0103, private.clone()), (0x0107, old_public.clone())]
+    );
+    assert_eq!(
+        links(&keystore, &alice, &old_private),
+        vec![(0x0102, old_public.clone()), (0x0106, private.clone())]
+    );
+    // In 1.x the second Link carries its Attribute Index.
+    let attributes = call(
+        &keystore,
+        &alice,
+        (1, 4),
+        operation::GET_ATTRIBUTES,
+        vec![uid(&private)],
+    );
+    let indices: Vec<Option<Value>> = attributes
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children()
+        .iter()
+        .filter(|item| {
+            item.child(Tag::ATTRIBUTE_NAME).map(|name| &name.value)
+                == Some(&Value::TextString("Link".to_owned()))
+        })
+        .map(|item| {
+            item.child(Tag::ATTRIBUTE_INDEX)
+                .map(|index| index.value.clone())
+        })
+        .collect();
+    assert_eq!(indices, vec![None, Some(Value::Integer(1))]);
+
+    // The names moved to the new pair.
+    for (name, id) in [("rekeyed-private", &private), ("rekeyed-public", &public)] {
+        let located = call(
+            &keystore,
+            &alice,
+            (1, 4),
+            operation::LOCATE,
+            vec![attribute(
+                "Name",
+                Value::Structure(vec![
+                    Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+                    Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+                ]),
+            )],
+        );
+        assert_eq!(&payload_uid(&located), id);
+        assert_eq!(located_by_name(&keystore, &alice, name), 1);
+    }
+
+    // The new pair is Pre-Active, then signs like any pair.
+    has_attributes(
+        &keystore,
+        &alice,
+        &private,
+        &[
+            Item::new(Tag::STATE, Value::Enumeration(1)),
+            Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+        ],
+    );
+    activate_all(&keystore, &alice, &[&private, &public]);
+    signs_and_verifies(&keystore, &alice, &private, &public);
+
+    // A pair is re-keyed once; a public key, an Offset: refused.
+    assert_eq!(reason(&rekey((2, 0), &old_private)), Some(0x07));
+    assert_eq!(reason(&rekey((2, 0), &public)), Some(0x07));
+    let offset = refusal(
+        &keystore,
+        &alice,
+        (1, 4),
+        operation::REKEY_KEY_PAIR,
+        vec![
+            Item::new(
+                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+                Value::TextString(private.clone()),
+            ),
+            Item::new(Tag::OFFSET, Value::Interval(3600)),
+        ],
+    );
+    assert_eq!(offset, 0x08);
+    // Another tenant cannot re-key it.
+    let bob = session("bob");
+    let hidden = call(
+        &keystore,
+        &bob,
+        (2, 0),
+        operation::REKEY_KEY_PAIR,
+        vec![Item::new(
+            Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+            Value::TextString(private.clone()),
+        )],
+    );
+    assert_eq!(reason(&hidden), Some(0x01));
+}
