@@ -272,10 +272,14 @@ async fn audit_verify_names_a_removed_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_verify_detects_truncation() {
+    // The last two records (the verify before the stop, and the stop) change
+    // nothing, so the server starts (a log cut below the last change is
+    // refused at open, see the keystore's audit_log tests) and the checkpoint
+    // signed at the stop names the loss.
     let report = verify_after(|db| {
         sqlite(
             db,
-            "DELETE FROM audit WHERE seq > (SELECT max(seq) - 5 FROM audit)",
+            "DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit)",
         )
     })
     .await;

@@ -238,3 +238,46 @@ fn a_change_and_its_record_land_together() {
     assert_eq!(records.len(), before + 1);
     assert_eq!(records.last().unwrap().hash, record.hash);
 }
+
+#[test]
+fn a_log_cut_below_the_last_change_is_refused_at_open() {
+    let (dir, store, keystore) = support::unsealed();
+    for n in 0..3 {
+        create_key(&keystore, &format!("k{n}"));
+    }
+    let last_change = all_records(&store).last().unwrap().seq;
+    drop(keystore);
+    drop(store);
+    let database = dir.path().join("test.db");
+    let audit = audit_path_of(&database);
+
+    // Truncated: the last change's record is gone.
+    {
+        let connection = rusqlite::Connection::open(&audit).unwrap();
+        connection
+            .execute("DELETE FROM audit WHERE seq >= ?1", [last_change - 1])
+            .unwrap();
+    }
+    let Err(error) = SqliteStore::open(&database) else {
+        panic!("a truncated audit log was accepted");
+    };
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("ends at record {}", last_change - 2))
+            && message.contains(&format!("up to record {last_change}"))
+            && message.contains("restore it from the backup"),
+        "{message}"
+    );
+
+    // Lost: the whole file is gone.
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", audit.display());
+        if Path::new(&file).exists() {
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+    let Err(error) = SqliteStore::open(&database) else {
+        panic!("a missing audit log was accepted");
+    };
+    assert!(error.to_string().contains("ends at record 0"), "{error}");
+}

@@ -357,6 +357,18 @@ pub enum StoreError {
         /// What changed.
         what: String,
     },
+    /// The audit log ends before records the key store says exist.
+    #[error(
+        "the audit log ends at record {head}, but the key store holds changes recorded up to \
+         record {applied}: the audit log file was truncated, replaced or lost; restore it from \
+         the backup taken together with the key store, or find out who removed it"
+    )]
+    AuditLogBehind {
+        /// The log's last record (0: none).
+        head: u64,
+        /// The last record the key store applied changes for.
+        applied: u64,
+    },
     /// The writer thread is gone (the server is shutting down).
     #[error("the storage writer has stopped; restart the server")]
     WriterStopped,

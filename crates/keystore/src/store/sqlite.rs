@@ -270,6 +270,7 @@ impl SqliteStore {
         log.execute_batch(AUDIT_SCHEMA)?;
         restrict_permissions(&audit_path);
         move_records_out(&keys, &mut log)?;
+        check_log_is_whole(&keys, &log)?;
         let unapplied = unapplied_group(&keys, &log)?;
 
         let store = SqliteStore {
@@ -1027,6 +1028,43 @@ fn not_applied(first: u64, last: u64) -> (Vec<Write>, audit::AuditEvent) {
     (vec![marker], event)
 }
 
+/// The last audit record the key store applied changes for
+/// ([`AUDIT_APPLIED`]), if any group of changes was committed since the log
+/// had a file of its own.
+fn applied_seq(keys: &Connection) -> Result<Option<u64>, StoreError> {
+    let applied: Option<Vec<u8>> = keys
+        .query_row(
+            "SELECT value FROM system WHERE name = ?1",
+            [AUDIT_APPLIED],
+            |row| row.get(0),
+        )
+        .optional()?;
+    applied
+        .map(|bytes| {
+            bytes
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupt("system value", format!("{AUDIT_APPLIED} is not 8 bytes")))
+        })
+        .transpose()
+}
+
+/// Refuses a log that ends before the last record the key store applied
+/// changes for: the log file was truncated, replaced or lost (restored
+/// without the key store, say), and going on would start the chain again
+/// over records that existed.
+fn check_log_is_whole(keys: &Connection, log: &Connection) -> Result<(), StoreError> {
+    let Some(applied) = applied_seq(keys)? else {
+        return Ok(());
+    };
+    let head: Option<i64> = log.query_row("SELECT max(seq) FROM audit", [], |row| row.get(0))?;
+    let head = head.map_or(0, |seq| u64::try_from(seq).unwrap_or(0));
+    if head < applied {
+        return Err(StoreError::AuditLogBehind { head, applied });
+    }
+    Ok(())
+}
+
 /// The first and last sequence numbers of the last group of changes whose
 /// records are in the log but whose changes the key store never committed.
 fn unapplied_group(keys: &Connection, log: &Connection) -> Result<Option<(u64, u64)>, StoreError> {
@@ -1040,19 +1078,7 @@ fn unapplied_group(keys: &Connection, log: &Connection) -> Result<Option<(u64, u
     let Some((first, last)) = group else {
         return Ok(None);
     };
-    let applied: Option<Vec<u8>> = keys
-        .query_row(
-            "SELECT value FROM system WHERE name = ?1",
-            [AUDIT_APPLIED],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let applied = match applied {
-        None => None,
-        Some(bytes) => Some(u64::from_be_bytes(bytes.try_into().map_err(|_| {
-            corrupt("system value", format!("{AUDIT_APPLIED} is not 8 bytes"))
-        })?)),
-    };
+    let applied = applied_seq(keys)?;
     let first = u64::try_from(first).map_err(|_| corrupt("write group", "negative seq"))?;
     let last = u64::try_from(last).map_err(|_| corrupt("write group", "negative seq"))?;
     Ok((applied < Some(last)).then_some((first, last)))
