@@ -24,6 +24,16 @@ fn reopen(path: &Path) -> (Arc<SqliteStore>, Keystore) {
     (store, keystore)
 }
 
+/// Removes the audit log's database, WAL and shared-memory files.
+fn remove_log(audit: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", audit.display());
+        if Path::new(&file).exists() {
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+}
+
 fn all_records(store: &SqliteStore) -> Vec<audit::AuditRecord> {
     store
         .audit_records(0, 100_000)
@@ -124,12 +134,7 @@ fn records_of_the_one_file_layout_are_moved_into_the_log() {
             )
             .unwrap();
     }
-    for suffix in ["", "-wal", "-shm"] {
-        let file = format!("{}{suffix}", audit.display());
-        if Path::new(&file).exists() {
-            std::fs::remove_file(&file).unwrap();
-        }
-    }
+    remove_log(&audit);
 
     let (store, keystore) = reopen(&database);
     // Reopening appended the unseal's record after the moved ones.
@@ -270,12 +275,7 @@ fn a_log_cut_below_the_last_change_is_refused_at_open() {
     );
 
     // Lost: the whole file is gone.
-    for suffix in ["", "-wal", "-shm"] {
-        let file = format!("{}{suffix}", audit.display());
-        if Path::new(&file).exists() {
-            std::fs::remove_file(&file).unwrap();
-        }
-    }
+    remove_log(&audit);
     let Err(error) = SqliteStore::open(&database) else {
         panic!("a missing audit log was accepted");
     };
