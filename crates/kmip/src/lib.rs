@@ -14,6 +14,12 @@
 
 mod asymmetric;
 pub mod attributes;
+
+/// The parsers of the key and certificate bytes a client registers (untrusted
+/// input), public for the fuzz targets.
+pub mod import {
+    pub use crate::asymmetric::{import_certificate, import_private, import_public};
+}
 mod crypto;
 mod derive;
 pub mod error;
