@@ -2592,7 +2592,7 @@ fn split_key_labels(split: &Item) -> Result<BTreeMap<String, String>, KmipError>
         _ => return Err(KmipError::missing("Split Key Method in the Split Key")),
     };
     let prime = match split.child(Tag::PRIME_FIELD_SIZE).map(|i| &i.value) {
-        Some(Value::BigInteger(value)) => Some(hex_digits(magnitude(value)?.expose_secret())),
+        Some(Value::BigInteger(value)) => Some(hex::encode(magnitude(value)?.expose_secret())),
         Some(_) => return Err(KmipError::invalid("Prime Field Size must be a Big Integer")),
         // Polynomial Sharing over a prime field (0x03) needs the prime; XOR
         // and the GF(2^16) and GF(2^8) sharings do not.
@@ -2629,27 +2629,10 @@ fn split_key_items(meta: &ObjectMeta) -> Vec<Item> {
             let text = meta.labels.get(*label)?;
             let value = match *tag {
                 Tag::SPLIT_KEY_METHOD => Value::Enumeration(text.parse().ok()?),
-                Tag::PRIME_FIELD_SIZE => big_integer(&SecretBytes::new(hex_bytes(text)?)),
+                Tag::PRIME_FIELD_SIZE => big_integer(&SecretBytes::new(hex::decode(text).ok()?)),
                 _ => Value::Integer(text.parse().ok()?),
             };
             Some(Item::new(*tag, value))
-        })
-        .collect()
-}
-
-/// Lower-case hexadecimal digits of `bytes`.
-fn hex_digits(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// The bytes of hexadecimal digits written by [`hex_digits`].
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|digits| u8::from_str_radix(digits, 16).ok())
         })
         .collect()
 }

@@ -270,8 +270,9 @@ impl SqliteStore {
         log.execute_batch(AUDIT_SCHEMA)?;
         restrict_permissions(&audit_path);
         move_records_out(&keys, &mut log)?;
-        check_log_is_whole(&keys, &log)?;
-        let unapplied = unapplied_group(&keys, &log)?;
+        let applied = applied_seq(&keys)?;
+        check_log_is_whole(applied, &log)?;
+        let unapplied = unapplied_group(applied, &log)?;
 
         let store = SqliteStore {
             path: path.to_path_buf(),
@@ -1053,8 +1054,8 @@ fn applied_seq(keys: &Connection) -> Result<Option<u64>, StoreError> {
 /// changes for: the log file was truncated, replaced or lost (restored
 /// without the key store, say), and going on would start the chain again
 /// over records that existed.
-fn check_log_is_whole(keys: &Connection, log: &Connection) -> Result<(), StoreError> {
-    let Some(applied) = applied_seq(keys)? else {
+fn check_log_is_whole(applied: Option<u64>, log: &Connection) -> Result<(), StoreError> {
+    let Some(applied) = applied else {
         return Ok(());
     };
     let head: Option<i64> = log.query_row("SELECT max(seq) FROM audit", [], |row| row.get(0))?;
@@ -1067,7 +1068,10 @@ fn check_log_is_whole(keys: &Connection, log: &Connection) -> Result<(), StoreEr
 
 /// The first and last sequence numbers of the last group of changes whose
 /// records are in the log but whose changes the key store never committed.
-fn unapplied_group(keys: &Connection, log: &Connection) -> Result<Option<(u64, u64)>, StoreError> {
+fn unapplied_group(
+    applied: Option<u64>,
+    log: &Connection,
+) -> Result<Option<(u64, u64)>, StoreError> {
     let group: Option<(i64, i64)> = log
         .query_row(
             "SELECT first_seq, last_seq FROM write_groups WHERE id = 1",
@@ -1078,7 +1082,6 @@ fn unapplied_group(keys: &Connection, log: &Connection) -> Result<Option<(u64, u
     let Some((first, last)) = group else {
         return Ok(None);
     };
-    let applied = applied_seq(keys)?;
     let first = u64::try_from(first).map_err(|_| corrupt("write group", "negative seq"))?;
     let last = u64::try_from(last).map_err(|_| corrupt("write group", "negative seq"))?;
     Ok((applied < Some(last)).then_some((first, last)))
