@@ -1259,7 +1259,12 @@ impl Keystore {
         }
         validate_labels(&labels)?;
         self.require_unsealed()?;
-        let id = uuid::Uuid::new_v4().to_string();
+        // Time-ordered ids (UUID version 7: milliseconds since the epoch, then
+        // 74 random bits): new objects land at the end of the store's tables
+        // instead of on a random page of each, which keeps creates cheap at
+        // millions of objects. An id tells when it was made, as
+        // `created_at` does; it was never meant as a secret.
+        let id = uuid::Uuid::now_v7().to_string();
         let created = now();
         let meta = ObjectMeta {
             id: id.clone(),
