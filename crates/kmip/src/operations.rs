@@ -152,19 +152,23 @@ mod key_format {
 
 type Outcome = Result<Vec<Item>, KmipError>;
 
-/// Runs one batch item's operation and returns its response payload's children.
+/// Runs one batch item's operation and returns its response payload's
+/// children. `id_placeholder` is the identifier an earlier item of the same
+/// request returned, used when the payload names no object.
 pub fn dispatch(
     keystore: &Keystore,
     session: &Session,
     version: ProtocolVersion,
     operation: u32,
     payload: &Item,
+    id_placeholder: Option<&str>,
 ) -> Outcome {
     let context = Context {
         keystore,
         session,
         version,
         payload,
+        id_placeholder,
     };
     match operation {
         op::DISCOVER_VERSIONS => context.discover_versions(),
@@ -362,6 +366,8 @@ struct Context<'a> {
     session: &'a Session,
     version: ProtocolVersion,
     payload: &'a Item,
+    /// The ID placeholder: what an earlier item of the request returned.
+    id_placeholder: Option<&'a str>,
 }
 
 impl Context<'_> {
@@ -378,14 +384,6 @@ impl Context<'_> {
         }
     }
 
-    fn text_field(&self, tag: Tag) -> Result<Option<String>, KmipError> {
-        match self.payload.child(tag).map(|item| &item.value) {
-            None => Ok(None),
-            Some(Value::TextString(text)) => Ok(Some(text.clone())),
-            Some(_) => Err(KmipError::invalid(format!("{tag} must be a text string"))),
-        }
-    }
-
     fn bytes_field(&self, tag: Tag) -> Result<Option<&[u8]>, KmipError> {
         match self.payload.child(tag).map(|item| &item.value) {
             None => Ok(None),
@@ -397,13 +395,36 @@ impl Context<'_> {
     /// The object the payload's Unique Identifier names, if the caller may see it.
     /// An object of another tenant is reported exactly like a missing one.
     fn object(&self) -> Result<ObjectMeta, KmipError> {
-        let id = self.text_field(Tag::UNIQUE_IDENTIFIER)?.ok_or_else(|| {
+        let id = self.identifier(Tag::UNIQUE_IDENTIFIER)?;
+        self.object_by_id(&id)
+    }
+
+    /// The identifier in the payload's `tag` field, or the ID placeholder when
+    /// the field is absent or is the 2.x ID Placeholder enumeration.
+    fn identifier(&self, tag: Tag) -> Result<String, KmipError> {
+        let named = match self.payload.child(tag).map(|item| &item.value) {
+            Some(Value::TextString(id)) => return Ok(id.clone()),
+            // 2.x Unique Identifier enumeration 1: ID Placeholder.
+            None | Some(Value::Enumeration(1)) => None,
+            Some(Value::Enumeration(other)) => Some(*other),
+            Some(_) => return Err(KmipError::invalid(format!("{tag} must be a text string"))),
+        };
+        if let Some(other) = named {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                format!(
+                    "the Unique Identifier enumeration 0x{other:02X} is not supported; name the object or use the ID placeholder (0x01)"
+                ),
+            ));
+        }
+        self.id_placeholder.map(str::to_owned).ok_or_else(|| {
             KmipError::new(
                 ResultReason::MissingData,
-                "the request has no Unique Identifier (ID placeholders are not supported)",
+                format!(
+                    "the request has no {tag} and no earlier item of this batch returned an identifier to use as the ID placeholder"
+                ),
             )
-        })?;
-        self.object_by_id(&id)
+        })
     }
 
     /// The object `id` names, if the caller may see it.
@@ -836,7 +857,8 @@ impl Context<'_> {
             .iter()
             .filter(|item| item.tag == Tag::UNIQUE_IDENTIFIER)
             .count();
-        if bases != 1 {
+        // No identifier: the ID placeholder is the one base object.
+        if bases > 1 {
             return Err(KmipError::new(
                 ResultReason::FeatureNotSupported,
                 format!("Derive Key takes exactly one base object here, not {bases}"),
@@ -1021,14 +1043,7 @@ impl Context<'_> {
     /// pair is Pre-Active; an Offset is not supported.
     fn rekey_key_pair(&self) -> Outcome {
         self.require(self.session.rights.manage_keys, "re-key key pairs")?;
-        let id = self
-            .text_field(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)?
-            .ok_or_else(|| {
-                KmipError::new(
-                    ResultReason::MissingData,
-                    "the request has no Private Key Unique Identifier (ID placeholders are not supported)",
-                )
-            })?;
+        let id = self.identifier(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)?;
         if self.payload.child(Tag::OFFSET).is_some() {
             return Err(KmipError::new(
                 ResultReason::FeatureNotSupported,

@@ -48,22 +48,25 @@ fn session(tenant: &str) -> Session {
 }
 
 fn request(major: i32, minor: i32, items: Vec<(u32, Vec<Item>)>) -> Item {
-    let mut children = vec![Item::structure(
-        Tag::REQUEST_HEADER,
+    request_with(major, minor, Vec::new(), items)
+}
+
+/// A request whose header also carries `options` (Batch Order Option, Batch
+/// Error Continuation Option).
+fn request_with(major: i32, minor: i32, options: Vec<Item>, items: Vec<(u32, Vec<Item>)>) -> Item {
+    let mut header = vec![Item::structure(
+        Tag::PROTOCOL_VERSION,
         vec![
-            Item::structure(
-                Tag::PROTOCOL_VERSION,
-                vec![
-                    Item::new(Tag::PROTOCOL_VERSION_MAJOR, Value::Integer(major)),
-                    Item::new(Tag::PROTOCOL_VERSION_MINOR, Value::Integer(minor)),
-                ],
-            ),
-            Item::new(
-                Tag::BATCH_COUNT,
-                Value::Integer(i32::try_from(items.len()).unwrap()),
-            ),
+            Item::new(Tag::PROTOCOL_VERSION_MAJOR, Value::Integer(major)),
+            Item::new(Tag::PROTOCOL_VERSION_MINOR, Value::Integer(minor)),
         ],
     )];
+    header.extend(options);
+    header.push(Item::new(
+        Tag::BATCH_COUNT,
+        Value::Integer(i32::try_from(items.len()).unwrap()),
+    ));
+    let mut children = vec![Item::structure(Tag::REQUEST_HEADER, header)];
     for (operation, payload) in items {
         children.push(Item::structure(
             Tag::BATCH_ITEM,
@@ -139,6 +142,17 @@ fn attribute(name: &str, value: Value) -> Item {
             Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
             Item::new(Tag::ATTRIBUTE_VALUE, value),
         ],
+    )
+}
+
+/// A 1.x Name attribute (Uninterpreted Text String).
+fn name_attribute(name: &str) -> Item {
+    attribute(
+        "Name",
+        Value::Structure(vec![
+            Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+            Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+        ]),
     )
 }
 
@@ -428,12 +442,14 @@ fn unknown_operations_and_bad_payloads_get_error_results_in_the_same_message() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());
     let session = session("alpha");
+    // Batch Error Continuation Option 1: Continue.
     let response = kmip::handle_message(
         &keystore,
         &session,
-        &request(
+        &request_with(
             1,
             0,
+            vec![continue_option(1)],
             vec![
                 (0x2C, Vec::new()),
                 (
@@ -1371,13 +1387,7 @@ fn located_by_name(keystore: &Keystore, session: &Session, name: &str) -> usize 
         session,
         (1, 4),
         operation::LOCATE,
-        vec![attribute(
-            "Name",
-            Value::Structure(vec![
-                Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
-                Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
-            ]),
-        )],
+        vec![name_attribute(name)],
     );
     found
         .child(Tag::RESPONSE_PAYLOAD)
@@ -2078,4 +2088,216 @@ fn rekey_key_pair_makes_a_linked_pre_active_pair_that_takes_the_names() {
         )],
     );
     assert_eq!(reason(&hidden), Some(0x01));
+}
+
+fn continue_option(value: u32) -> Item {
+    Item::new(
+        Tag::BATCH_ERROR_CONTINUATION_OPTION,
+        Value::Enumeration(value),
+    )
+}
+
+fn response_batch_count(response: &Item) -> Value {
+    response
+        .child(Tag::RESPONSE_HEADER)
+        .unwrap()
+        .child(Tag::BATCH_COUNT)
+        .unwrap()
+        .value
+        .clone()
+}
+
+fn attribute_of(response: &Item, name: &str) -> Value {
+    response
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children_with(Tag::ATTRIBUTE)
+        .find(|attribute| attribute.child_text(Tag::ATTRIBUTE_NAME) == Some(name))
+        .unwrap_or_else(|| panic!("no attribute {name} in {response:?}"))
+        .child(Tag::ATTRIBUTE_VALUE)
+        .unwrap()
+        .value
+        .clone()
+}
+
+#[test]
+fn batch_items_without_an_identifier_use_the_id_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    // Create; Activate; Get; Get Attributes: only Create names anything.
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request(
+            1,
+            4,
+            vec![
+                (operation::CREATE, create_aes_v1("placeholder-key")),
+                (operation::ACTIVATE, Vec::new()),
+                (operation::GET, Vec::new()),
+                (
+                    operation::GET_ATTRIBUTES,
+                    vec![Item::new(
+                        Tag::ATTRIBUTE_NAME,
+                        Value::TextString("State".to_owned()),
+                    )],
+                ),
+            ],
+        ),
+    );
+    let items = batch_items(&response);
+    assert_eq!(items.len(), 4);
+    assert!(items.iter().all(|item| status(item) == 0), "{response:?}");
+    let created = payload_uid(items[0]);
+    for item in &items[1..] {
+        assert_eq!(payload_uid(item), created);
+    }
+    assert_eq!(attribute_of(items[3], "State"), Value::Enumeration(2));
+
+    // 2.0: Create Key Pair sets the placeholder to the private key; Unique
+    // Identifier may also be the ID Placeholder enumeration.
+    let pair = create_pair(2, 0x04, 2048, "placeholder-pair");
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request(
+            2,
+            0,
+            vec![
+                (operation::CREATE_KEY_PAIR, pair),
+                (
+                    operation::GET_ATTRIBUTES,
+                    vec![Item::new(Tag::UNIQUE_IDENTIFIER, Value::Enumeration(1))],
+                ),
+            ],
+        ),
+    );
+    let items = batch_items(&response);
+    assert!(items.iter().all(|item| status(item) == 0), "{response:?}");
+    let private = payload_text(items[0], Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    assert_eq!(payload_uid(items[1]), private);
+    let attributes = items[1]
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(Tag::ATTRIBUTES)
+        .unwrap();
+    assert_eq!(
+        attributes.child(Tag::OBJECT_TYPE).unwrap().value,
+        Value::Enumeration(4)
+    );
+
+    // Locate's first match is the placeholder; a Locate that finds nothing
+    // leaves none, and the next item fails rather than act on another object.
+    let by_name = |name: &str| vec![name_attribute(name)];
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(
+            1,
+            4,
+            vec![continue_option(1)],
+            vec![
+                (operation::LOCATE, by_name("placeholder-key")),
+                (operation::GET_ATTRIBUTE_LIST, Vec::new()),
+                (operation::LOCATE, by_name("no-such-key")),
+                (operation::GET, Vec::new()),
+            ],
+        ),
+    );
+    let items = batch_items(&response);
+    assert_eq!(items.len(), 4);
+    assert_eq!(payload_uid(items[1]), created);
+    assert_eq!(status(items[2]), 0);
+    assert_eq!(status(items[3]), 1);
+    assert_eq!(reason(items[3]), Some(0x06), "Missing Data");
+
+    // The first item has no placeholder to use.
+    let item = call(&keystore, &session, (1, 4), operation::ACTIVATE, Vec::new());
+    assert_eq!(reason(&item), Some(0x06), "Missing Data");
+}
+
+#[test]
+fn batch_error_continuation_stops_by_default_and_continues_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let items = || {
+        vec![
+            (
+                operation::GET,
+                vec![uid("6f9619ff-8b86-d011-b42d-00c04fc964ff")],
+            ),
+            (
+                operation::RNG_RETRIEVE,
+                vec![Item::new(Tag::DATA_LENGTH, Value::Integer(16))],
+            ),
+        ]
+    };
+    // No option, and Stop (2): the item after the failure is neither run
+    // nor answered, and the Batch Count says so.
+    for options in [Vec::new(), vec![continue_option(2)]] {
+        let response =
+            kmip::handle_message(&keystore, &session, &request_with(1, 4, options, items()));
+        let answered = batch_items(&response);
+        assert_eq!(answered.len(), 1, "{response:?}");
+        assert_eq!(reason(answered[0]), Some(0x01), "Item Not Found");
+        assert_eq!(response_batch_count(&response), Value::Integer(1));
+    }
+    // Continue (1), with a Batch Order Option: both answered.
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(
+            2,
+            1,
+            vec![
+                Item::new(Tag::BATCH_ORDER_OPTION, Value::Boolean(true)),
+                continue_option(1),
+            ],
+            items(),
+        ),
+    );
+    let answered = batch_items(&response);
+    assert_eq!(answered.len(), 2);
+    assert_eq!(status(answered[1]), 0);
+    assert_eq!(response_batch_count(&response), Value::Integer(2));
+    // Undo (3) cannot be honoured over several items and is refused before
+    // anything runs; with one item it is Stop.
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(
+            1,
+            4,
+            vec![continue_option(3)],
+            vec![
+                (operation::CREATE, create_aes_v1("undo-key")),
+                (operation::ACTIVATE, Vec::new()),
+            ],
+        ),
+    );
+    let answered = batch_items(&response);
+    assert_eq!(answered.len(), 1);
+    assert_eq!(reason(answered[0]), Some(0x08), "Feature Not Supported");
+    let located = located_by_name(&keystore, &session, "undo-key");
+    assert_eq!(located, 0, "nothing of a refused Undo batch ran");
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(
+            1,
+            4,
+            vec![continue_option(3)],
+            vec![(operation::CREATE, create_aes_v1("undo-key"))],
+        ),
+    );
+    assert_eq!(status(batch_items(&response)[0]), 0);
+    // An unknown option is an Invalid Message.
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(1, 4, vec![continue_option(9)], items()),
+    );
+    assert_eq!(reason(batch_items(&response)[0]), Some(0x04));
 }
