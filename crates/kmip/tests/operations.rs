@@ -2301,3 +2301,358 @@ fn batch_error_continuation_stops_by_default_and_continues_when_asked() {
     );
     assert_eq!(reason(batch_items(&response)[0]), Some(0x04));
 }
+
+/// The 1.x attributes in a response payload: (name, index, value).
+fn v1_attributes(response: &Item) -> Vec<(String, i32, Value)> {
+    response
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children_with(Tag::ATTRIBUTE)
+        .map(|attribute| {
+            (
+                attribute
+                    .child_text(Tag::ATTRIBUTE_NAME)
+                    .unwrap()
+                    .to_owned(),
+                attribute.child_i32(Tag::ATTRIBUTE_INDEX).unwrap_or(0),
+                attribute.child(Tag::ATTRIBUTE_VALUE).unwrap().value.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The custom 1.x attributes (`x-`, `y-`) of object `id`.
+fn custom_v1(keystore: &Keystore, session: &Session, id: &str) -> Vec<(String, i32, Value)> {
+    let response = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::GET_ATTRIBUTES,
+        vec![uid(id)],
+    );
+    v1_attributes(&response)
+        .into_iter()
+        .filter(|(name, ..)| name.starts_with("x-") || name.starts_with("y-"))
+        .collect()
+}
+
+/// A 2.x vendor attribute.
+fn vendor_attribute(vendor: &str, name: &str, value: Value) -> Item {
+    Item::structure(
+        Tag::ATTRIBUTE,
+        vec![
+            Item::new(
+                Tag::VENDOR_IDENTIFICATION,
+                Value::TextString(vendor.to_owned()),
+            ),
+            Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+            Item::new(Tag::ATTRIBUTE_VALUE, value),
+        ],
+    )
+}
+
+fn vendor_reference(vendor: &str, name: &str) -> Item {
+    Item::structure(
+        Tag::ATTRIBUTE_REFERENCE,
+        vec![
+            Item::new(
+                Tag::VENDOR_IDENTIFICATION,
+                Value::TextString(vendor.to_owned()),
+            ),
+            Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+        ],
+    )
+}
+
+fn text(value: &str) -> Value {
+    Value::TextString(value.to_owned())
+}
+
+#[test]
+fn custom_attributes_round_trip_with_their_types_in_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let mut create = create_aes_v1("custom-key");
+    let Value::Structure(template) = &mut create[1].value else {
+        panic!("no template");
+    };
+    template.push(attribute("x-Product_Version", text("7.0.3")));
+    template.push(attribute("x-Serial", Value::ByteString(vec![0, 1, 0xFF])));
+    template.push(attribute("x-Managed", Value::Boolean(true)));
+    template.push(attribute("y-Server Field", Value::Integer(-4)));
+    let created = call(&keystore, &session, (1, 4), operation::CREATE, create);
+    assert_eq!(status(&created), 0, "{created:?}");
+    let id = payload_uid(&created);
+    assert_eq!(
+        custom_v1(&keystore, &session, &id),
+        vec![
+            ("x-Managed".to_owned(), 0, Value::Boolean(true)),
+            ("x-Product_Version".to_owned(), 0, text("7.0.3")),
+            (
+                "x-Serial".to_owned(),
+                0,
+                Value::ByteString(vec![0, 1, 0xFF])
+            ),
+            ("y-Server Field".to_owned(), 0, Value::Integer(-4)),
+        ]
+    );
+    // Asked for by name, in 1.x and 2.x.
+    let named = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::GET_ATTRIBUTES,
+        vec![
+            uid(&id),
+            Item::new(Tag::ATTRIBUTE_NAME, text("x-Product_Version")),
+        ],
+    );
+    assert_eq!(
+        v1_attributes(&named),
+        vec![("x-Product_Version".to_owned(), 0, text("7.0.3"))]
+    );
+    let named = call(
+        &keystore,
+        &session,
+        (2, 0),
+        operation::GET_ATTRIBUTES,
+        vec![uid(&id), vendor_reference("x", "Product_Version")],
+    );
+    let attributes = named
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(Tag::ATTRIBUTES)
+        .unwrap();
+    assert_eq!(
+        attributes.children(),
+        &[vendor_attribute("x", "Product_Version", text("7.0.3"))]
+    );
+    // Listed once per name: 1.x names, 2.x vendor references.
+    let listed = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::GET_ATTRIBUTE_LIST,
+        vec![uid(&id)],
+    );
+    let names: Vec<&str> = listed
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children_with(Tag::ATTRIBUTE_NAME)
+        .filter_map(|item| item.value.as_text())
+        .collect();
+    assert!(names.contains(&"x-Product_Version") && names.contains(&"y-Server Field"));
+    let listed = call(
+        &keystore,
+        &session,
+        (2, 0),
+        operation::GET_ATTRIBUTE_LIST,
+        vec![uid(&id)],
+    );
+    assert!(
+        listed
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .children()
+            .contains(&vendor_reference("x", "Managed"))
+    );
+    // Locate by a custom attribute's value.
+    let locate = |value: &str| {
+        let found = call(
+            &keystore,
+            &session,
+            (1, 4),
+            operation::LOCATE,
+            vec![attribute("x-Product_Version", text(value))],
+        );
+        found
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .children_with(Tag::UNIQUE_IDENTIFIER)
+            .count()
+    };
+    assert_eq!(locate("7.0.3"), 1);
+    assert_eq!(locate("6.5"), 0);
+
+    // 2.x Create with a vendor attribute.
+    let mut create = create_aes_v2();
+    let Value::Structure(attributes) = &mut create[1].value else {
+        panic!("no attributes");
+    };
+    attributes.push(vendor_attribute(
+        "Acme",
+        "Tier",
+        Value::Structure(vec![Item::new(Tag::NAME_VALUE, text("gold"))]),
+    ));
+    let created = call(&keystore, &session, (2, 0), operation::CREATE, create);
+    let second = payload_uid(&created);
+    let got = call(
+        &keystore,
+        &session,
+        (2, 1),
+        operation::GET_ATTRIBUTES,
+        vec![uid(&second), vendor_reference("Acme", "Tier")],
+    );
+    assert_eq!(
+        got.child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .child(Tag::ATTRIBUTES)
+            .unwrap()
+            .children(),
+        &[vendor_attribute(
+            "Acme",
+            "Tier",
+            Value::Structure(vec![Item::new(Tag::NAME_VALUE, text("gold"))]),
+        )]
+    );
+    // A 1.x client does not see a vendor attribute that has no 1.x name.
+    assert!(custom_v1(&keystore, &session, &second).is_empty());
+
+    // A value too large to keep is refused, and nothing is created.
+    let mut create = create_aes_v1("too-large");
+    let Value::Structure(template) = &mut create[1].value else {
+        panic!("no template");
+    };
+    template.push(attribute("x-Big", text(&"v".repeat(200))));
+    let refused = call(&keystore, &session, (1, 4), operation::CREATE, create);
+    assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
+    assert_eq!(located_by_name(&keystore, &session, "too-large"), 0);
+}
+
+#[test]
+fn custom_attributes_are_multi_valued_by_index_in_1x_and_by_value_in_2x() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let id = payload_uid(&call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::CREATE,
+        create_aes_v1("multi"),
+    ));
+    let add = |value: &str| {
+        call(
+            &keystore,
+            &session,
+            (1, 4),
+            operation::ADD_ATTRIBUTE,
+            vec![uid(&id), attribute("x-Owner", text(value))],
+        )
+    };
+    assert_eq!(
+        v1_attributes(&add("alice")),
+        vec![("x-Owner".to_owned(), 0, text("alice"))]
+    );
+    assert_eq!(
+        v1_attributes(&add("bob")),
+        vec![("x-Owner".to_owned(), 1, text("bob"))]
+    );
+    // Modify index 1, delete index 0: the other keeps its index.
+    let indexed = |name: &str, index: i32, value: Option<Value>| {
+        let mut children = vec![
+            Item::new(Tag::ATTRIBUTE_NAME, text(name)),
+            Item::new(Tag::ATTRIBUTE_INDEX, Value::Integer(index)),
+        ];
+        children.extend(value.map(|value| Item::new(Tag::ATTRIBUTE_VALUE, value)));
+        Item::structure(Tag::ATTRIBUTE, children)
+    };
+    let modified = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::MODIFY_ATTRIBUTE,
+        vec![uid(&id), indexed("x-Owner", 1, Some(text("carol")))],
+    );
+    assert_eq!(
+        v1_attributes(&modified),
+        vec![("x-Owner".to_owned(), 1, text("carol"))]
+    );
+    let deleted = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::DELETE_ATTRIBUTE,
+        vec![
+            uid(&id),
+            Item::new(Tag::ATTRIBUTE_NAME, text("x-Owner")),
+            Item::new(Tag::ATTRIBUTE_INDEX, Value::Integer(0)),
+        ],
+    );
+    assert_eq!(
+        v1_attributes(&deleted),
+        vec![("x-Owner".to_owned(), 0, text("alice"))]
+    );
+    assert_eq!(
+        custom_v1(&keystore, &session, &id),
+        vec![("x-Owner".to_owned(), 1, text("carol"))]
+    );
+    // Index 0 is gone now: Item Not Found in 1.x.
+    let missing = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::MODIFY_ATTRIBUTE,
+        vec![uid(&id), indexed("x-Owner", 0, Some(text("dave")))],
+    );
+    assert_eq!(reason(&missing), Some(0x01), "{missing:?}");
+
+    // 2.x: Add, Modify naming the current value, Delete by value, then by
+    // reference (every instance).
+    let edit = |op: u32, fields: Vec<Item>| {
+        let mut payload = vec![uid(&id)];
+        payload.extend(fields);
+        let item = call(&keystore, &session, (2, 0), op, payload);
+        assert_eq!(status(&item), 0, "{item:?}");
+    };
+    let new = |value: &str| {
+        Item::structure(
+            Tag::NEW_ATTRIBUTE,
+            vec![vendor_attribute("x", "Owner", text(value))],
+        )
+    };
+    let current = |value: &str| {
+        Item::structure(
+            Tag::CURRENT_ATTRIBUTE,
+            vec![vendor_attribute("x", "Owner", text(value))],
+        )
+    };
+    edit(operation::ADD_ATTRIBUTE, vec![new("erin")]);
+    edit(
+        operation::MODIFY_ATTRIBUTE,
+        vec![current("carol"), new("frank")],
+    );
+    assert_eq!(
+        custom_v1(&keystore, &session, &id),
+        vec![
+            ("x-Owner".to_owned(), 1, text("frank")),
+            ("x-Owner".to_owned(), 2, text("erin")),
+        ]
+    );
+    edit(operation::DELETE_ATTRIBUTE, vec![current("erin")]);
+    assert_eq!(custom_v1(&keystore, &session, &id).len(), 1);
+    edit(operation::ADD_ATTRIBUTE, vec![new("gina")]);
+    edit(
+        operation::DELETE_ATTRIBUTE,
+        vec![vendor_reference("x", "Owner")],
+    );
+    assert!(custom_v1(&keystore, &session, &id).is_empty());
+    // Set replaces every instance with one.
+    edit(operation::ADD_ATTRIBUTE, vec![new("h1")]);
+    edit(operation::ADD_ATTRIBUTE, vec![new("h2")]);
+    edit(operation::SET_ATTRIBUTE, vec![new("solo")]);
+    assert_eq!(
+        custom_v1(&keystore, &session, &id),
+        vec![("x-Owner".to_owned(), 0, text("solo"))]
+    );
+    // Deleting what is not there is Attribute Not Found (2.x).
+    let refused = call(
+        &keystore,
+        &session,
+        (2, 0),
+        operation::DELETE_ATTRIBUTE,
+        vec![uid(&id), current("nobody")],
+    );
+    assert_eq!(reason(&refused), Some(0x21), "{refused:?}");
+}
