@@ -131,7 +131,13 @@ pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
     if version.uses_attributes_structure() {
         return vec![Item::structure(
             Tag::ATTRIBUTES,
-            attributes.into_iter().map(without_index).collect(),
+            attributes
+                .into_iter()
+                .map(|attribute| match unindexed(&attribute) {
+                    (inner, Some(_)) => inner.clone(),
+                    _ => without_index(attribute),
+                })
+                .collect(),
         )];
     }
     // A second value of the same attribute (several Links) carries its
@@ -140,6 +146,13 @@ pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
     attributes
         .into_iter()
         .filter_map(|attribute| {
+            if let (inner, Some(index)) = unindexed(&attribute) {
+                return Some(v1_attribute(
+                    spaced_name(inner.tag)?,
+                    index,
+                    inner.value.clone(),
+                ));
+            }
             if let Some((vendor, name, index, value)) = custom::parts(&attribute) {
                 return Some(v1_attribute(
                     custom::v1_name(vendor, name)?,
@@ -157,6 +170,39 @@ pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
             ))
         })
         .collect()
+}
+
+/// An instance of a multi-valued standard attribute at a known index (its
+/// earlier instances may have been deleted): an `Attribute` structure
+/// holding the Attribute Index and the attribute. [`write`] unwraps it.
+#[must_use]
+pub fn indexed(index: u32, attribute: Item) -> Item {
+    Item::structure(
+        Tag::ATTRIBUTE,
+        vec![
+            Item::new(
+                Tag::ATTRIBUTE_INDEX,
+                Value::Integer(i32::try_from(index).unwrap_or(i32::MAX)),
+            ),
+            attribute,
+        ],
+    )
+}
+
+/// The attribute and index of an item [`indexed`] made; any other item as
+/// it is, without an index.
+#[must_use]
+pub fn unindexed(item: &Item) -> (&Item, Option<u32>) {
+    if item.tag == Tag::ATTRIBUTE {
+        if let [index, inner] = item.children() {
+            if index.tag == Tag::ATTRIBUTE_INDEX {
+                if let Value::Integer(index) = index.value {
+                    return (inner, u32::try_from(index).ok());
+                }
+            }
+        }
+    }
+    (item, None)
 }
 
 /// A 1.x `Attribute` structure; index 0 is left out, as KMIP allows.

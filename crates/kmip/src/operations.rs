@@ -21,6 +21,9 @@ use crate::operation as op;
 
 /// Label holding the KMIP Name (KMIP names may hold characters keystore names do not).
 const LABEL_NAME: &str = "kmip-name";
+/// Prefix of the labels holding a Name's further instances: `kmip-name.INDEX`
+/// (index 1 and up; index 0 is [`LABEL_NAME`] or the keystore name).
+const LABEL_NAME_MORE: &str = "kmip-name.";
 /// Label holding the KMIP Object Group.
 const LABEL_GROUP: &str = "kmip-object-group";
 /// Label holding the KMIP Cryptographic Usage Mask.
@@ -438,7 +441,7 @@ impl Target {
             (Target::Custom { vendor, name }, Some((item_vendor, item_name, ..))) => {
                 vendor == item_vendor && name == item_name
             }
-            (Target::Standard(tag), None) => item.tag == *tag,
+            (Target::Standard(tag), None) => attributes::unindexed(item).0.tag == *tag,
             _ => false,
         }
     }
@@ -626,6 +629,13 @@ impl Context<'_> {
         let name = attributes::name(attrs)?;
         if let Some(name) = &name {
             labels.insert(LABEL_NAME.to_owned(), name.clone());
+        }
+        // Further Names, at index 1 and up.
+        for (index, more) in
+            (1_u32..).zip(attrs.iter().filter(|item| item.tag == Tag::NAME).skip(1))
+        {
+            let text = attributes::name(std::slice::from_ref(more))?.unwrap_or_default();
+            labels.insert(format!("{LABEL_NAME_MORE}{index}"), text);
         }
         if let Some(group) = attributes::text(attrs, Tag::OBJECT_GROUP)? {
             labels.insert(LABEL_GROUP.to_owned(), group);
@@ -1291,8 +1301,8 @@ impl Context<'_> {
             .filter(|meta| self.session.scope.allows(&meta.tenant))
             .filter(|meta| {
                 name.as_ref().is_none_or(|wanted| {
-                    meta.labels.get(LABEL_NAME) == Some(wanted)
-                        || meta.name.as_ref() == Some(wanted)
+                    meta.name.as_ref() == Some(wanted)
+                        || names(meta).iter().any(|(_, name)| name == wanted)
                 })
             })
             .filter(|meta| {
@@ -1602,8 +1612,13 @@ impl Context<'_> {
                 Value::Integer(mask),
             ));
         }
-        if let Some(name) = meta.labels.get(LABEL_NAME).or(meta.name.as_ref()) {
-            out.push(attributes::name_item(name));
+        for (index, name) in names(meta) {
+            let item = attributes::name_item(&name);
+            out.push(if index == 0 {
+                item
+            } else {
+                attributes::indexed(index, item)
+            });
         }
         if let Some(group) = meta.labels.get(LABEL_GROUP) {
             out.push(Item::new(
@@ -1708,6 +1723,7 @@ impl Context<'_> {
         let meta = self.object()?;
         let mut out = vec![uid(&meta.id)];
         for attribute in Self::all_attributes(&meta) {
+            let attribute = attributes::unindexed(&attribute).0.clone();
             let listed = if let Some((vendor, name, ..)) = custom::parts(&attribute) {
                 if self.version.uses_attributes_structure() {
                     Some(Item::structure(
@@ -1848,6 +1864,7 @@ impl Context<'_> {
             Target::Custom { vendor, name } => {
                 return self.edit_custom(edit, &meta, vendor, name, &edited);
             }
+            Target::Standard(Tag::NAME) => return self.edit_name(edit, &meta, &edited),
             Target::Standard(tag) => *tag,
         };
         if edited.index.is_some_and(|index| index != 0) && edit != Edit::Add {
@@ -2047,6 +2064,109 @@ impl Context<'_> {
             out.extend(attributes::write(
                 self.version,
                 vec![custom::item(vendor, name, Some(index), shown)],
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Add, Modify and Delete Attribute on Name, which may have several
+    /// instances: Add makes the next index; Modify and Delete take the
+    /// instance a 2.x Current Attribute or a 1.x Attribute Index names (index
+    /// 0 when neither is sent). The first Name of an object whose name is its
+    /// keystore name (the one the HTTPS API finds it by) cannot be changed.
+    fn edit_name(&self, edit: Edit, meta: &ObjectMeta, edited: &Edited) -> Outcome {
+        let text_of = |value: &Value| -> Result<String, KmipError> {
+            attributes::name(&[Item::new(Tag::NAME, value.clone())])?
+                .ok_or_else(|| KmipError::missing("Name Value"))
+        };
+        let held = names(meta);
+        let resolve = || -> Result<u32, KmipError> {
+            let found = match &edited.current {
+                Some(current) => {
+                    let wanted = text_of(current)?;
+                    held.iter().find(|(_, name)| *name == wanted)
+                }
+                None => held
+                    .iter()
+                    .find(|(index, _)| *index == edited.index.unwrap_or(0)),
+            };
+            let (index, _) = found.ok_or_else(|| {
+                KmipError::new(
+                    ResultReason::AttributeNotFound,
+                    format!(
+                        "object {} has no such Name; Get Attributes lists its names",
+                        meta.id
+                    ),
+                )
+            })?;
+            if *index == 0 && meta.name.is_some() {
+                return Err(KmipError::new(
+                    ResultReason::AttributeReadOnly,
+                    format!(
+                        "the first Name of object {} is its name in the key store and cannot be changed; add another Name",
+                        meta.id
+                    ),
+                ));
+            }
+            Ok(*index)
+        };
+        let new_text = || {
+            edited
+                .value
+                .as_ref()
+                .ok_or_else(|| KmipError::missing("Attribute Value"))
+                .and_then(text_of)
+        };
+        let (index, text) = match edit {
+            Edit::Set => {
+                return Err(KmipError::invalid(
+                    "Name may have several values; use Add, Modify or Delete Attribute",
+                ));
+            }
+            Edit::Add => (
+                held.iter()
+                    .map(|(index, _)| index.saturating_add(1))
+                    .max()
+                    .unwrap_or(0),
+                new_text()?,
+            ),
+            Edit::Modify => (resolve()?, new_text()?),
+            Edit::Delete => {
+                let index = resolve()?;
+                let old = held
+                    .iter()
+                    .find(|(at, _)| *at == index)
+                    .map(|(_, name)| name.clone())
+                    .unwrap_or_default();
+                (index, old)
+            }
+        };
+        let label = if index == 0 {
+            LABEL_NAME.to_owned()
+        } else {
+            format!("{LABEL_NAME_MORE}{index}")
+        };
+        let mut labels = meta.labels.clone();
+        if edit == Edit::Delete {
+            labels.remove(&label);
+        } else {
+            labels.insert(label, text.clone());
+        }
+        let updated = self
+            .keystore
+            .set_labels(&self.session.caller, meta, labels)
+            .map_err(|error| store_error(&error))?;
+        let mut out = vec![uid(&updated.id)];
+        // 1.x answers with the instance as it now is (Delete: as it was).
+        if !self.version.uses_attributes_structure() {
+            let item = attributes::name_item(&text);
+            out.extend(attributes::write(
+                self.version,
+                vec![if index == 0 {
+                    item
+                } else {
+                    attributes::indexed(index, item)
+                }],
             ));
         }
         Ok(out)
@@ -2953,4 +3073,27 @@ fn custom_attributes_match(meta: &ObjectMeta, wanted: &[&Item]) -> bool {
                 .any(|(v, n, held_value)| v == vendor && n == name && held_value == value)
         })
     })
+}
+
+/// An object's Names by index: index 0 is the KMIP name label or else the
+/// keystore name, further ones are `kmip-name.INDEX` labels.
+fn names(meta: &ObjectMeta) -> Vec<(u32, String)> {
+    let mut out: Vec<(u32, String)> = meta
+        .labels
+        .get(LABEL_NAME)
+        .or(meta.name.as_ref())
+        .map(|name| (0, name.clone()))
+        .into_iter()
+        .collect();
+    let mut more: Vec<(u32, String)> = meta
+        .labels
+        .iter()
+        .filter_map(|(key, value)| {
+            let index: u32 = key.strip_prefix(LABEL_NAME_MORE)?.parse().ok()?;
+            (index > 0).then(|| (index, value.clone()))
+        })
+        .collect();
+    more.sort();
+    out.extend(more);
+    out
 }

@@ -2656,3 +2656,144 @@ fn custom_attributes_are_multi_valued_by_index_in_1x_and_by_value_in_2x() {
     );
     assert_eq!(reason(&refused), Some(0x21), "{refused:?}");
 }
+
+/// The Names of object `id` as 1.x reports them: (index, name value).
+fn names_v1(keystore: &Keystore, session: &Session, id: &str) -> Vec<(i32, String)> {
+    let response = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::GET_ATTRIBUTES,
+        vec![uid(id), Item::new(Tag::ATTRIBUTE_NAME, text("Name"))],
+    );
+    v1_attributes(&response)
+        .into_iter()
+        .map(|(name, index, value)| {
+            assert_eq!(name, "Name");
+            let Value::Structure(children) = value else {
+                panic!("Name is not a structure");
+            };
+            let value = children
+                .iter()
+                .find(|item| item.tag == Tag::NAME_VALUE)
+                .and_then(|item| item.value.as_text())
+                .unwrap()
+                .to_owned();
+            (index, value)
+        })
+        .collect()
+}
+
+fn name_value(name: &str) -> Value {
+    Value::Structure(vec![
+        Item::new(Tag::NAME_VALUE, text(name)),
+        Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+    ])
+}
+
+#[test]
+fn names_are_multi_valued_and_only_the_keystore_name_is_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let id = payload_uid(&call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::CREATE,
+        create_aes_v1("first"),
+    ));
+    let v1 = |op: u32, fields: Vec<Item>| {
+        let mut payload = vec![uid(&id)];
+        payload.extend(fields);
+        call(&keystore, &session, (1, 4), op, payload)
+    };
+    let added = v1(operation::ADD_ATTRIBUTE, vec![name_attribute("second")]);
+    assert_eq!(
+        v1_attributes(&added),
+        vec![("Name".to_owned(), 1, name_value("second"))]
+    );
+    v1(operation::ADD_ATTRIBUTE, vec![name_attribute("third")]);
+    assert_eq!(
+        names_v1(&keystore, &session, &id),
+        vec![
+            (0, "first".to_owned()),
+            (1, "second".to_owned()),
+            (2, "third".to_owned())
+        ]
+    );
+    assert_eq!(located_by_name(&keystore, &session, "second"), 1);
+    // Modify and Delete by index; the others keep theirs.
+    let at = |index: i32, value: Option<&str>| {
+        let mut children = vec![
+            Item::new(Tag::ATTRIBUTE_NAME, text("Name")),
+            Item::new(Tag::ATTRIBUTE_INDEX, Value::Integer(index)),
+        ];
+        children.extend(value.map(|value| Item::new(Tag::ATTRIBUTE_VALUE, name_value(value))));
+        Item::structure(Tag::ATTRIBUTE, children)
+    };
+    let modified = v1(operation::MODIFY_ATTRIBUTE, vec![at(1, Some("second-b"))]);
+    assert_eq!(status(&modified), 0, "{modified:?}");
+    assert_eq!(located_by_name(&keystore, &session, "second"), 0);
+    assert_eq!(located_by_name(&keystore, &session, "second-b"), 1);
+    let deleted = v1(
+        operation::DELETE_ATTRIBUTE,
+        vec![
+            Item::new(Tag::ATTRIBUTE_NAME, text("Name")),
+            Item::new(Tag::ATTRIBUTE_INDEX, Value::Integer(1)),
+        ],
+    );
+    assert_eq!(
+        v1_attributes(&deleted),
+        vec![("Name".to_owned(), 1, name_value("second-b"))]
+    );
+    assert_eq!(
+        names_v1(&keystore, &session, &id),
+        vec![(0, "first".to_owned()), (2, "third".to_owned())]
+    );
+    // The keystore name is fixed (Permission Denied in 1.x), and a deleted
+    // index is gone (Item Not Found).
+    let fixed = v1(operation::MODIFY_ATTRIBUTE, vec![at(0, Some("zeroth"))]);
+    assert_eq!(reason(&fixed), Some(0x0C), "{fixed:?}");
+    let gone = v1(operation::MODIFY_ATTRIBUTE, vec![at(1, Some("again"))]);
+    assert_eq!(reason(&gone), Some(0x01), "{gone:?}");
+
+    // A name the keystore cannot hold lives only in KMIP: 2.x Modify and
+    // Delete it by its current value; Set is refused for a multi-valued Name.
+    let other = payload_uid(&call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::CREATE,
+        create_aes_v1("has space"),
+    ));
+    let v2 = |op: u32, fields: Vec<Item>| {
+        let mut payload = vec![uid(&other)];
+        payload.extend(fields);
+        call(&keystore, &session, (2, 0), op, payload)
+    };
+    let name_item = |name: &str| Item::new(Tag::NAME, name_value(name));
+    let renamed = v2(
+        operation::MODIFY_ATTRIBUTE,
+        vec![
+            Item::structure(Tag::CURRENT_ATTRIBUTE, vec![name_item("has space")]),
+            Item::structure(Tag::NEW_ATTRIBUTE, vec![name_item("renamed")]),
+        ],
+    );
+    assert_eq!(status(&renamed), 0, "{renamed:?}");
+    assert_eq!(located_by_name(&keystore, &session, "renamed"), 1);
+    let set = v2(
+        operation::SET_ATTRIBUTE,
+        vec![Item::structure(Tag::NEW_ATTRIBUTE, vec![name_item("set")])],
+    );
+    assert_eq!(reason(&set), Some(0x07), "{set:?}");
+    let deleted = v2(
+        operation::DELETE_ATTRIBUTE,
+        vec![Item::structure(
+            Tag::CURRENT_ATTRIBUTE,
+            vec![name_item("renamed")],
+        )],
+    );
+    assert_eq!(status(&deleted), 0, "{deleted:?}");
+    assert!(names_v1(&keystore, &session, &other).is_empty());
+}
