@@ -852,7 +852,8 @@ def batches(client, version):
 def custom_attributes(client):
     """A custom (x-) attribute, as vSphere sets them: set at Create, read by
     Get Attributes and Get Attribute List, found by Locate, modified and
-    deleted by index (KMIP 1.x: PyKMIP reads custom values as text)."""
+    deleted by index (KMIP 1.x: PyKMIP reads custom values as text); and
+    two Names, the second deleted by index."""
     factory = client.attribute_factory
     created = client.proxy.send_request_payload(
         enums.Operation.CREATE,
@@ -880,6 +881,25 @@ def custom_attributes(client):
         uid, attribute_name="x-Product_Version", attribute_index=0
     )
     assert read() == [], read()
+
+    # Two Names at Create; the second deleted by its index.
+    names = [
+        factory.create_attribute(enums.AttributeType.NAME, "pykmip first name"),
+        factory.create_attribute(enums.AttributeType.NAME, "pykmip second name"),
+    ]
+    created = client.proxy.send_request_payload(
+        enums.Operation.CREATE, aes_create_payload(client, names)
+    )
+
+    def read_names():
+        _, attributes = client.get_attributes(created.unique_identifier, ["Name"])
+        return [a.attribute_value.name_value.value for a in attributes]
+
+    assert read_names() == ["pykmip first name", "pykmip second name"], read_names()
+    client.delete_attribute(
+        created.unique_identifier, attribute_name="Name", attribute_index=1
+    )
+    assert read_names() == ["pykmip first name"], read_names()
 
 
 if __name__ == "__main__":
