@@ -1879,20 +1879,19 @@ impl Context<'_> {
         else {
             let shown = Self::all_attributes(&meta)
                 .iter()
-                .any(|attribute| attribute.tag == tag)
-                || tag == Tag::NAME;
+                .any(|attribute| attribute.tag == tag);
             return Err(if shown {
                 KmipError::new(
                     ResultReason::AttributeReadOnly,
                     format!(
-                        "{tag} is set by the server and cannot be changed by a client; Object Group, Cryptographic Usage Mask, Contact Information and custom (x-) or vendor attributes can"
+                        "{tag} is set by the server and cannot be changed by a client; Name, Object Group, Cryptographic Usage Mask, Contact Information and custom (x-) or vendor attributes can"
                     ),
                 )
             } else {
                 KmipError::new(
                     ResultReason::UnsupportedAttribute,
                     format!(
-                        "{tag} cannot be set on this server; Object Group, Cryptographic Usage Mask, Contact Information and custom (x-) or vendor attributes can"
+                        "{tag} cannot be set on this server; Name, Object Group, Cryptographic Usage Mask, Contact Information and custom (x-) or vendor attributes can"
                     ),
                 )
             });
