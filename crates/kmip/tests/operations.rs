@@ -2509,6 +2509,40 @@ fn custom_attributes_round_trip_with_their_types_in_both_versions() {
     // A 1.x client does not see a vendor attribute that has no 1.x name.
     assert!(custom_v1(&keystore, &session, &second).is_empty());
 
+    // Register keeps them too.
+    let registered = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::REGISTER,
+        vec![
+            Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+            Item::structure(
+                Tag::TEMPLATE_ATTRIBUTE,
+                vec![attribute("x-Rotation", Value::Interval(86_400))],
+            ),
+            Item::structure(
+                Tag::SYMMETRIC_KEY,
+                vec![Item::structure(
+                    Tag::KEY_BLOCK,
+                    vec![
+                        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(1)),
+                        Item::structure(
+                            Tag::KEY_VALUE,
+                            vec![Item::new(Tag::KEY_MATERIAL, Value::ByteString(vec![7; 32]))],
+                        ),
+                        Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                        Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+                    ],
+                )],
+            ),
+        ],
+    );
+    assert_eq!(
+        custom_v1(&keystore, &session, &payload_uid(&registered)),
+        vec![("x-Rotation".to_owned(), 0, Value::Interval(86_400))]
+    );
+
     // A value too large to keep is refused, and nothing is created.
     let mut create = create_aes_v1("too-large");
     let Value::Structure(template) = &mut create[1].value else {
