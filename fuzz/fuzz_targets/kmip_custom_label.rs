@@ -8,8 +8,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    // The label key and value, split at the first NUL.
+    // The label key and value, split at the first NUL; the key is also tried
+    // behind the custom attribute prefix, which the fuzzer would otherwise
+    // have to find before reaching anything else.
     let (key, value) = text.split_once('\0').unwrap_or((text, ""));
+    check(key, value);
+    check(&format!("kmip-attr.{key}"), value);
+});
+
+fn check(key: &str, value: &str) {
     let Some(item) = kmip::custom::from_label(key, value) else {
         return;
     };
@@ -28,4 +35,4 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         Some(&item),
         "{key} = {value}"
     );
-});
+}
