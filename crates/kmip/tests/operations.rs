@@ -2831,3 +2831,50 @@ fn names_are_multi_valued_and_only_the_keystore_name_is_fixed() {
     assert_eq!(status(&deleted), 0, "{deleted:?}");
     assert!(names_v1(&keystore, &session, &other).is_empty());
 }
+
+/// The OASIS KMIP Profiles Tape Library test cases TL-M-2-13 (KMIP 1.3, `x-`
+/// attributes) and TL-M-2-20 (2.0, vendor attributes), kept in the ttlv
+/// crate's test data: one request that creates a key with custom attributes
+/// and gets it through the ID placeholder, as a tape library does.
+#[test]
+fn oasis_tape_library_cases_keep_custom_attributes_and_get_by_placeholder() {
+    for case in ["TL-M-2-13", "TL-M-2-20"] {
+        let dir = tempfile::tempdir().unwrap();
+        let keystore = keystore(dir.path());
+        let session = session("alpha");
+        let case_text = std::fs::read_to_string(format!(
+            "{}/../ttlv/tests/data/oasis/{case}.xml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .replace("value=\"$NOW\"", "value=\"2020-01-01T00:00:00+00:00\"");
+        let start = case_text.find("<RequestMessage>").unwrap();
+        let end = case_text.find("</RequestMessage>").unwrap() + "</RequestMessage>".len();
+        let request = ttlv::decode_xml(&case_text[start..end]).unwrap();
+        let response = kmip::handle_message(&keystore, &session, &request);
+        let items = batch_items(&response);
+        assert_eq!(items.len(), 2, "{case}: {response:?}");
+        assert!(
+            items.iter().all(|item| status(item) == 0),
+            "{case}: {response:?}"
+        );
+        let id = payload_uid(items[0]);
+        assert_eq!(payload_uid(items[1]), id, "{case}");
+        assert_eq!(
+            custom_v1(&keystore, &session, &id),
+            vec![
+                ("x-Barcode".to_owned(), 0, text("XXA012A1")),
+                ("x-ID".to_owned(), 0, text(case)),
+                ("x-VendorAttribute1".to_owned(), 0, text("XXA012A1")),
+                ("x-VendorAttribute2".to_owned(), 0, Value::Integer(0)),
+                // 2020-01-01T00:00:00Z.
+                (
+                    "x-VendorAttribute3".to_owned(),
+                    0,
+                    Value::DateTime(1_577_836_800)
+                ),
+            ],
+            "{case}"
+        );
+    }
+}
