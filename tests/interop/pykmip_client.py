@@ -182,6 +182,9 @@ def run(host, port, cert, key, ca, version, config_file):
         wrapped_gets(client, version)
 
         rekey_key_pair(client, version)
+        batches(client, version)
+        if not version.startswith("2"):
+            custom_attributes(client)
 
         # Operations not implemented answer Operation Not Supported, and the
         # connection stays usable. (Check through the lower-level KMIPProxy's
@@ -758,6 +761,146 @@ def wrapped_gets(client, version):
     unwrapped = keywrap.aes_key_unwrap_with_padding(kek, wrapped)
     assert unwrapped == ec_private
     serialization.load_der_private_key(unwrapped, None)
+
+def aes_create_payload(client, extra=()):
+    """A Create request payload for an AES-256 key, with `extra` 1.x
+    attributes in its template."""
+    from kmip.core import objects as core_objects
+    from kmip.core.messages import payloads
+
+    factory = client.attribute_factory
+    attributes = [
+        factory.create_attribute(
+            enums.AttributeType.CRYPTOGRAPHIC_ALGORITHM,
+            enums.CryptographicAlgorithm.AES,
+        ),
+        factory.create_attribute(enums.AttributeType.CRYPTOGRAPHIC_LENGTH, 256),
+    ]
+    attributes.extend(extra)
+    return payloads.CreateRequestPayload(
+        object_type=enums.ObjectType.SYMMETRIC_KEY,
+        template_attribute=core_objects.TemplateAttribute(attributes=attributes),
+    )
+
+
+def batches(client, version):
+    """Several batch items in one request message through PyKMIP's KMIPProxy:
+    Create; Activate; Get; Get Attributes, where only Create names anything
+    and the others use the ID placeholder; then the Batch Error Continuation
+    Option: Stop (the default) leaves the items after a failure unanswered,
+    Continue answers them."""
+    from kmip.core import enums as core_enums
+    from kmip.core.messages import contents, messages, payloads
+
+    proxy = client.proxy
+
+    def item(operation, payload):
+        return messages.RequestBatchItem(
+            operation=contents.Operation(operation), request_payload=payload
+        )
+
+    def send(items, continuation=None):
+        request = proxy._build_request_message(None, items)
+        if continuation is not None:
+            request.request_header.batch_error_cont_option = (
+                contents.BatchErrorContinuationOption(continuation)
+            )
+        return proxy._send_and_receive_message(request).batch_items
+
+    answered = send([
+        item(core_enums.Operation.CREATE, aes_create_payload(client)),
+        item(core_enums.Operation.ACTIVATE, payloads.ActivateRequestPayload()),
+        item(core_enums.Operation.GET, payloads.GetRequestPayload()),
+        item(
+            core_enums.Operation.GET_ATTRIBUTES,
+            payloads.GetAttributesRequestPayload(attribute_names=["State"]),
+        ),
+    ])
+    assert [a.result_status.value for a in answered] == [
+        enums.ResultStatus.SUCCESS
+    ] * 4, [(a.result_status, a.result_message) for a in answered]
+    # Some PyKMIP payloads give the identifier as text, others as an object.
+    identifiers = [
+        getattr(identifier, "value", identifier)
+        for identifier in (a.response_payload.unique_identifier for a in answered)
+    ]
+    uid = identifiers[0]
+    assert identifiers == [uid] * 4, identifiers
+    assert len(answered[2].response_payload.secret.key_block.key_value.key_material.value) == 32
+    # The key the batch created and activated is Active.
+    _, attributes = client.get_attributes(uid, ["State"])
+    assert attributes[0].attribute_value.value == enums.State.ACTIVE, attributes
+
+    missing = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
+    failing = [
+        item(
+            core_enums.Operation.GET,
+            payloads.GetRequestPayload(unique_identifier=missing),
+        ),
+        item(core_enums.Operation.ACTIVATE, payloads.ActivateRequestPayload()),
+    ]
+    answered = send(failing)
+    assert len(answered) == 1, answered
+    assert answered[0].result_reason.value == enums.ResultReason.ITEM_NOT_FOUND
+    answered = send(failing, core_enums.BatchErrorContinuationOption.CONTINUE)
+    assert [a.result_reason.value for a in answered] == [
+        enums.ResultReason.ITEM_NOT_FOUND,
+        enums.ResultReason.MISSING_DATA,
+    ], answered
+
+
+def custom_attributes(client):
+    """A custom (x-) attribute, as vSphere sets them: set at Create, read by
+    Get Attributes and Get Attribute List, found by Locate, modified and
+    deleted by index (KMIP 1.x: PyKMIP reads custom values as text); and
+    two Names, the second deleted by index."""
+    factory = client.attribute_factory
+    created = client.proxy.send_request_payload(
+        enums.Operation.CREATE,
+        aes_create_payload(
+            client, [factory.create_attribute("x-Product_Version", "7.0.3")]
+        ),
+    )
+    uid = created.unique_identifier
+
+    def read():
+        _, attributes = client.get_attributes(uid, ["x-Product_Version"])
+        return [a.attribute_value.value for a in attributes]
+
+    assert read() == ["7.0.3"], read()
+    assert "x-Product_Version" in client.get_attribute_list(uid)
+    client.modify_attribute(
+        uid, attribute=factory.create_attribute("x-Product_Version", "8.0", 0)
+    )
+    assert read() == ["8.0"], read()
+    found = client.locate(
+        attributes=[factory.create_attribute("x-Product_Version", "8.0")]
+    )
+    assert found == [uid], found
+    client.delete_attribute(
+        uid, attribute_name="x-Product_Version", attribute_index=0
+    )
+    assert read() == [], read()
+
+    # Two Names at Create; the second deleted by its index.
+    names = [
+        factory.create_attribute(enums.AttributeType.NAME, "pykmip first name"),
+        factory.create_attribute(enums.AttributeType.NAME, "pykmip second name"),
+    ]
+    created = client.proxy.send_request_payload(
+        enums.Operation.CREATE, aes_create_payload(client, names)
+    )
+
+    def read_names():
+        _, attributes = client.get_attributes(created.unique_identifier, ["Name"])
+        return [a.attribute_value.name_value.value for a in attributes]
+
+    assert read_names() == ["pykmip first name", "pykmip second name"], read_names()
+    client.delete_attribute(
+        created.unique_identifier, attribute_name="Name", attribute_index=1
+    )
+    assert read_names() == ["pykmip first name"], read_names()
+
 
 if __name__ == "__main__":
     main()

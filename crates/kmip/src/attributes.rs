@@ -5,6 +5,7 @@
 
 use ttlv::{Item, Tag, Value};
 
+use crate::custom;
 use crate::error::KmipError;
 use crate::message::ProtocolVersion;
 
@@ -30,8 +31,11 @@ pub fn tag_of_name(name: &str) -> Option<Tag> {
     Tag::from_name(&joined)
 }
 
-/// One 1.x `Attribute` structure in the 2.x shape (tag = attribute, value as sent).
-/// Custom attributes (`x-...`) and unknown names give `None` and are skipped.
+/// One `Attribute` structure in the 2.x shape: a 1.x standard attribute
+/// becomes an item tagged by the attribute (value as sent); a 1.x custom
+/// attribute (`x-...`, `y-...`) or a 2.x vendor attribute (with Vendor
+/// Identification) becomes a custom attribute item (see [`crate::custom`]).
+/// Other names give `None` and are skipped.
 fn from_attribute(attribute: &Item) -> Result<Option<Item>, KmipError> {
     let name = match attribute.child(Tag::ATTRIBUTE_NAME).map(|i| &i.value) {
         Some(Value::TextString(name)) => name,
@@ -40,6 +44,24 @@ fn from_attribute(attribute: &Item) -> Result<Option<Item>, KmipError> {
     let value = attribute
         .child(Tag::ATTRIBUTE_VALUE)
         .ok_or_else(|| KmipError::invalid(format!("attribute '{name}' has no value")))?;
+    match attribute
+        .child(Tag::VENDOR_IDENTIFICATION)
+        .map(|i| &i.value)
+    {
+        Some(Value::TextString(vendor)) => {
+            return Ok(Some(custom::item(vendor, name, None, value.value.clone())));
+        }
+        Some(_) => return Err(KmipError::invalid("Vendor Identification must be text")),
+        None => {}
+    }
+    if let Some((vendor, custom_name)) = custom::split_v1_name(name) {
+        return Ok(Some(custom::item(
+            vendor,
+            custom_name,
+            None,
+            value.value.clone(),
+        )));
+    }
     Ok(tag_of_name(name).map(|tag| Item::new(tag, value.value.clone())))
 }
 
@@ -49,9 +71,7 @@ fn from_attribute(attribute: &Item) -> Result<Option<Item>, KmipError> {
 pub fn read(container: &Item) -> Result<Vec<Item>, KmipError> {
     let mut out = Vec::new();
     for child in container.children() {
-        if child.tag == Tag::ATTRIBUTES {
-            out.extend(child.children().iter().cloned());
-        } else if child.tag == Tag::TEMPLATE_ATTRIBUTE {
+        if child.tag == Tag::ATTRIBUTES || child.tag == Tag::TEMPLATE_ATTRIBUTE {
             out.extend(read_template(child)?);
         } else if child.tag == Tag::ATTRIBUTE {
             out.extend(from_attribute(child)?);
@@ -109,7 +129,16 @@ pub fn read_child(container: &Item, tags: &[Tag]) -> Result<Vec<Item>, KmipError
 #[must_use]
 pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
     if version.uses_attributes_structure() {
-        return vec![Item::structure(Tag::ATTRIBUTES, attributes)];
+        return vec![Item::structure(
+            Tag::ATTRIBUTES,
+            attributes
+                .into_iter()
+                .map(|attribute| match unindexed(&attribute) {
+                    (inner, Some(_)) => inner.clone(),
+                    _ => without_index(attribute),
+                })
+                .collect(),
+        )];
     }
     // A second value of the same attribute (several Links) carries its
     // Attribute Index; the first one's index, 0, may be left out.
@@ -117,20 +146,86 @@ pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
     attributes
         .into_iter()
         .filter_map(|attribute| {
+            if let (inner, Some(index)) = unindexed(&attribute) {
+                return Some(v1_attribute(
+                    spaced_name(inner.tag)?,
+                    index,
+                    inner.value.clone(),
+                ));
+            }
+            if let Some((vendor, name, index, value)) = custom::parts(&attribute) {
+                return Some(v1_attribute(
+                    custom::v1_name(vendor, name)?,
+                    index.unwrap_or(0),
+                    value.clone(),
+                ));
+            }
             let name = spaced_name(attribute.tag)?;
             let index = seen.iter().filter(|tag| **tag == attribute.tag).count();
             seen.push(attribute.tag);
-            let mut children = vec![Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name))];
-            if index > 0 {
-                children.push(Item::new(
-                    Tag::ATTRIBUTE_INDEX,
-                    Value::Integer(i32::try_from(index).unwrap_or(i32::MAX)),
-                ));
-            }
-            children.push(Item::new(Tag::ATTRIBUTE_VALUE, attribute.value));
-            Some(Item::structure(Tag::ATTRIBUTE, children))
+            Some(v1_attribute(
+                name,
+                u32::try_from(index).unwrap_or(u32::MAX),
+                attribute.value,
+            ))
         })
         .collect()
+}
+
+/// An instance of a multi-valued standard attribute at a known index (its
+/// earlier instances may have been deleted): an `Attribute` structure
+/// holding the Attribute Index and the attribute. [`write`] unwraps it.
+#[must_use]
+pub fn indexed(index: u32, attribute: Item) -> Item {
+    Item::structure(
+        Tag::ATTRIBUTE,
+        vec![
+            Item::new(
+                Tag::ATTRIBUTE_INDEX,
+                Value::Integer(i32::try_from(index).unwrap_or(i32::MAX)),
+            ),
+            attribute,
+        ],
+    )
+}
+
+/// The attribute and index of an item [`indexed`] made; any other item as
+/// it is, without an index.
+#[must_use]
+pub fn unindexed(item: &Item) -> (&Item, Option<u32>) {
+    if item.tag == Tag::ATTRIBUTE {
+        if let [index, inner] = item.children() {
+            if index.tag == Tag::ATTRIBUTE_INDEX {
+                if let Value::Integer(index) = index.value {
+                    return (inner, u32::try_from(index).ok());
+                }
+            }
+        }
+    }
+    (item, None)
+}
+
+/// A 1.x `Attribute` structure; index 0 is left out, as KMIP allows.
+fn v1_attribute(name: String, index: u32, value: Value) -> Item {
+    let mut children = vec![Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name))];
+    if index > 0 {
+        children.push(Item::new(
+            Tag::ATTRIBUTE_INDEX,
+            Value::Integer(i32::try_from(index).unwrap_or(i32::MAX)),
+        ));
+    }
+    children.push(Item::new(Tag::ATTRIBUTE_VALUE, value));
+    Item::structure(Tag::ATTRIBUTE, children)
+}
+
+/// A custom attribute as a 2.x response carries it: Vendor Identification,
+/// Attribute Name and Attribute Value, without the index.
+#[must_use]
+pub fn without_index(attribute: Item) -> Item {
+    match custom::parts(&attribute) {
+        Some((vendor, name, Some(_), value)) => custom::item(vendor, name, None, value.clone()),
+        _ => attribute,
+    }
 }
 
 /// The first attribute with this tag.

@@ -21,6 +21,7 @@ pub mod import {
     pub use crate::asymmetric::{import_certificate, import_private, import_public};
 }
 mod crypto;
+pub mod custom;
 mod derive;
 pub mod error;
 pub mod message;

@@ -99,9 +99,47 @@ pub fn handle_json(keystore: &Keystore, session: &Session, text: &str) -> String
     ttlv::encode_json(&response)
 }
 
-/// Handles a decoded request message: every batch item in order, each answered
-/// on its own (a failed item does not stop the others, as Batch Error
-/// Continuation Option "Continue" says; the other options are not supported).
+/// What the server does with the rest of a batch after an item fails: the
+/// request header's Batch Error Continuation Option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Continuation {
+    /// Go on with the next items (Continue).
+    Continue,
+    /// Process no further items and leave them out of the response (Stop,
+    /// the default).
+    Stop,
+}
+
+/// The request header's Batch Error Continuation Option. Undo is refused for
+/// batches of more than one item: a created, destroyed or revoked object
+/// cannot be taken back here, so the server cannot promise it.
+fn continuation(header: &Item, batch_items: usize) -> Result<Continuation, KmipError> {
+    match header
+        .child(Tag::BATCH_ERROR_CONTINUATION_OPTION)
+        .map(|item| &item.value)
+    {
+        None | Some(Value::Enumeration(2)) => Ok(Continuation::Stop),
+        Some(Value::Enumeration(1)) => Ok(Continuation::Continue),
+        // With one item there is nothing to undo: Undo is Stop.
+        Some(Value::Enumeration(3)) if batch_items <= 1 => Ok(Continuation::Stop),
+        Some(Value::Enumeration(3)) => Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            "the Batch Error Continuation Option Undo is not supported; send Stop or Continue, or one item per request",
+        )),
+        Some(_) => Err(KmipError::new(
+            ResultReason::InvalidMessage,
+            "the Batch Error Continuation Option must be Continue, Stop or Undo",
+        )),
+    }
+}
+
+/// Handles a decoded request message: every batch item in order (whatever
+/// the Batch Order Option says, since in order is always allowed), each
+/// answered on its own. A batch item without the Unique Identifier its
+/// operation needs uses the ID placeholder: the identifier the last
+/// successful item returned. After a failed item the Batch Error
+/// Continuation Option decides: Continue goes on, Stop (the default) answers
+/// none of the later items.
 #[must_use]
 pub fn handle_message(keystore: &Keystore, session: &Session, request: &Item) -> Item {
     if request.tag != Tag::REQUEST_MESSAGE {
@@ -161,26 +199,46 @@ pub fn handle_message(keystore: &Keystore, session: &Session, request: &Item) ->
             ),
         );
     }
+    let continuation = match continuation(header, items.len()) {
+        Ok(continuation) => continuation,
+        Err(error) => return error_message(answer_version, &error),
+    };
+    let mut placeholder: Option<String> = None;
     let mut responses = Vec::with_capacity(items.len());
     for item in items {
-        responses.push(handle_batch_item(keystore, session, answer_version, item));
+        let (response, succeeded) =
+            handle_batch_item(keystore, session, answer_version, item, &mut placeholder);
+        responses.push(response);
+        if !succeeded && continuation == Continuation::Stop {
+            break;
+        }
     }
     response_message(answer_version, responses)
 }
 
+/// Runs one batch item and says whether it succeeded; a success that returns
+/// an identifier makes it the ID placeholder for the items after it.
 fn handle_batch_item(
     keystore: &Keystore,
     session: &Session,
     version: ProtocolVersion,
     item: &Item,
-) -> Item {
+    placeholder: &mut Option<String>,
+) -> (Item, bool) {
     let operation = item.child(Tag::OPERATION);
     let batch_id = item.child(Tag::UNIQUE_BATCH_ITEM_ID);
     let result = match operation.map(|op| &op.value) {
         Some(Value::Enumeration(code)) => {
             let empty = Item::structure(Tag::REQUEST_PAYLOAD, Vec::new());
             let payload = item.child(Tag::REQUEST_PAYLOAD).unwrap_or(&empty);
-            dispatch(keystore, session, version, *code, payload)
+            dispatch(
+                keystore,
+                session,
+                version,
+                *code,
+                payload,
+                placeholder.as_deref(),
+            )
         }
         _ => Err(KmipError::new(
             ResultReason::InvalidMessage,
@@ -205,14 +263,43 @@ fn handle_batch_item(
             &format!("{:?}", error.reason),
         );
     }
+    let succeeded = result.is_ok();
     match result {
         Ok(payload) => {
+            if let Some(code) = operation.and_then(|op| op.value.as_enumeration()) {
+                if let Some(next) = placeholder_after(code, &payload) {
+                    *placeholder = next;
+                }
+            }
             children.push(Item::new(Tag::RESULT_STATUS, Value::Enumeration(0)));
             children.push(Item::structure(Tag::RESPONSE_PAYLOAD, payload));
         }
         Err(error) => children.extend(failure_fields(version, &error)),
     }
-    Item::structure(Tag::BATCH_ITEM, children)
+    (Item::structure(Tag::BATCH_ITEM, children), succeeded)
+}
+
+/// The ID placeholder after a successful operation that answered `payload`:
+/// the private key's identifier for Create Key Pair and Re-key Key Pair, the
+/// first identifier otherwise (Locate's first match, and none when it found
+/// nothing, so a later item cannot act on an object it did not mean).
+/// `None` leaves the placeholder as it was (operations that name no object).
+fn placeholder_after(operation: u32, payload: &[Item]) -> Option<Option<String>> {
+    let text_of = |tag: Tag| {
+        payload
+            .iter()
+            .find(|item| item.tag == tag)
+            .and_then(|item| item.value.as_text())
+            .map(str::to_owned)
+    };
+    if let Some(private) = text_of(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER) {
+        return Some(Some(private));
+    }
+    match text_of(Tag::UNIQUE_IDENTIFIER) {
+        Some(id) => Some(Some(id)),
+        None if operation == crate::operation::LOCATE => Some(None),
+        None => None,
+    }
 }
 
 /// The KMIP name of an operation (`Get`), or its number when unknown.

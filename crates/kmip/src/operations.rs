@@ -13,6 +13,7 @@ use ttlv::{Item, Tag, Value};
 use crate::asymmetric::{self, Hash, Scheme};
 use crate::attributes;
 use crate::crypto;
+use crate::custom;
 use crate::derive;
 use crate::error::{KmipError, ResultReason};
 use crate::message::{ProtocolVersion, SUPPORTED_VERSIONS};
@@ -20,6 +21,9 @@ use crate::operation as op;
 
 /// Label holding the KMIP Name (KMIP names may hold characters keystore names do not).
 const LABEL_NAME: &str = "kmip-name";
+/// Prefix of the labels holding a Name's further instances: `kmip-name.INDEX`
+/// (index 1 and up; index 0 is [`LABEL_NAME`] or the keystore name).
+const LABEL_NAME_MORE: &str = "kmip-name.";
 /// Label holding the KMIP Object Group.
 const LABEL_GROUP: &str = "kmip-object-group";
 /// Label holding the KMIP Cryptographic Usage Mask.
@@ -152,19 +156,23 @@ mod key_format {
 
 type Outcome = Result<Vec<Item>, KmipError>;
 
-/// Runs one batch item's operation and returns its response payload's children.
+/// Runs one batch item's operation and returns its response payload's
+/// children. `id_placeholder` is the identifier an earlier item of the same
+/// request returned, used when the payload names no object.
 pub fn dispatch(
     keystore: &Keystore,
     session: &Session,
     version: ProtocolVersion,
     operation: u32,
     payload: &Item,
+    id_placeholder: Option<&str>,
 ) -> Outcome {
     let context = Context {
         keystore,
         session,
         version,
         payload,
+        id_placeholder,
     };
     match operation {
         op::DISCOVER_VERSIONS => context.discover_versions(),
@@ -356,12 +364,109 @@ enum Edit {
     Delete,
 }
 
+/// The attribute a request names: a standard one by its tag, or a custom
+/// one by vendor and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// A standard attribute.
+    Standard(Tag),
+    /// A custom (1.x `x-`/`y-`) or vendor (2.x) attribute.
+    Custom {
+        /// Vendor Identification (`x` or `y` for 1.x names).
+        vendor: String,
+        /// Attribute Name.
+        name: String,
+    },
+}
+
+impl Target {
+    /// The attribute a 1.x Attribute Name names, if this server knows it.
+    fn from_v1_name(name: &str) -> Option<Target> {
+        match custom::split_v1_name(name) {
+            Some((vendor, name)) => Some(Target::Custom {
+                vendor: vendor.to_owned(),
+                name: name.to_owned(),
+            }),
+            None => attributes::tag_of_name(name).map(Target::Standard),
+        }
+    }
+
+    /// The attribute a 2.x Attribute Reference names: a tag enumeration or a
+    /// vendor reference (Vendor Identification and Attribute Name); `None`
+    /// for a tag this server does not know.
+    fn from_reference(reference: &Item) -> Result<Option<Target>, KmipError> {
+        match &reference.value {
+            Value::Enumeration(value) => Ok(Tag::new(*value).map(Target::Standard)),
+            Value::Structure(_) => match (
+                reference.child_text(Tag::VENDOR_IDENTIFICATION),
+                reference.child_text(Tag::ATTRIBUTE_NAME),
+            ) {
+                (Some(vendor), Some(name)) => Ok(Some(Target::Custom {
+                    vendor: vendor.to_owned(),
+                    name: name.to_owned(),
+                })),
+                _ => Err(KmipError::invalid(
+                    "a vendor Attribute Reference needs a Vendor Identification and an Attribute Name",
+                )),
+            },
+            _ => Err(KmipError::invalid(
+                "Attribute Reference must be an enumeration or a structure",
+            )),
+        }
+    }
+
+    /// The attribute and value of a 2.x attribute item (tagged by the
+    /// attribute, or a vendor `Attribute` structure).
+    fn from_2x(attribute: Item) -> Result<(Target, Value), KmipError> {
+        if attribute.tag != Tag::ATTRIBUTE {
+            return Ok((Target::Standard(attribute.tag), attribute.value));
+        }
+        match custom::parts(&attribute) {
+            Some((vendor, name, _, value)) => Ok((
+                Target::Custom {
+                    vendor: vendor.to_owned(),
+                    name: name.to_owned(),
+                },
+                value.clone(),
+            )),
+            None => Err(KmipError::invalid(
+                "a vendor attribute needs a Vendor Identification, an Attribute Name and an Attribute Value",
+            )),
+        }
+    }
+
+    /// Whether `item` (in the 2.x shape) is this attribute.
+    fn matches(&self, item: &Item) -> bool {
+        match (self, custom::parts(item)) {
+            (Target::Custom { vendor, name }, Some((item_vendor, item_name, ..))) => {
+                vendor == item_vendor && name == item_name
+            }
+            (Target::Standard(tag), None) => attributes::unindexed(item).0.tag == *tag,
+            _ => false,
+        }
+    }
+}
+
+/// What an Add, Modify, Set or Delete Attribute request asks for.
+struct Edited {
+    /// The attribute.
+    target: Target,
+    /// The 1.x Attribute Index, when sent.
+    index: Option<u32>,
+    /// The new value (none for Delete).
+    value: Option<Value>,
+    /// The 2.x Current Attribute's value, naming the instance to change.
+    current: Option<Value>,
+}
+
 /// Everything one batch item needs.
 struct Context<'a> {
     keystore: &'a Keystore,
     session: &'a Session,
     version: ProtocolVersion,
     payload: &'a Item,
+    /// The ID placeholder: what an earlier item of the request returned.
+    id_placeholder: Option<&'a str>,
 }
 
 impl Context<'_> {
@@ -378,14 +483,6 @@ impl Context<'_> {
         }
     }
 
-    fn text_field(&self, tag: Tag) -> Result<Option<String>, KmipError> {
-        match self.payload.child(tag).map(|item| &item.value) {
-            None => Ok(None),
-            Some(Value::TextString(text)) => Ok(Some(text.clone())),
-            Some(_) => Err(KmipError::invalid(format!("{tag} must be a text string"))),
-        }
-    }
-
     fn bytes_field(&self, tag: Tag) -> Result<Option<&[u8]>, KmipError> {
         match self.payload.child(tag).map(|item| &item.value) {
             None => Ok(None),
@@ -397,13 +494,36 @@ impl Context<'_> {
     /// The object the payload's Unique Identifier names, if the caller may see it.
     /// An object of another tenant is reported exactly like a missing one.
     fn object(&self) -> Result<ObjectMeta, KmipError> {
-        let id = self.text_field(Tag::UNIQUE_IDENTIFIER)?.ok_or_else(|| {
+        let id = self.identifier(Tag::UNIQUE_IDENTIFIER)?;
+        self.object_by_id(&id)
+    }
+
+    /// The identifier in the payload's `tag` field, or the ID placeholder when
+    /// the field is absent or is the 2.x ID Placeholder enumeration.
+    fn identifier(&self, tag: Tag) -> Result<String, KmipError> {
+        let named = match self.payload.child(tag).map(|item| &item.value) {
+            Some(Value::TextString(id)) => return Ok(id.clone()),
+            // 2.x Unique Identifier enumeration 1: ID Placeholder.
+            None | Some(Value::Enumeration(1)) => None,
+            Some(Value::Enumeration(other)) => Some(*other),
+            Some(_) => return Err(KmipError::invalid(format!("{tag} must be a text string"))),
+        };
+        if let Some(other) = named {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                format!(
+                    "the Unique Identifier enumeration 0x{other:02X} is not supported; name the object or use the ID placeholder (0x01)"
+                ),
+            ));
+        }
+        self.id_placeholder.map(str::to_owned).ok_or_else(|| {
             KmipError::new(
                 ResultReason::MissingData,
-                "the request has no Unique Identifier (ID placeholders are not supported)",
+                format!(
+                    "the request has no {tag} and no earlier item of this batch returned an identifier to use as the ID placeholder"
+                ),
             )
-        })?;
-        self.object_by_id(&id)
+        })
     }
 
     /// The object `id` names, if the caller may see it.
@@ -510,11 +630,28 @@ impl Context<'_> {
         if let Some(name) = &name {
             labels.insert(LABEL_NAME.to_owned(), name.clone());
         }
+        // Further Names, at index 1 and up.
+        for (index, more) in
+            (1_u32..).zip(attrs.iter().filter(|item| item.tag == Tag::NAME).skip(1))
+        {
+            let text = attributes::name(std::slice::from_ref(more))?.unwrap_or_default();
+            labels.insert(format!("{LABEL_NAME_MORE}{index}"), text);
+        }
         if let Some(group) = attributes::text(attrs, Tag::OBJECT_GROUP)? {
             labels.insert(LABEL_GROUP.to_owned(), group);
         }
         if let Some(mask) = attributes::integer(attrs, Tag::CRYPTOGRAPHIC_USAGE_MASK)? {
             labels.insert(LABEL_USAGE.to_owned(), mask.to_string());
+        }
+        // Custom attributes, each instance of a name at the next index.
+        let mut instances: BTreeMap<(&str, &str), u32> = BTreeMap::new();
+        for (vendor, custom_name, _, value) in attrs.iter().filter_map(custom::parts) {
+            let index = instances.entry((vendor, custom_name)).or_insert(0);
+            labels.insert(
+                custom::label_key(vendor, custom_name, *index)?,
+                custom::label_value(custom_name, value)?,
+            );
+            *index = index.saturating_add(1);
         }
         // The keystore name is the KMIP name when it fits the keystore's rules, so
         // the HTTPS API finds the object by it too; other names live in a label.
@@ -836,7 +973,8 @@ impl Context<'_> {
             .iter()
             .filter(|item| item.tag == Tag::UNIQUE_IDENTIFIER)
             .count();
-        if bases != 1 {
+        // No identifier: the ID placeholder is the one base object.
+        if bases > 1 {
             return Err(KmipError::new(
                 ResultReason::FeatureNotSupported,
                 format!("Derive Key takes exactly one base object here, not {bases}"),
@@ -1021,14 +1159,7 @@ impl Context<'_> {
     /// pair is Pre-Active; an Offset is not supported.
     fn rekey_key_pair(&self) -> Outcome {
         self.require(self.session.rights.manage_keys, "re-key key pairs")?;
-        let id = self
-            .text_field(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)?
-            .ok_or_else(|| {
-                KmipError::new(
-                    ResultReason::MissingData,
-                    "the request has no Private Key Unique Identifier (ID placeholders are not supported)",
-                )
-            })?;
+        let id = self.identifier(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)?;
         if self.payload.child(Tag::OFFSET).is_some() {
             return Err(KmipError::new(
                 ResultReason::FeatureNotSupported,
@@ -1118,6 +1249,10 @@ impl Context<'_> {
         let algorithm_filter = attributes::enumeration(&attrs, Tag::CRYPTOGRAPHIC_ALGORITHM)?;
         let length = attributes::integer(&attrs, Tag::CRYPTOGRAPHIC_LENGTH)?;
         let group = attributes::text(&attrs, Tag::OBJECT_GROUP)?;
+        let custom_wanted: Vec<&Item> = attrs
+            .iter()
+            .filter(|item| custom::parts(item).is_some())
+            .collect();
         let maximum = match self.payload.child(Tag::MAXIMUM_ITEMS).map(|i| &i.value) {
             None => usize::MAX,
             Some(Value::Integer(value)) => usize::try_from(*value)
@@ -1166,8 +1301,8 @@ impl Context<'_> {
             .filter(|meta| self.session.scope.allows(&meta.tenant))
             .filter(|meta| {
                 name.as_ref().is_none_or(|wanted| {
-                    meta.labels.get(LABEL_NAME) == Some(wanted)
-                        || meta.name.as_ref() == Some(wanted)
+                    meta.name.as_ref() == Some(wanted)
+                        || names(meta).iter().any(|(_, name)| name == wanted)
                 })
             })
             .filter(|meta| {
@@ -1179,6 +1314,7 @@ impl Context<'_> {
                     .as_ref()
                     .is_none_or(|wanted| meta.labels.get(LABEL_GROUP) == Some(wanted))
             })
+            .filter(|meta| custom_attributes_match(meta, &custom_wanted))
             .skip(offset)
             .take(maximum)
             .map(|meta| meta.id)
@@ -1476,8 +1612,13 @@ impl Context<'_> {
                 Value::Integer(mask),
             ));
         }
-        if let Some(name) = meta.labels.get(LABEL_NAME).or(meta.name.as_ref()) {
-            out.push(attributes::name_item(name));
+        for (index, name) in names(meta) {
+            let item = attributes::name_item(&name);
+            out.push(if index == 0 {
+                item
+            } else {
+                attributes::indexed(index, item)
+            });
         }
         if let Some(group) = meta.labels.get(LABEL_GROUP) {
             out.push(Item::new(
@@ -1520,6 +1661,7 @@ impl Context<'_> {
                 ));
             }
         }
+        out.extend(custom_attributes(meta));
         out.push(Item::new(
             Tag::STATE,
             Value::Enumeration(kmip_state(meta.state)),
@@ -1541,35 +1683,27 @@ impl Context<'_> {
         out
     }
 
-    /// The attribute tags the request asks for (1.x names or 2.x references);
+    /// The attributes the request asks for (1.x names or 2.x references);
     /// empty means all.
-    fn requested_tags(&self) -> Result<Vec<Tag>, KmipError> {
-        let mut tags = Vec::new();
+    fn requested(&self) -> Result<Vec<Target>, KmipError> {
+        let mut wanted = Vec::new();
         for child in self.payload.children() {
             if child.tag == Tag::ATTRIBUTE_NAME {
                 if let Value::TextString(name) = &child.value {
                     // A name we do not know cannot match any attribute we hold.
-                    tags.extend(attributes::tag_of_name(name));
+                    wanted.extend(Target::from_v1_name(name));
                 }
             } else if child.tag == Tag::ATTRIBUTE_REFERENCE {
-                match &child.value {
-                    Value::Enumeration(value) => tags.extend(Tag::new(*value)),
-                    _ => {
-                        return Err(KmipError::new(
-                            ResultReason::FeatureNotSupported,
-                            "vendor attribute references are not supported",
-                        ));
-                    }
-                }
+                wanted.extend(Target::from_reference(child)?);
             }
         }
-        Ok(tags)
+        Ok(wanted)
     }
 
     fn get_attributes(&self) -> Outcome {
         self.require(self.session.rights.read_metadata, "read attributes")?;
         let meta = self.object()?;
-        let wanted = self.requested_tags()?;
+        let wanted = self.requested()?;
         let asked_for_some = self
             .payload
             .children()
@@ -1577,7 +1711,7 @@ impl Context<'_> {
             .any(|c| c.tag == Tag::ATTRIBUTE_NAME || c.tag == Tag::ATTRIBUTE_REFERENCE);
         let selected: Vec<Item> = Self::all_attributes(&meta)
             .into_iter()
-            .filter(|item| !asked_for_some || wanted.contains(&item.tag))
+            .filter(|item| !asked_for_some || wanted.iter().any(|target| target.matches(item)))
             .collect();
         let mut out = vec![uid(&meta.id)];
         out.extend(attributes::write(self.version, selected));
@@ -1589,21 +1723,43 @@ impl Context<'_> {
         let meta = self.object()?;
         let mut out = vec![uid(&meta.id)];
         for attribute in Self::all_attributes(&meta) {
-            if self.version.uses_attributes_structure() {
-                out.push(Item::new(
+            let attribute = attributes::unindexed(&attribute).0.clone();
+            let listed = if let Some((vendor, name, ..)) = custom::parts(&attribute) {
+                if self.version.uses_attributes_structure() {
+                    Some(Item::structure(
+                        Tag::ATTRIBUTE_REFERENCE,
+                        vec![
+                            Item::new(
+                                Tag::VENDOR_IDENTIFICATION,
+                                Value::TextString(vendor.to_owned()),
+                            ),
+                            Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+                        ],
+                    ))
+                } else {
+                    custom::v1_name(vendor, name)
+                        .map(|name| Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name)))
+                }
+            } else if self.version.uses_attributes_structure() {
+                Some(Item::new(
                     Tag::ATTRIBUTE_REFERENCE,
                     Value::Enumeration(attribute.tag.value()),
-                ));
-            } else if let Some(name) = attributes::spaced_name(attribute.tag) {
-                out.push(Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name)));
+                ))
+            } else {
+                attributes::spaced_name(attribute.tag)
+                    .map(|name| Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name)))
+            };
+            // A multi-valued custom attribute is listed once.
+            if let Some(listed) = listed.filter(|listed| !out.contains(listed)) {
+                out.push(listed);
             }
         }
         Ok(out)
     }
 
-    /// The attribute an Add, Modify, Set or Delete Attribute request names, and
-    /// the new value (none for Delete), in the 2.x shape.
-    fn edited_attribute(&self, edit: Edit) -> Result<(Tag, Option<Value>), KmipError> {
+    /// The attribute an Add, Modify, Set or Delete Attribute request names,
+    /// the instance it names and the new value (none for Delete).
+    fn edited_attribute(&self, edit: Edit) -> Result<Edited, KmipError> {
         let single_child = |item: &Item| -> Result<Item, KmipError> {
             match item.children() {
                 [attribute] => Ok(attribute.clone()),
@@ -1619,91 +1775,123 @@ impl Context<'_> {
                 format!("attribute '{name}' is not one this server knows"),
             )
         };
+        let index_in = |item: &Item| match item.child(Tag::ATTRIBUTE_INDEX).map(|i| &i.value) {
+            None => Ok(None),
+            Some(Value::Integer(index)) => u32::try_from(*index)
+                .map(Some)
+                .map_err(|_| KmipError::invalid("Attribute Index must not be negative")),
+            Some(_) => Err(KmipError::invalid("Attribute Index must be an integer")),
+        };
         // 1.x: an Attribute structure (Add, Modify) or an Attribute Name (Delete).
         if let Some(attribute) = self.payload.child(Tag::ATTRIBUTE) {
             let name = match attribute.child(Tag::ATTRIBUTE_NAME).map(|i| &i.value) {
                 Some(Value::TextString(name)) => name.clone(),
                 _ => return Err(KmipError::missing("Attribute Name")),
             };
-            if let Some(Value::Integer(index)) =
-                attribute.child(Tag::ATTRIBUTE_INDEX).map(|i| &i.value)
-            {
-                if *index != 0 && edit != Edit::Add {
-                    return Err(KmipError::new(
-                        ResultReason::AttributeNotFound,
-                        format!("attribute '{name}' has one value here, at index 0"),
-                    ));
-                }
-            }
-            let tag = attributes::tag_of_name(&name).ok_or_else(|| unsupported(&name))?;
-            let value = attribute
-                .child(Tag::ATTRIBUTE_VALUE)
-                .map(|i| i.value.clone());
-            return Ok((tag, value));
+            return Ok(Edited {
+                target: Target::from_v1_name(&name).ok_or_else(|| unsupported(&name))?,
+                index: index_in(attribute)?,
+                value: attribute
+                    .child(Tag::ATTRIBUTE_VALUE)
+                    .map(|i| i.value.clone()),
+                current: None,
+            });
         }
         if let Some(Value::TextString(name)) =
             self.payload.child(Tag::ATTRIBUTE_NAME).map(|i| &i.value)
         {
-            let tag = attributes::tag_of_name(name).ok_or_else(|| unsupported(name))?;
-            return Ok((tag, None));
+            return Ok(Edited {
+                target: Target::from_v1_name(name).ok_or_else(|| unsupported(name))?,
+                index: index_in(self.payload)?,
+                value: None,
+                current: None,
+            });
         }
         // 2.x: New Attribute (Add, Modify, Set), Current Attribute or Attribute
         // Reference (Delete, and Modify's optional current value).
+        let current = self
+            .payload
+            .child(Tag::CURRENT_ATTRIBUTE)
+            .map(single_child)
+            .transpose()?;
         if edit != Edit::Delete {
             let new = self
                 .payload
                 .child(Tag::NEW_ATTRIBUTE)
                 .ok_or_else(|| KmipError::missing("New Attribute"))?;
-            let attribute = single_child(new)?;
-            return Ok((attribute.tag, Some(attribute.value)));
+            let (target, value) = Target::from_2x(single_child(new)?)?;
+            return Ok(Edited {
+                target,
+                index: None,
+                value: Some(value),
+                current: current.map(Target::from_2x).transpose()?.map(|(_, v)| v),
+            });
         }
-        if let Some(current) = self.payload.child(Tag::CURRENT_ATTRIBUTE) {
-            let attribute = single_child(current)?;
-            return Ok((attribute.tag, None));
+        if let Some(current) = current {
+            let (target, value) = Target::from_2x(current)?;
+            return Ok(Edited {
+                target,
+                index: None,
+                value: None,
+                current: Some(value),
+            });
         }
-        match self
+        let reference = self
             .payload
             .child(Tag::ATTRIBUTE_REFERENCE)
-            .map(|i| &i.value)
-        {
-            Some(Value::Enumeration(value)) => Tag::new(*value)
-                .map(|tag| (tag, None))
-                .ok_or_else(|| unsupported(&format!("0x{value:06X}"))),
-            Some(_) => Err(KmipError::new(
-                ResultReason::FeatureNotSupported,
-                "vendor attribute references are not supported",
-            )),
-            None => Err(KmipError::missing(
-                "Current Attribute or Attribute Reference",
-            )),
-        }
+            .ok_or_else(|| KmipError::missing("Current Attribute or Attribute Reference"))?;
+        Ok(Edited {
+            target: Target::from_reference(reference)?.ok_or_else(|| {
+                unsupported(&format!(
+                    "0x{:06X}",
+                    reference.value.as_enumeration().unwrap_or(0)
+                ))
+            })?,
+            index: None,
+            value: None,
+            current: None,
+        })
     }
 
     /// Add, Modify, Set (2.x) and Delete Attribute on the attributes in
-    /// [`EDITABLE`]; the others are read-only or unknown.
+    /// [`EDITABLE`] and on custom attributes; the others are read-only or
+    /// unknown.
     fn edit_attribute(&self, edit: Edit) -> Outcome {
         self.require(self.session.rights.manage_keys, "change attributes")?;
         let meta = self.object()?;
-        let (tag, value) = self.edited_attribute(edit)?;
+        let edited = self.edited_attribute(edit)?;
+        let tag = match &edited.target {
+            Target::Custom { vendor, name } => {
+                return self.edit_custom(edit, &meta, vendor, name, &edited);
+            }
+            Target::Standard(Tag::NAME) => return self.edit_name(edit, &meta, &edited),
+            Target::Standard(tag) => *tag,
+        };
+        if edited.index.is_some_and(|index| index != 0) && edit != Edit::Add {
+            return Err(KmipError::new(
+                ResultReason::AttributeNotFound,
+                format!("attribute {tag} has one value here, at index 0"),
+            ));
+        }
+        let value = edited.value;
         let Some(&(_, label, value_type, deletable)) =
             EDITABLE.iter().find(|(known, ..)| *known == tag)
         else {
             let shown = Self::all_attributes(&meta)
                 .iter()
-                .any(|attribute| attribute.tag == tag)
-                || tag == Tag::NAME;
+                .any(|attribute| attribute.tag == tag);
             return Err(if shown {
                 KmipError::new(
                     ResultReason::AttributeReadOnly,
                     format!(
-                        "{tag} is set by the server and cannot be changed by a client; Object Group, Cryptographic Usage Mask and Contact Information can"
+                        "{tag} is set by the server and cannot be changed by a client; Name, Object Group, Cryptographic Usage Mask, Contact Information and custom (x-) or vendor attributes can"
                     ),
                 )
             } else {
                 KmipError::new(
                     ResultReason::UnsupportedAttribute,
                     format!(
-                        "{tag} cannot be set on this server; Object Group, Cryptographic Usage Mask and Contact Information can"
+                        "{tag} cannot be set on this server; Name, Object Group, Cryptographic Usage Mask, Contact Information and custom (x-) or vendor attributes can"
                     ),
                 )
             });
@@ -1766,6 +1954,219 @@ impl Context<'_> {
                 };
                 out.extend(attributes::write(self.version, vec![Item::new(tag, value)]));
             }
+        }
+        Ok(out)
+    }
+
+    /// Add, Modify, Set and Delete Attribute on a custom attribute, which may
+    /// have several instances. Add makes the next index; Modify and Delete
+    /// take the instance a 2.x Current Attribute's value or a 1.x Attribute
+    /// Index names (index 0 when neither is sent); Set replaces every
+    /// instance with one; a 2.x Delete by Attribute Reference deletes every
+    /// instance. Indexes of the other instances do not change.
+    fn edit_custom(
+        &self,
+        edit: Edit,
+        meta: &ObjectMeta,
+        vendor: &str,
+        name: &str,
+        edited: &Edited,
+    ) -> Outcome {
+        let shown_name =
+            custom::v1_name(vendor, name).unwrap_or_else(|| format!("{vendor} {name}"));
+        let instances: Vec<(u32, Value)> = custom_attributes(meta)
+            .iter()
+            .filter_map(|item| {
+                let (item_vendor, item_name, index, value) = custom::parts(item)?;
+                (item_vendor == vendor && item_name == name)
+                    .then(|| (index.unwrap_or(0), value.clone()))
+            })
+            .collect();
+        let chosen = || -> Result<u32, KmipError> {
+            let found = match (&edited.current, edited.index) {
+                (Some(current), _) => instances.iter().find(|(_, value)| value == current),
+                (None, index) => instances.iter().find(|(at, _)| *at == index.unwrap_or(0)),
+            };
+            found.map(|(index, _)| *index).ok_or_else(|| {
+                KmipError::new(
+                    ResultReason::AttributeNotFound,
+                    format!(
+                        "object {} has no such instance of {shown_name}; Get Attributes lists them",
+                        meta.id
+                    ),
+                )
+            })
+        };
+        let new_value = || {
+            edited
+                .value
+                .clone()
+                .ok_or_else(|| KmipError::missing("Attribute Value"))
+        };
+        let mut labels = meta.labels.clone();
+        // The instance the response shows (1.x) and the labels to write.
+        let (index, shown) = match edit {
+            Edit::Add => {
+                let index = instances
+                    .iter()
+                    .map(|(index, _)| index.saturating_add(1))
+                    .max()
+                    .unwrap_or(0);
+                (index, new_value()?)
+            }
+            Edit::Set => {
+                for (index, _) in &instances {
+                    labels.remove(&custom::label_key(vendor, name, *index)?);
+                }
+                (0, new_value()?)
+            }
+            Edit::Modify => (chosen()?, new_value()?),
+            Edit::Delete => {
+                let every = edited.current.is_none()
+                    && edited.index.is_none()
+                    && self.version.uses_attributes_structure();
+                let doomed: Vec<(u32, Value)> = if every {
+                    instances.clone()
+                } else {
+                    let index = chosen()?;
+                    instances
+                        .iter()
+                        .filter(|(at, _)| *at == index)
+                        .cloned()
+                        .collect()
+                };
+                let Some(first) = doomed.first().cloned() else {
+                    return Err(KmipError::new(
+                        ResultReason::AttributeNotFound,
+                        format!("object {} has no {shown_name}", meta.id),
+                    ));
+                };
+                for (index, _) in &doomed {
+                    labels.remove(&custom::label_key(vendor, name, *index)?);
+                }
+                first
+            }
+        };
+        if edit != Edit::Delete {
+            labels.insert(
+                custom::label_key(vendor, name, index)?,
+                custom::label_value(&shown_name, &shown)?,
+            );
+        }
+        let updated = self
+            .keystore
+            .set_labels(&self.session.caller, meta, labels)
+            .map_err(|error| store_error(&error))?;
+        let mut out = vec![uid(&updated.id)];
+        // 1.x answers with the instance as it now is (Delete: as it was).
+        if !self.version.uses_attributes_structure() {
+            out.extend(attributes::write(
+                self.version,
+                vec![custom::item(vendor, name, Some(index), shown)],
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Add, Modify and Delete Attribute on Name, which may have several
+    /// instances: Add makes the next index; Modify and Delete take the
+    /// instance a 2.x Current Attribute or a 1.x Attribute Index names (index
+    /// 0 when neither is sent). The first Name of an object whose name is its
+    /// keystore name (the one the HTTPS API finds it by) cannot be changed.
+    fn edit_name(&self, edit: Edit, meta: &ObjectMeta, edited: &Edited) -> Outcome {
+        let text_of = |value: &Value| -> Result<String, KmipError> {
+            attributes::name(&[Item::new(Tag::NAME, value.clone())])?
+                .ok_or_else(|| KmipError::missing("Name Value"))
+        };
+        let held = names(meta);
+        let resolve = || -> Result<u32, KmipError> {
+            let found = match &edited.current {
+                Some(current) => {
+                    let wanted = text_of(current)?;
+                    held.iter().find(|(_, name)| *name == wanted)
+                }
+                None => held
+                    .iter()
+                    .find(|(index, _)| *index == edited.index.unwrap_or(0)),
+            };
+            let (index, _) = found.ok_or_else(|| {
+                KmipError::new(
+                    ResultReason::AttributeNotFound,
+                    format!(
+                        "object {} has no such Name; Get Attributes lists its names",
+                        meta.id
+                    ),
+                )
+            })?;
+            if *index == 0 && meta.name.is_some() {
+                return Err(KmipError::new(
+                    ResultReason::AttributeReadOnly,
+                    format!(
+                        "the first Name of object {} is its name in the key store and cannot be changed; add another Name",
+                        meta.id
+                    ),
+                ));
+            }
+            Ok(*index)
+        };
+        let new_text = || {
+            edited
+                .value
+                .as_ref()
+                .ok_or_else(|| KmipError::missing("Attribute Value"))
+                .and_then(text_of)
+        };
+        let (index, text) = match edit {
+            Edit::Set => {
+                return Err(KmipError::invalid(
+                    "Name may have several values; use Add, Modify or Delete Attribute",
+                ));
+            }
+            Edit::Add => (
+                held.iter()
+                    .map(|(index, _)| index.saturating_add(1))
+                    .max()
+                    .unwrap_or(0),
+                new_text()?,
+            ),
+            Edit::Modify => (resolve()?, new_text()?),
+            Edit::Delete => {
+                let index = resolve()?;
+                let old = held
+                    .iter()
+                    .find(|(at, _)| *at == index)
+                    .map(|(_, name)| name.clone())
+                    .unwrap_or_default();
+                (index, old)
+            }
+        };
+        let label = if index == 0 {
+            LABEL_NAME.to_owned()
+        } else {
+            format!("{LABEL_NAME_MORE}{index}")
+        };
+        let mut labels = meta.labels.clone();
+        if edit == Edit::Delete {
+            labels.remove(&label);
+        } else {
+            labels.insert(label, text.clone());
+        }
+        let updated = self
+            .keystore
+            .set_labels(&self.session.caller, meta, labels)
+            .map_err(|error| store_error(&error))?;
+        let mut out = vec![uid(&updated.id)];
+        // 1.x answers with the instance as it now is (Delete: as it was).
+        if !self.version.uses_attributes_structure() {
+            let item = attributes::name_item(&text);
+            out.extend(attributes::write(
+                self.version,
+                vec![if index == 0 {
+                    item
+                } else {
+                    attributes::indexed(index, item)
+                }],
+            ));
         }
         Ok(out)
     }
@@ -2635,4 +3036,63 @@ fn split_key_items(meta: &ObjectMeta) -> Vec<Item> {
             Some(Item::new(*tag, value))
         })
         .collect()
+}
+
+/// The custom attributes an object's labels keep, by vendor, name and index.
+fn custom_attributes(meta: &ObjectMeta) -> Vec<Item> {
+    let mut found: Vec<(String, String, u32, Item)> = meta
+        .labels
+        .iter()
+        .filter_map(|(key, value)| {
+            let (vendor, name, index) = custom::parse_key(key)?;
+            let item = custom::from_label(key, value)?;
+            Some((vendor, name, index, item))
+        })
+        .collect();
+    found.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    found.into_iter().map(|(.., item)| item).collect()
+}
+
+/// Whether an object has every custom attribute in `wanted` (any instance,
+/// same vendor, name and value).
+fn custom_attributes_match(meta: &ObjectMeta, wanted: &[&Item]) -> bool {
+    if wanted.is_empty() {
+        return true;
+    }
+    let held: Vec<(String, String, Value)> = custom_attributes(meta)
+        .iter()
+        .filter_map(|item| {
+            let (vendor, name, _, value) = custom::parts(item)?;
+            Some((vendor.to_owned(), name.to_owned(), value.clone()))
+        })
+        .collect();
+    wanted.iter().all(|item| {
+        custom::parts(item).is_some_and(|(vendor, name, _, value)| {
+            held.iter()
+                .any(|(v, n, held_value)| v == vendor && n == name && held_value == value)
+        })
+    })
+}
+
+/// An object's Names by index: index 0 is the KMIP name label or else the
+/// keystore name, further ones are `kmip-name.INDEX` labels.
+fn names(meta: &ObjectMeta) -> Vec<(u32, String)> {
+    let mut out: Vec<(u32, String)> = meta
+        .labels
+        .get(LABEL_NAME)
+        .or(meta.name.as_ref())
+        .map(|name| (0, name.clone()))
+        .into_iter()
+        .collect();
+    let mut more: Vec<(u32, String)> = meta
+        .labels
+        .iter()
+        .filter_map(|(key, value)| {
+            let index: u32 = key.strip_prefix(LABEL_NAME_MORE)?.parse().ok()?;
+            (index > 0).then(|| (index, value.clone()))
+        })
+        .collect();
+    more.sort();
+    out.extend(more);
+    out
 }

@@ -48,22 +48,25 @@ fn session(tenant: &str) -> Session {
 }
 
 fn request(major: i32, minor: i32, items: Vec<(u32, Vec<Item>)>) -> Item {
-    let mut children = vec![Item::structure(
-        Tag::REQUEST_HEADER,
+    request_with(major, minor, Vec::new(), items)
+}
+
+/// A request whose header also carries `options` (Batch Order Option, Batch
+/// Error Continuation Option).
+fn request_with(major: i32, minor: i32, options: Vec<Item>, items: Vec<(u32, Vec<Item>)>) -> Item {
+    let mut header = vec![Item::structure(
+        Tag::PROTOCOL_VERSION,
         vec![
-            Item::structure(
-                Tag::PROTOCOL_VERSION,
-                vec![
-                    Item::new(Tag::PROTOCOL_VERSION_MAJOR, Value::Integer(major)),
-                    Item::new(Tag::PROTOCOL_VERSION_MINOR, Value::Integer(minor)),
-                ],
-            ),
-            Item::new(
-                Tag::BATCH_COUNT,
-                Value::Integer(i32::try_from(items.len()).unwrap()),
-            ),
+            Item::new(Tag::PROTOCOL_VERSION_MAJOR, Value::Integer(major)),
+            Item::new(Tag::PROTOCOL_VERSION_MINOR, Value::Integer(minor)),
         ],
     )];
+    header.extend(options);
+    header.push(Item::new(
+        Tag::BATCH_COUNT,
+        Value::Integer(i32::try_from(items.len()).unwrap()),
+    ));
+    let mut children = vec![Item::structure(Tag::REQUEST_HEADER, header)];
     for (operation, payload) in items {
         children.push(Item::structure(
             Tag::BATCH_ITEM,
@@ -139,6 +142,17 @@ fn attribute(name: &str, value: Value) -> Item {
             Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
             Item::new(Tag::ATTRIBUTE_VALUE, value),
         ],
+    )
+}
+
+/// A 1.x Name attribute (Uninterpreted Text String).
+fn name_attribute(name: &str) -> Item {
+    attribute(
+        "Name",
+        Value::Structure(vec![
+            Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
+            Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+        ]),
     )
 }
 
@@ -428,12 +442,14 @@ fn unknown_operations_and_bad_payloads_get_error_results_in_the_same_message() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());
     let session = session("alpha");
+    // Batch Error Continuation Option 1: Continue.
     let response = kmip::handle_message(
         &keystore,
         &session,
-        &request(
+        &request_with(
             1,
             0,
+            vec![continue_option(1)],
             vec![
                 (0x2C, Vec::new()),
                 (
@@ -1371,13 +1387,7 @@ fn located_by_name(keystore: &Keystore, session: &Session, name: &str) -> usize 
         session,
         (1, 4),
         operation::LOCATE,
-        vec![attribute(
-            "Name",
-            Value::Structure(vec![
-                Item::new(Tag::NAME_VALUE, Value::TextString(name.to_owned())),
-                Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
-            ]),
-        )],
+        vec![name_attribute(name)],
     );
     found
         .child(Tag::RESPONSE_PAYLOAD)
@@ -2078,4 +2088,793 @@ fn rekey_key_pair_makes_a_linked_pre_active_pair_that_takes_the_names() {
         )],
     );
     assert_eq!(reason(&hidden), Some(0x01));
+}
+
+fn continue_option(value: u32) -> Item {
+    Item::new(
+        Tag::BATCH_ERROR_CONTINUATION_OPTION,
+        Value::Enumeration(value),
+    )
+}
+
+fn response_batch_count(response: &Item) -> Value {
+    response
+        .child(Tag::RESPONSE_HEADER)
+        .unwrap()
+        .child(Tag::BATCH_COUNT)
+        .unwrap()
+        .value
+        .clone()
+}
+
+fn attribute_of(response: &Item, name: &str) -> Value {
+    response
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children_with(Tag::ATTRIBUTE)
+        .find(|attribute| attribute.child_text(Tag::ATTRIBUTE_NAME) == Some(name))
+        .unwrap_or_else(|| panic!("no attribute {name} in {response:?}"))
+        .child(Tag::ATTRIBUTE_VALUE)
+        .unwrap()
+        .value
+        .clone()
+}
+
+#[test]
+fn batch_items_without_an_identifier_use_the_id_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    // Create; Activate; Get; Get Attributes: only Create names anything.
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request(
+            1,
+            4,
+            vec![
+                (operation::CREATE, create_aes_v1("placeholder-key")),
+                (operation::ACTIVATE, Vec::new()),
+                (operation::GET, Vec::new()),
+                (
+                    operation::GET_ATTRIBUTES,
+                    vec![Item::new(
+                        Tag::ATTRIBUTE_NAME,
+                        Value::TextString("State".to_owned()),
+                    )],
+                ),
+            ],
+        ),
+    );
+    let items = batch_items(&response);
+    assert_eq!(items.len(), 4);
+    assert!(items.iter().all(|item| status(item) == 0), "{response:?}");
+    let created = payload_uid(items[0]);
+    for item in &items[1..] {
+        assert_eq!(payload_uid(item), created);
+    }
+    assert_eq!(attribute_of(items[3], "State"), Value::Enumeration(2));
+
+    // 2.0: Create Key Pair sets the placeholder to the private key; Unique
+    // Identifier may also be the ID Placeholder enumeration.
+    let pair = create_pair(2, 0x04, 2048, "placeholder-pair");
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request(
+            2,
+            0,
+            vec![
+                (operation::CREATE_KEY_PAIR, pair),
+                (
+                    operation::GET_ATTRIBUTES,
+                    vec![Item::new(Tag::UNIQUE_IDENTIFIER, Value::Enumeration(1))],
+                ),
+            ],
+        ),
+    );
+    let items = batch_items(&response);
+    assert!(items.iter().all(|item| status(item) == 0), "{response:?}");
+    let private = payload_text(items[0], Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    assert_eq!(payload_uid(items[1]), private);
+    let attributes = items[1]
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(Tag::ATTRIBUTES)
+        .unwrap();
+    assert_eq!(
+        attributes.child(Tag::OBJECT_TYPE).unwrap().value,
+        Value::Enumeration(4)
+    );
+
+    // Locate's first match is the placeholder; a Locate that finds nothing
+    // leaves none, and the next item fails rather than act on another object.
+    let by_name = |name: &str| vec![name_attribute(name)];
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(
+            1,
+            4,
+            vec![continue_option(1)],
+            vec![
+                (operation::LOCATE, by_name("placeholder-key")),
+                (operation::GET_ATTRIBUTE_LIST, Vec::new()),
+                (operation::LOCATE, by_name("no-such-key")),
+                (operation::GET, Vec::new()),
+            ],
+        ),
+    );
+    let items = batch_items(&response);
+    assert_eq!(items.len(), 4);
+    assert_eq!(payload_uid(items[1]), created);
+    assert_eq!(status(items[2]), 0);
+    assert_eq!(status(items[3]), 1);
+    assert_eq!(reason(items[3]), Some(0x06), "Missing Data");
+
+    // The first item has no placeholder to use.
+    let item = call(&keystore, &session, (1, 4), operation::ACTIVATE, Vec::new());
+    assert_eq!(reason(&item), Some(0x06), "Missing Data");
+}
+
+#[test]
+fn batch_error_continuation_stops_by_default_and_continues_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let items = || {
+        vec![
+            (
+                operation::GET,
+                vec![uid("6f9619ff-8b86-d011-b42d-00c04fc964ff")],
+            ),
+            (
+                operation::RNG_RETRIEVE,
+                vec![Item::new(Tag::DATA_LENGTH, Value::Integer(16))],
+            ),
+        ]
+    };
+    // No option, and Stop (2): the item after the failure is neither run
+    // nor answered, and the Batch Count says so.
+    for options in [Vec::new(), vec![continue_option(2)]] {
+        let response =
+            kmip::handle_message(&keystore, &session, &request_with(1, 4, options, items()));
+        let answered = batch_items(&response);
+        assert_eq!(answered.len(), 1, "{response:?}");
+        assert_eq!(reason(answered[0]), Some(0x01), "Item Not Found");
+        assert_eq!(response_batch_count(&response), Value::Integer(1));
+    }
+    // Continue (1), with a Batch Order Option: both answered.
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(
+            2,
+            1,
+            vec![
+                Item::new(Tag::BATCH_ORDER_OPTION, Value::Boolean(true)),
+                continue_option(1),
+            ],
+            items(),
+        ),
+    );
+    let answered = batch_items(&response);
+    assert_eq!(answered.len(), 2);
+    assert_eq!(status(answered[1]), 0);
+    assert_eq!(response_batch_count(&response), Value::Integer(2));
+    // Undo (3) cannot be honoured over several items and is refused before
+    // anything runs; with one item it is Stop.
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(
+            1,
+            4,
+            vec![continue_option(3)],
+            vec![
+                (operation::CREATE, create_aes_v1("undo-key")),
+                (operation::ACTIVATE, Vec::new()),
+            ],
+        ),
+    );
+    let answered = batch_items(&response);
+    assert_eq!(answered.len(), 1);
+    assert_eq!(reason(answered[0]), Some(0x08), "Feature Not Supported");
+    let located = located_by_name(&keystore, &session, "undo-key");
+    assert_eq!(located, 0, "nothing of a refused Undo batch ran");
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(
+            1,
+            4,
+            vec![continue_option(3)],
+            vec![(operation::CREATE, create_aes_v1("undo-key"))],
+        ),
+    );
+    assert_eq!(status(batch_items(&response)[0]), 0);
+    // An unknown option is an Invalid Message.
+    let response = kmip::handle_message(
+        &keystore,
+        &session,
+        &request_with(1, 4, vec![continue_option(9)], items()),
+    );
+    assert_eq!(reason(batch_items(&response)[0]), Some(0x04));
+}
+
+/// The 1.x attributes in a response payload: (name, index, value).
+fn v1_attributes(response: &Item) -> Vec<(String, i32, Value)> {
+    response
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children_with(Tag::ATTRIBUTE)
+        .map(|attribute| {
+            (
+                attribute
+                    .child_text(Tag::ATTRIBUTE_NAME)
+                    .unwrap()
+                    .to_owned(),
+                attribute.child_i32(Tag::ATTRIBUTE_INDEX).unwrap_or(0),
+                attribute.child(Tag::ATTRIBUTE_VALUE).unwrap().value.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The custom 1.x attributes (`x-`, `y-`) of object `id`.
+fn custom_v1(keystore: &Keystore, session: &Session, id: &str) -> Vec<(String, i32, Value)> {
+    let response = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::GET_ATTRIBUTES,
+        vec![uid(id)],
+    );
+    v1_attributes(&response)
+        .into_iter()
+        .filter(|(name, ..)| name.starts_with("x-") || name.starts_with("y-"))
+        .collect()
+}
+
+/// A 2.x vendor attribute.
+fn vendor_attribute(vendor: &str, name: &str, value: Value) -> Item {
+    Item::structure(
+        Tag::ATTRIBUTE,
+        vec![
+            Item::new(
+                Tag::VENDOR_IDENTIFICATION,
+                Value::TextString(vendor.to_owned()),
+            ),
+            Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+            Item::new(Tag::ATTRIBUTE_VALUE, value),
+        ],
+    )
+}
+
+fn vendor_reference(vendor: &str, name: &str) -> Item {
+    Item::structure(
+        Tag::ATTRIBUTE_REFERENCE,
+        vec![
+            Item::new(
+                Tag::VENDOR_IDENTIFICATION,
+                Value::TextString(vendor.to_owned()),
+            ),
+            Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+        ],
+    )
+}
+
+fn text(value: &str) -> Value {
+    Value::TextString(value.to_owned())
+}
+
+#[test]
+fn custom_attributes_round_trip_with_their_types_in_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let mut create = create_aes_v1("custom-key");
+    let Value::Structure(template) = &mut create[1].value else {
+        panic!("no template");
+    };
+    template.push(attribute("x-Product_Version", text("7.0.3")));
+    template.push(attribute("x-Serial", Value::ByteString(vec![0, 1, 0xFF])));
+    template.push(attribute("x-Managed", Value::Boolean(true)));
+    template.push(attribute("y-Server Field", Value::Integer(-4)));
+    let created = call(&keystore, &session, (1, 4), operation::CREATE, create);
+    assert_eq!(status(&created), 0, "{created:?}");
+    let id = payload_uid(&created);
+    assert_eq!(
+        custom_v1(&keystore, &session, &id),
+        vec![
+            ("x-Managed".to_owned(), 0, Value::Boolean(true)),
+            ("x-Product_Version".to_owned(), 0, text("7.0.3")),
+            (
+                "x-Serial".to_owned(),
+                0,
+                Value::ByteString(vec![0, 1, 0xFF])
+            ),
+            ("y-Server Field".to_owned(), 0, Value::Integer(-4)),
+        ]
+    );
+    // Asked for by name, in 1.x and 2.x.
+    let named = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::GET_ATTRIBUTES,
+        vec![
+            uid(&id),
+            Item::new(Tag::ATTRIBUTE_NAME, text("x-Product_Version")),
+        ],
+    );
+    assert_eq!(
+        v1_attributes(&named),
+        vec![("x-Product_Version".to_owned(), 0, text("7.0.3"))]
+    );
+    let named = call(
+        &keystore,
+        &session,
+        (2, 0),
+        operation::GET_ATTRIBUTES,
+        vec![uid(&id), vendor_reference("x", "Product_Version")],
+    );
+    let attributes = named
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .child(Tag::ATTRIBUTES)
+        .unwrap();
+    assert_eq!(
+        attributes.children(),
+        &[vendor_attribute("x", "Product_Version", text("7.0.3"))]
+    );
+    // Listed once per name: 1.x names, 2.x vendor references.
+    let listed = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::GET_ATTRIBUTE_LIST,
+        vec![uid(&id)],
+    );
+    let names: Vec<&str> = listed
+        .child(Tag::RESPONSE_PAYLOAD)
+        .unwrap()
+        .children_with(Tag::ATTRIBUTE_NAME)
+        .filter_map(|item| item.value.as_text())
+        .collect();
+    assert!(names.contains(&"x-Product_Version") && names.contains(&"y-Server Field"));
+    let listed = call(
+        &keystore,
+        &session,
+        (2, 0),
+        operation::GET_ATTRIBUTE_LIST,
+        vec![uid(&id)],
+    );
+    assert!(
+        listed
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .children()
+            .contains(&vendor_reference("x", "Managed"))
+    );
+    // Locate by a custom attribute's value.
+    let locate = |value: &str| {
+        let found = call(
+            &keystore,
+            &session,
+            (1, 4),
+            operation::LOCATE,
+            vec![attribute("x-Product_Version", text(value))],
+        );
+        found
+            .child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .children_with(Tag::UNIQUE_IDENTIFIER)
+            .count()
+    };
+    assert_eq!(locate("7.0.3"), 1);
+    assert_eq!(locate("6.5"), 0);
+
+    // 2.x Create with a vendor attribute.
+    let mut create = create_aes_v2();
+    let Value::Structure(attributes) = &mut create[1].value else {
+        panic!("no attributes");
+    };
+    attributes.push(vendor_attribute(
+        "Acme",
+        "Tier",
+        Value::Structure(vec![Item::new(Tag::NAME_VALUE, text("gold"))]),
+    ));
+    let created = call(&keystore, &session, (2, 0), operation::CREATE, create);
+    let second = payload_uid(&created);
+    let got = call(
+        &keystore,
+        &session,
+        (2, 1),
+        operation::GET_ATTRIBUTES,
+        vec![uid(&second), vendor_reference("Acme", "Tier")],
+    );
+    assert_eq!(
+        got.child(Tag::RESPONSE_PAYLOAD)
+            .unwrap()
+            .child(Tag::ATTRIBUTES)
+            .unwrap()
+            .children(),
+        &[vendor_attribute(
+            "Acme",
+            "Tier",
+            Value::Structure(vec![Item::new(Tag::NAME_VALUE, text("gold"))]),
+        )]
+    );
+    // A 1.x client does not see a vendor attribute that has no 1.x name.
+    assert!(custom_v1(&keystore, &session, &second).is_empty());
+
+    // Register keeps them too.
+    let registered = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::REGISTER,
+        vec![
+            Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+            Item::structure(
+                Tag::TEMPLATE_ATTRIBUTE,
+                vec![attribute("x-Rotation", Value::Interval(86_400))],
+            ),
+            Item::structure(
+                Tag::SYMMETRIC_KEY,
+                vec![Item::structure(
+                    Tag::KEY_BLOCK,
+                    vec![
+                        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(1)),
+                        Item::structure(
+                            Tag::KEY_VALUE,
+                            vec![Item::new(Tag::KEY_MATERIAL, Value::ByteString(vec![7; 32]))],
+                        ),
+                        Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+                        Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+                    ],
+                )],
+            ),
+        ],
+    );
+    assert_eq!(
+        custom_v1(&keystore, &session, &payload_uid(&registered)),
+        vec![("x-Rotation".to_owned(), 0, Value::Interval(86_400))]
+    );
+
+    // A value too large to keep is refused, and nothing is created.
+    let mut create = create_aes_v1("too-large");
+    let Value::Structure(template) = &mut create[1].value else {
+        panic!("no template");
+    };
+    template.push(attribute("x-Big", text(&"v".repeat(200))));
+    let refused = call(&keystore, &session, (1, 4), operation::CREATE, create);
+    assert_eq!(reason(&refused), Some(0x07), "{refused:?}");
+    assert_eq!(located_by_name(&keystore, &session, "too-large"), 0);
+}
+
+#[test]
+fn custom_attributes_are_multi_valued_by_index_in_1x_and_by_value_in_2x() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let id = payload_uid(&call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::CREATE,
+        create_aes_v1("multi"),
+    ));
+    let add = |value: &str| {
+        call(
+            &keystore,
+            &session,
+            (1, 4),
+            operation::ADD_ATTRIBUTE,
+            vec![uid(&id), attribute("x-Owner", text(value))],
+        )
+    };
+    assert_eq!(
+        v1_attributes(&add("alice")),
+        vec![("x-Owner".to_owned(), 0, text("alice"))]
+    );
+    assert_eq!(
+        v1_attributes(&add("bob")),
+        vec![("x-Owner".to_owned(), 1, text("bob"))]
+    );
+    // Modify index 1, delete index 0: the other keeps its index.
+    let indexed = |name: &str, index: i32, value: Option<Value>| {
+        let mut children = vec![
+            Item::new(Tag::ATTRIBUTE_NAME, text(name)),
+            Item::new(Tag::ATTRIBUTE_INDEX, Value::Integer(index)),
+        ];
+        children.extend(value.map(|value| Item::new(Tag::ATTRIBUTE_VALUE, value)));
+        Item::structure(Tag::ATTRIBUTE, children)
+    };
+    let modified = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::MODIFY_ATTRIBUTE,
+        vec![uid(&id), indexed("x-Owner", 1, Some(text("carol")))],
+    );
+    assert_eq!(
+        v1_attributes(&modified),
+        vec![("x-Owner".to_owned(), 1, text("carol"))]
+    );
+    let deleted = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::DELETE_ATTRIBUTE,
+        vec![
+            uid(&id),
+            Item::new(Tag::ATTRIBUTE_NAME, text("x-Owner")),
+            Item::new(Tag::ATTRIBUTE_INDEX, Value::Integer(0)),
+        ],
+    );
+    assert_eq!(
+        v1_attributes(&deleted),
+        vec![("x-Owner".to_owned(), 0, text("alice"))]
+    );
+    assert_eq!(
+        custom_v1(&keystore, &session, &id),
+        vec![("x-Owner".to_owned(), 1, text("carol"))]
+    );
+    // Index 0 is gone now: Item Not Found in 1.x.
+    let missing = call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::MODIFY_ATTRIBUTE,
+        vec![uid(&id), indexed("x-Owner", 0, Some(text("dave")))],
+    );
+    assert_eq!(reason(&missing), Some(0x01), "{missing:?}");
+
+    // 2.x: Add, Modify naming the current value, Delete by value, then by
+    // reference (every instance).
+    let edit = |op: u32, fields: Vec<Item>| {
+        let mut payload = vec![uid(&id)];
+        payload.extend(fields);
+        let item = call(&keystore, &session, (2, 0), op, payload);
+        assert_eq!(status(&item), 0, "{item:?}");
+    };
+    let new = |value: &str| {
+        Item::structure(
+            Tag::NEW_ATTRIBUTE,
+            vec![vendor_attribute("x", "Owner", text(value))],
+        )
+    };
+    let current = |value: &str| {
+        Item::structure(
+            Tag::CURRENT_ATTRIBUTE,
+            vec![vendor_attribute("x", "Owner", text(value))],
+        )
+    };
+    edit(operation::ADD_ATTRIBUTE, vec![new("erin")]);
+    edit(
+        operation::MODIFY_ATTRIBUTE,
+        vec![current("carol"), new("frank")],
+    );
+    assert_eq!(
+        custom_v1(&keystore, &session, &id),
+        vec![
+            ("x-Owner".to_owned(), 1, text("frank")),
+            ("x-Owner".to_owned(), 2, text("erin")),
+        ]
+    );
+    edit(operation::DELETE_ATTRIBUTE, vec![current("erin")]);
+    assert_eq!(custom_v1(&keystore, &session, &id).len(), 1);
+    edit(operation::ADD_ATTRIBUTE, vec![new("gina")]);
+    edit(
+        operation::DELETE_ATTRIBUTE,
+        vec![vendor_reference("x", "Owner")],
+    );
+    assert!(custom_v1(&keystore, &session, &id).is_empty());
+    // Set replaces every instance with one.
+    edit(operation::ADD_ATTRIBUTE, vec![new("h1")]);
+    edit(operation::ADD_ATTRIBUTE, vec![new("h2")]);
+    edit(operation::SET_ATTRIBUTE, vec![new("solo")]);
+    assert_eq!(
+        custom_v1(&keystore, &session, &id),
+        vec![("x-Owner".to_owned(), 0, text("solo"))]
+    );
+    // Deleting what is not there is Attribute Not Found (2.x).
+    let refused = call(
+        &keystore,
+        &session,
+        (2, 0),
+        operation::DELETE_ATTRIBUTE,
+        vec![uid(&id), current("nobody")],
+    );
+    assert_eq!(reason(&refused), Some(0x21), "{refused:?}");
+}
+
+/// The Names of object `id` as 1.x reports them: (index, name value).
+fn names_v1(keystore: &Keystore, session: &Session, id: &str) -> Vec<(i32, String)> {
+    let response = call(
+        keystore,
+        session,
+        (1, 4),
+        operation::GET_ATTRIBUTES,
+        vec![uid(id), Item::new(Tag::ATTRIBUTE_NAME, text("Name"))],
+    );
+    v1_attributes(&response)
+        .into_iter()
+        .map(|(name, index, value)| {
+            assert_eq!(name, "Name");
+            let Value::Structure(children) = value else {
+                panic!("Name is not a structure");
+            };
+            let value = children
+                .iter()
+                .find(|item| item.tag == Tag::NAME_VALUE)
+                .and_then(|item| item.value.as_text())
+                .unwrap()
+                .to_owned();
+            (index, value)
+        })
+        .collect()
+}
+
+fn name_value(name: &str) -> Value {
+    Value::Structure(vec![
+        Item::new(Tag::NAME_VALUE, text(name)),
+        Item::new(Tag::NAME_TYPE, Value::Enumeration(1)),
+    ])
+}
+
+#[test]
+fn names_are_multi_valued_and_only_the_keystore_name_is_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let id = payload_uid(&call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::CREATE,
+        create_aes_v1("first"),
+    ));
+    let v1 = |op: u32, fields: Vec<Item>| {
+        let mut payload = vec![uid(&id)];
+        payload.extend(fields);
+        call(&keystore, &session, (1, 4), op, payload)
+    };
+    let added = v1(operation::ADD_ATTRIBUTE, vec![name_attribute("second")]);
+    assert_eq!(
+        v1_attributes(&added),
+        vec![("Name".to_owned(), 1, name_value("second"))]
+    );
+    v1(operation::ADD_ATTRIBUTE, vec![name_attribute("third")]);
+    assert_eq!(
+        names_v1(&keystore, &session, &id),
+        vec![
+            (0, "first".to_owned()),
+            (1, "second".to_owned()),
+            (2, "third".to_owned())
+        ]
+    );
+    assert_eq!(located_by_name(&keystore, &session, "second"), 1);
+    // Modify and Delete by index; the others keep theirs.
+    let at = |index: i32, value: Option<&str>| {
+        let mut children = vec![
+            Item::new(Tag::ATTRIBUTE_NAME, text("Name")),
+            Item::new(Tag::ATTRIBUTE_INDEX, Value::Integer(index)),
+        ];
+        children.extend(value.map(|value| Item::new(Tag::ATTRIBUTE_VALUE, name_value(value))));
+        Item::structure(Tag::ATTRIBUTE, children)
+    };
+    let modified = v1(operation::MODIFY_ATTRIBUTE, vec![at(1, Some("second-b"))]);
+    assert_eq!(status(&modified), 0, "{modified:?}");
+    assert_eq!(located_by_name(&keystore, &session, "second"), 0);
+    assert_eq!(located_by_name(&keystore, &session, "second-b"), 1);
+    let deleted = v1(
+        operation::DELETE_ATTRIBUTE,
+        vec![
+            Item::new(Tag::ATTRIBUTE_NAME, text("Name")),
+            Item::new(Tag::ATTRIBUTE_INDEX, Value::Integer(1)),
+        ],
+    );
+    assert_eq!(
+        v1_attributes(&deleted),
+        vec![("Name".to_owned(), 1, name_value("second-b"))]
+    );
+    assert_eq!(
+        names_v1(&keystore, &session, &id),
+        vec![(0, "first".to_owned()), (2, "third".to_owned())]
+    );
+    // The keystore name is fixed (Permission Denied in 1.x), and a deleted
+    // index is gone (Item Not Found).
+    let fixed = v1(operation::MODIFY_ATTRIBUTE, vec![at(0, Some("zeroth"))]);
+    assert_eq!(reason(&fixed), Some(0x0C), "{fixed:?}");
+    let gone = v1(operation::MODIFY_ATTRIBUTE, vec![at(1, Some("again"))]);
+    assert_eq!(reason(&gone), Some(0x01), "{gone:?}");
+
+    // A name the keystore cannot hold lives only in KMIP: 2.x Modify and
+    // Delete it by its current value; Set is refused for a multi-valued Name.
+    let other = payload_uid(&call(
+        &keystore,
+        &session,
+        (1, 4),
+        operation::CREATE,
+        create_aes_v1("has space"),
+    ));
+    let v2 = |op: u32, fields: Vec<Item>| {
+        let mut payload = vec![uid(&other)];
+        payload.extend(fields);
+        call(&keystore, &session, (2, 0), op, payload)
+    };
+    let name_item = |name: &str| Item::new(Tag::NAME, name_value(name));
+    let renamed = v2(
+        operation::MODIFY_ATTRIBUTE,
+        vec![
+            Item::structure(Tag::CURRENT_ATTRIBUTE, vec![name_item("has space")]),
+            Item::structure(Tag::NEW_ATTRIBUTE, vec![name_item("renamed")]),
+        ],
+    );
+    assert_eq!(status(&renamed), 0, "{renamed:?}");
+    assert_eq!(located_by_name(&keystore, &session, "renamed"), 1);
+    let set = v2(
+        operation::SET_ATTRIBUTE,
+        vec![Item::structure(Tag::NEW_ATTRIBUTE, vec![name_item("set")])],
+    );
+    assert_eq!(reason(&set), Some(0x07), "{set:?}");
+    let deleted = v2(
+        operation::DELETE_ATTRIBUTE,
+        vec![Item::structure(
+            Tag::CURRENT_ATTRIBUTE,
+            vec![name_item("renamed")],
+        )],
+    );
+    assert_eq!(status(&deleted), 0, "{deleted:?}");
+    assert!(names_v1(&keystore, &session, &other).is_empty());
+}
+
+/// The OASIS KMIP Profiles Tape Library test cases TL-M-2-13 (KMIP 1.3, `x-`
+/// attributes) and TL-M-2-20 (2.0, vendor attributes), kept in the ttlv
+/// crate's test data: one request that creates a key with custom attributes
+/// and gets it through the ID placeholder, as a tape library does.
+#[test]
+fn oasis_tape_library_cases_keep_custom_attributes_and_get_by_placeholder() {
+    for case in ["TL-M-2-13", "TL-M-2-20"] {
+        let dir = tempfile::tempdir().unwrap();
+        let keystore = keystore(dir.path());
+        let session = session("alpha");
+        let case_text = std::fs::read_to_string(format!(
+            "{}/../ttlv/tests/data/oasis/{case}.xml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .replace("value=\"$NOW\"", "value=\"2020-01-01T00:00:00+00:00\"");
+        let start = case_text.find("<RequestMessage>").unwrap();
+        let end = case_text.find("</RequestMessage>").unwrap() + "</RequestMessage>".len();
+        let request = ttlv::decode_xml(&case_text[start..end]).unwrap();
+        let response = kmip::handle_message(&keystore, &session, &request);
+        let items = batch_items(&response);
+        assert_eq!(items.len(), 2, "{case}: {response:?}");
+        assert!(
+            items.iter().all(|item| status(item) == 0),
+            "{case}: {response:?}"
+        );
+        let id = payload_uid(items[0]);
+        assert_eq!(payload_uid(items[1]), id, "{case}");
+        assert_eq!(
+            custom_v1(&keystore, &session, &id),
+            vec![
+                ("x-Barcode".to_owned(), 0, text("XXA012A1")),
+                ("x-ID".to_owned(), 0, text(case)),
+                ("x-VendorAttribute1".to_owned(), 0, text("XXA012A1")),
+                ("x-VendorAttribute2".to_owned(), 0, Value::Integer(0)),
+                // 2020-01-01T00:00:00Z.
+                (
+                    "x-VendorAttribute3".to_owned(),
+                    0,
+                    Value::DateTime(1_577_836_800)
+                ),
+            ],
+            "{case}"
+        );
+    }
 }
