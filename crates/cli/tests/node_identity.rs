@@ -372,10 +372,15 @@ fn certificates_rotate_under_steady_load_without_a_failed_request() {
         first_key,
         "each renewal makes a new key"
     );
-    let serial = status["serial"].as_str().unwrap().to_owned();
-    let shown = server.cli(&["node", "show", &node_id, "--json"]);
-    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
-    assert_eq!(shown["cert_serial"], serial.as_str());
+    // The server names the certificate the agent holds. A renewal may land
+    // between the two reads (one every few seconds here), so read both again
+    // until they are of the same moment.
+    wait_until("the server to name the agent's current certificate", || {
+        let serial = agent.status()["serial"].as_str().unwrap().to_owned();
+        let shown = server.cli(&["node", "show", &node_id, "--json"]);
+        let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+        shown["cert_serial"] == serial.as_str()
+    });
 
     // The idle node never renewed: once its certificate expires it is refused.
     wait_until("the idle node's certificate to expire", || {
