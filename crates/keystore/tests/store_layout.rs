@@ -65,7 +65,12 @@ fn an_objects_table_with_rowids_is_rebuilt_at_open_losing_nothing() {
         .collect();
     // New ids are time-ordered, so new rows go at the end of the table.
     for pair in created.windows(2) {
-        assert!(pair[0].id < pair[1].id, "{} then {}", pair[0].id, pair[1].id);
+        assert!(
+            pair[0].id < pair[1].id,
+            "{} then {}",
+            pair[0].id,
+            pair[1].id
+        );
     }
     let materials: Vec<Vec<u8>> = created
         .iter()
