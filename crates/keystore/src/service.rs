@@ -240,7 +240,7 @@ enum SealState {
 #[must_use = "the value is released only once the commit is durable"]
 pub struct Durable<T> {
     value: T,
-    commit: PendingCommit,
+    commits: Vec<PendingCommit>,
     map_error: fn(StoreError) -> KeystoreError,
 }
 
@@ -248,7 +248,7 @@ impl<T> Durable<T> {
     pub(crate) fn new(value: T, commit: PendingCommit) -> Durable<T> {
         Durable {
             value,
-            commit,
+            commits: vec![commit],
             map_error: KeystoreError::from,
         }
     }
@@ -257,22 +257,56 @@ impl<T> Durable<T> {
     pub fn map<U>(self, transform: impl FnOnce(T) -> U) -> Durable<U> {
         Durable {
             value: transform(self.value),
-            commit: self.commit,
+            commits: self.commits,
             map_error: self.map_error,
         }
     }
 
     /// Blocks this thread until the commit is durable, then releases the value.
     pub fn wait(self) -> Result<T, KeystoreError> {
-        self.commit.wait().map_err(self.map_error)?;
+        for commit in self.commits {
+            commit.wait().map_err(self.map_error)?;
+        }
         Ok(self.value)
     }
 
     /// Waits without holding a thread until the commit is durable, then releases
     /// the value.
     pub async fn finish(self) -> Result<T, KeystoreError> {
-        self.commit.await.map_err(self.map_error)?;
+        for commit in self.commits {
+            commit.await.map_err(self.map_error)?;
+        }
         Ok(self.value)
+    }
+}
+
+/// The commits one request's answer waits for, when the answer is built from
+/// several audited reads (a KMIP message of several batch items) and sent from
+/// an async task. [`Awaiting::take`] hands a read's value over before its
+/// record is durable, so that the answer can be built; the answer itself then
+/// goes out only through [`Awaiting::release`], a [`Durable`] that waits for
+/// every commit taken. Whoever takes a value must send nothing built from it
+/// any other way.
+#[derive(Default)]
+#[must_use = "an answer built from taken values is released only through `release`"]
+pub struct Awaiting {
+    commits: Vec<PendingCommit>,
+}
+
+impl Awaiting {
+    /// The value of `durable` now; its commit joins those the answer waits for.
+    pub fn take<T>(&mut self, durable: Durable<T>) -> T {
+        self.commits.extend(durable.commits);
+        durable.value
+    }
+
+    /// The answer, released once every commit taken is durable.
+    pub fn release<T>(self, answer: T) -> Durable<T> {
+        Durable {
+            value: answer,
+            commits: self.commits,
+            map_error: KeystoreError::from,
+        }
     }
 }
 
@@ -940,7 +974,7 @@ impl Keystore {
             .map_err(name_taken_or_store)?;
         Ok(Durable {
             value: meta,
-            commit,
+            commits: vec![commit],
             map_error: name_taken_or_store,
         })
     }

@@ -28,7 +28,10 @@ pub mod message;
 mod operations;
 
 pub use error::{KmipError, ResultReason};
-pub use message::{ProtocolVersion, SUPPORTED_VERSIONS, handle_bytes, handle_json, handle_message};
+pub use message::{
+    ProtocolVersion, SUPPORTED_VERSIONS, answer_deferred, decode_request, handle_bytes,
+    handle_json, handle_message, is_quick,
+};
 pub use operations::{Rights, Session};
 
 /// KMIP Operation enumeration values (KMIP 2.1 section 11.36).

@@ -1,6 +1,8 @@
 //! Request and response messages: the header, batch items and result fields.
 
-use keystore::Keystore;
+use std::cell::RefCell;
+
+use keystore::{Awaiting, Durable, Keystore};
 use ttlv::{Item, Tag, Value};
 
 use crate::error::{KmipError, ResultReason};
@@ -71,17 +73,10 @@ pub const MAX_BATCH_ITEMS: usize = 1024;
 ///
 /// Bytes that do not decode as TTLV get an Invalid Message response in KMIP 1.4.
 pub fn handle_bytes(keystore: &Keystore, session: &Session, bytes: &[u8]) -> Vec<u8> {
-    let response = match ttlv::decode(bytes) {
-        Ok(request) => handle_message(keystore, session, &request),
-        Err(error) => error_message(
-            ProtocolVersion::V1_4,
-            &KmipError::new(
-                ResultReason::InvalidMessage,
-                format!("the message is not valid TTLV: {error}"),
-            ),
-        ),
-    };
-    ttlv::encode(&response)
+    match decode_request(bytes) {
+        Ok(request) => ttlv::encode(&handle_message(keystore, session, &request)),
+        Err(answer) => answer,
+    }
 }
 
 /// Handles one JSON TTLV message and returns the JSON response.
@@ -142,6 +137,58 @@ fn continuation(header: &Item, batch_items: usize) -> Result<Continuation, KmipE
 /// none of the later items.
 #[must_use]
 pub fn handle_message(keystore: &Keystore, session: &Session, request: &Item) -> Item {
+    handle_request(keystore, session, request, None)
+}
+
+/// Decodes one binary TTLV message (already framed); bytes that do not decode
+/// get the Invalid Message response, encoded, as the error.
+pub fn decode_request(bytes: &[u8]) -> Result<Item, Vec<u8>> {
+    ttlv::decode(bytes).map_err(|error| {
+        ttlv::encode(&error_message(
+            ProtocolVersion::V1_4,
+            &KmipError::new(
+                ResultReason::InvalidMessage,
+                format!("the message is not valid TTLV: {error}"),
+            ),
+        ))
+    })
+}
+
+/// Whether every batch item of `request` is a quick read
+/// ([`crate::operations::is_quick`]), so that [`answer_deferred`] may run it on
+/// an async worker. Anything else (or anything malformed) goes to a thread.
+#[must_use]
+pub fn is_quick(request: &Item) -> bool {
+    let mut items = request
+        .children()
+        .iter()
+        .filter(|child| child.tag == Tag::BATCH_ITEM)
+        .peekable();
+    items.peek().is_some()
+        && items.all(|item| {
+            item.child(Tag::OPERATION)
+                .and_then(|operation| operation.value.as_enumeration())
+                .is_some_and(crate::operations::is_quick)
+        })
+}
+
+/// Answers a decoded request, binary encoded, without waiting for its audit
+/// records: the answer is released once they are durable (`.await`
+/// [`Durable::finish`] on an async worker, or [`Durable::wait`]). Meant for
+/// [`is_quick`] requests; others wait for their changes inside, as
+/// [`handle_message`] does.
+pub fn answer_deferred(keystore: &Keystore, session: &Session, request: &Item) -> Durable<Vec<u8>> {
+    let awaiting = RefCell::new(Awaiting::default());
+    let response = handle_request(keystore, session, request, Some(&awaiting));
+    awaiting.into_inner().release(ttlv::encode(&response))
+}
+
+fn handle_request(
+    keystore: &Keystore,
+    session: &Session,
+    request: &Item,
+    awaiting: Option<&RefCell<Awaiting>>,
+) -> Item {
     if request.tag != Tag::REQUEST_MESSAGE {
         return error_message(
             ProtocolVersion::V1_4,
@@ -206,8 +253,14 @@ pub fn handle_message(keystore: &Keystore, session: &Session, request: &Item) ->
     let mut placeholder: Option<String> = None;
     let mut responses = Vec::with_capacity(items.len());
     for item in items {
-        let (response, succeeded) =
-            handle_batch_item(keystore, session, answer_version, item, &mut placeholder);
+        let (response, succeeded) = handle_batch_item(
+            keystore,
+            session,
+            answer_version,
+            item,
+            &mut placeholder,
+            awaiting,
+        );
         responses.push(response);
         if !succeeded && continuation == Continuation::Stop {
             break;
@@ -224,6 +277,7 @@ fn handle_batch_item(
     version: ProtocolVersion,
     item: &Item,
     placeholder: &mut Option<String>,
+    awaiting: Option<&RefCell<Awaiting>>,
 ) -> (Item, bool) {
     let operation = item.child(Tag::OPERATION);
     let batch_id = item.child(Tag::UNIQUE_BATCH_ITEM_ID);
@@ -238,6 +292,7 @@ fn handle_batch_item(
                 *code,
                 payload,
                 placeholder.as_deref(),
+                awaiting,
             )
         }
         _ => Err(KmipError::new(
@@ -255,13 +310,34 @@ fn handle_batch_item(
     if let (Err(error), Some(Value::Enumeration(code))) = (&result, operation.map(|op| &op.value)) {
         // Successful reads and changes are audited by the keystore itself;
         // refusals are audited here, as the HTTPS API audits its refusals.
-        keystore.audit_refusal(
-            &session.caller,
-            &format!("kmip.{}", operation_name(*code)),
-            Some(&session.tenant),
-            None,
-            &format!("{:?}", error.reason),
-        );
+        let operation = format!("kmip.{}", operation_name(*code));
+        let reason = format!("{:?}", error.reason);
+        match awaiting {
+            Some(awaiting) => match keystore.record_deferred(
+                &session.caller,
+                &operation,
+                Some(&session.tenant),
+                None,
+                &reason,
+            ) {
+                Ok(durable) => awaiting.borrow_mut().take(durable),
+                // Try again the waiting way, which logs a failure.
+                Err(_) => keystore.audit_refusal(
+                    &session.caller,
+                    &operation,
+                    Some(&session.tenant),
+                    None,
+                    &reason,
+                ),
+            },
+            None => keystore.audit_refusal(
+                &session.caller,
+                &operation,
+                Some(&session.tenant),
+                None,
+                &reason,
+            ),
+        }
     }
     let succeeded = result.is_ok();
     match result {

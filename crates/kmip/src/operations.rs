@@ -1,12 +1,13 @@
 //! Operation dispatch: one function per KMIP operation, run against the keystore
 //! on behalf of a [`Session`].
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use keystore::object::{Algorithm, ObjectMeta, ObjectType, RevocationReason, State};
 use keystore::secret::SecretBytes;
 use keystore::store::{ListFilter, MAX_LIST};
-use keystore::{Caller, Keystore, TenantScope};
+use keystore::{Awaiting, Caller, Keystore, TenantScope};
 use rand::RngCore;
 use ttlv::{Item, Tag, Value};
 
@@ -156,6 +157,22 @@ mod key_format {
 
 type Outcome = Result<Vec<Item>, KmipError>;
 
+/// Whether `operation` only reads (objects, attributes, key material for
+/// Get and Encrypt) and does little enough work to run on an async worker:
+/// its audit records are waited for with the answer, not on a thread.
+#[must_use]
+pub fn is_quick(operation: u32) -> bool {
+    matches!(
+        operation,
+        op::GET
+            | op::GET_ATTRIBUTES
+            | op::GET_ATTRIBUTE_LIST
+            | op::ENCRYPT
+            | op::DISCOVER_VERSIONS
+            | op::QUERY
+    )
+}
+
 /// Runs one batch item's operation and returns its response payload's
 /// children. `id_placeholder` is the identifier an earlier item of the same
 /// request returned, used when the payload names no object.
@@ -166,6 +183,7 @@ pub fn dispatch(
     operation: u32,
     payload: &Item,
     id_placeholder: Option<&str>,
+    awaiting: Option<&RefCell<Awaiting>>,
 ) -> Outcome {
     let context = Context {
         keystore,
@@ -173,6 +191,7 @@ pub fn dispatch(
         version,
         payload,
         id_placeholder,
+        awaiting,
     };
     match operation {
         op::DISCOVER_VERSIONS => context.discover_versions(),
@@ -467,6 +486,10 @@ struct Context<'a> {
     payload: &'a Item,
     /// The ID placeholder: what an earlier item of the request returned.
     id_placeholder: Option<&'a str>,
+    /// Where audited reads leave their commits when the answer is released
+    /// once they are durable ([`crate::answer_deferred`]); `None`: each read
+    /// waits for its own record.
+    awaiting: Option<&'a RefCell<Awaiting>>,
 }
 
 impl Context<'_> {
@@ -543,9 +566,14 @@ impl Context<'_> {
     }
 
     fn material(&self, meta: &ObjectMeta) -> Result<SecretBytes, KmipError> {
-        self.keystore
-            .material(&self.session.caller, meta, None)
-            .map(|(_, material)| material)
+        let read = match self.awaiting {
+            Some(awaiting) => self
+                .keystore
+                .material_deferred(&self.session.caller, meta, None)
+                .map(|durable| awaiting.borrow_mut().take(durable)),
+            None => self.keystore.material(&self.session.caller, meta, None),
+        };
+        read.map(|(_, material)| material)
             .map_err(|error| store_error(&error))
     }
 

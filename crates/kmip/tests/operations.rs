@@ -2878,3 +2878,99 @@ fn oasis_tape_library_cases_keep_custom_attributes_and_get_by_placeholder() {
         );
     }
 }
+
+/// The operation and result of every audit record after `after`.
+fn audited_after(keystore: &Keystore, after: u64) -> Vec<(String, Option<String>, String)> {
+    keystore
+        .store()
+        .audit_records(after, 1000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|stored| match stored {
+            audit::StoredRecord::Decoded(record) => {
+                Some((record.operation, record.object_id, record.result))
+            }
+            audit::StoredRecord::Undecodable { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn quick_reads_are_answered_once_their_audit_records_are_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let alpha = session("alpha");
+    let key = keystore
+        .create_key(
+            &Caller::system(),
+            "alpha",
+            "quick",
+            keystore::object::Algorithm::Aes256,
+            std::collections::BTreeMap::new(),
+        )
+        .unwrap();
+    let missing = "00000000-0000-4000-8000-000000000000";
+    let continue_option = Item::new(Tag::BATCH_ERROR_CONTINUATION_OPTION, Value::Enumeration(1));
+    let reads = request_with(
+        2,
+        1,
+        vec![continue_option],
+        vec![
+            (operation::GET, vec![uid(&key.id)]),
+            (operation::GET, vec![uid(missing)]),
+            (operation::GET_ATTRIBUTES, vec![uid(&key.id)]),
+        ],
+    );
+    assert!(kmip::is_quick(&reads));
+    // Anything that changes state, or works longer, is not run the quick way.
+    assert!(!kmip::is_quick(&request(
+        2,
+        1,
+        vec![
+            (operation::GET, vec![uid(&key.id)]),
+            (operation::DESTROY, vec![])
+        ]
+    )));
+    assert!(!kmip::is_quick(&request(
+        2,
+        1,
+        vec![(operation::CREATE_KEY_PAIR, vec![])]
+    )));
+
+    let head = keystore
+        .store()
+        .audit_head()
+        .unwrap()
+        .map_or(0, |(seq, _)| seq);
+    let answer = kmip::answer_deferred(&keystore, &alpha, &reads)
+        .wait()
+        .unwrap();
+    let response = ttlv::decode(&answer).unwrap();
+    let items = batch_items(&response);
+    assert_eq!(items.len(), 3);
+    assert_eq!(status(items[0]), 0, "{:?}", items[0]);
+    assert_eq!(payload_uid(items[0]), key.id);
+    assert_eq!(status(items[1]), 1);
+    assert_eq!(status(items[2]), 0, "{:?}", items[2]);
+    // The material read and the refusal were both recorded, and were durable
+    // before the answer was released.
+    let records = audited_after(&keystore, head);
+    assert!(
+        records.iter().any(
+            |(operation, object, result)| operation == "key.read_material"
+                && object.as_deref() == Some(key.id.as_str())
+                && result == "ok"
+        ),
+        "{records:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|(operation, _, result)| operation == "kmip.Get" && result != "ok"),
+        "{records:?}"
+    );
+    // The same request answered the waiting way gives the same answer.
+    let waited = kmip::handle_message(&keystore, &alpha, &reads);
+    assert_eq!(batch_items(&waited).len(), 3);
+    assert_eq!(status(batch_items(&waited)[1]), 1);
+}

@@ -158,16 +158,44 @@ async fn serve_connection(
             Ok(Ok(_)) => {}
             Ok(Err(_)) | Err(_) => return,
         }
-        let keystore = Arc::clone(&keystore);
-        let session = Arc::clone(&session);
-        let response = match tokio::task::spawn_blocking(move || {
-            kmip::handle_bytes(&keystore, &session, &message)
-        })
-        .await
-        {
+        let request = match kmip::decode_request(&message) {
+            Ok(request) => request,
+            Err(answer) => {
+                if stream.write_all(&answer).await.is_err() || stream.flush().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        // Quick reads (Get, Encrypt, Get Attributes, ...) run here and await
+        // their audit records without holding a thread, as the HTTPS API's key
+        // reads do; anything that changes state or works longer (key pair
+        // generation) runs on the blocking pool.
+        let answer = if kmip::is_quick(&request) {
+            kmip::answer_deferred(&keystore, &session, &request)
+                .finish()
+                .await
+        } else {
+            let keystore = Arc::clone(&keystore);
+            let session = Arc::clone(&session);
+            match tokio::task::spawn_blocking(move || {
+                ttlv::encode(&kmip::handle_message(&keystore, &session, &request))
+            })
+            .await
+            {
+                Ok(response) => Ok(response),
+                Err(error) => {
+                    tracing::error!(%peer, %error, "KMIP request handler failed");
+                    return;
+                }
+            }
+        };
+        let response = match answer {
             Ok(response) => response,
             Err(error) => {
-                tracing::error!(%peer, %error, "KMIP request handler failed");
+                // The audit records of the answer did not become durable: it
+                // must not be sent.
+                tracing::error!(%peer, %error, "KMIP answer withheld: its audit records were not written; closing the connection");
                 return;
             }
         };
