@@ -109,7 +109,14 @@ fn is_final(error: &AgentError) -> bool {
     )
 }
 
-/// Runs until `shutdown` completes or the server refuses the node (decommissioned).
+/// Why the volumes mounted here are fenced when a task of the agent ended with
+/// `error`: `None` unless the server refuses this node for good.
+fn refusal_fences_volumes(error: &AgentError) -> Option<String> {
+    is_final(error).then(|| format!("the key manager refuses this node: {error}"))
+}
+
+/// Runs until `shutdown` completes or the server refuses the node (decommissioned);
+/// in that case the volumes mounted here are fenced first.
 pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
@@ -147,8 +154,10 @@ pub async fn run(
         stopped.clone(),
         options.heartbeat_interval,
     ));
+    let mut leases = None;
     if let Some(volumes) = &options.volumes {
         let driver = crate::volumes::CryptainerDriver::new(Arc::clone(&shared), volumes)?;
+        leases = Some(driver.leases());
         let driver = crate::secret_volumes::AgentDriver::new(
             driver,
             crate::secret_volumes::SecretVolumes::new(Arc::clone(&shared), &volumes.run_dir)?,
@@ -207,6 +216,18 @@ pub async fn run(
         Some(ended) = tasks.join_next() => {
             if let Ok(Err(error)) = ended {
                 outcome = Err(error);
+            }
+        }
+    }
+    // A node the key manager refuses for good (decommissioned) has lost its
+    // leases already: its volumes are fenced before the agent stops, since
+    // their engines would otherwise serve them on with nobody fencing them
+    // while another node takes them.
+    if let (Err(error), Some(leases)) = (&outcome, &leases) {
+        if let Some(reason) = refusal_fences_volumes(error) {
+            let fenced = leases.fence_all(&reason).await;
+            if !fenced.is_empty() {
+                tracing::error!(?fenced, "volumes fenced: the key manager refuses this node");
             }
         }
     }
@@ -390,6 +411,28 @@ async fn heartbeat_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_refused_node_fences_its_volumes_when_the_agent_stops() {
+        let refused = |status| AgentError::Refused {
+            what: "report liveness",
+            status,
+            message: String::from("node 'node-1' was decommissioned; its certificates are refused"),
+        };
+        for status in [401, 403] {
+            let reason = refusal_fences_volumes(&refused(status)).unwrap();
+            assert!(reason.contains("decommissioned"), "{reason}");
+        }
+        // A key manager that is down or answers an error for now: the leases
+        // are still this node's, and the renewals decide when to fence.
+        for status in [404, 409, 429, 500, 503] {
+            assert_eq!(refusal_fences_volumes(&refused(status)), None, "{status}");
+        }
+        let unavailable = AgentError::NotJoined {
+            dir: PathBuf::from("agent"),
+        };
+        assert_eq!(refusal_fences_volumes(&unavailable), None);
+    }
 
     #[test]
     fn renews_when_the_server_says_so_or_its_bundle_changed() {

@@ -32,8 +32,9 @@ use crate::run::Shared;
 
 mod lease;
 mod recover;
+pub(crate) use lease::Leases;
 pub use lease::{DEFAULT_LEASE_SECS, MAX_LEASE_SECS, MIN_LEASE_SECS};
-use lease::{LeaseTiming, Leases, renew_once};
+use lease::{LeaseTiming, renew_once};
 pub(crate) use recover::Recovered;
 
 /// Filesystems `--opt fs=` accepts.
@@ -150,6 +151,12 @@ impl CryptainerDriver {
             mount_root,
             default_size: options.default_size,
         })
+    }
+
+    /// The leases of the volumes mounted here, for fencing them all when the
+    /// key manager refuses this node.
+    pub(crate) fn leases(&self) -> Arc<Leases> {
+        Arc::clone(&self.leases)
     }
 
     fn url(&self, path: &str) -> String {

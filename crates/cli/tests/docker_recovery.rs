@@ -18,7 +18,7 @@ mod docker_support;
 
 use std::process::Command;
 
-use agent_support::{Agent, mounts_under};
+use agent_support::{Agent, loops_under, mounts_under, plugin_call};
 use docker_support::{Docker, RemoveContainer};
 use server_support::{TestServer, wait_until};
 
@@ -208,6 +208,35 @@ fn a_volume_whose_container_exited_while_the_agent_was_down_is_unmounted_at_star
     docker.ok(&["volume", "rm", &volume]);
 }
 
+/// A writer script that appends numbered lines to `/data/log`, fsyncing the
+/// file after each, and says which are synced and which failed.
+const FSYNC_WRITER: &str = "i=0; while true; do i=$((i+1)); if echo \"line $i\" >> /data/log && sync /data/log; then echo \"synced $i\"; else echo \"failed $i\"; sleep 1; fi; done";
+
+/// The highest N of the `synced N` lines an [`FSYNC_WRITER`] printed before
+/// its first failure: every line up to N was on disk when it printed it.
+fn synced_before_failure(docker: &Docker, container: &str) -> usize {
+    let synced = docker
+        .ok(&["logs", container])
+        .lines()
+        .take_while(|line| !line.starts_with("failed "))
+        .filter_map(|line| line.strip_prefix("synced "))
+        .filter_map(|number| number.trim().parse::<usize>().ok())
+        .max()
+        .unwrap();
+    assert!(synced >= 20, "{synced}");
+    synced
+}
+
+/// Checks that `log` (an [`FSYNC_WRITER`]'s file) starts with lines 1 to
+/// `synced`, in order.
+fn assert_lines_kept(log: &str, synced: usize) {
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= synced, "{} < {synced}", lines.len());
+    for (index, line) in lines.iter().take(synced).enumerate() {
+        assert_eq!(*line, format!("line {}", index + 1));
+    }
+}
+
 /// The volumes the agent reports fenced in its `status.json`.
 fn fenced_volumes(agent: &Agent) -> serde_json::Value {
     let status: serde_json::Value =
@@ -240,13 +269,7 @@ fn an_agent_cut_off_from_the_key_manager_fences_its_volume_before_the_lease_laps
         &dir.path().join("storage"),
         &["--lease-seconds", "20"],
     );
-    // Appends numbered lines, fsyncing the file after each, and says which
-    // are synced and which failed.
-    let (volume, container, _guard) = writer(
-        &docker,
-        &agent,
-        "i=0; while true; do i=$((i+1)); if echo \"line $i\" >> /data/log && sync /data/log; then echo \"synced $i\"; else echo \"failed $i\"; sleep 1; fi; done",
-    );
+    let (volume, container, _guard) = writer(&docker, &agent, FSYNC_WRITER);
 
     // The key manager stops answering: renewals hang, then time out.
     signal_server(&server, "STOP");
@@ -263,16 +286,7 @@ fn an_agent_cut_off_from_the_key_manager_fences_its_volume_before_the_lease_laps
     wait_until("the writer to see I/O errors", || {
         docker.ok(&["logs", &container]).contains("failed ")
     });
-    let logs = docker.ok(&["logs", &container]);
-    // Lines synced before the first failure were on disk when they were.
-    let synced = logs
-        .lines()
-        .take_while(|line| !line.starts_with("failed "))
-        .filter_map(|line| line.strip_prefix("synced "))
-        .filter_map(|number| number.trim().parse::<usize>().ok())
-        .max()
-        .unwrap();
-    assert!(synced >= 20, "{synced}");
+    let synced = synced_before_failure(&docker, &container);
 
     // The key manager is back; Docker still shows the volume fenced until
     // the container stops, and its unmount finds nothing left to clean up.
@@ -287,14 +301,114 @@ fn an_agent_cut_off_from_the_key_manager_fences_its_volume_before_the_lease_laps
 
     // A new container mounts the volume again (the lease taken afresh), and
     // every line synced before the fence is there, in order.
-    let log = docker.run_with_volume(&volume, "cat /data/log");
-    let lines: Vec<&str> = log.lines().collect();
-    assert!(lines.len() >= synced, "{} < {synced}", lines.len());
-    for (index, line) in lines.iter().take(synced).enumerate() {
-        assert_eq!(*line, format!("line {}", index + 1));
-    }
+    assert_lines_kept(&docker.run_with_volume(&volume, "cat /data/log"), synced);
     wait_until("the volume to be released", || {
         volume_state(&server, &volume)["state"] == "free"
     });
     docker.ok(&["volume", "rm", &volume]);
+}
+
+/// A node decommissioned while a container writes its volume: the key
+/// manager ends the node's leases at once, so another node may take the
+/// volume at once, and refuses the node from then on. The agent must fence
+/// the volume at that refusal, long before its lease could have lapsed (the
+/// lease asked for is far longer than the test may take), and the other node
+/// then finds every line synced before the fence.
+fn a_decommission_fences_the_volume_at_once(label: &str, agent_args: &[&str], reason: &str) {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    // Two hosts on shared storage.
+    let storage = dir.path().join("shared");
+    let agent = Agent::start_with(&server, dir.path(), label, &storage, agent_args);
+    let (volume, container, guard) = writer(&docker, &agent, FSYNC_WRITER);
+    // Either host may open the volume: the lease alone keeps them apart.
+    let granted = server.cli(&[
+        "policy",
+        "create",
+        &format!("{volume}-hosts"),
+        "--volume",
+        &volume,
+        "--node-role",
+        "agent",
+    ]);
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+
+    let decommissioned = server.cli(&["node", "decommission", &agent.node_id()]);
+    assert!(
+        decommissioned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&decommissioned.stderr)
+    );
+    wait_until("the agent to fence the volume", || {
+        fenced_volumes(&agent).get(&volume).is_some()
+    });
+    let why = fenced_volumes(&agent)[&volume].clone();
+    assert!(why.as_str().unwrap().contains(reason), "{why}");
+    assert!(why.as_str().unwrap().contains("decommissioned"), "{why}");
+    assert!(
+        mounts_under(&agent.run_dir).is_empty(),
+        "{:?}",
+        mounts_under(&agent.run_dir)
+    );
+    assert!(engines_of(&agent, &volume).is_empty());
+    // The container is still running, and only gets I/O errors now.
+    wait_until("the writer to see I/O errors", || {
+        docker.ok(&["logs", &container]).contains("failed ")
+    });
+    let synced = synced_before_failure(&docker, &container);
+
+    // Another host takes the volume while the fenced container still runs,
+    // and finds every line synced before the fence, in order.
+    let second = Agent::start_named(&server, dir.path(), &format!("{label}next"), &storage);
+    let mount = format!(r#"{{"Name":"{volume}","ID":"next-host-container"}}"#);
+    let (status, body) = plugin_call(&second.socket, "/VolumeDriver.Mount", &mount);
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mount_point = std::path::PathBuf::from(answer["Mountpoint"].as_str().unwrap());
+    assert_lines_kept(
+        &std::fs::read_to_string(mount_point.join("log")).unwrap(),
+        synced,
+    );
+    let (status, body) = plugin_call(&second.socket, "/VolumeDriver.Unmount", &mount);
+    assert_eq!(status, 200, "{body}");
+
+    // Once the fenced container is gone, nothing of the first host's mount
+    // is left: no loop device on its engine's file.
+    drop(guard);
+    assert!(
+        loops_under(&agent.run_dir).is_empty(),
+        "{:?}",
+        loops_under(&agent.run_dir)
+    );
+    // Docker keeps its record of the volume: it cannot forget a volume whose
+    // plugin is gone or refused by the key manager (`docker volume rm` waits
+    // on the plugin's `Get`), and the volume's name is unique to this test.
+}
+
+#[test]
+fn a_decommissioned_node_fences_its_volume_when_its_liveness_report_is_refused() {
+    // Frequent liveness reports and a lease of ten minutes: the refused
+    // report fences, long before any renewal is due.
+    a_decommission_fences_the_volume_at_once(
+        "gone",
+        &["--lease-seconds", "600", "--heartbeat-interval", "1s"],
+        "the key manager refuses this node",
+    );
+}
+
+#[test]
+fn a_decommissioned_node_fences_its_volume_when_its_lease_renewal_is_refused() {
+    // Renewals every 10 s and no liveness report after the first: the
+    // refused renewal fences, not the lease's deadline (22.5 s after the
+    // last renewal), which would say the lease "was not renewed".
+    a_decommission_fences_the_volume_at_once(
+        "renewal",
+        &["--lease-seconds", "30", "--heartbeat-interval", "1h"],
+        "the key manager refused the lease",
+    );
 }

@@ -14,10 +14,10 @@ mod server_support;
 #[path = "../../plugin/tests/support/mod.rs"]
 mod docker_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use agent_support::{Agent, mounts_under};
+use agent_support::{Agent, mounts_under, plugin_call};
 use docker_support::Docker;
 use server_support::TestServer;
 
@@ -99,29 +99,6 @@ fn a_container_volume_is_encrypted_at_rest_and_gone_after_remove() {
     let key = server.cli(&["key", "show", shown["key_id"].as_str().unwrap(), "--json"]);
     let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
     assert_eq!(key["state"], "destroyed", "remove destroys the key: {key}");
-}
-
-/// Sends one plugin call to an agent's socket; returns status and body.
-fn plugin_call(socket: &Path, path: &str, body: &str) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: plugin\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer[9..12].parse().unwrap();
-    (
-        status,
-        answer
-            .split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned(),
-    )
 }
 
 #[test]

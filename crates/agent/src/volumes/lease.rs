@@ -251,6 +251,33 @@ impl Leases {
         was
     }
 
+    /// Fences every volume mounted here, at once: the key manager refuses
+    /// this node for good (it was decommissioned, which ended its leases), so
+    /// another node may take these volumes now, and the agent is about to
+    /// stop, after which nothing here would renew or fence them. Returns the
+    /// volumes fenced.
+    pub(crate) async fn fence_all(&self, reason: &str) -> Vec<String> {
+        let generations: Vec<(String, u64)> = self
+            .mounted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, mounted)| (name.clone(), mounted.generation))
+            .collect();
+        let mut fenced = Vec::with_capacity(generations.len());
+        for (name, generation) in generations {
+            tracing::error!(
+                volume = %name,
+                %reason,
+                "the key manager refuses this node, and another node may take the volume now: its mount here is stopped (fenced) and its key wiped, and the containers using it get I/O errors"
+            );
+            if self.fence(&name, generation, reason.to_owned()).await {
+                fenced.push(name);
+            }
+        }
+        fenced
+    }
+
     /// Renews the lease of mount `generation` of `name` until aborted, and
     /// fences the volume when the lease cannot be kept.
     async fn keep(self: Arc<Self>, name: String, generation: u64, last_sent: Arc<Mutex<Instant>>) {
@@ -308,9 +335,10 @@ impl Leases {
         }
     }
 
-    /// Fences mount `generation` of `name`, unless it was unmounted meanwhile:
-    /// stops its engine at once and reports the volume fenced.
-    async fn fence(&self, name: &str, generation: u64, reason: String) {
+    /// Fences mount `generation` of `name`, unless it was unmounted (or
+    /// fenced) meanwhile: stops its engine at once and reports the volume
+    /// fenced. Returns whether this call fenced it.
+    async fn fence(&self, name: &str, generation: u64, reason: String) -> bool {
         let taken = {
             let mut mounted = self.mounted.lock().unwrap_or_else(PoisonError::into_inner);
             if mounted
@@ -329,7 +357,7 @@ impl Leases {
             }
         };
         let Some(mounted) = taken else {
-            return;
+            return false;
         };
         let target = mounted.volume.target().to_owned();
         match tokio::task::spawn_blocking(move || mounted.volume.fence()).await {
@@ -347,6 +375,7 @@ impl Leases {
         self.shared.update_status(|status| {
             status.fenced_volumes.insert(name.to_owned(), reason);
         });
+        true
     }
 }
 

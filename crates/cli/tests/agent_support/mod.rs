@@ -190,3 +190,39 @@ pub fn mounts_under(dir: &Path) -> Vec<String> {
         .filter(|mount_point| mount_point.starts_with(&*dir.to_string_lossy()))
         .collect()
 }
+
+/// Sends one plugin call to an agent's socket; returns status and body.
+pub fn plugin_call(socket: &Path, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: plugin\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.get(9..12).unwrap().parse().unwrap();
+    (
+        status,
+        answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// The backing files of the loop devices attached to a file under `dir`.
+pub fn loops_under(dir: &Path) -> Vec<String> {
+    let prefix = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/sys/block")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("loop"))
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("loop/backing_file")).ok())
+        .map(|backing| backing.trim_end().to_owned())
+        .filter(|backing| backing.starts_with(&prefix))
+        .collect()
+}
