@@ -469,17 +469,26 @@ impl plugin::VolumeDriver for CryptainerDriver {
     }
 
     async fn remove(&self, name: String) -> Result<(), DriverError> {
-        if let Ok(volume) = self.store.get(&name) {
-            self.store.remove(volume).map_err(internal)?;
-        }
-        send_json::<serde_json::Value>(
+        // The key manager decides first: it refuses a volume another node
+        // holds (on shared storage that node is using the image right now) or
+        // this node may not remove, and destroys the key. Only then is the
+        // image deleted, so a refused Remove loses nothing. A volume the key
+        // manager no longer knows (a Remove that failed after this point) is
+        // finished here.
+        let removed = send_json::<serde_json::Value>(
             self.shared
                 .http()
                 .delete(self.url(&format!("/v1/volumes/{name}"))),
             "remove the volume",
         )
-        .await
-        .map_err(from_agent)?;
+        .await;
+        match removed {
+            Ok(_) | Err(AgentError::Refused { status: 404, .. }) => {}
+            Err(error) => return Err(from_agent(error)),
+        }
+        if let Ok(volume) = self.store.get(&name) {
+            self.store.remove(volume).map_err(internal)?;
+        }
         Ok(())
     }
 

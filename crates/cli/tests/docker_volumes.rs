@@ -149,6 +149,24 @@ fn a_second_node_cannot_open_a_volume_another_node_holds() {
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("is in use on node:"), "{body}");
     assert!(mounts_under(&second.run_dir).is_empty());
+    // Nor may it remove the volume from under the first: the key manager
+    // refuses, and the image on the shared storage stays.
+    let image = shared.join(format!("{volume}.img"));
+    assert!(image.exists());
+    let (status, body) = plugin_call(
+        &second.socket,
+        "/VolumeDriver.Remove",
+        &format!(r#"{{"Name":"{volume}"}}"#),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(image.exists(), "a refused Remove deleted the image");
+    docker.ok(&[
+        "exec",
+        &container,
+        "sh",
+        "-c",
+        "echo still-here > /data/after && sync",
+    ]);
 
     // Once the first host's container is gone, the second host may open it.
     drop(guard);
