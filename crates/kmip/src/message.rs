@@ -154,18 +154,22 @@ pub fn decode_request(bytes: &[u8]) -> Result<Item, Vec<u8>> {
     })
 }
 
-/// Whether every batch item of `request` is a quick read
-/// ([`crate::operations::is_quick`]), so that [`answer_deferred`] may run it on
-/// an async worker. Anything else (or anything malformed) goes to a thread.
+/// Most batch items a message may have and still run on an async worker.
+pub const MAX_QUICK_BATCH_ITEMS: usize = 16;
+
+/// Whether `request` has at most [`MAX_QUICK_BATCH_ITEMS`] batch items, each a
+/// quick read ([`crate::operations::is_quick`]), so that [`answer_deferred`]
+/// may run it on an async worker. Anything else (or anything malformed) goes
+/// to a thread.
 #[must_use]
 pub fn is_quick(request: &Item) -> bool {
-    let mut items = request
+    let items: Vec<&Item> = request
         .children()
         .iter()
         .filter(|child| child.tag == Tag::BATCH_ITEM)
-        .peekable();
-    items.peek().is_some()
-        && items.all(|item| {
+        .collect();
+    (1..=MAX_QUICK_BATCH_ITEMS).contains(&items.len())
+        && items.iter().all(|item| {
             item.child(Tag::OPERATION)
                 .and_then(|operation| operation.value.as_enumeration())
                 .is_some_and(crate::operations::is_quick)

@@ -2936,6 +2936,14 @@ fn quick_reads_are_answered_once_their_audit_records_are_durable() {
         1,
         vec![(operation::CREATE_KEY_PAIR, vec![])]
     )));
+    // Nor is a long batch of reads: it would hold the async worker too long.
+    assert!(!kmip::is_quick(&request(
+        2,
+        1,
+        (0..=kmip::message::MAX_QUICK_BATCH_ITEMS)
+            .map(|_| (operation::GET, vec![uid(&key.id)]))
+            .collect()
+    )));
 
     let head = keystore
         .store()
