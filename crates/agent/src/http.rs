@@ -121,6 +121,52 @@ pub(crate) fn pinned_client(
     build(pki::client_config(ca_pem, identity)?)
 }
 
+/// What a request that got no answer failed with. A server that refuses this
+/// node's certificate in the TLS handshake as revoked (the node was
+/// decommissioned: what a new connection meets instead of the 401 a kept one
+/// gets) refuses the node as surely as a 401 does, and is reported as one.
+fn transport_error(what: &'static str, source: reqwest::Error) -> AgentError {
+    if certificate_revoked(&source) {
+        return AgentError::Refused {
+            what,
+            status: 401,
+            message: "the server refused this node's certificate as revoked during the TLS \
+                      handshake (the node was decommissioned); join it again with a new join token"
+                .to_owned(),
+        };
+    }
+    AgentError::Http { what, source }
+}
+
+/// Whether the TLS alert `certificate_revoked` is among the causes of `error`.
+fn certificate_revoked(error: &reqwest::Error) -> bool {
+    let is_revoked = |error: &(dyn std::error::Error + 'static)| {
+        matches!(
+            error.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::AlertReceived(
+                rustls::AlertDescription::CertificateRevoked
+            ))
+        )
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if is_revoked(current) {
+            return true;
+        }
+        // An I/O error's `source` skips the error it wraps: look inside.
+        if let Some(wrapped) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            if is_revoked(wrapped) {
+                return true;
+            }
+        }
+        cause = current.source();
+    }
+    false
+}
+
 /// Sends `request`; a non-2xx answer becomes [`AgentError::Refused`] with the
 /// server's message.
 pub(crate) async fn send_json<T: DeserializeOwned>(
@@ -130,12 +176,12 @@ pub(crate) async fn send_json<T: DeserializeOwned>(
     let response = request
         .send()
         .await
-        .map_err(|source| AgentError::Http { what, source })?;
+        .map_err(|source| transport_error(what, source))?;
     let status = response.status();
     let bytes = response
         .bytes()
         .await
-        .map_err(|source| AgentError::Http { what, source })?;
+        .map_err(|source| transport_error(what, source))?;
     if !status.is_success() {
         let message = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()

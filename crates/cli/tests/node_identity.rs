@@ -75,6 +75,11 @@ struct RunningAgent {
 
 impl RunningAgent {
     fn start(data_dir: &Path) -> RunningAgent {
+        RunningAgent::spawn(data_dir, Stdio::inherit())
+    }
+
+    /// Starts the agent with its standard error going to `stderr`.
+    fn spawn(data_dir: &Path, stderr: Stdio) -> RunningAgent {
         let child = Command::new(binary())
             .args([
                 "agent",
@@ -88,7 +93,7 @@ impl RunningAgent {
             .env("CRYPTAINER_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start agent run");
         RunningAgent {
@@ -858,4 +863,29 @@ fn after_a_ca_rotation_nodes_are_told_to_renew_one_batch_at_a_time() {
         "{}",
         text(&waited)
     );
+}
+
+#[test]
+fn an_agent_started_after_its_node_was_decommissioned_stops_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let token = create_join_token(&server, &[]);
+    let data_dir = dir.path().join("node");
+    let node_id = join_ok(&server, &token, &data_dir);
+    let output = server.cli(&["node", "decommission", &node_id, "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+
+    // Every connection the agent opens now fails in the TLS handshake (its
+    // certificate is revoked); it never gets an HTTP 401. That is as final
+    // as a 401: the agent stops and says why, instead of retrying forever.
+    // Killed on drop if it never stops.
+    let mut agent = RunningAgent::spawn(&data_dir, Stdio::piped());
+    wait_until("the agent of a decommissioned node to stop", || {
+        matches!(agent.child.try_wait(), Ok(Some(_)))
+    });
+    assert!(!agent.child.wait().unwrap().success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut agent.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("revoked"), "{stderr}");
+    assert!(stderr.contains("decommissioned"), "{stderr}");
 }
