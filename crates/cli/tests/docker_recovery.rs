@@ -18,7 +18,7 @@ mod docker_support;
 
 use std::process::Command;
 
-use agent_support::{Agent, loops_under, mounts_under, plugin_call};
+use agent_support::{Agent, grant_volume_to_agents, loops_under, mounts_under, plugin_call};
 use docker_support::{Docker, RemoveContainer};
 use server_support::{TestServer, wait_until};
 
@@ -246,6 +246,30 @@ fn fenced_volumes(agent: &Agent) -> serde_json::Value {
 }
 
 /// Sends `signal` (`STOP`, `CONT`) to the server process.
+/// Waits until the agent reports `volume` fenced, checks that nothing of it
+/// is left on the host (no mount, no engine) and that its still running
+/// writer `container` only gets I/O errors now; the reason given, and how
+/// many lines were synced before the fence.
+fn wait_fenced(docker: &Docker, agent: &Agent, volume: &str, container: &str) -> (String, usize) {
+    wait_until("the agent to fence the volume", || {
+        fenced_volumes(agent).get(volume).is_some()
+    });
+    let why = fenced_volumes(agent)[volume]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        mounts_under(&agent.run_dir).is_empty(),
+        "{:?}",
+        mounts_under(&agent.run_dir)
+    );
+    assert!(engines_of(agent, volume).is_empty());
+    wait_until("the writer to see I/O errors", || {
+        docker.ok(&["logs", container]).contains("failed ")
+    });
+    (why, synced_before_failure(docker, container))
+}
+
 fn signal_server(server: &TestServer, signal: &str) {
     let status = Command::new("kill")
         .arg(format!("-{signal}"))
@@ -273,20 +297,7 @@ fn an_agent_cut_off_from_the_key_manager_fences_its_volume_before_the_lease_laps
 
     // The key manager stops answering: renewals hang, then time out.
     signal_server(&server, "STOP");
-    wait_until("the agent to fence the volume", || {
-        fenced_volumes(&agent).get(&volume).is_some()
-    });
-    assert!(
-        mounts_under(&agent.run_dir).is_empty(),
-        "{:?}",
-        mounts_under(&agent.run_dir)
-    );
-    assert!(engines_of(&agent, &volume).is_empty());
-    // The container is still running, and only gets I/O errors now.
-    wait_until("the writer to see I/O errors", || {
-        docker.ok(&["logs", &container]).contains("failed ")
-    });
-    let synced = synced_before_failure(&docker, &container);
+    let synced = wait_fenced(&docker, &agent, &volume, &container).1;
 
     // The key manager is back; Docker still shows the volume fenced until
     // the container stops, and its unmount finds nothing left to clean up.
@@ -323,20 +334,7 @@ fn a_decommission_fences_the_volume_at_once(label: &str, agent_args: &[&str], re
     let agent = Agent::start_with(&server, dir.path(), label, &storage, agent_args);
     let (volume, container, guard) = writer(&docker, &agent, FSYNC_WRITER);
     // Either host may open the volume: the lease alone keeps them apart.
-    let granted = server.cli(&[
-        "policy",
-        "create",
-        &format!("{volume}-hosts"),
-        "--volume",
-        &volume,
-        "--node-role",
-        "agent",
-    ]);
-    assert!(
-        granted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&granted.stderr)
-    );
+    grant_volume_to_agents(&server, &volume);
 
     let decommissioned = server.cli(&["node", "decommission", &agent.node_id()]);
     assert!(
@@ -344,23 +342,9 @@ fn a_decommission_fences_the_volume_at_once(label: &str, agent_args: &[&str], re
         "{}",
         String::from_utf8_lossy(&decommissioned.stderr)
     );
-    wait_until("the agent to fence the volume", || {
-        fenced_volumes(&agent).get(&volume).is_some()
-    });
-    let why = fenced_volumes(&agent)[&volume].clone();
-    assert!(why.as_str().unwrap().contains(reason), "{why}");
-    assert!(why.as_str().unwrap().contains("decommissioned"), "{why}");
-    assert!(
-        mounts_under(&agent.run_dir).is_empty(),
-        "{:?}",
-        mounts_under(&agent.run_dir)
-    );
-    assert!(engines_of(&agent, &volume).is_empty());
-    // The container is still running, and only gets I/O errors now.
-    wait_until("the writer to see I/O errors", || {
-        docker.ok(&["logs", &container]).contains("failed ")
-    });
-    let synced = synced_before_failure(&docker, &container);
+    let (why, synced) = wait_fenced(&docker, &agent, &volume, &container);
+    assert!(why.contains(reason), "{why}");
+    assert!(why.contains("decommissioned"), "{why}");
 
     // Another host takes the volume while the fenced container still runs,
     // and finds every line synced before the fence, in order.

@@ -17,7 +17,7 @@ mod docker_support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use agent_support::{Agent, mounts_under, plugin_call};
+use agent_support::{Agent, grant_volume_to_agents, mounts_under, plugin_call};
 use docker_support::Docker;
 use server_support::TestServer;
 
@@ -114,20 +114,7 @@ fn a_second_node_cannot_open_a_volume_another_node_holds() {
     docker.ok(&["volume", "create", "-d", &first.driver, &volume]);
     // Both hosts may open it (else only its creator could): the lease alone
     // keeps them from opening it at the same time.
-    let granted = server.cli(&[
-        "policy",
-        "create",
-        &format!("{volume}-hosts"),
-        "--volume",
-        &volume,
-        "--node-role",
-        "agent",
-    ]);
-    assert!(
-        granted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&granted.stderr)
-    );
+    grant_volume_to_agents(&server, &volume);
     let container = format!("{}-holder", first.driver);
     docker.ok(&[
         "run",

@@ -240,7 +240,10 @@ enum SealState {
 #[must_use = "the value is released only once the commit is durable"]
 pub struct Durable<T> {
     value: T,
-    commits: Vec<PendingCommit>,
+    /// The commit of one change or read (no allocation on the hot paths).
+    commit: Option<PendingCommit>,
+    /// Further commits, when an answer was built from several ([`Awaiting`]).
+    more: Vec<PendingCommit>,
     map_error: fn(StoreError) -> KeystoreError,
 }
 
@@ -248,23 +251,32 @@ impl<T> Durable<T> {
     pub(crate) fn new(value: T, commit: PendingCommit) -> Durable<T> {
         Durable {
             value,
-            commits: vec![commit],
+            commit: Some(commit),
+            more: Vec::new(),
             map_error: KeystoreError::from,
         }
+    }
+
+    fn commits(&mut self) -> impl Iterator<Item = PendingCommit> + use<T> {
+        self.commit
+            .take()
+            .into_iter()
+            .chain(std::mem::take(&mut self.more))
     }
 
     /// Transforms the value that will be released.
     pub fn map<U>(self, transform: impl FnOnce(T) -> U) -> Durable<U> {
         Durable {
             value: transform(self.value),
-            commits: self.commits,
+            commit: self.commit,
+            more: self.more,
             map_error: self.map_error,
         }
     }
 
     /// Blocks this thread until the commit is durable, then releases the value.
-    pub fn wait(self) -> Result<T, KeystoreError> {
-        for commit in self.commits {
+    pub fn wait(mut self) -> Result<T, KeystoreError> {
+        for commit in self.commits() {
             commit.wait().map_err(self.map_error)?;
         }
         Ok(self.value)
@@ -272,8 +284,8 @@ impl<T> Durable<T> {
 
     /// Waits without holding a thread until the commit is durable, then releases
     /// the value.
-    pub async fn finish(self) -> Result<T, KeystoreError> {
-        for commit in self.commits {
+    pub async fn finish(mut self) -> Result<T, KeystoreError> {
+        for commit in self.commits() {
             commit.await.map_err(self.map_error)?;
         }
         Ok(self.value)
@@ -295,8 +307,8 @@ pub struct Awaiting {
 
 impl Awaiting {
     /// The value of `durable` now; its commit joins those the answer waits for.
-    pub fn take<T>(&mut self, durable: Durable<T>) -> T {
-        self.commits.extend(durable.commits);
+    pub fn take<T>(&mut self, mut durable: Durable<T>) -> T {
+        self.commits.extend(durable.commits());
         durable.value
     }
 
@@ -304,7 +316,8 @@ impl Awaiting {
     pub fn release<T>(self, answer: T) -> Durable<T> {
         Durable {
             value: answer,
-            commits: self.commits,
+            commit: None,
+            more: self.commits,
             map_error: KeystoreError::from,
         }
     }
@@ -974,7 +987,8 @@ impl Keystore {
             .map_err(name_taken_or_store)?;
         Ok(Durable {
             value: meta,
-            commits: vec![commit],
+            commit: Some(commit),
+            more: Vec::new(),
             map_error: name_taken_or_store,
         })
     }

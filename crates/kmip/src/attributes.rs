@@ -207,15 +207,24 @@ pub fn unindexed(item: &Item) -> (&Item, Option<u32>) {
 
 /// A 1.x `Attribute` structure; index 0 is left out, as KMIP allows.
 fn v1_attribute(name: String, index: u32, value: Value) -> Item {
-    let mut children = vec![Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name))];
-    if index > 0 {
-        children.push(Item::new(
+    attribute_structure(
+        vec![Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name))],
+        (index > 0).then_some(index),
+        value,
+    )
+}
+
+/// An `Attribute` structure: `head` (what names it), the Attribute Index if
+/// any, then the Attribute Value.
+pub(crate) fn attribute_structure(mut head: Vec<Item>, index: Option<u32>, value: Value) -> Item {
+    if let Some(index) = index {
+        head.push(Item::new(
             Tag::ATTRIBUTE_INDEX,
             Value::Integer(i32::try_from(index).unwrap_or(i32::MAX)),
         ));
     }
-    children.push(Item::new(Tag::ATTRIBUTE_VALUE, value));
-    Item::structure(Tag::ATTRIBUTE, children)
+    head.push(Item::new(Tag::ATTRIBUTE_VALUE, value));
+    Item::structure(Tag::ATTRIBUTE, head)
 }
 
 /// A custom attribute as a 2.x response carries it: Vendor Identification,

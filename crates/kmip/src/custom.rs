@@ -31,21 +31,17 @@ const MAX_LABEL_LEN: usize = keystore::object::MAX_NAME_LEN;
 /// A custom attribute in this crate's shape.
 #[must_use]
 pub fn item(vendor: &str, name: &str, index: Option<u32>, value: Value) -> Item {
-    let mut children = vec![
-        Item::new(
-            Tag::VENDOR_IDENTIFICATION,
-            Value::TextString(vendor.to_owned()),
-        ),
-        Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
-    ];
-    if let Some(index) = index {
-        children.push(Item::new(
-            Tag::ATTRIBUTE_INDEX,
-            Value::Integer(i32::try_from(index).unwrap_or(i32::MAX)),
-        ));
-    }
-    children.push(Item::new(Tag::ATTRIBUTE_VALUE, value));
-    Item::structure(Tag::ATTRIBUTE, children)
+    crate::attributes::attribute_structure(
+        vec![
+            Item::new(
+                Tag::VENDOR_IDENTIFICATION,
+                Value::TextString(vendor.to_owned()),
+            ),
+            Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.to_owned())),
+        ],
+        index,
+        value,
+    )
 }
 
 /// The vendor and name of a 1.x custom attribute name (`x-Foo`, `y-Foo`).

@@ -157,19 +157,23 @@ pub fn decode_request(bytes: &[u8]) -> Result<Item, Vec<u8>> {
 /// Most batch items a message may have and still run on an async worker.
 pub const MAX_QUICK_BATCH_ITEMS: usize = 16;
 
+/// Largest message decoded on an async worker; a longer one (which cannot be
+/// a few quick reads anyway) is decoded on a thread.
+pub const MAX_QUICK_MESSAGE_BYTES: usize = 64 * 1024;
+
 /// Whether `request` has at most [`MAX_QUICK_BATCH_ITEMS`] batch items, each a
 /// quick read ([`crate::operations::is_quick`]), so that [`answer_deferred`]
 /// may run it on an async worker. Anything else (or anything malformed) goes
 /// to a thread.
 #[must_use]
 pub fn is_quick(request: &Item) -> bool {
-    let items: Vec<&Item> = request
+    let mut items = request
         .children()
         .iter()
-        .filter(|child| child.tag == Tag::BATCH_ITEM)
-        .collect();
-    (1..=MAX_QUICK_BATCH_ITEMS).contains(&items.len())
-        && items.iter().all(|item| {
+        .filter(|child| child.tag == Tag::BATCH_ITEM);
+    let count = items.clone().take(MAX_QUICK_BATCH_ITEMS + 1).count();
+    (1..=MAX_QUICK_BATCH_ITEMS).contains(&count)
+        && items.all(|item| {
             item.child(Tag::OPERATION)
                 .and_then(|operation| operation.value.as_enumeration())
                 .is_some_and(crate::operations::is_quick)

@@ -158,35 +158,52 @@ async fn serve_connection(
             Ok(Ok(_)) => {}
             Ok(Err(_)) | Err(_) => return,
         }
-        let request = match kmip::decode_request(&message) {
-            Ok(request) => request,
-            Err(answer) => {
-                if stream.write_all(&answer).await.is_err() || stream.flush().await.is_err() {
-                    return;
+        // Quick reads (Get, Encrypt, Get Attributes, ...) in a short message
+        // run here and await their audit records without holding a thread, as
+        // the HTTPS API's key reads do; anything that changes state or works
+        // longer (key pair generation, a long message) runs on the blocking
+        // pool.
+        // A short message is decoded here; a long one (which cannot be a few
+        // quick reads anyway) on the blocking pool.
+        let decoded = if message.len() <= kmip::message::MAX_QUICK_MESSAGE_BYTES {
+            match kmip::decode_request(&message) {
+                Ok(request) => Some(request),
+                Err(answer) => {
+                    if stream.write_all(&answer).await.is_err() || stream.flush().await.is_err() {
+                        return;
+                    }
+                    continue;
                 }
-                continue;
             }
+        } else {
+            None
         };
         // Quick reads (Get, Encrypt, Get Attributes, ...) run here and await
         // their audit records without holding a thread, as the HTTPS API's key
         // reads do; anything that changes state or works longer (key pair
-        // generation) runs on the blocking pool.
-        let answer = if kmip::is_quick(&request) {
-            kmip::answer_deferred(&keystore, &session, &request)
-                .finish()
-                .await
-        } else {
-            let keystore = Arc::clone(&keystore);
-            let session = Arc::clone(&session);
-            match tokio::task::spawn_blocking(move || {
-                ttlv::encode(&kmip::handle_message(&keystore, &session, &request))
-            })
-            .await
-            {
-                Ok(response) => Ok(response),
-                Err(error) => {
-                    tracing::error!(%peer, %error, "KMIP request handler failed");
-                    return;
+        // generation, a long message) runs on the blocking pool.
+        let answer = match decoded {
+            Some(request) if kmip::is_quick(&request) => {
+                kmip::answer_deferred(&keystore, &session, &request)
+                    .finish()
+                    .await
+            }
+            decoded => {
+                let keystore = Arc::clone(&keystore);
+                let session = Arc::clone(&session);
+                let handled = tokio::task::spawn_blocking(move || match decoded {
+                    Some(request) => {
+                        ttlv::encode(&kmip::handle_message(&keystore, &session, &request))
+                    }
+                    None => kmip::handle_bytes(&keystore, &session, &message),
+                })
+                .await;
+                match handled {
+                    Ok(response) => Ok(response),
+                    Err(error) => {
+                        tracing::error!(%peer, %error, "KMIP request handler failed");
+                        return;
+                    }
                 }
             }
         };

@@ -226,3 +226,22 @@ pub fn loops_under(dir: &Path) -> Vec<String> {
         .filter(|backing| backing.starts_with(&prefix))
         .collect()
 }
+
+/// Lets every agent node open `volume` (else only its creator could): on
+/// shared storage the lease alone keeps two hosts from opening it at once.
+pub fn grant_volume_to_agents(server: &TestServer, volume: &str) {
+    let granted = server.cli(&[
+        "policy",
+        "create",
+        &format!("{volume}-hosts"),
+        "--volume",
+        volume,
+        "--node-role",
+        "agent",
+    ]);
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+}

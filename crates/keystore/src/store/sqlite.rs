@@ -83,7 +83,6 @@ CREATE TABLE IF NOT EXISTS objects ",
     ";
 CREATE UNIQUE INDEX IF NOT EXISTS objects_live_name ON objects (tenant, name)
     WHERE name IS NOT NULL AND state NOT IN ('destroyed', 'destroyed_compromised');
-DROP INDEX IF EXISTS objects_by_tenant;
 CREATE INDEX IF NOT EXISTS objects_of_tenant ON objects (tenant, created);
 CREATE INDEX IF NOT EXISTS objects_in_order ON objects (created);
 CREATE TABLE IF NOT EXISTS object_versions (
