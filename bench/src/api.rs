@@ -1,10 +1,12 @@
-//! The `api` benchmark: starts a server, runs the phases in order, and gathers
-//! the figures of the report.
+//! The `api` benchmark: starts two servers of the same binary, runs the phases
+//! in order, and gathers the figures of the report.
 //!
-//! Phases: (1) idle memory; (2) gets at the baseline size; (3) durable creates;
-//! (4) fill to the full size; (5) memory after the fill; (6) gets at the full
-//! size. Both get phases run in the same process against the same server, so
-//! their ratio compares like with like.
+//! Phases: (1) idle memory; (2) the baseline server gets its 1,000 keys;
+//! (3) durable creates on the second server; (4) its fill to the full size;
+//! (5) memory after the fill; (6) gets, in rounds that alternate between the
+//! baseline server and the full one. The machine's speed drifts by more than
+//! the difference being measured over the minutes of a fill, so the two sizes
+//! are measured in the same seconds, and their ratio compares like with like.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +25,10 @@ const IDLE_SETTLE: Duration = Duration::from_secs(1);
 
 /// Time between two progress lines during the fill.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Unmeasured load before each get round after a server's first: its
+/// threads and caches wake up after the other server's round.
+const ROUND_WARMUP: Duration = Duration::from_millis(250);
 
 /// Options of the `api` benchmark.
 #[derive(clap::Args, Debug)]
@@ -55,6 +61,12 @@ pub struct ApiArgs {
     /// is compared with.
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub baseline_keys: u64,
+
+    /// Rounds of the get phase: each server is measured `rounds` times for
+    /// `duration / rounds`, the two alternating (baseline first in odd rounds,
+    /// full first in even ones), so both sizes see the same machine.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: u32,
 
     /// Concurrent clients while filling the store (not measured).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -111,6 +123,23 @@ fn default_server_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/release/cryptainer"))
 }
 
+/// Starts a server in `dir` and waits until it has written its `dev.env`.
+fn start_server(
+    server_bin: &std::path::Path,
+    dir: &std::path::Path,
+    role: &str,
+) -> anyhow::Result<(ServerProcess, crate::server::DevEnv)> {
+    eprintln!(
+        "starting the {role} server {} in {}",
+        server_bin.display(),
+        dir.display()
+    );
+    let mut server = ServerProcess::start(server_bin, dir)?;
+    let env = server.wait_for_dev_env()?;
+    eprintln!("{role} server ready at {}", env.address);
+    Ok((server, env))
+}
+
 /// Runs the whole benchmark and returns its report.
 pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
     if args.keys < args.baseline_keys {
@@ -127,38 +156,33 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
     let clients = usize::from(args.clients);
     let fill_clients = usize::from(args.fill_clients);
 
-    // Declared before the server so it is removed after the server is gone.
+    // Declared before the servers so it is removed after they are gone.
     let scratch = ScratchDir::create(args.keep_data)?;
-    eprintln!(
-        "starting {} in {}",
-        server_bin.display(),
-        scratch.path().display()
-    );
-    let mut server = ServerProcess::start(&server_bin, scratch.path())?;
-    let env = server.wait_for_dev_env()?;
-    eprintln!("server ready at {}", env.address);
+    let baseline_dir = scratch.path().join("baseline");
+    let full_dir = scratch.path().join("full");
+    for dir in [&baseline_dir, &full_dir] {
+        std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
 
     // (1) Idle memory, after one request proves the server serves.
-    ApiClient::new(&env)?
+    let (mut base_server, base_env) = start_server(&server_bin, &baseline_dir, "baseline")?;
+    ApiClient::new(&base_env)?
         .health()
         .await
         .context("the server wrote dev.env but does not answer")?;
     tokio::time::sleep(IDLE_SETTLE).await;
-    let memory_idle = server.memory()?;
+    let memory_idle = base_server.memory()?;
 
-    let pool = (0..clients.max(fill_clients))
-        .map(|_| ApiClient::new(&env))
+    let base_pool = (0..clients)
+        .map(|_| ApiClient::new(&base_env))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let measured_clients = pool.get(..clients).context("client pool too small")?;
-    let fill_pool = pool.get(..fill_clients).context("client pool too small")?;
 
-    // (2) Gets at the baseline size.
+    // (2) The baseline server's keys.
     eprintln!(
-        "phase 2: creating {} keys, then GET material for {} s with {clients} clients",
-        args.baseline_keys,
-        args.duration.as_secs_f64()
+        "phase 2: creating {} keys on the baseline server",
+        args.baseline_keys
     );
-    let baseline = load::fill(measured_clients, "base", args.baseline_keys, None).await?;
+    let baseline = load::fill(&base_pool, "base", args.baseline_keys, None).await?;
     if baseline.aborted || baseline.errors > 0 {
         bail!(
             "creating the baseline keys failed {} times: {}",
@@ -166,22 +190,16 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
             baseline.first_error.unwrap_or_default()
         );
     }
-    let mut all_ids = baseline.created;
-    let get_baseline = load::timed(
-        measured_clients,
-        args.warmup,
-        args.duration,
-        Workload::GetMaterial {
-            ids: Arc::new(all_ids.clone()),
-        },
-        server.pid(),
-    )
-    .await?;
-    eprintln!(
-        "  {} gets/s, p99 {:.2} ms",
-        load::group_digits_f64(get_baseline.ops_per_sec),
-        get_baseline.latency.p99_ms
-    );
+    let base_ids = Arc::new(Workload::GetMaterial {
+        ids: Arc::new(baseline.created),
+    });
+
+    let (mut server, env) = start_server(&server_bin, &full_dir, "full")?;
+    let pool = (0..clients.max(fill_clients))
+        .map(|_| ApiClient::new(&env))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let measured_clients = pool.get(..clients).context("client pool too small")?;
+    let fill_pool = pool.get(..fill_clients).context("client pool too small")?;
 
     // (3) Durable creates.
     eprintln!(
@@ -198,7 +216,7 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
         server.pid(),
     )
     .await?;
-    all_ids.append(&mut create.created);
+    let mut all_ids = std::mem::take(&mut create.created);
     eprintln!(
         "  {} creates/s, p99 {:.2} ms",
         load::group_digits_f64(create.ops_per_sec),
@@ -262,35 +280,81 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
     let data_filesystem = server::filesystem_of(server.data_dir());
     let disk_bytes = server::disk_usage(server.data_dir());
     let stored_keys = u64::try_from(all_ids.len()).unwrap_or(u64::MAX);
+    let full_ids = Arc::new(Workload::GetMaterial {
+        ids: Arc::new(all_ids),
+    });
 
-    // (6) Gets at the full size, over all ids.
+    // (6) Gets at both sizes, in alternating rounds.
+    let rounds = args.rounds;
+    let round_time = args.duration / rounds;
     eprintln!(
-        "phase 6: GET material over {} keys for {} s with {clients} clients",
+        "phase 6: GET material over {} and over {} keys, {rounds} rounds of {:.1} s each \
+         with {clients} clients, alternating",
+        load::group_digits(args.baseline_keys),
         load::group_digits(stored_keys),
-        args.duration.as_secs_f64()
+        round_time.as_secs_f64()
     );
-    let get_filled = load::timed(
-        measured_clients,
-        args.warmup,
-        args.duration,
-        Workload::GetMaterial {
-            ids: Arc::new(all_ids),
-        },
-        server.pid(),
-    )
-    .await?;
+    let mut get_baseline: Option<load::Round> = None;
+    let mut get_filled: Option<load::Round> = None;
+    for index in 0..rounds {
+        let warmup = if index == 0 {
+            args.warmup
+        } else {
+            args.warmup.min(ROUND_WARMUP)
+        };
+        let base_first = index % 2 == 0;
+        for base in [base_first, !base_first] {
+            let (clients, workload, pid, merged) = if base {
+                (
+                    &base_pool[..],
+                    &base_ids,
+                    base_server.pid(),
+                    &mut get_baseline,
+                )
+            } else {
+                (measured_clients, &full_ids, server.pid(), &mut get_filled)
+            };
+            let round = load::round(clients, warmup, round_time, workload, pid).await?;
+            match merged {
+                Some(merged) => merged.merge(round),
+                None => *merged = Some(round),
+            }
+        }
+    }
+    let get_baseline = get_baseline.context("no get round ran")?.finish();
+    let get_filled = get_filled.context("no get round ran")?.finish();
     eprintln!(
-        "  {} gets/s, p99 {:.2} ms",
+        "  {} gets/s, p99 {:.2} ms at {} keys; {} gets/s, p99 {:.2} ms at {} keys",
+        load::group_digits_f64(get_baseline.ops_per_sec),
+        get_baseline.latency.p99_ms,
+        load::group_digits(args.baseline_keys),
         load::group_digits_f64(get_filled.ops_per_sec),
-        get_filled.latency.p99_ms
+        get_filled.latency.p99_ms,
+        load::group_digits(stored_keys),
     );
 
     let memory_after_gets = server.memory()?;
 
-    // Close our connections before the server's graceful shutdown waits on them.
+    // Close our connections before the servers' graceful shutdown waits on them.
     drop(pool);
+    drop(base_pool);
     let stop = server.stop()?;
-    let (problem_count, problems) = server::log_problems(server.log_path(), 10);
+    let base_stop = base_server.stop()?;
+    if !base_stop.status.success() || base_stop.killed {
+        eprintln!(
+            "warning: the baseline server ended with {} (killed: {})",
+            base_stop.status, base_stop.killed
+        );
+    }
+    let (mut problem_count, mut problems) = server::log_problems(server.log_path(), 10);
+    let (base_count, base_problems) = server::log_problems(base_server.log_path(), 10);
+    problem_count += base_count;
+    problems.extend(
+        base_problems
+            .into_iter()
+            .map(|line| format!("(baseline server) {line}")),
+    );
+    problems.truncate(10);
 
     Ok(Report::new(Measurements {
         started_at,
@@ -301,6 +365,7 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<Report> {
         phase_secs: args.duration.as_secs_f64(),
         warmup_secs: args.warmup.as_secs_f64(),
         baseline_keys: args.baseline_keys,
+        rounds: args.rounds,
         target_keys: args.keys,
         stored_keys,
         memory_idle,

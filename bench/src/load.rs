@@ -85,12 +85,80 @@ pub async fn timed(
     workload: Workload,
     server_pid: Option<u32>,
 ) -> anyhow::Result<PhaseResult> {
-    let workload = Arc::new(workload);
+    Ok(
+        round(clients, warmup, duration, &Arc::new(workload), server_pid)
+            .await?
+            .finish(),
+    )
+}
+
+/// The raw outcome of one timed run of a workload; rounds against the same
+/// server [`Round::merge`] into one phase.
+pub struct Round {
+    latencies: Latencies,
+    errors: u64,
+    first_error: Option<String>,
+    created: Vec<Box<str>>,
+    elapsed: Duration,
+    server_used: Option<Duration>,
+    generator_used: Option<Duration>,
+    other_used: Option<Duration>,
+    steal_used: Option<Duration>,
+}
+
+impl Round {
+    /// Adds `other`'s requests, time and CPU use to this one's.
+    pub fn merge(&mut self, other: Round) {
+        let add = |a: Option<Duration>, b: Option<Duration>| Some(a? + b?);
+        self.latencies.merge(other.latencies);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.created.extend(other.created);
+        self.elapsed += other.elapsed;
+        self.server_used = add(self.server_used, other.server_used);
+        self.generator_used = add(self.generator_used, other.generator_used);
+        self.other_used = add(self.other_used, other.other_used);
+        self.steal_used = add(self.steal_used, other.steal_used);
+    }
+
+    /// The phase's figures: throughput and CPU use over the measured time.
+    pub fn finish(self) -> PhaseResult {
+        let elapsed = self.elapsed;
+        let cores = |time: Option<Duration>| {
+            Some(time?.as_secs_f64() / elapsed.as_secs_f64().max(f64::MIN_POSITIVE))
+        };
+        let ops = u64::try_from(self.latencies.len()).unwrap_or(u64::MAX);
+        PhaseResult {
+            server_cpu_cores: cores(self.server_used),
+            generator_cpu_cores: cores(self.generator_used),
+            other_cpu_cores: cores(self.other_used),
+            steal_cpu_cores: cores(self.steal_used),
+            ops,
+            errors: self.errors,
+            first_error: self.first_error,
+            elapsed_secs: elapsed.as_secs_f64(),
+            ops_per_sec: per_second(ops, elapsed),
+            latency: self.latencies.summarize(),
+            created: self.created,
+        }
+    }
+}
+
+/// One timed run: [`timed`] without summarizing, so that several can be merged.
+pub async fn round(
+    clients: &[ApiClient],
+    warmup: Duration,
+    duration: Duration,
+    workload: &Arc<Workload>,
+    server_pid: Option<u32>,
+) -> anyhow::Result<Round> {
     let barrier = Arc::new(Barrier::new(clients.len() + 1));
     let mut handles = Vec::with_capacity(clients.len());
     for (worker, client) in clients.iter().enumerate() {
         let client = client.clone();
-        let workload = Arc::clone(&workload);
+        let workload = Arc::clone(workload);
         let barrier = Arc::clone(&barrier);
         handles.push(tokio::spawn(async move {
             // Opens the connection, then lets the server reach a steady state
@@ -132,9 +200,6 @@ pub async fn timed(
     let elapsed = started.elapsed();
     let cpu_after = CpuSnapshot::take(server_pid);
     let used = |before: Option<Duration>, after: Option<Duration>| after?.checked_sub(before?);
-    let cores = |time: Option<Duration>| {
-        Some(time?.as_secs_f64() / elapsed.as_secs_f64().max(f64::MIN_POSITIVE))
-    };
     let server_used = used(cpu_before.server, cpu_after.server);
     let generator_used = used(cpu_before.generator, cpu_after.generator);
     let machine_used = used(
@@ -149,19 +214,16 @@ pub async fn timed(
         .zip(server_used)
         .zip(generator_used)
         .map(|((machine, server), generator)| machine.saturating_sub(server + generator));
-    let ops = u64::try_from(latencies.len()).unwrap_or(u64::MAX);
-    Ok(PhaseResult {
-        server_cpu_cores: cores(server_used),
-        generator_cpu_cores: cores(generator_used),
-        other_cpu_cores: cores(other_used),
-        steal_cpu_cores: cores(steal_used),
-        ops,
+    Ok(Round {
+        latencies,
         errors,
         first_error,
-        elapsed_secs: elapsed.as_secs_f64(),
-        ops_per_sec: per_second(ops, elapsed),
-        latency: latencies.summarize(),
         created,
+        elapsed,
+        server_used,
+        generator_used,
+        other_used,
+        steal_used,
     })
 }
 

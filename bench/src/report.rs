@@ -77,8 +77,10 @@ pub struct Measurements {
     pub phase_secs: f64,
     /// Unmeasured load before each measured phase.
     pub warmup_secs: f64,
-    /// Keys stored during the first get phase.
+    /// Keys stored in the baseline server.
     pub baseline_keys: u64,
+    /// Rounds of the get phase, alternating between the two servers.
+    pub rounds: u32,
     /// Keys asked for before the last get phase.
     pub target_keys: u64,
     /// Keys actually stored before the last get phase.
@@ -93,13 +95,13 @@ pub struct Measurements {
     pub disk_bytes_filled: u64,
     /// File system type of the data directory (`ext4`, `tmpfs`, ...).
     pub data_filesystem: Option<String>,
-    /// Gets at the baseline size.
+    /// Gets at the baseline size (the baseline server's rounds).
     pub get_baseline: PhaseResult,
     /// Durable creates.
     pub create: PhaseResult,
     /// The fill.
     pub fill: FillFigures,
-    /// Gets at the full size.
+    /// Gets at the full size (the full server's rounds).
     pub get_filled: PhaseResult,
     /// Trouble in the server's log.
     pub server_log: LogFigures,
@@ -274,7 +276,8 @@ impl Report {
         let _ = writeln!(
             out,
             "Cryptainer HTTPS API benchmark, {}\nserver {}, data on {}, {} CPUs (load generator on the same machine), \
-             {} clients, {:.0} s per phase after {:.0} s of warm-up, {} then {} keys\n",
+             {} clients, {:.0} s per phase after {:.0} s of warm-up; gets over {} and over {} keys \
+             on two servers in {} alternating rounds\n",
             figures.started_at,
             figures.server_bin,
             figures
@@ -287,6 +290,7 @@ impl Report {
             figures.warmup_secs,
             group_digits(figures.baseline_keys),
             group_digits(figures.stored_keys),
+            figures.rounds,
         );
         let _ = writeln!(
             out,

@@ -28,7 +28,7 @@ pub use nodes::NODE_OWNER_LABEL;
 
 pub use secrets::MAX_SECRET_BYTES;
 pub use service::{
-    Awaiting, Caller, Durable, Initialized, Keystore, KeystoreError, NewHalf, SealChoice, Status,
-    TenantScope,
+    Awaiting, Caller, Durable, Found, Initialized, Keystore, KeystoreError, NewHalf, SealChoice,
+    Status, TenantScope,
 };
 pub use volumes::{MAX_LEASE_SECS, MAX_VOLUME_BYTES, MIN_VOLUME_BYTES, NewVolume};

@@ -17,7 +17,8 @@ use crate::seal::{
 };
 use crate::secret::{Key256, SecretBytes};
 use crate::store::{
-    ListFilter, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow, VersionRow, Write,
+    ListFilter, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow, VersionRow,
+    Write,
 };
 use crate::wrap::{self, WrapError};
 
@@ -231,6 +232,27 @@ enum SealState {
     Uninitialized,
     Sealed(SealedRoot),
     Unsealed(Box<Unsealed>),
+}
+
+/// An object found for a read of its material ([`Keystore::find_for_read`]):
+/// its metadata and its current version's wrapped material, read together.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The object's metadata.
+    pub meta: ObjectMeta,
+    /// The current version's wrapped material (`None` when it has none).
+    current: Option<VersionRow>,
+}
+
+impl From<ObjectMeta> for Found {
+    /// An object whose material was not read with it: a read of the material
+    /// looks its version up.
+    fn from(meta: ObjectMeta) -> Found {
+        Found {
+            meta,
+            current: None,
+        }
+    }
 }
 
 /// A result whose change and audit record are with the store's writer but may
@@ -1348,6 +1370,46 @@ impl Keystore {
         Ok((meta, row))
     }
 
+    /// An object found for a read of its material: [`Keystore::find`] that also
+    /// takes its current version's wrapped material from the same lookup, for
+    /// [`Keystore::found_material_deferred`]. Unwraps nothing.
+    pub fn find_for_read(&self, tenant: &str, reference: &str) -> Result<Found, KeystoreError> {
+        let by = if crate::object::looks_like_id(reference) {
+            ObjectRef::Id(reference)
+        } else {
+            ObjectRef::Name {
+                tenant,
+                name: reference,
+            }
+        };
+        let (meta, current) =
+            self.store
+                .get_object_current(by)?
+                .ok_or_else(|| KeystoreError::NotFound {
+                    what: "key",
+                    reference: reference.to_owned(),
+                })?;
+        Ok(Found { meta, current })
+    }
+
+    /// [`Keystore::material_deferred`] for an object found with
+    /// [`Keystore::find_for_read`]: the current version needs no second lookup.
+    pub fn found_material_deferred(
+        &self,
+        caller: &Caller,
+        found: &Found,
+        version: Option<u32>,
+    ) -> Result<Durable<(u32, SecretBytes)>, KeystoreError> {
+        let (version, material) =
+            self.unwrap_version_from(&found.meta, version, found.current.as_ref())?;
+        self.audit_read(
+            caller,
+            &found.meta,
+            "key.read_material",
+            (version, material),
+        )
+    }
+
     /// An object's metadata by id or by name in `tenant`. Reading metadata reads no
     /// key material; the caller audits the request.
     pub fn find(&self, tenant: &str, reference: &str) -> Result<ObjectMeta, KeystoreError> {
@@ -1398,12 +1460,23 @@ impl Keystore {
         version: Option<u32>,
         operation: &str,
     ) -> Result<Durable<(u32, SecretBytes)>, KeystoreError> {
-        let (version, material) = self.unwrap_version(meta, version)?;
+        let read = self.unwrap_version(meta, version)?;
+        self.audit_read(caller, meta, operation, read)
+    }
+
+    /// Holds `read` until the audit record of its reading (as `operation`) is durable.
+    fn audit_read<T>(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+        operation: &str,
+        read: T,
+    ) -> Result<Durable<T>, KeystoreError> {
         let commit = self.store.submit(
             Vec::new(),
             event(caller, operation, Some(&meta.tenant), Some(&meta.id)),
         )?;
-        Ok(Durable::new((version, material), commit))
+        Ok(Durable::new(read, commit))
     }
 
     /// Unwraps one version of an object's material (the current one when
@@ -1412,6 +1485,17 @@ impl Keystore {
         &self,
         meta: &ObjectMeta,
         version: Option<u32>,
+    ) -> Result<(u32, SecretBytes), KeystoreError> {
+        self.unwrap_version_from(meta, version, None)
+    }
+
+    /// [`Keystore::unwrap_version`], taking the version's row from `read` when
+    /// it is that version (read with the metadata) instead of from the store.
+    fn unwrap_version_from(
+        &self,
+        meta: &ObjectMeta,
+        version: Option<u32>,
+        read: Option<&VersionRow>,
     ) -> Result<(u32, SecretBytes), KeystoreError> {
         if meta.state.is_destroyed() {
             return Err(KeystoreError::WrongState {
@@ -1422,13 +1506,19 @@ impl Keystore {
             });
         }
         let version = version.unwrap_or(meta.version);
-        let row =
-            self.store
-                .get_version(&meta.id, version)?
-                .ok_or_else(|| KeystoreError::NotFound {
-                    what: "key version",
-                    reference: format!("{} version {version}", meta.id),
+        let stored;
+        let row = match read {
+            Some(row) if row.object_id == meta.id && row.version == version => row,
+            _ => {
+                stored = self.store.get_version(&meta.id, version)?.ok_or_else(|| {
+                    KeystoreError::NotFound {
+                        what: "key version",
+                        reference: format!("{} version {version}", meta.id),
+                    }
                 })?;
+                &stored
+            }
+        };
         let material = self.with_unsealed(|unsealed| {
             let key = unsealed
                 .tenants

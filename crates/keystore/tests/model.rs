@@ -17,7 +17,8 @@ use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
 use keystore::store::sqlite::SqliteStore;
 use keystore::store::{
-    ListFilter, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow, VersionRow, Write,
+    ListFilter, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow, VersionRow,
+    Write,
 };
 use keystore::{Caller, Keystore, KeystoreError, SealChoice};
 use rand::rngs::StdRng;
@@ -51,6 +52,12 @@ impl Store for FlakyStore {
     }
     fn get_version(&self, object_id: &str, version: u32) -> Result<Option<VersionRow>, StoreError> {
         self.inner.get_version(object_id, version)
+    }
+    fn get_object_current(
+        &self,
+        by: ObjectRef<'_>,
+    ) -> Result<Option<(ObjectMeta, Option<VersionRow>)>, StoreError> {
+        self.inner.get_object_current(by)
     }
     fn versions_below_kek(
         &self,
@@ -191,6 +198,39 @@ fn check_agrees(harness: &Harness, model: &BTreeMap<String, ModelKey>) {
         let meta = keystore.find("default", &key.id).unwrap();
         assert_eq!(meta.state, key.state, "state of {name}");
         assert_eq!(meta.name.as_deref(), Some(name.as_str()));
+        // The object's row carries a copy of its current version's row: it
+        // must be that row, through rotations, re-wraps and destruction.
+        let (with_current, current) = harness
+            .store
+            .get_object_current(ObjectRef::Id(&key.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(with_current, meta);
+        assert_eq!(
+            current,
+            harness.store.get_version(&key.id, meta.version).unwrap(),
+            "the copy of {name}'s current version"
+        );
+        let found = keystore.find_for_read("default", &key.id).unwrap();
+        assert_eq!(found.meta, meta);
+        let read = keystore.found_material_deferred(&Caller::system(), &found, None);
+        if meta.state.is_destroyed() {
+            assert!(read.is_err(), "the material of destroyed {name} was read");
+            assert!(
+                keystore.find_for_read("default", name).is_err(),
+                "destroyed {name} found by its name"
+            );
+        } else {
+            let (version, material) = read.unwrap().wait().unwrap();
+            assert_eq!(version, meta.version);
+            assert_eq!(
+                Some(material.expose_secret()),
+                key.versions.last().map(Vec::as_slice),
+                "current material of {name}"
+            );
+            let by_name = keystore.find_for_read("default", name).unwrap();
+            assert_eq!(by_name.meta, meta, "{name} found by its name");
+        }
         if meta.state.is_destroyed() {
             assert!(
                 harness.store.get_version(&key.id, 1).unwrap().is_none(),

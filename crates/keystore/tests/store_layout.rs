@@ -1,6 +1,7 @@
 //! The key store's table layout: a store whose `objects` table still has
-//! rowids (made by an earlier version) is rebuilt at open without losing an
-//! object, its material, its list order or the live-name rule.
+//! rowids, or has no copy of each object's current material (both made by
+//! earlier versions), is brought up to date at open without losing an object,
+//! its material, its list order or the live-name rule.
 #![allow(clippy::unwrap_used, clippy::panic)] // In tests a panic is the failure report.
 
 mod support;
@@ -10,8 +11,8 @@ use std::path::Path;
 
 use keystore::object::{Algorithm, ObjectMeta};
 use keystore::secret::SecretBytes;
-use keystore::store::ListFilter;
 use keystore::store::sqlite::SqliteStore;
+use keystore::store::{ListFilter, ObjectRef, Store};
 use keystore::{Caller, Keystore, KeystoreError};
 
 const PASSPHRASE: &[u8] = b"correct horse battery staple";
@@ -42,6 +43,34 @@ fn listed_names(keystore: &Keystore) -> Vec<String> {
 fn material(keystore: &Keystore, meta: &ObjectMeta) -> Vec<u8> {
     let (_, secret) = keystore.material(&Caller::system(), meta, None).unwrap();
     secret.expose_secret().to_vec()
+}
+
+/// The current material as a get reads it: from the copy in the object's row.
+fn current_material(keystore: &Keystore, store: &SqliteStore, id: &str) -> Vec<u8> {
+    let (meta, copied) = store
+        .get_object_current(ObjectRef::Id(id))
+        .unwrap()
+        .unwrap();
+    assert!(copied.is_some(), "{id} has no copy of its current version");
+    assert_eq!(copied, store.get_version(id, meta.version).unwrap());
+    let found = keystore.find_for_read("default", id).unwrap();
+    let (_, secret) = keystore
+        .found_material_deferred(&Caller::system(), &found, None)
+        .unwrap()
+        .wait()
+        .unwrap();
+    secret.expose_secret().to_vec()
+}
+
+fn objects_columns(database: &Path) -> Vec<String> {
+    rusqlite::Connection::open(database)
+        .unwrap()
+        .prepare("SELECT name FROM pragma_table_info('objects')")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn objects_definition(database: &Path) -> String {
@@ -130,6 +159,7 @@ fn an_objects_table_with_rowids_is_rebuilt_at_open_losing_nothing() {
         let found = keystore.find("default", &meta.id).unwrap();
         assert_eq!(found.name, meta.name);
         assert_eq!(&material(&keystore, &found), expected);
+        assert_eq!(&current_material(&keystore, &store, &meta.id), expected);
     }
     // New objects list after the old ones, and a live name stays unique.
     create_key(&keystore, "after").unwrap();
@@ -146,4 +176,76 @@ fn an_objects_table_with_rowids_is_rebuilt_at_open_losing_nothing() {
     let store = SqliteStore::open(&database).unwrap();
     drop(store);
     assert!(objects_definition(&database).contains("WITHOUT ROWID"));
+}
+
+#[test]
+fn an_objects_table_without_the_current_material_gets_it_at_open() {
+    let (dir, store, keystore) = support::unsealed();
+    let rotated = create_key(&keystore, "rotated").unwrap();
+    let rotated = keystore.rotate(&Caller::system(), &rotated).unwrap();
+    assert_eq!(rotated.version, 2);
+    let plain = create_key(&keystore, "plain").unwrap();
+    let destroyed = create_key(&keystore, "destroyed").unwrap();
+    let destroyed = keystore
+        .revoke(
+            &Caller::system(),
+            &destroyed,
+            keystore::object::RevocationReason::CessationOfOperation,
+        )
+        .unwrap();
+    keystore.destroy(&Caller::system(), &destroyed).unwrap();
+    let expected: Vec<(String, Vec<u8>)> = [&rotated, &plain]
+        .iter()
+        .map(|meta| (meta.id.clone(), material(&keystore, meta)))
+        .collect();
+    drop(keystore);
+    drop(store);
+
+    // The layout of the version before: no rowid, no copy of the material.
+    let database = dir.path().join("test.db");
+    let old = rusqlite::Connection::open(&database).unwrap();
+    old.execute_batch(
+        "BEGIN;
+         ALTER TABLE objects DROP COLUMN current_version;
+         ALTER TABLE objects DROP COLUMN current_kek;
+         ALTER TABLE objects DROP COLUMN current_wrapped;
+         COMMIT;",
+    )
+    .unwrap();
+    drop(old);
+    assert!(!objects_columns(&database).contains(&"current_wrapped".to_owned()));
+
+    let store = std::sync::Arc::new(SqliteStore::open(&database).unwrap());
+    let keystore = Keystore::open(store.clone()).unwrap();
+    keystore
+        .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
+        .unwrap();
+    assert!(objects_columns(&database).contains(&"current_wrapped".to_owned()));
+    for (id, material) in &expected {
+        assert_eq!(&current_material(&keystore, &store, id), material);
+    }
+    // The destroyed key's row has no copy, and its material stays unreadable.
+    let (meta, copied) = store
+        .get_object_current(ObjectRef::Id(&destroyed.id))
+        .unwrap()
+        .unwrap();
+    assert!(meta.state.is_destroyed());
+    assert_eq!(copied, None);
+    let found = keystore.find_for_read("default", &destroyed.id).unwrap();
+    assert!(
+        keystore
+            .found_material_deferred(&Caller::system(), &found, None)
+            .is_err()
+    );
+    // Writes after the change keep the copy current.
+    let rotated = keystore.find("default", &rotated.id).unwrap();
+    let rotated = keystore.rotate(&Caller::system(), &rotated).unwrap();
+    let (_, rotated_material) = keystore
+        .material(&Caller::system(), &rotated, None)
+        .unwrap();
+    assert_eq!(
+        current_material(&keystore, &store, &rotated.id),
+        rotated_material.expose_secret()
+    );
+    assert_ne!(rotated_material.expose_secret(), expected[0].1.as_slice());
 }

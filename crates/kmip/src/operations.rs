@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use keystore::object::{Algorithm, ObjectMeta, ObjectType, RevocationReason, State};
 use keystore::secret::SecretBytes;
 use keystore::store::{ListFilter, MAX_LIST};
-use keystore::{Awaiting, Caller, Keystore, TenantScope};
+use keystore::{Awaiting, Caller, Durable, Found, Keystore, KeystoreError, TenantScope};
 use rand::RngCore;
 use ttlv::{Item, Tag, Value};
 
@@ -521,6 +521,13 @@ impl Context<'_> {
         self.object_by_id(&id)
     }
 
+    /// [`Self::object`] for a read of its material: the lookup also brings the
+    /// current version ([`Keystore::find_for_read`]).
+    fn object_for_read(&self) -> Result<Found, KmipError> {
+        let id = self.identifier(Tag::UNIQUE_IDENTIFIER)?;
+        self.lookup(&id, Keystore::find_for_read, |found| &found.meta)
+    }
+
     /// The identifier in the payload's `tag` field, or the ID placeholder when
     /// the field is absent or is the 2.x ID Placeholder enumeration.
     fn identifier(&self, tag: Tag) -> Result<String, KmipError> {
@@ -551,27 +558,36 @@ impl Context<'_> {
 
     /// The object `id` names, if the caller may see it.
     fn object_by_id(&self, id: &str) -> Result<ObjectMeta, KmipError> {
+        self.lookup(id, Keystore::find, |meta| meta)
+    }
+
+    /// Looks the object `id` names up with `find`; one of a tenant the caller
+    /// may not see is reported exactly like a missing one.
+    fn lookup<T>(
+        &self,
+        id: &str,
+        find: impl FnOnce(&Keystore, &str, &str) -> Result<T, KeystoreError>,
+        meta_of: impl FnOnce(&T) -> &ObjectMeta,
+    ) -> Result<T, KmipError> {
         let not_found = || KmipError::new(ResultReason::ItemNotFound, format!("no object '{id}'"));
         if !keystore::object::looks_like_id(id) {
             return Err(not_found());
         }
-        let meta = self
-            .keystore
-            .find(&self.session.tenant, id)
-            .map_err(|error| store_error(&error))?;
-        if !self.session.scope.allows(&meta.tenant) {
+        let found =
+            find(self.keystore, &self.session.tenant, id).map_err(|error| store_error(&error))?;
+        if !self.session.scope.allows(&meta_of(&found).tenant) {
             return Err(not_found());
         }
-        Ok(meta)
+        Ok(found)
     }
 
-    fn material(&self, meta: &ObjectMeta) -> Result<SecretBytes, KmipError> {
+    fn material(&self, found: &Found) -> Result<SecretBytes, KmipError> {
+        let read = self
+            .keystore
+            .found_material_deferred(&self.session.caller, found, None);
         let read = match self.awaiting {
-            Some(awaiting) => self
-                .keystore
-                .material_deferred(&self.session.caller, meta, None)
-                .map(|durable| awaiting.borrow_mut().take(durable)),
-            None => self.keystore.material(&self.session.caller, meta, None),
+            Some(awaiting) => read.map(|durable| awaiting.borrow_mut().take(durable)),
+            None => read.and_then(Durable::wait),
         };
         read.map(|(_, material)| material)
             .map_err(|error| store_error(&error))
@@ -1364,7 +1380,8 @@ impl Context<'_> {
 
     fn get(&self) -> Outcome {
         self.require(self.session.rights.read_material, "get key material")?;
-        let meta = self.object()?;
+        let found = self.object_for_read()?;
+        let meta = &found.meta;
         if meta.object_type == ObjectType::SecretData && !self.session.rights.read_secret_data {
             return Err(KmipError::new(
                 ResultReason::PermissionDenied,
@@ -1374,7 +1391,7 @@ impl Context<'_> {
         let wrapping = self
             .payload
             .child(Tag::KEY_WRAPPING_SPECIFICATION)
-            .map(|specification| self.wrapping_key(specification, &meta))
+            .map(|specification| self.wrapping_key(specification, meta))
             .transpose()?;
         let format = match self.payload.child(Tag::KEY_FORMAT_TYPE).map(|i| &i.value) {
             None => None,
@@ -1387,7 +1404,7 @@ impl Context<'_> {
                 format!("object {} is destroyed; its material is gone", meta.id),
             ));
         }
-        let material = self.material(&meta)?;
+        let material = self.material(&found)?;
         let object = match meta.object_type {
             ObjectType::SymmetricKey => {
                 let (format_code, key_material) = match format {
@@ -1419,14 +1436,14 @@ impl Context<'_> {
                 };
                 Item::structure(
                     Tag::SYMMETRIC_KEY,
-                    vec![key_block(&meta, format_code, key_material)],
+                    vec![key_block(meta, format_code, key_material)],
                 )
             }
             ObjectType::PublicKey | ObjectType::PrivateKey => {
                 let private = meta.object_type == ObjectType::PrivateKey;
                 let wanted =
                     format.unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
-                let transparent = transparent_export(&meta, &material, wanted)?;
+                let transparent = transparent_export(meta, &material, wanted)?;
                 let key_material = if let Some(structure) = transparent {
                     structure
                 } else {
@@ -1450,13 +1467,13 @@ impl Context<'_> {
                     } else {
                         Tag::PUBLIC_KEY
                     },
-                    vec![key_block(&meta, wanted, key_material)],
+                    vec![key_block(meta, wanted, key_material)],
                 )
             }
             ObjectType::SplitKey => {
-                let mut children = split_key_items(&meta);
+                let mut children = split_key_items(meta);
                 children.push(key_block(
-                    &meta,
+                    meta,
                     key_format::RAW,
                     Item::new(
                         Tag::KEY_MATERIAL,
@@ -2249,9 +2266,9 @@ impl Context<'_> {
 
     /// The object a cryptographic operation names, once the caller's role is
     /// known to allow using keys.
-    fn key_object(&self) -> Result<ObjectMeta, KmipError> {
+    fn key_object(&self) -> Result<Found, KmipError> {
         self.require(self.session.rights.read_material, "use keys")?;
-        self.object()
+        self.object_for_read()
     }
 
     /// The key for a cryptographic operation: an object of `kind` and the right
@@ -2259,11 +2276,13 @@ impl Context<'_> {
     /// encrypt, sign, MAC; Active, Deactivated or Compromised to process it).
     fn usable_key(
         &self,
-        meta: ObjectMeta,
+        found: impl Into<Found>,
         kind: ObjectType,
         protects: bool,
         family: &str,
     ) -> Result<(ObjectMeta, SecretBytes), KmipError> {
+        let found = found.into();
+        let meta = &found.meta;
         let allowed = if protects {
             meta.state == State::Active
         } else {
@@ -2297,8 +2316,8 @@ impl Context<'_> {
                 ),
             ));
         }
-        let material = self.material(&meta)?;
-        Ok((meta, material))
+        let material = self.material(&found)?;
+        Ok((found.meta, material))
     }
 
     /// The block cipher mode the Cryptographic Parameters ask for: GCM when none.
@@ -2331,12 +2350,12 @@ impl Context<'_> {
     }
 
     fn encrypt(&self) -> Outcome {
-        let meta = self.key_object()?;
-        if meta.object_type == ObjectType::PublicKey {
-            return self.rsa_encrypt(meta);
+        let found = self.key_object()?;
+        if found.meta.object_type == ObjectType::PublicKey {
+            return self.rsa_encrypt(found);
         }
         let mode = Self::cipher_mode(self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS))?;
-        let (meta, key) = self.usable_key(meta, ObjectType::SymmetricKey, true, "aes")?;
+        let (meta, key) = self.usable_key(found, ObjectType::SymmetricKey, true, "aes")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -2383,12 +2402,12 @@ impl Context<'_> {
     }
 
     fn decrypt(&self) -> Outcome {
-        let meta = self.key_object()?;
-        if meta.object_type == ObjectType::PrivateKey {
-            return self.rsa_decrypt(meta);
+        let found = self.key_object()?;
+        if found.meta.object_type == ObjectType::PrivateKey {
+            return self.rsa_decrypt(found);
         }
         let mode = Self::cipher_mode(self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS))?;
-        let (meta, key) = self.usable_key(meta, ObjectType::SymmetricKey, false, "aes")?;
+        let (meta, key) = self.usable_key(found, ObjectType::SymmetricKey, false, "aes")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -2419,9 +2438,9 @@ impl Context<'_> {
     }
 
     fn mac(&self, verify: bool) -> Outcome {
-        let meta = self.key_object()?;
+        let found = self.key_object()?;
         let (meta, key) =
-            self.usable_key(meta, ObjectType::SymmetricKey, !verify, "hmac-sha256")?;
+            self.usable_key(found, ObjectType::SymmetricKey, !verify, "hmac-sha256")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -2503,9 +2522,9 @@ impl Context<'_> {
         Ok((hash, mask_hash))
     }
 
-    fn rsa_encrypt(&self, meta: ObjectMeta) -> Outcome {
+    fn rsa_encrypt(&self, found: Found) -> Outcome {
         let (hash, mask_hash) = self.oaep_hashes()?;
-        let (meta, key) = self.usable_key(meta, ObjectType::PublicKey, true, "rsa")?;
+        let (meta, key) = self.usable_key(found, ObjectType::PublicKey, true, "rsa")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -2516,9 +2535,9 @@ impl Context<'_> {
         ])
     }
 
-    fn rsa_decrypt(&self, meta: ObjectMeta) -> Outcome {
+    fn rsa_decrypt(&self, found: Found) -> Outcome {
         let (hash, mask_hash) = self.oaep_hashes()?;
-        let (meta, key) = self.usable_key(meta, ObjectType::PrivateKey, false, "rsa")?;
+        let (meta, key) = self.usable_key(found, ObjectType::PrivateKey, false, "rsa")?;
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
@@ -2579,7 +2598,8 @@ impl Context<'_> {
     /// Sign (with an Active private key) or Signature Verify (with a public key
     /// that is Active, Deactivated or Compromised).
     fn sign(&self, verify: bool) -> Outcome {
-        let meta = self.key_object()?;
+        let found = self.key_object()?;
+        let meta = &found.meta;
         if self.payload.child(Tag::DIGESTED_DATA).is_some() {
             return Err(KmipError::new(
                 ResultReason::FeatureNotSupported,
@@ -2610,7 +2630,7 @@ impl Context<'_> {
         let data = self
             .bytes_field(Tag::DATA)?
             .ok_or_else(|| KmipError::missing("Data"))?;
-        let (meta, key) = self.usable_key(meta, kind, !verify, family)?;
+        let (meta, key) = self.usable_key(found, kind, !verify, family)?;
         if verify {
             let signature = self
                 .bytes_field(Tag::SIGNATURE_DATA)?

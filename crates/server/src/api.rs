@@ -19,7 +19,7 @@ use keystore::object::{Algorithm, ObjectMeta, RevocationReason, State as ObjectS
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
 use keystore::store::{ListFilter, Role, TokenRow, Write};
-use keystore::{Caller, Durable, Keystore, KeystoreError, SealChoice, TenantScope};
+use keystore::{Caller, Durable, Found, Keystore, KeystoreError, SealChoice, TenantScope};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -817,15 +817,45 @@ pub(crate) fn resolve_object(
     tenant: Option<&str>,
     what: &str,
 ) -> Result<ObjectMeta, ApiError> {
+    resolve_with(call, reference, tenant, what, Keystore::find, |meta| meta)
+}
+
+/// [`resolve_object`] for a read of the key's material: the lookup also
+/// brings its current version ([`Keystore::find_for_read`]).
+fn resolve_for_read(
+    call: &Call<'_>,
+    reference: &str,
+    tenant: Option<&str>,
+) -> Result<Found, ApiError> {
+    resolve_with(
+        call,
+        reference,
+        tenant,
+        "key",
+        Keystore::find_for_read,
+        |found| &found.meta,
+    )
+}
+
+/// Looks `reference` up with `find` in the caller's tenant (or `tenant`) and
+/// hides what lies outside the caller's tenants as missing.
+fn resolve_with<T>(
+    call: &Call<'_>,
+    reference: &str,
+    tenant: Option<&str>,
+    what: &str,
+    find: impl FnOnce(&Keystore, &str, &str) -> Result<T, KeystoreError>,
+    meta_of: impl FnOnce(&T) -> &ObjectMeta,
+) -> Result<T, ApiError> {
     let tenant = call.principal().tenant_for(tenant);
     let hidden = || ApiError::new(Code::NotFound, format!("no {what} '{reference}'"));
-    let meta = match call.keystore.find(&tenant, reference) {
-        Ok(meta) => meta,
+    let found = match find(call.keystore, &tenant, reference) {
+        Ok(found) => found,
         Err(KeystoreError::NotFound { .. }) => return Err(hidden()),
         Err(error) => return Err(error.into()),
     };
-    check_tenant(call.principal(), &meta.tenant, what).map_err(|_| hidden())?;
-    Ok(meta)
+    check_tenant(call.principal(), &meta_of(&found).tenant, what).map_err(|_| hidden())?;
+    Ok(found)
 }
 
 async fn show_key(
@@ -867,11 +897,12 @@ async fn key_material(
         "key.read_material",
         Permission::ReadMaterial,
         move |call| {
-            let meta = resolve(call, &reference, query.tenant.as_deref())?;
-            crate::policies::refuse_direct_read(call, &meta)?;
-            let durable = call
-                .keystore
-                .material_deferred(&call.caller, &meta, query.version)?;
+            let found = resolve_for_read(call, &reference, query.tenant.as_deref())?;
+            crate::policies::refuse_direct_read(call, &found.meta)?;
+            let durable =
+                call.keystore
+                    .found_material_deferred(&call.caller, &found, query.version)?;
+            let meta = found.meta;
             Ok(durable.map(|(version, material)| {
                 Json(Material {
                     id: meta.id,

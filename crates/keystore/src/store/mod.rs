@@ -31,6 +31,21 @@ pub struct VersionRow {
     pub wrapped: Vec<u8>,
 }
 
+/// How an object is looked up: by its id, or by the name it has in a tenant
+/// while it is not destroyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectRef<'a> {
+    /// By id.
+    Id(&'a str),
+    /// By live name within a tenant.
+    Name {
+        /// The tenant.
+        tenant: &'a str,
+        /// The name.
+        name: &'a str,
+    },
+}
+
 /// A tenant's key-encryption key, wrapped under the root key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantKeyRow {
@@ -402,6 +417,24 @@ pub trait Store: Send + Sync {
         tenant: &str,
         name: &str,
     ) -> Result<Option<ObjectMeta>, StoreError>;
+    /// An object's metadata with its current version's wrapped material
+    /// (`None` when it has none, as once destroyed), read together: the
+    /// common read of a key. `by` finds it as `get_object` or
+    /// `find_object_by_name` do.
+    fn get_object_current(
+        &self,
+        by: ObjectRef<'_>,
+    ) -> Result<Option<(ObjectMeta, Option<VersionRow>)>, StoreError> {
+        let found = match by {
+            ObjectRef::Id(id) => self.get_object(id)?,
+            ObjectRef::Name { tenant, name } => self.find_object_by_name(tenant, name)?,
+        };
+        let Some(meta) = found else {
+            return Ok(None);
+        };
+        let current = self.get_version(&meta.id, meta.version)?;
+        Ok(Some((meta, current)))
+    }
     /// A page of objects and the total that match.
     fn list_objects(&self, filter: &ListFilter) -> Result<(Vec<ObjectMeta>, u64), StoreError>;
     /// One version of an object's wrapped material.

@@ -30,8 +30,8 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    CommitReply, JoinTokenRow, ListFilter, MAX_LIST, NodeRow, PendingCommit, Store, StoreError,
-    TenantKeyRow, TokenRow, VersionRow, VolumeRow, Write,
+    CommitReply, JoinTokenRow, ListFilter, MAX_LIST, NodeRow, ObjectRef, PendingCommit, Store,
+    StoreError, TenantKeyRow, TokenRow, VersionRow, VolumeRow, Write,
 };
 use crate::journal::Journal;
 use crate::object::ObjectMeta;
@@ -52,6 +52,14 @@ const READ_POOL: usize = 16;
 /// the order they were stored, which is the order lists are in. Both indexes
 /// on it grow at their end, so a create changes one random page of the table
 /// (and one of `object_versions`), not one of every index as well.
+///
+/// `current_kek` and `current_wrapped` repeat the `object_versions` row of
+/// version `current_version` (the object's current one; both NULL once it is
+/// erased), so that a read of the current material finds everything in the
+/// object's row: one descent instead of two, which is most of what a get
+/// costs over a large store. `object_versions` stays the record of every
+/// version; every write of an object or of a version brings the copy up to
+/// date in the same transaction ([`mirror_current`]).
 macro_rules! objects_columns {
     () => {
         "(
@@ -61,7 +69,10 @@ macro_rules! objects_columns {
     name        TEXT,
     state       TEXT NOT NULL,
     object_type TEXT NOT NULL,
-    meta        TEXT NOT NULL
+    meta        TEXT NOT NULL,
+    current_version INTEGER NOT NULL DEFAULT 0,
+    current_kek     INTEGER,
+    current_wrapped BLOB
 ) WITHOUT ROWID"
     };
 }
@@ -282,6 +293,7 @@ impl SqliteStore {
         let mut keys = Connection::open(path)?;
         configure(&keys)?;
         drop_objects_rowid(&mut keys)?;
+        add_current_columns(&mut keys)?;
         keys.execute_batch(SCHEMA)?;
         restrict_permissions(path);
         let mut log = Connection::open(&audit_path)?;
@@ -537,6 +549,63 @@ impl Store for SqliteStore {
                 .optional()?;
             text.as_deref().map(decode_meta).transpose()
         })
+    }
+
+    fn get_object_current(
+        &self,
+        by: ObjectRef<'_>,
+    ) -> Result<Option<(ObjectMeta, Option<VersionRow>)>, StoreError> {
+        type Columns = (String, i64, Option<i64>, Option<Vec<u8>>);
+        let columns = |row: &rusqlite::Row<'_>| -> Result<Columns, rusqlite::Error> {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        };
+        let found = self.with_reader(|connection| {
+            Ok(match by {
+                ObjectRef::Id(id) => connection
+                    .prepare_cached(
+                        "SELECT meta, current_version, current_kek, current_wrapped \
+                         FROM objects WHERE id = ?1",
+                    )?
+                    .query_row([id], columns)
+                    .optional()?,
+                ObjectRef::Name { tenant, name } => connection
+                    .prepare_cached(
+                        "SELECT meta, current_version, current_kek, current_wrapped \
+                         FROM objects WHERE tenant = ?1 AND name = ?2 \
+                         AND state NOT IN ('destroyed', 'destroyed_compromised')",
+                    )?
+                    .query_row([tenant, name], columns)
+                    .optional()?,
+            })
+        })?;
+        let Some((text, current_version, kek_version, wrapped)) = found else {
+            return Ok(None);
+        };
+        let meta = decode_meta(&text)?;
+        if i64::from(meta.version) != current_version {
+            // Never expected: every write keeps the two in step. The record
+            // of every version answers instead.
+            tracing::error!(
+                object = %meta.id,
+                copied = current_version,
+                current = meta.version,
+                "an object's row copies another version than its current one; \
+                 reading the current one from object_versions"
+            );
+            let current = self.get_version(&meta.id, meta.version)?;
+            return Ok(Some((meta, current)));
+        }
+        let current = match (kek_version, wrapped) {
+            (Some(kek_version), Some(wrapped)) => Some(VersionRow {
+                object_id: meta.id.clone(),
+                version: meta.version,
+                tenant: meta.tenant.clone(),
+                kek_version: to_u32(kek_version, "tenant key version")?,
+                wrapped,
+            }),
+            _ => None,
+        };
+        Ok(Some((meta, current)))
     }
 
     fn find_object_by_name(
@@ -1175,8 +1244,56 @@ fn drop_objects_rowid(keys: &mut Connection) -> Result<(), StoreError> {
         DROP TABLE objects;
         ALTER TABLE objects_rebuilt RENAME TO objects;"
     ))?;
+    rebuild.execute_batch(MIRROR_ALL_CURRENT)?;
     rebuild.commit()?;
     tracing::info!(objects = count, "objects table rebuilt");
+    Ok(())
+}
+
+/// Copies the current version's row of `object_versions` into the object's
+/// row (NULLs when there is none: not written yet, or erased).
+fn mirror_current(transaction: &Connection, object_id: &str) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(
+            "UPDATE objects SET (current_kek, current_wrapped) = \
+             (SELECT kek_version, wrapped FROM object_versions \
+              WHERE object_id = objects.id AND version = objects.current_version) \
+             WHERE id = ?1",
+        )?
+        .execute(params![object_id])?;
+    Ok(())
+}
+
+/// Fills the copy of every object's current version (see `objects_columns!`)
+/// from `object_versions`: for a store made before the objects table had it.
+const MIRROR_ALL_CURRENT: &str = "
+UPDATE objects SET current_version = json_extract(meta, '$.version');
+UPDATE objects SET (current_kek, current_wrapped) =
+    (SELECT kek_version, wrapped FROM object_versions
+     WHERE object_id = objects.id AND version = objects.current_version);";
+
+/// Adds the copy of the current version to the objects table of a store made
+/// before it had one, and fills it, in one transaction.
+fn add_current_columns(keys: &mut Connection) -> Result<(), StoreError> {
+    let columns: Vec<String> = keys
+        .prepare("SELECT name FROM pragma_table_info('objects')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if columns.is_empty() || columns.iter().any(|column| column == "current_version") {
+        return Ok(());
+    }
+    tracing::info!(
+        "adding a copy of each object's current material to its row \
+         (once, for a store made by an earlier version)"
+    );
+    let change = keys.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    change.execute_batch(
+        "ALTER TABLE objects ADD COLUMN current_version INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE objects ADD COLUMN current_kek INTEGER;
+         ALTER TABLE objects ADD COLUMN current_wrapped BLOB;",
+    )?;
+    change.execute_batch(MIRROR_ALL_CURRENT)?;
+    change.commit()?;
     Ok(())
 }
 
@@ -1237,9 +1354,10 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                     .map_err(|error| corrupt("object metadata", error))?;
                 let inserted = transaction
                     .prepare_cached(
-                        "INSERT INTO objects (id, created, tenant, name, state, object_type, meta) \
+                        "INSERT INTO objects \
+                         (id, created, tenant, name, state, object_type, meta, current_version) \
                          VALUES (?1, (SELECT coalesce(max(created), 0) + 1 FROM objects), \
-                         ?2, ?3, ?4, ?5, ?6)",
+                         ?2, ?3, ?4, ?5, ?6, ?7)",
                     )?
                     .execute(params![
                         meta.id,
@@ -1247,10 +1365,11 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                         meta.name,
                         meta.state.as_str(),
                         meta.object_type.as_str(),
-                        text
+                        text,
+                        meta.version
                     ]);
                 match inserted {
-                    Ok(_) => {}
+                    Ok(_) => mirror_current(transaction, &meta.id)?,
                     Err(rusqlite::Error::SqliteFailure(failure, _))
                         if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
                     {
@@ -1267,9 +1386,17 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                     .map_err(|error| corrupt("object metadata", error))?;
                 transaction
                     .prepare_cached(
-                        "UPDATE objects SET name = ?2, state = ?3, meta = ?4 WHERE id = ?1",
+                        "UPDATE objects SET name = ?2, state = ?3, meta = ?4, current_version = ?5 \
+                         WHERE id = ?1",
                     )?
-                    .execute(params![meta.id, meta.name, meta.state.as_str(), text])?;
+                    .execute(params![
+                        meta.id,
+                        meta.name,
+                        meta.state.as_str(),
+                        text,
+                        meta.version
+                    ])?;
+                mirror_current(transaction, &meta.id)?;
             }
             Write::PutVersion(row) => {
                 transaction
@@ -1285,11 +1412,23 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                         row.kek_version,
                         row.wrapped
                     ])?;
+                transaction
+                    .prepare_cached(
+                        "UPDATE objects SET current_kek = ?3, current_wrapped = ?4 \
+                         WHERE id = ?1 AND current_version = ?2",
+                    )?
+                    .execute(params![
+                        row.object_id,
+                        row.version,
+                        row.kek_version,
+                        row.wrapped
+                    ])?;
             }
             Write::EraseVersions { object_id } => {
                 transaction
                     .prepare_cached("DELETE FROM object_versions WHERE object_id = ?1")?
                     .execute(params![object_id])?;
+                mirror_current(transaction, object_id)?;
             }
             Write::PutTenantKey(row) => {
                 transaction.prepare_cached("INSERT OR REPLACE INTO tenant_keys (tenant, version, wrapped) VALUES (?1, ?2, ?3)")?.execute(
