@@ -3,6 +3,7 @@
 //! thread with positioned I/O on the image.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -39,7 +40,16 @@ thread_local! {
     /// (plus room to align it for direct reads), so the steady state allocates
     /// nothing.
     static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The ranges of the image (position, length) this worker wrote last,
+    /// oldest first, whose cached pages it drops a few writes later (see
+    /// [`BlockFile::drop_cached`]).
+    static WRITTEN: RefCell<VecDeque<(u64, u64)>> = const { RefCell::new(VecDeque::new()) };
 }
+
+/// How many of its latest writes a worker leaves in the image's page cache
+/// before dropping the oldest: by then the writeback each write started has
+/// usually finished, and only clean pages can be dropped.
+const WRITES_LEFT_CACHED: usize = 4;
 
 /// The part of `buffer` of `len` bytes that starts on a [`DIRECT_ALIGN`]
 /// boundary, growing the buffer as needed.
@@ -199,7 +209,35 @@ impl<C: BlockCipher> BlockFile<C> {
             .write_all_at(buffer, position)
             .map_err(Errno::from)?;
         self.start_writeback(position, buffer.len());
+        if self.direct.is_some() {
+            let len = u64::try_from(buffer.len()).map_err(|_| Errno::EINVAL)?;
+            let oldest = WRITTEN.with_borrow_mut(|written| {
+                written.push_back((position, len));
+                if written.len() > WRITES_LEFT_CACHED {
+                    written.pop_front()
+                } else {
+                    None
+                }
+            });
+            if let Some((oldest, oldest_len)) = oldest {
+                self.drop_cached(oldest, oldest_len);
+            }
+        }
         Ok(())
+    }
+
+    /// Drops the image's cached pages in `[position, position + len)` that
+    /// are clean (written back); dirty pages and pages under writeback stay.
+    /// Reads bypass the image's page cache (direct reads), so the ciphertext
+    /// pages are of no use once on the disk; freed at once, they are reused
+    /// by the next writes instead of fresh pages. A failure is ignored.
+    fn drop_cached(&self, position: u64, len: u64) {
+        let _ = rustix::fs::fadvise(
+            &self.image,
+            position,
+            std::num::NonZeroU64::new(len),
+            rustix::fs::Advice::DontNeed,
+        );
     }
 
     /// Asks the kernel to start writing `[position, position + len)` of the
@@ -534,6 +572,54 @@ mod tests {
                 "round {round}: read back differs"
             );
         }
+    }
+
+    /// Whether the image's page cache holds the byte at `position`: a read
+    /// that may not wait for the disk (`RWF_NOWAIT`) finds it.
+    fn cached(image: &File, position: u64) -> bool {
+        let mut byte = [0u8; 1];
+        let read = rustix::io::preadv2(
+            image,
+            &mut [std::io::IoSliceMut::new(&mut byte)],
+            position,
+            rustix::io::ReadWriteFlags::NOWAIT,
+        );
+        matches!(read, Ok(1))
+    }
+
+    #[test]
+    fn written_ciphertext_leaves_the_image_page_cache_a_few_writes_later() {
+        // On a disk filesystem: tmpfs pages are the storage and never drop.
+        let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+        let device = block_file(dir.path());
+        assert!(device.direct.is_some(), "no direct read handle");
+        let chunk = 16 * SECTOR;
+        let data = vec![0x5a; chunk];
+        let position = |index: usize| device.data_offset + (index * chunk) as u64;
+        device.write(0, &data).unwrap();
+        device.sync().unwrap();
+        assert!(
+            cached(&device.image, position(0)),
+            "the first write is not cached"
+        );
+        for index in 1..=WRITES_LEFT_CACHED {
+            device.write((index * chunk) as u64, &data).unwrap();
+        }
+        assert!(
+            !cached(&device.image, position(0)),
+            "the first write, clean, is still cached {WRITES_LEFT_CACHED} writes later"
+        );
+        assert!(
+            cached(&device.image, position(WRITES_LEFT_CACHED)),
+            "the latest write is not cached"
+        );
+        let mut buffer = Vec::new();
+        let sectors = aligned_part(&mut buffer, chunk).unwrap();
+        device.read_sectors(0, sectors).unwrap();
+        assert!(
+            sectors == data.as_slice(),
+            "the dropped range reads back differently"
+        );
     }
 
     #[test]
