@@ -366,6 +366,19 @@ pub struct Keystore {
     mutation_lock: Mutex<()>,
 }
 
+/// What `reference` names in `tenant`: an object id when it looks like one,
+/// otherwise a live name.
+fn object_ref<'a>(tenant: &'a str, reference: &'a str) -> ObjectRef<'a> {
+    if crate::object::looks_like_id(reference) {
+        ObjectRef::Id(reference)
+    } else {
+        ObjectRef::Name {
+            tenant,
+            name: reference,
+        }
+    }
+}
+
 fn object_aad(object_id: &str, version: u32) -> Vec<u8> {
     format!("cryptainer-object-v1:{object_id}:{version}").into_bytes()
 }
@@ -1374,21 +1387,13 @@ impl Keystore {
     /// takes its current version's wrapped material from the same lookup, for
     /// [`Keystore::found_material_deferred`]. Unwraps nothing.
     pub fn find_for_read(&self, tenant: &str, reference: &str) -> Result<Found, KeystoreError> {
-        let by = if crate::object::looks_like_id(reference) {
-            ObjectRef::Id(reference)
-        } else {
-            ObjectRef::Name {
-                tenant,
-                name: reference,
-            }
-        };
-        let (meta, current) =
-            self.store
-                .get_object_current(by)?
-                .ok_or_else(|| KeystoreError::NotFound {
-                    what: "key",
-                    reference: reference.to_owned(),
-                })?;
+        let (meta, current) = self
+            .store
+            .get_object_current(object_ref(tenant, reference))?
+            .ok_or_else(|| KeystoreError::NotFound {
+                what: "key",
+                reference: reference.to_owned(),
+            })?;
         Ok(Found { meta, current })
     }
 
@@ -1413,10 +1418,9 @@ impl Keystore {
     /// An object's metadata by id or by name in `tenant`. Reading metadata reads no
     /// key material; the caller audits the request.
     pub fn find(&self, tenant: &str, reference: &str) -> Result<ObjectMeta, KeystoreError> {
-        let found = if crate::object::looks_like_id(reference) {
-            self.store.get_object(reference)?
-        } else {
-            self.store.find_object_by_name(tenant, reference)?
+        let found = match object_ref(tenant, reference) {
+            ObjectRef::Id(id) => self.store.get_object(id)?,
+            ObjectRef::Name { tenant, name } => self.store.find_object_by_name(tenant, name)?,
         };
         found.ok_or_else(|| KeystoreError::NotFound {
             what: "key",

@@ -54,12 +54,13 @@ const READ_POOL: usize = 16;
 /// (and one of `object_versions`), not one of every index as well.
 ///
 /// `current_kek` and `current_wrapped` repeat the `object_versions` row of
-/// version `current_version` (the object's current one; both NULL once it is
-/// erased), so that a read of the current material finds everything in the
+/// version `current_version` (the object's current one; both NULL while there
+/// is none, as once it is erased: reads then look the version up), so that a read of the current material finds everything in the
 /// object's row: one descent instead of two, which is most of what a get
 /// costs over a large store. `object_versions` stays the record of every
-/// version; every write of an object or of a version brings the copy up to
-/// date in the same transaction ([`mirror_current`]).
+/// version. Writing a version updates the copy when it is the current one,
+/// changing an object's metadata or erasing its versions copies the row anew
+/// ([`mirror_current`]), each in the same transaction.
 macro_rules! objects_columns {
     () => {
         "(
@@ -1368,8 +1369,10 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                         text,
                         meta.version
                     ]);
+                // The copy of the current version is filled by its PutVersion,
+                // which callers write after the object.
                 match inserted {
-                    Ok(_) => mirror_current(transaction, &meta.id)?,
+                    Ok(_) => {}
                     Err(rusqlite::Error::SqliteFailure(failure, _))
                         if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
                     {
