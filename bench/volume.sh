@@ -2,15 +2,25 @@
 # One command, one run: fio on native ext4 (on a loop image on the same
 # disk), on a Cryptainer volume, and on gocryptfs, printed as ratios of the
 # Cryptainer volume to native and to gocryptfs. Needs root, fio, gocryptfs,
-# e2fsprogs and fuse3.
+# e2fsprogs, fuse3, jq and bc.
 #
-#   bench/volume.sh                 # BENCH_DIR=/var/tmp/cryptainer-bench, 1 GiB files
-#   BENCH_SIZE=256M RUNTIME=5 bench/volume.sh   # quicker
+#   bench/volume.sh                 # BENCH_DIR=/var/tmp/cryptainer-bench, 1 GiB files, 3 rounds
+#   BENCH_SIZE=256M RUNTIME=5 ROUNDS=1 bench/volume.sh   # quicker
+#   WORKLOADS="randwrite smallfiles" bench/volume.sh     # some workloads only
 #
-# Workloads: sequential 1 MiB writes with fsync at the end, sequential 1 MiB
-# reads after dropping caches, random 4 KiB writes with an fsync every 32
-# writes, random 4 KiB reads after dropping caches (psync, 4 jobs), and
-# small files (4 KiB) created, stat'ed and deleted (operations per second).
+# Workloads: sequential 1 MiB writes with fsync at the end (seqwrite),
+# sequential 1 MiB reads after dropping caches (seqread), random 4 KiB writes
+# with an fsync every 32 writes (randwrite), random 4 KiB reads after dropping
+# caches, psync, 4 jobs (randread), and small files (4 KiB) created, stat'ed
+# and deleted, in operations per second (smallfiles).
+#
+# Interleaved: the disk of a virtual machine drifts by up to three times
+# within minutes, so each workload runs on the three systems back to back,
+# in an order that rotates from round to round, and the run does ROUNDS such
+# rounds. Each ratio is taken within a round; the table gives the medians
+# over the rounds (figures and ratios taken separately) and the lowest and
+# highest ratio to native. Every round writes its files afresh.
+#
 # Then the start time of `docker run` with a Cryptainer volume against a local
 # volume (bench/docker-start.sh; DOCKER_START=0 skips it).
 # Honours CARGO_TARGET_DIR.
@@ -20,13 +30,25 @@ cd "$(dirname "$0")/.."
 BENCH_DIR="${BENCH_DIR:-/var/tmp/cryptainer-bench}"
 SIZE="${BENCH_SIZE:-1G}"
 RUNTIME="${RUNTIME:-10}"
+ROUNDS="${ROUNDS:-3}"
 SMALL_FILES="${SMALL_FILES:-4000}"
+WORKLOADS="${WORKLOADS:-seqwrite seqread randwrite randread smallfiles}"
 IMAGE_SIZE=$((4 << 30))
+SYSTEMS=(native cryptainer gocryptfs)
 
 [ "$(id -u)" = 0 ] || { echo "bench/volume.sh needs root (loop devices, FUSE, mount)" >&2; exit 1; }
-for tool in fio gocryptfs mkfs.ext4 jq losetup; do
+for tool in fio gocryptfs mkfs.ext4 jq bc losetup; do
     command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive integer, not '$ROUNDS'" >&2; exit 1; }
+[[ "$RUNTIME" =~ ^[1-9][0-9]*$ ]] || { echo "RUNTIME must be a positive number of seconds, not '$RUNTIME'" >&2; exit 1; }
+for workload in $WORKLOADS; do
+    case $workload in
+        seqwrite | seqread | randwrite | randread | smallfiles) ;;
+        *) echo "unknown workload '$workload' in WORKLOADS (seqwrite seqread randwrite randread smallfiles)" >&2; exit 1 ;;
+    esac
+done
+wants() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 
 cargo build --release -q -p volume
 bin="${CARGO_TARGET_DIR:-target}/release"
@@ -72,6 +94,7 @@ fio_metric() {
 # small_files DIR: create, stat and delete SMALL_FILES files; operations per second.
 small_files() {
     local dir=$1 start end
+    mkdir -p "$dir/small"
     start=$(date +%s.%N)
     fio --output-format=json --directory="$dir/small" --name=create --ioengine=filecreate \
         --nrfiles="$SMALL_FILES" --filesize=4k --bs=4k --rw=write --openfiles=1 >/dev/null
@@ -85,31 +108,83 @@ small_files() {
     echo "3 * $SMALL_FILES / ($end - $start)" | bc -l
 }
 
+# measure WORKLOAD SYSTEM: one figure of WORKLOAD on SYSTEM.
+measure() {
+    local workload=$1 dir="$BENCH_DIR/$2"
+    case $workload in
+        seqwrite)
+            rm -f "$dir/seq"
+            fio_metric "$dir" bw --name=seqwrite --rw=write --bs=1M --size="$SIZE" \
+                --ioengine=psync --end_fsync=1 --filename=seq ;;
+        seqread)
+            # Reads what seqwrite left, or a file laid out first when it did not run.
+            [ -f "$dir/seq" ] || fio --directory="$dir" --name=layout --filename=seq \
+                --size="$SIZE" --rw=write --bs=1M --create_only=1 >/dev/null
+            drop_caches
+            fio_metric "$dir" bw --name=seqread --rw=read --bs=1M --size="$SIZE" \
+                --ioengine=psync --filename=seq ;;
+        randwrite)
+            rm -f "$dir/rand"
+            fio_metric "$dir" iops --name=randwrite --rw=randwrite --bs=4k --size="$SIZE" \
+                --ioengine=psync --fsync=32 --time_based --runtime="$RUNTIME" --filename=rand ;;
+        randread)
+            [ -f "$dir/rand" ] || fio --directory="$dir" --name=layout --filename=rand \
+                --size="$SIZE" --rw=write --bs=1M --create_only=1 >/dev/null
+            drop_caches
+            fio_metric "$dir" iops --name=randread --rw=randread --bs=4k --size="$SIZE" \
+                --ioengine=psync --numjobs=4 --time_based --runtime="$RUNTIME" --filename=rand ;;
+        smallfiles)
+            small_files "$dir" ;;
+    esac
+}
+
+# median N...: the median of the numbers given.
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 declare -A result
-for system in native cryptainer gocryptfs; do
-    dir="$BENCH_DIR/$system"
-    mkdir -p "$dir/small"
-    echo "== $system" >&2
-    result[$system,seqwrite]=$(fio_metric "$dir" bw --name=seqwrite --rw=write --bs=1M --size="$SIZE" \
-        --ioengine=psync --end_fsync=1 --filename=seq)
-    drop_caches
-    result[$system,seqread]=$(fio_metric "$dir" bw --name=seqread --rw=read --bs=1M --size="$SIZE" \
-        --ioengine=psync --filename=seq)
-    result[$system,randwrite]=$(fio_metric "$dir" iops --name=randwrite --rw=randwrite --bs=4k \
-        --size="$SIZE" --ioengine=psync --fsync=32 --time_based --runtime="$RUNTIME" --filename=rand)
-    drop_caches
-    result[$system,randread]=$(fio_metric "$dir" iops --name=randread --rw=randread --bs=4k \
-        --size="$SIZE" --ioengine=psync --numjobs=4 --time_based --runtime="$RUNTIME" --filename=rand)
-    result[$system,smallfiles]=$(small_files "$dir")
-    rm -f "$dir/seq" "$dir/rand"
+for ((round = 0; round < ROUNDS; round++)); do
+    # Rotate the order of the systems from round to round.
+    order=()
+    for ((i = 0; i < ${#SYSTEMS[@]}; i++)); do
+        order+=("${SYSTEMS[(i + round) % ${#SYSTEMS[@]}]}")
+    done
+    for workload in $WORKLOADS; do
+        for system in "${order[@]}"; do
+            echo "== round $((round + 1))/$ROUNDS $workload on $system" >&2
+            result[$workload,$system,$round]=$(measure "$workload" "$system")
+        done
+        n=${result[$workload,native,$round]} c=${result[$workload,cryptainer,$round]}
+        g=${result[$workload,gocryptfs,$round]}
+        result[$workload,vsnative,$round]=$(echo "$c / $n" | bc -l)
+        result[$workload,vsgocryptfs,$round]=$(echo "$c / $g" | bc -l)
+        printf '   %s round %d: native %.0f, cryptainer %.0f, gocryptfs %.0f: %.2f of native, %.2f x gocryptfs\n' \
+            "$workload" "$((round + 1))" "$n" "$c" "$g" "${result[$workload,vsnative,$round]}" \
+            "${result[$workload,vsgocryptfs,$round]}" >&2
+    done
 done
 
-printf '\n%-34s %12s %12s %12s %10s %12s\n' workload native cryptainer gocryptfs "vs native" "vs gocryptfs"
+# series WORKLOAD COLUMN: the values of COLUMN over the rounds.
+series() {
+    local round
+    for ((round = 0; round < ROUNDS; round++)); do echo "${result[$1,$2,$round]}"; done
+}
+
+printf '\nmedians over %d round(s), %s files\n' "$ROUNDS" "$SIZE"
+printf '%-34s %12s %12s %12s %10s %12s %14s\n' workload native cryptainer gocryptfs "vs native" \
+    "vs gocryptfs" "vs native, range"
 row() {
-    local key=$1 label=$2 n c g
-    n=${result[native,$key]} c=${result[cryptainer,$key]} g=${result[gocryptfs,$key]}
-    printf '%-34s %12.0f %12.0f %12.0f %10.2f %12.2f\n' "$label" "$n" "$c" "$g" \
-        "$(echo "$c / $n" | bc -l)" "$(echo "$c / $g" | bc -l)"
+    local key=$1 label=$2 column values=()
+    wants "$key" || return 0
+    for column in native cryptainer gocryptfs vsnative vsgocryptfs; do
+        # shellcheck disable=SC2046
+        values+=("$(median $(series "$key" "$column"))")
+    done
+    # shellcheck disable=SC2046
+    printf '%-34s %12.0f %12.0f %12.0f %10.2f %12.2f %9.2f-%.2f\n' "$label" "${values[@]}" \
+        "$(series "$key" vsnative | sort -g | head -1)" "$(series "$key" vsnative | sort -g | tail -1)"
 }
 row seqwrite   "seq write 1M + fsync (KiB/s)"
 row seqread    "seq read 1M, cold (KiB/s)"

@@ -17,6 +17,7 @@ use fuser::{
 };
 
 use crate::VolumeError;
+use crate::buffer::RequestBuffer;
 use crate::cipher::BlockCipher;
 
 /// The name of the one file in the FUSE mount.
@@ -36,10 +37,11 @@ const ATTR_TTL: Duration = Duration::from_secs(24 * 3600);
 const DIRECT_ALIGN: usize = 4096;
 
 thread_local! {
-    /// One request buffer per worker thread, grown to the largest request seen
-    /// (plus room to align it for direct reads), so the steady state allocates
+    /// One request buffer per worker thread, in huge pages where the kernel
+    /// has them (see [`crate::buffer`]), mapped at the worker's first request
+    /// and replaced only by a larger one, so the steady state allocates
     /// nothing.
-    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static BUFFER: RefCell<Option<RequestBuffer>> = const { RefCell::new(None) };
     /// The ranges of the image (position, length) this worker wrote last,
     /// oldest first, whose cached pages it drops a few writes later (see
     /// [`BlockFile::drop_cached`]).
@@ -51,14 +53,23 @@ thread_local! {
 /// usually finished, and only clean pages can be dropped.
 const WRITES_LEFT_CACHED: usize = 4;
 
-/// The part of `buffer` of `len` bytes that starts on a [`DIRECT_ALIGN`]
-/// boundary, growing the buffer as needed.
-fn aligned_part(buffer: &mut Vec<u8>, len: usize) -> Option<&mut [u8]> {
-    if buffer.len() < len + DIRECT_ALIGN {
-        buffer.resize(len + DIRECT_ALIGN, 0);
+/// The first `len` bytes of the worker's buffer (which starts on a huge-page
+/// boundary, so on a [`DIRECT_ALIGN`] one too), mapping a buffer first when
+/// the worker has none large enough. `None` when no memory could be mapped.
+fn aligned_part(buffer: &mut Option<RequestBuffer>, len: usize) -> Option<&mut [u8]> {
+    if buffer.as_ref().is_none_or(|buffer| buffer.len() < len) {
+        // Every request fits in one: at most MAX_REQUEST and the two partial
+        // sectors around it.
+        *buffer = None;
+        match RequestBuffer::new(len.max(MAX_REQUEST as usize)) {
+            Ok(mapped) => *buffer = Some(mapped),
+            Err(error) => {
+                tracing::warn!(%error, len, "cannot map a request buffer");
+                return None;
+            }
+        }
     }
-    let skip = buffer.as_ptr().align_offset(DIRECT_ALIGN);
-    buffer.get_mut(skip..skip + len)
+    buffer.as_mut()?.part(len)
 }
 
 /// Opens the image again for direct reads (`O_DIRECT`): reads then go from
@@ -294,7 +305,7 @@ impl<C: BlockCipher> BlockFile<C> {
         };
         BUFFER.with_borrow_mut(|buffer| {
             let Some(sectors) = aligned_part(buffer, buffer_len) else {
-                reply.error(Errno::EIO);
+                reply.error(Errno::ENOMEM);
                 return;
             };
             let shared = self.partial_sectors.read();
@@ -324,7 +335,7 @@ impl<C: BlockCipher> BlockFile<C> {
         let skip = usize::try_from(offset - start).map_err(|_| Errno::EINVAL)?;
         let whole_sectors = start == offset && end == offset + len;
         BUFFER.with_borrow_mut(|buffer| {
-            let sectors = aligned_part(buffer, buffer_len).ok_or(Errno::EIO)?;
+            let sectors = aligned_part(buffer, buffer_len).ok_or(Errno::ENOMEM)?;
             if whole_sectors {
                 let _shared = self.partial_sectors.read();
                 sectors.copy_from_slice(data);
@@ -539,8 +550,15 @@ mod tests {
 
     #[test]
     fn aligned_parts_start_on_the_direct_io_boundary() {
-        let mut buffer = Vec::new();
-        for len in [SECTOR, 3 * SECTOR, 1 << 20, SECTOR] {
+        let mut buffer = None;
+        for len in [
+            SECTOR,
+            3 * SECTOR,
+            1 << 20,
+            (1 << 20) + 2 * SECTOR,
+            5 << 20,
+            SECTOR,
+        ] {
             let part = aligned_part(&mut buffer, len).unwrap();
             assert_eq!(part.len(), len);
             assert_eq!(part.as_ptr().align_offset(DIRECT_ALIGN), 0);
@@ -564,7 +582,7 @@ mod tests {
             let mut expected = data.clone();
             expected[100..107].copy_from_slice(b"partial");
 
-            let mut buffer = Vec::new();
+            let mut buffer = None;
             let sectors = aligned_part(&mut buffer, 2 * SECTOR).unwrap();
             device.read_sectors(SECTOR as u64, sectors).unwrap();
             assert!(
@@ -613,7 +631,7 @@ mod tests {
             cached(&device.image, position(WRITES_LEFT_CACHED)),
             "the latest write is not cached"
         );
-        let mut buffer = Vec::new();
+        let mut buffer = None;
         let sectors = aligned_part(&mut buffer, chunk).unwrap();
         device.read_sectors(0, sectors).unwrap();
         assert!(
@@ -639,7 +657,7 @@ mod tests {
             .write(16 * SECTOR as u64, &[0x7e; 4 * SECTOR])
             .unwrap();
         model[16 * SECTOR..20 * SECTOR].fill(0x7e);
-        let mut buffer = Vec::new();
+        let mut buffer = None;
         let sectors = aligned_part(&mut buffer, len).unwrap();
         device.read_sectors(0, sectors).unwrap();
         assert!(sectors == model.as_slice(), "read back differs");

@@ -91,6 +91,23 @@ where
     }
 }
 
+/// Closes every file descriptor above standard error that the engine
+/// inherited: a control process may hold descriptors without close-on-exec
+/// (sockets, lock files, other volumes' files), and the engine, which lives
+/// for as long as its volume is mounted, must not keep them open (a held
+/// lock or socket would outlive its owner, and nothing the engine does
+/// needs them). Call at the start of `main`, before anything is opened.
+pub fn close_inherited_descriptors() {
+    // SAFETY: close_range only takes integers. Called at the start of
+    // `main`, before the process opens any file, so no object of this
+    // process owns a descriptor above 2 (standard input, output and error
+    // stay: the key, the report and the log).
+    let result = unsafe { libc::close_range(3, libc::c_uint::MAX, 0) };
+    if result != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "close_range failed; inherited descriptors stay open");
+    }
+}
+
 /// Locks memory so the key schedule never reaches swap, forbids core dumps
 /// and ptrace by other users, marks the process as an I/O flusher (so memory
 /// reclaim does not wait on the writes it must itself complete), and leaves

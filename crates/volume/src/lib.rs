@@ -11,6 +11,7 @@
 //! (loop ioctls, signal masks); each `unsafe` block says why it is sound.
 #![allow(unsafe_code)]
 
+pub mod buffer;
 pub mod cipher;
 pub mod device;
 pub mod engine;

@@ -13,7 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -272,6 +272,91 @@ fn posix_behaviour_persists_across_remount_and_never_reaches_the_image_in_plaint
     .unwrap();
     assert_eq!(&value[..length], b"xattr-value");
     fixture.unmount();
+}
+
+#[test]
+fn the_engine_drops_inherited_descriptors_and_reads_into_huge_pages() {
+    let mut fixture = Fixture::new();
+    fixture.store.create("hygiene", SIZE).unwrap();
+    // A descriptor without close-on-exec in the control process, as a
+    // careless parent could leave one: the engine must not keep it.
+    let secret_path = fixture.dir.path().join("control-process-only");
+    std::fs::write(&secret_path, b"not for the engine").unwrap();
+    let secret = File::open(&secret_path).unwrap();
+    let inherited = rustix::io::dup(&secret).unwrap();
+    assert!(
+        !rustix::io::fcntl_getfd(&inherited)
+            .unwrap()
+            .contains(rustix::io::FdFlags::CLOEXEC)
+    );
+    let key = VolumeKey::generate();
+    let mounted = fixture.mount("hygiene", &key);
+    let pid = mounted.engine_pid();
+    drop(inherited);
+
+    let descriptors: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.unwrap().path()).ok())
+        .collect();
+    assert!(
+        !descriptors.contains(&secret_path),
+        "the engine kept an inherited descriptor: {descriptors:?}"
+    );
+
+    // Read through the engine with the page caches above it bypassed, so
+    // its workers map their request buffers.
+    let target = fixture.target();
+    let data: Vec<u8> = (0..8u32 << 20).map(|i| (i % 253) as u8).collect();
+    write_synced(&target.join("data"), &data);
+    let direct = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(target.join("data"))
+        .unwrap();
+    let mut buffer = AlignedBlock::new(1 << 20);
+    for offset in (0..data.len()).step_by(1 << 20) {
+        direct
+            .read_exact_at(buffer.as_mut(), offset as u64)
+            .unwrap();
+        assert_eq!(buffer.as_mut(), &data[offset..offset + (1 << 20)]);
+    }
+    let thp =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    let huge_kib: u64 = rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("AnonHugePages:"))
+        .map(|value| value.trim().trim_end_matches("kB").trim().parse().unwrap())
+        .unwrap();
+    if thp.contains("[never]") || thp.is_empty() {
+        eprintln!("transparent huge pages are off here ({thp:?}): not checked");
+    } else {
+        assert!(
+            huge_kib >= 2048,
+            "THP is {thp:?} but the engine's request buffers have no huge page: {rollup}"
+        );
+    }
+    drop(direct);
+    fixture.unmount();
+}
+
+/// A heap block aligned for direct I/O.
+struct AlignedBlock {
+    bytes: Vec<u8>,
+    skip: usize,
+    len: usize,
+}
+
+impl AlignedBlock {
+    fn new(len: usize) -> AlignedBlock {
+        let bytes = vec![0; len + 4096];
+        let skip = bytes.as_ptr().align_offset(4096);
+        AlignedBlock { bytes, skip, len }
+    }
+
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.skip..self.skip + self.len]
+    }
 }
 
 #[test]

@@ -18,6 +18,8 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+    // Before anything is opened (the subscriber writes to standard error).
+    volume::engine::close_inherited_descriptors();
     let cli = Cli::parse();
     let result = volume::engine::run(&cli.engine, |key_bytes| {
         let key = luks::VolumeKey::from_bytes(key_bytes)
