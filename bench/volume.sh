@@ -6,7 +6,7 @@
 #
 #   bench/volume.sh                 # BENCH_DIR=/var/tmp/cryptainer-bench, 1 GiB files, 3 rounds
 #   BENCH_SIZE=256M RUNTIME=5 ROUNDS=1 bench/volume.sh   # quicker
-#   WORKLOADS="randwrite smallfiles" bench/volume.sh     # some workloads only
+#   WORKLOADS="randwrite smallfiles" SETTLE=0 bench/volume.sh   # some workloads, no pauses
 #
 # Workloads: sequential 1 MiB writes with fsync at the end (seqwrite),
 # sequential 1 MiB reads after dropping caches (seqread), random 4 KiB writes
@@ -19,7 +19,12 @@
 # in an order that rotates from round to round, and the run does ROUNDS such
 # rounds. Each ratio is taken within a round; the table gives the medians
 # over the rounds (figures and ratios taken separately) and the lowest and
-# highest ratio to native. Every round writes its files afresh.
+# highest ratio to native. Every round writes its files afresh. Before each
+# write workload the run waits SETTLE seconds (default 15, after a sync), so
+# that no system pays for the writeback of the one before it: without the
+# pause, native's 1 GiB sequential write ran at 0.35-0.51 GB/s right after
+# the Cryptainer volume's and at 1.4-2.0 GB/s otherwise, and single ratios
+# swung from 0.4 to 4.8; with a 20 s pause, three rounds gave 0.43-0.50.
 #
 # Then the start time of `docker run` with a Cryptainer volume against a local
 # volume (bench/docker-start.sh; DOCKER_START=0 skips it).
@@ -32,6 +37,7 @@ SIZE="${BENCH_SIZE:-1G}"
 RUNTIME="${RUNTIME:-10}"
 ROUNDS="${ROUNDS:-3}"
 SMALL_FILES="${SMALL_FILES:-4000}"
+SETTLE="${SETTLE:-15}"
 WORKLOADS="${WORKLOADS:-seqwrite seqread randwrite randread smallfiles}"
 IMAGE_SIZE=$((4 << 30))
 SYSTEMS=(native cryptainer gocryptfs)
@@ -42,6 +48,7 @@ for tool in fio gocryptfs mkfs.ext4 jq bc losetup; do
 done
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive integer, not '$ROUNDS'" >&2; exit 1; }
 [[ "$RUNTIME" =~ ^[1-9][0-9]*$ ]] || { echo "RUNTIME must be a positive number of seconds, not '$RUNTIME'" >&2; exit 1; }
+[[ "$SETTLE" =~ ^[0-9]+$ ]] || { echo "SETTLE must be a number of seconds, not '$SETTLE'" >&2; exit 1; }
 for workload in $WORKLOADS; do
     case $workload in
         seqwrite | seqread | randwrite | randread | smallfiles) ;;
@@ -83,6 +90,11 @@ gocryptfs -q -extpass 'echo pw' "$BENCH_DIR/gocryptfs.cipher" "$BENCH_DIR/gocryp
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
+# settle: before a write workload, lets the writeback of what the previous
+# system wrote finish (on a virtual disk, the host's too), so that no system
+# pays for the one before it.
+settle() { sync; sleep "$SETTLE"; }
+
 # fio_metric DIR METRIC ARGS...: runs one fio job in DIR, prints METRIC
 # (bw in KiB/s or iops) summed over jobs.
 fio_metric() {
@@ -114,6 +126,7 @@ measure() {
     case $workload in
         seqwrite)
             rm -f "$dir/seq"
+            settle
             fio_metric "$dir" bw --name=seqwrite --rw=write --bs=1M --size="$SIZE" \
                 --ioengine=psync --end_fsync=1 --filename=seq ;;
         seqread)
@@ -125,6 +138,7 @@ measure() {
                 --ioengine=psync --filename=seq ;;
         randwrite)
             rm -f "$dir/rand"
+            settle
             fio_metric "$dir" iops --name=randwrite --rw=randwrite --bs=4k --size="$SIZE" \
                 --ioengine=psync --fsync=32 --time_based --runtime="$RUNTIME" --filename=rand ;;
         randread)
