@@ -6,7 +6,7 @@
 #
 #   bench/volume.sh                 # BENCH_DIR=/var/tmp/cryptainer-bench, 1 GiB files, 3 rounds
 #   BENCH_SIZE=256M RUNTIME=5 ROUNDS=1 bench/volume.sh   # quicker
-#   WORKLOADS="randwrite smallfiles" SETTLE=0 bench/volume.sh   # some workloads, no pauses
+#   WORKLOADS="seqwrite" SETTLE=20 bench/volume.sh   # some workloads, a pause before each write
 #
 # Workloads: sequential 1 MiB writes with fsync at the end (seqwrite),
 # sequential 1 MiB reads after dropping caches (seqread), random 4 KiB writes
@@ -19,12 +19,16 @@
 # in an order that rotates from round to round, and the run does ROUNDS such
 # rounds. Each ratio is taken within a round; the table gives the medians
 # over the rounds (figures and ratios taken separately) and the lowest and
-# highest ratio to native. Every round writes its files afresh. Before each
-# write workload the run waits SETTLE seconds (default 15, after a sync), so
-# that no system pays for the writeback of the one before it: without the
-# pause, native's 1 GiB sequential write ran at 0.35-0.51 GB/s right after
-# the Cryptainer volume's and at 1.4-2.0 GB/s otherwise, and single ratios
-# swung from 0.4 to 4.8; with a 20 s pause, three rounds gave 0.43-0.50.
+# highest ratio to native. Every round writes its files afresh.
+#
+# SETTLE=N waits N seconds (after a sync) before each write workload, so a
+# system does not pay for the writeback of the one before it. Off by
+# default: on the benchmark machine a system's sequential write still ran
+# at a third of its speed or less in some positions of the rotation
+# (native at 0.35-0.61 GB/s when it wrote last in a round, after the
+# Cryptainer volume and gocryptfs, and at 1.4 to 2.6 GB/s otherwise, with or
+# without a 15 s pause), though in a run of the sequential writes alone a
+# 20 s pause made the three rounds agree.
 #
 # Then the start time of `docker run` with a Cryptainer volume against a local
 # volume (bench/docker-start.sh; DOCKER_START=0 skips it).
@@ -37,7 +41,7 @@ SIZE="${BENCH_SIZE:-1G}"
 RUNTIME="${RUNTIME:-10}"
 ROUNDS="${ROUNDS:-3}"
 SMALL_FILES="${SMALL_FILES:-4000}"
-SETTLE="${SETTLE:-15}"
+SETTLE="${SETTLE:-0}"
 WORKLOADS="${WORKLOADS:-seqwrite seqread randwrite randread smallfiles}"
 IMAGE_SIZE=$((4 << 30))
 SYSTEMS=(native cryptainer gocryptfs)
@@ -103,6 +107,13 @@ fio_metric() {
         | jq ".jobs[0] | (.read.$metric + .write.$metric)"
 }
 
+# layout DIR FILE: writes FILE (SIZE bytes of data) for a read workload whose
+# write workload did not run.
+layout() {
+    fio --directory="$1" --name=layout --filename="$2" --size="$SIZE" --rw=write --bs=1M \
+        --ioengine=psync --end_fsync=1 >/dev/null
+}
+
 # small_files DIR: create, stat and delete SMALL_FILES files; operations per second.
 small_files() {
     local dir=$1 start end
@@ -131,19 +142,22 @@ measure() {
                 --ioengine=psync --end_fsync=1 --filename=seq ;;
         seqread)
             # Reads what seqwrite left, or a file laid out first when it did not run.
-            [ -f "$dir/seq" ] || fio --directory="$dir" --name=layout --filename=seq \
-                --size="$SIZE" --rw=write --bs=1M --create_only=1 >/dev/null
+            [ -f "$dir/seq" ] || layout "$dir" seq
             drop_caches
             fio_metric "$dir" bw --name=seqread --rw=read --bs=1M --size="$SIZE" \
                 --ioengine=psync --filename=seq ;;
         randwrite)
             rm -f "$dir/rand"
             settle
+            # overwrite=1: fio first writes the whole file (untimed), so the
+            # random writes overwrite data, as in a database file, and the
+            # random reads after them read data; otherwise the file is
+            # preallocated and unwritten blocks read as zeros without any I/O.
             fio_metric "$dir" iops --name=randwrite --rw=randwrite --bs=4k --size="$SIZE" \
-                --ioengine=psync --fsync=32 --time_based --runtime="$RUNTIME" --filename=rand ;;
+                --ioengine=psync --fsync=32 --time_based --runtime="$RUNTIME" --filename=rand \
+                --overwrite=1 ;;
         randread)
-            [ -f "$dir/rand" ] || fio --directory="$dir" --name=layout --filename=rand \
-                --size="$SIZE" --rw=write --bs=1M --create_only=1 >/dev/null
+            [ -f "$dir/rand" ] || layout "$dir" rand
             drop_caches
             fio_metric "$dir" iops --name=randread --rw=randread --bs=4k --size="$SIZE" \
                 --ioengine=psync --numjobs=4 --time_based --runtime="$RUNTIME" --filename=rand ;;
