@@ -36,11 +36,6 @@ pub struct RequestBuffer {
     len: usize,
 }
 
-// SAFETY: the buffer owns its mapping exclusively (no other pointer into it
-// escapes except through `&mut self`), so moving it to another thread is
-// as sound as moving a `Vec<u8>`.
-unsafe impl Send for RequestBuffer {}
-
 impl RequestBuffer {
     /// Maps a buffer of at least `len` bytes (rounded up to whole huge
     /// pages), aligned to [`HUGE_PAGE`].
