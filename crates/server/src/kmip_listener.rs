@@ -158,11 +158,6 @@ async fn serve_connection(
             Ok(Ok(_)) => {}
             Ok(Err(_)) | Err(_) => return,
         }
-        // Quick reads (Get, Encrypt, Get Attributes, ...) in a short message
-        // run here and await their audit records without holding a thread, as
-        // the HTTPS API's key reads do; anything that changes state or works
-        // longer (key pair generation, a long message) runs on the blocking
-        // pool.
         // A short message is decoded here; a long one (which cannot be a few
         // quick reads anyway) on the blocking pool.
         let decoded = if message.len() <= kmip::message::MAX_QUICK_MESSAGE_BYTES {

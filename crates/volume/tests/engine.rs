@@ -313,12 +313,12 @@ fn the_engine_drops_inherited_descriptors_and_reads_into_huge_pages() {
         .custom_flags(libc::O_DIRECT)
         .open(target.join("data"))
         .unwrap();
-    let mut buffer = AlignedBlock::new(1 << 20);
+    // The engine's own buffer type gives the alignment a direct read needs.
+    let mut buffer = volume::buffer::RequestBuffer::new(1 << 20).unwrap();
+    let block = buffer.part(1 << 20).unwrap();
     for offset in (0..data.len()).step_by(1 << 20) {
-        direct
-            .read_exact_at(buffer.as_mut(), offset as u64)
-            .unwrap();
-        assert_eq!(buffer.as_mut(), &data[offset..offset + (1 << 20)]);
+        direct.read_exact_at(block, offset as u64).unwrap();
+        assert_eq!(&block[..], &data[offset..offset + (1 << 20)]);
     }
     let thp =
         std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
@@ -338,25 +338,6 @@ fn the_engine_drops_inherited_descriptors_and_reads_into_huge_pages() {
     }
     drop(direct);
     fixture.unmount();
-}
-
-/// A heap block aligned for direct I/O.
-struct AlignedBlock {
-    bytes: Vec<u8>,
-    skip: usize,
-    len: usize,
-}
-
-impl AlignedBlock {
-    fn new(len: usize) -> AlignedBlock {
-        let bytes = vec![0; len + 4096];
-        let skip = bytes.as_ptr().align_offset(4096);
-        AlignedBlock { bytes, skip, len }
-    }
-
-    fn as_mut(&mut self) -> &mut [u8] {
-        &mut self.bytes[self.skip..self.skip + self.len]
-    }
 }
 
 #[test]
