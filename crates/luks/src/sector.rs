@@ -16,20 +16,22 @@
 //! against cryptsetup. The segment's `iv_tweak` (always 0 in headers we accept) would
 //! be added to the IV.
 //!
-//! Speed: per sector, the tweaks are computed once into a stack array, in eight
-//! independent chains (`T_{j+8} = T_j · α^8`) rather than one serial chain; the
-//! sector is whitened in place, encrypted in place with one `encrypt_blocks_inout`
-//! call over all its blocks (so the AES-NI backend of the `aes` crate pipelines
-//! eight blocks at a time), and whitened again. `examples/xts_throughput.rs`
-//! measures it against raw AES-256 in the same run. On the shared development
-//! machine: about 3.2 to 3.7 GB/s per core when the data is in cache (raw AES-256:
-//! 6 to 6.6), 1.3 to 1.8 GB/s over a 64 MiB buffer. Copying each sector into a
-//! block buffer and xoring `u128` values was 1.6 times slower in cache.
+//! Speed: each sector is processed in one pass, eight blocks at a time (the AES-NI
+//! backend of the `aes` crate pipelines eight): load, xor with the tweaks, AES, xor,
+//! store. The tweaks are derived on the way in eight independent chains
+//! (`T_{j+8} = T_j · α^8`), never stored. `examples/xts_throughput.rs` measures it
+//! against raw AES-256 ECB in the same run: on the 2-core benchmark machine
+//! (AMD EPYC, AES-NI) 5.5 GB/s per core, 0.65 of raw AES-256 (8.5 GB/s). The
+//! previous layout, three passes over the sector (xor with a tweak array, AES in
+//! place, xor again), ran at 3.6 GB/s (0.43); the same single pass with the tweaks
+//! from an array, 4.8 GB/s.
 
 use aes::Aes256;
 use aes::cipher::consts::U16;
-use aes::cipher::inout::InOutBuf;
-use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::cipher::typenum::Unsigned;
+use aes::cipher::{
+    BlockBackend, BlockClosure, BlockDecrypt, BlockEncrypt, BlockSizeUser, KeyInit, ParBlocks,
+};
 
 use crate::{LuksError, VolumeKey};
 
@@ -39,8 +41,6 @@ const BLOCK: usize = 16;
 pub const MIN_SECTOR_SIZE: usize = 512;
 /// The largest sector size LUKS2 and dm-crypt accept (one page).
 pub const MAX_SECTOR_SIZE: usize = 4096;
-/// Blocks in the largest sector: the size of the stack buffer.
-const MAX_BLOCKS: usize = MAX_SECTOR_SIZE / BLOCK;
 /// Independent tweak chains; every sector size (512 = 32 blocks) is a multiple.
 const LANES: usize = 8;
 
@@ -124,53 +124,92 @@ impl SectorCipher {
                 .checked_mul(iv_step)
                 .ok_or(LuksError::SectorOverflow)?;
         }
-        let mut tweaks = [[0u8; BLOCK]; MAX_BLOCKS];
-        let tweaks = tweaks
-            .get_mut(..sector_size / BLOCK)
-            .ok_or(LuksError::UnsupportedSectorSize(sector_size))?;
         let mut sector_number = first_sector;
         for sector in data.chunks_exact_mut(sector_size) {
-            let iv = sector_number.wrapping_mul(iv_step);
-            let mut first_tweak = aes::Block::from(u128::from(iv).to_le_bytes());
-            self.tweak_cipher.encrypt_block(&mut first_tweak);
-
-            // Tweaks in eight independent chains: T_j for j < 8 by doubling, then
-            // T_{j+8} = T_j · α^8, which breaks the serial dependency of T_{j+1} = T_j · α.
-            let mut lanes = [0u128; LANES];
-            let mut tweak = u128::from_le_bytes(first_tweak.into());
-            for lane in &mut lanes {
-                *lane = tweak;
-                tweak = times_alpha(tweak);
-            }
-            for chunk in tweaks.chunks_exact_mut(LANES) {
-                for (slot, lane) in chunk.iter_mut().zip(lanes.iter_mut()) {
-                    *slot = lane.to_le_bytes();
-                    *lane = times_alpha8(*lane);
-                }
-            }
-            whiten(sector, tweaks);
-            // The sector's bytes as AES blocks, in place (no copy); a sector is a
-            // whole number of blocks, so the tail is empty.
-            let (blocks, _tail) = InOutBuf::from(&mut *sector).into_chunks::<U16>();
+            let lanes = self.first_tweaks(sector_number.wrapping_mul(iv_step));
+            let pass = Whitened { sector, lanes };
             match direction {
-                Direction::Encrypt => self.data_cipher.encrypt_blocks_inout(blocks),
-                Direction::Decrypt => self.data_cipher.decrypt_blocks_inout(blocks),
+                Direction::Encrypt => self.data_cipher.encrypt_with_backend(pass),
+                Direction::Decrypt => self.data_cipher.decrypt_with_backend(pass),
             }
-            whiten(sector, tweaks);
             sector_number = sector_number.wrapping_add(1);
         }
         Ok(())
     }
+
+    /// `T_0` to `T_7` of the sector whose IV is `iv`: `T_0 = AES_k2(iv)`, then
+    /// doublings. The pass derives the rest in eight independent chains.
+    fn first_tweaks(&self, iv: u64) -> [u128; LANES] {
+        let mut first_tweak = aes::Block::from(u128::from(iv).to_le_bytes());
+        self.tweak_cipher.encrypt_block(&mut first_tweak);
+        let mut lanes = [0u128; LANES];
+        let mut tweak = u128::from_le_bytes(first_tweak.into());
+        for lane in &mut lanes {
+            *lane = tweak;
+            tweak = times_alpha(tweak);
+        }
+        lanes
+    }
 }
 
-/// Xors each 16-byte block of `sector` with its tweak, in place. Byte-wise over
-/// fixed 16-byte arrays, which the compiler turns into one vector xor per block.
-fn whiten(sector: &mut [u8], tweaks: &[[u8; BLOCK]]) {
-    for (block, tweak) in sector.chunks_exact_mut(BLOCK).zip(tweaks) {
-        for (byte, t) in block.iter_mut().zip(tweak) {
-            *byte ^= t;
+/// One XTS pass over a sector, eight blocks at a time: each block is xored with
+/// its tweak into a block array, encrypted or decrypted there (eight blocks in one
+/// call to the AES-NI backend, which pipelines them), and xored again on its way
+/// back into the sector. The tweaks are computed on the way, in eight independent
+/// chains (`T_{j+8} = T_j · α^8`), which breaks the serial dependency of
+/// `T_{j+1} = T_j · α`. One read and one write of the sector and no tweak array:
+/// see the module documentation for the speed.
+struct Whitened<'a> {
+    sector: &'a mut [u8],
+    /// `T_0` to `T_7` of the sector.
+    lanes: [u128; LANES],
+}
+
+impl BlockSizeUser for Whitened<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockClosure for Whitened<'_> {
+    fn call<B: BlockBackend<BlockSize = U16>>(self, backend: &mut B) {
+        let mut lanes = self.lanes;
+        // A sector is a whole number of groups (512 bytes = 32 blocks): the
+        // remainder is empty.
+        for group in self.sector.chunks_exact_mut(LANES * BLOCK) {
+            if B::ParBlocksSize::USIZE == LANES {
+                let mut slots = ParBlocks::<B>::default();
+                for ((slot, block), tweak) in
+                    slots.iter_mut().zip(group.chunks_exact(BLOCK)).zip(&lanes)
+                {
+                    *slot = xor(block, *tweak).into();
+                }
+                backend.proc_par_blocks_inplace(&mut slots);
+                for ((slot, block), tweak) in
+                    slots.iter().zip(group.chunks_exact_mut(BLOCK)).zip(&lanes)
+                {
+                    block.copy_from_slice(&xor(slot, *tweak));
+                }
+            } else {
+                // A backend that takes another number of blocks at once (the
+                // software one): one block at a time.
+                for (block, tweak) in group.chunks_exact_mut(BLOCK).zip(&lanes) {
+                    let mut slot = aes::Block::from(xor(block, *tweak));
+                    backend.proc_block_inplace(&mut slot);
+                    block.copy_from_slice(&xor(&slot, *tweak));
+                }
+            }
+            for lane in &mut lanes {
+                *lane = times_alpha8(*lane);
+            }
         }
     }
+}
+
+/// A 16-byte block xored with a tweak (the tweak's little-endian bytes). Callers
+/// pass exactly 16 bytes; the conversion's check is then free.
+#[inline(always)]
+fn xor(block: &[u8], tweak: u128) -> [u8; BLOCK] {
+    let bytes = <[u8; BLOCK]>::try_from(block).unwrap_or_default();
+    (u128::from_le_bytes(bytes) ^ tweak).to_le_bytes()
 }
 
 /// Multiplies a tweak by α^8 = x^8: shift left a byte and fold the byte shifted out
@@ -290,6 +329,41 @@ mod tests {
         );
         cipher.decrypt_sectors(10, &mut whole).unwrap();
         assert_eq!(whole, plain);
+    }
+
+    /// An AES backend that takes four blocks at once, as the software one does:
+    /// the pass then goes one block at a time.
+    struct FourAtOnce<'a>(&'a Aes256);
+
+    impl BlockSizeUser for FourAtOnce<'_> {
+        type BlockSize = U16;
+    }
+
+    impl aes::cipher::ParBlocksSizeUser for FourAtOnce<'_> {
+        type ParBlocksSize = aes::cipher::consts::U4;
+    }
+
+    impl BlockBackend for FourAtOnce<'_> {
+        fn proc_block(&mut self, mut block: aes::cipher::inout::InOut<'_, '_, aes::Block>) {
+            let mut copy = *block.get_in();
+            self.0.encrypt_block(&mut copy);
+            *block.get_out() = copy;
+        }
+    }
+
+    #[test]
+    fn a_backend_of_another_width_encrypts_the_same() {
+        let cipher = cipher(4096);
+        let plain: Vec<u8> = (0..4096).map(|i| (i % 253) as u8).collect();
+        let mut expected = plain.clone();
+        cipher.encrypt_sectors(7, &mut expected).unwrap();
+        let mut sector = plain.clone();
+        let pass = Whitened {
+            sector: &mut sector,
+            lanes: cipher.first_tweaks(7 * 8),
+        };
+        pass.call(&mut FourAtOnce(&cipher.data_cipher));
+        assert_eq!(sector, expected);
     }
 
     #[test]
