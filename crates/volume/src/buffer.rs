@@ -125,15 +125,19 @@ mod tests {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let mut inside = false;
         for line in smaps.lines() {
-            if let Some((range, _)) = line.split_once(' ')
-                && let Some((low, high)) = range.split_once('-')
-                && let (Ok(low), Ok(high)) = (
-                    usize::from_str_radix(low, 16),
-                    usize::from_str_radix(high, 16),
-                )
-            {
+            // A mapping's first line starts with its address range, `low-high`.
+            let range = line
+                .split_once(' ')
+                .and_then(|(range, _)| range.split_once('-'));
+            let bounds = range.and_then(|(low, high)| {
+                Some((
+                    usize::from_str_radix(low, 16).ok()?,
+                    usize::from_str_radix(high, 16).ok()?,
+                ))
+            });
+            if let Some((low, high)) = bounds {
                 inside = (low..high).contains(&address);
-            } else if inside && let Some(value) = line.strip_prefix("AnonHugePages:") {
+            } else if let Some(value) = line.strip_prefix("AnonHugePages:").filter(|_| inside) {
                 return value.trim().trim_end_matches("kB").trim().parse().unwrap();
             }
         }

@@ -53,6 +53,11 @@ thread_local! {
 /// usually finished, and only clean pages can be dropped.
 const WRITES_LEFT_CACHED: usize = 4;
 
+/// Writes at least this long go to the disk directly (`O_DIRECT`) from the
+/// worker's buffer; shorter ones go through the image's page cache, where an
+/// fsync sends many of them to the disk together (see [`BlockFile::write_sectors`]).
+const DIRECT_WRITE_MIN: usize = 256 << 10;
+
 /// The first `len` bytes of the worker's buffer (which starts on a huge-page
 /// boundary, so on a [`DIRECT_ALIGN`] one too), mapping a buffer first when
 /// the worker has none large enough. `None` when no memory could be mapped.
@@ -72,17 +77,18 @@ fn aligned_part(buffer: &mut Option<RequestBuffer>, len: usize) -> Option<&mut [
     buffer.as_mut()?.part(len)
 }
 
-/// Opens the image again for direct reads (`O_DIRECT`): reads then go from
-/// the disk into the request buffer without a copy through the host's page
-/// cache, which would only hold ciphertext twice (the filesystem above keeps
-/// the plaintext cache). `None` where the image's filesystem refuses direct
-/// I/O (tmpfs before Linux 6.6): reads stay buffered.
+/// Opens the image again for direct I/O (`O_DIRECT`): reads and large writes
+/// then go between the disk and the request buffer without a copy through the
+/// host's page cache, which would only hold ciphertext twice (the filesystem
+/// above keeps the plaintext cache). `None` where the image's filesystem
+/// refuses direct I/O (tmpfs before Linux 6.6): everything stays buffered.
 fn open_direct(image: &File) -> Option<File> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     let path = format!("/proc/self/fd/{}", image.as_raw_fd());
     match std::fs::OpenOptions::new()
         .read(true)
+        .write(true)
         .custom_flags(libc::O_DIRECT)
         .open(&path)
     {
@@ -98,10 +104,12 @@ fn open_direct(image: &File) -> Option<File> {
 /// bytes are the decrypted data segment of an image.
 pub struct BlockFile<C: BlockCipher> {
     image: File,
-    /// The image opened with `O_DIRECT` for whole-sector reads, if its
-    /// filesystem allows it. Writes stay buffered on `image` (and reach the
-    /// disk at fsync); a direct read of a range with unwritten pages first
-    /// writes them back (the kernel does that), so it always sees them.
+    /// The image opened with `O_DIRECT` for whole-sector reads and large
+    /// writes, if its filesystem allows it. Small writes stay buffered on
+    /// `image` (and reach the disk at fsync at the latest). The kernel keeps
+    /// the two coherent: a direct read or write of a range with cached pages
+    /// first writes back the dirty ones, and a direct write then drops the
+    /// range from the cache, so every read sees the last write.
     direct: Option<File>,
     data_offset: u64,
     size: u64,
@@ -188,9 +196,7 @@ impl<C: BlockCipher> BlockFile<C> {
     /// Reads and decrypts `[start, end)` of the device (sector-aligned) into `buffer`.
     fn read_sectors(&self, start: u64, buffer: &mut [u8]) -> Result<(), Errno> {
         let position = self.data_offset + start;
-        let direct = self.direct.as_ref().filter(|_| {
-            buffer.as_ptr().align_offset(DIRECT_ALIGN) == 0 && buffer.len() % DIRECT_ALIGN == 0
-        });
+        let direct = self.direct_for(buffer);
         let read = match direct {
             Some(direct) => direct.read_exact_at(buffer, position).or_else(|error| {
                 // A filesystem may refuse one request (EINVAL): read it
@@ -209,13 +215,40 @@ impl<C: BlockCipher> BlockFile<C> {
             .map_err(|_| Errno::EIO)
     }
 
-    /// Encrypts `buffer` (sector-aligned, starting at `start`) in place, writes
-    /// it and starts its writeback.
+    /// The direct handle, if there is one and `buffer` suits it (aligned start
+    /// and length).
+    fn direct_for(&self, buffer: &[u8]) -> Option<&File> {
+        self.direct.as_ref().filter(|_| {
+            buffer.as_ptr().align_offset(DIRECT_ALIGN) == 0 && buffer.len() % DIRECT_ALIGN == 0
+        })
+    }
+
+    /// Encrypts `buffer` (sector-aligned, starting at `start`) in place and
+    /// writes it. A large write goes to the disk directly from the buffer: no
+    /// copy into the image's page cache, and no fresh page for that copy, which
+    /// on a virtual machine that hands free memory back to its host costs a
+    /// fault in the host for every page; one huge page is one segment on the
+    /// disk. A small one (a 4 KiB random write, a journal block) goes through
+    /// the page cache, so that the next fsync sends it with the others instead
+    /// of the worker waiting for the disk on each: its writeback starts at once,
+    /// and its pages leave the cache a few writes later.
     fn write_sectors(&self, start: u64, buffer: &mut [u8]) -> Result<(), Errno> {
         self.cipher
             .encrypt(start / self.sector_size, buffer)
             .map_err(|_| Errno::EIO)?;
         let position = self.data_offset + start;
+        let direct = self
+            .direct_for(buffer)
+            .filter(|_| buffer.len() >= DIRECT_WRITE_MIN);
+        if let Some(direct) = direct {
+            match direct.write_all_at(buffer, position) {
+                Ok(()) => return Ok(()),
+                // A filesystem may refuse one request: write it through the
+                // page cache instead.
+                Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {}
+                Err(error) => return Err(Errno::from(error)),
+            }
+        }
         self.image
             .write_all_at(buffer, position)
             .map_err(Errno::from)?;
@@ -637,6 +670,66 @@ mod tests {
         assert!(
             sectors == data.as_slice(),
             "the dropped range reads back differently"
+        );
+    }
+
+    #[test]
+    fn large_writes_go_around_the_image_page_cache_and_stay_coherent_with_small_ones() {
+        // On a disk filesystem: tmpfs pages are the storage and never drop.
+        let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+        let device = block_file(dir.path());
+        assert!(device.direct.is_some(), "no direct handle");
+        let len = DIRECT_WRITE_MIN;
+        let position = |offset: usize| device.data_offset + offset as u64;
+        let first: Vec<u8> = (0..len).map(|i| u8::try_from(i % 241).unwrap()).collect();
+        device.write(0, &first).unwrap();
+        for offset in [0, len / 2, len - 1] {
+            assert!(
+                !cached(&device.image, position(offset)),
+                "a {len}-byte write left byte {offset} in the image's page cache"
+            );
+        }
+
+        // A small write goes through the page cache and stays dirty there...
+        let small = vec![0xa5; SECTOR];
+        device.write(3 * SECTOR as u64, &small).unwrap();
+        assert!(
+            cached(&device.image, position(3 * SECTOR)),
+            "a small write bypassed the page cache"
+        );
+        // ...until a large write over it: the disk and the cache then agree on
+        // the large one.
+        let second: Vec<u8> = (0..len)
+            .map(|i| u8::try_from(i % 239).unwrap() ^ 0xff)
+            .collect();
+        device.write(0, &second).unwrap();
+        let mut buffer = None;
+        let sectors = aligned_part(&mut buffer, len).unwrap();
+        device.read_sectors(0, sectors).unwrap();
+        assert!(
+            sectors == second.as_slice(),
+            "a direct read differs from the last write"
+        );
+        let mut through_cache = vec![0u8; len];
+        device
+            .image
+            .read_exact_at(&mut through_cache, position(0))
+            .unwrap();
+        device.cipher.decrypt(0, &mut through_cache).unwrap();
+        assert!(
+            through_cache == second,
+            "the image's page cache kept a stale sector"
+        );
+
+        // A small write over the large one, then the whole range read back.
+        device.write(5 * SECTOR as u64, &small).unwrap();
+        let mut expected = second.clone();
+        expected[5 * SECTOR..6 * SECTOR].copy_from_slice(&small);
+        device.sync().unwrap();
+        device.read_sectors(0, sectors).unwrap();
+        assert!(
+            sectors == expected.as_slice(),
+            "read back after a small write differs"
         );
     }
 
