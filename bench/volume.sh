@@ -7,6 +7,7 @@
 #   bench/volume.sh                 # BENCH_DIR=/var/tmp/cryptainer-bench, 1 GiB files, 3 rounds
 #   BENCH_SIZE=256M RUNTIME=5 ROUNDS=1 bench/volume.sh   # quicker
 #   WORKLOADS="seqwrite" SETTLE=20 bench/volume.sh   # some workloads, a pause before each write
+#   TRIES=1 bench/volume.sh         # one sequential write per system and round, not the best of 3
 #
 # Workloads: sequential 1 MiB writes with fsync at the end (seqwrite),
 # sequential 1 MiB reads after dropping caches (seqread), random 4 KiB writes
@@ -21,14 +22,19 @@
 # over the rounds (figures and ratios taken separately) and the lowest and
 # highest ratio to native. Every round writes its files afresh.
 #
+# Sequential writes: each figure is the best of TRIES (default 3) writes of
+# a fresh file in a row. This virtual machine's host absorbs a large write
+# in its own cache and writes it back later, and while it does, the next
+# system's sequential write ran at a fifth of its speed or less, whoever
+# it was: native at 0.44 GB/s after gocryptfs against 2.6 GB/s first in a
+# round, the volume at 0.33-0.49 GB/s right after native against 1.3-2.4
+# otherwise. With one write per system the ratio to native ranged from
+# 0.18 to 2.95 within one run; with the best of three, from 0.68 to 0.73.
+#
 # SETTLE=N waits N seconds (after a sync) before each write workload, so a
 # system does not pay for the writeback of the one before it. Off by
-# default: on the benchmark machine a system's sequential write still ran
-# at a third of its speed or less in some positions of the rotation
-# (native at 0.35-0.61 GB/s when it wrote last in a round, after the
-# Cryptainer volume and gocryptfs, and at 1.4 to 2.6 GB/s otherwise, with or
-# without a 15 s pause), though in a run of the sequential writes alone a
-# 20 s pause made the three rounds agree.
+# default: the host's writeback cannot be seen from here, and a 15 s pause
+# did not remove the effect above.
 #
 # Then the start time of `docker run` with a Cryptainer volume against a local
 # volume (bench/docker-start.sh; DOCKER_START=0 skips it).
@@ -42,6 +48,7 @@ RUNTIME="${RUNTIME:-10}"
 ROUNDS="${ROUNDS:-3}"
 SMALL_FILES="${SMALL_FILES:-4000}"
 SETTLE="${SETTLE:-0}"
+TRIES="${TRIES:-3}"
 WORKLOADS="${WORKLOADS:-seqwrite seqread randwrite randread smallfiles}"
 IMAGE_SIZE=$((4 << 30))
 SYSTEMS=(native cryptainer gocryptfs)
@@ -53,6 +60,7 @@ done
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive integer, not '$ROUNDS'" >&2; exit 1; }
 [[ "$RUNTIME" =~ ^[1-9][0-9]*$ ]] || { echo "RUNTIME must be a positive number of seconds, not '$RUNTIME'" >&2; exit 1; }
 [[ "$SETTLE" =~ ^[0-9]+$ ]] || { echo "SETTLE must be a number of seconds, not '$SETTLE'" >&2; exit 1; }
+[[ "$TRIES" =~ ^[1-9][0-9]*$ ]] || { echo "TRIES must be a positive integer, not '$TRIES'" >&2; exit 1; }
 for workload in $WORKLOADS; do
     case $workload in
         seqwrite | seqread | randwrite | randread | smallfiles) ;;
@@ -136,10 +144,16 @@ measure() {
     local workload=$1 dir="$BENCH_DIR/$2"
     case $workload in
         seqwrite)
-            rm -f "$dir/seq"
-            settle
-            fio_metric "$dir" bw --name=seqwrite --rw=write --bs=1M --size="$SIZE" \
-                --ioengine=psync --end_fsync=1 --filename=seq ;;
+            # The best of TRIES writes, each of a fresh file (see the header).
+            local try figure best=0
+            for ((try = 0; try < TRIES; try++)); do
+                rm -f "$dir/seq"
+                settle
+                figure=$(fio_metric "$dir" bw --name=seqwrite --rw=write --bs=1M --size="$SIZE" \
+                    --ioengine=psync --end_fsync=1 --filename=seq)
+                if (($(echo "$figure > $best" | bc))); then best=$figure; fi
+            done
+            echo "$best" ;;
         seqread)
             # Reads what seqwrite left, or a file laid out first when it did not run.
             [ -f "$dir/seq" ] || layout "$dir" seq
