@@ -35,6 +35,14 @@ pub enum LuksError {
     /// The sector numbers of a request run past 2^64.
     #[error("sector number overflows 64 bits")]
     SectorOverflow,
+    /// An out-of-place operation got buffers of different lengths.
+    #[error("input of {input} bytes and output of {output} bytes differ in length")]
+    LengthMismatch {
+        /// Length of the input.
+        input: usize,
+        /// Length of the output.
+        output: usize,
+    },
     /// The bytes given end before a structure they should hold.
     #[error(
         "header data is truncated: {needed} bytes needed, {available} given; read more of the device"

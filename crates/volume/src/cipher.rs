@@ -3,7 +3,8 @@
 
 use crate::VolumeError;
 
-/// Encrypts and decrypts whole sectors in place.
+/// Encrypts and decrypts whole sectors, in place or (encryption) from one
+/// buffer into another.
 ///
 /// `first_sector` counts sectors of [`sector_size`](BlockCipher::sector_size)
 /// bytes from the start of the data segment, and the buffer length is a
@@ -16,6 +17,14 @@ pub trait BlockCipher: Send + Sync + 'static {
     fn encrypt(&self, first_sector: u64, data: &mut [u8]) -> Result<(), VolumeError>;
     /// Decrypts `data`, whose first sector is `first_sector`.
     fn decrypt(&self, first_sector: u64, data: &mut [u8]) -> Result<(), VolumeError>;
+    /// Encrypts `plaintext`, whose first sector is `first_sector`, into
+    /// `ciphertext` of the same length, without a copy first.
+    fn encrypt_to(
+        &self,
+        first_sector: u64,
+        plaintext: &[u8],
+        ciphertext: &mut [u8],
+    ) -> Result<(), VolumeError>;
 }
 
 impl BlockCipher for luks::SectorCipher {
@@ -30,6 +39,16 @@ impl BlockCipher for luks::SectorCipher {
 
     fn decrypt(&self, first_sector: u64, data: &mut [u8]) -> Result<(), VolumeError> {
         self.decrypt_sectors(first_sector, data)
+            .map_err(|error| VolumeError::Cipher(Box::new(error)))
+    }
+
+    fn encrypt_to(
+        &self,
+        first_sector: u64,
+        plaintext: &[u8],
+        ciphertext: &mut [u8],
+    ) -> Result<(), VolumeError> {
+        self.encrypt_sectors_to(first_sector, plaintext, ciphertext)
             .map_err(|error| VolumeError::Cipher(Box::new(error)))
     }
 }

@@ -55,7 +55,7 @@ const WRITES_LEFT_CACHED: usize = 4;
 
 /// Writes at least this long go to the disk directly (`O_DIRECT`) from the
 /// worker's buffer; shorter ones go through the image's page cache, where an
-/// fsync sends many of them to the disk together (see [`BlockFile::write_sectors`]).
+/// fsync sends many of them to the disk together (see [`BlockFile::store_sectors`]).
 const DIRECT_WRITE_MIN: usize = 256 << 10;
 
 /// The first `len` bytes of the worker's buffer (which starts on a huge-page
@@ -224,7 +224,16 @@ impl<C: BlockCipher> BlockFile<C> {
     }
 
     /// Encrypts `buffer` (sector-aligned, starting at `start`) in place and
-    /// writes it. A large write goes to the disk directly from the buffer: no
+    /// writes it ([`store_sectors`](Self::store_sectors)).
+    fn write_sectors(&self, start: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+        self.cipher
+            .encrypt(start / self.sector_size, buffer)
+            .map_err(|_| Errno::EIO)?;
+        self.store_sectors(start, buffer)
+    }
+
+    /// Writes `buffer` (ciphertext, sector-aligned, starting at `start`) to the image.
+    /// A large write goes to the disk directly from the buffer: no
     /// copy into the image's page cache, and no fresh page for that copy, which
     /// on a virtual machine that hands free memory back to its host costs a
     /// fault in the host for every page; one huge page is one segment on the
@@ -232,10 +241,7 @@ impl<C: BlockCipher> BlockFile<C> {
     /// the page cache, so that the next fsync sends it with the others instead
     /// of the worker waiting for the disk on each: its writeback starts at once,
     /// and its pages leave the cache a few writes later.
-    fn write_sectors(&self, start: u64, buffer: &mut [u8]) -> Result<(), Errno> {
-        self.cipher
-            .encrypt(start / self.sector_size, buffer)
-            .map_err(|_| Errno::EIO)?;
+    fn store_sectors(&self, start: u64, buffer: &[u8]) -> Result<(), Errno> {
         let position = self.data_offset + start;
         let direct = self
             .direct_for(buffer)
@@ -371,8 +377,11 @@ impl<C: BlockCipher> BlockFile<C> {
             let sectors = aligned_part(buffer, buffer_len).ok_or(Errno::ENOMEM)?;
             if whole_sectors {
                 let _shared = self.partial_sectors.read();
-                sectors.copy_from_slice(data);
-                self.write_sectors(start, sectors)?;
+                // Encrypted from the request straight into the aligned buffer.
+                self.cipher
+                    .encrypt_to(start / self.sector_size, data, sectors)
+                    .map_err(|_| Errno::EIO)?;
+                self.store_sectors(start, sectors)?;
             } else {
                 let _exclusive = self.partial_sectors.write();
                 self.read_sectors(start, sectors)?;
