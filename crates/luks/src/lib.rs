@@ -8,7 +8,7 @@
 //! * [`SectorCipher`]: AES-256-XTS-plain64 over 512..=4096-byte sectors, the data
 //!   segment cipher, with dm-crypt's IV counting for LUKS2 (512-byte units).
 //! * [`VolumeKey`]: the 512-bit segment key, opaque and zeroized.
-//! * [`format`]: the header of a new volume (our profile, `docs/volume-format.md`).
+//! * [`format()`]: the header of a new volume (our profile, `docs/volume-format.md`).
 //! * [`Header::parse`] and [`Header::open`]: read any cryptsetup LUKS2 header with
 //!   an aes-xts-plain64 segment and open a keyslot (PBKDF2, Argon2i or Argon2id).
 //!

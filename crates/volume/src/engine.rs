@@ -7,7 +7,7 @@
 //! standard output: `ready` once the filesystem is mounted, or `error: …`.
 //! SIGTERM (or SIGINT) unmounts, detaches and exits; so does the end of the
 //! FUSE session. SIGUSR1 fences: the engine stops serving at once, even while
-//! the filesystem is in use (see [`Running::fence`]).
+//! the filesystem is in use (see `Running::fence`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};

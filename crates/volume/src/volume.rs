@@ -445,7 +445,7 @@ impl Mounted {
     /// volume's lease, so that another node may take it without two writers.
     /// Detaches the filesystem here, tells the engine to fence (SIGUSR1: it
     /// aborts its FUSE connection, detaches the loop device and exits, wiping
-    /// the key), and kills it if it has not exited within [`FENCE_DEADLINE`]
+    /// the key), and kills it if it has not exited within `FENCE_DEADLINE` (10 s)
     /// (closing its FUSE device aborts the connection as well). Whatever the
     /// engine left is removed. Fails only if the engine cannot be stopped.
     pub fn fence(self) -> Result<Volume, StillMounted> {
