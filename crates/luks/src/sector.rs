@@ -29,11 +29,10 @@
 
 use aes::Aes256;
 use aes::cipher::consts::{U16, U128};
+use aes::cipher::generic_array::GenericArray;
 use aes::cipher::inout::InOutBuf;
 use aes::cipher::typenum::Unsigned;
-use aes::cipher::{
-    BlockBackend, BlockClosure, BlockDecrypt, BlockEncrypt, BlockSizeUser, KeyInit, ParBlocks,
-};
+use aes::cipher::{BlockBackend, BlockClosure, BlockDecrypt, BlockEncrypt, BlockSizeUser, KeyInit};
 
 use crate::{LuksError, VolumeKey};
 
@@ -200,44 +199,31 @@ impl BlockClosure for Whitened<'_, '_> {
         for mut group in groups {
             // Every block of the group is read before any is written, so the
             // in-place case reads no output.
+            let mut slots = [aes::Block::default(); LANES];
+            for ((slot, block), tweak) in slots
+                .iter_mut()
+                .zip(group.get_in().chunks_exact(BLOCK))
+                .zip(&lanes)
+            {
+                *slot = xor(block, *tweak).into();
+            }
             if B::ParBlocksSize::USIZE == LANES {
-                let mut slots = ParBlocks::<B>::default();
-                for ((slot, block), tweak) in slots
-                    .iter_mut()
-                    .zip(group.get_in().chunks_exact(BLOCK))
-                    .zip(&lanes)
-                {
-                    *slot = xor(block, *tweak).into();
-                }
-                backend.proc_par_blocks_inplace(&mut slots);
-                for ((slot, block), tweak) in slots
-                    .iter()
-                    .zip(group.get_out().chunks_exact_mut(BLOCK))
-                    .zip(&lanes)
-                {
-                    block.copy_from_slice(&xor(slot, *tweak));
-                }
+                // The AES-NI backend: the eight blocks in one call. The lengths
+                // are equal, as `from_mut_slice` requires.
+                backend.proc_par_blocks_inplace(GenericArray::from_mut_slice(&mut slots));
             } else {
                 // A backend that takes another number of blocks at once (the
                 // software one): one block at a time.
-                let mut slots = [aes::Block::default(); LANES];
-                for ((slot, block), tweak) in slots
-                    .iter_mut()
-                    .zip(group.get_in().chunks_exact(BLOCK))
-                    .zip(&lanes)
-                {
-                    *slot = xor(block, *tweak).into();
-                }
                 for slot in &mut slots {
                     backend.proc_block_inplace(slot);
                 }
-                for ((slot, block), tweak) in slots
-                    .iter()
-                    .zip(group.get_out().chunks_exact_mut(BLOCK))
-                    .zip(&lanes)
-                {
-                    block.copy_from_slice(&xor(slot, *tweak));
-                }
+            }
+            for ((slot, block), tweak) in slots
+                .iter()
+                .zip(group.get_out().chunks_exact_mut(BLOCK))
+                .zip(&lanes)
+            {
+                block.copy_from_slice(&xor(slot, *tweak));
             }
             for lane in &mut lanes {
                 *lane = times_alpha8(*lane);
