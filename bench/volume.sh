@@ -12,8 +12,8 @@
 # Workloads: sequential 1 MiB writes with fsync at the end (seqwrite),
 # sequential 1 MiB reads after dropping caches (seqread), random 4 KiB writes
 # with an fsync every 32 writes (randwrite), random 4 KiB reads after dropping
-# caches, psync, 4 jobs (randread), and small files (4 KiB) created, stat'ed
-# and deleted, in operations per second (smallfiles).
+# caches, each block once, psync, 4 jobs (randread), and small files (4 KiB)
+# created, stat'ed and deleted, in operations per second (smallfiles).
 #
 # Interleaved: the disk of a virtual machine drifts by up to three times
 # within minutes, so each workload runs on the three systems back to back,
@@ -35,6 +35,14 @@
 # system does not pay for the writeback of the one before it. Off by
 # default: the host's writeback cannot be seen from here, and a 15 s pause
 # did not remove the effect above.
+#
+# Random reads: every 4 KiB block of the file is read once, after dropping
+# caches, so every read is cold. The run also prints how many bytes and
+# how many requests each system read from the disk per 4 KiB read. Native
+# and Cryptainer make one 4 KiB request per read (direct I/O under the
+# loop device). gocryptfs reads its ciphertext files through the host's
+# page cache with readahead: on this machine, 0.30 requests per read for
+# the same number of bytes, and the disk's cost here is per request.
 #
 # Then the start time of `docker run` with a Cryptainer volume against a local
 # volume (bench/docker-start.sh; DOCKER_START=0 skips it).
@@ -139,6 +147,31 @@ small_files() {
     echo "3 * $SMALL_FILES / ($end - $start)" | bc -l
 }
 
+# The disk under BENCH_DIR, whose reads the random-read workload counts.
+disk_stat="/sys/class/block/$(basename "$(findmnt -no SOURCE --target "$BENCH_DIR" 2>/dev/null)")/stat"
+
+# disk_reads: "REQUESTS SECTORS" read from that disk so far (requests
+# completed, 512-byte sectors), or "0 0" if unknown.
+disk_reads() {
+    if [ -r "$disk_stat" ]; then awk '{ print $1, $3 }' "$disk_stat"; else echo 0 0; fi
+}
+
+# disk_share SYSTEM "REQUESTS SECTORS" FIO_IOS: records, for the current
+# round, the bytes read from the disk since then per byte fio read, and
+# prints that and the disk reads per fio read (see the header).
+disk_share() {
+    [ -r "$disk_stat" ] && [ "$3" -gt 0 ] || return 0
+    local before_requests before_sectors requests sectors share per_read
+    read -r before_requests before_sectors <<<"$2"
+    read -r requests sectors <<<"$(disk_reads)"
+    share=$(echo "($sectors - $before_sectors) * 512 / ($3 * 4096)" | bc -l)
+    per_read=$(echo "($requests - $before_requests) / $3" | bc -l)
+    printf '%s\n' "$share" > "$BENCH_DIR/disk-bytes.$1.$round"
+    printf '%s\n' "$per_read" > "$BENCH_DIR/disk-requests.$1.$round"
+    printf '   randread on %s: %.2f bytes and %.2f requests read from the disk per 4 KiB read\n' \
+        "$1" "$share" "$per_read" >&2
+}
+
 # measure WORKLOAD SYSTEM: one figure of WORKLOAD on SYSTEM.
 measure() {
     local workload=$1 dir="$BENCH_DIR/$2"
@@ -173,8 +206,17 @@ measure() {
         randread)
             [ -f "$dir/rand" ] || layout "$dir" rand
             drop_caches
-            fio_metric "$dir" iops --name=randread --rw=randread --bs=4k --size="$SIZE" \
-                --ioengine=psync --numjobs=4 --time_based --runtime="$RUNTIME" --filename=rand ;;
+            local before json
+            before=$(disk_reads)
+            # Each of 4 jobs reads its quarter of the file once, each block
+            # once: every read is cold. (Time-based, the jobs went on over
+            # blocks already in the page cache, and the figure mixed cold
+            # and cached reads in a proportion set by RUNTIME and SIZE.)
+            json=$(fio --output-format=json --directory="$dir" --group_reporting --name=randread \
+                --rw=randread --bs=4k --ioengine=psync --numjobs=4 --size=25% \
+                --offset_increment=25% --filename=rand)
+            disk_share "$2" "$before" "$(jq '.jobs[0].read.total_ios' <<<"$json")"
+            jq '.jobs[0].read.iops' <<<"$json" ;;
         smallfiles)
             small_files "$dir" ;;
     esac
@@ -234,6 +276,15 @@ row randwrite  "rand write 4K, fsync/32 (IOPS)"
 row randread   "rand read 4K, cold, 4 jobs (IOPS)"
 row smallfiles "small files create/stat/rm (op/s)"
 echo "targets: >= 0.90 of native, >= 1.5 x gocryptfs"
+if wants randread && [ -r "$disk_stat" ]; then
+    echo "rand read, from the disk per 4 KiB read (medians): bytes / requests"
+    for system in "${SYSTEMS[@]}"; do
+        compgen -G "$BENCH_DIR/disk-bytes.$system.*" >/dev/null || continue
+        # shellcheck disable=SC2046
+        printf '  %-12s %.2f / %.2f\n' "$system" "$(median $(cat "$BENCH_DIR"/disk-bytes."$system".*))" \
+            "$(median $(cat "$BENCH_DIR"/disk-requests."$system".*))"
+    done
+fi
 
 # Container start time with a Cryptainer volume against a local volume
 # (needs dockerd running; DOCKER_START=0 skips it).
