@@ -218,11 +218,13 @@ fn a_full_storage_fails_the_first_mount_clearly_and_loses_nothing() {
     let docker = Docker::connect();
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_dev(&dir.path().join("server"));
-    // Storage with room for a sparse image, not for its 16 MiB header.
+    // Storage with room for a sparse image, not for its LUKS2 header and
+    // keyslot (about 300 KiB). (The filesystem's journal and inode tables
+    // are holes: a 64 MiB volume mounted in 4 MiB of storage.)
     let storage = dir.path().join("small-storage");
     std::fs::create_dir_all(&storage).unwrap();
     let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", "size=128k", "tmpfs"])
         .arg(&storage)
         .status()
         .unwrap();

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -57,6 +58,16 @@ const WRITES_LEFT_CACHED: usize = 4;
 /// worker's buffer; shorter ones go through the image's page cache, where an
 /// fsync sends many of them to the disk together (see [`BlockFile::store_sectors`]).
 const DIRECT_WRITE_MIN: usize = 256 << 10;
+
+/// Whether every byte of `bytes` is zero. Stops at the first 64 bytes that
+/// are not: for a sector of ciphertext, at once.
+fn is_zero(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(64);
+    let head_zero = chunks
+        .by_ref()
+        .all(|chunk| chunk.iter().fold(0u8, |acc, &byte| acc | byte) == 0);
+    head_zero && chunks.remainder().iter().all(|&byte| byte == 0)
+}
 
 /// The first `len` bytes of the worker's buffer (which starts on a huge-page
 /// boundary, so on a [`DIRECT_ALIGN`] one too), mapping a buffer first when
@@ -120,6 +131,16 @@ pub struct BlockFile<C: BlockCipher> {
     /// it exclusively, so no other write to that sector can land in between.
     partial_sectors: RwLock<()>,
     started: SystemTime,
+    /// Whether a request to zero a range (FUSE `fallocate` with
+    /// `FALLOC_FL_ZERO_RANGE` or `FALLOC_FL_PUNCH_HOLE`) punches a hole in
+    /// the image. On only while the engine creates the filesystem (see
+    /// [`BlockFile::zeroing_switch`]); otherwise such a request is refused
+    /// and the kernel writes zeros instead, which are encrypted like any
+    /// data, so no one reading the image learns which ranges of a file the
+    /// filesystem zeroed.
+    punch_zeroes: Arc<AtomicBool>,
+    /// Whether the image's filesystem punches holes (found at start).
+    punches_holes: bool,
 }
 
 impl<C: BlockCipher> BlockFile<C> {
@@ -143,6 +164,15 @@ impl<C: BlockCipher> BlockFile<C> {
             } else {
                 None
             };
+        // Whether the image's filesystem punches holes, asked without
+        // touching the image: a hole past its end changes nothing.
+        let punches_holes = rustix::fs::fallocate(
+            &image,
+            rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE,
+            image_len,
+            sector_size.max(1),
+        )
+        .is_ok();
         Ok(BlockFile {
             image,
             direct,
@@ -152,7 +182,25 @@ impl<C: BlockCipher> BlockFile<C> {
             cipher,
             partial_sectors: RwLock::new(()),
             started: SystemTime::now(),
+            punch_zeroes: Arc::new(AtomicBool::new(false)),
+            punches_holes,
         })
+    }
+
+    /// The switch that lets requests to zero a range punch holes in the
+    /// image ([`BlockFile::zero_range`]). The engine turns it on while it
+    /// creates the filesystem on a new volume, whose image is empty: its
+    /// holes then reveal nothing that the image's sparseness did not, and
+    /// `mkfs` zeroes the journal and the inode tables in moments without
+    /// writing them.
+    pub fn zeroing_switch(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.punch_zeroes)
+    }
+
+    /// Whether zeroing a range is cheap here: the image's filesystem
+    /// punches holes (ext4, XFS, Btrfs and tmpfs do).
+    pub fn punches_holes(&self) -> bool {
+        self.punches_holes
     }
 
     /// The size of the decrypted device in bytes.
@@ -210,9 +258,47 @@ impl<C: BlockCipher> BlockFile<C> {
             None => self.image.read_exact_at(buffer, position),
         };
         read.map_err(Errno::from)?;
-        self.cipher
-            .decrypt(start / self.sector_size, buffer)
-            .map_err(|_| Errno::EIO)
+        self.decrypt_written(start / self.sector_size, buffer)
+    }
+
+    /// Decrypts the sectors of `buffer` (ciphertext read from the image,
+    /// the first at `first_sector`), except those whose ciphertext is all
+    /// zeros: a hole in the image, never written or zeroed when the
+    /// filesystem was created, which reads as zeros. Runs of written sectors
+    /// are decrypted in one call each. (The encryption of a sector is all
+    /// zeros with a probability of 2^-32768 for 4 KiB sectors.)
+    fn decrypt_written(&self, first_sector: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+        let sector = usize::try_from(self.sector_size).map_err(|_| Errno::EINVAL)?;
+        let count = buffer.len() / sector.max(1);
+        let mut index = 0;
+        while index < count {
+            if is_zero(
+                buffer
+                    .get(index * sector..(index + 1) * sector)
+                    .unwrap_or(&[]),
+            ) {
+                index += 1;
+                continue;
+            }
+            let run = index;
+            while index < count
+                && !is_zero(
+                    buffer
+                        .get(index * sector..(index + 1) * sector)
+                        .unwrap_or(&[]),
+                )
+            {
+                index += 1;
+            }
+            let sectors = buffer
+                .get_mut(run * sector..index * sector)
+                .ok_or(Errno::EIO)?;
+            let first = first_sector + u64::try_from(run).map_err(|_| Errno::EINVAL)?;
+            self.cipher
+                .decrypt(first, sectors)
+                .map_err(|_| Errno::EIO)?;
+        }
+        Ok(())
     }
 
     /// The direct handle, if there is one and `buffer` suits it (aligned start
@@ -395,6 +481,61 @@ impl<C: BlockCipher> BlockFile<C> {
         })
     }
 
+    /// Serves a request to zero `[offset, offset + length)` (FUSE
+    /// `fallocate`; the loop device sends one for `BLKZEROOUT` and
+    /// discards). Only while [`zeroing_switch`](Self::zeroing_switch) is on
+    /// and only for zeroing that keeps the size; anything else is
+    /// `EOPNOTSUPP`, and for zeroing the kernel then writes zeros. Whole
+    /// sectors become a hole in the image (they read as zeros, see
+    /// [`decrypt_written`](Self::decrypt_written)); the parts of sectors at
+    /// either end are written as zeros.
+    pub(crate) fn zero_range(&self, offset: u64, length: u64, mode: i32) -> Result<(), Errno> {
+        /// `FALLOC_FL_WRITE_ZEROES` (Linux 6.17), which a loop device may send
+        /// for zeroing that must keep the range allocated.
+        const WRITE_ZEROES: i32 = 0x80;
+        let zeroing = [
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE,
+            libc::FALLOC_FL_ZERO_RANGE,
+            WRITE_ZEROES | libc::FALLOC_FL_KEEP_SIZE,
+            WRITE_ZEROES,
+        ];
+        if !self.punch_zeroes.load(Ordering::Acquire) || !zeroing.contains(&mode) {
+            return Err(Errno::from_i32(libc::EOPNOTSUPP));
+        }
+        let end = offset.checked_add(length).ok_or(Errno::EINVAL)?;
+        if end > self.size {
+            // The device never grows, and nothing lies past its end.
+            return Err(Errno::from_i32(libc::EOPNOTSUPP));
+        }
+        let whole_start = offset.div_ceil(self.sector_size) * self.sector_size;
+        let whole_end = end - end % self.sector_size;
+        // Parts of sectors (none from a loop device, whose blocks are whole
+        // sectors) are written as zeros.
+        let write_zeros = |start: u64, stop: u64| -> Result<(), Errno> {
+            if start < stop {
+                let zeros = vec![0u8; usize::try_from(stop - start).map_err(|_| Errno::EINVAL)?];
+                self.write(start, &zeros)?;
+            }
+            Ok(())
+        };
+        if whole_start >= whole_end {
+            return write_zeros(offset, end);
+        }
+        {
+            let _exclusive = self.partial_sectors.write();
+            rustix::fs::fallocate(
+                &self.image,
+                rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE,
+                self.data_offset + whole_start,
+                whole_end - whole_start,
+            )
+            .map_err(|errno| Errno::from_i32(errno.raw_os_error()))?;
+        }
+        write_zeros(offset, whole_start)?;
+        write_zeros(whole_end, end)
+    }
+
     /// Makes every completed write durable on the image's storage.
     fn sync(&self) -> Result<(), Errno> {
         self.image.sync_data().map_err(Errno::from)
@@ -552,14 +693,15 @@ impl<C: BlockCipher> fuser::Filesystem for BlockFile<C> {
         _req: &Request,
         _inode: INodeNo,
         _fh: FileHandle,
-        _offset: u64,
-        _length: u64,
-        _mode: i32,
+        offset: u64,
+        length: u64,
+        mode: i32,
         reply: ReplyEmpty,
     ) {
-        // Punching a hole in the image would make the range read back as the
-        // decryption of zeros, not as zeros: discards are not supported.
-        reply.error(Errno::from_i32(libc::EOPNOTSUPP));
+        match self.zero_range(offset, length, mode) {
+            Ok(()) => reply.ok(),
+            Err(errno) => reply.error(errno),
+        }
     }
 
     fn statfs(&self, _req: &Request, _inode: INodeNo, reply: ReplyStatfs) {
@@ -570,7 +712,9 @@ impl<C: BlockCipher> fuser::Filesystem for BlockFile<C> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+    // In tests a panic is the failure report; offsets and patterns of a
+    // few sectors are small numbers, so casts truncate nothing.
+    #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
     use super::*;
 
@@ -588,6 +732,114 @@ mod tests {
         image.set_len(16 << 20).unwrap();
         let cipher = luks::SectorCipher::new(&luks::VolumeKey::generate(), SECTOR).unwrap();
         BlockFile::new(image, 1 << 20, Arc::new(cipher)).unwrap()
+    }
+
+    /// Reads `len` bytes at `offset` of the device as the kernel would.
+    fn read(device: &BlockFile<luks::SectorCipher>, offset: u64, len: u32) -> Vec<u8> {
+        let (start, end) = device.aligned(offset, u64::from(len));
+        let mut buffer = None;
+        let sectors = aligned_part(&mut buffer, (end - start) as usize).unwrap();
+        device.read_sectors(start, sectors).unwrap();
+        let skip = (offset - start) as usize;
+        sectors[skip..skip + len as usize].to_vec()
+    }
+
+    #[test]
+    fn sectors_never_written_read_as_zeros_and_written_ones_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = block_file(dir.path());
+        // Sector 1 written, sectors 0 and 2 to 4 never: one read covers both
+        // kinds, so runs of written sectors are found inside a request.
+        let data: Vec<u8> = (0..SECTOR).map(|index| (index % 253) as u8 | 1).collect();
+        device.write(SECTOR as u64, &data).unwrap();
+        device.write(3 * SECTOR as u64 + 10, b"x").unwrap();
+        let read = read(&device, 0, 5 * SECTOR as u32);
+        assert!(
+            read[..SECTOR].iter().all(|&byte| byte == 0),
+            "an empty sector is not zeros"
+        );
+        assert_eq!(&read[SECTOR..2 * SECTOR], &data[..]);
+        assert!(read[2 * SECTOR..3 * SECTOR].iter().all(|&byte| byte == 0));
+        let mut partial = vec![0u8; SECTOR];
+        partial[10] = b'x';
+        assert_eq!(&read[3 * SECTOR..4 * SECTOR], &partial[..]);
+        assert!(read[4 * SECTOR..].iter().all(|&byte| byte == 0));
+    }
+
+    #[test]
+    fn is_zero_finds_a_set_byte_anywhere() {
+        let mut bytes = vec![0u8; SECTOR + 7];
+        assert!(is_zero(&bytes));
+        assert!(is_zero(&[]));
+        for at in [0, 1, 63, 64, 4095, SECTOR + 6] {
+            bytes[at] = 0x80;
+            assert!(!is_zero(&bytes), "byte {at} not seen");
+            bytes[at] = 0;
+        }
+    }
+
+    /// Where the first hole at or after `position` of the image starts.
+    fn next_hole(device: &BlockFile<luks::SectorCipher>, position: u64) -> u64 {
+        rustix::fs::seek(&device.image, rustix::fs::SeekFrom::Hole(position)).unwrap()
+    }
+
+    #[test]
+    fn zeroing_punches_holes_only_while_the_switch_is_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = block_file(dir.path());
+        let punch = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+        let zero = libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE;
+        let data: Vec<u8> = (0..8 * SECTOR)
+            .map(|index| (index % 251) as u8 | 1)
+            .collect();
+        device.write(0, &data).unwrap();
+        let base = device.data_offset;
+        assert!(next_hole(&device, base) >= base + 8 * SECTOR as u64);
+
+        // Off (the engine serving a mounted filesystem): refused, nothing changes.
+        assert!(device.punches_holes());
+        let refused = device.zero_range(SECTOR as u64, 2 * SECTOR as u64, punch);
+        assert_eq!(refused, Err(Errno::from_i32(libc::EOPNOTSUPP)));
+        assert_eq!(read(&device, 0, 8 * SECTOR as u32), data);
+
+        // On (the engine making the filesystem): whole sectors become a hole,
+        // parts of sectors at the ends are written as zeros.
+        device.zeroing_switch().store(true, Ordering::Release);
+        let (start, end) = (SECTOR as u64 - 512, 3 * SECTOR as u64 + 512);
+        device.zero_range(start, end - start, punch).unwrap();
+        let mut expected = data.clone();
+        expected[start as usize..end as usize].fill(0);
+        assert_eq!(read(&device, 0, 8 * SECTOR as u32), expected);
+        assert_eq!(next_hole(&device, base), base + SECTOR as u64);
+        assert!(next_hole(&device, base + 3 * SECTOR as u64) >= base + 8 * SECTOR as u64);
+
+        // Zeroing inside one sector, and by the other mode.
+        device.zero_range(5 * SECTOR as u64 + 1, 100, zero).unwrap();
+        device
+            .zero_range(6 * SECTOR as u64, SECTOR as u64, zero)
+            .unwrap();
+        expected[5 * SECTOR + 1..5 * SECTOR + 101].fill(0);
+        expected[6 * SECTOR..7 * SECTOR].fill(0);
+        assert_eq!(read(&device, 0, 8 * SECTOR as u32), expected);
+
+        // Other modes, and ranges past the end, stay refused.
+        let collapse = libc::FALLOC_FL_COLLAPSE_RANGE;
+        assert!(device.zero_range(0, SECTOR as u64, collapse).is_err());
+        assert!(device.zero_range(0, SECTOR as u64, 0).is_err());
+        assert!(
+            device
+                .zero_range(device.size() - 512, SECTOR as u64, punch)
+                .is_err()
+        );
+        assert!(device.zero_range(u64::MAX - 10, 100, punch).is_err());
+        assert_eq!(read(&device, 0, 8 * SECTOR as u32), expected);
+        device.zeroing_switch().store(false, Ordering::Release);
+        assert!(
+            device
+                .zero_range(7 * SECTOR as u64, SECTOR as u64, zero)
+                .is_err()
+        );
+        assert_eq!(read(&device, 0, 8 * SECTOR as u32), expected);
     }
 
     #[test]

@@ -118,13 +118,23 @@ fn probe_with_blkid(device: &Path) -> Result<Option<String>, VolumeError> {
     }
 }
 
-/// Creates `filesystem` on `device`. Discards are off: the image is sparse
-/// already, and a discarded ciphertext range would not read back as zeros.
-pub fn mkfs(device: &Path, filesystem: Filesystem) -> Result<(), VolumeError> {
+/// Creates `filesystem` on `device`. No discard first: the image of a new
+/// volume is sparse already. `cheap_zeroing`: zeroing a range of `device`
+/// costs nothing (the engine punches a hole in the image, see
+/// [`crate::device::BlockFile::zeroing_switch`]).
+pub fn mkfs(device: &Path, filesystem: Filesystem, cheap_zeroing: bool) -> Result<(), VolumeError> {
     let mut command = match filesystem {
         Filesystem::Ext4 => {
             let mut command = Command::new("mkfs.ext4");
-            command.args(["-q", "-F", "-b", "4096", "-E", "nodiscard"]);
+            // With cheap zeroing, the inode tables are zeroed now rather than
+            // by the kernel in the background after the mount, which would
+            // write them in full (for 20 GiB, 320 MiB of encrypted zeros).
+            let extended = if cheap_zeroing {
+                "nodiscard,lazy_itable_init=0"
+            } else {
+                "nodiscard"
+            };
+            command.args(["-q", "-F", "-b", "4096", "-E", extended]);
             command
         }
         Filesystem::Xfs => {
