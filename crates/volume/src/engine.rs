@@ -14,9 +14,8 @@ use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc;
-
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use fuser::{Config, MountOption, Session};
 use zeroize::Zeroizing;
