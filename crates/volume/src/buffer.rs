@@ -13,7 +13,9 @@
 //!
 //! The mapping is made inaccessible first, advised (`MADV_HUGEPAGE`), and
 //! only then made readable and writable. The engine runs under
-//! `mlockall(MCL_FUTURE)`, which fills a new mapping as soon as it exists:
+//! `mlockall(MCL_FUTURE | MCL_ONFAULT)`, which locks pages as they are
+//! first touched; without `MCL_ONFAULT` (the engine's fallback for kernels
+//! that lack it) `MCL_FUTURE` fills a new mapping as soon as it exists, and
 //! an accessible mapping would get its 4 KiB pages before the advice. An
 //! inaccessible one is not filled; `mprotect` fills the locked mapping after
 //! the advice, with huge pages. Where the kernel has no huge page to give

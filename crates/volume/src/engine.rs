@@ -113,10 +113,22 @@ pub fn close_inherited_descriptors() {
 /// and ptrace by other users, marks the process as an I/O flusher (so memory
 /// reclaim does not wait on the writes it must itself complete), and leaves
 /// the control process's session so its signals do not reach the engine.
+///
+/// Pages are locked as they are first touched (`MCL_ONFAULT`), not when
+/// they are mapped: each FUSE worker's request buffer (fuser's, 16 MiB, of
+/// which requests of at most 1 MiB use the start) and its thread stack
+/// would otherwise be made resident whole: 166-175 MiB for an engine of
+/// eight workers, against 13-21 MiB.
 fn harden() {
     use rustix::mm::{MlockAllFlags, mlockall};
     use rustix::process::{DumpableBehavior, set_dumpable_behavior};
-    if let Err(error) = mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE) {
+    let on_fault = MlockAllFlags::CURRENT | MlockAllFlags::FUTURE | MlockAllFlags::ONFAULT;
+    // Kernels before 4.4 know no MCL_ONFAULT (EINVAL): lock everything.
+    let locked = mlockall(on_fault).or_else(|error| match error {
+        rustix::io::Errno::INVAL => mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE),
+        other => Err(other),
+    });
+    if let Err(error) = locked {
         tracing::warn!(%error, "mlockall failed; the key schedule may be swapped out");
     }
     if let Err(error) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
