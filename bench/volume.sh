@@ -44,6 +44,13 @@
 # page cache with readahead: on this machine, 0.30 requests per read for
 # the same number of bytes, and the disk's cost here is per request.
 #
+# Random writes and reads: the run also prints the whole machine's CPU time
+# (user, system and interrupts; not idle, iowait or steal) and context
+# switches per I/O, from /proc/stat, so that each system's figure can be
+# read against what it costs. On a machine with two cores shared by fio and
+# the engine, CPU time per I/O is what bounds the volume's random I/O (see
+# docs/volume-engine.md, "Where a random I/O's time goes").
+#
 # Then the start time of `docker run` with a Cryptainer volume against a local
 # volume (bench/docker-start.sh; DOCKER_START=0 skips it).
 # Honours CARGO_TARGET_DIR.
@@ -172,6 +179,30 @@ disk_share() {
         "$1" "$share" "$per_read" >&2
 }
 
+# cpu_mark: "BUSY SWITCHES": the whole machine's busy CPU time so far (user,
+# nice, system, irq and softirq, in clock ticks; not idle, iowait or steal)
+# and its context switches so far (/proc/stat).
+clock_ticks=$(getconf CLK_TCK)
+cpu_mark() {
+    awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 } /^ctxt / { switches = $2 }
+        END { print busy, switches }' /proc/stat
+}
+
+# cpu_share WORKLOAD SYSTEM "BUSY SWITCHES" IOS: records, for the current
+# round, the machine's CPU time (microseconds) and context switches per I/O
+# since that mark, and prints them (see the header).
+cpu_share() {
+    [ "$4" -gt 0 ] || return 0
+    local before_busy before_switches busy switches per_io switches_per_io
+    read -r before_busy before_switches <<<"$3"
+    read -r busy switches <<<"$(cpu_mark)"
+    per_io=$(echo "($busy - $before_busy) * 1000000 / $clock_ticks / $4" | bc -l)
+    switches_per_io=$(echo "($switches - $before_switches) / $4" | bc -l)
+    printf '%s %s\n' "$per_io" "$switches_per_io" > "$BENCH_DIR/cpu.$1.$2.$round"
+    printf '   %s on %s: %.0f us of CPU and %.1f context switches per I/O\n' \
+        "$1" "$2" "$per_io" "$switches_per_io" >&2
+}
+
 # measure WORKLOAD SYSTEM: one figure of WORKLOAD on SYSTEM.
 measure() {
     local workload=$1 dir="$BENCH_DIR/$2"
@@ -194,20 +225,27 @@ measure() {
             fio_metric "$dir" bw --name=seqread --rw=read --bs=1M --size="$SIZE" \
                 --ioengine=psync --filename=seq ;;
         randwrite)
+            # The whole file is written first, so the random writes overwrite
+            # data, as in a database file, and the random reads after them
+            # read data; otherwise the file is preallocated and unwritten
+            # blocks read as zeros without any I/O. (overwrite=1 finds it
+            # laid out and leaves it.)
             rm -f "$dir/rand"
+            layout "$dir" rand
             settle
-            # overwrite=1: fio first writes the whole file (untimed), so the
-            # random writes overwrite data, as in a database file, and the
-            # random reads after them read data; otherwise the file is
-            # preallocated and unwritten blocks read as zeros without any I/O.
-            fio_metric "$dir" iops --name=randwrite --rw=randwrite --bs=4k --size="$SIZE" \
-                --ioengine=psync --fsync=32 --time_based --runtime="$RUNTIME" --filename=rand \
-                --overwrite=1 ;;
+            local mark json
+            mark=$(cpu_mark)
+            json=$(fio --output-format=json --directory="$dir" --group_reporting --name=randwrite \
+                --rw=randwrite --bs=4k --size="$SIZE" --ioengine=psync --fsync=32 --time_based \
+                --runtime="$RUNTIME" --filename=rand --overwrite=1)
+            cpu_share randwrite "$2" "$mark" "$(jq '.jobs[0].write.total_ios' <<<"$json")"
+            jq '.jobs[0].write.iops' <<<"$json" ;;
         randread)
             [ -f "$dir/rand" ] || layout "$dir" rand
             drop_caches
-            local before json
+            local before mark json
             before=$(disk_reads)
+            mark=$(cpu_mark)
             # Each of 4 jobs reads its quarter of the file once, each block
             # once: every read is cold. (Time-based, the jobs went on over
             # blocks already in the page cache, and the figure mixed cold
@@ -216,6 +254,7 @@ measure() {
                 --rw=randread --bs=4k --ioengine=psync --numjobs=4 --size=25% \
                 --offset_increment=25% --filename=rand)
             disk_share "$2" "$before" "$(jq '.jobs[0].read.total_ios' <<<"$json")"
+            cpu_share randread "$2" "$mark" "$(jq '.jobs[0].read.total_ios' <<<"$json")"
             jq '.jobs[0].read.iops' <<<"$json" ;;
         smallfiles)
             small_files "$dir" ;;
@@ -285,6 +324,18 @@ if wants randread && [ -r "$disk_stat" ]; then
             "$(median $(cat "$BENCH_DIR"/disk-requests."$system".*))"
     done
 fi
+
+for workload in randwrite randread; do
+    wants "$workload" || continue
+    echo "$workload, the whole machine per I/O (medians): CPU microseconds / context switches"
+    for system in "${SYSTEMS[@]}"; do
+        compgen -G "$BENCH_DIR/cpu.$workload.$system.*" >/dev/null || continue
+        # shellcheck disable=SC2046
+        printf '  %-12s %.0f / %.1f\n' "$system" \
+            "$(median $(awk '{ print $1 }' "$BENCH_DIR"/cpu."$workload"."$system".*))" \
+            "$(median $(awk '{ print $2 }' "$BENCH_DIR"/cpu."$workload"."$system".*))"
+    done
+done
 
 # Container start time with a Cryptainer volume against a local volume
 # (needs dockerd running; DOCKER_START=0 skips it).
