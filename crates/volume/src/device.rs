@@ -27,6 +27,11 @@ pub const DISK_FILE_NAME: &str = "disk";
 /// default (256 pages), so a loop device's large bios arrive whole.
 pub const MAX_REQUEST: u32 = 1 << 20;
 
+/// FUSE requests the kernel keeps in flight at once (`max_background`). The
+/// loop device's reads and writes are all of that kind (asynchronous direct
+/// I/O), so more workers than this could never all be busy.
+pub const MAX_IN_FLIGHT: u16 = 64;
+
 const ROOT_INODE: INodeNo = INodeNo(1);
 const DISK_INODE: INodeNo = INodeNo(2);
 /// Nothing in this filesystem ever changes shape, so the kernel may cache
@@ -547,7 +552,7 @@ impl<C: BlockCipher> fuser::Filesystem for BlockFile<C> {
         // loop device's concurrent bios reach the worker threads in parallel.
         let _ = config.set_max_write(MAX_REQUEST);
         let _ = config.set_max_readahead(MAX_REQUEST);
-        let _ = config.set_max_background(64);
+        let _ = config.set_max_background(MAX_IN_FLIGHT);
         let wanted = InitFlags::FUSE_ASYNC_DIO | InitFlags::FUSE_PARALLEL_DIROPS;
         if let Err(missing) = config.add_capabilities(wanted) {
             tracing::warn!(

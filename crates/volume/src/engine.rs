@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 
 use crate::VolumeError;
 use crate::cipher::BlockCipher;
-use crate::device::{BlockFile, DISK_FILE_NAME};
+use crate::device::{BlockFile, DISK_FILE_NAME, MAX_IN_FLIGHT};
 use crate::loopdev::LoopDevice;
 use crate::mount::{self, Filesystem};
 use crate::state::EngineState;
@@ -53,9 +53,31 @@ pub struct EngineArgs {
     /// The filesystem to create on first use.
     #[arg(long, default_value = "ext4")]
     pub fs: String,
-    /// FUSE worker threads (default: four per core, at least eight).
-    #[arg(long)]
+    /// FUSE worker threads, 1 to 64 (default: four per core, at least
+    /// eight, at most 64).
+    #[arg(long, value_parser = parse_threads)]
     pub threads: Option<usize>,
+}
+
+/// The default number of FUSE workers: four per core, at least eight, and
+/// no more than the requests the kernel keeps in flight
+/// ([`MAX_IN_FLIGHT`]): each worker that has served a request keeps its
+/// buffers (about 3 MiB, locked).
+pub fn default_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    cores.saturating_mul(4).clamp(8, usize::from(MAX_IN_FLIGHT))
+}
+
+/// Parses a `--threads` value: a whole number from 1 to [`MAX_IN_FLIGHT`].
+pub fn parse_threads(value: &str) -> Result<usize, String> {
+    let most = usize::from(MAX_IN_FLIGHT);
+    match value.parse::<usize>() {
+        Ok(threads) if (1..=most).contains(&threads) => Ok(threads),
+        _ => Err(format!(
+            "'{value}' is not a number of worker threads: give a whole number from 1 to {most} \
+             (more than {most} could never all be busy)"
+        )),
+    }
 }
 
 /// Runs the engine: reads the key from standard input, mounts, reports
@@ -206,10 +228,9 @@ fn start<C: BlockCipher>(args: &EngineArgs, cipher: C) -> Result<Running, Volume
 
     // Workers mostly wait on the image's storage, not on the CPU: with one
     // per core, cold sequential reads ran at half the disk's speed (two
-    // workers on two cores); four per core, at least eight, keep it busy.
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(8, |cores| cores.get().saturating_mul(4).max(8))
-    });
+    // workers on two cores); four per core, at least eight, keep it busy
+    // (`default_threads`).
+    let threads = args.threads.unwrap_or_else(default_threads);
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName("cryptainer".to_owned()),
@@ -466,4 +487,23 @@ fn wait_signal(set: &libc::sigset_t) -> Option<i32> {
     // `signal` is a valid place for sigwait to store the signal number.
     let result = unsafe { libc::sigwait(set, &raw mut signal) };
     (result == 0).then_some(signal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_counts_stay_between_one_and_the_requests_in_flight() {
+        assert_eq!(parse_threads("1"), Ok(1));
+        assert_eq!(parse_threads("64"), Ok(64));
+        for bad in ["0", "65", "-1", "eight", "", "1e3"] {
+            let message = parse_threads(bad).unwrap_err();
+            assert!(
+                message.contains(&format!("'{bad}'")) && message.contains("from 1 to 64"),
+                "{message}"
+            );
+        }
+        assert!((8..=usize::from(MAX_IN_FLIGHT)).contains(&default_threads()));
+    }
 }

@@ -157,7 +157,8 @@ pub struct EngineConfig {
     pub engine_binary: PathBuf,
     /// The directory holding one state directory per mounted volume.
     pub state_root: PathBuf,
-    /// FUSE worker threads per engine (`None`: four per core, at least eight).
+    /// FUSE worker threads per engine, 1 to 64 (`None`: four per core, at
+    /// least eight, at most 64).
     pub threads: Option<usize>,
     /// A first argument for the engine binary, when the engine is a subcommand
     /// of a larger program (`cryptainer volume-engine`).

@@ -40,8 +40,9 @@ enum Action {
         /// The filesystem to create on first use.
         #[arg(long, default_value = "ext4")]
         fs: Filesystem,
-        /// FUSE worker threads (default: four per core, at least eight).
-        #[arg(long)]
+        /// FUSE worker threads, 1 to 64 (default: four per core, at least
+        /// eight, at most 64).
+        #[arg(long, value_parser = volume::engine::parse_threads)]
         threads: Option<usize>,
     },
     /// Unmounts a volume and stops its engine.
