@@ -140,7 +140,7 @@ pub fn close_inherited_descriptors() {
 /// they are mapped: each FUSE worker's request buffer (fuser's, 16 MiB, of
 /// which requests of at most 1 MiB use the start) and its thread stack
 /// would otherwise be made resident whole: 166-175 MiB for an engine of
-/// eight workers, against 13-21 MiB.
+/// eight workers, against 13-28 MiB.
 fn harden() {
     use rustix::mm::{MlockAllFlags, mlockall};
     use rustix::process::{DumpableBehavior, set_dumpable_behavior};

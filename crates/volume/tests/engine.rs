@@ -346,7 +346,7 @@ fn the_engine_drops_inherited_descriptors_reads_into_huge_pages_and_stays_small(
     // has fuser's 16 MiB request buffer, of which requests use at most the
     // first MiB, and its own 2 MiB one. Locked whole when mapped, eight
     // workers made 166 MiB resident.
-    let workers = std::thread::available_parallelism().map_or(8, |cores| (cores.get() * 4).max(8));
+    let workers = volume::engine::default_threads();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let resident_kib = kib_field(&status, "VmRSS:");
     let bound_kib = (24 + 4 * workers as u64) << 10;
