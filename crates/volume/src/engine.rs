@@ -61,8 +61,10 @@ pub struct EngineArgs {
 
 /// The default number of FUSE workers: four per core, at least eight, and
 /// no more than the requests the kernel keeps in flight
-/// ([`MAX_IN_FLIGHT`]): each worker that has served a request keeps its
-/// buffers (about 3 MiB, locked).
+/// ([`MAX_IN_FLIGHT`]). Workers mostly wait on the image's storage, not on
+/// the CPU: with one per core, cold sequential reads ran at half the disk's
+/// speed (two workers on two cores). Each worker that has served a request
+/// keeps its buffers (about 3 MiB, locked), hence the ceiling.
 pub fn default_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     cores.saturating_mul(4).clamp(8, usize::from(MAX_IN_FLIGHT))
@@ -226,10 +228,6 @@ fn start<C: BlockCipher>(args: &EngineArgs, cipher: C) -> Result<Running, Volume
         cheap: block_file.punches_holes(),
     };
 
-    // Workers mostly wait on the image's storage, not on the CPU: with one
-    // per core, cold sequential reads ran at half the disk's speed (two
-    // workers on two cores); four per core, at least eight, keep it busy
-    // (`default_threads`).
     let threads = args.threads.unwrap_or_else(default_threads);
     let mut config = Config::default();
     config.mount_options = vec![
