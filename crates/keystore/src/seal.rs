@@ -76,7 +76,8 @@ const MAX_SALT_LEN: usize = 64;
 
 /// Why a seal could not be made, or the root key could not be sealed or unsealed.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
+// Not `#[non_exhaustive]`: the server and kmip map every variant by name, so a
+// new one is a compile error there instead of a silent 500 or General Failure.
 pub enum SealError {
     /// The unseal shares or the passphrase do not open this sealed root.
     #[error(

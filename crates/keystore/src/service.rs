@@ -67,7 +67,8 @@ impl Caller {
 
 /// What the key manager can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
+// Not `#[non_exhaustive]`: the server and kmip map every variant by name, so a
+// new one is a compile error there instead of a silent 500 or General Failure.
 pub enum KeystoreError {
     /// The server has never been initialized.
     #[error("the key manager is not initialized; run `cryptainer operator init`")]

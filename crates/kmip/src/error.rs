@@ -1,6 +1,7 @@
 //! KMIP result reasons and the one mapping from keystore errors to them.
 
 use keystore::KeystoreError;
+use keystore::store::StoreError;
 
 /// KMIP Result Reason values (KMIP 2.1 section 11.46) that this server sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,15 +137,18 @@ impl KmipError {
             KeystoreError::InvalidName(_) | KeystoreError::InvalidArgument(_) => {
                 ResultReason::InvalidField
             }
+            KeystoreError::InvalidPolicy(_) => ResultReason::InvalidField,
+            KeystoreError::PolicyExists { .. } => ResultReason::ObjectAlreadyExists,
+            KeystoreError::VolumeHeld { .. } => ResultReason::PermissionDenied,
+            KeystoreError::Store(StoreError::NameTaken { .. }) => {
+                ResultReason::ObjectAlreadyExists
+            }
             KeystoreError::NotInitialized
             | KeystoreError::AlreadyInitialized
             | KeystoreError::Sealed
             | KeystoreError::Seal(_)
             | KeystoreError::Unwrap { .. }
             | KeystoreError::Store(_) => ResultReason::GeneralFailure,
-            // The keystore error enum is non-exhaustive: a variant added later is
-            // a server failure until it is mapped here.
-            _ => ResultReason::GeneralFailure,
         };
         KmipError::new(reason, error.to_string())
     }

@@ -119,11 +119,7 @@ impl From<KeystoreError> for ApiError {
             KeystoreError::Seal(seal) => seal_code(seal),
             KeystoreError::Unwrap { .. } => Code::Internal,
             KeystoreError::VolumeHeld { .. } => Code::Conflict,
-            KeystoreError::Store(StoreError::NameTaken { .. } | StoreError::Stale { .. }) => {
-                Code::Conflict
-            }
-            KeystoreError::Store(_) => Code::Internal,
-            _ => Code::Internal,
+            KeystoreError::Store(store) => store_code(store),
         };
         if code == Code::Internal {
             tracing::error!(error = %error, "request failed inside the key manager");
@@ -142,10 +138,45 @@ impl From<KeystoreError> for ApiError {
     }
 }
 
+fn store_code(error: &StoreError) -> Code {
+    match error {
+        StoreError::NameTaken { .. } | StoreError::Stale { .. } => Code::Conflict,
+        StoreError::Database(_)
+        | StoreError::Corrupt { .. }
+        | StoreError::GroupCommit { .. }
+        | StoreError::AuditLogBehind { .. }
+        | StoreError::WriterStopped
+        | StoreError::Unsupported { .. }
+        | StoreError::DataDir { .. } => Code::Internal,
+    }
+}
+
 fn seal_code(error: &SealError) -> Code {
     match error {
         SealError::WrongUnsealMaterial => Code::WrongUnsealMaterial,
-        _ => Code::BadRequest,
+        // What the caller sent is wrong: a share, a passphrase, a parameter.
+        SealError::PassphraseTooShort { .. }
+        | SealError::InvalidShareConfig { .. }
+        | SealError::CombineShares { .. }
+        | SealError::ShareNotBase64 { .. }
+        | SealError::ShareWrongLength { .. }
+        | SealError::ShareChecksumMismatch
+        | SealError::UnknownShareVersion { .. }
+        | SealError::MalformedShare { .. }
+        | SealError::ShareFromDifferentServer { .. }
+        | SealError::ShareThresholdMismatch { .. }
+        | SealError::DuplicateShare { .. }
+        | SealError::ThresholdNotReached { .. }
+        | SealError::KindMismatch { .. }
+        | SealError::Argon2ParamsOutOfRange { .. } => Code::BadRequest,
+        SealError::ThresholdAlreadyReached => Code::Conflict,
+        // The stored sealed root or this machine failed, not the request.
+        SealError::InconsistentSealedRoot { .. }
+        | SealError::CorruptSealedRoot { .. }
+        | SealError::RootKeyWrongLength { .. }
+        | SealError::WrapRoot { .. }
+        | SealError::KeyDerivation { .. }
+        | SealError::OutOfMemory { .. } => Code::Internal,
     }
 }
 

@@ -338,7 +338,8 @@ pub const MAX_LIST: u32 = 1000;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
+// Not `#[non_exhaustive]`: the server and kmip map every variant by name, so a
+// new one is a compile error there instead of a silent 500 or General Failure.
 pub enum StoreError {
     /// The database could not be opened or queried.
     #[error("database error: {0}")]
