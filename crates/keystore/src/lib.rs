@@ -2,7 +2,7 @@
 //! tenant, and every stored object wrapped under its tenant key.
 //!
 //! ```text
-//! seal (Shamir shares | passphrase | HSM later)
+//! seal (Shamir shares | passphrase | PKCS#11 token | TPM 2.0 | remote KMIP key)
 //!   └─ root key (256-bit, only in memory while unsealed)
 //!        └─ tenant key, per tenant and version (stored wrapped by the root)
 //!             └─ object material, per object and version (stored wrapped by the tenant key)
@@ -16,6 +16,7 @@ mod nodes;
 pub mod object;
 mod policies;
 pub mod seal;
+mod sealing;
 pub mod secret;
 mod secrets;
 mod service;
@@ -26,6 +27,7 @@ pub mod wrap;
 
 pub use nodes::NODE_OWNER_LABEL;
 
+pub use sealing::{CRASH_AT_ENV, Migration, SealDetails};
 pub use secrets::MAX_SECRET_BYTES;
 pub use service::{
     Awaiting, Caller, Durable, Found, Initialized, Keystore, KeystoreError, NewHalf, SealChoice,

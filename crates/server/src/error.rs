@@ -36,6 +36,10 @@ pub enum Code {
     Sealed,
     /// 503, not initialized.
     NotInitialized,
+    /// 503, the seal's device (HSM, TPM, remote KMIP server) cannot be reached.
+    SealUnavailable,
+    /// 502, the seal's device refused (wrong PIN, key missing, PCR policy).
+    SealRefused,
 }
 
 impl Code {
@@ -55,6 +59,8 @@ impl Code {
             Code::Internal => "internal",
             Code::Sealed => "sealed",
             Code::NotInitialized => "not_initialized",
+            Code::SealUnavailable => "seal_unavailable",
+            Code::SealRefused => "seal_refused",
         }
     }
 
@@ -71,7 +77,10 @@ impl Code {
             Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::WrongUnsealMaterial => StatusCode::UNPROCESSABLE_ENTITY,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::Sealed | Code::NotInitialized => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Sealed | Code::NotInitialized | Code::SealUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Code::SealRefused => StatusCode::BAD_GATEWAY,
         }
     }
 }
@@ -153,7 +162,15 @@ fn store_code(error: &StoreError) -> Code {
 
 fn seal_code(error: &SealError) -> Code {
     match error {
-        SealError::WrongUnsealMaterial => Code::WrongUnsealMaterial,
+        SealError::WrongUnsealMaterial | SealError::WrongRecoveryShares => {
+            Code::WrongUnsealMaterial
+        }
+        SealError::DeviceUnavailable { .. } => Code::SealUnavailable,
+        SealError::DeviceRefused { .. } => Code::SealRefused,
+        SealError::RecoveryRequired { .. } | SealError::NoRecoveryShares { .. } => Code::BadRequest,
+        SealError::SameKind { .. }
+        | SealError::NoPendingMigration
+        | SealError::MigrationPending { .. } => Code::Conflict,
         // What the caller sent is wrong: a share, a passphrase, a parameter.
         SealError::PassphraseTooShort { .. }
         | SealError::InvalidShareConfig { .. }

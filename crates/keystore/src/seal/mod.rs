@@ -2,16 +2,26 @@
 //! under an unseal key, and the unseal key comes from outside the database, either
 //! from a quorum of Shamir shares held by people or from an operator's passphrase.
 //!
-//! A seal is a [`Seal`] trait object, so that a PKCS#11 (HSM) seal can be added
-//! later without changing its callers. The stored form is a [`SealedRoot`]: the seal
-//! kind, the public parameters needed to rebuild the unseal key, and the root key
-//! wrapped with [`wrap::wrap`] under the unseal key with the
-//! associated data [`ROOT_AAD`].
+//! or from a device: a PKCS#11 token, a TPM 2.0, or another KMIP key manager
+//! (the automatic seals, which unseal without a person).
 //!
-//! The kinds live in their own modules: [`shamir`] (shares held by people) and
-//! [`passphrase`] (Argon2id).
+//! A seal is a [`Seal`] trait object. The stored form is a [`SealedRoot`]: the
+//! seal kind, the public parameters needed to rebuild the unseal key (for a
+//! device, the unseal key as the device protected it), and the root key wrapped
+//! with [`wrap::wrap`] under the unseal key with the associated data
+//! [`ROOT_AAD`]. With an automatic seal the sealed root also carries the verifier
+//! of the recovery shares ([`recovery`]), which authorize migrations and root
+//! rotations but open nothing.
+//!
+//! The kinds live in their own modules: [`shamir`] (shares held by people),
+//! [`passphrase`] (Argon2id), and the stored parameters of the device seals in
+//! [`pkcs11`], [`tpm2`] and [`kmip`]. The devices themselves are driven outside
+//! this crate (the `seals` crate), which implements [`Seal`] for each; this crate
+//! knows nothing of PKCS#11, TPM or KMIP wire formats. [`migrate`] decides what a
+//! seal migration keeps.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,12 +29,21 @@ use crate::secret::{Key256, SecretError};
 use crate::shamir::ShamirError;
 use crate::wrap::{self, WrapError};
 
+pub mod kmip;
+pub mod migrate;
 pub mod passphrase;
+pub mod pkcs11;
+pub mod recovery;
 pub mod shamir;
+pub mod tpm2;
 
+pub use kmip::{KmipMethod, KmipParams};
 pub use passphrase::{Argon2Params, MIN_PASSPHRASE_LEN, PassphraseParams, PassphraseSeal};
 use passphrase::{MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, MAX_SALT_LEN, MIN_SALT_LEN};
+pub use pkcs11::{Pkcs11Mechanism, Pkcs11Params};
+pub use recovery::RecoveryParams;
 pub use shamir::{Progress, SetId, ShamirParams, ShamirSeal, UnsealProgress, UnsealShare};
+pub use tpm2::Tpm2Params;
 
 /// The associated data the root key is wrapped with. The `v1` names this layout;
 /// a different layout gets a different string, so old and new cannot be confused.
@@ -217,6 +236,78 @@ pub enum SealError {
         #[source]
         source: std::collections::TryReserveError,
     },
+    /// An automatic seal's device cannot be reached: its module does not load,
+    /// its token is absent, the TPM or the remote key manager does not answer.
+    /// Worth retrying: the server retries with backoff until it answers.
+    #[error(
+        "the {kind} seal cannot reach its device: {source}; check that the device is \
+         present and reachable (the server keeps retrying)"
+    )]
+    DeviceUnavailable {
+        /// The seal's kind.
+        kind: SealKind,
+        /// What the device layer reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An automatic seal's device answered and refused: a wrong PIN, a missing
+    /// key, a PCR policy the machine no longer meets, a certificate the remote
+    /// key manager does not accept. Never retried (a wrong PIN retried would lock
+    /// the token): a person must fix the configuration.
+    #[error(
+        "the {kind} seal's device refused: {source}; fix the seal's configuration and \
+         restart the server (this is not retried)"
+    )]
+    DeviceRefused {
+        /// The seal's kind.
+        kind: SealKind,
+        /// What the device layer reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The operation needs the recovery shares of this server's automatic seal.
+    #[error(
+        "this needs {need} of the recovery shares printed at initialization; \
+         give them with --recovery-shares"
+    )]
+    RecoveryRequired {
+        /// How many shares are needed.
+        need: u8,
+    },
+    /// The root is sealed without recovery shares, yet they were given.
+    #[error(
+        "this server has no recovery shares (its seal is {kind}); give its unseal \
+         shares or passphrase instead"
+    )]
+    NoRecoveryShares {
+        /// The current seal's kind.
+        kind: SealKind,
+    },
+    /// The recovery shares combine to a key other than this server's.
+    #[error(
+        "the recovery shares are wrong (they do not match this server's); check them and try again"
+    )]
+    WrongRecoveryShares,
+    /// A migration to the kind already in use.
+    #[error("the root key is already sealed with a {kind} seal; nothing to migrate")]
+    SameKind {
+        /// The kind in use.
+        kind: SealKind,
+    },
+    /// A migration that waits for its new shares was asked to complete, but none waits.
+    #[error(
+        "no seal migration is waiting for its new shares; start one with `cryptainer operator seal migrate`"
+    )]
+    NoPendingMigration,
+    /// A new migration while another waits for its new shares.
+    #[error(
+        "a migration to a {kind} seal waits for its new shares; complete it with \
+         `cryptainer operator seal migrate --complete` or cancel it with --cancel"
+    )]
+    MigrationPending {
+        /// The pending migration's target kind.
+        kind: SealKind,
+    },
 }
 
 /// A way to protect the root key at rest.
@@ -228,6 +319,32 @@ pub trait Seal: Send + Sync {
     /// Recovers the root key from its stored form; a wrong share set / passphrase
     /// gives [`SealError::WrongUnsealMaterial`].
     fn unseal_root(&self, sealed: &SealedRoot) -> Result<Key256, SealError>;
+    /// Whether the seal's device answers now, without using any key. Seals
+    /// without a device (shares, passphrase) always answer `Ok`; an automatic
+    /// seal gives [`SealError::DeviceUnavailable`] while its device is gone.
+    fn check(&self) -> Result<(), SealError> {
+        Ok(())
+    }
+}
+
+/// A shared seal is a seal: the server keeps its automatic seal in an `Arc`, to
+/// hand it to the keystore at every unseal and to probe the device meanwhile.
+impl<S: Seal + ?Sized> Seal for Arc<S> {
+    fn kind(&self) -> SealKind {
+        (**self).kind()
+    }
+
+    fn seal_root(&self, root: &Key256) -> Result<SealedRoot, SealError> {
+        (**self).seal_root(root)
+    }
+
+    fn unseal_root(&self, sealed: &SealedRoot) -> Result<Key256, SealError> {
+        (**self).unseal_root(sealed)
+    }
+
+    fn check(&self) -> Result<(), SealError> {
+        (**self).check()
+    }
 }
 
 /// The kinds of seal.
@@ -239,6 +356,12 @@ pub enum SealKind {
     Shamir,
     /// The unseal key is derived from a passphrase with Argon2id.
     Passphrase,
+    /// The unseal key is encrypted by a non-extractable AES key in a PKCS#11 token.
+    Pkcs11,
+    /// The unseal key is a sealed data object of a TPM 2.0.
+    Tpm2,
+    /// The unseal key is encrypted by (or is) a key held by another KMIP server.
+    Kmip,
 }
 
 impl SealKind {
@@ -247,7 +370,33 @@ impl SealKind {
         match self {
             SealKind::Shamir => "shamir",
             SealKind::Passphrase => "passphrase",
+            SealKind::Pkcs11 => "pkcs11",
+            SealKind::Tpm2 => "tpm2",
+            SealKind::Kmip => "kmip",
         }
+    }
+
+    /// Whether this kind unseals without a person (a device holds the unseal
+    /// key); such seals come with recovery shares.
+    pub fn is_automatic(self) -> bool {
+        match self {
+            SealKind::Shamir | SealKind::Passphrase => false,
+            SealKind::Pkcs11 | SealKind::Tpm2 | SealKind::Kmip => true,
+        }
+    }
+
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [SealKind; 5] = [
+        SealKind::Shamir,
+        SealKind::Passphrase,
+        SealKind::Pkcs11,
+        SealKind::Tpm2,
+        SealKind::Kmip,
+    ];
+
+    /// The kind named `name` (`shamir`, `passphrase`, `pkcs11`, `tpm2`, `kmip`).
+    pub fn from_name(name: &str) -> Option<SealKind> {
+        SealKind::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 }
 
@@ -266,6 +415,25 @@ pub enum SealParams {
     Shamir(ShamirParams),
     /// Parameters of a [`PassphraseSeal`].
     Passphrase(PassphraseParams),
+    /// Parameters of a PKCS#11 seal (boxed: far larger than the others).
+    Pkcs11(Box<Pkcs11Params>),
+    /// Parameters of a TPM 2.0 seal.
+    Tpm2(Tpm2Params),
+    /// Parameters of a remote KMIP seal (boxed: far larger than the others).
+    Kmip(Box<KmipParams>),
+}
+
+/// Which device and key an automatic seal uses, for `status`, the audit log and
+/// error messages: names and identifiers, never key material.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SealIdentity {
+    /// The token (PKCS#11 token label), TPM (`tpm2`) or remote server (KMIP).
+    pub token: Option<String>,
+    /// The key: PKCS#11 key label, TPM PCR selection, remote key's identifier.
+    pub key: Option<String>,
+    /// How the device protects the unseal key (`aes-gcm`, `aes-key-wrap-pad`,
+    /// `sealed-data`, `encrypt`, `get`).
+    pub mechanism: Option<String>,
 }
 
 impl SealParams {
@@ -274,6 +442,19 @@ impl SealParams {
         match self {
             SealParams::Shamir(_) => SealKind::Shamir,
             SealParams::Passphrase(_) => SealKind::Passphrase,
+            SealParams::Pkcs11(_) => SealKind::Pkcs11,
+            SealParams::Tpm2(_) => SealKind::Tpm2,
+            SealParams::Kmip(_) => SealKind::Kmip,
+        }
+    }
+
+    /// The device and key these parameters name (empty for the manual seals).
+    pub fn identity(&self) -> SealIdentity {
+        match self {
+            SealParams::Shamir(_) | SealParams::Passphrase(_) => SealIdentity::default(),
+            SealParams::Pkcs11(params) => params.identity(),
+            SealParams::Tpm2(params) => params.identity(),
+            SealParams::Kmip(params) => params.identity(),
         }
     }
 
@@ -282,7 +463,10 @@ impl SealParams {
     pub fn shamir_counts(&self) -> Option<(u8, u8)> {
         match self {
             SealParams::Shamir(params) => Some((params.threshold, params.shares)),
-            SealParams::Passphrase(_) => None,
+            SealParams::Passphrase(_)
+            | SealParams::Pkcs11(_)
+            | SealParams::Tpm2(_)
+            | SealParams::Kmip(_) => None,
         }
     }
 }
@@ -297,6 +481,10 @@ pub struct SealedRoot {
     /// `wrap::wrap(unseal_key, root_key, ROOT_AAD)` (base64 in JSON).
     #[serde(with = "base64_bytes")]
     pub wrapped_root: Vec<u8>,
+    /// The recovery shares' parameters and verifier, with an automatic seal.
+    /// Absent in sealed roots written before automatic seals existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryParams>,
 }
 
 impl SealedRoot {
@@ -305,12 +493,36 @@ impl SealedRoot {
     pub fn shamir_params(&self) -> Option<&ShamirParams> {
         match &self.params {
             SealParams::Shamir(params) => Some(params),
-            SealParams::Passphrase(_) => None,
+            SealParams::Passphrase(_)
+            | SealParams::Pkcs11(_)
+            | SealParams::Tpm2(_)
+            | SealParams::Kmip(_) => None,
         }
     }
 
+    /// What the audit log records of this seal: its kind and the device and key
+    /// it names, e.g. `pkcs11 token=cryptainer key=cryptainer-root-wrap`, or
+    /// `shamir set=1a2b3c4d`. Names and identifiers only.
+    pub fn audit_id(&self) -> String {
+        let mut text = self.kind.as_str().to_owned();
+        if let Some(params) = self.shamir_params() {
+            text.push_str(&format!(" set={}", params.set_id));
+        }
+        let identity = self.params.identity();
+        for (name, value) in [
+            ("token", &identity.token),
+            ("key", &identity.key),
+            ("mechanism", &identity.mechanism),
+        ] {
+            if let Some(value) = value {
+                text.push_str(&format!(" {name}={value}"));
+            }
+        }
+        text
+    }
+
     /// Checks that the stored kind matches `expected` and agrees with the params.
-    pub(crate) fn check_kind(&self, expected: SealKind) -> Result<(), SealError> {
+    pub fn check_kind(&self, expected: SealKind) -> Result<(), SealError> {
         if self.kind != self.params.kind() {
             return Err(SealError::InconsistentSealedRoot { kind: self.kind });
         }
@@ -324,8 +536,10 @@ impl SealedRoot {
     }
 }
 
-/// Wraps `root` under `unseal_key` into a sealed root with `params`.
-pub(crate) fn seal_with(
+/// Wraps `root` under `unseal_key` into a sealed root with `params` (and no
+/// recovery parameters: the keystore adds them). Device seals call this with the
+/// unseal key their device protects.
+pub fn seal_with(
     unseal_key: &Key256,
     root: &Key256,
     params: SealParams,
@@ -336,11 +550,13 @@ pub(crate) fn seal_with(
         kind: params.kind(),
         params,
         wrapped_root,
+        recovery: None,
     })
 }
 
 /// Unwraps the root key; an authentication failure means wrong unseal material.
-pub(crate) fn unseal_with(unseal_key: &Key256, sealed: &SealedRoot) -> Result<Key256, SealError> {
+/// Device seals call this with the unseal key their device gave back.
+pub fn unseal_with(unseal_key: &Key256, sealed: &SealedRoot) -> Result<Key256, SealError> {
     let root =
         wrap::unwrap(unseal_key, &sealed.wrapped_root, ROOT_AAD).map_err(|error| match error {
             WrapError::AuthenticationFailed => SealError::WrongUnsealMaterial,
@@ -438,6 +654,7 @@ mod tests {
             kind: SealKind::Shamir,
             params: SealParams::Shamir(*seal.params()),
             wrapped_root: wrap::wrap(&unseal_key, &[1u8; 16], ROOT_AAD).unwrap(),
+            recovery: None,
         };
         assert!(matches!(
             unseal_with(&unseal_key, &sealed),

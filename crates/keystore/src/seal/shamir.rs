@@ -196,6 +196,12 @@ impl ShamirSeal {
     pub fn params(&self) -> &ShamirParams {
         &self.params
     }
+
+    /// The key the shares combine to. Recovery shares are a Shamir set too, and
+    /// [`super::recovery`] checks and reuses their key through this.
+    pub(crate) fn unseal_key(&self) -> &Key256 {
+        &self.unseal_key
+    }
 }
 
 impl Seal for ShamirSeal {
