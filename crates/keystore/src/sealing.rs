@@ -134,8 +134,9 @@ impl Keystore {
         }
     }
 
-    /// What the audit log names the stored seal by, once initialized.
-    pub(crate) fn sealed_audit_id(&self) -> Option<String> {
+    /// What the audit log names the stored seal by, once initialized: its kind
+    /// and the device and key it names.
+    pub fn sealed_audit_id(&self) -> Option<String> {
         match &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
             SealState::Uninitialized => None,
             SealState::Sealed(sealed) => Some(sealed.audit_id()),

@@ -255,18 +255,12 @@ impl Pkcs11Seal {
     /// The mechanism to seal with: the configured one if the token supports
     /// it, else the first of GCM and key wrap with padding that it supports.
     fn choose_mechanism(&self, context: &Pkcs11, slot: Slot) -> Result<Choice, DeviceError> {
-        let mechanisms = context
-            .get_mechanism_list(slot)
-            .map_err(self.call_error("C_GetMechanismList"))?;
-        let info = |mechanism: MechanismType| {
-            if mechanisms.contains(&mechanism) {
-                context
-                    .get_mechanism_info(slot, mechanism)
-                    .map(Some)
-                    .map_err(self.call_error("C_GetMechanismInfo"))
-            } else {
-                Ok(None)
-            }
+        // Asked one by one rather than through C_GetMechanismList, whose
+        // vendor mechanisms the binding cannot name (and logs as errors).
+        let info = |mechanism: MechanismType| match context.get_mechanism_info(slot, mechanism) {
+            Ok(info) => Ok(Some(info)),
+            Err(Pkcs11Error::Pkcs11(RvError::MechanismInvalid, _)) => Ok(None),
+            Err(source) => Err(self.call_error("C_GetMechanismInfo")(source)),
         };
         let gcm =
             info(MechanismType::AES_GCM)?.is_some_and(|info| info.encrypt() && info.decrypt());

@@ -16,10 +16,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use keystore::object::{Algorithm, ObjectMeta, RevocationReason, State as ObjectState};
-use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
-use keystore::store::{ListFilter, Role, TokenRow, Write};
-use keystore::{Caller, Durable, Found, Keystore, KeystoreError, SealChoice, TenantScope};
+use keystore::store::{ListFilter, Role, TokenRow};
+use keystore::{Caller, Durable, Found, Keystore, KeystoreError, TenantScope};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -38,6 +37,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Node identity (join, renewal, inventory); `None` with operator-supplied TLS.
     pub identity: Option<Arc<crate::nodes::Identity>>,
+    /// The automatic seals and their unseal and health tasks.
+    pub seals: Arc<crate::seal_runtime::SealRuntime>,
 }
 
 /// The handlers' state handle.
@@ -344,10 +345,16 @@ pub fn router(state: App) -> Router {
         .route("/v1/sys/health", get(health))
         .route("/v1/sys/ready", get(ready))
         .route("/v1/sys/status", get(status))
-        .route("/v1/sys/init", post(init))
+        .route("/v1/sys/init", post(crate::seal_api::init))
         .route("/v1/sys/unseal", post(unseal))
         .route("/v1/sys/seal", post(seal))
-        .route("/v1/sys/rotate-root", post(rotate_root))
+        .route("/v1/sys/rotate-root", post(crate::seal_api::rotate_root))
+        .route("/v1/sys/seal/migrate", post(crate::seal_api::migrate))
+        .route(
+            "/v1/sys/seal/migrate/complete",
+            post(crate::seal_api::complete),
+        )
+        .route("/v1/sys/seal/migrate/cancel", post(crate::seal_api::cancel))
         .route("/v1/tenants/{tenant}/rotate-key", post(rotate_tenant))
         .route("/v1/keys", post(create_key).get(list_keys))
         .route("/v1/keys/{reference}", get(show_key).delete(destroy_key))
@@ -434,108 +441,29 @@ async fn ready(State(app): State<App>) -> Response {
     }
 }
 
-/// `Status` with the version added.
+/// `Status` with the version added (and, from `/v1/sys/status`, what the
+/// automatic seal is doing).
 #[derive(Serialize)]
-struct StatusBody {
+pub(crate) struct StatusBody {
     #[serde(flatten)]
     status: keystore::Status,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    seal_runtime: Option<crate::seal_runtime::SealRuntimeStatus>,
     version: &'static str,
 }
 
-fn status_body(status: keystore::Status) -> Json<StatusBody> {
+pub(crate) fn status_body(status: keystore::Status) -> Json<StatusBody> {
     Json(StatusBody {
         status,
+        seal_runtime: None,
         version: env!("CARGO_PKG_VERSION"),
     })
 }
 
 async fn status(State(app): State<App>) -> Json<StatusBody> {
-    status_body(app.keystore.status())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InitRequest {
-    shares: Option<u8>,
-    threshold: Option<u8>,
-    passphrase: Option<String>,
-}
-
-#[derive(Serialize)]
-struct InitResponse {
-    unseal_shares: Vec<String>,
-    root_token: String,
-    root_token_id: String,
-}
-
-/// Largest number of unseal shares.
-const MAX_SHARES: u8 = 32;
-
-async fn init(
-    State(app): State<App>,
-    context: RequestContext,
-    JsonBody(request): JsonBody<InitRequest>,
-) -> Result<(StatusCode, Json<InitResponse>), ApiError> {
-    let remote = context.remote;
-    app.call_public("sys.init", move |keystore| {
-        let choice = match (request.shares, request.threshold, request.passphrase) {
-            (None, None, Some(passphrase)) => {
-                let passphrase = zeroize::Zeroizing::new(passphrase);
-                SealChoice::Passphrase(
-                    PassphraseSeal::new(
-                        SecretBytes::from_slice(passphrase.as_bytes()),
-                        keystore::seal::Argon2Params::default(),
-                    )
-                    .map_err(|error| ApiError::from(KeystoreError::from(error)))?,
-                )
-            }
-            (shares, threshold, None) => {
-                let shares = shares.unwrap_or(5);
-                let threshold = threshold.unwrap_or(3);
-                if shares == 0 || shares > MAX_SHARES {
-                    return Err(ApiError::bad_request(format!(
-                        "shares must be between 1 and {MAX_SHARES}, not {shares}"
-                    )));
-                }
-                if threshold == 0 || threshold > shares {
-                    return Err(ApiError::bad_request(format!(
-                        "threshold must be between 1 and shares ({shares}), not {threshold}"
-                    )));
-                }
-                if threshold == 1 && shares > 1 {
-                    return Err(ApiError::bad_request(
-                        "a threshold of 1 with several shares makes every share a full key; use a threshold of 2 or more",
-                    ));
-                }
-                SealChoice::Shamir { shares, threshold }
-            }
-            (_, _, Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "give either shares and threshold, or a passphrase, not both",
-                ));
-            }
-        };
-        let token = auth::new_token(Role::Admin, vec!["*".to_owned()], "root", auth::MAX_TOKEN_TTL_SECS);
-        let caller = Caller {
-            principal: "anonymous".to_owned(),
-            remote,
-        };
-        let initialized = keystore.initialize(&caller, choice, vec![Write::PutToken(token.row.clone())])?;
-        let unseal_shares = initialized
-            .shares
-            .iter()
-            .map(|share| share.to_string_secret().to_string())
-            .collect();
-        Ok((
-            StatusCode::OK,
-            Json(InitResponse {
-                unseal_shares,
-                root_token: token.secret.to_string(),
-                root_token_id: token.row.id.clone(),
-            }),
-        ))
-    })
-    .await
+    let Json(mut body) = status_body(app.keystore.status());
+    body.seal_runtime = Some(app.seals.status());
+    Json(body)
 }
 
 #[derive(Deserialize)]
@@ -605,18 +533,6 @@ pub(crate) fn require_all_tenants(principal: &Principal) -> Result<(), ApiError>
             "only an admin token for all tenants may do this",
         ))
     }
-}
-
-async fn rotate_root(
-    State(app): State<App>,
-    context: RequestContext,
-) -> Result<Json<StatusBody>, ApiError> {
-    app.call(context, "sys.rotate_root", Permission::ManageSeal, |call| {
-        require_all_tenants(call.principal())?;
-        call.keystore.rotate_root(&call.caller)?;
-        Ok(status_body(call.keystore.status()))
-    })
-    .await
 }
 
 async fn rotate_tenant(
@@ -1257,11 +1173,9 @@ async fn openapi() -> Response {
 
 async fn metrics(State(app): State<App>) -> Response {
     let sealed = !app.keystore.is_unsealed();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(sealed),
-    )
-        .into_response()
+    let mut text = app.metrics.render(sealed);
+    app.seals.render_metrics(&mut text);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Feeds untrusted bytes through every request decoder the API has (JSON bodies,
@@ -1280,7 +1194,7 @@ pub fn decode_for_fuzzing(data: &[u8]) {
     };
     match selector % 9 {
         0 => drop(serde_json::from_slice::<CreateKeyRequest>(input)),
-        1 => drop(serde_json::from_slice::<InitRequest>(input)),
+        1 => crate::seal_api::decode_for_fuzzing(input),
         2 => drop(serde_json::from_slice::<UnsealRequest>(input)),
         3 => drop(serde_json::from_slice::<CreateTokenRequest>(input)),
         4 => drop(serde_json::from_slice::<RevokeRequest>(input)),

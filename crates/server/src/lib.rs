@@ -14,6 +14,8 @@ pub mod nodes;
 pub mod openapi;
 pub mod peer;
 pub mod policies;
+pub mod seal_api;
+pub mod seal_runtime;
 pub mod secrets;
 pub mod server_cert;
 pub mod volumes;
@@ -325,6 +327,9 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
     }
     let store: Arc<dyn keystore::store::Store> = Arc::new(store);
     let keystore = Arc::new(Keystore::open(store)?);
+    // Reads the seal's PIN or client key now: a missing one is a
+    // configuration error, said at once, not at the first unseal.
+    let seals = Arc::new(seal_runtime::SealRuntime::new(&config)?);
 
     let listener = TcpListener::bind(config.listen_addr)
         .await
@@ -393,7 +398,11 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         metrics: metrics::Metrics::default(),
         max_body_bytes: config.max_body_bytes,
         identity,
+        seals: Arc::clone(&seals),
     });
+    // An automatic seal unseals now, without a person, retrying while its
+    // device cannot be reached; the HTTPS listener serves status meanwhile.
+    seals.start(&keystore);
     if let Some((kmip_listener, kmip_tls, _)) = kmip {
         let kmip_keystore = Arc::clone(&keystore);
         tokio::spawn(kmip_listener::serve(

@@ -4,6 +4,7 @@
 mod audit;
 mod keys;
 mod operator;
+mod seal_migrate;
 mod secrets;
 mod tokens;
 mod volumes;

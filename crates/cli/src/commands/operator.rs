@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{field, items};
-use crate::args::{InitArgs, OperatorCommand, UnsealArgs};
+use crate::args::{InitArgs, OperatorCommand, SealArgs, SealCommand, UnsealArgs};
 use crate::client::{Auth, Client, SecretJson, print_json};
 use crate::failure::Failure;
 use crate::prompt;
@@ -15,7 +15,10 @@ pub async fn run(client: &Client, command: &OperatorCommand, json: bool) -> anyh
     match command {
         OperatorCommand::Init(args) => init(client, args, json).await,
         OperatorCommand::Unseal(args) => unseal(client, args, json).await,
-        OperatorCommand::Seal => {
+        OperatorCommand::Seal(SealArgs {
+            command: Some(SealCommand::Migrate(args)),
+        }) => super::seal_migrate::run(client, args, json).await,
+        OperatorCommand::Seal(SealArgs { command: None }) => {
             let status = client
                 .call(Method::POST, &["v1", "sys", "seal"], &[], None, Auth::Token)
                 .await?;
@@ -26,12 +29,13 @@ pub async fn run(client: &Client, command: &OperatorCommand, json: bool) -> anyh
             )
         }
         OperatorCommand::RotateRoot => {
+            let body = super::seal_migrate::rotate_root_body(client).await?;
             let status = client
                 .call(
                     Method::POST,
                     &["v1", "sys", "rotate-root"],
                     &[],
-                    None,
+                    body.as_deref(),
                     Auth::Token,
                 )
                 .await?;
@@ -73,7 +77,10 @@ fn print_status(status: &Value, json: bool, headline: Option<&str>) -> anyhow::R
         field(status, "initialized"),
     ]);
     table.row(vec!["Sealed:".to_owned(), field(status, "sealed")]);
-    table.row(vec!["Seal:".to_owned(), field(status, "seal")]);
+    table.row(vec![
+        "Seal:".to_owned(),
+        super::seal_migrate::describe_seal(status),
+    ]);
     let sealed = status
         .get("sealed")
         .and_then(Value::as_bool)
@@ -91,13 +98,33 @@ fn print_status(status: &Value, json: bool, headline: Option<&str>) -> anyhow::R
             table.row(vec!["Unseal progress:".to_owned(), progress(status)]);
         }
     }
+    super::seal_migrate::status_rows(status, &mut table);
     table.row(vec!["Server version:".to_owned(), field(status, "version")]);
     print!("{}", table.render());
     Ok(())
 }
 
 async fn init(client: &Client, args: &InitArgs, json: bool) -> anyhow::Result<()> {
-    let body = if args.passphrase_stdin {
+    let automatic = super::seal_migrate::configured_automatic_seal(client).await?;
+    let body = if let Some(kind) = &automatic {
+        if args.passphrase_stdin {
+            return Err(Failure::usage(
+                format!("the server is configured with a {kind} seal"),
+                "an automatic seal makes recovery shares; leave out --passphrase-stdin",
+            )
+            .into());
+        }
+        SecretJson(json!({
+            "recovery_shares": args.recovery_shares.unwrap_or(5),
+            "recovery_threshold": args.recovery_threshold.unwrap_or(3),
+        }))
+    } else if args.recovery_shares.is_some() || args.recovery_threshold.is_some() {
+        return Err(Failure::usage(
+            "recovery shares go with an automatic seal",
+            "configure [seal] kind = \"pkcs11\", \"tpm2\" or \"kmip\" on the server (docs/seals.md), or give --shares and --threshold",
+        )
+        .into());
+    } else if args.passphrase_stdin {
         let passphrase = prompt::read_secret("Passphrase for the root key: ", "passphrase")?;
         if prompt::stdin_is_terminal() {
             let again = prompt::read_secret("The same passphrase again: ", "passphrase")?;
@@ -126,6 +153,9 @@ async fn init(client: &Client, args: &InitArgs, json: bool) -> anyhow::Result<()
     );
     if json {
         return print_json(&answer);
+    }
+    if let Some(kind) = automatic {
+        return super::seal_migrate::print_automatic_init(&answer, &kind, args);
     }
     let shares = items(&answer, "unseal_shares");
     println!("Initialized. The server is sealed: unseal it with `cryptainer operator unseal`.\n");

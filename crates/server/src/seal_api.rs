@@ -1,0 +1,397 @@
+//! The seal's routes beyond unseal and seal: `POST /v1/sys/init` (shares, a
+//! passphrase, or the configured automatic seal with recovery shares),
+//! `POST /v1/sys/rotate-root` (recovery shares required under an automatic
+//! seal), and the seal migration: `POST /v1/sys/seal/migrate`, `.../complete`
+//! and `.../cancel` (docs/seals.md).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use keystore::seal::migrate::{Consent, Target};
+use keystore::seal::{Argon2Params, PassphraseSeal, SealKind, UnsealShare};
+use keystore::secret::SecretBytes;
+use keystore::store::{Role, Write};
+use keystore::{Caller, KeystoreError, SealChoice};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::api::{
+    App, JsonBody, OptionalJsonBody, RequestContext, StatusBody, require_all_tenants, status_body,
+};
+use crate::auth::{self, Permission};
+use crate::error::ApiError;
+
+/// Largest number of unseal or recovery shares.
+const MAX_SHARES: u8 = 32;
+
+/// Default recovery share counts with an automatic seal.
+const DEFAULT_RECOVERY_SHARES: u8 = 5;
+const DEFAULT_RECOVERY_THRESHOLD: u8 = 3;
+
+/// Checks share counts as `operator init` takes them.
+fn check_counts(what: &str, shares: u8, threshold: u8) -> Result<(), ApiError> {
+    if shares == 0 || shares > MAX_SHARES {
+        return Err(ApiError::bad_request(format!(
+            "{what} must be between 1 and {MAX_SHARES}, not {shares}"
+        )));
+    }
+    if threshold == 0 || threshold > shares {
+        return Err(ApiError::bad_request(format!(
+            "the {what} threshold must be between 1 and {shares}, not {threshold}"
+        )));
+    }
+    if threshold == 1 && shares > 1 {
+        return Err(ApiError::bad_request(format!(
+            "a threshold of 1 with several {what} makes every share a full key; use a threshold of 2 or more"
+        )));
+    }
+    Ok(())
+}
+
+fn passphrase_seal(passphrase: &str) -> Result<PassphraseSeal, ApiError> {
+    PassphraseSeal::new(
+        SecretBytes::from_slice(passphrase.as_bytes()),
+        Argon2Params::default(),
+    )
+    .map_err(|error| ApiError::from(KeystoreError::from(error)))
+}
+
+fn parse_shares(texts: &[Zeroizing<String>]) -> Result<Vec<UnsealShare>, ApiError> {
+    texts
+        .iter()
+        .map(|text| {
+            UnsealShare::parse(text).map_err(|error| ApiError::from(KeystoreError::from(error)))
+        })
+        .collect()
+}
+
+fn share_texts(shares: &[UnsealShare]) -> Vec<String> {
+    shares
+        .iter()
+        .map(|share| share.to_string_secret().to_string())
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InitRequest {
+    shares: Option<u8>,
+    threshold: Option<u8>,
+    passphrase: Option<Zeroizing<String>>,
+    recovery_shares: Option<u8>,
+    recovery_threshold: Option<u8>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct InitResponse {
+    unseal_shares: Vec<String>,
+    recovery_shares: Vec<String>,
+    seal: &'static str,
+    root_token: String,
+    root_token_id: String,
+}
+
+/// `POST /v1/sys/init`: with an automatic seal configured, the root is sealed
+/// by the device and recovery shares are made; otherwise shares or a
+/// passphrase, as the request says.
+pub(crate) async fn init(
+    State(app): State<App>,
+    context: RequestContext,
+    JsonBody(request): JsonBody<InitRequest>,
+) -> Result<(StatusCode, Json<InitResponse>), ApiError> {
+    let remote = context.remote;
+    let runtime = std::sync::Arc::clone(&app.seals);
+    let automatic = runtime.configured();
+    let answer = app
+        .call_public("sys.init", move |keystore| {
+            let choice = match (automatic, request.shares, request.threshold, &request.passphrase) {
+                (Some(seal), None, None, None) => {
+                    let recovery_shares =
+                        request.recovery_shares.unwrap_or(DEFAULT_RECOVERY_SHARES);
+                    let recovery_threshold = request
+                        .recovery_threshold
+                        .unwrap_or(DEFAULT_RECOVERY_THRESHOLD);
+                    check_counts("recovery shares", recovery_shares, recovery_threshold)?;
+                    SealChoice::Automatic {
+                        seal: Box::new(seal),
+                        recovery_shares,
+                        recovery_threshold,
+                    }
+                }
+                (Some(seal), _, _, _) => {
+                    return Err(ApiError::bad_request(format!(
+                        "this server is configured with a {} seal: it makes recovery shares, not unseal shares or a passphrase; give --recovery-shares and --recovery-threshold",
+                        seal.kind()
+                    )));
+                }
+                (None, _, _, _) if request.recovery_shares.is_some() || request.recovery_threshold.is_some() => {
+                    return Err(ApiError::bad_request(
+                        "recovery shares go with an automatic seal ([seal] kind = \"pkcs11\", \"tpm2\" or \"kmip\" in the server's configuration); give shares or a passphrase",
+                    ));
+                }
+                (None, None, None, Some(passphrase)) => {
+                    SealChoice::Passphrase(passphrase_seal(passphrase)?)
+                }
+                (None, shares, threshold, None) => {
+                    let shares = shares.unwrap_or(5);
+                    let threshold = threshold.unwrap_or(3);
+                    check_counts("shares", shares, threshold)?;
+                    SealChoice::Shamir { shares, threshold }
+                }
+                (None, _, _, Some(_)) => {
+                    return Err(ApiError::bad_request(
+                        "give either shares and threshold, or a passphrase, not both",
+                    ));
+                }
+            };
+            let token = auth::new_token(
+                Role::Admin,
+                vec!["*".to_owned()],
+                "root",
+                auth::MAX_TOKEN_TTL_SECS,
+            );
+            let caller = Caller {
+                principal: "anonymous".to_owned(),
+                remote,
+            };
+            let initialized =
+                keystore.initialize(&caller, choice, vec![Write::PutToken(token.row.clone())])?;
+            Ok(InitResponse {
+                unseal_shares: share_texts(&initialized.shares),
+                recovery_shares: share_texts(&initialized.recovery_shares),
+                seal: keystore.seal_kind().map_or("none", SealKind::as_str),
+                root_token: token.secret.to_string(),
+                root_token_id: token.row.id.clone(),
+            })
+        })
+        .await?;
+    // An automatic seal unseals at once, without a person.
+    runtime.start(&app.keystore);
+    Ok((StatusCode::OK, Json(answer)))
+}
+
+/// The optional body of `POST /v1/sys/rotate-root`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RotateRootRequest {
+    #[serde(default)]
+    recovery_shares: Vec<Zeroizing<String>>,
+}
+
+/// `POST /v1/sys/rotate-root`: under an automatic seal, a quorum of recovery
+/// shares must come with the admin token.
+pub(crate) async fn rotate_root(
+    State(app): State<App>,
+    context: RequestContext,
+    OptionalJsonBody(request): OptionalJsonBody<RotateRootRequest>,
+) -> Result<Json<StatusBody>, ApiError> {
+    app.call(
+        context,
+        "sys.rotate_root",
+        Permission::ManageSeal,
+        move |call| {
+            require_all_tenants(call.principal())?;
+            if let Some(need) = call.keystore.recovery_threshold() {
+                if request.recovery_shares.is_empty() {
+                    return Err(
+                        KeystoreError::from(keystore::seal::SealError::RecoveryRequired { need })
+                            .into(),
+                    );
+                }
+                call.keystore
+                    .check_recovery_shares(&parse_shares(&request.recovery_shares)?)?;
+            } else if !request.recovery_shares.is_empty() {
+                return Err(ApiError::bad_request(
+                    "this server's seal has no recovery shares; send no body",
+                ));
+            }
+            call.keystore.rotate_root(&call.caller)?;
+            Ok(status_body(call.keystore.status()))
+        },
+    )
+    .await
+}
+
+/// What the people behind the current seal give to consent to a migration.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsentRequest {
+    unseal_shares: Option<Vec<Zeroizing<String>>>,
+    passphrase: Option<Zeroizing<String>>,
+    recovery_shares: Option<Vec<Zeroizing<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MigrateRequest {
+    /// The kind to migrate to.
+    to: String,
+    consent: ConsentRequest,
+    /// The new passphrase (to `passphrase`).
+    new_passphrase: Option<Zeroizing<String>>,
+    /// Shares to make when migrating to Shamir from a passphrase.
+    shares: Option<u8>,
+    threshold: Option<u8>,
+    /// Recovery shares to make when migrating to a device from a passphrase.
+    recovery_shares: Option<u8>,
+    recovery_threshold: Option<u8>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct MigrateResponse {
+    from: &'static str,
+    to: &'static str,
+    /// Whether the migration waits for a quorum of `new_shares`.
+    pending: bool,
+    /// Unseal shares (to Shamir) or recovery shares (to a device) made now.
+    new_shares: Vec<String>,
+    #[serde(flatten)]
+    status: StatusBody,
+}
+
+/// `POST /v1/sys/seal/migrate`.
+pub(crate) async fn migrate(
+    State(app): State<App>,
+    context: RequestContext,
+    JsonBody(request): JsonBody<MigrateRequest>,
+) -> Result<Json<MigrateResponse>, ApiError> {
+    let runtime = std::sync::Arc::clone(&app.seals);
+    let configured = runtime.configured();
+    let answer = app
+        .call(context, "sys.seal_migrate", Permission::ManageSeal, move |call| {
+            require_all_tenants(call.principal())?;
+            let to = SealKind::from_name(&request.to).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "'{}' is not a seal kind; give shamir, passphrase, pkcs11, tpm2 or kmip",
+                    request.to
+                ))
+            })?;
+            let consent = match (
+                request.consent.unseal_shares,
+                request.consent.passphrase,
+                request.consent.recovery_shares,
+            ) {
+                (Some(shares), None, None) => Consent::UnsealShares(parse_shares(&shares)?),
+                (None, Some(passphrase), None) => {
+                    Consent::Passphrase(SecretBytes::from_slice(passphrase.as_bytes()))
+                }
+                (None, None, Some(shares)) => Consent::RecoveryShares(parse_shares(&shares)?),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "consent takes exactly one of unseal_shares, passphrase or recovery_shares",
+                    ));
+                }
+            };
+            let target = match to {
+                SealKind::Shamir => {
+                    let shares = request.shares.unwrap_or(5);
+                    let threshold = request.threshold.unwrap_or(3);
+                    check_counts("shares", shares, threshold)?;
+                    Target::Shamir { shares, threshold }
+                }
+                SealKind::Passphrase => {
+                    let passphrase = request.new_passphrase.ok_or_else(|| {
+                        ApiError::bad_request("a migration to a passphrase needs new_passphrase")
+                    })?;
+                    Target::Passphrase(passphrase_seal(&passphrase)?)
+                }
+                SealKind::Pkcs11 | SealKind::Tpm2 | SealKind::Kmip => {
+                    let seal = configured.filter(|seal| seal.kind() == to).ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "this server's [seal] does not configure a {to} seal; add its settings to the configuration (keep the current seal as [previous_seal] if it is automatic), restart, and try again"
+                        ))
+                    })?;
+                    let recovery_shares =
+                        request.recovery_shares.unwrap_or(DEFAULT_RECOVERY_SHARES);
+                    let recovery_threshold = request
+                        .recovery_threshold
+                        .unwrap_or(DEFAULT_RECOVERY_THRESHOLD);
+                    check_counts("recovery shares", recovery_shares, recovery_threshold)?;
+                    Target::Automatic {
+                        seal: Box::new(seal),
+                        recovery_shares,
+                        recovery_threshold,
+                    }
+                }
+            };
+            let migration = call.keystore.migrate_seal(&call.caller, consent, target)?;
+            Ok(MigrateResponse {
+                from: migration.from.as_str(),
+                to: migration.to.as_str(),
+                pending: !migration.new_shares.is_empty(),
+                new_shares: share_texts(&migration.new_shares),
+                status: status_body(migration.status).0,
+            })
+        })
+        .await?;
+    // A device seal now in use is watched like one found at start.
+    runtime.start(&app.keystore);
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CompleteRequest {
+    shares: Vec<Zeroizing<String>>,
+}
+
+/// `POST /v1/sys/seal/migrate/complete`: a quorum of the shares the
+/// migration made switches to the new seal.
+pub(crate) async fn complete(
+    State(app): State<App>,
+    context: RequestContext,
+    JsonBody(request): JsonBody<CompleteRequest>,
+) -> Result<Json<StatusBody>, ApiError> {
+    let runtime = std::sync::Arc::clone(&app.seals);
+    app.call(
+        context,
+        "sys.seal_migrate_complete",
+        Permission::ManageSeal,
+        move |call| {
+            require_all_tenants(call.principal())?;
+            let shares = parse_shares(&request.shares)?;
+            let automatic = runtime
+                .configured()
+                .map(|seal| Box::new(seal) as Box<dyn keystore::seal::Seal>);
+            Ok(status_body(call.keystore.complete_seal_migration(
+                &call.caller,
+                &shares,
+                automatic,
+            )?))
+        },
+    )
+    .await
+}
+
+/// `POST /v1/sys/seal/migrate/cancel`: forgets a migration that waits.
+pub(crate) async fn cancel(
+    State(app): State<App>,
+    context: RequestContext,
+) -> Result<Json<StatusBody>, ApiError> {
+    app.call(
+        context,
+        "sys.seal_migrate_cancel",
+        Permission::ManageSeal,
+        |call| {
+            require_all_tenants(call.principal())?;
+            Ok(status_body(
+                call.keystore.cancel_seal_migration(&call.caller)?,
+            ))
+        },
+    )
+    .await
+}
+
+/// Feeds untrusted bytes to the seal routes' request decoders (the first byte
+/// picks one), for the `api_request` fuzz target.
+pub fn decode_for_fuzzing(data: &[u8]) {
+    let Some((selector, input)) = data.split_first() else {
+        return;
+    };
+    match selector % 4 {
+        0 => drop(serde_json::from_slice::<InitRequest>(input)),
+        1 => drop(serde_json::from_slice::<MigrateRequest>(input)),
+        2 => drop(serde_json::from_slice::<CompleteRequest>(input)),
+        _ => drop(serde_json::from_slice::<RotateRootRequest>(input)),
+    }
+}
