@@ -27,8 +27,10 @@ use zeroize::Zeroizing;
 use crate::error::DeviceError;
 use crate::kmip_client::{Endpoint, bytes_of};
 
-/// The name given to a key made on the remote server.
-pub const DEFAULT_KEY_NAME: &str = "cryptainer-root-wrap";
+/// The start of the name given to a key made on the remote server when the
+/// configuration names none; a random suffix keeps servers sharing one remote
+/// key manager (names are unique there) apart.
+pub const DEFAULT_KEY_NAME_PREFIX: &str = "cryptainer-root-wrap-";
 
 /// The associated data of the GCM encryption of the unseal key.
 const GCM_AAD: &[u8] = b"cryptainer-kmip-unseal-key-v1";
@@ -64,16 +66,12 @@ pub struct KmipConfig {
     pub key_file: PathBuf,
     /// The remote key's Unique Identifier; made on first use when absent.
     pub key_id: Option<String>,
-    /// The Name given to a key made on the remote server.
-    #[serde(default = "default_key_name")]
-    pub key_name: String,
+    /// The Name given to a key made on the remote server (default
+    /// `cryptainer-root-wrap-` and 16 random hex digits).
+    pub key_name: Option<String>,
     /// `encrypt` (default) or `get`.
     #[serde(default = "default_method")]
     pub method: KmipMethod,
-}
-
-fn default_key_name() -> String {
-    DEFAULT_KEY_NAME.to_owned()
 }
 
 fn default_method() -> KmipMethod {
@@ -143,6 +141,11 @@ impl KmipSeal {
         if let Some(id) = known.as_ref() {
             return Ok(id.clone());
         }
+        let name = self.config.key_name.clone().unwrap_or_else(|| {
+            let mut suffix = [0u8; 8];
+            OsRng.fill_bytes(&mut suffix);
+            format!("{DEFAULT_KEY_NAME_PREFIX}{}", hex::encode(suffix))
+        });
         let payload = self.endpoint.call(
             "Create",
             kmip::operation::CREATE,
@@ -163,10 +166,7 @@ impl KmipSeal {
                         attribute(
                             "Name",
                             Value::Structure(vec![
-                                Item::new(
-                                    Tag::NAME_VALUE,
-                                    Value::TextString(self.config.key_name.clone()),
-                                ),
+                                Item::new(Tag::NAME_VALUE, Value::TextString(name)),
                                 Item::new(Tag::NAME_TYPE, Value::Enumeration(NAME_TYPE_TEXT)),
                             ]),
                         ),

@@ -36,7 +36,8 @@ impl Tpm2Params {
                 .join(",")
         };
         SealIdentity {
-            token: Some("tpm2".to_owned()),
+            // The TPM is the machine's own; its TCTI is configuration, not identity.
+            token: None,
             key: Some(format!("pcrs={pcrs}")),
             mechanism: Some("sealed-data".to_owned()),
         }
