@@ -25,7 +25,14 @@ fn keystore_depends_on_no_protocol_and_no_device_library() {
     let tree = String::from_utf8_lossy(&output.stdout);
     assert!(tree.contains("rusqlite v"), "{tree}");
     for forbidden in [
-        "ttlv ", "kmip ", "seals ", "cryptoki ", "tss-esapi ", "axum ", "hyper ", "rustls ",
+        "ttlv ",
+        "kmip ",
+        "seals ",
+        "cryptoki ",
+        "tss-esapi ",
+        "axum ",
+        "hyper ",
+        "rustls ",
     ] {
         assert!(
             !tree.lines().any(|line| line.starts_with(forbidden)),
