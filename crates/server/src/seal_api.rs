@@ -37,7 +37,7 @@ fn check_counts(what: &str, shares: u8, threshold: u8) -> Result<(), ApiError> {
     }
     if threshold == 0 || threshold > shares {
         return Err(ApiError::bad_request(format!(
-            "the {what} threshold must be between 1 and {shares}, not {threshold}"
+            "the threshold of the {what} must be between 1 and {shares}, not {threshold}"
         )));
     }
     if threshold == 1 && shares > 1 {

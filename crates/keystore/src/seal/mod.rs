@@ -241,7 +241,7 @@ pub enum SealError {
     /// Worth retrying: the server retries with backoff until it answers.
     #[error(
         "the {kind} seal cannot reach its device: {source}; check that the device is \
-         present and reachable (the server keeps retrying)"
+         present and reachable"
     )]
     DeviceUnavailable {
         /// The seal's kind.
@@ -255,8 +255,8 @@ pub enum SealError {
     /// key manager does not accept. Never retried (a wrong PIN retried would lock
     /// the token): a person must fix the configuration.
     #[error(
-        "the {kind} seal's device refused: {source}; fix the seal's configuration and \
-         restart the server (this is not retried)"
+        "the {kind} seal's device refused: {source}; fix the seal's configuration \
+         (a refusal is never retried)"
     )]
     DeviceRefused {
         /// The seal's kind.
@@ -590,6 +590,59 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_kind_has_one_name_and_the_automatic_ones_say_so() {
+        for kind in SealKind::ALL {
+            assert_eq!(SealKind::from_name(kind.as_str()), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        assert_eq!(SealKind::from_name("hsm"), None);
+        let automatic: Vec<_> = SealKind::ALL
+            .into_iter()
+            .filter(|kind| kind.is_automatic())
+            .collect();
+        assert_eq!(
+            automatic,
+            [SealKind::Pkcs11, SealKind::Tpm2, SealKind::Kmip]
+        );
+    }
+
+    #[test]
+    fn audit_ids_name_the_device_and_key_never_material() {
+        let params = Pkcs11Params {
+            token_label: "cryptainer".to_owned(),
+            token_serial: "1d4f".to_owned(),
+            key_label: "cryptainer-root-wrap".to_owned(),
+            key_id: "00ff".to_owned(),
+            mechanism: Pkcs11Mechanism::AesGcm,
+            iv: vec![7; 12],
+            sealed_key: vec![9; 48],
+        };
+        let sealed = seal_with(
+            &Key256::generate(),
+            &Key256::generate(),
+            SealParams::Pkcs11(Box::new(params)),
+        )
+        .unwrap();
+        assert_eq!(
+            sealed.audit_id(),
+            "pkcs11 token=cryptainer key=cryptainer-root-wrap mechanism=aes-gcm"
+        );
+        let (shamir, _) = ShamirSeal::initialize(2, 2).unwrap();
+        let sealed = shamir.seal_root(&Key256::generate()).unwrap();
+        assert_eq!(
+            sealed.audit_id(),
+            format!("shamir set={}", shamir.params().set_id)
+        );
+        // A sealed root written before the automatic seals reads unchanged.
+        let mut json: serde_json::Value = serde_json::to_value(&sealed).unwrap();
+        assert!(json.get("recovery").is_none());
+        json["recovery"] = serde_json::Value::Null;
+        let back: SealedRoot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, sealed);
+    }
+
+    #[test]
     fn rejects_kind_mismatch() {
         let root = Key256::generate();
         let (shamir_seal, _) = ShamirSeal::initialize(1, 1).unwrap();
@@ -752,6 +805,26 @@ mod tests {
                 source: WrapError::UnknownVersion { version: 2 },
             },
             SealError::Argon2ParamsOutOfRange { what: "memory" },
+            SealError::DeviceUnavailable {
+                kind: SealKind::Tpm2,
+                source: Box::new(std::io::Error::other("connection refused")),
+            },
+            SealError::DeviceRefused {
+                kind: SealKind::Pkcs11,
+                source: Box::new(std::io::Error::other("wrong PIN")),
+            },
+            SealError::RecoveryRequired { need: 3 },
+            SealError::NoRecoveryShares {
+                kind: SealKind::Shamir,
+            },
+            SealError::WrongRecoveryShares,
+            SealError::SameKind {
+                kind: SealKind::Kmip,
+            },
+            SealError::NoPendingMigration,
+            SealError::MigrationPending {
+                kind: SealKind::Shamir,
+            },
         ];
         for error in errors {
             let message = error.to_string();
