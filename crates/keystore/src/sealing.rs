@@ -102,10 +102,8 @@ impl Keystore {
         caller: &Caller,
         seal: Box<dyn Seal>,
     ) -> Result<Status, KeystoreError> {
-        let sealed = match &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
-            SealState::Uninitialized => return Err(KeystoreError::NotInitialized),
-            SealState::Sealed(sealed) => sealed.clone(),
-            SealState::Unsealed(_) => return Ok(self.status()),
+        let Some(sealed) = self.sealed_root()? else {
+            return Ok(self.status());
         };
         let root = match seal.unseal_root(&sealed) {
             Ok(root) => root,

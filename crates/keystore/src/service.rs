@@ -628,7 +628,7 @@ impl Keystore {
     }
 
     /// The sealed root when sealed, `None` when already unsealed.
-    fn sealed_root(&self) -> Result<Option<SealedRoot>, KeystoreError> {
+    pub(crate) fn sealed_root(&self) -> Result<Option<SealedRoot>, KeystoreError> {
         match &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
             SealState::Uninitialized => Err(KeystoreError::NotInitialized),
             SealState::Sealed(sealed) => Ok(Some(sealed.clone())),

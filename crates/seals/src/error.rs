@@ -33,10 +33,7 @@ pub enum DeviceError {
         present: String,
     },
     /// The token refused the PIN. Never retried by the server.
-    #[error(
-        "the token '{token}' refused the PIN ({source}); check the PIN in {pin_source} \
-         (the server does not retry a refused PIN, so it does not lock the token)"
-    )]
+    #[error("the token '{token}' refused the PIN ({source}); check the PIN in {pin_source}")]
     WrongPin {
         /// The token label.
         token: String,

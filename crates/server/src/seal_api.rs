@@ -48,6 +48,14 @@ fn check_counts(what: &str, shares: u8, threshold: u8) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The recovery share counts asked for, or the defaults, checked.
+fn recovery_counts(shares: Option<u8>, threshold: Option<u8>) -> Result<(u8, u8), ApiError> {
+    let shares = shares.unwrap_or(DEFAULT_RECOVERY_SHARES);
+    let threshold = threshold.unwrap_or(DEFAULT_RECOVERY_THRESHOLD);
+    check_counts("recovery shares", shares, threshold)?;
+    Ok((shares, threshold))
+}
+
 fn passphrase_seal(passphrase: &str) -> Result<PassphraseSeal, ApiError> {
     PassphraseSeal::new(
         SecretBytes::from_slice(passphrase.as_bytes()),
@@ -106,12 +114,8 @@ pub(crate) async fn init(
         .call_public("sys.init", move |keystore| {
             let choice = match (automatic, request.shares, request.threshold, &request.passphrase) {
                 (Some(seal), None, None, None) => {
-                    let recovery_shares =
-                        request.recovery_shares.unwrap_or(DEFAULT_RECOVERY_SHARES);
-                    let recovery_threshold = request
-                        .recovery_threshold
-                        .unwrap_or(DEFAULT_RECOVERY_THRESHOLD);
-                    check_counts("recovery shares", recovery_shares, recovery_threshold)?;
+                    let (recovery_shares, recovery_threshold) =
+                        recovery_counts(request.recovery_shares, request.recovery_threshold)?;
                     SealChoice::Automatic {
                         seal: Box::new(seal),
                         recovery_shares,
@@ -301,12 +305,8 @@ pub(crate) async fn migrate(
                             "this server's [seal] does not configure a {to} seal; add its settings to the configuration (keep the current seal as [previous_seal] if it is automatic), restart, and try again"
                         ))
                     })?;
-                    let recovery_shares =
-                        request.recovery_shares.unwrap_or(DEFAULT_RECOVERY_SHARES);
-                    let recovery_threshold = request
-                        .recovery_threshold
-                        .unwrap_or(DEFAULT_RECOVERY_THRESHOLD);
-                    check_counts("recovery shares", recovery_shares, recovery_threshold)?;
+                    let (recovery_shares, recovery_threshold) =
+                        recovery_counts(request.recovery_shares, request.recovery_threshold)?;
                     Target::Automatic {
                         seal: Box::new(seal),
                         recovery_shares,

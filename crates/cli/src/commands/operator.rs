@@ -125,17 +125,7 @@ async fn init(client: &Client, args: &InitArgs, json: bool) -> anyhow::Result<()
         )
         .into());
     } else if args.passphrase_stdin {
-        let passphrase = prompt::read_secret("Passphrase for the root key: ", "passphrase")?;
-        if prompt::stdin_is_terminal() {
-            let again = prompt::read_secret("The same passphrase again: ", "passphrase")?;
-            if again.as_str() != passphrase.as_str() {
-                return Err(Failure::usage(
-                    "the two passphrases differ",
-                    "run the command again and type the same passphrase twice",
-                )
-                .into());
-            }
-        }
+        let passphrase = prompt::read_new_passphrase("Passphrase for the root key: ")?;
         SecretJson(json!({ "passphrase": passphrase.as_str() }))
     } else {
         SecretJson(json!({ "shares": args.shares, "threshold": args.threshold }))

@@ -61,21 +61,6 @@ fn read_shares_until_done(what: &str) -> anyhow::Result<Vec<Zeroizing<String>>> 
     }
 }
 
-fn read_new_passphrase() -> anyhow::Result<Zeroizing<String>> {
-    let passphrase = prompt::read_secret("New passphrase for the root key: ", "passphrase")?;
-    if prompt::stdin_is_terminal() {
-        let again = prompt::read_secret("The same passphrase again: ", "passphrase")?;
-        if again.as_str() != passphrase.as_str() {
-            return Err(Failure::usage(
-                "the two passphrases differ",
-                "run the command again and type the same passphrase twice",
-            )
-            .into());
-        }
-    }
-    Ok(passphrase)
-}
-
 fn texts(shares: &[Zeroizing<String>]) -> Vec<&str> {
     shares.iter().map(|share| share.as_str()).collect()
 }
@@ -144,7 +129,9 @@ pub async fn run(client: &Client, args: &MigrateArgs, json: bool) -> anyhow::Res
     let status = server_status(client).await?;
     let consent = read_consent(&status)?;
     let new_passphrase = if to == "passphrase" {
-        Some(read_new_passphrase()?)
+        Some(prompt::read_new_passphrase(
+            "New passphrase for the root key: ",
+        )?)
     } else {
         None
     };
