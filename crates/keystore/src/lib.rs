@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod journal;
+pub mod model;
 mod nodes;
 pub mod object;
 mod policies;
@@ -31,4 +32,5 @@ pub use service::{
     Awaiting, Caller, Durable, Found, Initialized, Keystore, KeystoreError, NewHalf, SealChoice,
     Status, TenantScope,
 };
+pub use store::StoreError;
 pub use volumes::{MAX_LEASE_SECS, MAX_VOLUME_BYTES, MIN_VOLUME_BYTES, NewVolume};

@@ -445,6 +445,24 @@ impl Keystore {
         })
     }
 
+    /// Opens the key manager over the SQLite store at `path`, made if it does
+    /// not exist, with its audit log beside it (`cryptainer.db` →
+    /// `cryptainer.audit.db`). It starts sealed (or uninitialized).
+    pub fn open_sqlite(path: &std::path::Path) -> Result<Keystore, KeystoreError> {
+        let store = crate::store::sqlite::SqliteStore::open(path)?;
+        Keystore::open(Arc::new(store))
+    }
+
+    /// How often the audit chain head is signed (a checkpoint), besides at
+    /// every seal and stop.
+    pub fn set_checkpoint_policy(&self, policy: audit::CheckpointPolicy) {
+        self.store
+            .journal()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_policy(policy);
+    }
+
     /// The storage backend.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -1769,6 +1787,23 @@ impl Keystore {
         self.store
             .commit(vec![Write::PutToken(token)], audit_event)?;
         Ok(())
+    }
+
+    /// Up to `limit` audit records with a sequence number above `after`, in
+    /// order; a record that no longer decodes is returned as such, for the
+    /// verifier to name.
+    pub fn audit_records(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<audit::StoredRecord>, KeystoreError> {
+        Ok(self.store.audit_records(after, limit)?)
+    }
+
+    /// The sequence number and hash of the last durable audit record (`None`
+    /// while the log is empty).
+    pub fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>, KeystoreError> {
+        Ok(self.store.audit_head()?)
     }
 
     /// Verifies the audit chain against the stored checkpoints and the head this

@@ -140,9 +140,7 @@ impl KmipError {
             KeystoreError::InvalidPolicy(_) => ResultReason::InvalidField,
             KeystoreError::PolicyExists { .. } => ResultReason::ObjectAlreadyExists,
             KeystoreError::VolumeHeld { .. } => ResultReason::PermissionDenied,
-            KeystoreError::Store(StoreError::NameTaken { .. }) => {
-                ResultReason::ObjectAlreadyExists
-            }
+            KeystoreError::Store(StoreError::NameTaken { .. }) => ResultReason::ObjectAlreadyExists,
             KeystoreError::NotInitialized
             | KeystoreError::AlreadyInitialized
             | KeystoreError::Sealed
