@@ -9,9 +9,27 @@
 //! ```
 //!
 //! Nothing here knows HTTP or KMIP; the server maps requests onto [`Keystore`].
+//!
+//! The storage layer is private: callers read and change state only through
+//! [`Keystore`]'s typed methods, which wrap material before anything reaches a
+//! backend. Outside this crate a write cannot be built, and the store cannot
+//! be reached:
+//!
+//! ```compile_fail,E0603
+//! let write = keystore::store::Write::EraseVersions { object_id: String::new() };
+//! ```
+//!
+//! ```compile_fail,E0599
+//! fn reach(keystore: &keystore::Keystore) {
+//!     let _store = keystore.store();
+//! }
+//! ```
 #![forbid(unsafe_code)]
+// A private storage type in a public signature would hand the store out:
+// refused at compile time, not only by review.
+#![deny(private_interfaces, private_bounds)]
 
-pub mod journal;
+mod journal;
 pub mod model;
 mod nodes;
 pub mod object;
@@ -21,7 +39,10 @@ pub mod secret;
 mod secrets;
 mod service;
 pub mod shamir;
-pub mod store;
+mod store;
+#[cfg(test)]
+mod tests;
+mod tokens;
 mod volumes;
 pub mod wrap;
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use time::OffsetDateTime;
 
 use crate::journal::AuditKeys;
+use crate::model::{ListFilter, TokenRow};
 use crate::object::{
     Algorithm, InvalidName, KEY_PAIR_LABEL, ObjectMeta, ObjectType, REPLACED_LABEL,
     REPLACEMENT_LABEL, RevocationReason, State, validate_labels, validate_name,
@@ -16,10 +17,7 @@ use crate::seal::{
     PassphraseSeal, Seal, SealError, SealKind, SealedRoot, ShamirSeal, UnsealProgress, UnsealShare,
 };
 use crate::secret::{Key256, SecretBytes};
-use crate::store::{
-    ListFilter, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow, VersionRow,
-    Write,
-};
+use crate::store::{ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write};
 use crate::wrap::{self, WrapError};
 
 /// System key under which the sealed root is stored.
@@ -426,7 +424,7 @@ pub(crate) fn event(
 
 impl Keystore {
     /// Opens the key manager over `store`. It starts sealed (or uninitialized).
-    pub fn open(store: Arc<dyn Store>) -> Result<Keystore, KeystoreError> {
+    pub(crate) fn open_store(store: Arc<dyn Store>) -> Result<Keystore, KeystoreError> {
         let state = match store.get_system(SEALED_ROOT)? {
             None => SealState::Uninitialized,
             Some(bytes) => SealState::Sealed(serde_json::from_slice(&bytes).map_err(|error| {
@@ -450,7 +448,7 @@ impl Keystore {
     /// `cryptainer.audit.db`). It starts sealed (or uninitialized).
     pub fn open_sqlite(path: &std::path::Path) -> Result<Keystore, KeystoreError> {
         let store = crate::store::sqlite::SqliteStore::open(path)?;
-        Keystore::open(Arc::new(store))
+        Keystore::open_store(Arc::new(store))
     }
 
     /// How often the audit chain head is signed (a checkpoint), besides at
@@ -461,11 +459,6 @@ impl Keystore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .set_policy(policy);
-    }
-
-    /// The storage backend.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     /// Seal status.
@@ -502,12 +495,12 @@ impl Keystore {
     }
 
     /// Makes the root key and seals it. The key manager stays sealed afterwards.
-    /// `extra` writes (the first admin token) are committed in the same transaction.
+    /// `tokens` (the first admin token) are stored in the same transaction.
     pub fn initialize(
         &self,
         caller: &Caller,
         choice: SealChoice,
-        extra: Vec<Write>,
+        tokens: Vec<TokenRow>,
     ) -> Result<Initialized, KeystoreError> {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         if !matches!(*state, SealState::Uninitialized) {
@@ -539,7 +532,7 @@ impl Keystore {
                 })?,
             },
         ];
-        writes.extend(extra);
+        writes.extend(tokens.into_iter().map(Write::PutToken));
         self.store
             .commit(writes, event(caller, "sys.init", None, None))?;
         *state = SealState::Sealed(sealed);
@@ -1774,19 +1767,6 @@ impl Keystore {
         if let Err(error) = self.record(caller, operation, tenant, object_id, code) {
             tracing::error!(%error, operation, "could not audit a refused request");
         }
-    }
-
-    /// Stores a token together with its audit record.
-    pub fn put_token(
-        &self,
-        caller: &Caller,
-        operation: &str,
-        token: TokenRow,
-    ) -> Result<(), KeystoreError> {
-        let audit_event = event(caller, operation, None, Some(&token.id));
-        self.store
-            .commit(vec![Write::PutToken(token)], audit_event)?;
-        Ok(())
     }
 
     /// Up to `limit` audit records with a sequence number above `after`, in

@@ -13,10 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::{Duration, OffsetDateTime};
 
+use crate::model::{Lease, VolumeRow};
 use crate::object::{Algorithm, ObjectType, State, validate_name};
 use crate::secret::SecretBytes;
 use crate::service::{Caller, Durable, Keystore, KeystoreError, event, now};
-use crate::store::{Lease, StoreError, VolumeRow, Write};
+use crate::store::{StoreError, Write};
 
 /// Smallest volume: the LUKS2 header takes 16 MiB and ext4 needs room after it.
 pub const MIN_VOLUME_BYTES: u64 = 64 << 20;

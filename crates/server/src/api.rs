@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
+use keystore::model::{ListFilter, Role, TokenRow};
 use keystore::object::{Algorithm, ObjectMeta, RevocationReason, State as ObjectState};
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
-use keystore::store::{ListFilter, Role, TokenRow, Write};
 use keystore::{Caller, Durable, Found, Keystore, KeystoreError, SealChoice, TenantScope};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -520,7 +520,7 @@ async fn init(
             principal: "anonymous".to_owned(),
             remote,
         };
-        let initialized = keystore.initialize(&caller, choice, vec![Write::PutToken(token.row.clone())])?;
+        let initialized = keystore.initialize(&caller, choice, vec![token.row.clone()])?;
         let unseal_shares = initialized
             .shares
             .iter()
@@ -1128,9 +1128,7 @@ async fn list_tokens(
     app.call(context, "token.list", Permission::ManageTokens, |call| {
         let tokens = call
             .keystore
-            .store()
-            .list_tokens()
-            .map_err(|error| ApiError::from(KeystoreError::from(error)))?
+            .tokens()?
             .into_iter()
             .filter(|row| token_visible(&call.principal().scope, row))
             .map(TokenInfo::from)
@@ -1154,9 +1152,7 @@ async fn revoke_token(
         move |call| {
             let row = call
                 .keystore
-                .store()
-                .get_token_by_id(&id)
-                .map_err(|error| ApiError::from(KeystoreError::from(error)))?
+                .token_by_id(&id)?
                 .filter(|row| token_visible(&call.principal().scope, row))
                 .ok_or_else(|| ApiError::new(Code::NotFound, format!("no token '{id}'")))?;
             let mut revoked = row;
@@ -1178,9 +1174,7 @@ async fn token_self(
     app.call(context, "token.self", Permission::ReadMetadata, |call| {
         let row = call
             .keystore
-            .store()
-            .get_token_by_id(&call.principal().token_id)
-            .map_err(|error| ApiError::from(KeystoreError::from(error)))?
+            .token_by_id(&call.principal().token_id)?
             .ok_or_else(|| ApiError::new(Code::Unauthenticated, "the token disappeared"))?;
         Ok(Json(TokenInfo::from(row)))
     })
@@ -1204,9 +1198,7 @@ async fn audit_records(
         let limit = query.limit.unwrap_or(100).clamp(1, 1000);
         let records = call
             .keystore
-            .store()
-            .audit_records(query.after.unwrap_or(0), limit)
-            .map_err(|error| ApiError::from(KeystoreError::from(error)))?;
+            .audit_records(query.after.unwrap_or(0), limit)?;
         call.keystore
             .record(&call.caller, "audit.list", None, None, "ok")?;
         let records: Vec<serde_json::Value> = records

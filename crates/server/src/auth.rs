@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keystore::store::{Role, TokenRow};
+use keystore::model::{Role, TokenRow};
 use keystore::{Keystore, TenantScope};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -272,9 +272,7 @@ pub fn authenticate(keystore: &Keystore, header: Option<&str>) -> Result<Princip
     let secret = parse_bearer(header)?;
     let wanted = digest(secret);
     let row = keystore
-        .store()
-        .get_token_by_digest(&wanted)
-        .map_err(|error| ApiError::from(keystore::KeystoreError::from(error)))?
+        .token_by_digest(&wanted)?
         .ok_or_else(|| unauthenticated("unknown token; ask an admin for a valid one"))?;
     // The row was found by its digest; compare again in constant time so the
     // check does not depend on the database's string comparison.

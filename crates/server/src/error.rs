@@ -4,8 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keystore::KeystoreError;
+use keystore::StoreError;
 use keystore::seal::SealError;
-use keystore::store::StoreError;
 
 /// The stable error codes of the API (docs/api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

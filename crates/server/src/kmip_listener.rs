@@ -365,7 +365,7 @@ pub async fn issue_client_cert(
         keystore::object::validate_name("tenant", &tenant)
             .map_err(|error| ApiError::new(Code::BadRequest, error.to_string()))?;
         let role = request.role.unwrap_or_else(|| "operator".to_owned());
-        if keystore::store::Role::parse(&role).is_none() {
+        if keystore::model::Role::parse(&role).is_none() {
             return Err(ApiError::new(
                 Code::BadRequest,
                 format!("unknown role '{role}'; use admin, operator or auditor"),

@@ -26,10 +26,9 @@ use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use keystore::model::Role;
 use keystore::seal::{Argon2Params, PassphraseSeal};
 use keystore::secret::SecretBytes;
-use keystore::store::sqlite::SqliteStore;
-use keystore::store::{Role, Store as _};
 use keystore::{Caller, Keystore, SealChoice};
 use tokio::net::TcpListener;
 use tower::Service as _;
@@ -310,21 +309,14 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
     }
 
     let database = config.database_path();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&database))
+    let keystore = tokio::task::spawn_blocking(move || Keystore::open_sqlite(&database))
         .await
         .map_err(|error| Error::InvalidConfig(format!("cannot open the store: {error}")))??;
-    {
-        let mut journal = store
-            .journal()
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        journal.set_policy(audit::CheckpointPolicy {
-            every_records: config.audit.checkpoint_every_records,
-            every_secs: config.audit.checkpoint_every_secs,
-        });
-    }
-    let store: Arc<dyn keystore::store::Store> = Arc::new(store);
-    let keystore = Arc::new(Keystore::open(store)?);
+    keystore.set_checkpoint_policy(audit::CheckpointPolicy {
+        every_records: config.audit.checkpoint_every_records,
+        every_secs: config.audit.checkpoint_every_secs,
+    });
+    let keystore = Arc::new(keystore);
 
     let listener = TcpListener::bind(config.listen_addr)
         .await
@@ -406,7 +398,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
     if let Some(identity) = &state.identity {
         tokio::spawn(server_cert::maintain(
             Arc::clone(identity),
-            Arc::clone(keystore.store()),
+            Arc::clone(&keystore),
             identity.server_cert_check_interval(),
         ));
     }

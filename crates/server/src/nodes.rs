@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use keystore::store::{JoinTokenRow, NodeRow, NodeState, Role, Write};
+use keystore::model::{JoinTokenRow, NodeRow, NodeState, Role};
 use keystore::{Caller, Keystore, KeystoreError};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -277,10 +277,6 @@ fn identity_of(app: &App) -> Result<Arc<Identity>, ApiError> {
     })
 }
 
-fn store_error(error: keystore::store::StoreError) -> ApiError {
-    ApiError::from(KeystoreError::from(error))
-}
-
 /// `GET /v1/ca`: the CA bundle (PEM), unauthenticated. A joining node fetches it
 /// without trusting it, then checks its SHA-256 against its join token.
 async fn ca_bundle(State(app): State<App>) -> Result<Response, ApiError> {
@@ -445,12 +441,12 @@ async fn create_token(
                 max_uses,
                 request.labels,
             )?;
-            call.keystore.commit_identity(
+            call.keystore.put_join_tokens(
                 &call.caller,
                 "node.token.create",
                 Some(&row.tenant),
                 Some(&row.id),
-                vec![Write::PutJoinToken(row.clone())],
+                vec![row.clone()],
             )?;
             Ok((
                 StatusCode::CREATED,
@@ -475,9 +471,7 @@ async fn list_tokens(
         move |call| {
             let tokens: Vec<JoinTokenInfo> = call
                 .keystore
-                .store()
-                .list_join_tokens()
-                .map_err(store_error)?
+                .join_tokens()?
                 .iter()
                 .filter(|row| call.principal().scope.allows(&row.tenant))
                 .map(JoinTokenInfo::from)
@@ -497,9 +491,7 @@ fn find_token(
     id: &str,
 ) -> Result<JoinTokenRow, ApiError> {
     keystore
-        .store()
-        .get_join_token_by_id(id)
-        .map_err(store_error)?
+        .join_token_by_id(id)?
         .filter(|row| principal.scope.allows(&row.tenant))
         .ok_or_else(|| ApiError::new(Code::NotFound, format!("no join token '{id}'")))
 }
@@ -517,12 +509,12 @@ async fn revoke_token(
             let mut row = find_token(call.keystore, call.principal(), &id)?;
             if row.revoked_at.is_none() {
                 row.revoked_at = Some(OffsetDateTime::now_utc());
-                call.keystore.commit_identity(
+                call.keystore.put_join_tokens(
                     &call.caller,
                     "node.token.revoke",
                     Some(&row.tenant),
                     Some(&row.id),
-                    vec![Write::PutJoinToken(row.clone())],
+                    vec![row.clone()],
                 )?;
             }
             Ok(Json(JoinTokenInfo::from(&row)))
@@ -556,12 +548,12 @@ async fn rotate_token(
                 old.labels.clone(),
             )?;
             old.revoked_at.get_or_insert(now);
-            call.keystore.commit_identity(
+            call.keystore.put_join_tokens(
                 &call.caller,
                 "node.token.rotate",
                 Some(&row.tenant),
                 Some(&row.id),
-                vec![Write::PutJoinToken(old), Write::PutJoinToken(row.clone())],
+                vec![old, row.clone()],
             )?;
             Ok((
                 StatusCode::CREATED,
@@ -672,9 +664,7 @@ fn join_blocking(
         .unwrap_or_else(PoisonError::into_inner);
     let wanted = token.secret_digest_hex();
     let mut row = keystore
-        .store()
-        .get_join_token_by_digest(&wanted)
-        .map_err(store_error)?
+        .join_token_by_digest(&wanted)?
         .filter(|row| keystore::secret::constant_time_eq(row.digest.as_bytes(), wanted.as_bytes()))
         .ok_or_else(|| {
             refused("unknown join token; create one with `cryptainer node token create`")
@@ -718,13 +708,7 @@ fn join_blocking(
     };
     let certificate = identity.sign(&request.csr_pem, &mut node)?;
     row.uses = row.uses.saturating_add(1);
-    keystore.commit_identity(
-        caller,
-        "node.join",
-        Some(&node.tenant),
-        Some(&node.id),
-        vec![Write::PutJoinToken(row), Write::PutNode(node.clone())],
-    )?;
+    keystore.join_node(caller, row, &node)?;
     tracing::info!(node_id = %node.id, name = %node.name, tenant = %node.tenant, "node joined");
     Ok((
         StatusCode::CREATED,
@@ -747,9 +731,7 @@ fn own_node(keystore: &Keystore, principal: &Principal) -> Result<NodeRow, ApiEr
 /// unauthenticated.
 pub(crate) fn node_of(keystore: &Keystore, node_id: &str) -> Result<NodeRow, ApiError> {
     keystore
-        .store()
-        .get_node(node_id)
-        .map_err(store_error)?
+        .node(node_id)?
         .ok_or_else(|| ApiError::new(Code::Unauthenticated, format!("unknown node '{node_id}'")))
 }
 
@@ -771,13 +753,7 @@ async fn renew(
         let mut node = own_node(call.keystore, call.principal())?;
         let certificate = identity.sign(&request.csr_pem, &mut node)?;
         node.last_seen = Some(OffsetDateTime::now_utc());
-        call.keystore.commit_identity(
-            &call.caller,
-            "node.renew",
-            Some(&node.tenant),
-            Some(&node.id),
-            vec![Write::PutNode(node.clone())],
-        )?;
+        call.keystore.put_node(&call.caller, "node.renew", &node)?;
         Ok(Json(issued(&node, certificate, identity.bundle_pem())))
     })
     .await
@@ -797,13 +773,8 @@ async fn heartbeat(
             let mut node = own_node(call.keystore, call.principal())?;
             let now = OffsetDateTime::now_utc();
             node.last_seen = Some(now);
-            call.keystore.commit_identity(
-                &call.caller,
-                "node.heartbeat",
-                Some(&node.tenant),
-                Some(&node.id),
-                vec![Write::PutNode(node.clone())],
-            )?;
+            call.keystore
+                .put_node(&call.caller, "node.heartbeat", &node)?;
             // After a CA rotation, `renew` tells the nodes whose certificate the
             // previous root issued to renew now, one batch at a time; the renewal
             // answer carries the new bundle, which the agent then pins.
@@ -867,9 +838,7 @@ async fn list_nodes(
     app.call(context, "node.list", Permission::ManageNodes, move |call| {
         let nodes: Vec<NodeInfo> = call
             .keystore
-            .store()
-            .list_nodes()
-            .map_err(store_error)?
+            .nodes()?
             .iter()
             .filter(|row| call.principal().scope.allows(&row.tenant))
             .map(NodeInfo::from)
@@ -884,9 +853,7 @@ async fn list_nodes(
 /// The node `id` within the caller's tenants; outside them it does not exist.
 fn find_node(keystore: &Keystore, principal: &Principal, id: &str) -> Result<NodeRow, ApiError> {
     keystore
-        .store()
-        .get_node(id)
-        .map_err(store_error)?
+        .node(id)?
         .filter(|row| principal.scope.allows(&row.tenant))
         .ok_or_else(|| ApiError::new(Code::NotFound, format!("no node '{id}'")))
 }
@@ -955,13 +922,7 @@ async fn label_node(
             }
             node.labels.extend(request.set);
             validate_labels(&node.labels)?;
-            call.keystore.commit_identity(
-                &call.caller,
-                "node.label",
-                Some(&node.tenant),
-                Some(&node.id),
-                vec![Write::PutNode(node.clone())],
-            )?;
+            call.keystore.put_node(&call.caller, "node.label", &node)?;
             Ok(Json(NodeInfo::from(&node)))
         },
     )
@@ -1011,13 +972,8 @@ async fn decommission(
             identity.deny.deny(&node.id);
             node.state = NodeState::Decommissioned;
             node.decommissioned_at = Some(OffsetDateTime::now_utc());
-            call.keystore.commit_identity(
-                &call.caller,
-                "node.decommission",
-                Some(&node.tenant),
-                Some(&node.id),
-                vec![Write::PutNode(node.clone())],
-            )?;
+            call.keystore
+                .put_node(&call.caller, "node.decommission", &node)?;
             let leases_ended = call.keystore.end_node_leases(&call.caller, &node.id)?;
             let shredded = if request.shred {
                 call.keystore.shred_node_objects(&call.caller, &node.id)?
@@ -1054,10 +1010,9 @@ async fn ca_status(
     let identity = identity_of(&app)?;
     app.call(context, "ca.status", Permission::ManageNodes, move |call| {
         let current = identity.ca_fingerprint_hex();
-        let nodes = pending_nodes(call.keystore.store().as_ref(), &current, |tenant| {
+        let nodes = pending_nodes(call.keystore, &current, |tenant| {
             call.principal().scope.allows(tenant)
-        })
-        .map_err(store_error)?;
+        })?;
         let bundle = identity.bundle_pem();
         Ok(Json(serde_json::json!({
             "ca_fingerprint": current,
@@ -1082,16 +1037,16 @@ pub(crate) struct PendingNodes {
 /// Counts the active nodes of the tenants `allows` admits, and lists those still
 /// holding a certificate from a root other than `current` (hex fingerprint).
 pub(crate) fn pending_nodes(
-    store: &dyn keystore::store::Store,
+    keystore: &Keystore,
     current: &str,
     allows: impl Fn(&str) -> bool,
-) -> Result<PendingNodes, keystore::store::StoreError> {
+) -> Result<PendingNodes, KeystoreError> {
     let now = OffsetDateTime::now_utc();
     let mut nodes = PendingNodes {
         total: 0,
         pending: Vec::new(),
     };
-    for node in store.list_nodes()? {
+    for node in keystore.nodes()? {
         if !allows(&node.tenant) || node.state != NodeState::Active || node.cert_expires_at <= now {
             continue;
         }
@@ -1159,12 +1114,7 @@ async fn rotate_ca(
         let now = OffsetDateTime::now_utc();
         let mut writes = Vec::new();
         let mut tokens = Vec::new();
-        for mut old in call
-            .keystore
-            .store()
-            .list_join_tokens()
-            .map_err(store_error)?
-        {
+        for mut old in call.keystore.join_tokens()? {
             if old.revoked_at.is_some() || old.expires_at <= now || old.uses >= old.max_uses {
                 continue;
             }
@@ -1185,12 +1135,12 @@ async fn rotate_ca(
                 token: text.to_string(),
                 info: JoinTokenInfo::from(&row),
             });
-            writes.push(Write::PutJoinToken(old));
-            writes.push(Write::PutJoinToken(row));
+            writes.push(old);
+            writes.push(row);
         }
         let digest = hex::encode(pki::bundle_digest(bundle.as_bytes()));
         call.keystore
-            .commit_identity(&call.caller, "ca.rotate", None, Some(&digest), writes)?;
+            .put_join_tokens(&call.caller, "ca.rotate", None, Some(&digest), writes)?;
         tracing::info!(ca_digest = %digest, tokens = tokens.len(), "CA rotated");
         Ok(Json(RotatedCa {
             ca_digest: digest,

@@ -76,7 +76,7 @@ impl WorkloadClaim {
 
 /// The workloads of a request: one per claim, or one with no container
 /// information when the node claims none.
-fn workloads(node: &keystore::store::NodeRow, claims: &[WorkloadClaim]) -> Vec<(Workload, String)> {
+fn workloads(node: &keystore::model::NodeRow, claims: &[WorkloadClaim]) -> Vec<(Workload, String)> {
     let base = Workload {
         node_id: node.id.clone(),
         node_role: node.role.as_str().to_owned(),
@@ -384,9 +384,7 @@ pub(crate) async fn check(
             };
             if let Some(node) = call
                 .keystore
-                .store()
-                .get_node(&workload.node_id)
-                .map_err(|error| ApiError::from(KeystoreError::from(error)))?
+                .node(&workload.node_id)?
                 .filter(|node| node.tenant == tenant)
             {
                 workload.node_role = node.role.as_str().to_owned();

@@ -10,9 +10,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine;
+use keystore::model::ListFilter;
 use keystore::object::{ObjectMeta, ObjectType, RevocationReason, State as ObjectState};
 use keystore::secret::SecretBytes;
-use keystore::store::ListFilter;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use keystore::store::Store;
+use keystore::{Keystore, KeystoreError};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -119,7 +119,7 @@ impl ServerCert {
     pub fn check(
         &self,
         identity: &Identity,
-        store: &dyn Store,
+        keystore: &Keystore,
     ) -> Result<Option<Replaced>, CheckError> {
         let current = identity.ca_fingerprint_hex();
         let issued = self.issued();
@@ -128,8 +128,8 @@ impl ServerCert {
         let reason = if issued.not_after - OffsetDateTime::now_utc() < renew_before {
             Replaced::Renewed
         } else if issued.issuer != current {
-            let pending = crate::nodes::pending_nodes(store, &current, |_| true)
-                .map_err(CheckError::Store)?;
+            let pending = crate::nodes::pending_nodes(keystore, &current, |_| true)
+                .map_err(CheckError::Inventory)?;
             if !pending.pending.is_empty() {
                 return Ok(None);
             }
@@ -156,7 +156,7 @@ impl ServerCert {
 pub enum CheckError {
     /// The node inventory could not be read.
     #[error("could not read the node inventory: {0}")]
-    Store(keystore::store::StoreError),
+    Inventory(KeystoreError),
     /// Issuing, writing or loading the new certificate failed.
     #[error("could not replace the server certificate: {0}")]
     Pki(pki::PkiError),
@@ -169,17 +169,16 @@ pub fn check_interval(reissue_interval: Duration) -> Duration {
 }
 
 /// Checks the server certificate every `every`, for the server's lifetime.
-pub async fn maintain(identity: Arc<Identity>, store: Arc<dyn Store>, every: Duration) {
+pub async fn maintain(identity: Arc<Identity>, keystore: Arc<Keystore>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         let identity = Arc::clone(&identity);
-        let store = Arc::clone(&store);
-        let checked = tokio::task::spawn_blocking(move || {
-            identity.server_cert().check(&identity, store.as_ref())
-        })
-        .await;
+        let keystore = Arc::clone(&keystore);
+        let checked =
+            tokio::task::spawn_blocking(move || identity.server_cert().check(&identity, &keystore))
+                .await;
         match checked {
             Ok(Ok(None)) => {}
             Ok(Ok(Some(Replaced::MovedToCurrentRoot))) => tracing::info!(

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine;
-use keystore::store::VolumeRow;
+use keystore::model::VolumeRow;
 use keystore::{KeystoreError, NewVolume};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;

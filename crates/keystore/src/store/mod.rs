@@ -5,23 +5,25 @@
 //! A backend only ever receives wrapped key material. Every change is committed
 //! together with its audit record in one durable transaction: a write without its
 //! record, or a record without its write, cannot exist.
+//!
+//! Private to the crate: nothing outside `keystore` can name a [`Write`] or
+//! reach a [`Store`]. The only writers are [`Keystore`](crate::Keystore)'s
+//! methods, and the material they put in a write is wrapped before the write
+//! is built, so the first invariant holds by construction, not by convention.
+//! The trait stays backend-neutral (no SQLite type in it) for the PostgreSQL
+//! backend to come.
 
 mod pending;
-pub mod sqlite;
+pub(crate) mod sqlite;
 
-pub use pending::{CommitReply, PendingCommit};
+pub(crate) use pending::{CommitReply, PendingCommit};
 
-// The records moved to `crate::model`; these paths stay until every caller
-// imports them from there.
-pub use crate::model::{
-    JoinTokenRow, Lease, ListFilter, MAX_LIST, NodeRow, NodeState, Role, TokenRow, VolumeRow,
-};
-
+use crate::model::{JoinTokenRow, ListFilter, NodeRow, TokenRow, VolumeRow};
 use crate::object::ObjectMeta;
 
 /// One stored version of an object's material, wrapped under a tenant key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionRow {
+pub(crate) struct VersionRow {
     /// The object this version belongs to.
     pub object_id: String,
     /// The version number, from 1.
@@ -37,7 +39,7 @@ pub struct VersionRow {
 /// How an object is looked up: by its id, or by the name it has in a tenant
 /// while it is not destroyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectRef<'a> {
+pub(crate) enum ObjectRef<'a> {
     /// By id.
     Id(&'a str),
     /// By live name within a tenant.
@@ -51,7 +53,7 @@ pub enum ObjectRef<'a> {
 
 /// A tenant's key-encryption key, wrapped under the root key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantKeyRow {
+pub(crate) struct TenantKeyRow {
     /// Tenant name.
     pub tenant: String,
     /// Version of the tenant key; the highest is current.
@@ -62,8 +64,7 @@ pub struct TenantKeyRow {
 
 /// One change, applied atomically with the others of its commit.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Write {
+pub(crate) enum Write {
     /// Sets a system value (the sealed root, configuration markers).
     PutSystem {
         /// Key.
@@ -196,7 +197,7 @@ pub enum StoreError {
 }
 
 /// The storage backend seam.
-pub trait Store: Send + Sync {
+pub(crate) trait Store: Send + Sync {
     /// A system value.
     fn get_system(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every tenant key version.

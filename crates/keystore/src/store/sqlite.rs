@@ -30,10 +30,10 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    CommitReply, JoinTokenRow, ListFilter, MAX_LIST, NodeRow, ObjectRef, PendingCommit, Store,
-    StoreError, TenantKeyRow, TokenRow, VersionRow, VolumeRow, Write,
+    CommitReply, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write,
 };
 use crate::journal::Journal;
+use crate::model::{JoinTokenRow, ListFilter, MAX_LIST, NodeRow, TokenRow, VolumeRow};
 use crate::object::ObjectMeta;
 
 /// Most commits gathered into one transaction. Bounds the latency of the first
@@ -173,8 +173,6 @@ struct Pending {
 
 /// The SQLite backend.
 pub struct SqliteStore {
-    path: PathBuf,
-    audit_path: PathBuf,
     readers: ReaderPool,
     audit_readers: ReaderPool,
     queue: Mutex<Option<SyncSender<Pending>>>,
@@ -307,10 +305,8 @@ impl SqliteStore {
         let unapplied = unapplied_group(applied, &log)?;
 
         let store = SqliteStore {
-            path: path.to_path_buf(),
             readers: ReaderPool::new(path, READ_POOL, READER_MMAP_BYTES),
             audit_readers: ReaderPool::new(&audit_path, AUDIT_READ_POOL, 0),
-            audit_path,
             queue: Mutex::new(None),
             writer: Mutex::new(None),
             journal: Arc::new(Mutex::new(Journal::new(None))),
@@ -344,16 +340,6 @@ impl SqliteStore {
             store.commit(writes, event)?;
         }
         Ok(store)
-    }
-
-    /// The audit log's database file.
-    pub fn audit_path(&self) -> &Path {
-        &self.audit_path
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// The token a one-parameter query selects.

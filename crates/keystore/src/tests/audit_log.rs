@@ -3,21 +3,18 @@
 //! moved, and records of changes a crash kept from the key store are named.
 #![allow(clippy::unwrap_used, clippy::panic)] // In tests a panic is the failure report.
 
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 
-use keystore::secret::SecretBytes;
-use keystore::store::sqlite::{SqliteStore, audit_path_of};
-use keystore::store::{Store, Write};
-use keystore::{Caller, Keystore};
-
-const PASSPHRASE: &[u8] = b"correct horse battery staple";
+use super::PASSPHRASE;
+use crate::secret::SecretBytes;
+use crate::store::sqlite::{SqliteStore, audit_path_of};
+use crate::store::{Store, Write};
+use crate::{Caller, Keystore};
 
 fn reopen(path: &Path) -> (Arc<SqliteStore>, Keystore) {
     let store = Arc::new(SqliteStore::open(path).unwrap());
-    let keystore = Keystore::open(store.clone()).unwrap();
+    let keystore = Keystore::open_store(store.clone()).unwrap();
     keystore
         .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
         .unwrap();
@@ -46,13 +43,13 @@ fn all_records(store: &SqliteStore) -> Vec<audit::AuditRecord> {
         .collect()
 }
 
-fn create_key(keystore: &Keystore, name: &str) -> keystore::object::ObjectMeta {
+fn create_key(keystore: &Keystore, name: &str) -> crate::object::ObjectMeta {
     keystore
         .create_key(
             &Caller::system(),
             "default",
             name,
-            keystore::object::Algorithm::Aes256,
+            crate::object::Algorithm::Aes256,
             std::collections::BTreeMap::new(),
         )
         .unwrap()
@@ -60,7 +57,7 @@ fn create_key(keystore: &Keystore, name: &str) -> keystore::object::ObjectMeta {
 
 #[test]
 fn key_reads_write_only_the_audit_log() {
-    let (dir, store, keystore) = support::unsealed();
+    let (dir, store, keystore) = super::unsealed();
     let meta = create_key(&keystore, "payments");
     let database = dir.path().join("test.db");
     let wal = dir.path().join("test.db-wal");
@@ -84,7 +81,7 @@ fn key_reads_write_only_the_audit_log() {
         "50 audited key reads changed the key store's database or WAL"
     );
     assert!(std::fs::metadata(&audit_wal).unwrap().len() > audit_before);
-    let operations = support::audited_operations(&store, 0);
+    let operations = super::audited_operations(&store, 0);
     assert_eq!(
         operations
             .iter()
@@ -97,7 +94,7 @@ fn key_reads_write_only_the_audit_log() {
 
 #[test]
 fn records_of_the_one_file_layout_are_moved_into_the_log() {
-    let (dir, store, keystore) = support::unsealed();
+    let (dir, store, keystore) = super::unsealed();
     for n in 0..5 {
         create_key(&keystore, &format!("k{n}"));
     }
@@ -176,7 +173,7 @@ fn records_of_the_one_file_layout_are_moved_into_the_log() {
 
 #[test]
 fn records_of_changes_the_store_did_not_commit_are_named_at_open() {
-    let (dir, store, keystore) = support::unsealed();
+    let (dir, store, keystore) = super::unsealed();
     create_key(&keystore, "first");
     let applied = all_records(&store).last().unwrap().seq;
     create_key(&keystore, "lost");
@@ -224,7 +221,7 @@ fn records_of_changes_the_store_did_not_commit_are_named_at_open() {
 
 #[test]
 fn a_change_and_its_record_land_together() {
-    let (_dir, store, _keystore) = support::unsealed();
+    let (_dir, store, _keystore) = super::unsealed();
     let before = all_records(&store).len();
     let record = store
         .commit(
@@ -246,7 +243,7 @@ fn a_change_and_its_record_land_together() {
 
 #[test]
 fn a_log_cut_below_the_last_change_is_refused_at_open() {
-    let (dir, store, keystore) = support::unsealed();
+    let (dir, store, keystore) = super::unsealed();
     for n in 0..3 {
         create_key(&keystore, &format!("k{n}"));
     }

@@ -4,18 +4,16 @@
 //! its material, its list order or the live-name rule.
 #![allow(clippy::unwrap_used, clippy::panic)] // In tests a panic is the failure report.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use keystore::object::{Algorithm, ObjectMeta};
-use keystore::secret::SecretBytes;
-use keystore::store::sqlite::SqliteStore;
-use keystore::store::{ListFilter, ObjectRef, Store};
-use keystore::{Caller, Keystore, KeystoreError};
-
-const PASSPHRASE: &[u8] = b"correct horse battery staple";
+use super::PASSPHRASE;
+use crate::model::ListFilter;
+use crate::object::{Algorithm, ObjectMeta};
+use crate::secret::SecretBytes;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{ObjectRef, Store};
+use crate::{Caller, Keystore, KeystoreError};
 
 fn create_key(keystore: &Keystore, name: &str) -> Result<ObjectMeta, KeystoreError> {
     keystore.create_key(
@@ -86,7 +84,7 @@ fn objects_definition(database: &Path) -> String {
 
 #[test]
 fn an_objects_table_with_rowids_is_rebuilt_at_open_losing_nothing() {
-    let (dir, store, keystore) = support::unsealed();
+    let (dir, store, keystore) = super::unsealed();
     let names: Vec<String> = (0..40).map(|n| format!("key-{n:02}")).collect();
     let created: Vec<ObjectMeta> = names
         .iter()
@@ -149,7 +147,7 @@ fn an_objects_table_with_rowids_is_rebuilt_at_open_losing_nothing() {
     assert_ne!(old_order, id_order, "the test needs rowids out of id order");
 
     let store = std::sync::Arc::new(SqliteStore::open(&database).unwrap());
-    let keystore = Keystore::open(store.clone()).unwrap();
+    let keystore = Keystore::open_store(store.clone()).unwrap();
     keystore
         .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
         .unwrap();
@@ -180,7 +178,7 @@ fn an_objects_table_with_rowids_is_rebuilt_at_open_losing_nothing() {
 
 #[test]
 fn an_objects_table_without_the_current_material_gets_it_at_open() {
-    let (dir, store, keystore) = support::unsealed();
+    let (dir, store, keystore) = super::unsealed();
     let rotated = create_key(&keystore, "rotated").unwrap();
     let rotated = keystore.rotate(&Caller::system(), &rotated).unwrap();
     assert_eq!(rotated.version, 2);
@@ -190,7 +188,7 @@ fn an_objects_table_without_the_current_material_gets_it_at_open() {
         .revoke(
             &Caller::system(),
             &destroyed,
-            keystore::object::RevocationReason::CessationOfOperation,
+            crate::object::RevocationReason::CessationOfOperation,
         )
         .unwrap();
     keystore.destroy(&Caller::system(), &destroyed).unwrap();
@@ -216,7 +214,7 @@ fn an_objects_table_without_the_current_material_gets_it_at_open() {
     assert!(!objects_columns(&database).contains(&"current_wrapped".to_owned()));
 
     let store = std::sync::Arc::new(SqliteStore::open(&database).unwrap());
-    let keystore = Keystore::open(store.clone()).unwrap();
+    let keystore = Keystore::open_store(store.clone()).unwrap();
     keystore
         .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
         .unwrap();

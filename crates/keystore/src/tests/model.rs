@@ -12,15 +12,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use keystore::object::{Algorithm, ObjectMeta, RevocationReason, State};
-use keystore::seal::PassphraseSeal;
-use keystore::secret::SecretBytes;
-use keystore::store::sqlite::SqliteStore;
-use keystore::store::{
-    ListFilter, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, TokenRow, VersionRow,
-    Write,
-};
-use keystore::{Caller, Keystore, KeystoreError, SealChoice};
+use super::PASSPHRASE;
+use crate::model::{ListFilter, TokenRow, VolumeRow};
+use crate::object::{Algorithm, ObjectMeta, RevocationReason, State};
+use crate::secret::SecretBytes;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write};
+use crate::{Caller, Keystore, KeystoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -89,20 +87,13 @@ impl Store for FlakyStore {
     fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>, StoreError> {
         self.inner.audit_checkpoints()
     }
-    fn get_volume(
-        &self,
-        tenant: &str,
-        name: &str,
-    ) -> Result<Option<keystore::store::VolumeRow>, StoreError> {
+    fn get_volume(&self, tenant: &str, name: &str) -> Result<Option<VolumeRow>, StoreError> {
         self.inner.get_volume(tenant, name)
     }
-    fn list_volumes(
-        &self,
-        tenants: Option<&[String]>,
-    ) -> Result<Vec<keystore::store::VolumeRow>, StoreError> {
+    fn list_volumes(&self, tenants: Option<&[String]>) -> Result<Vec<VolumeRow>, StoreError> {
         self.inner.list_volumes(tenants)
     }
-    fn journal(&self) -> &Arc<Mutex<keystore::journal::Journal>> {
+    fn journal(&self) -> &Arc<Mutex<crate::journal::Journal>> {
         self.inner.journal()
     }
     fn submit(
@@ -131,14 +122,12 @@ struct Harness {
     keystore: Keystore,
 }
 
-const PASSPHRASE: &[u8] = b"correct horse battery staple";
-
 fn open(dir: &std::path::Path) -> (Arc<FlakyStore>, Keystore) {
     let store = Arc::new(FlakyStore {
         inner: SqliteStore::open(&dir.join("test.db")).unwrap(),
         fail_next: AtomicBool::new(false),
     });
-    let keystore = Keystore::open(store.clone()).unwrap();
+    let keystore = Keystore::open_store(store.clone()).unwrap();
     (store, keystore)
 }
 
@@ -146,14 +135,7 @@ impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let (store, keystore) = open(dir.path());
-        let seal =
-            PassphraseSeal::new_insecure_for_tests(SecretBytes::from_slice(PASSPHRASE)).unwrap();
-        keystore
-            .initialize(&Caller::system(), SealChoice::Passphrase(seal), Vec::new())
-            .unwrap();
-        keystore
-            .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
-            .unwrap();
+        super::initialize_and_unseal(&keystore);
         Harness {
             dir,
             store,
