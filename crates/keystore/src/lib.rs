@@ -34,6 +34,7 @@ pub mod model;
 mod nodes;
 pub mod object;
 mod policies;
+mod release;
 pub mod seal;
 pub mod secret;
 mod secrets;
@@ -46,7 +47,11 @@ mod tokens;
 mod volumes;
 pub mod wrap;
 
-pub use nodes::NODE_OWNER_LABEL;
+pub use nodes::{NODE_OWNER_LABEL, NODE_PRINCIPAL_PREFIX};
+pub use release::{
+    ClaimedWorkload, Denial, MAX_WORKLOADS, ReleaseDecision, SecretRelease, UNNAMED_WORKLOAD,
+    VolumeRelease,
+};
 
 pub use secrets::MAX_SECRET_BYTES;
 pub use service::{

@@ -13,6 +13,10 @@ use crate::store::Write;
 /// with the decommissioned node's id: volume keys that only that node used.
 pub const NODE_OWNER_LABEL: &str = "cryptainer.node";
 
+/// How a node is named as a caller, a lease holder and a volume's creator:
+/// `node:<node id>` (an API token is `token:<id>`, so the two never meet).
+pub const NODE_PRINCIPAL_PREFIX: &str = "node:";
+
 impl Keystore {
     /// The node `id` of the inventory.
     pub fn node(&self, id: &str) -> Result<Option<NodeRow>, KeystoreError> {
@@ -95,7 +99,7 @@ impl Keystore {
     /// so another node can take its volumes at once. Returns how many ended.
     pub fn end_node_leases(&self, caller: &Caller, node_id: &str) -> Result<usize, KeystoreError> {
         Ok(self
-            .release_all_volumes(caller, &crate::volumes::node_holder(node_id))?
+            .release_all_volumes(caller, &node_holder(node_id))?
             .len())
     }
 
@@ -147,4 +151,9 @@ impl Keystore {
         destroyed.extend(self.shred_node_volumes(caller, node_id)?);
         Ok(destroyed)
     }
+}
+
+/// How a node appears as a caller and a volume holder (its audit name).
+pub(crate) fn node_holder(node_id: &str) -> String {
+    format!("{NODE_PRINCIPAL_PREFIX}{node_id}")
 }

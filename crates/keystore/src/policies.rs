@@ -98,26 +98,6 @@ impl Keystore {
     }
 }
 
-impl Keystore {
-    /// Records one policy decision (`policy.decide`) on `object_id` of
-    /// `tenant`: `result` is `ok` or the refusal's code, `details` (the
-    /// container, its image digest) are kept as HMACs. Returns once durable.
-    pub fn record_decision(
-        &self,
-        caller: &Caller,
-        tenant: &str,
-        object_id: &str,
-        result: &str,
-        details: Vec<(String, Vec<u8>)>,
-    ) -> Result<(), KeystoreError> {
-        let mut audit_event = event(caller, "policy.decide", Some(tenant), Some(object_id));
-        audit_event.result = result.to_owned();
-        audit_event.sensitive = details;
-        self.store.commit(Vec::new(), audit_event)?;
-        Ok(())
-    }
-}
-
 /// The audit event of a policy change. A policy's name is chosen by people,
 /// so the record keeps it only as an HMAC (`sensitive`), like a key's name.
 fn policy_event(caller: &Caller, operation: &str, tenant: &str, name: &str) -> audit::AuditEvent {

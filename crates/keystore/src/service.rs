@@ -61,6 +61,12 @@ impl Caller {
             remote: None,
         }
     }
+
+    /// The node's id, when the caller is a node (`node:<id>`).
+    pub fn node_id(&self) -> Option<&str> {
+        self.principal
+            .strip_prefix(crate::nodes::NODE_PRINCIPAL_PREFIX)
+    }
 }
 
 /// What the key manager can refuse or fail with.

@@ -115,7 +115,9 @@ impl Authorized {
 
 /// Prefix of the `token_id` of a principal authenticated by a node certificate
 /// (`node:<node id>`); token ids start with `tok_`, so the two never collide.
-pub const NODE_PRINCIPAL_PREFIX: &str = "node:";
+/// The key manager names nodes the same way (their audit name, lease holder
+/// and policy subject), so it is its constant.
+pub use keystore::NODE_PRINCIPAL_PREFIX;
 
 impl Principal {
     /// The audit name of the principal: `token:<id>` or `node:<id>`.

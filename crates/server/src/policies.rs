@@ -3,27 +3,28 @@
 //! receiving a secret for its containers.
 //!
 //! Deny by default. A node says which containers it acts for (its
-//! `WorkloadClaim`s, read by its agent from the Docker engine); the server
-//! adds what it knows itself (the node's id, role and labels from the
-//! inventory) and every workload must be allowed, or nothing is released.
-//! Every decision is audited as `policy.decide`.
+//! `WorkloadClaim`s, read by its agent from the Docker engine); the key
+//! manager adds what it knows itself (the node's id, role and labels from the
+//! inventory), decides each workload and records each decision as
+//! `policy.decide`, and releases nothing unless every one is allowed. What
+//! it hands back is the proof of that decision ([`VolumeRelease`],
+//! [`SecretRelease`]), which the only calls that release material require.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use keystore::KeystoreError;
+use keystore::object::ObjectMeta;
+use keystore::{
+    ClaimedWorkload, KeystoreError, ReleaseDecision, SecretRelease, UNNAMED_WORKLOAD, VolumeRelease,
+};
 use policy::{Decision, Outcome, Policy, Resource, Selector, Workload};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{App, Call, JsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
 use crate::error::{ApiError, Code};
-
-/// Most workloads one request may claim: a host runs many containers, but a
-/// volume or secret is used by a handful at once.
-pub const MAX_WORKLOADS: usize = 64;
 
 /// One container a node acts for, as its agent reads it from the Docker
 /// engine. Exactly as trustworthy as the node.
@@ -69,96 +70,101 @@ impl WorkloadClaim {
             (Some(container), Some(image)) => format!("container '{container}' (image {image})"),
             (Some(container), None) => format!("container '{container}'"),
             (None, Some(image)) => format!("a container of image {image}"),
-            (None, None) => "a workload with no container information".to_owned(),
+            (None, None) => UNNAMED_WORKLOAD.to_owned(),
         }
     }
 }
 
-/// The workloads of a request: one per claim, or one with no container
-/// information when the node claims none.
-fn workloads(node: &keystore::model::NodeRow, claims: &[WorkloadClaim]) -> Vec<(Workload, String)> {
-    let base = Workload {
-        node_id: node.id.clone(),
-        node_role: node.role.as_str().to_owned(),
-        node_labels: node.labels.clone(),
-        ..Workload::default()
-    };
-    if claims.is_empty() {
-        return vec![(base, WorkloadClaim::default().describe())];
+impl WorkloadClaim {
+    /// What the key manager decides for this claim: the container as the
+    /// node describes it (the node's own id, role and labels come from the
+    /// inventory, never from the request).
+    fn claimed(&self) -> ClaimedWorkload {
+        ClaimedWorkload {
+            workload: Workload {
+                image_digest: self.image_digest.clone(),
+                repo_digests: self.repo_digests.clone(),
+                image: self.image.clone(),
+                service: self.service.clone(),
+                container_labels: self.container_labels.clone(),
+                ..Workload::default()
+            },
+            description: self.describe(),
+        }
     }
-    claims
-        .iter()
-        .map(|claim| {
-            (
-                Workload {
-                    image_digest: claim.image_digest.clone(),
-                    repo_digests: claim.repo_digests.clone(),
-                    image: claim.image.clone(),
-                    service: claim.service.clone(),
-                    container_labels: claim.container_labels.clone(),
-                    ..base.clone()
-                },
-                claim.describe(),
-            )
-        })
-        .collect()
 }
 
-/// Decides every workload the calling node claims for `resource` of
-/// `tenant`, audits each decision as `policy.decide` (object: `object_id`,
-/// the volume's or secret's key id), and refuses with `policy_denied` unless
-/// all are allowed. Callers that are not nodes are not subject to policies
-/// (their role decides): the answer is `Ok` at once.
-pub(crate) fn enforce(
+/// Decides whether the calling node may receive the secret of volume `name`
+/// of `tenant` for the workloads it claims (`Keystore::decide_volume_release`:
+/// each decision audited as `policy.decide`), and refuses with
+/// `policy_denied` unless all are allowed. A caller that is not a node gets
+/// the release at once: its role decided. A volume outside the caller's
+/// reach is `not_found`, as a missing one.
+pub(crate) fn release_volume(
     call: &Call<'_>,
     tenant: &str,
-    resource: &Resource<'_>,
-    object_id: &str,
+    name: &str,
     claims: &[WorkloadClaim],
-) -> Result<(), ApiError> {
-    let Some(node_id) = call.principal().node_id() else {
-        return Ok(());
-    };
-    if claims.len() > MAX_WORKLOADS {
-        return Err(ApiError::bad_request(format!(
-            "a request claims at most {MAX_WORKLOADS} workloads; {} were given",
-            claims.len()
-        )));
-    }
-    let node = crate::nodes::node_of(call.keystore, node_id)?;
-    let policies = call.keystore.list_policies(Some(&[tenant.to_owned()]))?;
-    let mut refusal = None;
-    for (workload, described) in workloads(&node, claims) {
-        let decision = policy::decide(&policies, &workload, resource);
-        let allowed = decision.allowed();
-        let mut details = vec![("container".to_owned(), described.clone().into_bytes())];
-        if let Some(digest) = &workload.image_digest {
-            details.push(("image_digest".to_owned(), digest.clone().into_bytes()));
+) -> Result<VolumeRelease, ApiError> {
+    let decision = call
+        .keystore
+        .decide_volume_release(&call.caller, tenant, name, &claimed(claims))
+        .map_err(|error| decision_error(error, crate::api::hidden("volume", name)))?;
+    allowed(
+        decision,
+        &Resource::Volume {
+            name,
+            creator_node: None,
+        },
+    )
+}
+
+/// [`release_volume`] for the value of the secret `meta`.
+pub(crate) fn release_secret(
+    call: &Call<'_>,
+    meta: &ObjectMeta,
+    claims: &[WorkloadClaim],
+) -> Result<SecretRelease, ApiError> {
+    let decision = call
+        .keystore
+        .decide_secret_release(&call.caller, meta, &claimed(claims))
+        .map_err(|error| decision_error(error, ApiError::from))?;
+    let name = meta.name.as_deref().unwrap_or(&meta.id);
+    allowed(decision, &Resource::Secret { name })
+}
+
+/// What the key manager decides for `claims`.
+fn claimed(claims: &[WorkloadClaim]) -> Vec<ClaimedWorkload> {
+    claims.iter().map(WorkloadClaim::claimed).collect()
+}
+
+/// The release, or the 403 of its refused workload.
+fn allowed<R>(decision: ReleaseDecision<R>, resource: &Resource<'_>) -> Result<R, ApiError> {
+    match decision {
+        ReleaseDecision::Allowed(release) => Ok(release),
+        ReleaseDecision::Denied(denial) => {
+            Err(refused(resource, &denial.workload, &denial.decision))
         }
-        call.keystore.record_decision(
-            &call.caller,
-            tenant,
-            object_id,
-            if allowed { "ok" } else { "policy_denied" },
-            details,
-        )?;
-        if !allowed && refusal.is_none() {
-            refusal = Some(refused(resource, &described, &decision));
-        }
     }
-    match refusal {
-        Some(error) => Err(error),
-        None => Ok(()),
+}
+
+/// A failure to decide: an unknown calling node is unauthenticated (its
+/// certificate names a node the inventory does not know); the rest as
+/// `otherwise` maps them.
+fn decision_error(error: KeystoreError, otherwise: impl Fn(KeystoreError) -> ApiError) -> ApiError {
+    match error {
+        KeystoreError::NotFound {
+            what: "node",
+            reference,
+        } => ApiError::new(Code::Unauthenticated, format!("unknown node '{reference}'")),
+        other => otherwise(other),
     }
 }
 
 /// Refuses a node a direct read of secret data (a secret's value, a volume's
 /// secret): nodes receive those only through `deliver` and `acquire`, where
 /// policies decide. Keys a node made itself stay readable.
-pub(crate) fn refuse_direct_read(
-    call: &Call<'_>,
-    meta: &keystore::object::ObjectMeta,
-) -> Result<(), ApiError> {
+pub(crate) fn refuse_direct_read(call: &Call<'_>, meta: &ObjectMeta) -> Result<(), ApiError> {
     if call.principal().node_id().is_some()
         && meta.object_type == keystore::object::ObjectType::SecretData
     {

@@ -205,9 +205,11 @@ pub(crate) async fn value(
         move |call| {
             let meta = resolve_secret(call, &reference, query.tenant.as_deref())?;
             crate::policies::refuse_direct_read(call, &meta)?;
+            // Only people get here (a node is refused above): their role decided.
+            let release = crate::policies::release_secret(call, &meta, &[])?;
             let durable = call
                 .keystore
-                .read_secret(&call.caller, &meta, query.version)?;
+                .read_secret(&call.caller, release, query.version)?;
             Ok(durable.map(|(version, value)| {
                 Json(SecretValue {
                     id: meta.id,
@@ -251,17 +253,10 @@ pub(crate) async fn deliver(
                 ));
             }
             let meta = resolve_secret(call, &reference, request.tenant.as_deref())?;
-            let name = meta.name.clone().unwrap_or_else(|| meta.id.clone());
-            crate::policies::enforce(
-                call,
-                &meta.tenant,
-                &policy::Resource::Secret { name: &name },
-                &meta.id,
-                &request.workloads,
-            )?;
+            let release = crate::policies::release_secret(call, &meta, &request.workloads)?;
             let (version, value) = call
                 .keystore
-                .read_secret(&call.caller, &meta, None)?
+                .read_secret(&call.caller, release, None)?
                 .wait()?;
             Ok(Json(SecretValue {
                 id: meta.id,

@@ -217,7 +217,7 @@ pub(crate) async fn remove(
 
 /// `POST /v1/volumes/{name}/acquire`: takes (or extends) the caller's lease
 /// and returns the secret that opens the volume. A node gets it only when
-/// policies allow every workload it names (`policies::enforce`).
+/// policies allow every workload it names (`policies::release_volume`).
 pub(crate) async fn acquire(
     State(app): State<App>,
     context: RequestContext,
@@ -230,33 +230,13 @@ pub(crate) async fn acquire(
         Permission::UseVolumes,
         move |call| {
             let tenant = tenant(call, request.tenant.as_deref(), &name)?;
-            if call.principal().node_id().is_some() {
-                let row = call
-                    .keystore
-                    .volume(&tenant, &name)
-                    .map_err(hidden(&name))?;
-                let creator = row
-                    .created_by
-                    .strip_prefix(crate::auth::NODE_PRINCIPAL_PREFIX);
-                crate::policies::enforce(
-                    call,
-                    &tenant,
-                    &policy::Resource::Volume {
-                        name: &name,
-                        creator_node: creator,
-                    },
-                    &row.key_id,
-                    &request.workloads,
-                )?;
-            }
-            let holder = call.principal().audit_name();
+            let release =
+                crate::policies::release_volume(call, &tenant, &name, &request.workloads)?;
             let durable = call
                 .keystore
                 .acquire_volume(
                     &call.caller,
-                    &tenant,
-                    &name,
-                    &holder,
+                    release,
                     request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECS),
                 )
                 .map_err(hidden(&name))?;
