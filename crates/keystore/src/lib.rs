@@ -29,10 +29,15 @@
 // refused at compile time, not only by review.
 #![deny(private_interfaces, private_bounds)]
 
+mod audit_log;
+mod caller;
+mod durable;
+mod error;
 mod journal;
 pub mod model;
 mod nodes;
 pub mod object;
+mod objects;
 mod policies;
 mod release;
 pub mod seal;
@@ -47,16 +52,17 @@ mod tokens;
 mod volumes;
 pub mod wrap;
 
-pub use nodes::{NODE_OWNER_LABEL, NODE_PRINCIPAL_PREFIX};
+pub use nodes::NODE_OWNER_LABEL;
 pub use release::{
     ClaimedWorkload, Denial, MAX_WORKLOADS, ReleaseDecision, SecretRelease, UNNAMED_WORKLOAD,
     VolumeRelease,
 };
 
+pub use caller::{Caller, NODE_PRINCIPAL_PREFIX, TenantScope};
+pub use durable::{Awaiting, Durable};
+pub use error::KeystoreError;
+pub use objects::{Found, NewHalf};
 pub use secrets::MAX_SECRET_BYTES;
-pub use service::{
-    Awaiting, Caller, Durable, Found, Initialized, Keystore, KeystoreError, NewHalf, SealChoice,
-    Status, TenantScope,
-};
+pub use service::{Initialized, Keystore, SealChoice, Status};
 pub use store::StoreError;
 pub use volumes::{MAX_LEASE_SECS, MAX_VOLUME_BYTES, MIN_VOLUME_BYTES, NewVolume};

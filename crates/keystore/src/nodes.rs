@@ -3,19 +3,17 @@
 //! decommissioned node's leases end, and the shredding of keys only that node
 //! used.
 
+use crate::caller::{Caller, NODE_PRINCIPAL_PREFIX, event};
+use crate::error::KeystoreError;
 use crate::model::{JoinTokenRow, ListFilter, MAX_LIST, NodeRow};
 use crate::object::RevocationReason;
-use crate::service::{Caller, Keystore, KeystoreError, event};
+use crate::service::Keystore;
 use crate::store::Write;
 
 /// The label that names the node owning an object (`cryptainer.node=<node id>`).
 /// `cryptainer node decommission --shred` destroys the live objects carrying it
 /// with the decommissioned node's id: volume keys that only that node used.
 pub const NODE_OWNER_LABEL: &str = "cryptainer.node";
-
-/// How a node is named as a caller, a lease holder and a volume's creator:
-/// `node:<node id>` (an API token is `token:<id>`, so the two never meet).
-pub const NODE_PRINCIPAL_PREFIX: &str = "node:";
 
 impl Keystore {
     /// The node `id` of the inventory.

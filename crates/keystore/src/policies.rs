@@ -5,8 +5,10 @@
 
 use policy::Policy;
 
+use crate::caller::{Caller, event};
+use crate::error::KeystoreError;
 use crate::object::validate_name;
-use crate::service::{Caller, Keystore, KeystoreError, event};
+use crate::service::Keystore;
 use crate::store::{StoreError, Write};
 
 impl Keystore {

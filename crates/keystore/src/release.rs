@@ -24,10 +24,11 @@
 
 use policy::{Decision, Resource, Workload};
 
+use crate::caller::{Caller, NODE_PRINCIPAL_PREFIX, event};
+use crate::error::KeystoreError;
 use crate::model::VolumeRow;
-use crate::nodes::NODE_PRINCIPAL_PREFIX;
 use crate::object::{ObjectMeta, ObjectType};
-use crate::service::{Caller, Keystore, KeystoreError, event};
+use crate::service::Keystore;
 
 /// Most workloads one request may claim: a host runs many containers, but a
 /// volume or secret is used by a handful at once.

@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::caller::{Caller, event, now};
+use crate::durable::Durable;
+use crate::error::KeystoreError;
 use crate::object::{Algorithm, ObjectMeta, ObjectType, State};
 use crate::release::{SecretRelease, check_recipient};
 use crate::secret::SecretBytes;
-use crate::service::{Caller, Durable, Keystore, KeystoreError, event, now};
+use crate::service::Keystore;
 use crate::store::Write;
 
 /// Largest secret value: secrets are passwords, tokens and certificates, not

@@ -3,8 +3,10 @@
 //! its audit record. Making the secret and checking a presented one are the
 //! server's work (it knows the bearer scheme); this module stores and looks up.
 
+use crate::caller::{Caller, event};
+use crate::error::KeystoreError;
 use crate::model::TokenRow;
-use crate::service::{Caller, Keystore, KeystoreError, event};
+use crate::service::Keystore;
 use crate::store::Write;
 
 impl Keystore {

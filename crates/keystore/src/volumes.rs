@@ -13,12 +13,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::{Duration, OffsetDateTime};
 
+use crate::caller::{Caller, event, now};
+use crate::durable::Durable;
+use crate::error::KeystoreError;
 use crate::model::{Lease, VolumeRow};
 use crate::nodes::node_holder;
 use crate::object::{Algorithm, ObjectType, State, validate_name};
 use crate::release::{VolumeRelease, check_recipient};
 use crate::secret::SecretBytes;
-use crate::service::{Caller, Durable, Keystore, KeystoreError, event, now};
+use crate::service::Keystore;
 use crate::store::{StoreError, Write};
 
 /// Smallest volume: the LUKS2 header takes 16 MiB and ext4 needs room after it.
