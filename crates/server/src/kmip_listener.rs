@@ -19,7 +19,7 @@ use keystore::Keystore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::api::App;
+use crate::app::App;
 use crate::error::ApiError;
 use crate::kmip_auth::{principal_from_certificate, session_for};
 
@@ -328,7 +328,7 @@ pub struct ClientCertResponse {
 pub async fn issue_client_cert(
     State(app): State<App>,
     headers: HeaderMap,
-    crate::api::JsonBody(request): crate::api::JsonBody<ClientCertRequest>,
+    crate::app::JsonBody(request): crate::app::JsonBody<ClientCertRequest>,
 ) -> Result<axum::Json<ClientCertResponse>, ApiError> {
     use crate::error::Code;
     let authorization = headers

@@ -4,19 +4,19 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod kmip_auth;
 pub mod kmip_listener;
 pub mod metrics;
-pub mod nodes;
 pub mod openapi;
 pub mod peer;
 pub mod policies;
-pub mod secrets;
+mod routes;
 pub mod server_cert;
-pub mod volumes;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -151,7 +151,7 @@ fn client_address(local: SocketAddr) -> String {
 type TlsSetup = (
     Arc<rustls::ServerConfig>,
     Option<PathBuf>,
-    Option<Arc<nodes::Identity>>,
+    Option<Arc<identity::Identity>>,
     Option<Arc<rustls::ServerConfig>>,
 );
 
@@ -182,7 +182,7 @@ fn tls_setup(
     let (mut server, identity) = match material.certificate_authority() {
         Some(ca) => {
             let tls_dir = config.tls_dir();
-            let bundle = nodes::load_bundle(&tls_dir, ca.cert_pem());
+            let bundle = identity::load_bundle(&tls_dir, ca.cert_pem());
             let deny = Arc::new(peer::DenyList::load(keystore)?);
             let verifier = peer::client_verifier(&bundle, Arc::clone(&deny))?;
             // Both listeners present the certificate of one slot, which the server
@@ -201,7 +201,7 @@ fn tls_setup(
                     "node certificates live less than an hour: for tests only"
                 );
             }
-            let identity = nodes::Identity::new(nodes::IdentitySetup {
+            let identity = identity::Identity::new(identity::IdentitySetup {
                 ca,
                 bundle_pem: bundle,
                 deny,
@@ -380,7 +380,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         "listening (HTTPS)"
     );
 
-    let state = Arc::new(api::AppState {
+    let state = Arc::new(app::AppState {
         keystore: Arc::clone(&keystore),
         metrics: metrics::Metrics::default(),
         max_body_bytes: config.max_body_bytes,
@@ -396,7 +396,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         ));
     }
     if let Some(identity) = &state.identity {
-        tokio::spawn(server_cert::maintain(
+        tokio::spawn(identity::Identity::maintain_server_cert(
             Arc::clone(identity),
             Arc::clone(&keystore),
             identity.server_cert_check_interval(),
@@ -487,7 +487,7 @@ pub async fn serve(
                 .map(|leaf| peer::PeerCertificate(Arc::new(leaf.as_ref().to_vec())));
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(api::RemoteAddr(peer));
+                    request.extensions_mut().insert(app::RemoteAddr(peer));
                     if let Some(certificate) = &peer_certificate {
                         request.extensions_mut().insert(certificate.clone());
                     }

@@ -16,9 +16,10 @@ use keystore::secret::SecretBytes;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::api::{App, Call, JsonBody, KeyInfo, QueryParams, RequestContext, resolve_object};
+use crate::app::{App, Call, JsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
 use crate::error::{ApiError, Code};
+use crate::routes::keys::{KeyInfo, resolve_object};
 
 /// Label the key manager puts on the secret that opens a volume; those are
 /// volume keys, not user secrets, and are not listed here.

@@ -13,7 +13,7 @@ use keystore::{KeystoreError, NewVolume};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
-use crate::api::{App, Call, JsonBody, OptionalJsonBody, QueryParams, RequestContext};
+use crate::app::{App, Call, JsonBody, OptionalJsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
 use crate::error::ApiError;
 
@@ -102,7 +102,7 @@ pub(crate) struct Acquired {
 /// The tenant a volume request acts on, refused as `not_found` outside the
 /// caller's scope so nothing is learned about other tenants.
 fn tenant(call: &Call<'_>, requested: Option<&str>, name: &str) -> Result<String, ApiError> {
-    crate::api::scoped_tenant(call, requested, "volume", name)
+    crate::app::scoped_tenant(call, requested, "volume", name)
 }
 
 /// `POST /v1/volumes`.
@@ -159,7 +159,7 @@ pub(crate) async fn list(
 
 /// Turns a missing volume into the same answer as one in another tenant.
 fn hidden(name: &str) -> impl Fn(KeystoreError) -> ApiError + '_ {
-    crate::api::hidden("volume", name)
+    crate::app::hidden("volume", name)
 }
 
 /// `GET /v1/volumes/{name}`.

@@ -1,0 +1,247 @@
+//! The system routes (`/v1/sys/...`): health, readiness and seal status,
+//! initialization, unsealing and sealing, root and tenant key rotation; and
+//! the OpenAPI document and Prometheus metrics.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keystore::Caller;
+use keystore::KeystoreError;
+use keystore::SealChoice;
+use keystore::model::Role;
+use keystore::seal::PassphraseSeal;
+use keystore::secret::SecretBytes;
+use serde::{Deserialize, Serialize};
+
+use crate::app::{App, JsonBody, RequestContext, require_all_tenants};
+use crate::auth::{self, Permission};
+use crate::error::{ApiError, Code};
+
+pub(crate) async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+pub(crate) async fn ready(State(app): State<App>) -> Response {
+    if app.keystore.is_unsealed() {
+        Json(serde_json::json!({ "ready": true })).into_response()
+    } else {
+        ApiError::new(Code::Sealed, "the key manager is sealed or not initialized").into_response()
+    }
+}
+
+/// `Status` with the version added.
+#[derive(Serialize)]
+pub(crate) struct StatusBody {
+    #[serde(flatten)]
+    status: keystore::Status,
+    version: &'static str,
+}
+
+fn status_body(status: keystore::Status) -> Json<StatusBody> {
+    Json(StatusBody {
+        status,
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+pub(crate) async fn status(State(app): State<App>) -> Json<StatusBody> {
+    status_body(app.keystore.status())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InitRequest {
+    shares: Option<u8>,
+    threshold: Option<u8>,
+    passphrase: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct InitResponse {
+    unseal_shares: Vec<String>,
+    root_token: String,
+    root_token_id: String,
+}
+
+/// Largest number of unseal shares.
+const MAX_SHARES: u8 = 32;
+
+pub(crate) async fn init(
+    State(app): State<App>,
+    context: RequestContext,
+    JsonBody(request): JsonBody<InitRequest>,
+) -> Result<(StatusCode, Json<InitResponse>), ApiError> {
+    let remote = context.remote;
+    app.call_public("sys.init", move |keystore| {
+        let choice = match (request.shares, request.threshold, request.passphrase) {
+            (None, None, Some(passphrase)) => {
+                let passphrase = zeroize::Zeroizing::new(passphrase);
+                SealChoice::Passphrase(
+                    PassphraseSeal::new(
+                        SecretBytes::from_slice(passphrase.as_bytes()),
+                        keystore::seal::Argon2Params::default(),
+                    )
+                    .map_err(|error| ApiError::from(KeystoreError::from(error)))?,
+                )
+            }
+            (shares, threshold, None) => {
+                let shares = shares.unwrap_or(5);
+                let threshold = threshold.unwrap_or(3);
+                if shares == 0 || shares > MAX_SHARES {
+                    return Err(ApiError::bad_request(format!(
+                        "shares must be between 1 and {MAX_SHARES}, not {shares}"
+                    )));
+                }
+                if threshold == 0 || threshold > shares {
+                    return Err(ApiError::bad_request(format!(
+                        "threshold must be between 1 and shares ({shares}), not {threshold}"
+                    )));
+                }
+                if threshold == 1 && shares > 1 {
+                    return Err(ApiError::bad_request(
+                        "a threshold of 1 with several shares makes every share a full key; use a threshold of 2 or more",
+                    ));
+                }
+                SealChoice::Shamir { shares, threshold }
+            }
+            (_, _, Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "give either shares and threshold, or a passphrase, not both",
+                ));
+            }
+        };
+        let token = auth::new_token(Role::Admin, vec!["*".to_owned()], "root", auth::MAX_TOKEN_TTL_SECS);
+        let caller = Caller {
+            principal: "anonymous".to_owned(),
+            remote,
+        };
+        let initialized = keystore.initialize(&caller, choice, vec![token.row.clone()])?;
+        let unseal_shares = initialized
+            .shares
+            .iter()
+            .map(|share| share.to_string_secret().to_string())
+            .collect();
+        Ok((
+            StatusCode::OK,
+            Json(InitResponse {
+                unseal_shares,
+                root_token: token.secret.to_string(),
+                root_token_id: token.row.id.clone(),
+            }),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnsealRequest {
+    share: Option<String>,
+    passphrase: Option<String>,
+    #[serde(default)]
+    reset: bool,
+}
+
+pub(crate) async fn unseal(
+    State(app): State<App>,
+    context: RequestContext,
+    JsonBody(request): JsonBody<UnsealRequest>,
+) -> Result<Json<StatusBody>, ApiError> {
+    let remote = context.remote;
+    app.call_public("sys.unseal", move |keystore| {
+        let caller = Caller {
+            principal: "anonymous".to_owned(),
+            remote,
+        };
+        let status = match (request.share, request.passphrase, request.reset) {
+            (None, None, true) => {
+                keystore.reset_unseal();
+                keystore.status()
+            }
+            (Some(share), None, false) => {
+                let share = zeroize::Zeroizing::new(share);
+                keystore.unseal_with_share(&caller, share.trim())?
+            }
+            (None, Some(passphrase), false) => {
+                let passphrase = zeroize::Zeroizing::new(passphrase);
+                keystore.unseal_with_passphrase(
+                    &caller,
+                    SecretBytes::from_slice(passphrase.as_bytes()),
+                )?
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "give exactly one of 'share', 'passphrase' or 'reset'",
+                ));
+            }
+        };
+        Ok(status_body(status))
+    })
+    .await
+}
+
+pub(crate) async fn seal(
+    State(app): State<App>,
+    context: RequestContext,
+) -> Result<Json<StatusBody>, ApiError> {
+    app.call(context, "sys.seal", Permission::ManageSeal, |call| {
+        require_all_tenants(call.principal())?;
+        Ok(status_body(call.keystore.seal(&call.caller)?))
+    })
+    .await
+}
+
+pub(crate) async fn rotate_root(
+    State(app): State<App>,
+    context: RequestContext,
+) -> Result<Json<StatusBody>, ApiError> {
+    app.call(context, "sys.rotate_root", Permission::ManageSeal, |call| {
+        require_all_tenants(call.principal())?;
+        call.keystore.rotate_root(&call.caller)?;
+        Ok(status_body(call.keystore.status()))
+    })
+    .await
+}
+
+pub(crate) async fn rotate_tenant(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(tenant): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    app.call(
+        context,
+        "tenant.rotate_key",
+        Permission::ManageSeal,
+        move |call| {
+            if !call.principal().scope.allows(&tenant) {
+                return Err(ApiError::new(
+                    Code::NotFound,
+                    format!("no tenant '{tenant}'"),
+                ));
+            }
+            let version = call.keystore.rotate_tenant_key(&call.caller, &tenant)?;
+            Ok(Json(
+                serde_json::json!({ "tenant": tenant, "key_version": version }),
+            ))
+        },
+    )
+    .await
+}
+
+pub(crate) async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::DOCUMENT,
+    )
+        .into_response()
+}
+
+pub(crate) async fn metrics(State(app): State<App>) -> Response {
+    let sealed = !app.keystore.is_unsealed();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(sealed),
+    )
+        .into_response()
+}

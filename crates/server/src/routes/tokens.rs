@@ -1,0 +1,209 @@
+//! The API token routes (`/v1/auth/tokens`, `/v1/auth/self`): create, list
+//! and revoke tokens; a token's secret is shown once, at creation, and only
+//! its digest is stored.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use keystore::TenantScope;
+use keystore::model::{Role, TokenRow};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::app::{App, JsonBody, RequestContext, require_all_tenants};
+use crate::auth::{self, Permission};
+use crate::error::{ApiError, Code};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateTokenRequest {
+    role: String,
+    #[serde(default)]
+    tenants: Option<Vec<String>>,
+    #[serde(default)]
+    ttl_secs: Option<u64>,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// A token as listed: never the secret or its digest.
+#[derive(Serialize)]
+pub(crate) struct TokenInfo {
+    id: String,
+    role: Role,
+    tenants: Vec<String>,
+    display_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<TokenRow> for TokenInfo {
+    fn from(row: TokenRow) -> TokenInfo {
+        TokenInfo {
+            id: row.id,
+            role: row.role,
+            tenants: row.tenants,
+            display_name: row.display_name,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct CreatedToken {
+    token: String,
+    #[serde(flatten)]
+    info: TokenInfo,
+}
+
+/// Default token lifetime: 24 hours.
+const DEFAULT_TOKEN_TTL_SECS: u64 = 24 * 3600;
+
+pub(crate) async fn create_token(
+    State(app): State<App>,
+    context: RequestContext,
+    JsonBody(request): JsonBody<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    app.call(
+        context,
+        "token.create",
+        Permission::ManageTokens,
+        move |call| {
+            let role = Role::parse(&request.role).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown role '{}'; use admin, operator or auditor",
+                    request.role
+                ))
+            })?;
+            let tenants = request
+                .tenants
+                .unwrap_or_else(|| vec![keystore::object::DEFAULT_TENANT.to_owned()]);
+            if tenants.is_empty() {
+                return Err(ApiError::bad_request(
+                    "give at least one tenant, or '*' for all",
+                ));
+            }
+            for tenant in &tenants {
+                if tenant == "*" {
+                    require_all_tenants(call.principal())?;
+                } else {
+                    keystore::object::validate_name("tenant", tenant)
+                        .map_err(|error| ApiError::bad_request(error.to_string()))?;
+                    if !call.principal().scope.allows(tenant) {
+                        return Err(ApiError::new(
+                            Code::Forbidden,
+                            format!("this token may not grant access to tenant '{tenant}'"),
+                        ));
+                    }
+                }
+            }
+            let ttl = request.ttl_secs.unwrap_or(DEFAULT_TOKEN_TTL_SECS);
+            if ttl == 0 || ttl > auth::MAX_TOKEN_TTL_SECS {
+                return Err(ApiError::bad_request(format!(
+                    "ttl_secs must be between 1 and {}",
+                    auth::MAX_TOKEN_TTL_SECS
+                )));
+            }
+            let display_name = request.display_name.unwrap_or_default();
+            if display_name.len() > 128 || display_name.chars().any(char::is_control) {
+                return Err(ApiError::bad_request(
+                    "display_name must be at most 128 printable characters",
+                ));
+            }
+            let token = auth::new_token(role, tenants, &display_name, ttl);
+            call.keystore
+                .put_token(&call.caller, "token.create", token.row.clone())?;
+            Ok((
+                StatusCode::CREATED,
+                Json(CreatedToken {
+                    token: token.secret.to_string(),
+                    info: TokenInfo::from(token.row.clone()),
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+#[derive(Serialize)]
+pub(crate) struct TokenList {
+    tokens: Vec<TokenInfo>,
+}
+
+/// Whether every tenant of `row` is within `scope` (an admin sees only tokens
+/// it could have made).
+fn token_visible(scope: &TenantScope, row: &TokenRow) -> bool {
+    match scope {
+        TenantScope::All => true,
+        TenantScope::Only(_) => row
+            .tenants
+            .iter()
+            .all(|tenant| tenant != "*" && scope.allows(tenant)),
+    }
+}
+
+pub(crate) async fn list_tokens(
+    State(app): State<App>,
+    context: RequestContext,
+) -> Result<Json<TokenList>, ApiError> {
+    app.call(context, "token.list", Permission::ManageTokens, |call| {
+        let tokens = call
+            .keystore
+            .tokens()?
+            .into_iter()
+            .filter(|row| token_visible(&call.principal().scope, row))
+            .map(TokenInfo::from)
+            .collect();
+        call.keystore
+            .record(&call.caller, "token.list", None, None, "ok")?;
+        Ok(Json(TokenList { tokens }))
+    })
+    .await
+}
+
+pub(crate) async fn revoke_token(
+    State(app): State<App>,
+    context: RequestContext,
+    Path(id): Path<String>,
+) -> Result<Json<TokenInfo>, ApiError> {
+    app.call(
+        context,
+        "token.revoke",
+        Permission::ManageTokens,
+        move |call| {
+            let row = call
+                .keystore
+                .token_by_id(&id)?
+                .filter(|row| token_visible(&call.principal().scope, row))
+                .ok_or_else(|| ApiError::new(Code::NotFound, format!("no token '{id}'")))?;
+            let mut revoked = row;
+            if revoked.revoked_at.is_none() {
+                revoked.revoked_at = Some(OffsetDateTime::now_utc());
+                call.keystore
+                    .put_token(&call.caller, "token.revoke", revoked.clone())?;
+            }
+            Ok(Json(TokenInfo::from(revoked)))
+        },
+    )
+    .await
+}
+
+pub(crate) async fn token_self(
+    State(app): State<App>,
+    context: RequestContext,
+) -> Result<Json<TokenInfo>, ApiError> {
+    app.call(context, "token.self", Permission::ReadMetadata, |call| {
+        let row = call
+            .keystore
+            .token_by_id(&call.principal().token_id)?
+            .ok_or_else(|| ApiError::new(Code::Unauthenticated, "the token disappeared"))?;
+        Ok(Json(TokenInfo::from(row)))
+    })
+    .await
+}
