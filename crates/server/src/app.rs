@@ -339,6 +339,8 @@ fn admit<'a>(
     })
 }
 
+/// Refuses unless `principal` acts for every tenant (an admin token for
+/// `*`): what changes the whole server needs.
 pub(crate) fn require_all_tenants(principal: &Principal) -> Result<(), ApiError> {
     if principal.scope == TenantScope::All {
         Ok(())

@@ -15,6 +15,7 @@ pub(crate) struct AuditQuery {
     limit: Option<u32>,
 }
 
+/// `GET /v1/audit/records`.
 pub(crate) async fn audit_records(
     State(app): State<App>,
     context: RequestContext,
@@ -46,6 +47,7 @@ pub(crate) async fn audit_records(
     .await
 }
 
+/// `POST /v1/audit/verify`.
 pub(crate) async fn audit_verify(
     State(app): State<App>,
     context: RequestContext,

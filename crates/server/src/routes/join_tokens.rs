@@ -128,6 +128,7 @@ pub(crate) fn new_join_token(
     Ok((row, token.to_text_secret()))
 }
 
+/// `POST /v1/nodes/tokens`.
 pub(crate) async fn create_token(
     State(app): State<App>,
     context: RequestContext,
@@ -193,6 +194,7 @@ pub(crate) async fn create_token(
     .await
 }
 
+/// `GET /v1/nodes/tokens`.
 pub(crate) async fn list_tokens(
     State(app): State<App>,
     context: RequestContext,
@@ -229,6 +231,7 @@ fn find_token(
         .ok_or_else(|| ApiError::new(Code::NotFound, format!("no join token '{id}'")))
 }
 
+/// `DELETE /v1/nodes/tokens/{id}`.
 pub(crate) async fn revoke_token(
     State(app): State<App>,
     context: RequestContext,
@@ -256,6 +259,7 @@ pub(crate) async fn revoke_token(
     .await
 }
 
+/// `POST /v1/nodes/tokens/{id}/rotate`.
 pub(crate) async fn rotate_token(
     State(app): State<App>,
     context: RequestContext,

@@ -90,6 +90,7 @@ fn check_tenant(principal: &Principal, tenant: &str, what: &str) -> Result<(), A
     }
 }
 
+/// `POST /v1/keys`.
 pub(crate) async fn create_key(
     State(app): State<App>,
     context: RequestContext,
@@ -133,6 +134,7 @@ pub(crate) struct KeyList {
     total: u64,
 }
 
+/// `GET /v1/keys`.
 pub(crate) async fn list_keys(
     State(app): State<App>,
     context: RequestContext,
@@ -232,6 +234,7 @@ fn resolve_with<T>(
     Ok(found)
 }
 
+/// `GET /v1/keys/{reference}`: metadata only.
 pub(crate) async fn show_key(
     State(app): State<App>,
     context: RequestContext,
@@ -260,6 +263,7 @@ pub(crate) struct Material {
     material: String,
 }
 
+/// `GET /v1/keys/{reference}/material`.
 pub(crate) async fn key_material(
     State(app): State<App>,
     context: RequestContext,
@@ -291,6 +295,7 @@ pub(crate) async fn key_material(
     .await
 }
 
+/// `POST /v1/keys/{reference}/rotate`.
 pub(crate) async fn rotate_key(
     State(app): State<App>,
     context: RequestContext,
@@ -312,6 +317,7 @@ pub(crate) struct RevokeRequest {
     reason: Option<RevocationReason>,
 }
 
+/// `POST /v1/keys/{reference}/revoke`.
 pub(crate) async fn revoke_key(
     State(app): State<App>,
     context: RequestContext,
@@ -341,6 +347,7 @@ pub(crate) async fn revoke_key(
     .await
 }
 
+/// `DELETE /v1/keys/{reference}`.
 pub(crate) async fn destroy_key(
     State(app): State<App>,
     context: RequestContext,

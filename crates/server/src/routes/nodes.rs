@@ -289,6 +289,7 @@ impl From<&NodeRow> for NodeInfo {
     }
 }
 
+/// `GET /v1/nodes`.
 pub(crate) async fn list_nodes(
     State(app): State<App>,
     context: RequestContext,
@@ -316,6 +317,7 @@ fn find_node(keystore: &Keystore, principal: &Principal, id: &str) -> Result<Nod
         .ok_or_else(|| ApiError::new(Code::NotFound, format!("no node '{id}'")))
 }
 
+/// `GET /v1/nodes/{id}`.
 pub(crate) async fn show_node(
     State(app): State<App>,
     context: RequestContext,
@@ -402,6 +404,7 @@ pub(crate) struct Decommissioned {
     shredded: Vec<String>,
 }
 
+/// `POST /v1/nodes/{id}/decommission`.
 pub(crate) async fn decommission(
     State(app): State<App>,
     context: RequestContext,

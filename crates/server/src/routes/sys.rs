@@ -6,22 +6,22 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keystore::Caller;
-use keystore::KeystoreError;
-use keystore::SealChoice;
 use keystore::model::Role;
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
+use keystore::{Caller, KeystoreError, SealChoice};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{App, JsonBody, RequestContext, require_all_tenants};
 use crate::auth::{self, Permission};
 use crate::error::{ApiError, Code};
 
+/// `GET /v1/sys/health`.
 pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// `GET /v1/sys/ready`: 200 once unsealed, else 503.
 pub(crate) async fn ready(State(app): State<App>) -> Response {
     if app.keystore.is_unsealed() {
         Json(serde_json::json!({ "ready": true })).into_response()
@@ -45,6 +45,7 @@ fn status_body(status: keystore::Status) -> Json<StatusBody> {
     })
 }
 
+/// `GET /v1/sys/status`.
 pub(crate) async fn status(State(app): State<App>) -> Json<StatusBody> {
     status_body(app.keystore.status())
 }
@@ -67,6 +68,7 @@ pub(crate) struct InitResponse {
 /// Largest number of unseal shares.
 const MAX_SHARES: u8 = 32;
 
+/// `POST /v1/sys/init`: the root key, sealed, and the first admin token.
 pub(crate) async fn init(
     State(app): State<App>,
     context: RequestContext,
@@ -143,6 +145,7 @@ pub(crate) struct UnsealRequest {
     reset: bool,
 }
 
+/// `POST /v1/sys/unseal`.
 pub(crate) async fn unseal(
     State(app): State<App>,
     context: RequestContext,
@@ -181,6 +184,7 @@ pub(crate) async fn unseal(
     .await
 }
 
+/// `POST /v1/sys/seal`.
 pub(crate) async fn seal(
     State(app): State<App>,
     context: RequestContext,
@@ -192,6 +196,7 @@ pub(crate) async fn seal(
     .await
 }
 
+/// `POST /v1/sys/rotate-root`.
 pub(crate) async fn rotate_root(
     State(app): State<App>,
     context: RequestContext,
@@ -204,6 +209,7 @@ pub(crate) async fn rotate_root(
     .await
 }
 
+/// `POST /v1/tenants/{tenant}/rotate-key`.
 pub(crate) async fn rotate_tenant(
     State(app): State<App>,
     context: RequestContext,
@@ -229,6 +235,7 @@ pub(crate) async fn rotate_tenant(
     .await
 }
 
+/// `GET /v1/openapi.json`.
 pub(crate) async fn openapi() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -237,6 +244,7 @@ pub(crate) async fn openapi() -> Response {
         .into_response()
 }
 
+/// `GET /metrics`: Prometheus text.
 pub(crate) async fn metrics(State(app): State<App>) -> Response {
     let sealed = !app.keystore.is_unsealed();
     (

@@ -65,6 +65,7 @@ pub(crate) struct CreatedToken {
 /// Default token lifetime: 24 hours.
 const DEFAULT_TOKEN_TTL_SECS: u64 = 24 * 3600;
 
+/// `POST /v1/auth/tokens`: the secret is shown once.
 pub(crate) async fn create_token(
     State(app): State<App>,
     context: RequestContext,
@@ -148,6 +149,7 @@ fn token_visible(scope: &TenantScope, row: &TokenRow) -> bool {
     }
 }
 
+/// `GET /v1/auth/tokens`.
 pub(crate) async fn list_tokens(
     State(app): State<App>,
     context: RequestContext,
@@ -167,6 +169,7 @@ pub(crate) async fn list_tokens(
     .await
 }
 
+/// `DELETE /v1/auth/tokens/{id}`.
 pub(crate) async fn revoke_token(
     State(app): State<App>,
     context: RequestContext,
@@ -194,6 +197,7 @@ pub(crate) async fn revoke_token(
     .await
 }
 
+/// `GET /v1/auth/self`.
 pub(crate) async fn token_self(
     State(app): State<App>,
     context: RequestContext,
