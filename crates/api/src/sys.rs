@@ -1,0 +1,202 @@
+//! The seal's life cycle: status, init, unseal, seal, root and tenant key
+//! rotation (docs/api.md, "System").
+
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::{Endpoint, Method, Request, RequestError};
+use crate::routes;
+use crate::secret::SecretString;
+
+/// `GET /v1/sys/health`: `{"status":"ok"}` while the process serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+/// `GET /v1/sys/ready` when unsealed (503 `sealed` otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ready {
+    /// `true`.
+    pub ready: bool,
+}
+
+/// The seal status, answered even while sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Whether a root key exists.
+    pub initialized: bool,
+    /// Whether the root key is sealed (not in memory).
+    pub sealed: bool,
+    /// The seal kind once initialized: `shamir` or `passphrase`.
+    pub seal: Option<String>,
+    /// Shares needed (Shamir seal).
+    pub threshold: u8,
+    /// Shares made (Shamir seal).
+    pub shares: u8,
+    /// Shares given so far toward unsealing.
+    pub progress: u8,
+    /// The server's version.
+    pub version: String,
+}
+
+/// Body of `POST /v1/sys/init`: shares and threshold (Shamir), or a passphrase.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitRequest {
+    /// Shares to make [default: 5].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares: Option<u8>,
+    /// Shares needed to unseal [default: 3].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u8>,
+    /// Seal with this passphrase instead.
+    #[serde(
+        default,
+        with = "crate::secret::exposed_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub passphrase: Option<SecretString>,
+}
+
+/// Answer of `POST /v1/sys/init`, shown once.
+#[derive(Serialize, Deserialize)]
+pub struct InitAnswer {
+    /// The unseal shares (none with a passphrase).
+    #[serde(with = "crate::secret::exposed_list")]
+    pub unseal_shares: Vec<SecretString>,
+    /// The root token.
+    #[serde(with = "crate::secret::exposed")]
+    pub root_token: SecretString,
+    /// The root token's id.
+    pub root_token_id: String,
+}
+
+/// Body of `POST /v1/sys/unseal`: exactly one of a share, the passphrase, or
+/// `reset`.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsealRequest {
+    /// An unseal share.
+    #[serde(
+        default,
+        with = "crate::secret::exposed_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub share: Option<SecretString>,
+    /// The passphrase.
+    #[serde(
+        default,
+        with = "crate::secret::exposed_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub passphrase: Option<SecretString>,
+    /// Discard the shares given so far.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
+}
+
+/// Answer of `POST /v1/tenants/{tenant}/rotate-key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantKeyRotated {
+    /// The tenant.
+    pub tenant: String,
+    /// Its key's new version.
+    pub key_version: u32,
+}
+
+/// `GET /v1/sys/status`.
+pub struct GetStatus;
+
+impl Endpoint for GetStatus {
+    type Answer = Status;
+    const AUTHENTICATED: bool = false;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Get, routes::STATUS, &[])
+    }
+}
+
+/// `GET /v1/sys/health`.
+pub struct GetHealth;
+
+impl Endpoint for GetHealth {
+    type Answer = Health;
+    const AUTHENTICATED: bool = false;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Get, routes::HEALTH, &[])
+    }
+}
+
+/// `GET /v1/sys/ready`.
+pub struct GetReady;
+
+impl Endpoint for GetReady {
+    type Answer = Ready;
+    const AUTHENTICATED: bool = false;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Get, routes::READY, &[])
+    }
+}
+
+/// `POST /v1/sys/init`.
+pub struct Init<'a>(pub &'a InitRequest);
+
+impl Endpoint for Init<'_> {
+    type Answer = InitAnswer;
+    const AUTHENTICATED: bool = false;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::INIT, &[])?.with_json(self.0)
+    }
+}
+
+/// `POST /v1/sys/unseal`.
+pub struct Unseal<'a>(pub &'a UnsealRequest);
+
+impl Endpoint for Unseal<'_> {
+    type Answer = Status;
+    const AUTHENTICATED: bool = false;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::UNSEAL, &[])?.with_json(self.0)
+    }
+}
+
+/// `POST /v1/sys/seal`.
+pub struct Seal;
+
+impl Endpoint for Seal {
+    type Answer = Status;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::SEAL, &[])
+    }
+}
+
+/// `POST /v1/sys/rotate-root`.
+pub struct RotateRoot;
+
+impl Endpoint for RotateRoot {
+    type Answer = Status;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::ROTATE_ROOT, &[])
+    }
+}
+
+/// `POST /v1/tenants/{tenant}/rotate-key`.
+pub struct RotateTenantKey<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+}
+
+impl Endpoint for RotateTenantKey<'_> {
+    type Answer = TenantKeyRotated;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::TENANT_ROTATE_KEY, &[self.tenant])
+    }
+}

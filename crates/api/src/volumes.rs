@@ -1,0 +1,203 @@
+//! Volumes and their leases (docs/api.md, "Volumes").
+
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::{Endpoint, Method, ObjectRef, Query, Request, RequestError};
+use crate::policies::WorkloadClaim;
+use crate::routes;
+use crate::secret::SecretString;
+
+/// Whether a lease on a volume runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VolumeState {
+    /// A lease runs: `holder` holds it.
+    Held,
+    /// Nobody holds it.
+    Free,
+}
+
+impl VolumeState {
+    /// The state's spelling in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VolumeState::Held => "held",
+            VolumeState::Free => "free",
+        }
+    }
+}
+
+/// A volume as the API shows it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeInfo {
+    /// The name, unique in its tenant.
+    pub name: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The id of the key that holds its secret.
+    pub key_id: String,
+    /// Its size.
+    pub size_bytes: u64,
+    /// The filesystem inside.
+    pub filesystem: String,
+    /// When it was made, RFC 3339.
+    pub created_at: String,
+    /// Who made it (`node:...`, `token:...`).
+    pub created_by: String,
+    /// Whether a lease runs.
+    pub state: VolumeState,
+    /// Who holds the lease.
+    pub holder: Option<String>,
+    /// When the lease ends, RFC 3339.
+    pub lease_expires_at: Option<String>,
+    /// Everyone who has held it.
+    pub holders: Vec<String>,
+}
+
+/// Body of `POST /v1/volumes`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVolumeRequest {
+    /// The name.
+    pub name: String,
+    /// The size, 64 MiB to 64 TiB.
+    pub size_bytes: u64,
+    /// The filesystem [default: `ext4`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<String>,
+    /// The tenant [default: the caller's only tenant, or `default`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+/// Body of acquire, renew and release; optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseRequest {
+    /// The volume's tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The lease asked for [default: 60].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease_seconds: Option<u32>,
+    /// The containers a node acquires the volume for (acquire only; policies
+    /// decide each). Ignored for callers that are not nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<WorkloadClaim>,
+}
+
+/// Answer of `GET /v1/volumes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeList {
+    /// The volumes.
+    pub volumes: Vec<VolumeInfo>,
+}
+
+/// Answer of `POST /v1/volumes/{name}/acquire`.
+#[derive(Serialize, Deserialize)]
+pub struct Acquired {
+    /// The volume, with the caller's lease.
+    pub volume: VolumeInfo,
+    /// Base64 of the secret that opens the volume's keyslot.
+    #[serde(with = "crate::secret::exposed")]
+    pub secret: SecretString,
+}
+
+/// A volume by name, in a tenant.
+pub type VolumeRef<'a> = ObjectRef<'a>;
+
+/// `POST /v1/volumes`.
+pub struct CreateVolume<'a>(pub &'a CreateVolumeRequest);
+
+impl Endpoint for CreateVolume<'_> {
+    type Answer = VolumeInfo;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::VOLUMES, &[])?.with_json(self.0)
+    }
+}
+
+/// `GET /v1/volumes`.
+pub struct ListVolumes<'a> {
+    /// Only this tenant.
+    pub tenant: Option<&'a str>,
+}
+
+impl Endpoint for ListVolumes<'_> {
+    type Answer = VolumeList;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Ok(Request::to(Method::Get, routes::VOLUMES, &[])?
+            .with_query(Query::new().optional("tenant", self.tenant).pairs()))
+    }
+}
+
+/// `GET /v1/volumes/{name}`.
+pub struct ShowVolume<'a>(pub VolumeRef<'a>);
+
+impl Endpoint for ShowVolume<'_> {
+    type Answer = VolumeInfo;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        self.0.request(Method::Get, routes::VOLUME, None)
+    }
+}
+
+/// `DELETE /v1/volumes/{name}`.
+pub struct RemoveVolume<'a>(pub VolumeRef<'a>);
+
+impl Endpoint for RemoveVolume<'_> {
+    type Answer = VolumeInfo;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        self.0.request(Method::Delete, routes::VOLUME, None)
+    }
+}
+
+/// `POST /v1/volumes/{name}/acquire`. The tenant travels in the body.
+pub struct AcquireVolume<'a> {
+    /// The volume's name.
+    pub name: &'a str,
+    /// The lease asked for.
+    pub body: &'a LeaseRequest,
+}
+
+impl Endpoint for AcquireVolume<'_> {
+    type Answer = Acquired;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::VOLUME_ACQUIRE, &[self.name])?.with_json(self.body)
+    }
+}
+
+/// `POST /v1/volumes/{name}/renew`.
+pub struct RenewVolume<'a> {
+    /// The volume's name.
+    pub name: &'a str,
+    /// The lease asked for.
+    pub body: &'a LeaseRequest,
+}
+
+impl Endpoint for RenewVolume<'_> {
+    type Answer = VolumeInfo;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::VOLUME_RENEW, &[self.name])?.with_json(self.body)
+    }
+}
+
+/// `POST /v1/volumes/{name}/release`.
+pub struct ReleaseVolume<'a> {
+    /// The volume's name.
+    pub name: &'a str,
+    /// The volume's tenant.
+    pub body: &'a LeaseRequest,
+}
+
+impl Endpoint for ReleaseVolume<'_> {
+    type Answer = VolumeInfo;
+
+    fn request(&self) -> Result<Request, RequestError> {
+        Request::to(Method::Post, routes::VOLUME_RELEASE, &[self.name])?.with_json(self.body)
+    }
+}
