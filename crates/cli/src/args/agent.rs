@@ -1,12 +1,9 @@
-//! `cryptainer agent ...`: the node side, joining the cluster and keeping the
-//! node's identity fresh. Needs no API token: the join token, then the node
-//! certificate, authenticate it.
+//! `cryptainer agent ...`: joining a server and running the node agent.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Subcommand;
-use zeroize::Zeroizing;
 
 use crate::duration::parse_duration;
 
@@ -71,7 +68,7 @@ pub enum AgentCommand {
         #[arg(long, default_value = "/run/cryptainer", value_name = "DIR")]
         run_dir: PathBuf,
         /// Size of a volume created without --opt size, e.g. 10G.
-        #[arg(long, default_value = "10G", value_parser = parse_size, value_name = "SIZE")]
+        #[arg(long, default_value = "10G", value_parser = super::parse_size, value_name = "SIZE")]
         default_volume_size: u64,
         /// Do not serve Docker's volume plugin: identity only.
         #[arg(long)]
@@ -97,100 +94,4 @@ pub enum AgentCommand {
         )]
         lease_seconds: u32,
     },
-}
-
-fn parse_size(text: &str) -> Result<u64, String> {
-    plugin::options::parse_size(text).map_err(|error| error.to_string())
-}
-
-/// Runs an agent command.
-pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
-    match command {
-        AgentCommand::Join {
-            server,
-            token,
-            data_dir,
-            name,
-        } => {
-            let options = agent::JoinOptions {
-                server: server.clone(),
-                token: Zeroizing::new(token.clone()),
-                data_dir: data_dir.clone(),
-                name: name.clone(),
-            };
-            let state = agent::join(&options).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&state)?);
-            } else {
-                println!(
-                    "Joined as node {} (tenant {}, role {}); the certificate expires {}.\n\
-                     Keep it fresh with `cryptainer agent run --data-dir {}`.",
-                    state.node_id,
-                    state.tenant,
-                    state.role,
-                    state.not_after,
-                    data_dir.display()
-                );
-            }
-            Ok(())
-        }
-        AgentCommand::Run {
-            data_dir,
-            heartbeat_interval,
-            plugin_socket,
-            storage_dir,
-            run_dir,
-            default_volume_size,
-            no_volumes,
-            docker_socket,
-            lease_seconds,
-        } => {
-            // Mount points go to Docker, which reads a relative path against
-            // the container's bundle: every path the plugin hands out is
-            // absolute.
-            let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
-            let volumes = (!no_volumes).then(|| agent::VolumeOptions {
-                socket: plugin_socket.clone(),
-                storage_dir: absolute(
-                    storage_dir
-                        .clone()
-                        .unwrap_or_else(|| data_dir.join("volumes")),
-                ),
-                run_dir: absolute(run_dir.clone()),
-                default_size: *default_volume_size,
-                docker_socket: docker_socket.clone(),
-                lease_seconds: *lease_seconds,
-            });
-            let options = agent::RunOptions {
-                data_dir: data_dir.clone(),
-                heartbeat_interval: *heartbeat_interval,
-                volumes,
-            };
-            agent::run(options, shutdown_signal()).await?;
-            Ok(())
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_agent_never_asks_for_a_lease_the_key_manager_refuses() {
-        assert_eq!(agent::MAX_LEASE_SECS, keystore::MAX_LEASE_SECS);
-    }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use server::ServerConfig;
+use ::server::ServerConfig;
 
 use crate::args::ServerArgs;
 use crate::failure::{Exit, Failure};
@@ -61,13 +61,13 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     let config = config(args)?;
     let listen = config.listen_addr;
     let data_dir = config.data_dir.clone();
-    server::run(config).await.map_err(|error| {
+    ::server::run(config).await.map_err(|error| {
         let failure = match &error {
-            server::Error::Config { .. } | server::Error::InvalidConfig(_) => Failure::usage(
+            ::server::Error::Config { .. } | ::server::Error::InvalidConfig(_) => Failure::usage(
                 "the server configuration was refused",
                 "fix the value the message names (see `cryptainer server --help`)",
             ),
-            server::Error::Bind { .. } => Failure::new(
+            ::server::Error::Bind { .. } => Failure::new(
                 Exit::Failed,
                 format!("the server cannot listen on {listen}"),
                 "another process listens there (another server?); stop it, or choose another \
