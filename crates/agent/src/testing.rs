@@ -497,6 +497,13 @@ impl Fence for FakeMount {
     }
 }
 
+/// Lets every task run until all of them wait. On tokio's paused clock time
+/// moves only when nothing can run, so when this 1 ms has passed, the work
+/// that was ready (a fence under way) is done.
+pub(crate) async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
 /// Waits until the mount `fenced` watches is fenced, and says when it was.
 pub(crate) async fn fenced_at(fenced: &mut watch::Receiver<Option<Instant>>) -> Option<Instant> {
     fenced

@@ -393,10 +393,6 @@ impl<M: Fence> Leases<M> {
         let Some(mounted) = taken else {
             return false;
         };
-        // Reported as it is decided, like the refusal of joining containers.
-        self.shared.update_status(|status| {
-            status.fenced_volumes.insert(name.to_owned(), reason);
-        });
         let target = mounted.volume.target().to_owned();
         match tokio::task::spawn_blocking(move || mounted.volume.fence()).await {
             Ok(Ok(())) => {}
@@ -410,6 +406,11 @@ impl<M: Fence> Leases<M> {
         // The empty mount point is on this host's disk: nothing may write
         // there in the volume's place (Docker binds it again for `docker cp`).
         let _ = std::fs::remove_dir(&target);
+        // Reported once the engine is stopped: whoever reads status.json
+        // (an operator, a test) finds nothing of the volume left running.
+        self.shared.update_status(|status| {
+            status.fenced_volumes.insert(name.to_owned(), reason);
+        });
         true
     }
 }
@@ -546,6 +547,7 @@ mod tests {
             );
             assert!(!node.leases.is_mounted("pgdata"));
             assert!(node.leases.fenced("pgdata").is_some());
+            crate::testing::settle().await;
             let status = node.leases.shared.status();
             assert!(status.fenced_volumes.contains_key("pgdata"), "{status:?}");
             // Until the lease ends, nobody else gets the volume; after the
