@@ -380,14 +380,7 @@ impl HttpsClient {
     /// Sends `endpoint` and returns the success answer as it came.
     pub async fn call<E: Endpoint>(&self, endpoint: &E) -> Result<Answer<E::Answer>, ClientError> {
         let request = endpoint.request()?;
-        let mut url = self.base.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        url.set_path(&format!(
-            "{}{}",
-            self.base.path().trim_end_matches('/'),
-            request.path
-        ));
+        let url = url_for(&self.base, &request.path);
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -427,6 +420,16 @@ impl HttpsClient {
     pub async fn send<E: Endpoint>(&self, endpoint: &E) -> Result<E::Answer, ClientError> {
         self.call(endpoint).await?.decode()
     }
+}
+
+/// The URL of `path` (already percent-encoded) on the server at `base`, under
+/// `base`'s own path if it has one.
+fn url_for(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+    url
 }
 
 fn builder(settings: &ClientSettings) -> reqwest::ClientBuilder {
@@ -572,15 +575,11 @@ pub async fn fetch_ca_bundle_unverified(
         .use_preconfigured_tls(tls)
         .build()
         .map_err(|source| ClientError::Setup { source })?;
-    let mut url = base.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    url.set_path(&format!(
-        "{}{}",
-        base.path().trim_end_matches('/'),
-        crate::routes::CA
-    ));
-    let response = http.get(url).send().await.map_err(unreachable)?;
+    let response = http
+        .get(url_for(base, crate::routes::CA))
+        .send()
+        .await
+        .map_err(unreachable)?;
     let status = response.status();
     let body = match read_body(response, MAX_BUNDLE_BYTES).await {
         Ok(body) => body,
@@ -639,6 +638,18 @@ mod tests {
             unknown.to_string(),
             "short and stout (HTTP 418, unexpected)"
         );
+    }
+
+    #[test]
+    fn paths_keep_their_encoding_under_the_base() {
+        let check = |base: &str, parameter: &str, expected: &str| {
+            let path = crate::routes::path(crate::routes::KEY, &[parameter]).unwrap();
+            let url = url_for(&Url::parse(base).unwrap(), &path);
+            assert_eq!(url.as_str(), expected);
+        };
+        check("https://h:1", "db", "https://h:1/v1/keys/db");
+        check("https://h:1/", "a/b c%", "https://h:1/v1/keys/a%2Fb%20c%25");
+        check("https://h:1/kms/?x=1#f", "db", "https://h:1/kms/v1/keys/db");
     }
 
     #[test]
