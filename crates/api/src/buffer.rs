@@ -2,7 +2,7 @@
 //! It is wiped when dropped, and it never grows in place, so no partial copy
 //! of an answer stays behind in memory the allocator took back.
 
-use zeroize::{Zeroize as _, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Bytes wiped when dropped, and when moved to a larger buffer.
 pub struct WipedBuffer {
@@ -47,9 +47,11 @@ impl WipedBuffer {
     }
 }
 
+#[cfg(feature = "client")]
 /// Wipes a chunk the HTTP stack handed over, when nothing else shares its
 /// memory any more; memory the stack still shares is its own to reuse.
 pub(crate) fn wipe_if_unshared(chunk: bytes::Bytes) {
+    use zeroize::Zeroize as _;
     if let Ok(mut owned) = chunk.try_into_mut() {
         owned.as_mut().zeroize();
     }

@@ -1,7 +1,8 @@
 //! The HTTPS wire contract of the Cryptainer server, owned in one place: every
 //! request and answer body (one module per resource), every route
 //! ([`routes`]), the error answer and its codes ([`error`]), and a typed client
-//! ([`client::HttpsClient`], and [`node::NodeApi`], the calls a node makes).
+//! (`client::HttpsClient`, and `node::NodeApi`, the calls a node makes; the
+//! `client` feature, on by default: the server uses the shapes without it).
 //! The server's handlers, the agent and the CLI all use these types, so a
 //! shape is written once; docs/api.md describes them for people.
 //!
@@ -16,12 +17,14 @@
 
 pub mod audit;
 pub mod buffer;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod endpoint;
 pub mod error;
 pub mod keys;
 pub mod kmip;
 pub mod memory;
+#[cfg(feature = "client")]
 pub mod node;
 pub mod nodes;
 pub mod policies;
@@ -32,6 +35,7 @@ pub mod sys;
 pub mod tokens;
 pub mod volumes;
 
+#[cfg(feature = "client")]
 pub use client::{
     Answer, CaRoots, CaRootsError, ClientError, ClientSettings, HttpsClient, Transport,
     Unreachable, Url,
@@ -40,6 +44,7 @@ pub use endpoint::{
     Endpoint, Method, ObjectQuery, ObjectRef, Request, RequestError, TenantQuery, encode_json,
 };
 pub use error::{ErrorBody, ErrorCode};
+#[cfg(feature = "client")]
 pub use node::{ApiFuture, NodeApi};
 pub use secret::SecretString;
 

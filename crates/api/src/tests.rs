@@ -286,6 +286,7 @@ fn rejects_requests_with_fields_the_server_does_not_know() {
     assert!(init.passphrase.is_none());
 }
 
+#[cfg(feature = "client")]
 #[test]
 fn a_decoded_answer_with_a_secret_leaves_no_copy_in_the_read_buffer() {
     use crate::memory::{Marker, Probe};
