@@ -23,6 +23,7 @@ pub mod endpoint;
 pub mod error;
 pub mod keys;
 pub mod kmip;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 #[cfg(feature = "client")]
 pub mod node;
