@@ -212,6 +212,9 @@ impl Endpoint for ListKeys<'_> {
 /// A key by id or name, in a tenant.
 pub type KeyRef<'a> = ObjectRef<'a>;
 
+/// Query of the routes on one key: its tenant, and a version (material).
+pub type KeyQuery = crate::endpoint::ObjectQuery;
+
 /// `GET /v1/keys/{ref}`.
 pub struct ShowKey<'a>(pub KeyRef<'a>);
 

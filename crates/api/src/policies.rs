@@ -148,6 +148,9 @@ impl Endpoint for ListPolicies<'_> {
 /// A policy by name, in a tenant.
 pub type PolicyRef<'a> = ObjectRef<'a>;
 
+/// Query of the routes on policies: the tenant.
+pub type PolicyQuery = crate::endpoint::TenantQuery;
+
 /// `GET /v1/policies/{name}`.
 pub struct ShowPolicy<'a>(pub PolicyRef<'a>);
 

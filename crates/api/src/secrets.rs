@@ -87,6 +87,9 @@ pub struct DeliverRequest {
 /// A secret by id or name, in a tenant.
 pub type SecretRef<'a> = ObjectRef<'a>;
 
+/// Query of the routes on one secret: its tenant, and a version (value).
+pub type SecretQuery = crate::endpoint::ObjectQuery;
+
 /// `POST /v1/secrets`.
 pub struct CreateSecret<'a>(pub &'a CreateSecretRequest);
 

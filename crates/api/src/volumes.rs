@@ -106,6 +106,9 @@ pub struct Acquired {
 /// A volume by name, in a tenant.
 pub type VolumeRef<'a> = ObjectRef<'a>;
 
+/// Query of the routes on volumes: the tenant.
+pub type VolumeQuery = crate::endpoint::TenantQuery;
+
 /// `POST /v1/volumes`.
 pub struct CreateVolume<'a>(pub &'a CreateVolumeRequest);
 
