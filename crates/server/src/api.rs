@@ -1,9 +1,11 @@
 //! The HTTPS JSON API, version 1 (docs/api.md): the routing table, one line
-//! per route, to the handlers of each resource in `routes`. Every handler runs
+//! per route (each path the wire contract's, `api::routes`), to the handlers
+//! of each resource in `routes`. Every handler runs
 //! its work through [`AppState::call`](crate::app::AppState::call) (or its
 //! inline and public variants), which checks the seal, authenticates,
 //! authorizes and audits refusals in one place.
 
+use api::routes as route;
 use axum::Router;
 use axum::extract::Query;
 use axum::routing::{delete, get, post};
@@ -19,80 +21,65 @@ use crate::routes::{audit, ca, join_tokens, keys, nodes, policies, secrets, sys,
 pub fn router(state: App) -> Router {
     let max_body = state.max_body_bytes;
     Router::new()
-        .route("/v1/sys/health", get(sys::health))
-        .route("/v1/sys/ready", get(sys::ready))
-        .route("/v1/sys/status", get(sys::status))
-        .route("/v1/sys/init", post(sys::init))
-        .route("/v1/sys/unseal", post(sys::unseal))
-        .route("/v1/sys/seal", post(sys::seal))
-        .route("/v1/sys/rotate-root", post(sys::rotate_root))
-        .route("/v1/tenants/{tenant}/rotate-key", post(sys::rotate_tenant))
-        .route("/v1/keys", post(keys::create_key).get(keys::list_keys))
+        .route(route::HEALTH, get(sys::health))
+        .route(route::READY, get(sys::ready))
+        .route(route::STATUS, get(sys::status))
+        .route(route::INIT, post(sys::init))
+        .route(route::UNSEAL, post(sys::unseal))
+        .route(route::SEAL, post(sys::seal))
+        .route(route::ROTATE_ROOT, post(sys::rotate_root))
+        .route(route::TENANT_ROTATE_KEY, post(sys::rotate_tenant))
+        .route(route::KEYS, post(keys::create_key).get(keys::list_keys))
+        .route(route::KEY, get(keys::show_key).delete(keys::destroy_key))
+        .route(route::KEY_MATERIAL, get(keys::key_material))
+        .route(route::KEY_ROTATE, post(keys::rotate_key))
+        .route(route::KEY_REVOKE, post(keys::revoke_key))
         .route(
-            "/v1/keys/{reference}",
-            get(keys::show_key).delete(keys::destroy_key),
-        )
-        .route("/v1/keys/{reference}/material", get(keys::key_material))
-        .route("/v1/keys/{reference}/rotate", post(keys::rotate_key))
-        .route("/v1/keys/{reference}/revoke", post(keys::revoke_key))
-        .route(
-            "/v1/auth/tokens",
+            route::TOKENS,
             post(tokens::create_token).get(tokens::list_tokens),
         )
-        .route("/v1/auth/tokens/{id}", delete(tokens::revoke_token))
-        .route("/v1/auth/self", get(tokens::token_self))
-        .route("/v1/audit/records", get(audit::audit_records))
-        .route("/v1/audit/verify", post(audit::audit_verify))
-        .route("/v1/volumes", post(volumes::create).get(volumes::list))
+        .route(route::TOKEN, delete(tokens::revoke_token))
+        .route(route::TOKEN_SELF, get(tokens::token_self))
+        .route(route::AUDIT_RECORDS, get(audit::audit_records))
+        .route(route::AUDIT_VERIFY, post(audit::audit_verify))
+        .route(route::VOLUMES, post(volumes::create).get(volumes::list))
+        .route(route::VOLUME, get(volumes::show).delete(volumes::remove))
+        .route(route::VOLUME_ACQUIRE, post(volumes::acquire))
+        .route(route::VOLUME_RENEW, post(volumes::renew))
+        .route(route::VOLUME_RELEASE, post(volumes::release))
+        .route(route::SECRETS, post(secrets::create).get(secrets::list))
+        .route(route::SECRET, get(secrets::show).delete(secrets::destroy))
+        .route(route::SECRET_VALUE, get(secrets::value))
+        .route(route::SECRET_ROTATE, post(secrets::rotate))
+        .route(route::SECRET_DELIVER, post(secrets::deliver))
+        .route(route::POLICIES, post(policies::create).get(policies::list))
+        .route(route::POLICY_CHECK, post(policies::check))
+        .route(route::POLICY, get(policies::show).delete(policies::remove))
+        .route(route::CA, get(ca::ca_bundle))
+        .route(route::CA_ROTATE, post(ca::rotate_ca))
+        .route(route::CA_STATUS, get(ca::ca_status))
+        .route(route::NODES, get(nodes::list_nodes))
+        .route(route::NODE_JOIN, post(nodes::join))
+        .route(route::NODE_RENEW, post(nodes::renew))
+        .route(route::NODE_HEARTBEAT, post(nodes::heartbeat))
         .route(
-            "/v1/volumes/{name}",
-            get(volumes::show).delete(volumes::remove),
-        )
-        .route("/v1/volumes/{name}/acquire", post(volumes::acquire))
-        .route("/v1/volumes/{name}/renew", post(volumes::renew))
-        .route("/v1/volumes/{name}/release", post(volumes::release))
-        .route("/v1/secrets", post(secrets::create).get(secrets::list))
-        .route(
-            "/v1/secrets/{reference}",
-            get(secrets::show).delete(secrets::destroy),
-        )
-        .route("/v1/secrets/{reference}/value", get(secrets::value))
-        .route("/v1/secrets/{reference}/rotate", post(secrets::rotate))
-        .route("/v1/secrets/{reference}/deliver", post(secrets::deliver))
-        .route("/v1/policies", post(policies::create).get(policies::list))
-        .route("/v1/policies/check", post(policies::check))
-        .route(
-            "/v1/policies/{name}",
-            get(policies::show).delete(policies::remove),
-        )
-        .route("/v1/ca", get(ca::ca_bundle))
-        .route("/v1/ca/rotate", post(ca::rotate_ca))
-        .route("/v1/ca/status", get(ca::ca_status))
-        .route("/v1/nodes", get(nodes::list_nodes))
-        .route("/v1/nodes/join", post(nodes::join))
-        .route("/v1/nodes/renew", post(nodes::renew))
-        .route("/v1/nodes/heartbeat", post(nodes::heartbeat))
-        .route(
-            "/v1/nodes/tokens",
+            route::JOIN_TOKENS,
             post(join_tokens::create_token).get(join_tokens::list_tokens),
         )
-        .route("/v1/nodes/tokens/{id}", delete(join_tokens::revoke_token))
+        .route(route::JOIN_TOKEN, delete(join_tokens::revoke_token))
+        .route(route::JOIN_TOKEN_ROTATE, post(join_tokens::rotate_token))
+        .route(route::NODE, get(nodes::show_node))
+        .route(route::NODE_DECOMMISSION, post(nodes::decommission))
         .route(
-            "/v1/nodes/tokens/{id}/rotate",
-            post(join_tokens::rotate_token),
-        )
-        .route("/v1/nodes/{id}", get(nodes::show_node))
-        .route("/v1/nodes/{id}/decommission", post(nodes::decommission))
-        .route(
-            "/v1/nodes/{id}/labels",
+            route::NODE_LABELS,
             post(nodes::label_node).put(nodes::label_node),
         )
-        .route("/v1/openapi.json", get(sys::openapi))
-        .route("/metrics", get(sys::metrics))
-        .route("/kmip", post(kmip_listener::http_binary))
-        .route("/kmip/2_1", post(kmip_listener::http_json))
+        .route(route::OPENAPI, get(sys::openapi))
+        .route(route::METRICS, get(sys::metrics))
+        .route(route::KMIP_BINARY, post(kmip_listener::http_binary))
+        .route(route::KMIP_JSON, post(kmip_listener::http_json))
         .route(
-            "/v1/kmip/client-certs",
+            route::KMIP_CLIENT_CERTS,
             post(kmip_listener::issue_client_cert),
         )
         .fallback(not_found)
@@ -112,8 +99,9 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Feeds untrusted bytes through every request decoder the API has (JSON bodies,
-/// query strings, the Authorization header), as the fuzz target does. The first
+/// Feeds untrusted bytes through every request decoder the API has (the JSON
+/// bodies of the `api` crate, query strings, the Authorization header), as the
+/// fuzz target does. The first
 /// byte picks the decoder. Decoding must never panic, whatever the input.
 pub fn decode_for_fuzzing(data: &[u8]) {
     fn query<T: DeserializeOwned>(input: &[u8]) {
@@ -126,15 +114,43 @@ pub fn decode_for_fuzzing(data: &[u8]) {
     let Some((selector, input)) = data.split_first() else {
         return;
     };
-    match selector % 9 {
-        0 => drop(serde_json::from_slice::<keys::CreateKeyRequest>(input)),
-        1 => drop(serde_json::from_slice::<sys::InitRequest>(input)),
-        2 => drop(serde_json::from_slice::<sys::UnsealRequest>(input)),
-        3 => drop(serde_json::from_slice::<tokens::CreateTokenRequest>(input)),
-        4 => drop(serde_json::from_slice::<keys::RevokeRequest>(input)),
-        5 => query::<keys::ListQuery>(input),
-        6 => query::<keys::TenantQuery>(input),
-        7 => query::<audit::AuditQuery>(input),
+    match selector % 23 {
+        0 => drop(serde_json::from_slice::<api::keys::CreateKeyRequest>(input)),
+        1 => drop(serde_json::from_slice::<api::sys::InitRequest>(input)),
+        2 => drop(serde_json::from_slice::<api::sys::UnsealRequest>(input)),
+        3 => drop(serde_json::from_slice::<api::tokens::CreateTokenRequest>(
+            input,
+        )),
+        4 => drop(serde_json::from_slice::<api::keys::RevokeRequest>(input)),
+        5 => query::<api::keys::KeyListQuery>(input),
+        6 => query::<api::keys::KeyQuery>(input),
+        7 => query::<api::audit::AuditQuery>(input),
+        8 => drop(serde_json::from_slice::<api::volumes::CreateVolumeRequest>(
+            input,
+        )),
+        9 => drop(serde_json::from_slice::<api::volumes::LeaseRequest>(input)),
+        10 => drop(serde_json::from_slice::<api::secrets::CreateSecretRequest>(
+            input,
+        )),
+        11 => drop(serde_json::from_slice::<api::secrets::RotateSecretRequest>(
+            input,
+        )),
+        12 => drop(serde_json::from_slice::<api::secrets::DeliverRequest>(
+            input,
+        )),
+        13 => drop(serde_json::from_slice::<api::policies::CreatePolicyRequest>(input)),
+        14 => drop(serde_json::from_slice::<api::policies::CheckRequest>(input)),
+        15 => drop(serde_json::from_slice::<api::nodes::CreateJoinTokenRequest>(input)),
+        16 => drop(serde_json::from_slice::<api::nodes::JoinRequest>(input)),
+        17 => drop(serde_json::from_slice::<api::nodes::RenewRequest>(input)),
+        18 => drop(serde_json::from_slice::<api::nodes::LabelRequest>(input)),
+        19 => drop(serde_json::from_slice::<api::nodes::DecommissionRequest>(
+            input,
+        )),
+        20 => drop(serde_json::from_slice::<api::kmip::ClientCertRequest>(
+            input,
+        )),
+        21 => query::<api::secrets::SecretListQuery>(input),
         _ => {
             if let Ok(text) = std::str::from_utf8(input) {
                 let _ = auth::parse_bearer(Some(text));

@@ -17,6 +17,7 @@ pub mod peer;
 pub mod policies;
 mod routes;
 pub mod server_cert;
+mod wire;
 
 use std::io::Write as _;
 use std::net::SocketAddr;

@@ -10,83 +10,49 @@
 //! it hands back is the proof of that decision ([`VolumeRelease`],
 //! [`SecretRelease`]), which the only calls that release material require.
 
-use std::collections::BTreeMap;
-
+use api::policies::WorkloadClaim;
 use keystore::object::ObjectMeta;
 use keystore::{
     ClaimedWorkload, KeystoreError, ReleaseDecision, SecretRelease, UNNAMED_WORKLOAD, VolumeRelease,
 };
 use policy::{Decision, Resource, Workload};
-use serde::{Deserialize, Serialize};
 
 use crate::app::Call;
 use crate::error::{ApiError, Code};
 
-/// One container a node acts for, as its agent reads it from the Docker
-/// engine. Exactly as trustworthy as the node.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorkloadClaim {
-    /// The container's id.
-    #[serde(default)]
-    pub container_id: Option<String>,
-    /// The container's name.
-    #[serde(default)]
-    pub container_name: Option<String>,
-    /// The image name the container was started with.
-    #[serde(default)]
-    pub image: Option<String>,
-    /// The image's content digest (`sha256:...`).
-    #[serde(default)]
-    pub image_digest: Option<String>,
-    /// The image's repository digests (`name@sha256:...`).
-    #[serde(default)]
-    pub repo_digests: Vec<String>,
-    /// The Swarm or Compose service.
-    #[serde(default)]
-    pub service: Option<String>,
-    /// The container's labels.
-    #[serde(default)]
-    pub container_labels: BTreeMap<String, String>,
-}
-
-impl WorkloadClaim {
-    /// The container as people name it in a refusal.
-    fn describe(&self) -> String {
-        let container = self
-            .container_name
-            .as_deref()
-            .or(self.container_id.as_deref());
-        let image = self
-            .image_digest
-            .as_deref()
-            .or(self.image.as_deref())
-            .or(self.repo_digests.first().map(String::as_str));
-        match (container, image) {
-            (Some(container), Some(image)) => format!("container '{container}' (image {image})"),
-            (Some(container), None) => format!("container '{container}'"),
-            (None, Some(image)) => format!("a container of image {image}"),
-            (None, None) => UNNAMED_WORKLOAD.to_owned(),
-        }
+/// The container of `claim` as people name it in a refusal.
+fn describe(claim: &WorkloadClaim) -> String {
+    let container = claim
+        .container_name
+        .as_deref()
+        .or(claim.container_id.as_deref());
+    let image = claim
+        .image_digest
+        .as_deref()
+        .or(claim.image.as_deref())
+        .or(claim.repo_digests.first().map(String::as_str));
+    match (container, image) {
+        (Some(container), Some(image)) => format!("container '{container}' (image {image})"),
+        (Some(container), None) => format!("container '{container}'"),
+        (None, Some(image)) => format!("a container of image {image}"),
+        (None, None) => UNNAMED_WORKLOAD.to_owned(),
     }
 }
 
-impl WorkloadClaim {
-    /// What the key manager decides for this claim: the container as the
-    /// node describes it (the node's own id, role and labels come from the
-    /// inventory, never from the request).
-    fn claimed(&self) -> ClaimedWorkload {
-        ClaimedWorkload {
-            workload: Workload {
-                image_digest: self.image_digest.clone(),
-                repo_digests: self.repo_digests.clone(),
-                image: self.image.clone(),
-                service: self.service.clone(),
-                container_labels: self.container_labels.clone(),
-                ..Workload::default()
-            },
-            description: self.describe(),
-        }
+/// What the key manager decides for `claim`: the container as the node
+/// describes it (the node's own id, role and labels come from the inventory,
+/// never from the request).
+fn claimed_workload(claim: &WorkloadClaim) -> ClaimedWorkload {
+    ClaimedWorkload {
+        workload: Workload {
+            image_digest: claim.image_digest.clone(),
+            repo_digests: claim.repo_digests.clone(),
+            image: claim.image.clone(),
+            service: claim.service.clone(),
+            container_labels: claim.container_labels.clone(),
+            ..Workload::default()
+        },
+        description: describe(claim),
     }
 }
 
@@ -131,7 +97,7 @@ pub(crate) fn release_secret(
 
 /// What the key manager decides for `claims`.
 fn claimed(claims: &[WorkloadClaim]) -> Vec<ClaimedWorkload> {
-    claims.iter().map(WorkloadClaim::claimed).collect()
+    claims.iter().map(claimed_workload).collect()
 }
 
 /// The release, or the 403 of its refused workload.

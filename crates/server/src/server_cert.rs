@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use keystore::KeystoreError;
-use serde::Serialize;
 use time::OffsetDateTime;
 
 /// Most time between two checks of the server certificate.
@@ -41,15 +40,7 @@ struct Issued {
 }
 
 /// The server certificate as `GET /v1/ca/status` shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerCertStatus {
-    /// SHA-256 (hex) of the root that issued it; empty when no root of the bundle did.
-    pub issuer: String,
-    /// Whether the current root issued it.
-    pub current_root: bool,
-    /// When it expires (RFC 3339).
-    pub not_after: String,
-}
+pub use api::nodes::ServerCertificateStatus as ServerCertStatus;
 
 /// Why the certificate was replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

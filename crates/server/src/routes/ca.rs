@@ -2,18 +2,20 @@
 //! joining nodes fetch without trusting it, how far the re-issue after a
 //! rotation has come, and the rotation itself.
 
+use api::SecretString;
+use api::nodes::{CaStatus, ReplacedJoinToken, RotatedCa};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::app::{App, RequestContext, require_all_tenants};
 use crate::auth::Permission;
 use crate::error::{ApiError, Code};
 use crate::identity::pending_nodes;
-use crate::routes::join_tokens::{JoinTokenInfo, new_join_token};
+use crate::routes::join_tokens::new_join_token;
+use crate::wire::{self, SecretJson};
 
 /// `GET /v1/ca`: the CA bundle (PEM), unauthenticated. A joining node fetches it
 /// without trusting it, then checks its SHA-256 against its join token.
@@ -26,22 +28,13 @@ pub(crate) async fn ca_bundle(State(app): State<App>) -> Result<Response, ApiErr
         .into_response())
 }
 
-/// A join token re-made by a CA rotation.
-#[derive(Serialize)]
-struct ReplacedJoinToken {
-    replaces: String,
-    token: String,
-    #[serde(flatten)]
-    info: JoinTokenInfo,
-}
-
 /// `GET /v1/ca/status`: the current CA, and how far the re-issue of node
 /// certificates after the last rotation has come (nodes of the caller's tenants
 /// that are active and hold an unexpired certificate).
 pub(crate) async fn ca_status(
     State(app): State<App>,
     context: RequestContext,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CaStatus>, ApiError> {
     let identity = app.node_identity()?;
     app.call(context, "ca.status", Permission::ManageNodes, move |call| {
         let current = identity.ca_fingerprint_hex();
@@ -49,25 +42,18 @@ pub(crate) async fn ca_status(
             call.principal().scope.allows(tenant)
         })?;
         let bundle = identity.bundle_pem();
-        Ok(Json(serde_json::json!({
-            "ca_fingerprint": current,
-            "ca_digest": identity.bundle_digest_hex(),
-            "roots": bundle.matches("BEGIN CERTIFICATE").count(),
-            "nodes": nodes.total,
-            "reissued": nodes.total - nodes.pending.len(),
-            "pending": nodes.pending,
-            "server_certificate": identity.server_cert().status(&current),
-        })))
+        let count = |count: usize| u64::try_from(count).unwrap_or(u64::MAX);
+        Ok(Json(CaStatus {
+            ca_digest: identity.bundle_digest_hex(),
+            roots: count(bundle.matches("BEGIN CERTIFICATE").count()),
+            nodes: count(nodes.total),
+            reissued: count(nodes.total - nodes.pending.len()),
+            pending: nodes.pending,
+            server_certificate: identity.server_cert().status(&current),
+            ca_fingerprint: current,
+        }))
     })
     .await
-}
-
-/// What a CA rotation did.
-#[derive(Serialize)]
-pub(crate) struct RotatedCa {
-    ca_digest: String,
-    ca_pem: String,
-    tokens: Vec<ReplacedJoinToken>,
 }
 
 /// `POST /v1/ca/rotate` (admin of all tenants): a new root, cross-signed by the old
@@ -77,7 +63,7 @@ pub(crate) struct RotatedCa {
 pub(crate) async fn rotate_ca(
     State(app): State<App>,
     context: RequestContext,
-) -> Result<Json<RotatedCa>, ApiError> {
+) -> Result<SecretJson<RotatedCa>, ApiError> {
     let identity = app.node_identity()?;
     app.call(context, "ca.rotate", Permission::ManageNodes, move |call| {
         require_all_tenants(call.principal())?;
@@ -109,8 +95,8 @@ pub(crate) async fn rotate_ca(
             old.revoked_at = Some(now);
             tokens.push(ReplacedJoinToken {
                 replaces: old.id.clone(),
-                token: text.to_string(),
-                info: JoinTokenInfo::from(&row),
+                token: SecretString::from_str_copy(&text),
+                info: wire::join_token_info(&row),
             });
             writes.push(old);
             writes.push(row);
@@ -119,7 +105,7 @@ pub(crate) async fn rotate_ca(
         call.keystore
             .put_join_tokens(&call.caller, "ca.rotate", None, Some(&digest), writes)?;
         tracing::info!(ca_digest = %digest, tokens = tokens.len(), "CA rotated");
-        Ok(Json(RotatedCa {
+        Ok(SecretJson(RotatedCa {
             ca_digest: digest,
             ca_pem: bundle,
             tokens,

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use api::SecretString;
+use api::nodes::{CreateJoinTokenRequest, CreatedJoinToken, JoinTokenInfo, JoinTokenList};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use keystore::Keystore;
 use keystore::model::{JoinTokenRow, Role};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::app::{App, JsonBody, RequestContext};
@@ -18,6 +19,7 @@ use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, Code};
 use crate::identity::Identity;
 use crate::routes::nodes::validate_labels;
+use crate::wire::{self, SecretJson};
 
 /// Default lifetime of a join token: 24 hours.
 const DEFAULT_JOIN_TOKEN_TTL_SECS: u64 = 24 * 3600;
@@ -27,59 +29,6 @@ const MAX_JOIN_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 
 /// Most nodes one join token may admit.
 const MAX_JOIN_TOKEN_USES: u32 = 10_000;
-
-/// A join token as listed.
-#[derive(Serialize)]
-pub(crate) struct JoinTokenInfo {
-    id: String,
-    role: &'static str,
-    tenant: String,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    expires_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    revoked_at: Option<OffsetDateTime>,
-    max_uses: u32,
-    uses: u32,
-    labels: BTreeMap<String, String>,
-}
-
-impl From<&JoinTokenRow> for JoinTokenInfo {
-    fn from(row: &JoinTokenRow) -> JoinTokenInfo {
-        JoinTokenInfo {
-            id: row.id.clone(),
-            role: row.role.as_str(),
-            tenant: row.tenant.clone(),
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            revoked_at: row.revoked_at,
-            max_uses: row.max_uses,
-            uses: row.uses,
-            labels: row.labels.clone(),
-        }
-    }
-}
-
-/// A join token just made: the text is shown once.
-#[derive(Serialize)]
-pub(crate) struct CreatedJoinToken {
-    token: String,
-    #[serde(flatten)]
-    info: JoinTokenInfo,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateJoinTokenRequest {
-    role: Option<String>,
-    tenant: Option<String>,
-    ttl_secs: Option<u64>,
-    max_uses: Option<u32>,
-    /// Labels the joining nodes get.
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-}
 
 /// Tenant names go into certificate URIs: ASCII letters, digits, `-`, `_`, `.`.
 fn validate_tenant(tenant: &str) -> Result<(), ApiError> {
@@ -133,7 +82,7 @@ pub(crate) async fn create_token(
     State(app): State<App>,
     context: RequestContext,
     JsonBody(request): JsonBody<CreateJoinTokenRequest>,
-) -> Result<(StatusCode, Json<CreatedJoinToken>), ApiError> {
+) -> Result<(StatusCode, SecretJson<CreatedJoinToken>), ApiError> {
     let identity = app.node_identity()?;
     app.call(
         context,
@@ -184,9 +133,9 @@ pub(crate) async fn create_token(
             )?;
             Ok((
                 StatusCode::CREATED,
-                Json(CreatedJoinToken {
-                    token: text.to_string(),
-                    info: JoinTokenInfo::from(&row),
+                SecretJson(CreatedJoinToken {
+                    token: SecretString::from_str_copy(&text),
+                    info: wire::join_token_info(&row),
                 }),
             ))
         },
@@ -198,22 +147,22 @@ pub(crate) async fn create_token(
 pub(crate) async fn list_tokens(
     State(app): State<App>,
     context: RequestContext,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<JoinTokenList>, ApiError> {
     app.call(
         context,
         "node.token.list",
         Permission::ManageNodes,
         move |call| {
-            let tokens: Vec<JoinTokenInfo> = call
+            let tokens = call
                 .keystore
                 .join_tokens()?
                 .iter()
                 .filter(|row| call.principal().scope.allows(&row.tenant))
-                .map(JoinTokenInfo::from)
+                .map(wire::join_token_info)
                 .collect();
             call.keystore
                 .record(&call.caller, "node.token.list", None, None, "ok")?;
-            Ok(Json(serde_json::json!({ "tokens": tokens })))
+            Ok(Json(JoinTokenList { tokens }))
         },
     )
     .await
@@ -253,7 +202,7 @@ pub(crate) async fn revoke_token(
                     vec![row.clone()],
                 )?;
             }
-            Ok(Json(JoinTokenInfo::from(&row)))
+            Ok(Json(wire::join_token_info(&row)))
         },
     )
     .await
@@ -264,7 +213,7 @@ pub(crate) async fn rotate_token(
     State(app): State<App>,
     context: RequestContext,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<CreatedJoinToken>), ApiError> {
+) -> Result<(StatusCode, SecretJson<CreatedJoinToken>), ApiError> {
     let identity = app.node_identity()?;
     app.call(
         context,
@@ -294,9 +243,9 @@ pub(crate) async fn rotate_token(
             )?;
             Ok((
                 StatusCode::CREATED,
-                Json(CreatedJoinToken {
-                    token: text.to_string(),
-                    info: JoinTokenInfo::from(&row),
+                SecretJson(CreatedJoinToken {
+                    token: SecretString::from_str_copy(&text),
+                    info: wire::join_token_info(&row),
                 }),
             ))
         },

@@ -2,83 +2,21 @@
 //! rotate, revoke and destroy keys; and resolving a reference (an id, or a name
 //! in a tenant) within the caller's tenants, which the secret routes share.
 
-use std::collections::BTreeMap;
-
+use api::SecretString;
+use api::keys::{
+    CreateKeyRequest, KeyInfo, KeyList, KeyListQuery, KeyQuery, Material, RevokeRequest,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use base64::Engine;
 use keystore::model::ListFilter;
 use keystore::object::{Algorithm, ObjectMeta, RevocationReason, State as ObjectState};
 use keystore::{Found, Keystore, KeystoreError};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use crate::app::{App, Call, JsonBody, QueryParams, RequestContext};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, Code};
-
-/// Key metadata as the API shows it.
-#[derive(Serialize)]
-pub struct KeyInfo {
-    id: String,
-    name: Option<String>,
-    tenant: String,
-    object_type: &'static str,
-    algorithm: &'static str,
-    length: u32,
-    state: ObjectState,
-    version: u32,
-    labels: BTreeMap<String, String>,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    activation_date: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    deactivation_date: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    compromise_date: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    destroy_date: Option<OffsetDateTime>,
-    revocation_reason: Option<RevocationReason>,
-    #[serde(with = "time::serde::rfc3339")]
-    rotated_at: OffsetDateTime,
-}
-
-impl From<ObjectMeta> for KeyInfo {
-    fn from(meta: ObjectMeta) -> KeyInfo {
-        KeyInfo {
-            id: meta.id,
-            name: meta.name,
-            tenant: meta.tenant,
-            object_type: meta.object_type.as_str(),
-            algorithm: meta.algorithm.as_str(),
-            length: meta.length,
-            state: meta.state,
-            version: meta.version,
-            labels: meta.labels,
-            created_at: meta.created_at,
-            activation_date: meta.activation_date,
-            deactivation_date: meta.deactivation_date,
-            compromise_date: meta.compromise_date,
-            destroy_date: meta.destroy_date,
-            revocation_reason: meta.revocation_reason,
-            rotated_at: meta.rotated_at,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateKeyRequest {
-    name: String,
-    #[serde(default)]
-    algorithm: Option<String>,
-    #[serde(default)]
-    tenant: Option<String>,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-}
+use crate::wire::{self, SecretJson};
 
 /// Checks that the caller may act on `tenant`; outside its scope the answer is
 /// `not_found` so nothing is learned about other tenants.
@@ -113,32 +51,16 @@ pub(crate) async fn create_key(
             algorithm,
             request.labels,
         )?;
-        Ok(durable.map(|meta| (StatusCode::CREATED, Json(KeyInfo::from(meta)))))
+        Ok(durable.map(|meta| (StatusCode::CREATED, Json(wire::key_info(meta)))))
     })
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ListQuery {
-    tenant: Option<String>,
-    name: Option<String>,
-    state: Option<String>,
-    limit: Option<u32>,
-    offset: Option<u64>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct KeyList {
-    keys: Vec<KeyInfo>,
-    total: u64,
 }
 
 /// `GET /v1/keys`.
 pub(crate) async fn list_keys(
     State(app): State<App>,
     context: RequestContext,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(query): QueryParams<KeyListQuery>,
 ) -> Result<Json<KeyList>, ApiError> {
     app.call(context, "key.list", Permission::ReadMetadata, move |call| {
         let state = query
@@ -165,18 +87,11 @@ pub(crate) async fn list_keys(
         call.keystore
             .record(&call.caller, "key.list", None, None, "ok")?;
         Ok(Json(KeyList {
-            keys: keys.into_iter().map(KeyInfo::from).collect(),
+            keys: keys.into_iter().map(wire::key_info).collect(),
             total,
         }))
     })
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TenantQuery {
-    tenant: Option<String>,
-    version: Option<u32>,
 }
 
 /// Resolves `{reference}` within the caller's tenants.
@@ -239,7 +154,7 @@ pub(crate) async fn show_key(
     State(app): State<App>,
     context: RequestContext,
     Path(reference): Path<String>,
-    QueryParams(query): QueryParams<TenantQuery>,
+    QueryParams(query): QueryParams<KeyQuery>,
 ) -> Result<Json<KeyInfo>, ApiError> {
     app.call_inline(context, "key.show", Permission::ReadMetadata, move |call| {
         let meta = resolve(call, &reference, query.tenant.as_deref())?;
@@ -250,17 +165,9 @@ pub(crate) async fn show_key(
             Some(&meta.id),
             "ok",
         )?;
-        Ok(durable.map(|()| Json(KeyInfo::from(meta))))
+        Ok(durable.map(|()| Json(wire::key_info(meta))))
     })
     .await
-}
-
-#[derive(Serialize)]
-pub(crate) struct Material {
-    id: String,
-    version: u32,
-    algorithm: &'static str,
-    material: String,
 }
 
 /// `GET /v1/keys/{reference}/material`.
@@ -268,8 +175,8 @@ pub(crate) async fn key_material(
     State(app): State<App>,
     context: RequestContext,
     Path(reference): Path<String>,
-    QueryParams(query): QueryParams<TenantQuery>,
-) -> Result<Json<Material>, ApiError> {
+    QueryParams(query): QueryParams<KeyQuery>,
+) -> Result<SecretJson<Material>, ApiError> {
     app.call_inline(
         context,
         "key.read_material",
@@ -282,12 +189,11 @@ pub(crate) async fn key_material(
                     .found_material_deferred(&call.caller, &found, query.version)?;
             let meta = found.meta;
             Ok(durable.map(|(version, material)| {
-                Json(Material {
+                SecretJson(Material {
                     id: meta.id,
                     version,
-                    algorithm: meta.algorithm.as_str(),
-                    material: base64::engine::general_purpose::STANDARD
-                        .encode(material.expose_secret()),
+                    algorithm: meta.algorithm.as_str().to_owned(),
+                    material: SecretString::encode_base64(material.expose_secret()),
                 })
             }))
         },
@@ -300,21 +206,15 @@ pub(crate) async fn rotate_key(
     State(app): State<App>,
     context: RequestContext,
     Path(reference): Path<String>,
-    QueryParams(query): QueryParams<TenantQuery>,
+    QueryParams(query): QueryParams<KeyQuery>,
 ) -> Result<Json<KeyInfo>, ApiError> {
     app.call(context, "key.rotate", Permission::ManageKeys, move |call| {
         let meta = resolve(call, &reference, query.tenant.as_deref())?;
-        Ok(Json(KeyInfo::from(
+        Ok(Json(wire::key_info(
             call.keystore.rotate(&call.caller, &meta)?,
         )))
     })
     .await
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RevokeRequest {
-    reason: Option<RevocationReason>,
 }
 
 /// `POST /v1/keys/{reference}/revoke`.
@@ -322,7 +222,7 @@ pub(crate) async fn revoke_key(
     State(app): State<App>,
     context: RequestContext,
     Path(reference): Path<String>,
-    QueryParams(query): QueryParams<TenantQuery>,
+    QueryParams(query): QueryParams<KeyQuery>,
     body: axum::body::Bytes,
 ) -> Result<Json<KeyInfo>, ApiError> {
     // The body is optional: no body means reason "unspecified".
@@ -337,8 +237,11 @@ pub(crate) async fn revoke_key(
     };
     app.call(context, "key.revoke", Permission::ManageKeys, move |call| {
         let meta = resolve(call, &reference, query.tenant.as_deref())?;
-        let reason = request.reason.unwrap_or(RevocationReason::Unspecified);
-        Ok(Json(KeyInfo::from(call.keystore.revoke(
+        let reason = request.reason.map_or(
+            RevocationReason::Unspecified,
+            wire::stored_revocation_reason,
+        );
+        Ok(Json(wire::key_info(call.keystore.revoke(
             &call.caller,
             &meta,
             reason,
@@ -352,7 +255,7 @@ pub(crate) async fn destroy_key(
     State(app): State<App>,
     context: RequestContext,
     Path(reference): Path<String>,
-    QueryParams(query): QueryParams<TenantQuery>,
+    QueryParams(query): QueryParams<KeyQuery>,
 ) -> Result<Json<KeyInfo>, ApiError> {
     app.call(
         context,
@@ -360,7 +263,7 @@ pub(crate) async fn destroy_key(
         Permission::ManageKeys,
         move |call| {
             let meta = resolve(call, &reference, query.tenant.as_deref())?;
-            Ok(Json(KeyInfo::from(
+            Ok(Json(wire::key_info(
                 call.keystore.destroy(&call.caller, &meta)?,
             )))
         },

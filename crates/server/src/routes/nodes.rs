@@ -4,19 +4,23 @@
 
 use std::collections::BTreeMap;
 
+use api::nodes::{
+    DecommissionRequest, Decommissioned, Heartbeat, IssuedNodeCertificate, JoinRequest,
+    LabelRequest, NodeInfo, NodeList, RenewRequest,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use keystore::model::{NodeRow, NodeState};
 use keystore::{Caller, Keystore};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::app::{App, JsonBody, RequestContext, require_all_tenants};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, Code};
 use crate::identity::Identity;
+use crate::wire;
 
 /// Longest node name (the host name given at join), in bytes.
 const MAX_NODE_NAME_LEN: usize = 64;
@@ -28,34 +32,12 @@ pub(crate) fn validate_labels(labels: &BTreeMap<String, String>) -> Result<(), A
         .map_err(|error| ApiError::bad_request(format!("node labels: {error}")))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct JoinRequest {
-    token: String,
-    csr_pem: String,
-    #[serde(default)]
-    name: Option<String>,
-}
-
-/// A certificate issued to a node.
-#[derive(Serialize)]
-pub(crate) struct IssuedNodeCertificate {
-    node_id: String,
-    name: String,
-    role: &'static str,
-    tenant: String,
-    cert_pem: String,
-    ca_pem: String,
-    serial: String,
-    #[serde(with = "time::serde::rfc3339")]
-    not_after: OffsetDateTime,
-}
-
+/// A certificate issued to `node`, as join and renew answer it.
 fn issued(node: &NodeRow, certificate: pki::IssuedCert, ca_pem: String) -> IssuedNodeCertificate {
     IssuedNodeCertificate {
         node_id: node.id.clone(),
         name: node.name.clone(),
-        role: node.role.as_str(),
+        role: wire::role(node.role),
         tenant: node.tenant.clone(),
         cert_pem: certificate.cert_pem,
         ca_pem,
@@ -110,8 +92,7 @@ fn join_blocking(
     request: JoinRequest,
 ) -> Result<(StatusCode, Json<IssuedNodeCertificate>), ApiError> {
     let refused = |message: &str| ApiError::new(Code::Unauthenticated, message);
-    let token = zeroize::Zeroizing::new(request.token);
-    let token = pki::JoinToken::parse(&token)
+    let token = pki::JoinToken::parse(request.token.expose_secret())
         .map_err(|error| ApiError::new(Code::Unauthenticated, error.to_string()))?;
     let bundle = identity.bundle_pem();
     if !token.matches_bundle(bundle.as_bytes()) {
@@ -193,12 +174,6 @@ fn node_of(keystore: &Keystore, node_id: &str) -> Result<NodeRow, ApiError> {
         .ok_or_else(|| ApiError::new(Code::Unauthenticated, format!("unknown node '{node_id}'")))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RenewRequest {
-    csr_pem: String,
-}
-
 /// `POST /v1/nodes/renew`: a node with a valid certificate gets a new one for a
 /// new key.
 pub(crate) async fn renew(
@@ -221,7 +196,7 @@ pub(crate) async fn renew(
 pub(crate) async fn heartbeat(
     State(app): State<App>,
     context: RequestContext,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Heartbeat>, ApiError> {
     let identity = app.node_identity()?;
     app.call(
         context,
@@ -237,74 +212,34 @@ pub(crate) async fn heartbeat(
             // previous root issued to renew now, one batch at a time; the renewal
             // answer carries the new bundle, which the agent then pins.
             let renew = node.issuer != identity.ca_fingerprint_hex() && identity.admit_reissue();
-            Ok(Json(serde_json::json!({
-                "node_id": node.id,
-                "state": node.state.as_str(),
-                "cert_serial": node.cert_serial,
-                "ca_digest": identity.bundle_digest_hex(),
-                "renew": renew,
-            })))
+            Ok(Json(Heartbeat {
+                node_id: node.id,
+                state: wire::node_state(node.state),
+                cert_serial: node.cert_serial,
+                ca_digest: Some(identity.bundle_digest_hex()),
+                renew: Some(renew),
+            }))
         },
     )
     .await
-}
-
-/// A node as listed.
-#[derive(Serialize)]
-pub(crate) struct NodeInfo {
-    id: String,
-    name: String,
-    role: &'static str,
-    tenant: String,
-    state: &'static str,
-    cert_serial: String,
-    #[serde(with = "time::serde::rfc3339")]
-    cert_expires_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    joined_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    last_seen: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    decommissioned_at: Option<OffsetDateTime>,
-    join_token_id: String,
-    labels: BTreeMap<String, String>,
-}
-
-impl From<&NodeRow> for NodeInfo {
-    fn from(row: &NodeRow) -> NodeInfo {
-        NodeInfo {
-            id: row.id.clone(),
-            name: row.name.clone(),
-            role: row.role.as_str(),
-            tenant: row.tenant.clone(),
-            state: row.state.as_str(),
-            cert_serial: row.cert_serial.clone(),
-            cert_expires_at: row.cert_expires_at,
-            joined_at: row.joined_at,
-            last_seen: row.last_seen,
-            decommissioned_at: row.decommissioned_at,
-            join_token_id: row.join_token_id.clone(),
-            labels: row.labels.clone(),
-        }
-    }
 }
 
 /// `GET /v1/nodes`.
 pub(crate) async fn list_nodes(
     State(app): State<App>,
     context: RequestContext,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<NodeList>, ApiError> {
     app.call(context, "node.list", Permission::ManageNodes, move |call| {
-        let nodes: Vec<NodeInfo> = call
+        let nodes = call
             .keystore
             .nodes()?
             .iter()
             .filter(|row| call.principal().scope.allows(&row.tenant))
-            .map(NodeInfo::from)
+            .map(wire::node_info)
             .collect();
         call.keystore
             .record(&call.caller, "node.list", None, None, "ok")?;
-        Ok(Json(serde_json::json!({ "nodes": nodes })))
+        Ok(Json(NodeList { nodes }))
     })
     .await
 }
@@ -332,20 +267,9 @@ pub(crate) async fn show_node(
             Some(&node.id),
             "ok",
         )?;
-        Ok(Json(NodeInfo::from(&node)))
+        Ok(Json(wire::node_info(&node)))
     })
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LabelRequest {
-    /// Labels to add or change.
-    #[serde(default)]
-    set: BTreeMap<String, String>,
-    /// Label keys to remove.
-    #[serde(default)]
-    remove: Vec<String>,
 }
 
 /// `POST|PUT /v1/nodes/{id}/labels`: sets and removes labels of a node;
@@ -383,25 +307,10 @@ pub(crate) async fn label_node(
             node.labels.extend(request.set);
             validate_labels(&node.labels)?;
             call.keystore.put_node(&call.caller, "node.label", &node)?;
-            Ok(Json(NodeInfo::from(&node)))
+            Ok(Json(wire::node_info(&node)))
         },
     )
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DecommissionRequest {
-    #[serde(default)]
-    shred: bool,
-}
-
-/// What a decommission did.
-#[derive(Serialize)]
-pub(crate) struct Decommissioned {
-    node: NodeInfo,
-    leases_ended: usize,
-    shredded: Vec<String>,
 }
 
 /// `POST /v1/nodes/{id}/decommission`.
@@ -443,8 +352,8 @@ pub(crate) async fn decommission(
             };
             tracing::info!(node_id = %node.id, shredded = shredded.len(), "node decommissioned");
             Ok(Json(Decommissioned {
-                node: NodeInfo::from(&node),
-                leases_ended,
+                node: wire::node_info(&node),
+                leases_ended: u64::try_from(leases_ended).unwrap_or(u64::MAX),
                 shredded,
             }))
         },

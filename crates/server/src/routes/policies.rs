@@ -2,40 +2,18 @@
 //! policies, and `check`, which says what the server would decide for a
 //! workload, and why, releasing nothing.
 
+use api::policies::{
+    CheckAnswer, CheckOutcome, CheckRequest, CreatePolicyRequest, PolicyList, PolicyQuery,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use keystore::KeystoreError;
-use policy::{Outcome, Policy, Resource, Selector, Workload};
-use serde::{Deserialize, Serialize};
+use policy::{Outcome, Policy, Resource, Workload};
 
 use crate::app::{App, Call, JsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
 use crate::error::{ApiError, Code};
-use crate::policies::WorkloadClaim;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreatePolicyRequest {
-    name: String,
-    tenant: Option<String>,
-    subject: Selector,
-    #[serde(default)]
-    volumes: Vec<String>,
-    #[serde(default)]
-    secrets: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PolicyQuery {
-    tenant: Option<String>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct PolicyList {
-    policies: Vec<Policy>,
-}
 
 /// The tenant a policy request acts on; outside the caller's tenants the
 /// policy does not exist.
@@ -146,37 +124,6 @@ pub(crate) async fn remove(
     .await
 }
 
-/// The workload of a `policy check`: a claim, and the node it runs on.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CheckedWorkload {
-    #[serde(default)]
-    node_id: String,
-    #[serde(flatten)]
-    claim: WorkloadClaim,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CheckRequest {
-    tenant: Option<String>,
-    workload: CheckedWorkload,
-    volume: Option<String>,
-    secret: Option<String>,
-}
-
-/// What `policy check` answers.
-#[derive(Serialize)]
-pub(crate) struct CheckAnswer {
-    allowed: bool,
-    /// `allowed`, `allowed_unbound` or `denied`.
-    outcome: &'static str,
-    /// Why, in sentences.
-    reason: String,
-    /// The policy that granted it, if one did.
-    policy: Option<String>,
-}
-
 /// `POST /v1/policies/check`: what the server would decide, and why; nothing
 /// is released. The node's role and labels come from the inventory when
 /// `node_id` names a node of the tenant.
@@ -249,12 +196,12 @@ pub(crate) async fn check(
             call.keystore
                 .record(&call.caller, "policy.check", Some(&tenant), None, "ok")?;
             let (outcome, policy) = match decision.outcome {
-                Outcome::Allowed { policy } => ("allowed", Some(policy)),
-                Outcome::AllowedUnbound => ("allowed_unbound", None),
-                Outcome::Denied => ("denied", None),
+                Outcome::Allowed { policy } => (CheckOutcome::Allowed, Some(policy)),
+                Outcome::AllowedUnbound => (CheckOutcome::AllowedUnbound, None),
+                Outcome::Denied => (CheckOutcome::Denied, None),
             };
             Ok(Json(CheckAnswer {
-                allowed: outcome != "denied",
+                allowed: outcome != CheckOutcome::Denied,
                 outcome,
                 reason: decision.reasons.join("; "),
                 policy,

@@ -4,8 +4,12 @@
 //! path or query string, so it stays out of access logs; every read is
 //! audited before it is answered.
 
-use std::collections::BTreeMap;
-
+use api::SecretString;
+use api::keys::KeyInfo;
+use api::secrets::{
+    CreateSecretRequest, DeliverRequest, RotateSecretRequest, SecretList, SecretListQuery,
+    SecretQuery, SecretValue,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,65 +17,17 @@ use base64::Engine;
 use keystore::model::ListFilter;
 use keystore::object::{ObjectMeta, ObjectType, RevocationReason, State as ObjectState};
 use keystore::secret::SecretBytes;
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::app::{App, Call, JsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
 use crate::error::{ApiError, Code};
-use crate::routes::keys::{KeyInfo, resolve_object};
+use crate::routes::keys::resolve_object;
+use crate::wire::{self, SecretJson};
 
 /// Label the key manager puts on the secret that opens a volume; those are
 /// volume keys, not user secrets, and are not listed here.
 const VOLUME_LABEL: &str = "cryptainer.volume";
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateSecretRequest {
-    name: String,
-    /// Base64 of the value.
-    value: Zeroizing<String>,
-    tenant: Option<String>,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RotateSecretRequest {
-    /// Base64 of the new value.
-    value: Zeroizing<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SecretQuery {
-    tenant: Option<String>,
-    version: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SecretListQuery {
-    tenant: Option<String>,
-    limit: Option<u32>,
-    offset: Option<u64>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct SecretList {
-    secrets: Vec<KeyInfo>,
-    total: u64,
-}
-
-#[derive(Serialize)]
-pub(crate) struct SecretValue {
-    id: String,
-    name: Option<String>,
-    version: u32,
-    /// Base64 of the value.
-    value: String,
-}
 
 /// Decodes a base64 value into wiped memory.
 fn decode_value(text: &str) -> Result<SecretBytes, ApiError> {
@@ -119,7 +75,7 @@ pub(crate) async fn create(
                     "the label {VOLUME_LABEL} is reserved for volume keys"
                 )));
             }
-            let value = decode_value(&request.value)?;
+            let value = decode_value(request.value.expose_secret())?;
             let meta = call.keystore.create_secret(
                 &call.caller,
                 &tenant,
@@ -127,7 +83,7 @@ pub(crate) async fn create(
                 request.labels,
                 value,
             )?;
-            Ok((StatusCode::CREATED, Json(KeyInfo::from(meta))))
+            Ok((StatusCode::CREATED, Json(wire::key_info(meta))))
         },
     )
     .await
@@ -158,7 +114,7 @@ pub(crate) async fn list(
             let secrets: Vec<KeyInfo> = objects
                 .into_iter()
                 .filter(|meta| !meta.labels.contains_key(VOLUME_LABEL))
-                .map(KeyInfo::from)
+                .map(wire::key_info)
                 .collect();
             Ok(Json(SecretList { secrets, total }))
         },
@@ -186,7 +142,7 @@ pub(crate) async fn show(
                 Some(&meta.id),
                 "ok",
             )?;
-            Ok(Json(KeyInfo::from(meta)))
+            Ok(Json(wire::key_info(meta)))
         },
     )
     .await
@@ -198,7 +154,7 @@ pub(crate) async fn value(
     context: RequestContext,
     Path(reference): Path<String>,
     QueryParams(query): QueryParams<SecretQuery>,
-) -> Result<Json<SecretValue>, ApiError> {
+) -> Result<SecretJson<SecretValue>, ApiError> {
     app.call_inline(
         context,
         "secret.read",
@@ -212,24 +168,16 @@ pub(crate) async fn value(
                 .keystore
                 .read_secret(&call.caller, release, query.version)?;
             Ok(durable.map(|(version, value)| {
-                Json(SecretValue {
+                SecretJson(SecretValue {
                     id: meta.id,
                     name: meta.name,
                     version,
-                    value: base64::engine::general_purpose::STANDARD.encode(value.expose_secret()),
+                    value: SecretString::encode_base64(value.expose_secret()),
                 })
             }))
         },
     )
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DeliverRequest {
-    tenant: Option<String>,
-    #[serde(default)]
-    workloads: Vec<crate::policies::WorkloadClaim>,
 }
 
 /// `POST /v1/secrets/{reference}/deliver`: the value, to a node, for the
@@ -241,7 +189,7 @@ pub(crate) async fn deliver(
     context: RequestContext,
     Path(reference): Path<String>,
     JsonBody(request): JsonBody<DeliverRequest>,
-) -> Result<Json<SecretValue>, ApiError> {
+) -> Result<SecretJson<SecretValue>, ApiError> {
     app.call(
         context,
         "secret.read",
@@ -259,11 +207,11 @@ pub(crate) async fn deliver(
                 .keystore
                 .read_secret(&call.caller, release, None)?
                 .wait()?;
-            Ok(Json(SecretValue {
+            Ok(SecretJson(SecretValue {
                 id: meta.id,
                 name: meta.name,
                 version,
-                value: base64::engine::general_purpose::STANDARD.encode(value.expose_secret()),
+                value: SecretString::encode_base64(value.expose_secret()),
             }))
         },
     )
@@ -284,8 +232,8 @@ pub(crate) async fn rotate(
         Permission::ManageKeys,
         move |call| {
             let meta = resolve_secret(call, &reference, query.tenant.as_deref())?;
-            let value = decode_value(&request.value)?;
-            Ok(Json(KeyInfo::from(call.keystore.rotate_secret(
+            let value = decode_value(request.value.expose_secret())?;
+            Ok(Json(wire::key_info(call.keystore.rotate_secret(
                 &call.caller,
                 &meta,
                 value,
@@ -316,7 +264,7 @@ pub(crate) async fn destroy(
                     RevocationReason::CessationOfOperation,
                 )?;
             }
-            Ok(Json(KeyInfo::from(
+            Ok(Json(wire::key_info(
                 call.keystore.destroy(&call.caller, &meta)?,
             )))
         },

@@ -2,6 +2,10 @@
 //! initialization, unsealing and sealing, root and tenant key rotation; and
 //! the OpenAPI document and Prometheus metrics.
 
+use api::SecretString;
+use api::sys::{
+    Health, InitAnswer, InitRequest, Ready, Status as StatusBody, TenantKeyRotated, UnsealRequest,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -10,59 +14,36 @@ use keystore::model::Role;
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
 use keystore::{Caller, KeystoreError, SealChoice};
-use serde::{Deserialize, Serialize};
 
 use crate::app::{App, JsonBody, RequestContext, require_all_tenants};
 use crate::auth::{self, Permission};
 use crate::error::{ApiError, Code};
+use crate::wire::{self, SecretJson};
 
 /// `GET /v1/sys/health`.
-pub(crate) async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
 }
 
 /// `GET /v1/sys/ready`: 200 once unsealed, else 503.
 pub(crate) async fn ready(State(app): State<App>) -> Response {
     if app.keystore.is_unsealed() {
-        Json(serde_json::json!({ "ready": true })).into_response()
+        Json(Ready { ready: true }).into_response()
     } else {
         ApiError::new(Code::Sealed, "the key manager is sealed or not initialized").into_response()
     }
 }
 
-/// `Status` with the version added.
-#[derive(Serialize)]
-pub(crate) struct StatusBody {
-    #[serde(flatten)]
-    status: keystore::Status,
-    version: &'static str,
-}
-
+/// The seal status with this server's version.
 fn status_body(status: keystore::Status) -> Json<StatusBody> {
-    Json(StatusBody {
-        status,
-        version: env!("CARGO_PKG_VERSION"),
-    })
+    Json(wire::status(status))
 }
 
 /// `GET /v1/sys/status`.
 pub(crate) async fn status(State(app): State<App>) -> Json<StatusBody> {
     status_body(app.keystore.status())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct InitRequest {
-    shares: Option<u8>,
-    threshold: Option<u8>,
-    passphrase: Option<String>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct InitResponse {
-    unseal_shares: Vec<String>,
-    root_token: String,
-    root_token_id: String,
 }
 
 /// Largest number of unseal shares.
@@ -73,15 +54,14 @@ pub(crate) async fn init(
     State(app): State<App>,
     context: RequestContext,
     JsonBody(request): JsonBody<InitRequest>,
-) -> Result<(StatusCode, Json<InitResponse>), ApiError> {
+) -> Result<(StatusCode, SecretJson<InitAnswer>), ApiError> {
     let remote = context.remote;
     app.call_public("sys.init", move |keystore| {
         let choice = match (request.shares, request.threshold, request.passphrase) {
             (None, None, Some(passphrase)) => {
-                let passphrase = zeroize::Zeroizing::new(passphrase);
                 SealChoice::Passphrase(
                     PassphraseSeal::new(
-                        SecretBytes::from_slice(passphrase.as_bytes()),
+                        SecretBytes::from_slice(passphrase.expose_secret().as_bytes()),
                         keystore::seal::Argon2Params::default(),
                     )
                     .map_err(|error| ApiError::from(KeystoreError::from(error)))?,
@@ -122,27 +102,18 @@ pub(crate) async fn init(
         let unseal_shares = initialized
             .shares
             .iter()
-            .map(|share| share.to_string_secret().to_string())
+            .map(|share| SecretString::from_str_copy(&share.to_string_secret()))
             .collect();
         Ok((
             StatusCode::OK,
-            Json(InitResponse {
+            SecretJson(InitAnswer {
                 unseal_shares,
-                root_token: token.secret.to_string(),
+                root_token: SecretString::from_str_copy(&token.secret),
                 root_token_id: token.row.id.clone(),
             }),
         ))
     })
     .await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UnsealRequest {
-    share: Option<String>,
-    passphrase: Option<String>,
-    #[serde(default)]
-    reset: bool,
 }
 
 /// `POST /v1/sys/unseal`.
@@ -163,16 +134,12 @@ pub(crate) async fn unseal(
                 keystore.status()
             }
             (Some(share), None, false) => {
-                let share = zeroize::Zeroizing::new(share);
-                keystore.unseal_with_share(&caller, share.trim())?
+                keystore.unseal_with_share(&caller, share.expose_secret().trim())?
             }
-            (None, Some(passphrase), false) => {
-                let passphrase = zeroize::Zeroizing::new(passphrase);
-                keystore.unseal_with_passphrase(
-                    &caller,
-                    SecretBytes::from_slice(passphrase.as_bytes()),
-                )?
-            }
+            (None, Some(passphrase), false) => keystore.unseal_with_passphrase(
+                &caller,
+                SecretBytes::from_slice(passphrase.expose_secret().as_bytes()),
+            )?,
             _ => {
                 return Err(ApiError::bad_request(
                     "give exactly one of 'share', 'passphrase' or 'reset'",
@@ -214,7 +181,7 @@ pub(crate) async fn rotate_tenant(
     State(app): State<App>,
     context: RequestContext,
     Path(tenant): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TenantKeyRotated>, ApiError> {
     app.call(
         context,
         "tenant.rotate_key",
@@ -227,9 +194,10 @@ pub(crate) async fn rotate_tenant(
                 ));
             }
             let version = call.keystore.rotate_tenant_key(&call.caller, &tenant)?;
-            Ok(Json(
-                serde_json::json!({ "tenant": tenant, "key_version": version }),
-            ))
+            Ok(Json(TenantKeyRotated {
+                tenant,
+                key_version: version,
+            }))
         },
     )
     .await

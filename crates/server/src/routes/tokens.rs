@@ -2,65 +2,19 @@
 //! and revoke tokens; a token's secret is shown once, at creation, and only
 //! its digest is stored.
 
+use api::SecretString;
+use api::tokens::{CreateTokenRequest, CreatedToken, TokenInfo, TokenList};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use keystore::TenantScope;
 use keystore::model::{Role, TokenRow};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::app::{App, JsonBody, RequestContext, require_all_tenants};
 use crate::auth::{self, Permission};
 use crate::error::{ApiError, Code};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateTokenRequest {
-    role: String,
-    #[serde(default)]
-    tenants: Option<Vec<String>>,
-    #[serde(default)]
-    ttl_secs: Option<u64>,
-    #[serde(default)]
-    display_name: Option<String>,
-}
-
-/// A token as listed: never the secret or its digest.
-#[derive(Serialize)]
-pub(crate) struct TokenInfo {
-    id: String,
-    role: Role,
-    tenants: Vec<String>,
-    display_name: String,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    expires_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    revoked_at: Option<OffsetDateTime>,
-}
-
-impl From<TokenRow> for TokenInfo {
-    fn from(row: TokenRow) -> TokenInfo {
-        TokenInfo {
-            id: row.id,
-            role: row.role,
-            tenants: row.tenants,
-            display_name: row.display_name,
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            revoked_at: row.revoked_at,
-        }
-    }
-}
-
-#[derive(Serialize)]
-pub(crate) struct CreatedToken {
-    token: String,
-    #[serde(flatten)]
-    info: TokenInfo,
-}
+use crate::wire::{self, SecretJson};
 
 /// Default token lifetime: 24 hours.
 const DEFAULT_TOKEN_TTL_SECS: u64 = 24 * 3600;
@@ -70,7 +24,7 @@ pub(crate) async fn create_token(
     State(app): State<App>,
     context: RequestContext,
     JsonBody(request): JsonBody<CreateTokenRequest>,
-) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+) -> Result<(StatusCode, SecretJson<CreatedToken>), ApiError> {
     app.call(
         context,
         "token.create",
@@ -122,19 +76,14 @@ pub(crate) async fn create_token(
                 .put_token(&call.caller, "token.create", token.row.clone())?;
             Ok((
                 StatusCode::CREATED,
-                Json(CreatedToken {
-                    token: token.secret.to_string(),
-                    info: TokenInfo::from(token.row.clone()),
+                SecretJson(CreatedToken {
+                    token: SecretString::from_str_copy(&token.secret),
+                    info: wire::token_info(token.row.clone()),
                 }),
             ))
         },
     )
     .await
-}
-
-#[derive(Serialize)]
-pub(crate) struct TokenList {
-    tokens: Vec<TokenInfo>,
 }
 
 /// Whether every tenant of `row` is within `scope` (an admin sees only tokens
@@ -160,7 +109,7 @@ pub(crate) async fn list_tokens(
             .tokens()?
             .into_iter()
             .filter(|row| token_visible(&call.principal().scope, row))
-            .map(TokenInfo::from)
+            .map(wire::token_info)
             .collect();
         call.keystore
             .record(&call.caller, "token.list", None, None, "ok")?;
@@ -191,7 +140,7 @@ pub(crate) async fn revoke_token(
                 call.keystore
                     .put_token(&call.caller, "token.revoke", revoked.clone())?;
             }
-            Ok(Json(TokenInfo::from(revoked)))
+            Ok(Json(wire::token_info(revoked)))
         },
     )
     .await
@@ -207,7 +156,7 @@ pub(crate) async fn token_self(
             .keystore
             .token_by_id(&call.principal().token_id)?
             .ok_or_else(|| ApiError::new(Code::Unauthenticated, "the token disappeared"))?;
-        Ok(Json(TokenInfo::from(row)))
+        Ok(Json(wire::token_info(row)))
     })
     .await
 }

@@ -4,100 +4,23 @@
 //! The holder is the caller's identity (its audit name): a node's certificate,
 //! or a token. A volume outside the caller's tenants is answered `not_found`.
 
+use api::SecretString;
+use api::volumes::{
+    Acquired, CreateVolumeRequest, LeaseRequest, VolumeInfo, VolumeList, VolumeQuery,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use base64::Engine;
 use keystore::model::VolumeRow;
 use keystore::{KeystoreError, NewVolume};
-use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 
 use crate::app::{App, Call, JsonBody, OptionalJsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
 use crate::error::ApiError;
+use crate::wire::{self, SecretJson};
 
 /// Lease length when the request names none.
 const DEFAULT_LEASE_SECS: u32 = 60;
-
-/// A volume as the API shows it (never its secret).
-#[derive(Serialize)]
-pub struct VolumeInfo {
-    name: String,
-    tenant: String,
-    key_id: String,
-    size_bytes: u64,
-    filesystem: String,
-    created_at: String,
-    created_by: String,
-    /// `held` while a lease runs, else `free`.
-    state: &'static str,
-    holder: Option<String>,
-    lease_expires_at: Option<String>,
-    holders: Vec<String>,
-}
-
-fn rfc3339(time: time::OffsetDateTime) -> String {
-    time.format(&Rfc3339).unwrap_or_default()
-}
-
-impl From<VolumeRow> for VolumeInfo {
-    fn from(row: VolumeRow) -> VolumeInfo {
-        let now = time::OffsetDateTime::now_utc();
-        let live = row.lease.filter(|lease| lease.expires_at > now);
-        VolumeInfo {
-            state: if live.is_some() { "held" } else { "free" },
-            holder: live.as_ref().map(|lease| lease.holder.clone()),
-            lease_expires_at: live.as_ref().map(|lease| rfc3339(lease.expires_at)),
-            name: row.name,
-            tenant: row.tenant,
-            key_id: row.key_id,
-            size_bytes: row.size_bytes,
-            filesystem: row.filesystem,
-            created_at: rfc3339(row.created_at),
-            created_by: row.created_by,
-            holders: row.holders.into_iter().collect(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateVolumeRequest {
-    name: String,
-    size_bytes: u64,
-    filesystem: Option<String>,
-    tenant: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct VolumeQuery {
-    tenant: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LeaseRequest {
-    tenant: Option<String>,
-    lease_seconds: Option<u32>,
-    /// The containers a node acquires the volume for (acquire only; policies
-    /// decide each). Ignored for callers that are not nodes.
-    #[serde(default)]
-    workloads: Vec<crate::policies::WorkloadClaim>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct VolumeList {
-    volumes: Vec<VolumeInfo>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct Acquired {
-    volume: VolumeInfo,
-    /// Base64 of the secret that opens the volume's keyslot.
-    secret: String,
-}
 
 /// The tenant a volume request acts on, refused as `not_found` outside the
 /// caller's scope so nothing is learned about other tenants.
@@ -128,7 +51,7 @@ pub(crate) async fn create(
                     filesystem: request.filesystem.unwrap_or_else(|| "ext4".to_owned()),
                 },
             )?;
-            Ok((StatusCode::CREATED, Json(VolumeInfo::from(row))))
+            Ok((StatusCode::CREATED, Json(wire::volume_info(row))))
         },
     )
     .await
@@ -150,7 +73,7 @@ pub(crate) async fn list(
             call.keystore
                 .record(&call.caller, "volume.list", None, None, "ok")?;
             Ok(Json(VolumeList {
-                volumes: volumes.into_iter().map(VolumeInfo::from).collect(),
+                volumes: volumes.into_iter().map(wire::volume_info).collect(),
             }))
         },
     )
@@ -186,7 +109,7 @@ pub(crate) async fn show(
                 Some(&row.key_id),
                 "ok",
             )?;
-            Ok(Json(VolumeInfo::from(row)))
+            Ok(Json(wire::volume_info(row)))
         },
     )
     .await
@@ -209,7 +132,7 @@ pub(crate) async fn remove(
                 .keystore
                 .remove_volume(&call.caller, &tenant, &name)
                 .map_err(hidden(&name))?;
-            Ok(Json(VolumeInfo::from(row)))
+            Ok(Json(wire::volume_info(row)))
         },
     )
     .await
@@ -223,7 +146,7 @@ pub(crate) async fn acquire(
     context: RequestContext,
     Path(name): Path<String>,
     OptionalJsonBody(request): OptionalJsonBody<LeaseRequest>,
-) -> Result<Json<Acquired>, ApiError> {
+) -> Result<SecretJson<Acquired>, ApiError> {
     app.call(
         context,
         "volume.acquire",
@@ -241,9 +164,9 @@ pub(crate) async fn acquire(
                 )
                 .map_err(hidden(&name))?;
             let (row, secret) = durable.wait()?;
-            Ok(Json(Acquired {
-                volume: VolumeInfo::from(row),
-                secret: base64::engine::general_purpose::STANDARD.encode(secret.expose_secret()),
+            Ok(SecretJson(Acquired {
+                volume: wire::volume_info(row),
+                secret: SecretString::encode_base64(secret.expose_secret()),
             }))
         },
     )
@@ -264,7 +187,7 @@ async fn change_lease(
         let holder = call.principal().audit_name();
         let lease_secs = request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECS);
         let row = change(call, &tenant, &name, &holder, lease_secs).map_err(hidden(&name))?;
-        Ok(Json(VolumeInfo::from(row)))
+        Ok(Json(wire::volume_info(row)))
     })
     .await
 }
