@@ -114,13 +114,7 @@ impl Endpoint for ListAuditRecords<'_> {
     }
 }
 
-/// `POST /v1/audit/verify`.
-pub struct VerifyAudit;
-
-impl Endpoint for VerifyAudit {
-    type Answer = AuditReport;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::AUDIT_VERIFY, &[])
-    }
+endpoints! {
+    /// `POST /v1/audit/verify`.
+    VerifyAudit: Post routes::AUDIT_VERIFY => AuditReport;
 }

@@ -178,15 +178,9 @@ pub struct RevokeRequest {
     pub reason: Option<RevocationReason>,
 }
 
-/// `POST /v1/keys`.
-pub struct CreateKey<'a>(pub &'a CreateKeyRequest);
-
-impl Endpoint for CreateKey<'_> {
-    type Answer = KeyInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::KEYS, &[])?.with_json(self.0)
-    }
+endpoints! {
+    /// `POST /v1/keys`.
+    CreateKey(body CreateKeyRequest): Post routes::KEYS => KeyInfo;
 }
 
 /// `GET /v1/keys`.
@@ -215,26 +209,11 @@ pub type KeyRef<'a> = ObjectRef<'a>;
 /// Query of the routes on one key: its tenant, and a version (material).
 pub type KeyQuery = crate::endpoint::ObjectQuery;
 
-/// `GET /v1/keys/{ref}`.
-pub struct ShowKey<'a>(pub KeyRef<'a>);
-
-impl Endpoint for ShowKey<'_> {
-    type Answer = KeyInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Get, routes::KEY, None)
-    }
-}
-
-/// `POST /v1/keys/{ref}/rotate`.
-pub struct RotateKey<'a>(pub KeyRef<'a>);
-
-impl Endpoint for RotateKey<'_> {
-    type Answer = KeyInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Post, routes::KEY_ROTATE, None)
-    }
+endpoints! {
+    /// `GET /v1/keys/{ref}`.
+    ShowKey(object): Get routes::KEY => KeyInfo;
+    /// `POST /v1/keys/{ref}/rotate`.
+    RotateKey(object): Post routes::KEY_ROTATE => KeyInfo;
 }
 
 /// `POST /v1/keys/{ref}/revoke`.
@@ -255,15 +234,9 @@ impl Endpoint for RevokeKey<'_> {
     }
 }
 
-/// `DELETE /v1/keys/{ref}`.
-pub struct DestroyKey<'a>(pub KeyRef<'a>);
-
-impl Endpoint for DestroyKey<'_> {
-    type Answer = KeyInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Delete, routes::KEY, None)
-    }
+endpoints! {
+    /// `DELETE /v1/keys/{ref}`.
+    DestroyKey(object): Delete routes::KEY => KeyInfo;
 }
 
 /// `GET /v1/keys/{ref}/material`.

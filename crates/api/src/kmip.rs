@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::endpoint::{Endpoint, Method, Request, RequestError};
 use crate::routes;
 
 /// Body of `POST /v1/kmip/client-certs`.
@@ -34,13 +33,7 @@ pub struct ClientCertAnswer {
     pub serial: String,
 }
 
-/// `POST /v1/kmip/client-certs`.
-pub struct IssueClientCert<'a>(pub &'a ClientCertRequest);
-
-impl Endpoint for IssueClientCert<'_> {
-    type Answer = ClientCertAnswer;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::KMIP_CLIENT_CERTS, &[])?.with_json(self.0)
-    }
+endpoints! {
+    /// `POST /v1/kmip/client-certs`.
+    IssueClientCert(body ClientCertRequest): Post routes::KMIP_CLIENT_CERTS => ClientCertAnswer;
 }

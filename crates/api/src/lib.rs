@@ -15,6 +15,9 @@
 //! This crate knows nothing of HTTP servers, storage or keys.
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod macros;
+
 pub mod audit;
 pub mod buffer;
 #[cfg(feature = "client")]

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::client::{ClientError, HttpsClient};
-use crate::endpoint::ObjectRef;
+use crate::endpoint::{Endpoint, ObjectRef};
 use crate::nodes::{
     Heartbeat, IssuedNodeCertificate, RenewCertificate, RenewRequest, ReportLiveness,
 };
@@ -73,32 +73,43 @@ pub trait NodeApi: Send + Sync {
     ) -> ApiFuture<'a, SecretValue>;
 }
 
+impl HttpsClient {
+    /// The future of sending `endpoint`, boxed as the trait's methods return it.
+    fn boxed<'a, E>(&'a self, endpoint: E) -> ApiFuture<'a, E::Answer>
+    where
+        E: Endpoint + Send + Sync + 'a,
+        E::Answer: Send,
+    {
+        Box::pin(async move { self.send(&endpoint).await })
+    }
+}
+
 impl NodeApi for HttpsClient {
     fn renew_certificate<'a>(
         &'a self,
         request: &'a RenewRequest,
     ) -> ApiFuture<'a, IssuedNodeCertificate> {
-        Box::pin(async move { self.send(&RenewCertificate(request)).await })
+        self.boxed(RenewCertificate(request))
     }
 
     fn heartbeat(&self) -> ApiFuture<'_, Heartbeat> {
-        Box::pin(async move { self.send(&ReportLiveness).await })
+        self.boxed(ReportLiveness)
     }
 
     fn create_volume<'a>(&'a self, request: &'a CreateVolumeRequest) -> ApiFuture<'a, VolumeInfo> {
-        Box::pin(async move { self.send(&CreateVolume(request)).await })
+        self.boxed(CreateVolume(request))
     }
 
     fn volume<'a>(&'a self, name: &'a str) -> ApiFuture<'a, VolumeInfo> {
-        Box::pin(async move { self.send(&ShowVolume(ObjectRef::named(name))).await })
+        self.boxed(ShowVolume(ObjectRef::named(name)))
     }
 
     fn list_volumes(&self) -> ApiFuture<'_, VolumeList> {
-        Box::pin(async move { self.send(&ListVolumes { tenant: None }).await })
+        self.boxed(ListVolumes { tenant: None })
     }
 
     fn remove_volume<'a>(&'a self, name: &'a str) -> ApiFuture<'a, VolumeInfo> {
-        Box::pin(async move { self.send(&RemoveVolume(ObjectRef::named(name))).await })
+        self.boxed(RemoveVolume(ObjectRef::named(name)))
     }
 
     fn acquire_volume<'a>(
@@ -106,12 +117,9 @@ impl NodeApi for HttpsClient {
         name: &'a str,
         request: &'a LeaseRequest,
     ) -> ApiFuture<'a, Acquired> {
-        Box::pin(async move {
-            self.send(&AcquireVolume {
-                name,
-                body: request,
-            })
-            .await
+        self.boxed(AcquireVolume {
+            name,
+            body: request,
         })
     }
 
@@ -120,12 +128,9 @@ impl NodeApi for HttpsClient {
         name: &'a str,
         request: &'a LeaseRequest,
     ) -> ApiFuture<'a, VolumeInfo> {
-        Box::pin(async move {
-            self.send(&RenewVolume {
-                name,
-                body: request,
-            })
-            .await
+        self.boxed(RenewVolume {
+            name,
+            body: request,
         })
     }
 
@@ -134,12 +139,9 @@ impl NodeApi for HttpsClient {
         name: &'a str,
         request: &'a LeaseRequest,
     ) -> ApiFuture<'a, VolumeInfo> {
-        Box::pin(async move {
-            self.send(&ReleaseVolume {
-                name,
-                body: request,
-            })
-            .await
+        self.boxed(ReleaseVolume {
+            name,
+            body: request,
         })
     }
 
@@ -148,12 +150,9 @@ impl NodeApi for HttpsClient {
         reference: &'a str,
         request: &'a DeliverRequest,
     ) -> ApiFuture<'a, SecretValue> {
-        Box::pin(async move {
-            self.send(&DeliverSecret {
-                reference,
-                body: request,
-            })
-            .await
+        self.boxed(DeliverSecret {
+            reference,
+            body: request,
         })
     }
 }

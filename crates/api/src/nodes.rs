@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::endpoint::{Endpoint, Method, Request, RequestError};
 use crate::routes;
 use crate::secret::SecretString;
 use crate::tokens::Role;
@@ -285,165 +284,31 @@ pub struct RotatedCa {
     pub tokens: Vec<ReplacedJoinToken>,
 }
 
-/// `POST /v1/nodes/tokens`.
-pub struct CreateJoinToken<'a>(pub &'a CreateJoinTokenRequest);
-
-impl Endpoint for CreateJoinToken<'_> {
-    type Answer = CreatedJoinToken;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::JOIN_TOKENS, &[])?.with_json(self.0)
-    }
-}
-
-/// `GET /v1/nodes/tokens`.
-pub struct ListJoinTokens;
-
-impl Endpoint for ListJoinTokens {
-    type Answer = JoinTokenList;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::JOIN_TOKENS, &[])
-    }
-}
-
-/// `DELETE /v1/nodes/tokens/{id}`.
-pub struct RevokeJoinToken<'a> {
-    /// The token's id.
-    pub id: &'a str,
-}
-
-impl Endpoint for RevokeJoinToken<'_> {
-    type Answer = JoinTokenInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Delete, routes::JOIN_TOKEN, &[self.id])
-    }
-}
-
-/// `POST /v1/nodes/tokens/{id}/rotate`.
-pub struct RotateJoinToken<'a> {
-    /// The token's id.
-    pub id: &'a str,
-}
-
-impl Endpoint for RotateJoinToken<'_> {
-    type Answer = CreatedJoinToken;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::JOIN_TOKEN_ROTATE, &[self.id])
-    }
-}
-
-/// `POST /v1/nodes/join`: authenticated by the join token in the body.
-pub struct Join<'a>(pub &'a JoinRequest);
-
-impl Endpoint for Join<'_> {
-    type Answer = IssuedNodeCertificate;
-    const AUTHENTICATED: bool = false;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::NODE_JOIN, &[])?.with_json(self.0)
-    }
-}
-
-/// `POST /v1/nodes/renew`.
-pub struct RenewCertificate<'a>(pub &'a RenewRequest);
-
-impl Endpoint for RenewCertificate<'_> {
-    type Answer = IssuedNodeCertificate;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::NODE_RENEW, &[])?.with_json(self.0)
-    }
-}
-
-/// `POST /v1/nodes/heartbeat`.
-pub struct ReportLiveness;
-
-impl Endpoint for ReportLiveness {
-    type Answer = Heartbeat;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::NODE_HEARTBEAT, &[])
-    }
-}
-
-/// `GET /v1/nodes`.
-pub struct ListNodes;
-
-impl Endpoint for ListNodes {
-    type Answer = NodeList;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::NODES, &[])
-    }
-}
-
-/// `GET /v1/nodes/{id}`.
-pub struct ShowNode<'a> {
-    /// The node's id.
-    pub id: &'a str,
-}
-
-impl Endpoint for ShowNode<'_> {
-    type Answer = NodeInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::NODE, &[self.id])
-    }
-}
-
-/// `POST /v1/nodes/{id}/labels`.
-pub struct LabelNode<'a> {
-    /// The node's id.
-    pub id: &'a str,
-    /// The change.
-    pub body: &'a LabelRequest,
-}
-
-impl Endpoint for LabelNode<'_> {
-    type Answer = NodeInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::NODE_LABELS, &[self.id])?.with_json(self.body)
-    }
-}
-
-/// `POST /v1/nodes/{id}/decommission`.
-pub struct DecommissionNode<'a> {
-    /// The node's id.
-    pub id: &'a str,
-    /// Whether to shred.
-    pub body: &'a DecommissionRequest,
-}
-
-impl Endpoint for DecommissionNode<'_> {
-    type Answer = Decommissioned;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::NODE_DECOMMISSION, &[self.id])?.with_json(self.body)
-    }
-}
-
-/// `POST /v1/ca/rotate`.
-pub struct RotateCa;
-
-impl Endpoint for RotateCa {
-    type Answer = RotatedCa;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::CA_ROTATE, &[])
-    }
-}
-
-/// `GET /v1/ca/status`.
-pub struct GetCaStatus;
-
-impl Endpoint for GetCaStatus {
-    type Answer = CaStatus;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::CA_STATUS, &[])
-    }
+endpoints! {
+    /// `POST /v1/nodes/tokens`.
+    CreateJoinToken(body CreateJoinTokenRequest): Post routes::JOIN_TOKENS => CreatedJoinToken;
+    /// `GET /v1/nodes/tokens`.
+    ListJoinTokens: Get routes::JOIN_TOKENS => JoinTokenList;
+    /// `DELETE /v1/nodes/tokens/{id}`.
+    RevokeJoinToken { id }: Delete routes::JOIN_TOKEN => JoinTokenInfo;
+    /// `POST /v1/nodes/tokens/{id}/rotate`.
+    RotateJoinToken { id }: Post routes::JOIN_TOKEN_ROTATE => CreatedJoinToken;
+    /// `POST /v1/nodes/join`: authenticated by the join token in the body.
+    Join(body JoinRequest): Post routes::NODE_JOIN => IssuedNodeCertificate, public;
+    /// `POST /v1/nodes/renew`.
+    RenewCertificate(body RenewRequest): Post routes::NODE_RENEW => IssuedNodeCertificate;
+    /// `POST /v1/nodes/heartbeat`.
+    ReportLiveness: Post routes::NODE_HEARTBEAT => Heartbeat;
+    /// `GET /v1/nodes`.
+    ListNodes: Get routes::NODES => NodeList;
+    /// `GET /v1/nodes/{id}`.
+    ShowNode { id }: Get routes::NODE => NodeInfo;
+    /// `POST /v1/nodes/{id}/labels`.
+    LabelNode { id, body: LabelRequest }: Post routes::NODE_LABELS => NodeInfo;
+    /// `POST /v1/nodes/{id}/decommission`.
+    DecommissionNode { id, body: DecommissionRequest }: Post routes::NODE_DECOMMISSION => Decommissioned;
+    /// `POST /v1/ca/rotate`.
+    RotateCa: Post routes::CA_ROTATE => RotatedCa;
+    /// `GET /v1/ca/status`.
+    GetCaStatus: Get routes::CA_STATUS => CaStatus;
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::endpoint::{Endpoint, Method, ObjectRef, Query, Request, RequestError};
+use crate::endpoint::ObjectRef;
 use crate::routes;
 
 pub use policy::{Policy, Selector};
@@ -119,30 +119,14 @@ pub struct CheckAnswer {
     pub policy: Option<String>,
 }
 
-/// `POST /v1/policies`.
-pub struct CreatePolicy<'a>(pub &'a CreatePolicyRequest);
-
-impl Endpoint for CreatePolicy<'_> {
-    type Answer = Policy;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::POLICIES, &[])?.with_json(self.0)
-    }
+endpoints! {
+    /// `POST /v1/policies`.
+    CreatePolicy(body CreatePolicyRequest): Post routes::POLICIES => Policy;
 }
 
-/// `GET /v1/policies`.
-pub struct ListPolicies<'a> {
-    /// Only this tenant.
-    pub tenant: Option<&'a str>,
-}
-
-impl Endpoint for ListPolicies<'_> {
-    type Answer = PolicyList;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Ok(Request::to(Method::Get, routes::POLICIES, &[])?
-            .with_query(Query::new().optional("tenant", self.tenant).pairs()))
-    }
+endpoints! {
+    /// `GET /v1/policies`.
+    ListPolicies(tenant): Get routes::POLICIES => PolicyList;
 }
 
 /// A policy by name, in a tenant.
@@ -151,35 +135,11 @@ pub type PolicyRef<'a> = ObjectRef<'a>;
 /// Query of the routes on policies: the tenant.
 pub type PolicyQuery = crate::endpoint::TenantQuery;
 
-/// `GET /v1/policies/{name}`.
-pub struct ShowPolicy<'a>(pub PolicyRef<'a>);
-
-impl Endpoint for ShowPolicy<'_> {
-    type Answer = Policy;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Get, routes::POLICY, None)
-    }
-}
-
-/// `DELETE /v1/policies/{name}`.
-pub struct RemovePolicy<'a>(pub PolicyRef<'a>);
-
-impl Endpoint for RemovePolicy<'_> {
-    type Answer = Policy;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Delete, routes::POLICY, None)
-    }
-}
-
-/// `POST /v1/policies/check`.
-pub struct CheckPolicy<'a>(pub &'a CheckRequest);
-
-impl Endpoint for CheckPolicy<'_> {
-    type Answer = CheckAnswer;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::POLICY_CHECK, &[])?.with_json(self.0)
-    }
+endpoints! {
+    /// `GET /v1/policies/{name}`.
+    ShowPolicy(object): Get routes::POLICY => Policy;
+    /// `DELETE /v1/policies/{name}`.
+    RemovePolicy(object): Delete routes::POLICY => Policy;
+    /// `POST /v1/policies/check`.
+    CheckPolicy(body CheckRequest): Post routes::POLICY_CHECK => CheckAnswer;
 }

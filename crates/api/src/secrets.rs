@@ -90,15 +90,9 @@ pub type SecretRef<'a> = ObjectRef<'a>;
 /// Query of the routes on one secret: its tenant, and a version (value).
 pub type SecretQuery = crate::endpoint::ObjectQuery;
 
-/// `POST /v1/secrets`.
-pub struct CreateSecret<'a>(pub &'a CreateSecretRequest);
-
-impl Endpoint for CreateSecret<'_> {
-    type Answer = KeyInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::SECRETS, &[])?.with_json(self.0)
-    }
+endpoints! {
+    /// `POST /v1/secrets`.
+    CreateSecret(body CreateSecretRequest): Post routes::SECRETS => KeyInfo;
 }
 
 /// `GET /v1/secrets`.
@@ -118,15 +112,9 @@ impl Endpoint for ListSecrets<'_> {
     }
 }
 
-/// `GET /v1/secrets/{ref}`.
-pub struct ShowSecret<'a>(pub SecretRef<'a>);
-
-impl Endpoint for ShowSecret<'_> {
-    type Answer = KeyInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Get, routes::SECRET, None)
-    }
+endpoints! {
+    /// `GET /v1/secrets/{ref}`.
+    ShowSecret(object): Get routes::SECRET => KeyInfo;
 }
 
 /// `GET /v1/secrets/{ref}/value`.
@@ -164,29 +152,9 @@ impl Endpoint for RotateSecret<'_> {
     }
 }
 
-/// `DELETE /v1/secrets/{ref}`.
-pub struct DestroySecret<'a>(pub SecretRef<'a>);
-
-impl Endpoint for DestroySecret<'_> {
-    type Answer = KeyInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Delete, routes::SECRET, None)
-    }
-}
-
-/// `POST /v1/secrets/{ref}/deliver`. The tenant travels in the body.
-pub struct DeliverSecret<'a> {
-    /// The secret's id or name.
-    pub reference: &'a str,
-    /// The workloads asked for.
-    pub body: &'a DeliverRequest,
-}
-
-impl Endpoint for DeliverSecret<'_> {
-    type Answer = SecretValue;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::SECRET_DELIVER, &[self.reference])?.with_json(self.body)
-    }
+endpoints! {
+    /// `DELETE /v1/secrets/{ref}`.
+    DestroySecret(object): Delete routes::SECRET => KeyInfo;
+    /// `POST /v1/secrets/{ref}/deliver`. The tenant travels in the body.
+    DeliverSecret { reference, body: DeliverRequest }: Post routes::SECRET_DELIVER => SecretValue;
 }

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::endpoint::{Endpoint, Method, Request, RequestError};
 use crate::routes;
 use crate::secret::SecretString;
 
@@ -105,98 +104,21 @@ pub struct TenantKeyRotated {
     pub key_version: u32,
 }
 
-/// `GET /v1/sys/status`.
-pub struct GetStatus;
-
-impl Endpoint for GetStatus {
-    type Answer = Status;
-    const AUTHENTICATED: bool = false;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::STATUS, &[])
-    }
-}
-
-/// `GET /v1/sys/health`.
-pub struct GetHealth;
-
-impl Endpoint for GetHealth {
-    type Answer = Health;
-    const AUTHENTICATED: bool = false;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::HEALTH, &[])
-    }
-}
-
-/// `GET /v1/sys/ready`.
-pub struct GetReady;
-
-impl Endpoint for GetReady {
-    type Answer = Ready;
-    const AUTHENTICATED: bool = false;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::READY, &[])
-    }
-}
-
-/// `POST /v1/sys/init`.
-pub struct Init<'a>(pub &'a InitRequest);
-
-impl Endpoint for Init<'_> {
-    type Answer = InitAnswer;
-    const AUTHENTICATED: bool = false;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::INIT, &[])?.with_json(self.0)
-    }
-}
-
-/// `POST /v1/sys/unseal`.
-pub struct Unseal<'a>(pub &'a UnsealRequest);
-
-impl Endpoint for Unseal<'_> {
-    type Answer = Status;
-    const AUTHENTICATED: bool = false;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::UNSEAL, &[])?.with_json(self.0)
-    }
-}
-
-/// `POST /v1/sys/seal`.
-pub struct Seal;
-
-impl Endpoint for Seal {
-    type Answer = Status;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::SEAL, &[])
-    }
-}
-
-/// `POST /v1/sys/rotate-root`.
-pub struct RotateRoot;
-
-impl Endpoint for RotateRoot {
-    type Answer = Status;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::ROTATE_ROOT, &[])
-    }
-}
-
-/// `POST /v1/tenants/{tenant}/rotate-key`.
-pub struct RotateTenantKey<'a> {
-    /// The tenant.
-    pub tenant: &'a str,
-}
-
-impl Endpoint for RotateTenantKey<'_> {
-    type Answer = TenantKeyRotated;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::TENANT_ROTATE_KEY, &[self.tenant])
-    }
+endpoints! {
+    /// `GET /v1/sys/status`.
+    GetStatus: Get routes::STATUS => Status, public;
+    /// `GET /v1/sys/health`.
+    GetHealth: Get routes::HEALTH => Health, public;
+    /// `GET /v1/sys/ready`.
+    GetReady: Get routes::READY => Ready, public;
+    /// `POST /v1/sys/init`.
+    Init(body InitRequest): Post routes::INIT => InitAnswer, public;
+    /// `POST /v1/sys/unseal`.
+    Unseal(body UnsealRequest): Post routes::UNSEAL => Status, public;
+    /// `POST /v1/sys/seal`.
+    Seal: Post routes::SEAL => Status;
+    /// `POST /v1/sys/rotate-root`.
+    RotateRoot: Post routes::ROTATE_ROOT => Status;
+    /// `POST /v1/tenants/{tenant}/rotate-key`.
+    RotateTenantKey { tenant }: Post routes::TENANT_ROTATE_KEY => TenantKeyRotated;
 }

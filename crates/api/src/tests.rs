@@ -319,3 +319,124 @@ fn a_decoded_answer_with_a_secret_leaves_no_copy_in_the_read_buffer() {
         "the decoded secret is still in memory"
     );
 }
+
+/// What `endpoint` asks for: method, path, query and whether it has a body.
+fn check_request<E: crate::Endpoint>(
+    endpoint: &E,
+    method: crate::Method,
+    path: &str,
+    query: &[(&str, &str)],
+    body: bool,
+) {
+    let request = endpoint.request().unwrap();
+    assert_eq!(request.method, method, "{path}");
+    assert_eq!(request.path, path);
+    let pairs: Vec<(&str, &str)> = request
+        .query
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    assert_eq!(pairs, query, "{path}");
+    assert_eq!(request.body.is_some(), body, "{path}");
+}
+
+/// Whether `endpoint` is called as someone.
+fn authenticated<E: crate::Endpoint>(_endpoint: &E) -> bool {
+    E::AUTHENTICATED
+}
+
+#[test]
+fn every_form_of_endpoint_asks_for_its_method_path_query_and_body() {
+    use crate::Method::{Delete, Get, Post};
+    use crate::ObjectRef;
+    let key = ObjectRef {
+        reference: "db/1",
+        tenant: Some("acme"),
+    };
+    check_request(&crate::sys::GetStatus, Get, "/v1/sys/status", &[], false);
+    assert!(!authenticated(&crate::sys::GetStatus));
+    assert!(authenticated(&crate::sys::Seal));
+    let init = InitRequest::default();
+    check_request(&crate::sys::Init(&init), Post, "/v1/sys/init", &[], true);
+    assert!(!authenticated(&crate::sys::Init(&init)));
+    check_request(
+        &crate::keys::ShowKey(key),
+        Get,
+        "/v1/keys/db%2F1",
+        &[("tenant", "acme")],
+        false,
+    );
+    check_request(
+        &crate::keys::DestroyKey(ObjectRef::named("db")),
+        Delete,
+        "/v1/keys/db",
+        &[],
+        false,
+    );
+    check_request(
+        &crate::keys::ReadMaterial {
+            key,
+            version: Some(2),
+        },
+        Get,
+        "/v1/keys/db%2F1/material",
+        &[("tenant", "acme"), ("version", "2")],
+        false,
+    );
+    check_request(
+        &crate::keys::RevokeKey {
+            key,
+            body: &RevokeRequest::default(),
+        },
+        Post,
+        "/v1/keys/db%2F1/revoke",
+        &[("tenant", "acme")],
+        true,
+    );
+    check_request(
+        &crate::tokens::RevokeToken { id: "tok_1" },
+        Delete,
+        "/v1/auth/tokens/tok_1",
+        &[],
+        false,
+    );
+    check_request(
+        &crate::volumes::AcquireVolume {
+            name: "pgdata",
+            body: &LeaseRequest::default(),
+        },
+        Post,
+        "/v1/volumes/pgdata/acquire",
+        &[],
+        true,
+    );
+    check_request(
+        &crate::volumes::ListVolumes {
+            tenant: Some("acme"),
+        },
+        Get,
+        "/v1/volumes",
+        &[("tenant", "acme")],
+        false,
+    );
+    check_request(
+        &crate::keys::ListKeys(&crate::keys::KeyListQuery {
+            limit: Some(10),
+            offset: Some(0),
+            ..crate::keys::KeyListQuery::default()
+        }),
+        Get,
+        "/v1/keys",
+        &[("limit", "10"), ("offset", "0")],
+        false,
+    );
+    check_request(
+        &crate::nodes::ReportLiveness,
+        Post,
+        "/v1/nodes/heartbeat",
+        &[],
+        false,
+    );
+    let rejected = crate::Endpoint::request(&crate::tokens::RevokeToken { id: ".." });
+    assert!(rejected.is_err());
+}

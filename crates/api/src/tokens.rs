@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::endpoint::{Endpoint, Method, Request, RequestError};
 use crate::routes;
 use crate::secret::SecretString;
 
@@ -90,49 +89,13 @@ pub struct TokenList {
     pub tokens: Vec<TokenInfo>,
 }
 
-/// `POST /v1/auth/tokens`.
-pub struct CreateToken<'a>(pub &'a CreateTokenRequest);
-
-impl Endpoint for CreateToken<'_> {
-    type Answer = CreatedToken;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::TOKENS, &[])?.with_json(self.0)
-    }
-}
-
-/// `GET /v1/auth/tokens`.
-pub struct ListTokens;
-
-impl Endpoint for ListTokens {
-    type Answer = TokenList;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::TOKENS, &[])
-    }
-}
-
-/// `DELETE /v1/auth/tokens/{id}`.
-pub struct RevokeToken<'a> {
-    /// The token's id.
-    pub id: &'a str,
-}
-
-impl Endpoint for RevokeToken<'_> {
-    type Answer = TokenInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Delete, routes::TOKEN, &[self.id])
-    }
-}
-
-/// `GET /v1/auth/self`.
-pub struct TokenSelf;
-
-impl Endpoint for TokenSelf {
-    type Answer = TokenInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Get, routes::TOKEN_SELF, &[])
-    }
+endpoints! {
+    /// `POST /v1/auth/tokens`.
+    CreateToken(body CreateTokenRequest): Post routes::TOKENS => CreatedToken;
+    /// `GET /v1/auth/tokens`.
+    ListTokens: Get routes::TOKENS => TokenList;
+    /// `DELETE /v1/auth/tokens/{id}`.
+    RevokeToken { id }: Delete routes::TOKEN => TokenInfo;
+    /// `GET /v1/auth/self`.
+    TokenSelf: Get routes::TOKEN_SELF => TokenInfo;
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::endpoint::{Endpoint, Method, ObjectRef, Query, Request, RequestError};
+use crate::endpoint::ObjectRef;
 use crate::policies::WorkloadClaim;
 use crate::routes;
 use crate::secret::SecretString;
@@ -109,98 +109,25 @@ pub type VolumeRef<'a> = ObjectRef<'a>;
 /// Query of the routes on volumes: the tenant.
 pub type VolumeQuery = crate::endpoint::TenantQuery;
 
-/// `POST /v1/volumes`.
-pub struct CreateVolume<'a>(pub &'a CreateVolumeRequest);
-
-impl Endpoint for CreateVolume<'_> {
-    type Answer = VolumeInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::VOLUMES, &[])?.with_json(self.0)
-    }
+endpoints! {
+    /// `POST /v1/volumes`.
+    CreateVolume(body CreateVolumeRequest): Post routes::VOLUMES => VolumeInfo;
 }
 
-/// `GET /v1/volumes`.
-pub struct ListVolumes<'a> {
-    /// Only this tenant.
-    pub tenant: Option<&'a str>,
+endpoints! {
+    /// `GET /v1/volumes`.
+    ListVolumes(tenant): Get routes::VOLUMES => VolumeList;
 }
 
-impl Endpoint for ListVolumes<'_> {
-    type Answer = VolumeList;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Ok(Request::to(Method::Get, routes::VOLUMES, &[])?
-            .with_query(Query::new().optional("tenant", self.tenant).pairs()))
-    }
-}
-
-/// `GET /v1/volumes/{name}`.
-pub struct ShowVolume<'a>(pub VolumeRef<'a>);
-
-impl Endpoint for ShowVolume<'_> {
-    type Answer = VolumeInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Get, routes::VOLUME, None)
-    }
-}
-
-/// `DELETE /v1/volumes/{name}`.
-pub struct RemoveVolume<'a>(pub VolumeRef<'a>);
-
-impl Endpoint for RemoveVolume<'_> {
-    type Answer = VolumeInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        self.0.request(Method::Delete, routes::VOLUME, None)
-    }
-}
-
-/// `POST /v1/volumes/{name}/acquire`. The tenant travels in the body.
-pub struct AcquireVolume<'a> {
-    /// The volume's name.
-    pub name: &'a str,
-    /// The lease asked for.
-    pub body: &'a LeaseRequest,
-}
-
-impl Endpoint for AcquireVolume<'_> {
-    type Answer = Acquired;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::VOLUME_ACQUIRE, &[self.name])?.with_json(self.body)
-    }
-}
-
-/// `POST /v1/volumes/{name}/renew`.
-pub struct RenewVolume<'a> {
-    /// The volume's name.
-    pub name: &'a str,
-    /// The lease asked for.
-    pub body: &'a LeaseRequest,
-}
-
-impl Endpoint for RenewVolume<'_> {
-    type Answer = VolumeInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::VOLUME_RENEW, &[self.name])?.with_json(self.body)
-    }
-}
-
-/// `POST /v1/volumes/{name}/release`.
-pub struct ReleaseVolume<'a> {
-    /// The volume's name.
-    pub name: &'a str,
-    /// The volume's tenant.
-    pub body: &'a LeaseRequest,
-}
-
-impl Endpoint for ReleaseVolume<'_> {
-    type Answer = VolumeInfo;
-
-    fn request(&self) -> Result<Request, RequestError> {
-        Request::to(Method::Post, routes::VOLUME_RELEASE, &[self.name])?.with_json(self.body)
-    }
+endpoints! {
+    /// `GET /v1/volumes/{name}`.
+    ShowVolume(object): Get routes::VOLUME => VolumeInfo;
+    /// `DELETE /v1/volumes/{name}`.
+    RemoveVolume(object): Delete routes::VOLUME => VolumeInfo;
+    /// `POST /v1/volumes/{name}/acquire`. The tenant travels in the body.
+    AcquireVolume { name, body: LeaseRequest }: Post routes::VOLUME_ACQUIRE => Acquired;
+    /// `POST /v1/volumes/{name}/renew`.
+    RenewVolume { name, body: LeaseRequest }: Post routes::VOLUME_RENEW => VolumeInfo;
+    /// `POST /v1/volumes/{name}/release`.
+    ReleaseVolume { name, body: LeaseRequest }: Post routes::VOLUME_RELEASE => VolumeInfo;
 }

@@ -18,12 +18,12 @@ pub enum Role {
 }
 
 impl Role {
-    /// The API's spelling.
-    pub fn as_str(self) -> &'static str {
+    /// The role as the API names it.
+    pub fn wire(self) -> api::tokens::Role {
         match self {
-            Role::Admin => "admin",
-            Role::Operator => "operator",
-            Role::Auditor => "auditor",
+            Role::Admin => api::tokens::Role::Admin,
+            Role::Operator => api::tokens::Role::Operator,
+            Role::Auditor => api::tokens::Role::Auditor,
         }
     }
 }

@@ -34,7 +34,7 @@ async fn create(
     json: bool,
 ) -> anyhow::Result<()> {
     let request = CreateTokenRequest {
-        role: role.as_str().to_owned(),
+        role: role.wire().as_str().to_owned(),
         tenants: (!tenants.is_empty()).then(|| tenants.to_vec()),
         ttl_secs: Some(ttl.as_secs()),
         display_name: name.map(str::to_owned),
