@@ -18,9 +18,10 @@ use std::sync::PoisonError;
 
 use serde::Serialize;
 
+use crate::caller::event;
 use crate::seal::migrate::{self, Consent, Target};
 use crate::seal::{Seal, SealError, SealKind, SealedRoot, ShamirSeal, UnsealShare};
-use crate::service::{SEALED_ROOT, SealState, event};
+use crate::service::{SEALED_ROOT, SealState};
 use crate::store::{StoreError, Write};
 use crate::{Caller, Keystore, KeystoreError, Status};
 

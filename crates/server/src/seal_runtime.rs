@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use api::sys::{AutomaticUnseal, DeviceHealth, UnsealState};
 use keystore::seal::{Seal, SealError, SealKind};
 use keystore::{Caller, Keystore, KeystoreError};
-use serde::Serialize;
 
 use crate::config::ServerConfig;
 use crate::error::Error;
@@ -21,32 +21,9 @@ use crate::error::Error;
 /// The first wait after a failed attempt to reach the device.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 
-/// Where the automatic unseal stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Nothing to do: not initialized, or sealed with people's material.
-    Idle,
-    /// Trying, or waiting to try again, to reach the device.
-    Unsealing,
-    /// The device refused; a person must fix the configuration and restart.
-    Refused,
-    /// Unsealed by the device.
-    Unsealed,
-}
-
-impl Phase {
-    fn as_str(self) -> &'static str {
-        match self {
-            Phase::Idle => "idle",
-            Phase::Unsealing => "retrying",
-            Phase::Refused => "refused",
-            Phase::Unsealed => "unsealed",
-        }
-    }
-}
-
 struct State {
-    phase: Phase,
+    /// Where the automatic unseal stands.
+    phase: UnsealState,
     /// The last failure to reach or use the device, for people.
     last_error: Option<String>,
     /// Whether the device answered the last check (`None`: not checked).
@@ -57,21 +34,6 @@ struct State {
     device_losses: u64,
     /// Time from process start to unsealed by the device.
     ready_after: Option<Duration>,
-}
-
-/// What `GET /v1/sys/status` adds about the automatic seal.
-#[derive(Debug, Clone, Serialize)]
-pub struct SealRuntimeStatus {
-    /// The kind `[seal]` names, if any.
-    pub seal_configured: Option<&'static str>,
-    /// `idle`, `retrying`, `refused` or `unsealed`.
-    pub seal_state: &'static str,
-    /// `reachable` or `unreachable`, once the device was asked.
-    pub seal_device: Option<&'static str>,
-    /// Why the device could not be used, last time it could not.
-    pub seal_error: Option<String>,
-    /// Attempts to unseal with the device since the process started.
-    pub seal_attempts: u64,
 }
 
 /// The configured automatic seals and what they are doing.
@@ -112,7 +74,7 @@ impl SealRuntime {
             watching: AtomicBool::new(false),
             unsealing: AtomicBool::new(false),
             state: Mutex::new(State {
-                phase: Phase::Idle,
+                phase: UnsealState::Idle,
                 last_error: None,
                 device_up: None,
                 attempts: 0,
@@ -145,15 +107,19 @@ impl SealRuntime {
         change(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
-    /// What `status` shows.
-    pub fn status(&self) -> SealRuntimeStatus {
+    /// What `GET /v1/sys/status` adds about the automatic seal.
+    pub fn status(&self) -> AutomaticUnseal {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        SealRuntimeStatus {
-            seal_configured: self.configured_kind.map(SealKind::as_str),
-            seal_state: state.phase.as_str(),
-            seal_device: state
-                .device_up
-                .map(|up| if up { "reachable" } else { "unreachable" }),
+        AutomaticUnseal {
+            seal_configured: self.configured_kind.map(|kind| kind.as_str().to_owned()),
+            seal_state: state.phase,
+            seal_device: state.device_up.map(|up| {
+                if up {
+                    DeviceHealth::Reachable
+                } else {
+                    DeviceHealth::Unreachable
+                }
+            }),
             seal_error: state.last_error.clone(),
             seal_attempts: state.attempts,
         }
@@ -230,7 +196,7 @@ impl SealRuntime {
         if !kind.is_automatic() {
             // Sealed with people's material (or migrated to it): no device.
             self.update(|state| {
-                state.phase = Phase::Idle;
+                state.phase = UnsealState::Idle;
                 state.device_up = None;
                 state.last_error = None;
             });
@@ -254,7 +220,7 @@ impl SealRuntime {
             );
             tracing::error!("{message}");
             self.update(|state| {
-                state.phase = Phase::Refused;
+                state.phase = UnsealState::Refused;
                 state.last_error = Some(message);
             });
             return;
@@ -263,7 +229,7 @@ impl SealRuntime {
         let mut audited_unreachable = false;
         loop {
             self.update(|state| {
-                state.phase = Phase::Unsealing;
+                state.phase = UnsealState::Retrying;
                 state.attempts = state.attempts.saturating_add(1);
             });
             let attempt_keystore = Arc::clone(keystore);
@@ -281,7 +247,7 @@ impl SealRuntime {
                         "unsealed by the automatic seal"
                     );
                     self.update(|state| {
-                        state.phase = Phase::Unsealed;
+                        state.phase = UnsealState::Unsealed;
                         state.device_up = Some(true);
                         state.last_error = None;
                         state.ready_after = Some(ready);
@@ -312,7 +278,7 @@ impl SealRuntime {
                 Ok(Err(error)) => {
                     tracing::error!(seal = %kind, %error, "the automatic unseal was refused; not retrying");
                     self.update(|state| {
-                        state.phase = Phase::Refused;
+                        state.phase = UnsealState::Refused;
                         state.last_error = Some(error.to_string());
                     });
                     return;
@@ -320,7 +286,7 @@ impl SealRuntime {
                 Err(join_error) => {
                     tracing::error!(%join_error, "the automatic unseal task failed");
                     self.update(|state| {
-                        state.phase = Phase::Refused;
+                        state.phase = UnsealState::Refused;
                         state.last_error =
                             Some("the automatic unseal task failed; see the log".to_owned());
                     });
