@@ -107,20 +107,31 @@ impl SealRuntime {
         change(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
-    /// What `GET /v1/sys/status` adds about the automatic seal.
-    pub fn status(&self) -> AutomaticUnseal {
+    /// What `GET /v1/sys/status` adds about the automatic seal, beside a
+    /// key manager status that said `unsealed`. The unseal task records its
+    /// success only once the key manager has made the root current and made
+    /// the unseal's audit record durable, so a status read in between would
+    /// say "unsealed" and "retrying" at once: an unseal while the task still
+    /// retries was the device's doing, and is shown as such.
+    pub fn status(&self, unsealed: bool) -> AutomaticUnseal {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let opened_by_device = unsealed && state.phase == UnsealState::Retrying;
+        let (seal_state, device_up, seal_error) = if opened_by_device {
+            (UnsealState::Unsealed, Some(true), None)
+        } else {
+            (state.phase, state.device_up, state.last_error.clone())
+        };
         AutomaticUnseal {
             seal_configured: self.configured_kind.map(|kind| kind.as_str().to_owned()),
-            seal_state: state.phase,
-            seal_device: state.device_up.map(|up| {
+            seal_state,
+            seal_device: device_up.map(|up| {
                 if up {
                     DeviceHealth::Reachable
                 } else {
                     DeviceHealth::Unreachable
                 }
             }),
-            seal_error: state.last_error.clone(),
+            seal_error,
             seal_attempts: state.attempts,
         }
     }
@@ -367,5 +378,39 @@ impl SealRuntime {
         }
         let result = if now_up { "ok" } else { "seal_unavailable" };
         self.record(keystore, "sys.seal_device", result).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A runtime of a server without `[seal]`, its unseal task in `phase`.
+    fn runtime_in(phase: UnsealState, device_up: Option<bool>) -> SealRuntime {
+        let config = ServerConfig::dev(std::path::PathBuf::from("unused"));
+        let runtime = SealRuntime::new(&config).unwrap_or_else(|error| panic!("{error}"));
+        runtime.update(|state| {
+            state.phase = phase;
+            state.device_up = device_up;
+            state.last_error = Some("the token is gone".to_owned());
+        });
+        runtime
+    }
+
+    #[test]
+    fn a_status_read_between_the_unseal_and_its_record_says_unsealed_by_the_device() {
+        let runtime = runtime_in(UnsealState::Retrying, Some(false));
+        let retrying = runtime.status(false);
+        assert_eq!(retrying.seal_state, UnsealState::Retrying);
+        assert_eq!(retrying.seal_device, Some(DeviceHealth::Unreachable));
+        assert_eq!(retrying.seal_error.as_deref(), Some("the token is gone"));
+        let unsealed = runtime.status(true);
+        assert_eq!(unsealed.seal_state, UnsealState::Unsealed);
+        assert_eq!(unsealed.seal_device, Some(DeviceHealth::Reachable));
+        assert_eq!(unsealed.seal_error, None);
+        // A refusal stays a refusal, whatever unsealed the server since.
+        let refused = runtime_in(UnsealState::Refused, None).status(true);
+        assert_eq!(refused.seal_state, UnsealState::Refused);
+        assert_eq!(refused.seal_device, None);
     }
 }

@@ -41,7 +41,7 @@ pub(crate) fn status_body(status: keystore::Status) -> Json<StatusBody> {
 /// doing.
 pub(crate) async fn status(State(app): State<App>) -> Json<StatusBody> {
     let Json(mut body) = status_body(app.keystore.status());
-    body.automatic = Some(app.seals.status());
+    body.automatic = Some(app.seals.status(!body.sealed));
     Json(body)
 }
 
