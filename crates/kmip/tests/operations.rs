@@ -1751,7 +1751,7 @@ fn registered_certificates_are_checked_and_read_back() {
         register_key(
             4,
             4,
-            Value::ByteString(issued.key_pair.serialize_der()),
+            Value::ByteString(issued.signing_key.serialize_der()),
             None,
             "certificate key",
         ),
@@ -1766,7 +1766,9 @@ fn registered_certificates_are_checked_and_read_back() {
         register_key(
             3,
             5,
-            Value::ByteString(issued.key_pair.public_key_der()),
+            Value::ByteString(rcgen::PublicKeyData::subject_public_key_info(
+                &issued.signing_key,
+            )),
             None,
             "certificate public key",
         ),

@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
+    SerialNumber, SignatureAlgorithm,
 };
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, CertificateSigningRequestDer, DnsName};
@@ -48,11 +49,12 @@ pub struct CertificateAuthority {
     /// The certificate exactly as generated or loaded; this is what clients pin.
     cert_der: CertificateDer<'static>,
     cert_pem: String,
-    /// rcgen signs with a `Certificate` describing the issuer. For a loaded CA it is rebuilt
-    /// from the stored certificate and differs from `cert_der` only in its signature; its
-    /// subject is checked to encode to the same bytes, so issued certificates chain.
-    issuer: rcgen::Certificate,
-    key_pair: KeyPair,
+    /// The issuer name, key identifier method and key rcgen signs with. For a loaded CA the
+    /// name is rebuilt from the stored certificate and checked to encode to the same bytes,
+    /// so issued certificates chain.
+    issuer: Issuer<'static, KeyPair>,
+    /// The CA's subject, for the certificate another CA cross-signs for it.
+    subject: DistinguishedName,
     not_after: OffsetDateTime,
 }
 
@@ -132,19 +134,19 @@ impl CertificateAuthority {
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
 
-        let issuer = params
-            .self_signed(&key_pair)
-            .map_err(|source| PkiError::Certificate {
-                action: "self-signing the CA certificate",
-                source,
-            })?;
-        let cert_der = issuer.der().clone();
-        let cert_pem = issuer.pem();
+        let certificate =
+            params
+                .self_signed(&key_pair)
+                .map_err(|source| PkiError::Certificate {
+                    action: "self-signing the CA certificate",
+                    source,
+                })?;
+        let subject = params.distinguished_name.clone();
         Ok(Self {
-            cert_der,
-            cert_pem,
-            issuer,
-            key_pair,
+            cert_der: certificate.der().clone(),
+            cert_pem: certificate.pem(),
+            issuer: Issuer::new(params, key_pair),
+            subject,
             not_after,
         })
     }
@@ -215,16 +217,26 @@ impl CertificateAuthority {
         let not_after = certificate.validity().not_after.to_datetime();
         let subject_raw = certificate.subject().as_raw().to_vec();
 
-        let issuer = CertificateParams::from_ca_cert_der(&cert_der)
-            .and_then(|params| params.self_signed(&key_pair))
+        let subject = subject_of(&certificate).ok_or_else(|| {
+            unsuitable("its subject uses a string type other than UTF8String, PrintableString or IA5String, which cannot be reproduced in issued certificates")
+        })?;
+        let issuer = Issuer::from_ca_cert_der(&cert_der, key_pair).map_err(|source| {
+            PkiError::Certificate {
+                action: "rebuilding the CA's issuer parameters",
+                source,
+            }
+        })?;
+        // Issued certificates carry the rebuilt subject as their issuer name; TLS peers match
+        // it byte for byte against the stored certificate's subject. A certificate for the
+        // CA's own key shows the name exactly as it will be issued.
+        let probe = CertificateParams::default()
+            .signed_by(issuer.key(), &issuer)
             .map_err(|source| PkiError::Certificate {
                 action: "rebuilding the CA's issuer parameters",
                 source,
             })?;
-        // Issued certificates carry the rebuilt subject as their issuer name; TLS peers match
-        // it byte for byte against the stored certificate's subject.
-        let rebuilt = parse_certificate(issuer.der(), cert_what)?;
-        if rebuilt.subject().as_raw() != subject_raw.as_slice() {
+        let rebuilt = parse_certificate(probe.der(), cert_what)?;
+        if rebuilt.issuer().as_raw() != subject_raw.as_slice() {
             return Err(unsuitable(
                 "its subject name does not re-encode identically, so issued certificates would not chain to it",
             ));
@@ -234,7 +246,7 @@ impl CertificateAuthority {
             cert_pem: pem_from_der(&cert_der),
             cert_der,
             issuer,
-            key_pair,
+            subject,
             not_after,
         })
     }
@@ -252,7 +264,7 @@ impl CertificateAuthority {
     /// The CA private key in PKCS#8 PEM. Whoever holds it can issue certificates that every
     /// node trusts; the returned text is wiped from memory when dropped.
     pub fn key_pem_secret(&self) -> Zeroizing<String> {
-        Zeroizing::new(self.key_pair.serialize_pem())
+        Zeroizing::new(self.issuer.key().serialize_pem())
     }
 
     /// SHA-256 of the DER certificate; join tokens carry it so a node can pin this CA.
@@ -272,18 +284,16 @@ impl CertificateAuthority {
     /// the path length allows it; the built-in roots have path length 0, so Cryptainer's
     /// own peers receive the new root in the CA bundle instead (docs/identity.md).
     pub fn cross_sign(&self, other: &CertificateAuthority) -> Result<String, PkiError> {
-        let mut params =
-            CertificateParams::from_ca_cert_der(&other.cert_der).map_err(|source| {
-                PkiError::Certificate {
-                    action: "reading the new CA for cross-signing",
-                    source,
-                }
-            })?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = other.subject.clone();
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = OffsetDateTime::now_utc() - CLOCK_SKEW_ALLOWANCE;
         params.not_after = other.not_after.min(self.not_after);
         params.serial_number = Some(random_serial()?);
         params.use_authority_key_identifier_extension = true;
         let certificate = params
-            .signed_by(&other.key_pair, &self.issuer, &self.key_pair)
+            .signed_by(other.issuer.key(), &self.issuer)
             .map_err(|source| PkiError::Certificate {
                 action: "cross-signing the new CA",
                 source,
@@ -398,7 +408,7 @@ impl CertificateAuthority {
         let not_after = params.not_after;
         let serial_hex = serial_hex(&params)?;
         let certificate = params
-            .signed_by(&public_key, &self.issuer, &self.key_pair)
+            .signed_by(&public_key, &self.issuer)
             .map_err(|source| PkiError::Certificate {
                 action: "signing the certificate for the CSR",
                 source,
@@ -478,7 +488,7 @@ impl CertificateAuthority {
         let not_after = params.not_after;
         let serial_hex = serial_hex(&params)?;
         let certificate = params
-            .signed_by(&key_pair, &self.issuer, &self.key_pair)
+            .signed_by(&key_pair, &self.issuer)
             .map_err(|source| PkiError::Certificate { action, source })?;
         Ok(IssuedCert {
             cert_pem: certificate.pem(),
@@ -501,9 +511,30 @@ impl PublicKeyData for CsrPublicKey {
         &self.raw
     }
 
-    fn algorithm(&self) -> &SignatureAlgorithm {
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
         self.algorithm
     }
+}
+
+/// The subject of `certificate` as rcgen writes names, one attribute per relative name
+/// (checked by the caller), or `None` when an attribute's string type has no rcgen form.
+fn subject_of(certificate: &X509Certificate<'_>) -> Option<DistinguishedName> {
+    use x509_parser::der_parser::asn1_rs::Tag;
+
+    let mut subject = DistinguishedName::new();
+    for attribute in certificate.subject().iter_attributes() {
+        let oid: Vec<u64> = attribute.attr_type().iter()?.collect();
+        let value = attribute.attr_value();
+        let text = std::str::from_utf8(value.data).ok()?;
+        let value = match value.header.tag() {
+            Tag::Utf8String => DnValue::Utf8String(text.to_owned()),
+            Tag::PrintableString => DnValue::PrintableString(text.try_into().ok()?),
+            Tag::Ia5String => DnValue::Ia5String(text.try_into().ok()?),
+            _ => return None,
+        };
+        subject.push(DnType::from_oid(&oid), value);
+    }
+    Some(subject)
 }
 
 /// Maps an accepted CSR key to the rcgen algorithm whose SubjectPublicKeyInfo encoding matches
