@@ -84,7 +84,9 @@ for workload in $WORKLOADS; do
 done
 wants() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 
-cargo build --release -q -p volume
+# The ctl tool runs its engines as `cryptainer volume-engine` from the
+# binary beside it, as the agent does.
+cargo build --release -q -p cli --bin cryptainer --bin cryptainer-volume-ctl
 bin="${CARGO_TARGET_DIR:-target}/release"
 ctl=("$bin/cryptainer-volume-ctl" --store "$BENCH_DIR/store" --state-root "$BENCH_DIR/state")
 

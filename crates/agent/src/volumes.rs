@@ -114,12 +114,10 @@ fn from_agent(error: AgentError) -> DriverError {
 /// Engines run as `cryptainer volume-engine`: this same binary, so an install
 /// of `cryptainer` is all a node needs.
 fn engine_config(state_root: PathBuf) -> volume::EngineConfig {
-    let mut engine = volume::EngineConfig::new(state_root);
-    if let Ok(program) = std::env::current_exe() {
-        engine.engine_binary = program;
-        engine.subcommand = Some("volume-engine".to_owned());
+    match std::env::current_exe() {
+        Ok(program) => volume::EngineConfig::with_program(program, state_root),
+        Err(_) => volume::EngineConfig::new(state_root),
     }
-    engine
 }
 
 impl CryptainerDriver {

@@ -24,13 +24,21 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
+    // `cryptainer volume-engine ...`, the per-volume engine process the agent
+    // starts (not for people: the key arrives on standard input), goes to its
+    // one entry point before anything else runs, so that the first thing it
+    // does is close the descriptors it inherited.
+    let mut arguments = std::env::args_os();
+    if arguments.nth(1).as_deref() == Some(std::ffi::OsStr::new(volume::engine::SUBCOMMAND)) {
+        return volume::engine::main(arguments, || {
+            // Standard error is the engine's log file.
+            let _ = logging::init(args::LogFormat::Text);
+        });
+    }
     // clap exits with code 2 on a usage error and 0 for --help and --version.
     let cli = args::Cli::parse();
     if let Err(error) = logging::init(cli.global.log_format) {
         return failure::report(&error);
-    }
-    if let args::Command::VolumeEngine(engine) = &cli.command {
-        return volume_engine(engine);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -46,26 +54,5 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => failure::report(&error),
-    }
-}
-
-/// `cryptainer volume-engine`: serves one volume's decrypted block device until
-/// it is unmounted. Blocking, outside the async runtime.
-fn volume_engine(engine: &volume::engine::EngineArgs) -> ExitCode {
-    let result = volume::engine::run(engine, |key_bytes| {
-        let key = luks::VolumeKey::from_bytes(key_bytes)
-            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))?;
-        luks::SectorCipher::new(&key, volume::engine::SECTOR_SIZE as usize)
-            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!(
-                "error: the volume engine stopped: {}",
-                volume::engine::chain(&error)
-            );
-            ExitCode::FAILURE
-        }
     }
 }

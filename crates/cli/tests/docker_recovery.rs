@@ -44,19 +44,6 @@ fn volume_state(server: &TestServer, volume: &str) -> serde_json::Value {
     serde_json::from_slice(&shown.stdout).unwrap()
 }
 
-/// The engine processes serving `volume` for this agent.
-fn engines_of(agent: &Agent, volume: &str) -> Vec<u32> {
-    let pattern = format!("{}/engines/{volume} ", agent.run_dir.display());
-    let output = Command::new("pgrep")
-        .args(["-f", &pattern])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.trim().parse().ok())
-        .collect()
-}
-
 /// Creates a volume of `agent` and starts a container running `command` with
 /// it at `/data`; returns the volume's and the container's names.
 fn volume_in_use(docker: &Docker, agent: &Agent, command: &[&str]) -> (String, String) {
@@ -103,7 +90,7 @@ fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
     wait_until("more synced lines with the agent dead", || {
         last_synced(&docker, &container) >= synced_at_kill + 20
     });
-    assert_eq!(engines_of(&agent, &volume).len(), 1);
+    assert_eq!(agent.engines_of(&volume).len(), 1);
 
     agent.restart();
     // The restarted agent holds the lease again, for this node.
@@ -130,7 +117,7 @@ fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
         "{:?}",
         mounts_under(&agent.run_dir)
     );
-    assert!(engines_of(&agent, &volume).is_empty());
+    assert!(agent.engines_of(&volume).is_empty());
 
     // Every synced line is there, in order, before and after the kill.
     let log = docker.run_with_volume(&volume, "cat /data/log");
@@ -155,15 +142,13 @@ fn an_engine_that_died_while_the_agent_was_down_is_cleaned_up_at_start() {
     assert_eq!(volume_state(&server, &volume)["state"], "held");
 
     agent.kill();
-    for pid in engines_of(&agent, &volume) {
+    for pid in agent.engines_of(&volume) {
         Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status()
             .unwrap();
     }
-    wait_until("the engine to die", || {
-        engines_of(&agent, &volume).is_empty()
-    });
+    wait_until("the engine to die", || agent.engines_of(&volume).is_empty());
 
     agent.restart();
     // Nothing of the dead engine is left mounted, and the lease is released.
@@ -195,7 +180,7 @@ fn a_volume_whose_container_exited_while_the_agent_was_down_is_unmounted_at_star
     // Docker's unmount at the exit finds no agent to answer it.
     docker.ok(&["stop", "-t", "1", &container]);
     agent.restart();
-    assert!(engines_of(&agent, &volume).is_empty());
+    assert!(agent.engines_of(&volume).is_empty());
     assert!(
         mounts_under(&agent.run_dir.join("mounts")).is_empty(),
         "{:?}",
@@ -263,7 +248,7 @@ fn wait_fenced(docker: &Docker, agent: &Agent, volume: &str, container: &str) ->
         "{:?}",
         mounts_under(&agent.run_dir)
     );
-    assert!(engines_of(agent, volume).is_empty());
+    assert!(agent.engines_of(volume).is_empty());
     wait_until("the writer to see I/O errors", || {
         docker.ok(&["logs", container]).contains("failed ")
     });

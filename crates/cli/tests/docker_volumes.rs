@@ -269,3 +269,50 @@ fn a_full_storage_fails_the_first_mount_clearly_and_loses_nothing() {
     assert_eq!(String::from_utf8_lossy(&written.stdout).trim(), "kept");
     docker.ok(&["volume", "rm", &volume]);
 }
+
+/// The files `pid` holds open.
+fn open_files(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.unwrap().path()).ok())
+        .collect()
+}
+
+/// Issue 19, bug 1: the engine the agent starts (`cryptainer
+/// volume-engine`) never closed the descriptors it inherited, so it kept
+/// whatever the agent had open without close-on-exec for as long as the
+/// volume stayed mounted. Here the agent itself inherits one from its
+/// parent, as from a careless service manager.
+#[test]
+fn the_engine_the_agent_starts_keeps_no_descriptor_the_agent_inherited() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let private_path = dir.path().join("agent-only");
+    std::fs::write(&private_path, b"not for the engine").unwrap();
+    let private = std::fs::File::open(&private_path).unwrap();
+    // Without close-on-exec: the agent started next inherits it.
+    let inherited = rustix::io::dup(&private).unwrap();
+    let agent = Agent::start(&server, dir.path(), "inherit");
+    drop(inherited);
+    assert!(
+        open_files(agent.pid()).contains(&private_path),
+        "the agent did not inherit the descriptor, so the test proves nothing"
+    );
+    let volume = format!("{}-inherit", agent.driver);
+    agent.create_volume(&volume, "64M");
+    let container = format!("{}-user", agent.driver);
+    docker.run_detached(&container, &volume, &["sleep", "600"]);
+    let _guard = docker_support::RemoveContainer::new(&docker, &container);
+    let engines = agent.engines_of(&volume);
+    assert_eq!(engines.len(), 1, "{engines:?}");
+    let files = open_files(engines[0]);
+    assert!(
+        !files.contains(&private_path),
+        "the agent's engine kept a descriptor the agent inherited: {files:?}"
+    );
+    assert!(
+        files.iter().any(|file| file.starts_with(&agent.storage)),
+        "the engine does not hold its image: {files:?}"
+    );
+}

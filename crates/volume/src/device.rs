@@ -149,16 +149,23 @@ pub struct BlockFile<C: BlockCipher> {
 }
 
 impl<C: BlockCipher> BlockFile<C> {
-    /// Serves the part of `image` from `data_offset` to its end (rounded down
-    /// to whole sectors) through `cipher`.
-    pub fn new(image: File, data_offset: u64, cipher: Arc<C>) -> Result<Self, VolumeError> {
+    /// Serves the part of `image` from `data_offset` through `cipher`: the
+    /// next `data_size` bytes, or to the image's end when `None`, rounded
+    /// down to whole sectors either way and never past the image's end.
+    pub fn new(
+        image: File,
+        data_offset: u64,
+        data_size: Option<u64>,
+        cipher: Arc<C>,
+    ) -> Result<Self, VolumeError> {
         let sector_size =
             u64::try_from(cipher.sector_size()).map_err(|_| VolumeError::InvalidSize(0))?;
         let image_len = image
             .metadata()
             .map_err(|source| VolumeError::io("reading the size of", "the image", source))?
             .len();
-        let segment = image_len.saturating_sub(data_offset);
+        let to_the_end = image_len.saturating_sub(data_offset);
+        let segment = data_size.map_or(to_the_end, |size| size.min(to_the_end));
         let size = segment - segment % sector_size.max(1);
         if size == 0 {
             return Err(VolumeError::InvalidSize(image_len));
@@ -735,7 +742,7 @@ mod tests {
             .unwrap();
         image.set_len(128 << 20).unwrap();
         let cipher = luks::SectorCipher::new(&luks::VolumeKey::generate(), SECTOR).unwrap();
-        BlockFile::new(image, 1 << 20, Arc::new(cipher)).unwrap()
+        BlockFile::new(image, 1 << 20, None, Arc::new(cipher)).unwrap()
     }
 
     /// Reads `len` bytes at `offset` of the device as the kernel would.

@@ -63,6 +63,10 @@ pub enum VolumeError {
     /// The filesystem type is not one the engine can create.
     #[error("unsupported filesystem {0:?}: use ext4 or xfs")]
     UnsupportedFilesystem(String),
+    /// The engine process was started with arguments it cannot read (only
+    /// the control API writes them, so this is a mismatch of versions).
+    #[error("invalid volume engine arguments: {0}")]
+    EngineArgs(String),
 }
 
 impl VolumeError {

@@ -3,9 +3,9 @@
 //! loop device with direct I/O on that file, and the filesystem on top.
 //!
 //! The I/O path runs in a separate engine process per volume
-//! (`cryptainer-volume-engine`, see [`engine`]); the control API in
-//! [`volume`] starts, finds and stops those processes, so the control
-//! process can restart without disturbing mounted volumes.
+//! (`cryptainer volume-engine`, whose one entry point is
+//! [`engine::main`]); the control API in [`volume`] starts, finds and stops those processes, so the
+//! control process can restart without disturbing mounted volumes.
 //!
 //! This crate is the one place in the workspace that makes raw system calls
 //! (loop ioctls, signal masks); each `unsafe` block says why it is sound.

@@ -15,7 +15,7 @@ use luks::VolumeKey;
 use rustix::process::{Pid, PidfdFlags, Signal};
 
 use crate::VolumeError;
-use crate::engine::{FUSE_DIR, SECTOR_SIZE};
+use crate::engine::{EngineArgs, FUSE_DIR, SECTOR_SIZE};
 use crate::mount::{self, Filesystem};
 use crate::state::EngineState;
 
@@ -24,8 +24,9 @@ use crate::state::EngineState;
 pub const DEFAULT_DATA_OFFSET: u64 = 16 << 20;
 /// The default directory holding one state directory per mounted volume.
 pub const DEFAULT_STATE_ROOT: &str = "/run/cryptainer/volumes";
-/// The engine binary's file name, looked for next to the running program.
-pub const ENGINE_BINARY: &str = "cryptainer-volume-engine";
+/// The program whose [`engine::SUBCOMMAND`](crate::engine::SUBCOMMAND) runs
+/// an engine, looked for next to the running program.
+pub const ENGINE_PROGRAM: &str = "cryptainer";
 /// The suffix of image files in the storage directory.
 const IMAGE_SUFFIX: &str = ".img";
 /// The largest volume: 16 TiB.
@@ -153,31 +154,37 @@ fn valid_name(name: &str) -> bool {
 /// How to run engines: which binary, where their state directories live.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    /// The `cryptainer-volume-engine` binary.
+    /// The program whose [`engine::SUBCOMMAND`](crate::engine::SUBCOMMAND)
+    /// runs an engine (`cryptainer`).
     pub engine_binary: PathBuf,
     /// The directory holding one state directory per mounted volume.
     pub state_root: PathBuf,
     /// FUSE worker threads per engine, 1 to 64 (`None`: four per core, at
     /// least eight, at most 64).
     pub threads: Option<usize>,
-    /// A first argument for the engine binary, when the engine is a subcommand
-    /// of a larger program (`cryptainer volume-engine`).
-    pub subcommand: Option<String>,
 }
 
 impl EngineConfig {
-    /// The engine next to the running program, state under `state_root`.
-    pub fn new(state_root: impl Into<PathBuf>) -> EngineConfig {
-        let engine_binary = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join(ENGINE_BINARY)))
-            .unwrap_or_else(|| PathBuf::from(ENGINE_BINARY));
+    /// Engines run as `program volume-engine`, with state under `state_root`.
+    pub fn with_program(
+        program: impl Into<PathBuf>,
+        state_root: impl Into<PathBuf>,
+    ) -> EngineConfig {
         EngineConfig {
-            engine_binary,
+            engine_binary: program.into(),
             state_root: state_root.into(),
             threads: None,
-            subcommand: None,
         }
+    }
+
+    /// Engines run as [`ENGINE_PROGRAM`] next to the running program (a tool
+    /// installed beside `cryptainer`), state under `state_root`.
+    pub fn new(state_root: impl Into<PathBuf>) -> EngineConfig {
+        let program = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(ENGINE_PROGRAM)))
+            .unwrap_or_else(|| PathBuf::from(ENGINE_PROGRAM));
+        EngineConfig::with_program(program, state_root)
     }
 
     fn state_dir(&self, name: &str) -> PathBuf {
@@ -247,6 +254,16 @@ impl Unlocked {
         if EngineState::read(&state_dir)?.is_some() {
             return Err(VolumeError::Busy(state_dir));
         }
+        let args = EngineArgs {
+            image: volume.image.clone(),
+            data_offset: volume.data_offset,
+            data_size: None,
+            sector_size: SECTOR_SIZE,
+            state_dir: state_dir.clone(),
+            target: target.to_owned(),
+            filesystem,
+            threads: engine.threads,
+        };
         std::fs::create_dir_all(&state_dir)
             .map_err(|source| VolumeError::io("creating", &state_dir, source))?;
         std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o700))
@@ -260,20 +277,9 @@ impl Unlocked {
             .map_err(|source| VolumeError::io("opening", &log_path, source))?;
 
         let mut command = Command::new(&engine.engine_binary);
-        if let Some(subcommand) = &engine.subcommand {
-            command.arg(subcommand);
-        }
         command
-            .arg("--image")
-            .arg(&volume.image)
-            .arg("--data-offset")
-            .arg(volume.data_offset.to_string())
-            .arg("--state-dir")
-            .arg(&state_dir)
-            .arg("--target")
-            .arg(target)
-            .arg("--fs")
-            .arg(filesystem.name())
+            .arg(crate::engine::SUBCOMMAND)
+            .args(args.to_args())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -284,9 +290,6 @@ impl Unlocked {
                 "PATH",
                 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             );
-        if let Some(threads) = engine.threads {
-            command.arg("--threads").arg(threads.to_string());
-        }
         let mut child = command
             .spawn()
             .map_err(|source| VolumeError::io("starting", &engine.engine_binary, source))?;

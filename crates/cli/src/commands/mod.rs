@@ -47,8 +47,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::ca::run(&connect(&cli.global)?, command, cli.global.json).await
         }
         Command::Agent(command) => crate::agent::run(command, cli.global.json).await,
-        // Run from main before the async runtime starts.
-        Command::VolumeEngine(_) => Ok(()),
         Command::Kmip(command) => {
             crate::kmip::run(&connect(&cli.global)?, command, cli.global.json).await
         }

@@ -128,6 +128,24 @@ impl Agent {
         );
     }
 
+    /// The process id of `agent run`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The engine processes serving `volume` for this agent.
+    pub fn engines_of(&self, volume: &str) -> Vec<u32> {
+        let pattern = format!("{}/engines/{volume} ", self.run_dir.display());
+        let output = Command::new("pgrep")
+            .args(["-f", &pattern])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect()
+    }
+
     /// The node id the server gave this agent at join.
     pub fn node_id(&self) -> String {
         let state: serde_json::Value =

@@ -1,6 +1,9 @@
-//! A small control tool over the `volume` API, for tests, benchmarks and
-//! debugging until the agent drives volumes: create, mount (key on standard
-//! input), unmount, recover, remove.
+//! `cryptainer-volume-ctl`: drives encrypted volumes directly through the
+//! `volume` API, without the key manager, for tests, benchmarks and
+//! debugging: create, mount (key on standard input), unmount, recover,
+//! remove. Its engines are `cryptainer volume-engine`, run from the
+//! `cryptainer` binary installed beside it.
+#![forbid(unsafe_code)]
 
 use std::io::Read;
 use std::path::PathBuf;
