@@ -4,18 +4,20 @@
 //! * Create registers the volume with the key manager (in the node's tenant)
 //!   and makes its sparse image; no key or secret comes to the node then.
 //! * Mount takes the lease for the containers starting with it (refused while
-//!   another node holds it, or by policy), writes the LUKS2 header at the first
-//!   mount, opens the keyslot, starts the volume's engine process with the volume key, and
-//!   renews the lease while mounted; a volume whose lease cannot be kept is
+//!   another node holds it, or by policy), hands the leased secret to the
+//!   `volume` crate, which writes the LUKS2 header at the first mount, opens
+//!   the keyslot and starts the volume's engine, and renews the lease while
+//!   mounted; a volume whose lease cannot be kept is
 //!   fenced before the lease can lapse ([`lease`]).
 //! * Unmount stops the engine (the key dies with it) and releases the lease.
 //! * Remove deletes the image and has the key manager destroy the key.
 //!
-//! The secret and the volume key live here only between the key manager's
-//! answer and the engine's start; the engine holds the key in locked memory.
+//! The secret lives here only between the key manager's answer and the
+//! engine's start; the agent never reads or writes an image's header and
+//! never holds a volume key: the `volume` crate does both, and the engine
+//! holds the key in locked memory.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -179,7 +181,7 @@ impl CryptainerDriver {
     async fn acquire(
         &self,
         name: &str,
-    ) -> Result<(VolumeInfo, Zeroizing<Vec<u8>>, Instant), DriverError> {
+    ) -> Result<(VolumeInfo, volume::KeyslotSecret, Instant), DriverError> {
         let workloads = self
             .shared
             .docker()
@@ -199,11 +201,11 @@ impl CryptainerDriver {
         )
         .await
         .map_err(from_agent)?;
-        let secret = Zeroizing::new(
+        let secret = volume::KeyslotSecret::new(Zeroizing::new(
             base64::engine::general_purpose::STANDARD
                 .decode(acquired.secret.as_bytes())
                 .map_err(|_| internal("the key manager's secret is not base64"))?,
-        );
+        ));
         Ok((acquired.volume, secret, sent))
     }
 
@@ -263,140 +265,31 @@ impl CryptainerDriver {
     }
 }
 
-/// Writes a fresh LUKS2 header, whose keyslot `secret` opens, over the start of
-/// the new image.
-/// Free space under which a failed mount is put down to a full volume storage.
-const LOW_STORAGE_BYTES: u64 = 64 << 20;
-
-/// Empties a freshly formatted image again (a hole of its whole length), so it
-/// reads as zeros: never mounted.
-fn reset_image(image: &std::path::Path) {
-    let reset = std::fs::OpenOptions::new()
-        .write(true)
-        .open(image)
-        .and_then(|file| {
-            let length = file.metadata()?.len();
-            file.set_len(0)?;
-            file.set_len(length)?;
-            file.sync_all()
-        });
-    if let Err(error) = reset {
-        tracing::warn!(image = %image.display(), %error, "could not reset a volume whose first mount failed");
-    }
-}
-
-/// The engine's failure as Docker shows it; when the volume storage is nearly
-/// full (the engine then sees only I/O errors), says so and what to do.
-fn explain_mount_failure(image: &std::path::Path, error: volume::VolumeError) -> DriverError {
-    let storage = image.parent().unwrap_or(image);
-    match rustix::fs::statvfs(storage) {
-        Ok(stat) if stat.f_bavail.saturating_mul(stat.f_frsize) < LOW_STORAGE_BYTES => {
-            DriverError::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "the volume storage is full ({} free in {}): free space there or give the agent another --storage-dir; the volume is unchanged ({error})",
-                    plugin::options::format_size(stat.f_bavail.saturating_mul(stat.f_frsize)),
-                    storage.display()
-                ),
-            )
-        }
-        _ => internal(error),
-    }
-}
-
-/// Whether the image was never mounted: no LUKS2 header yet, only the zeros
-/// of a fresh sparse file. Anything else without the LUKS2 magic is damage,
-/// never formatted over.
-fn is_unformatted(image: &std::path::Path) -> Result<bool, DriverError> {
-    let file = std::fs::File::open(image).map_err(internal)?;
-    let mut start = [0_u8; 4096];
-    file.take(4096).read_exact(&mut start).map_err(internal)?;
-    if start.starts_with(&luks::PRIMARY_MAGIC) {
-        Ok(false)
-    } else if start.iter().all(|byte| *byte == 0) {
-        Ok(true)
-    } else {
-        Err(DriverError::new(
-            ErrorKind::Internal,
+/// A volume's failure as Docker shows it; a full storage says what to free.
+fn from_volume(error: &volume::VolumeError) -> DriverError {
+    match error {
+        volume::VolumeError::StorageFull {
+            directory,
+            free,
+            source,
+        } => DriverError::new(
+            ErrorKind::Unavailable,
             format!(
-                "{} holds neither a LUKS2 header nor a fresh image; it is left untouched",
-                image.display()
+                "the volume storage is full ({} free in {}): free space there or give the agent another --storage-dir; the volume is unchanged ({})",
+                plugin::options::format_size(*free),
+                directory.display(),
+                volume::engine::chain(source.as_ref())
             ),
-        ))
-    }
-}
-
-/// Writes a fresh LUKS2 header (a new random volume key, its keyslot opened by
-/// `secret`) at the start of `image`; returns the volume key.
-fn write_header(
-    image: &std::path::Path,
-    name: &str,
-    key_id: &str,
-    server: &str,
-    secret: &[u8],
-) -> Result<luks::VolumeKey, DriverError> {
-    let volume_key = luks::VolumeKey::generate();
-    let header = luks::format(
-        &volume_key,
-        secret,
-        &luks::FormatOptions {
-            label: name.to_owned(),
-            token: luks::CryptainerToken {
-                key_id: key_id.to_owned(),
-                server: server.to_owned(),
-            },
-        },
-    )
-    .map_err(internal)?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(image)
-        .map_err(internal)?;
-    // The header's blocks are reserved first: on a full disk nothing is
-    // written, and the image stays a fresh one that a later mount formats.
-    let length = u64::try_from(header.bytes.len()).map_err(internal)?;
-    rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, length).map_err(
-        |errno| {
-            if errno == rustix::io::Errno::NOSPC {
-                DriverError::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "the volume storage is full: {} needs {} for its header; free space in {} or give the agent another --storage-dir (nothing was written)",
-                        image.display(),
-                        plugin::options::format_size(length),
-                        image.parent().unwrap_or(image).display()
-                    ),
-                )
-            } else {
-                internal(format!("could not reserve the header of {}: {errno}", image.display()))
-            }
-        },
-    )?;
-    file.write_all(&header.bytes).map_err(internal)?;
-    file.sync_all().map_err(internal)?;
-    Ok(volume_key)
-}
-
-/// Reads the image's header region (everything before the data) and opens
-/// its keyslot with `secret`.
-fn open_key(image: &std::path::Path, secret: &[u8]) -> Result<luks::VolumeKey, DriverError> {
-    let file = std::fs::File::open(image).map_err(internal)?;
-    let mut region = Zeroizing::new(Vec::new());
-    file.take(luks::NEW_DATA_OFFSET)
-        .read_to_end(&mut region)
-        .map_err(internal)?;
-    let header = luks::Header::parse(&region).map_err(|error| {
-        DriverError::new(
-            ErrorKind::Internal,
-            format!("the volume's LUKS2 header is damaged: {error}"),
-        )
-    })?;
-    header.open(&region, secret).map_err(|error| {
-        DriverError::new(
+        ),
+        volume::VolumeError::WrongSecret(_) => DriverError::new(
             ErrorKind::Refused,
-            format!("the key manager's secret does not open this volume's keyslot: {error}"),
-        )
-    })
+            format!(
+                "the key manager's secret does not open this volume: {}",
+                volume::engine::chain(error)
+            ),
+        ),
+        other => internal(volume::engine::chain(other)),
+    }
 }
 
 impl plugin::VolumeDriver for CryptainerDriver {
@@ -500,31 +393,26 @@ impl plugin::VolumeDriver for CryptainerDriver {
         let (info, secret, sent) = self.acquire(&name).await?;
         let target = self.mount_root.join(&name);
         let engine = self.engine.clone();
-        let server = self.shared.server();
+        // A fresh image gets its LUKS2 header now, with a token naming the
+        // key manager key that holds its secret.
+        let format = volume::FormatOptions {
+            label: name.clone(),
+            token: volume::CryptainerToken {
+                key_id: info.key_id,
+                server: self.shared.server(),
+            },
+        };
         let mounting = tokio::task::spawn_blocking({
             let target = target.clone();
-            let name = name.clone();
             move || {
-                let image = volume.image().to_path_buf();
-                let fresh = is_unformatted(&image)?;
-                let key = if fresh {
-                    write_header(&image, &name, &info.key_id, &server, &secret)?
-                } else {
-                    open_key(&image, &secret)?
-                };
+                let unlocked = volume
+                    .open_or_format(&secret, &format)
+                    .map_err(|error| from_volume(&error))?;
                 drop(secret);
                 std::fs::create_dir_all(&target).map_err(internal)?;
-                volume
-                    .unlock(key)
+                unlocked
                     .mount(&target, volume::Filesystem::Ext4, &engine)
-                    .map_err(|error| {
-                        // A first mount that failed leaves a fresh image again
-                        // (it held nothing): the next mount starts over.
-                        if fresh {
-                            reset_image(&image);
-                        }
-                        explain_mount_failure(&image, error)
-                    })
+                    .map_err(|error| from_volume(&error))
             }
         })
         .await

@@ -12,12 +12,11 @@
 )] // In tests a panic is the failure report.
 
 use std::fs::File;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use luks::VolumeKey;
-use volume::{EngineConfig, Filesystem, Mounted, VolumeStore};
+use volume::{EngineConfig, Filesystem, KeyslotSecret, Mounted, VolumeStore};
 
 const SIZE: u64 = 64 << 20;
 
@@ -55,6 +54,25 @@ impl Drop for Fixture {
     }
 }
 
+fn random_secret() -> Vec<u8> {
+    let mut bytes = vec![0u8; 32];
+    File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut bytes)
+        .unwrap();
+    bytes
+}
+
+fn format_options(name: &str) -> volume::FormatOptions {
+    volume::FormatOptions {
+        label: name.to_owned(),
+        token: volume::CryptainerToken {
+            key_id: "test-key".to_owned(),
+            server: "https://key-manager.invalid".to_owned(),
+        },
+    }
+}
+
 /// The files `pid` holds open.
 fn open_files(pid: u32) -> Vec<PathBuf> {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -87,11 +105,13 @@ fn the_engine_cryptainer_runs_keeps_no_descriptor_it_inherited() {
             .unwrap()
             .contains(rustix::io::FdFlags::CLOEXEC)
     );
+    let secret = KeyslotSecret::new(zeroize::Zeroizing::new(random_secret()));
     let mounted = fixture
         .store
         .get("inherit")
         .unwrap()
-        .unlock(VolumeKey::generate())
+        .open_or_format(&secret, &format_options("inherit"))
+        .unwrap()
         .mount(&fixture.target(), Filesystem::Ext4, &fixture.engine)
         .unwrap();
     drop(inherited);
@@ -136,7 +156,7 @@ fn an_engine_outlives_its_control_process_and_a_new_one_recovers_it() {
         .stdin
         .take()
         .unwrap()
-        .write_all(VolumeKey::generate().expose_secret())
+        .write_all(&random_secret())
         .unwrap();
     let output = control.wait_with_output().unwrap();
     assert!(output.status.success(), "{output:?}");

@@ -4,7 +4,8 @@
 //!
 //! The I/O path runs in a separate engine process per volume
 //! (`cryptainer volume-engine`, whose one entry point is
-//! [`engine::main`]); the control API in [`volume`] starts, finds and stops those processes, so the
+//! [`engine::main`]); the control API in [`volume`] reads and writes the
+//! images' LUKS2 headers, starts, finds and stops those processes, so the
 //! control process can restart without disturbing mounted volumes.
 //!
 //! This crate is the one place in the workspace that makes raw system calls
@@ -16,6 +17,7 @@ pub mod cipher;
 pub mod device;
 pub mod engine;
 mod error;
+mod image;
 pub mod loopdev;
 pub mod mount;
 pub mod state;
@@ -23,5 +25,7 @@ pub mod volume;
 
 pub use cipher::BlockCipher;
 pub use error::VolumeError;
+pub use image::{ImageState, KeyslotSecret};
+pub use luks::{CryptainerToken, DataSegment, FormatOptions};
 pub use mount::Filesystem;
 pub use volume::{EngineConfig, Mounted, StillMounted, Unlocked, Volume, VolumeStore};

@@ -11,17 +11,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use luks::VolumeKey;
+use luks::{DataSegment, FormatOptions, VolumeKey};
 use rustix::process::{Pid, PidfdFlags, Signal};
 
 use crate::VolumeError;
 use crate::engine::{EngineArgs, FUSE_DIR, SECTOR_SIZE};
+use crate::image::{self, ImageState, KeyslotSecret};
 use crate::mount::{self, Filesystem};
 use crate::state::EngineState;
 
-/// Where the LUKS2 header and keyslots end and the data segment starts, in
-/// bytes: 16 MiB, as cryptsetup lays out a LUKS2 volume by default.
-pub const DEFAULT_DATA_OFFSET: u64 = 16 << 20;
 /// The default directory holding one state directory per mounted volume.
 pub const DEFAULT_STATE_ROOT: &str = "/run/cryptainer/volumes";
 /// The program whose [`engine::SUBCOMMAND`](crate::engine::SUBCOMMAND) runs
@@ -41,37 +39,24 @@ const FENCE_DEADLINE: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct VolumeStore {
     directory: PathBuf,
-    data_offset: u64,
 }
 
 impl VolumeStore {
-    /// Opens (and creates, mode 0700) the storage directory. Images get a
-    /// data segment at [`DEFAULT_DATA_OFFSET`].
+    /// Opens (and creates, mode 0700) the storage directory.
     pub fn open(directory: impl Into<PathBuf>) -> Result<VolumeStore, VolumeError> {
-        VolumeStore::with_data_offset(directory, DEFAULT_DATA_OFFSET)
-    }
-
-    /// Like [`open`](Self::open) with another data offset (a multiple of 4096).
-    pub fn with_data_offset(
-        directory: impl Into<PathBuf>,
-        data_offset: u64,
-    ) -> Result<VolumeStore, VolumeError> {
         let directory = directory.into();
-        if data_offset % u64::from(SECTOR_SIZE) != 0 {
-            return Err(VolumeError::InvalidSize(data_offset));
-        }
         std::fs::create_dir_all(&directory)
             .map_err(|source| VolumeError::io("creating", &directory, source))?;
         std::fs::set_permissions(&directory, std::fs::Permissions::from_mode(0o700))
             .map_err(|source| VolumeError::io("restricting", &directory, source))?;
-        Ok(VolumeStore {
-            directory,
-            data_offset,
-        })
+        Ok(VolumeStore { directory })
     }
 
     /// Creates a volume of `size` usable bytes. The image is sparse: it uses
-    /// no disk space until written.
+    /// no disk space until written, and it has no LUKS2 header until its
+    /// first mount ([`Volume::open_or_format`]), which puts the data segment
+    /// at `luks::NEW_DATA_OFFSET`, so the image holds exactly `size` bytes
+    /// of data.
     pub fn create(&self, name: &str, size: u64) -> Result<Volume, VolumeError> {
         let image = self.image_path(name)?;
         if size == 0 || size % u64::from(SECTOR_SIZE) != 0 || size > MAX_SIZE {
@@ -86,14 +71,13 @@ impl VolumeStore {
                 std::io::ErrorKind::AlreadyExists => VolumeError::AlreadyExists(name.to_owned()),
                 _ => VolumeError::io("creating", &image, source),
             })?;
-        file.set_len(self.data_offset + size)
+        file.set_len(luks::NEW_DATA_OFFSET + size)
             .map_err(|source| VolumeError::io("sizing", &image, source))?;
         file.sync_all()
             .map_err(|source| VolumeError::io("syncing", &image, source))?;
         Ok(Volume {
             name: name.to_owned(),
             image,
-            data_offset: self.data_offset,
         })
     }
 
@@ -106,7 +90,6 @@ impl VolumeStore {
         Ok(Volume {
             name: name.to_owned(),
             image,
-            data_offset: self.data_offset,
         })
     }
 
@@ -197,7 +180,6 @@ impl EngineConfig {
 pub struct Volume {
     name: String,
     image: PathBuf,
-    data_offset: u64,
 }
 
 impl Volume {
@@ -211,9 +193,60 @@ impl Volume {
         &self.image
     }
 
-    /// Holds `key` for this volume, ready to mount.
-    pub fn unlock(self, key: VolumeKey) -> Unlocked {
-        Unlocked { volume: self, key }
+    /// What the start of the image holds: a fresh image (never mounted) or
+    /// a LUKS2 header. Anything else is an error, and the image is left as
+    /// it is.
+    pub fn state(&self) -> Result<ImageState, VolumeError> {
+        image::state(&self.image)
+    }
+
+    /// Opens the volume's keyslot with `secret`, reading the data segment
+    /// (offset, size, sector size) from the image's LUKS2 header. A secret
+    /// that opens no keyslot is [`VolumeError::WrongSecret`].
+    pub fn open(self, secret: &KeyslotSecret) -> Result<Unlocked, VolumeError> {
+        let (key, segment) = image::open(&self.image, secret.expose_secret())?;
+        Ok(Unlocked {
+            volume: self,
+            key,
+            segment,
+            formatted_now: false,
+        })
+    }
+
+    /// Writes the LUKS2 header of a new volume over the fresh image: a new
+    /// random volume key, whose keyslot `secret` opens; the header carries
+    /// `options` (label, the key manager's token). Refuses an image that is
+    /// not fresh ([`VolumeError::AlreadyFormatted`]). If the first mount
+    /// after this fails, the image is made fresh again.
+    pub fn format(
+        self,
+        secret: &KeyslotSecret,
+        options: &FormatOptions,
+    ) -> Result<Unlocked, VolumeError> {
+        match self.state()? {
+            ImageState::Fresh => {}
+            ImageState::Formatted => return Err(VolumeError::AlreadyFormatted(self.image)),
+        }
+        let (key, segment) = image::format(&self.image, secret.expose_secret(), options)?;
+        Ok(Unlocked {
+            volume: self,
+            key,
+            segment,
+            formatted_now: true,
+        })
+    }
+
+    /// [`open`](Self::open) a formatted image, [`format`](Self::format) a
+    /// fresh one: what a mount does with the secret the key manager leased.
+    pub fn open_or_format(
+        self,
+        secret: &KeyslotSecret,
+        options: &FormatOptions,
+    ) -> Result<Unlocked, VolumeError> {
+        match self.state()? {
+            ImageState::Fresh => self.format(secret, options),
+            ImageState::Formatted => self.open(secret),
+        }
     }
 }
 
@@ -221,6 +254,10 @@ impl Volume {
 pub struct Unlocked {
     volume: Volume,
     key: VolumeKey,
+    segment: DataSegment,
+    /// Whether this process wrote the header just now: a failed first mount
+    /// then makes the image fresh again.
+    formatted_now: bool,
 }
 
 impl std::fmt::Debug for Unlocked {
@@ -228,6 +265,7 @@ impl std::fmt::Debug for Unlocked {
         formatter
             .debug_struct("Unlocked")
             .field("volume", &self.volume)
+            .field("segment", &self.segment)
             .field("key", &"[redacted]")
             .finish()
     }
@@ -239,26 +277,57 @@ impl Unlocked {
         self.volume
     }
 
+    /// The data segment the header describes.
+    pub fn data_segment(&self) -> DataSegment {
+        self.segment
+    }
+
     /// Starts an engine for this volume, hands it the key through a pipe, and
     /// waits until it reports the filesystem mounted at `target` (created with
     /// `filesystem` if the volume is blank). The key is wiped from this
-    /// process when this returns, whatever the outcome.
+    /// process when this returns, whatever the outcome. A first mount that
+    /// fails leaves a fresh image again (it held nothing), and a failure on a
+    /// nearly full storage says so ([`VolumeError::StorageFull`]).
     pub fn mount(
         self,
         target: &Path,
         filesystem: Filesystem,
         engine: &EngineConfig,
     ) -> Result<Mounted, VolumeError> {
-        let Unlocked { volume, key } = self;
+        let image = self.volume.image.clone();
+        let formatted_now = self.formatted_now;
+        self.start_engine(target, filesystem, engine)
+            .map_err(|error| {
+                if formatted_now {
+                    image::reset(&image);
+                }
+                image::explain(&image, error)
+            })
+    }
+
+    fn start_engine(
+        self,
+        target: &Path,
+        filesystem: Filesystem,
+        engine: &EngineConfig,
+    ) -> Result<Mounted, VolumeError> {
+        let Unlocked {
+            volume,
+            key,
+            segment,
+            formatted_now: _,
+        } = self;
         let state_dir = engine.state_dir(&volume.name);
         if EngineState::read(&state_dir)?.is_some() {
             return Err(VolumeError::Busy(state_dir));
         }
+        let sector_size =
+            u32::try_from(segment.sector_size).map_err(|_| VolumeError::InvalidSize(0))?;
         let args = EngineArgs {
             image: volume.image.clone(),
-            data_offset: volume.data_offset,
-            data_size: None,
-            sector_size: SECTOR_SIZE,
+            data_offset: segment.offset,
+            data_size: segment.size,
+            sector_size,
             state_dir: state_dir.clone(),
             target: target.to_owned(),
             filesystem,

@@ -1,15 +1,16 @@
 //! `cryptainer-volume-ctl`: drives encrypted volumes directly through the
 //! `volume` API, without the key manager, for tests, benchmarks and
-//! debugging: create, mount (key on standard input), unmount, recover,
-//! remove. Its engines are `cryptainer volume-engine`, run from the
+//! debugging: create, mount (the keyslot secret on standard input),
+//! unmount, recover, remove. Its engines are `cryptainer volume-engine`, run from the
 //! `cryptainer` binary installed beside it.
 #![forbid(unsafe_code)]
 
 use std::io::Read;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use volume::{EngineConfig, Filesystem, Mounted, VolumeStore};
+use volume::{EngineConfig, Filesystem, KeyslotSecret, Mounted, VolumeStore};
 
 /// Drives encrypted volumes directly, without the key manager.
 #[derive(Parser)]
@@ -34,7 +35,9 @@ enum Action {
         /// Usable size in bytes (a multiple of 4096).
         size: u64,
     },
-    /// Mounts a volume at TARGET; reads the 64-byte key from standard input.
+    /// Mounts a volume at TARGET; reads the keyslot secret (the LUKS2
+    /// passphrase, 1 to 512 bytes) from standard input. A fresh volume gets
+    /// its LUKS2 header, opened by that secret, and its filesystem.
     Mount {
         /// The volume's name.
         name: String,
@@ -62,6 +65,9 @@ enum Action {
     },
 }
 
+/// The longest keyslot secret read from standard input.
+const MAX_SECRET: u64 = 512;
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -79,11 +85,29 @@ fn main() -> anyhow::Result<()> {
             fs,
             threads,
         } => {
-            let mut key_bytes = zeroize::Zeroizing::new(Vec::new());
-            std::io::stdin().read_to_end(&mut key_bytes)?;
-            let key = luks::VolumeKey::from_bytes(&key_bytes)?;
+            let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(512));
+            std::io::stdin()
+                .take(MAX_SECRET + 1)
+                .read_to_end(&mut bytes)
+                .context("reading the keyslot secret from standard input")?;
+            anyhow::ensure!(
+                (1..=MAX_SECRET).contains(&u64::try_from(bytes.len())?),
+                "give the keyslot secret, 1 to {MAX_SECRET} bytes, on standard input"
+            );
+            let secret = KeyslotSecret::new(bytes);
+            // No key manager here: the token says which tool made the volume.
+            let format = volume::FormatOptions {
+                label: name.clone(),
+                token: volume::CryptainerToken {
+                    key_id: "none".to_owned(),
+                    server: "cryptainer-volume-ctl".to_owned(),
+                },
+            };
             let engine = EngineConfig { threads, ..engine };
-            let mounted = store.get(&name)?.unlock(key).mount(&target, fs, &engine)?;
+            let mounted = store
+                .get(&name)?
+                .open_or_format(&secret, &format)?
+                .mount(&target, fs, &engine)?;
             println!(
                 "{} mounted at {} from {} (engine pid {}, direct I/O {})",
                 mounted.name(),
