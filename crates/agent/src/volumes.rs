@@ -61,6 +61,10 @@ pub struct VolumeOptions {
     /// frees its volumes within this time, and a node that cannot renew
     /// fences them within three quarters of it.
     pub lease_seconds: u32,
+    /// Which engine serves the volumes mounted from now on: `Auto` takes
+    /// the kernel engine (dm-crypt) where its probe works, the user engine
+    /// elsewhere.
+    pub engine: volume::EngineChoice,
 }
 
 /// The driver Docker talks to through the plugin.
@@ -68,6 +72,8 @@ pub struct CryptainerDriver {
     shared: Arc<Shared>,
     store: volume::VolumeStore,
     engine: volume::EngineConfig,
+    /// Why `engine.kind` serves new mounts (`--engine`, the probe).
+    engine_reason: String,
     mount_root: PathBuf,
     default_size: u64,
     leases: Arc<Leases>,
@@ -143,11 +149,32 @@ impl CryptainerDriver {
                 path: options.storage_dir.clone(),
                 source: std::io::Error::other(error.to_string()),
             })?;
+        let state_root = options.run_dir.join("engines");
+        std::fs::create_dir_all(&state_root)
+            .map_err(io("create the engines' directory", &state_root))?;
+        let decision = options
+            .engine
+            .decide(&state_root)
+            .map_err(|error| AgentError::Io {
+                action: "use the volume engine asked for",
+                path: state_root.clone(),
+                source: std::io::Error::other(volume::engine::chain(&error)),
+            })?;
+        tracing::info!(engine = %decision.kind, reason = %decision.reason, "volume engine chosen");
+        shared.update_status(|status| {
+            status.volume_engine = Some(crate::files::VolumeEngineStatus {
+                engine: decision.kind.name().to_owned(),
+                reason: decision.reason.clone(),
+            });
+        });
+        let mut engine = engine_config(state_root);
+        engine.kind = decision.kind;
         Ok(CryptainerDriver {
             leases: Arc::new(Leases::new(Arc::clone(&shared), timing)),
             shared,
             store,
-            engine: engine_config(options.run_dir.join("engines")),
+            engine,
+            engine_reason: decision.reason,
             mount_root,
             default_size: options.default_size,
         })
@@ -255,6 +282,21 @@ impl CryptainerDriver {
         }
         if let Some(reason) = self.leases.fenced(&info.name) {
             status.insert("fenced".to_owned(), reason);
+        }
+        // The engine serving it here, or the one its next mount here uses,
+        // and why that one.
+        match self.leases.engine_of(&info.name) {
+            Some(engine) if engine != self.engine.kind => {
+                status.insert("engine".to_owned(), engine.name().to_owned());
+                status.insert(
+                    "engine_reason".to_owned(),
+                    "mounted before the agent restarted with another --engine".to_owned(),
+                );
+            }
+            _ => {
+                status.insert("engine".to_owned(), self.engine.kind.name().to_owned());
+                status.insert("engine_reason".to_owned(), self.engine_reason.clone());
+            }
         }
         Volume {
             name: info.name,

@@ -96,7 +96,20 @@ pub enum AgentCommand {
             value_name = "SECONDS"
         )]
         lease_seconds: u32,
+        /// Which engine serves the volumes mounted from now on: kernel
+        /// (dm-crypt on the same LUKS2 image, where device-mapper works), user
+        /// (an engine process per volume: FUSE, a loop device) or auto (kernel
+        /// where a probe at start finds that it works, else user). The choice
+        /// and why are in the log, status.json and `docker volume inspect`;
+        /// volumes mounted before a restart keep their engine.
+        #[arg(long, default_value = "auto", value_parser = parse_engine, value_name = "auto|kernel|user")]
+        engine: volume::EngineChoice,
     },
+}
+
+fn parse_engine(text: &str) -> Result<volume::EngineChoice, String> {
+    text.parse()
+        .map_err(|error: volume::VolumeError| error.to_string())
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -144,6 +157,7 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
             no_volumes,
             docker_socket,
             lease_seconds,
+            engine,
         } => {
             // Mount points go to Docker, which reads a relative path against
             // the container's bundle: every path the plugin hands out is
@@ -160,6 +174,7 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
                 default_size: *default_volume_size,
                 docker_socket: docker_socket.clone(),
                 lease_seconds: *lease_seconds,
+                engine: *engine,
             });
             let options = agent::RunOptions {
                 data_dir: data_dir.clone(),

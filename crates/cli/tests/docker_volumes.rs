@@ -316,3 +316,56 @@ fn the_engine_the_agent_starts_keeps_no_descriptor_the_agent_inherited() {
         "the engine does not hold its image: {files:?}"
     );
 }
+
+/// `agent run --engine auto` (the default) says which engine it chose and
+/// why in `status.json` and `docker volume inspect`, for a volume not yet
+/// mounted (the engine its next mount uses) and one in use alike. On a host
+/// without device-mapper that is the user engine, with the kernel engine's
+/// probe failure as the reason; with it, the kernel engine.
+#[test]
+fn the_engine_choice_and_its_reason_are_in_status_json_and_docker_volume_inspect() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let agent = Agent::start_with(
+        &server,
+        dir.path(),
+        "choice",
+        &dir.path().join("storage"),
+        &["--engine", "auto"],
+    );
+    let status = agent.status();
+    let engine = status["volume_engine"]["engine"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reason = status["volume_engine"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(engine == "user" || engine == "kernel", "{status}");
+    assert!(reason.starts_with("--engine auto: "), "{reason}");
+    if engine == "user" {
+        assert!(
+            reason.contains("the kernel engine does not work here"),
+            "{reason}"
+        );
+    } else {
+        assert!(reason.contains("dm-crypt"), "{reason}");
+    }
+
+    let volume = format!("{}-choice", agent.driver);
+    agent.create_volume(&volume, "64M");
+    let inspect = |volume: &str| -> serde_json::Value {
+        let shown = docker.ok(&["volume", "inspect", volume]);
+        serde_json::from_str::<serde_json::Value>(&shown).unwrap()[0]["Status"].clone()
+    };
+    let shown = inspect(&volume);
+    assert_eq!(shown["engine"], engine.as_str(), "{shown}");
+    assert_eq!(shown["engine_reason"], reason.as_str(), "{shown}");
+    let container = format!("{}-user", agent.driver);
+    docker.run_detached(&container, &volume, &["sleep", "600"]);
+    let _guard = docker_support::RemoveContainer::new(&docker, &container);
+    let shown = inspect(&volume);
+    assert_eq!(shown["engine"], engine.as_str(), "{shown}");
+}

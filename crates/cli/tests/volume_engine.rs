@@ -115,7 +115,7 @@ fn the_engine_cryptainer_runs_keeps_no_descriptor_it_inherited() {
         .mount(&fixture.target(), Filesystem::Ext4, &fixture.engine)
         .unwrap();
     drop(inherited);
-    let pid = mounted.engine_pid();
+    let pid = mounted.engine_pid().unwrap();
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(
         cmdline.starts_with(env!("CARGO_BIN_EXE_cryptainer").as_bytes()),
@@ -174,7 +174,7 @@ fn an_engine_outlives_its_control_process_and_a_new_one_recovers_it() {
     let mounted = found.pop().unwrap();
     assert_eq!(mounted.name(), "survivor");
     assert_eq!(mounted.target(), target);
-    let pid = mounted.engine_pid();
+    let pid = mounted.engine_pid().unwrap();
     mounted.unmount().map_err(|still| still.error).unwrap();
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists()

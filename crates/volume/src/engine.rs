@@ -27,7 +27,7 @@ use crate::cipher::BlockCipher;
 use crate::device::{BlockFile, DISK_FILE_NAME, MAX_IN_FLIGHT};
 use crate::loopdev::LoopDevice;
 use crate::mount::{self, Filesystem};
-use crate::state::EngineState;
+use crate::state::{EngineState, UserState};
 
 /// The length of a volume key in bytes (AES-256-XTS: two 256-bit keys).
 pub const KEY_LEN: usize = 64;
@@ -436,21 +436,26 @@ impl Running {
                 // inode table now, in moments, and no background thread
                 // writes encrypted zeros over them after the mount.
                 zeroing.switch.store(zeroing.cheap, Ordering::Release);
-                let made = mount::mkfs(&device, filesystem, zeroing.cheap);
+                let cost = if zeroing.cheap {
+                    mount::Zeroing::Free
+                } else {
+                    mount::Zeroing::Written
+                };
+                let made = mount::mkfs(&device, filesystem, cost);
                 zeroing.switch.store(false, Ordering::Release);
                 made?;
                 filesystem.name().to_owned()
             }
         };
         mount::mount(&device, &args.target, &fs_name)?;
-        EngineState {
+        EngineState::User(UserState {
             pid: std::process::id(),
             image: args.image.clone(),
             target: args.target.clone(),
             fuse_dir: fuse_dir.to_owned(),
             loop_device: device,
             direct_io,
-        }
+        })
         .write(&self.state_dir)
     }
 

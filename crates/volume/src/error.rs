@@ -88,6 +88,10 @@ pub enum VolumeError {
     /// `format` was asked for an image that has a LUKS2 header already.
     #[error("{0} has a LUKS2 header already; it is left untouched")]
     AlreadyFormatted(PathBuf),
+    /// `--engine kernel` was asked for, and the kernel engine does not work
+    /// here.
+    #[error("the kernel engine (dm-crypt) does not work on this host; use --engine auto or user")]
+    KernelEngine(#[source] Box<VolumeError>),
     /// The storage holding the image is (nearly) full, which is why the
     /// operation failed.
     #[error("the volume storage {directory} is full ({free} bytes free)")]

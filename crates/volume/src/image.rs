@@ -70,9 +70,16 @@ pub(crate) fn state(image: &Path) -> Result<ImageState, VolumeError> {
     }
 }
 
-/// Opens the keyslot of `image` with `secret`: the volume key and the data
-/// segment the header describes.
-pub(crate) fn open(image: &Path, secret: &[u8]) -> Result<(VolumeKey, DataSegment), VolumeError> {
+/// What opening or formatting an image gives: the volume key, the data
+/// segment the header describes, and the header's UUID.
+pub(crate) struct Opened {
+    pub key: VolumeKey,
+    pub segment: DataSegment,
+    pub uuid: String,
+}
+
+/// Opens the keyslot of `image` with `secret`.
+pub(crate) fn open(image: &Path, secret: &[u8]) -> Result<Opened, VolumeError> {
     let header_error = |source| VolumeError::Header {
         image: image.to_owned(),
         source,
@@ -107,19 +114,23 @@ pub(crate) fn open(image: &Path, secret: &[u8]) -> Result<(VolumeKey, DataSegmen
             source: LuksError::InvalidMetadata("the data segment starts past the image's end"),
         });
     }
-    Ok((key, segment))
+    Ok(Opened {
+        key,
+        segment,
+        uuid: header.uuid().to_owned(),
+    })
 }
 
 /// Writes the LUKS2 header of a new volume over the start of the fresh
 /// `image`: a new random volume key, its keyslot opened by `secret`.
-/// Returns the key and the data segment. The header's blocks are reserved
+/// The header's blocks are reserved
 /// first, so on a full storage nothing is written and the image stays a
 /// fresh one.
 pub(crate) fn format(
     image: &Path,
     secret: &[u8],
     options: &FormatOptions,
-) -> Result<(VolumeKey, DataSegment), VolumeError> {
+) -> Result<Opened, VolumeError> {
     let volume_key = VolumeKey::generate();
     // The binary header keeps at most 47 bytes of label; volume names run to
     // 64, and the label is only a hint for people.
@@ -160,7 +171,11 @@ pub(crate) fn format(
         sector_size: usize::try_from(luks::NEW_SECTOR_SIZE)
             .map_err(|_| VolumeError::InvalidSize(0))?,
     };
-    Ok((volume_key, segment))
+    Ok(Opened {
+        key: volume_key,
+        segment,
+        uuid: header.uuid.clone(),
+    })
 }
 
 /// Empties an image formatted by a first mount that then failed (a hole of

@@ -15,11 +15,15 @@
 pub mod buffer;
 pub mod cipher;
 pub mod device;
+pub mod dm;
 pub mod engine;
 mod error;
 mod image;
+pub mod kernel;
+mod keyring;
 pub mod loopdev;
 pub mod mount;
+mod mounted;
 pub mod state;
 pub mod volume;
 
@@ -28,4 +32,7 @@ pub use error::VolumeError;
 pub use image::{ImageState, KeyslotSecret};
 pub use luks::{CryptainerToken, DataSegment, FormatOptions};
 pub use mount::Filesystem;
-pub use volume::{EngineConfig, Mounted, StillMounted, Unlocked, Volume, VolumeStore};
+pub use mounted::{Mounted, StillMounted};
+pub use volume::{
+    EngineChoice, EngineConfig, EngineDecision, EngineKind, Unlocked, Volume, VolumeStore,
+};

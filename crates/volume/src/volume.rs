@@ -5,19 +5,18 @@
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use luks::{DataSegment, FormatOptions, VolumeKey};
-use rustix::process::{Pid, PidfdFlags, Signal};
 
 use crate::VolumeError;
 use crate::engine::{EngineArgs, FUSE_DIR, SECTOR_SIZE};
 use crate::image::{self, ImageState, KeyslotSecret};
-use crate::mount::{self, Filesystem};
+use crate::kernel;
+use crate::mount::Filesystem;
+use crate::mounted::{Mounted, remove_state_dir};
 use crate::state::EngineState;
 
 /// The default directory holding one state directory per mounted volume.
@@ -29,11 +28,6 @@ pub const ENGINE_PROGRAM: &str = "cryptainer";
 const IMAGE_SUFFIX: &str = ".img";
 /// The largest volume: 16 TiB.
 const MAX_SIZE: u64 = 16 << 40;
-/// How long an engine may take to stop once told to.
-const STOP_DEADLINE: Duration = Duration::from_secs(60);
-/// How long a fenced engine may take to stop before it is killed: fencing
-/// waits for nobody, so only the teardown itself counts.
-const FENCE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A directory of volume images, one sparse file per volume.
 #[derive(Clone, Debug)]
@@ -134,12 +128,107 @@ fn valid_name(name: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-'))
 }
 
-/// How to run engines: which binary, where their state directories live.
+/// The two engines that serve a volume's LUKS2 image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineKind {
+    /// An engine process per volume: FUSE, a loop device, the sector
+    /// cipher in user space. Works wherever FUSE and loop devices do.
+    User,
+    /// dm-crypt in the kernel ([`crate::kernel`]), where device-mapper works.
+    Kernel,
+}
+
+impl EngineKind {
+    /// `user` or `kernel`, as `--engine` takes it and status files show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::User => "user",
+            EngineKind::Kernel => "kernel",
+        }
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// Which engine to use (`--engine`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// The kernel engine where the probe finds that it works, else the user
+    /// engine.
+    #[default]
+    Auto,
+    /// The kernel engine, or an error saying why it cannot work here.
+    Kernel,
+    /// The user engine.
+    User,
+}
+
+impl std::str::FromStr for EngineChoice {
+    type Err = VolumeError;
+    fn from_str(text: &str) -> Result<Self, VolumeError> {
+        match text {
+            "auto" => Ok(EngineChoice::Auto),
+            "kernel" => Ok(EngineChoice::Kernel),
+            "user" => Ok(EngineChoice::User),
+            other => Err(VolumeError::EngineArgs(format!(
+                "unknown engine {other:?}: use auto, kernel or user"
+            ))),
+        }
+    }
+}
+
+/// The engine chosen, and why: for the log and the status a node reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineDecision {
+    /// The engine new mounts use.
+    pub kind: EngineKind,
+    /// Why, in a sentence.
+    pub reason: String,
+}
+
+impl EngineChoice {
+    /// Decides on an engine: for `Auto` and `Kernel`, by probing the kernel
+    /// engine ([`kernel::probe`], which sets up and removes a throwaway
+    /// dm-crypt device); `scratch` is a directory for a device node where
+    /// `/dev` has none. `Kernel` fails with the probe's error.
+    pub fn decide(self, scratch: &Path) -> Result<EngineDecision, VolumeError> {
+        let user = |reason: String| EngineDecision {
+            kind: EngineKind::User,
+            reason,
+        };
+        let flag = match self {
+            EngineChoice::User => return Ok(user("--engine user".to_owned())),
+            EngineChoice::Auto => "--engine auto",
+            EngineChoice::Kernel => "--engine kernel",
+        };
+        match kernel::probe(scratch) {
+            Ok(support) => Ok(EngineDecision {
+                kind: EngineKind::Kernel,
+                reason: format!("{flag}: {support}"),
+            }),
+            Err(error) if self == EngineChoice::Auto => Ok(user(format!(
+                "{flag}: the kernel engine does not work here ({})",
+                crate::engine::chain(&error)
+            ))),
+            Err(error) => Err(VolumeError::KernelEngine(Box::new(error))),
+        }
+    }
+}
+
+/// How to run engines: which engine, which binary, where their state
+/// directories live.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
+    /// The engine new mounts use.
+    pub kind: EngineKind,
     /// The program whose [`engine::SUBCOMMAND`](crate::engine::SUBCOMMAND)
-    /// runs an engine (`cryptainer`).
+    /// runs a user-space engine (`cryptainer`).
     pub engine_binary: PathBuf,
+
     /// The directory holding one state directory per mounted volume.
     pub state_root: PathBuf,
     /// FUSE worker threads per engine, 1 to 64 (`None`: four per core, at
@@ -148,12 +237,15 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// Engines run as `program volume-engine`, with state under `state_root`.
+    /// User-space engines run as `program volume-engine`, with state under
+    /// `state_root`; new mounts use the user engine until `kind` says
+    /// otherwise.
     pub fn with_program(
         program: impl Into<PathBuf>,
         state_root: impl Into<PathBuf>,
     ) -> EngineConfig {
         EngineConfig {
+            kind: EngineKind::User,
             engine_binary: program.into(),
             state_root: state_root.into(),
             threads: None,
@@ -170,7 +262,7 @@ impl EngineConfig {
         EngineConfig::with_program(program, state_root)
     }
 
-    fn state_dir(&self, name: &str) -> PathBuf {
+    pub(crate) fn state_dir(&self, name: &str) -> PathBuf {
         self.state_root.join(name)
     }
 }
@@ -204,11 +296,12 @@ impl Volume {
     /// (offset, size, sector size) from the image's LUKS2 header. A secret
     /// that opens no keyslot is [`VolumeError::WrongSecret`].
     pub fn open(self, secret: &KeyslotSecret) -> Result<Unlocked, VolumeError> {
-        let (key, segment) = image::open(&self.image, secret.expose_secret())?;
+        let opened = image::open(&self.image, secret.expose_secret())?;
         Ok(Unlocked {
             volume: self,
-            key,
-            segment,
+            key: opened.key,
+            segment: opened.segment,
+            uuid: opened.uuid,
             formatted_now: false,
         })
     }
@@ -227,11 +320,12 @@ impl Volume {
             ImageState::Fresh => {}
             ImageState::Formatted => return Err(VolumeError::AlreadyFormatted(self.image)),
         }
-        let (key, segment) = image::format(&self.image, secret.expose_secret(), options)?;
+        let opened = image::format(&self.image, secret.expose_secret(), options)?;
         Ok(Unlocked {
             volume: self,
-            key,
-            segment,
+            key: opened.key,
+            segment: opened.segment,
+            uuid: opened.uuid,
             formatted_now: true,
         })
     }
@@ -255,6 +349,8 @@ pub struct Unlocked {
     volume: Volume,
     key: VolumeKey,
     segment: DataSegment,
+    /// The LUKS2 header's UUID.
+    uuid: String,
     /// Whether this process wrote the header just now: a failed first mount
     /// then makes the image fresh again.
     formatted_now: bool,
@@ -282,12 +378,14 @@ impl Unlocked {
         self.segment
     }
 
-    /// Starts an engine for this volume, hands it the key through a pipe, and
-    /// waits until it reports the filesystem mounted at `target` (created with
-    /// `filesystem` if the volume is blank). The key is wiped from this
-    /// process when this returns, whatever the outcome. A first mount that
-    /// fails leaves a fresh image again (it held nothing), and a failure on a
-    /// nearly full storage says so ([`VolumeError::StorageFull`]).
+    /// Mounts the volume at `target` (its filesystem created with
+    /// `filesystem` if the volume is blank) with `engine.kind`: the user
+    /// engine's process is started and handed the key through a pipe, and
+    /// this waits until it reports the filesystem mounted; the kernel engine
+    /// sets up dm-crypt with the key and mounts it here. The key is wiped
+    /// from this process when this returns, whatever the outcome. A first
+    /// mount that fails leaves a fresh image again (it held nothing), and a
+    /// failure on a nearly full storage says so ([`VolumeError::StorageFull`]).
     pub fn mount(
         self,
         target: &Path,
@@ -296,13 +394,49 @@ impl Unlocked {
     ) -> Result<Mounted, VolumeError> {
         let image = self.volume.image.clone();
         let formatted_now = self.formatted_now;
-        self.start_engine(target, filesystem, engine)
-            .map_err(|error| {
-                if formatted_now {
-                    image::reset(&image);
-                }
-                image::explain(&image, error)
-            })
+        let mounted = match engine.kind {
+            EngineKind::User => self.start_engine(target, filesystem, engine),
+            EngineKind::Kernel => self.activate(target, filesystem, engine),
+        };
+        mounted.map_err(|error| {
+            if formatted_now {
+                image::reset(&image);
+            }
+            image::explain(&image, error)
+        })
+    }
+
+    /// The kernel engine's mount ([`kernel::activate`]).
+    fn activate(
+        self,
+        target: &Path,
+        filesystem: Filesystem,
+        engine: &EngineConfig,
+    ) -> Result<Mounted, VolumeError> {
+        let Unlocked {
+            volume,
+            key,
+            segment,
+            uuid,
+            formatted_now: _,
+        } = self;
+        let state_dir = prepare_state_dir(engine, &volume.name)?;
+        let setup = kernel::Activation {
+            image: &volume.image,
+            luks_uuid: &uuid,
+            segment,
+            dm_name: kernel::device_name(&engine.state_root, &volume.name),
+            state_dir: &state_dir,
+            target,
+            filesystem,
+        };
+        match kernel::activate(&setup, key) {
+            Ok(state) => Ok(Mounted::kernel(volume, state, state_dir)),
+            Err(error) => {
+                remove_state_dir(&state_dir);
+                Err(error)
+            }
+        }
     }
 
     fn start_engine(
@@ -315,12 +449,10 @@ impl Unlocked {
             volume,
             key,
             segment,
+            uuid: _,
             formatted_now: _,
         } = self;
-        let state_dir = engine.state_dir(&volume.name);
-        if EngineState::read(&state_dir)?.is_some() {
-            return Err(VolumeError::Busy(state_dir));
-        }
+        let state_dir = prepare_state_dir(engine, &volume.name)?;
         let sector_size =
             u32::try_from(segment.sector_size).map_err(|_| VolumeError::InvalidSize(0))?;
         let args = EngineArgs {
@@ -333,10 +465,6 @@ impl Unlocked {
             filesystem,
             threads: engine.threads,
         };
-        std::fs::create_dir_all(&state_dir)
-            .map_err(|source| VolumeError::io("creating", &state_dir, source))?;
-        std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|source| VolumeError::io("restricting", &state_dir, source))?;
         let log_path = state_dir.join("engine.log");
         let log = OpenOptions::new()
             .create(true)
@@ -404,256 +532,25 @@ impl Unlocked {
                 .unwrap_or("exited without a report");
             return Err(VolumeError::Engine(message.to_owned()));
         }
-        let state = EngineState::read(&state_dir)?
-            .ok_or_else(|| VolumeError::BadState(state_dir.join(crate::state::STATE_FILE)))?;
-        let pidfd = open_pidfd(state.pid)?;
-        Ok(Mounted {
-            volume,
-            state,
-            state_dir,
-            pidfd,
-            child: Some(child),
-        })
+        match EngineState::read(&state_dir)? {
+            Some(EngineState::User(state)) => Mounted::user(volume, state, state_dir, Some(child)),
+            _ => Err(VolumeError::BadState(
+                state_dir.join(crate::state::STATE_FILE),
+            )),
+        }
     }
 }
 
-/// A volume served by a running engine and mounted at [`target`](Mounted::target).
-/// Dropping it leaves the engine running: only [`unmount`](Mounted::unmount)
-/// stops it, and [`recover`](Mounted::recover) finds it again.
-pub struct Mounted {
-    volume: Volume,
-    state: EngineState,
-    state_dir: PathBuf,
-    pidfd: OwnedFd,
-    child: Option<Child>,
-}
-
-impl std::fmt::Debug for Mounted {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("Mounted")
-            .field("volume", &self.volume)
-            .field("state", &self.state)
-            .finish_non_exhaustive()
+/// Makes the state directory of volume `name` (0700), refusing if a state
+/// says it is mounted already.
+fn prepare_state_dir(engine: &EngineConfig, name: &str) -> Result<PathBuf, VolumeError> {
+    let state_dir = engine.state_dir(name);
+    if EngineState::read(&state_dir)?.is_some() {
+        return Err(VolumeError::Busy(state_dir));
     }
-}
-
-/// [`Mounted::unmount`] failed; the volume is still mounted.
-#[derive(Debug, thiserror::Error)]
-#[error("the volume is still mounted")]
-pub struct StillMounted {
-    /// The volume, still mounted.
-    pub mounted: Box<Mounted>,
-    /// Why it could not be unmounted.
-    #[source]
-    pub error: VolumeError,
-}
-
-impl Mounted {
-    /// The volume's name.
-    pub fn name(&self) -> &str {
-        &self.volume.name
-    }
-
-    /// Where the decrypted filesystem is mounted.
-    pub fn target(&self) -> &Path {
-        &self.state.target
-    }
-
-    /// The loop device the filesystem is mounted from.
-    pub fn loop_device(&self) -> &Path {
-        &self.state.loop_device
-    }
-
-    /// The engine's process id.
-    pub fn engine_pid(&self) -> u32 {
-        self.state.pid
-    }
-
-    /// Whether the loop device runs with direct I/O on the FUSE file.
-    pub fn direct_io(&self) -> bool {
-        self.state.direct_io
-    }
-
-    /// Unmounts the filesystem (refusing if it is busy), then tells the
-    /// engine to detach the loop device, end the FUSE session, wipe the key
-    /// and exit, and waits for it to be gone.
-    pub fn unmount(self) -> Result<Volume, StillMounted> {
-        if let Err(error) = mount::unmount(&self.state.target) {
-            return Err(StillMounted {
-                mounted: Box::new(self),
-                error,
-            });
-        }
-        if let Err(error) = rustix::process::pidfd_send_signal(&self.pidfd, Signal::TERM) {
-            // ESRCH: the engine is gone already.
-            if error != rustix::io::Errno::SRCH {
-                return Err(StillMounted {
-                    mounted: Box::new(self),
-                    error: VolumeError::sys("pidfd_send_signal", error),
-                });
-            }
-        }
-        let mut stopped = self.engine_exited(STOP_DEADLINE)?;
-        if let Some(mut child) = stopped.child.take() {
-            let _ = child.wait();
-        }
-        Ok(stopped.volume)
-    }
-
-    /// Waits until the engine has exited, at most `deadline`; gives the mount
-    /// back if it has not.
-    fn engine_exited(self, deadline: Duration) -> Result<Mounted, StillMounted> {
-        match wait_exit(&self.pidfd, deadline) {
-            Ok(()) => Ok(self),
-            Err(error) => Err(StillMounted {
-                mounted: Box::new(self),
-                error,
-            }),
-        }
-    }
-
-    /// Stops serving the volume at once, even while containers use it (they
-    /// get I/O errors from then on): for a node that can no longer keep the
-    /// volume's lease, so that another node may take it without two writers.
-    /// Detaches the filesystem here, tells the engine to fence (SIGUSR1: it
-    /// aborts its FUSE connection, detaches the loop device and exits, wiping
-    /// the key), and kills it if it has not exited within `FENCE_DEADLINE` (10 s)
-    /// (closing its FUSE device aborts the connection as well). Whatever the
-    /// engine left is removed. Fails only if the engine cannot be stopped.
-    pub fn fence(self) -> Result<Volume, StillMounted> {
-        let _ = mount::unmount_lazy(&self.state.target);
-        // ESRCH: the engine is gone already; the wait below returns at once.
-        let _ = rustix::process::pidfd_send_signal(&self.pidfd, Signal::USR1);
-        let mut stopped = match self.engine_exited(FENCE_DEADLINE) {
-            Ok(stopped) => stopped,
-            Err(still) => {
-                let mounted = *still.mounted;
-                tracing::warn!(volume = %mounted.volume.name, "the engine did not stop when fenced; killing it");
-                let _ = rustix::process::pidfd_send_signal(&mounted.pidfd, Signal::KILL);
-                mounted.engine_exited(FENCE_DEADLINE)?
-            }
-        };
-        if let Some(mut child) = stopped.child.take() {
-            let _ = child.wait();
-        }
-        let _ = mount::abort_fuse(&stopped.state.fuse_dir);
-        remove_state_dir(&stopped.state_dir);
-        Ok(stopped.volume)
-    }
-
-    /// Finds the volumes whose engines still run under `engine.state_root`
-    /// (after a restart of the control process), and cleans up after engines
-    /// that died: their mount, FUSE mount and state directory.
-    pub fn recover(
-        store: &VolumeStore,
-        engine: &EngineConfig,
-    ) -> Result<Vec<Mounted>, VolumeError> {
-        let entries = match std::fs::read_dir(&engine.state_root) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(VolumeError::io("listing", &engine.state_root, source)),
-        };
-        let mut mounted = Vec::new();
-        for entry in entries.filter_map(Result::ok) {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            let Ok(volume) = store.get(&name) else {
-                continue;
-            };
-            let state_dir = entry.path();
-            let state = EngineState::read(&state_dir)?;
-            let alive = state
-                .as_ref()
-                .and_then(|state| engine_pidfd(state, &state_dir));
-            match (state, alive) {
-                (Some(state), Some(pidfd)) => mounted.push(Mounted {
-                    volume,
-                    state,
-                    state_dir,
-                    pidfd,
-                    child: None,
-                }),
-                (state, _) => {
-                    tracing::warn!(volume = %name, "cleaning up after an engine that is gone");
-                    clean_up_dead(state.as_ref(), &state_dir);
-                }
-            }
-        }
-        Ok(mounted)
-    }
-
-    /// The volume's state directory.
-    pub fn state_dir(&self) -> &Path {
-        &self.state_dir
-    }
-}
-
-/// A pidfd for the engine in `state`, if that process still runs and is the
-/// engine for `state_dir` (not a new process that reused the pid).
-fn engine_pidfd(state: &EngineState, state_dir: &Path) -> Option<OwnedFd> {
-    let pidfd = open_pidfd(state.pid).ok()?;
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", state.pid)).ok()?;
-    let wanted = state_dir.as_os_str().as_encoded_bytes();
-    let ours = cmdline
-        .split(|byte| *byte == 0)
-        .any(|argument| argument == wanted);
-    ours.then_some(pidfd)
-}
-
-/// Removes what a dead engine left: the mount (lazily: nothing can be
-/// written through a dead FUSE connection anyway), the FUSE mount, the state
-/// directory. The loop device detaches itself (autoclear) once the
-/// filesystem above it is released.
-fn clean_up_dead(state: Option<&EngineState>, state_dir: &Path) {
-    if let Some(state) = state {
-        let _ = mount::unmount_lazy(&state.target);
-        let _ = mount::unmount_lazy(&state.fuse_dir);
-        if let Some(number) = crate::loopdev::device_number(&state.loop_device) {
-            if let Err(error) = crate::loopdev::wait_detached(number, Duration::from_secs(10)) {
-                tracing::warn!(error = %crate::engine::chain(&error), "the loop device of a dead engine is still attached");
-            }
-        }
-    } else {
-        let _ = mount::unmount_lazy(&state_dir.join(FUSE_DIR));
-    }
-    remove_state_dir(state_dir);
-}
-
-/// Removes a state directory an engine no longer serves from.
-fn remove_state_dir(state_dir: &Path) {
-    let _ = std::fs::remove_file(state_dir.join(crate::state::STATE_FILE));
-    let _ = std::fs::remove_file(state_dir.join("engine.log"));
-    let _ = std::fs::remove_dir(state_dir.join(FUSE_DIR));
-    let _ = std::fs::remove_dir(state_dir);
-}
-
-fn open_pidfd(pid: u32) -> Result<OwnedFd, VolumeError> {
-    let pid = i32::try_from(pid)
-        .ok()
-        .and_then(Pid::from_raw)
-        .ok_or(VolumeError::Engine("invalid engine pid".to_owned()))?;
-    rustix::process::pidfd_open(pid, PidfdFlags::empty())
-        .map_err(|errno| VolumeError::sys("pidfd_open", errno))
-}
-
-/// Waits until the process behind `pidfd` has exited.
-fn wait_exit(pidfd: &OwnedFd, deadline: Duration) -> Result<(), VolumeError> {
-    use rustix::event::{PollFd, PollFlags, poll};
-    let until = Instant::now() + deadline;
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(VolumeError::Timeout("the volume engine to exit"));
-        }
-        let timeout = rustix::event::Timespec::try_from(left)
-            .map_err(|_| VolumeError::Timeout("the volume engine to exit"))?;
-        let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
-        match poll(&mut fds, Some(&timeout)) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-            Ok(_) => return Ok(()),
-            Err(errno) => return Err(VolumeError::sys("poll", errno)),
-        }
-    }
+    std::fs::create_dir_all(&state_dir)
+        .map_err(|source| VolumeError::io("creating", &state_dir, source))?;
+    std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|source| VolumeError::io("restricting", &state_dir, source))?;
+    Ok(state_dir)
 }

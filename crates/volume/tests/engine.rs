@@ -68,7 +68,7 @@ impl Fixture {
 
     fn unmount(&mut self) {
         let mounted = self.mounted.take().unwrap();
-        let pid = mounted.engine_pid();
+        let pid = mounted.engine_pid().unwrap();
         let state_dir = mounted.state_dir().to_owned();
         let fuse_dir = state_dir.join("fuse");
         let loop_device = mounted.loop_device().to_owned();
@@ -331,7 +331,7 @@ fn the_engine_drops_inherited_descriptors_reads_into_huge_pages_and_stays_small(
     );
     let secret = Secret::generate();
     let mounted = fixture.mount("hygiene", &secret);
-    let pid = mounted.engine_pid();
+    let pid = mounted.engine_pid().unwrap();
     drop(inherited);
 
     let descriptors: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -395,7 +395,7 @@ fn killing_the_engine_loses_nothing_that_was_fsynced() {
     fixture.store.create("crash", SIZE).unwrap();
     let secret = Secret::generate();
     let target = fixture.target();
-    let pid = fixture.mount("crash", &secret).engine_pid();
+    let pid = fixture.mount("crash", &secret).engine_pid().unwrap();
 
     let synced: Vec<(PathBuf, Vec<u8>)> = (0..20u8)
         .map(|index| {
@@ -458,7 +458,7 @@ fn fencing_a_busy_volume_stops_it_at_once_and_keeps_what_was_fsynced() {
     busy.sync_all().unwrap();
 
     let mounted = fixture.mounted.take().unwrap();
-    let pid = mounted.engine_pid();
+    let pid = mounted.engine_pid().unwrap();
     let state_dir = mounted.state_dir().to_owned();
     let fuse_dir = state_dir.join("fuse");
     let loop_device = mounted.loop_device().to_owned();
@@ -527,7 +527,7 @@ fn a_flipped_ciphertext_byte_crashes_nothing() {
     file.write_all_at(&[byte[0] ^ 0x01], offset).unwrap();
     file.sync_all().unwrap();
 
-    let pid = fixture.mount("flip", &secret).engine_pid();
+    let pid = fixture.mount("flip", &secret).engine_pid().unwrap();
     // The damaged block reads as garbage (XTS has no integrity): the file
     // differs, the rest of the volume is intact, the engine keeps serving.
     match std::fs::read(target.join("victim")) {

@@ -217,6 +217,15 @@ impl Leases {
         Some((mounted.volume, sent))
     }
 
+    /// The engine serving `name`, if it is mounted here.
+    pub(crate) fn engine_of(&self, name: &str) -> Option<volume::EngineKind> {
+        self.mounted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .map(|mounted| mounted.volume.engine())
+    }
+
     /// Whether `name` is mounted here with its lease kept.
     pub(crate) fn is_mounted(&self, name: &str) -> bool {
         self.mounted

@@ -22,6 +22,10 @@ struct Cli {
     /// The directory holding the engines' state directories.
     #[arg(long, default_value = volume::volume::DEFAULT_STATE_ROOT)]
     state_root: PathBuf,
+    /// The engine a mount uses: kernel (dm-crypt), user (an engine process:
+    /// FUSE, a loop device) or auto (kernel where its probe works).
+    #[arg(long, default_value = "auto", value_parser = parse_engine, value_name = "auto|kernel|user")]
+    engine: volume::EngineChoice,
     #[command(subcommand)]
     command: Action,
 }
@@ -56,6 +60,13 @@ enum Action {
         /// The volume's name.
         name: String,
     },
+    /// Stops a mounted volume at once, even while it is in use (what the
+    /// agent does when it cannot keep a volume's lease): its users get I/O
+    /// errors, its key is wiped.
+    Fence {
+        /// The volume's name.
+        name: String,
+    },
     /// Lists the mounted volumes whose engines run, cleaning up dead ones.
     Recover,
     /// Deletes a volume's image.
@@ -63,6 +74,11 @@ enum Action {
         /// The volume's name.
         name: String,
     },
+}
+
+fn parse_engine(text: &str) -> Result<volume::EngineChoice, String> {
+    text.parse()
+        .map_err(|error: volume::VolumeError| error.to_string())
 }
 
 /// The longest keyslot secret read from standard input.
@@ -103,17 +119,26 @@ fn main() -> anyhow::Result<()> {
                     server: "cryptainer-volume-ctl".to_owned(),
                 },
             };
-            let engine = EngineConfig { threads, ..engine };
+            let decision = cli.engine.decide(&cli.state_root)?;
+            eprintln!("engine: {} ({})", decision.kind, decision.reason);
+            let engine = EngineConfig {
+                threads,
+                kind: decision.kind,
+                ..engine
+            };
             let mounted = store
                 .get(&name)?
                 .open_or_format(&secret, &format)?
                 .mount(&target, fs, &engine)?;
             println!(
-                "{} mounted at {} from {} (engine pid {}, direct I/O {})",
+                "{} mounted at {} from {} by the {} engine{} (direct I/O {})",
                 mounted.name(),
                 mounted.target().display(),
-                mounted.loop_device().display(),
-                mounted.engine_pid(),
+                mounted.device().display(),
+                mounted.engine(),
+                mounted
+                    .engine_pid()
+                    .map_or_else(String::new, |pid| format!(" (pid {pid})")),
                 mounted.direct_io()
             );
         }
@@ -124,14 +149,24 @@ fn main() -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("volume {name:?} is not mounted"))?;
             mounted.unmount().map_err(|still| still.error)?;
         }
+        Action::Fence { name } => {
+            let mounted = Mounted::recover(&store, &engine)?
+                .into_iter()
+                .find(|mounted| mounted.name() == name)
+                .ok_or_else(|| anyhow::anyhow!("volume {name:?} is not mounted"))?;
+            mounted.fence().map_err(|still| still.error)?;
+        }
         Action::Recover => {
             for mounted in Mounted::recover(&store, &engine)? {
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}",
                     mounted.name(),
                     mounted.target().display(),
-                    mounted.loop_device().display(),
-                    mounted.engine_pid()
+                    mounted.device().display(),
+                    mounted.engine(),
+                    mounted
+                        .engine_pid()
+                        .map_or_else(|| "-".to_owned(), |pid| pid.to_string())
                 );
             }
         }
