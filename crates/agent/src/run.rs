@@ -229,6 +229,13 @@ pub async fn run(
             if !fenced.is_empty() {
                 tracing::error!(?fenced, "volumes fenced: the key manager refuses this node");
             }
+            // Docker forgets a volume only through its plugin (Get, then
+            // Remove): keep answering it, from this node's own state, until
+            // told to stop, so that the node's volumes can be removed.
+            tracing::error!(
+                "the key manager refuses this node: the volume plugin keeps answering Docker from this node's own state, so that `docker volume rm` can remove its volumes (their images stay, no key is asked for); stop the agent (SIGTERM) when done"
+            );
+            (&mut shutdown).await;
         }
     }
     let _ = stop.send(true);

@@ -77,6 +77,10 @@ pub struct CryptainerDriver {
     mount_root: PathBuf,
     default_size: u64,
     leases: Arc<Leases>,
+    /// Volumes Docker removed while the key manager refused this node:
+    /// their images stay (the key manager did not agree to their removal),
+    /// but this run of the agent no longer answers for them.
+    forgotten: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +106,13 @@ struct VolumeList {
 
 fn internal(error: impl std::fmt::Display) -> DriverError {
     DriverError::new(ErrorKind::Internal, error.to_string())
+}
+
+/// Whether the key manager refuses this node itself (decommissioned or
+/// revoked: 401, or a TLS handshake that refuses its certificate), as
+/// opposed to one request of it.
+fn refuses_node(error: &AgentError) -> bool {
+    matches!(error, AgentError::Refused { status: 401, .. })
 }
 
 /// Maps a key manager refusal onto what Docker shows.
@@ -177,6 +188,7 @@ impl CryptainerDriver {
             engine_reason: decision.reason,
             mount_root,
             default_size: options.default_size,
+            forgotten: std::sync::Mutex::new(std::collections::BTreeSet::new()),
         })
     }
 
@@ -265,6 +277,57 @@ impl CryptainerDriver {
         {
             tracing::warn!(volume = name, %error, "could not release the lease; it lapses by itself");
         }
+    }
+
+    /// What this node itself knows of volume `name` (its image is in the
+    /// storage, or it was fenced here), for Docker's Get when the key
+    /// manager cannot be asked (`why`); `None` for a volume unknown here or
+    /// forgotten.
+    fn local_volume(&self, name: &str, why: &str) -> Option<Volume> {
+        let forgotten = self
+            .forgotten
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(name);
+        let fenced = self.leases.fenced(name);
+        if forgotten || (self.store.get(name).is_err() && fenced.is_none()) {
+            return None;
+        }
+        let mut status = BTreeMap::from([("state".to_owned(), why.to_owned())]);
+        if let Some(reason) = fenced {
+            status.insert("fenced".to_owned(), reason);
+        }
+        Some(Volume {
+            name: name.to_owned(),
+            mountpoint: String::new(),
+            created_at: String::new(),
+            status,
+        })
+    }
+
+    /// Docker's Remove when the key manager refuses this node (it was
+    /// decommissioned): Docker forgets the volume, and so does this node
+    /// (its fenced mark), but the image stays, since the key manager did not
+    /// agree to its removal and another node may still use it; no key is
+    /// asked for. A volume mounted here is refused: it is fenced first.
+    fn forget(&self, name: &str, refusal: &AgentError) -> Result<(), DriverError> {
+        if self.leases.is_mounted(name) {
+            return Err(DriverError::new(
+                ErrorKind::Conflict,
+                format!("volume '{name}' is still mounted here; it is fenced shortly ({refusal})"),
+            ));
+        }
+        self.leases.forget_fenced(name);
+        self.forgotten
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned());
+        tracing::warn!(
+            volume = %name,
+            %refusal,
+            "the key manager refuses this node: Docker forgets the volume here, but its image stays in the storage and its key is not destroyed; an administrator removes the volume with `cryptainer volume rm` (which destroys the key), after which any node may delete the image"
+        );
+        Ok(())
     }
 
     fn to_volume(&self, info: VolumeInfo) -> Volume {
@@ -417,6 +480,7 @@ impl plugin::VolumeDriver for CryptainerDriver {
         .await;
         match removed {
             Ok(_) | Err(AgentError::Refused { status: 404, .. }) => {}
+            Err(error) if refuses_node(&error) => return self.forget(&name, &error),
             Err(error) => return Err(from_agent(error)),
         }
         if let Ok(volume) = self.store.get(&name) {
@@ -509,32 +573,37 @@ impl plugin::VolumeDriver for CryptainerDriver {
         .await;
         match answer {
             Ok(info) => Ok(self.to_volume(info)),
-            // With the key manager out of reach, a volume whose image is here
-            // still exists: Docker must find it (and fail at Mount, clearly),
-            // not quietly make a new local volume of the same name.
-            Err(AgentError::Http { .. }) if self.store.get(&name).is_ok() => Ok(Volume {
-                name,
-                mountpoint: String::new(),
-                created_at: String::new(),
-                status: BTreeMap::from([(
-                    "state".to_owned(),
-                    "key manager unreachable".to_owned(),
-                )]),
-            }),
+            // With the key manager out of reach, or refusing this node (it
+            // was decommissioned), a volume whose image is here still
+            // exists: Docker must find it (and fail at Mount, clearly), not
+            // quietly make a new local volume of the same name; and Docker
+            // can remove a volume only after its Get succeeds.
+            Err(error @ AgentError::Http { .. }) => self
+                .local_volume(&name, "key manager unreachable")
+                .ok_or_else(|| from_agent(error)),
+            Err(error) if refuses_node(&error) => self
+                .local_volume(&name, "the key manager refuses this node")
+                .ok_or_else(|| from_agent(error)),
             Err(error) => Err(from_agent(error)),
         }
     }
+
     async fn list(&self) -> Result<Vec<Volume>, DriverError> {
-        let list: VolumeList = send_json(
+        let listed = send_json::<VolumeList>(
             self.shared.http().get(self.url("/v1/volumes")),
             "list volumes",
         )
-        .await
-        .map_err(from_agent)?;
-        Ok(list
-            .volumes
-            .into_iter()
-            .map(|info| self.to_volume(info))
-            .collect())
+        .await;
+        match listed {
+            Ok(list) => Ok(list
+                .volumes
+                .into_iter()
+                .map(|info| self.to_volume(info))
+                .collect()),
+            // A refused node cannot learn which volumes exist; Docker still
+            // asks Get for those it has records of.
+            Err(error) if refuses_node(&error) => Ok(Vec::new()),
+            Err(error) => Err(from_agent(error)),
+        }
     }
 }

@@ -354,9 +354,11 @@ fn a_decommission_fences_the_volume_at_once(label: &str, agent_args: &[&str], re
         "{:?}",
         loops_under(&agent.run_dir)
     );
-    // Docker keeps its record of the volume: it cannot forget a volume whose
-    // plugin is gone or refused by the key manager (`docker volume rm` waits
-    // on the plugin's `Get`), and the volume's name is unique to this test.
+    // Docker's record of the volume is removed by
+    // a_decommissioned_node_s_volumes_can_be_removed_from_docker.
+    let _ = Command::new("docker")
+        .args(["volume", "rm", "--force", &volume])
+        .output();
 }
 
 #[test]
@@ -380,4 +382,66 @@ fn a_decommissioned_node_fences_its_volume_when_its_lease_renewal_is_refused() {
         &["--lease-seconds", "30", "--heartbeat-interval", "1h"],
         "the key manager refused the lease",
     );
+}
+
+/// Issue 21, item 6: Docker could not forget a volume whose plugin refused
+/// its `Get` (the key manager refusing a decommissioned node), nor one whose
+/// agent had stopped: `docker volume rm --force` failed after its retries
+/// and the record stayed. The agent of a refused node now fences its
+/// volumes, keeps serving the plugin, answers `Get` from its own state and
+/// lets `Remove` forget the volume; the images stay and no key is asked for
+/// or destroyed, since the key manager agreed to nothing.
+#[test]
+fn a_decommissioned_node_s_volumes_can_be_removed_from_docker() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let agent = Agent::start_with(
+        &server,
+        dir.path(),
+        "forget",
+        &dir.path().join("storage"),
+        &["--heartbeat-interval", "1s"],
+    );
+    // One volume in use (fenced at the decommission), one never mounted.
+    let (volume, container, guard) = writer(&docker, &agent, FSYNC_WRITER);
+    let idle = format!("{}-idle", agent.driver);
+    agent.create_volume(&idle, "64M");
+    let decommissioned = server.cli(&["node", "decommission", &agent.node_id()]);
+    assert!(
+        decommissioned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&decommissioned.stderr)
+    );
+    wait_fenced(&docker, &agent, &volume, &container);
+    drop(guard);
+
+    for name in [&volume, &idle] {
+        let started = std::time::Instant::now();
+        docker.ok(&["volume", "rm", name]);
+        eprintln!("docker volume rm {name}: {:?}", started.elapsed());
+        let listed = docker.ok(&["volume", "ls", "-q"]);
+        assert!(
+            !listed.lines().any(|line| line == name.as_str()),
+            "Docker still lists {name}: {listed}"
+        );
+        // The key manager agreed to nothing: the image stays on the storage,
+        // the volume and its key in the key manager.
+        assert!(agent.storage.join(format!("{name}.img")).exists(), "{name}");
+        let shown = volume_state(&server, name);
+        let key = server.cli(&["key", "show", shown["key_id"].as_str().unwrap(), "--json"]);
+        let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+        assert_ne!(key["state"], "destroyed", "{key}");
+    }
+    assert!(
+        fenced_volumes(&agent).get(&volume).is_none(),
+        "the fenced mark stays"
+    );
+    // The plugin answers for neither any more.
+    let (status, body) = plugin_call(
+        &agent.socket,
+        "/VolumeDriver.Get",
+        &format!(r#"{{"Name":"{idle}"}}"#),
+    );
+    assert_ne!(status, 200, "{body}");
 }

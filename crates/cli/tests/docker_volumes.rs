@@ -303,7 +303,7 @@ fn the_engine_the_agent_starts_keeps_no_descriptor_the_agent_inherited() {
     agent.create_volume(&volume, "64M");
     let container = format!("{}-user", agent.driver);
     docker.run_detached(&container, &volume, &["sleep", "600"]);
-    let _guard = docker_support::RemoveContainer::new(&docker, &container);
+    let guard = docker_support::RemoveContainer::new(&docker, &container);
     let engines = agent.engines_of(&volume);
     assert_eq!(engines.len(), 1, "{engines:?}");
     let files = open_files(engines[0]);
@@ -315,6 +315,8 @@ fn the_engine_the_agent_starts_keeps_no_descriptor_the_agent_inherited() {
         files.iter().any(|file| file.starts_with(&agent.storage)),
         "the engine does not hold its image: {files:?}"
     );
+    drop(guard);
+    docker.ok(&["volume", "rm", &volume]);
 }
 
 /// `agent run --engine auto` (the default) says which engine it chose and
@@ -365,7 +367,9 @@ fn the_engine_choice_and_its_reason_are_in_status_json_and_docker_volume_inspect
     assert_eq!(shown["engine_reason"], reason.as_str(), "{shown}");
     let container = format!("{}-user", agent.driver);
     docker.run_detached(&container, &volume, &["sleep", "600"]);
-    let _guard = docker_support::RemoveContainer::new(&docker, &container);
+    let guard = docker_support::RemoveContainer::new(&docker, &container);
     let shown = inspect(&volume);
     assert_eq!(shown["engine"], engine.as_str(), "{shown}");
+    drop(guard);
+    docker.ok(&["volume", "rm", &volume]);
 }
