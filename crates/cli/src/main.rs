@@ -1,22 +1,17 @@
-//! The `cryptainer` binary: parses the command line, then runs the server
-//! (`cryptainer server`) or talks to one over its HTTPS API. Libraries do the work;
-//! this crate only parses, calls and prints.
+//! The `cryptainer` binary: parses the command line and dispatches to
+//! `commands`, which runs the server (`cryptainer server`), the agent, a
+//! volume's engine, or talks to a server over its HTTPS API. Libraries do the
+//! work; this crate only parses, calls and prints.
 #![forbid(unsafe_code)]
 
-mod agent;
 mod args;
-mod ca;
 mod client;
 mod commands;
 mod duration;
 mod failure;
-mod kmip;
 mod labels;
 mod logging;
-mod node;
-mod policy_cmd;
 mod prompt;
-mod server_cmd;
 mod table;
 
 use std::process::ExitCode;
@@ -30,10 +25,7 @@ fn main() -> ExitCode {
     // does is close the descriptors it inherited.
     let mut arguments = std::env::args_os();
     if arguments.nth(1).as_deref() == Some(std::ffi::OsStr::new(volume::engine::SUBCOMMAND)) {
-        return volume::engine::main(arguments, || {
-            // Standard error is the engine's log file.
-            let _ = logging::init(args::LogFormat::Text);
-        });
+        return commands::volume_engine::run(arguments);
     }
     // clap exits with code 2 on a usage error and 0 for --help and --version.
     let cli = args::Cli::parse();

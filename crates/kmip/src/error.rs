@@ -1,7 +1,7 @@
 //! KMIP result reasons and the one mapping from keystore errors to them.
 
 use keystore::KeystoreError;
-use keystore::store::StoreError;
+use keystore::StoreError;
 
 /// KMIP Result Reason values (KMIP 2.1 section 11.46) that this server sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,9 +140,7 @@ impl KmipError {
             KeystoreError::InvalidPolicy(_) => ResultReason::InvalidField,
             KeystoreError::PolicyExists { .. } => ResultReason::ObjectAlreadyExists,
             KeystoreError::VolumeHeld { .. } => ResultReason::PermissionDenied,
-            KeystoreError::Store(StoreError::NameTaken { .. }) => {
-                ResultReason::ObjectAlreadyExists
-            }
+            KeystoreError::Store(StoreError::NameTaken { .. }) => ResultReason::ObjectAlreadyExists,
             KeystoreError::NotInitialized
             | KeystoreError::AlreadyInitialized
             | KeystoreError::Sealed

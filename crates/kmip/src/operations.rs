@@ -4,9 +4,9 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use keystore::model::{ListFilter, MAX_LIST};
 use keystore::object::{Algorithm, ObjectMeta, ObjectType, RevocationReason, State};
 use keystore::secret::SecretBytes;
-use keystore::store::{ListFilter, MAX_LIST};
 use keystore::{Awaiting, Caller, Durable, Found, Keystore, KeystoreError, TenantScope};
 use rand::RngCore;
 use ttlv::{Item, Tag, Value};

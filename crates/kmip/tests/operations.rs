@@ -6,11 +6,8 @@
     clippy::panic
 )]
 
-use std::sync::Arc;
-
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
-use keystore::store::sqlite::SqliteStore;
 use keystore::{Caller, Keystore, SealChoice, TenantScope};
 use kmip::{Rights, Session, operation};
 use ttlv::{Item, Tag, Value};
@@ -18,8 +15,7 @@ use ttlv::{Item, Tag, Value};
 const PASSPHRASE: &[u8] = b"correct horse battery staple";
 
 fn keystore(dir: &std::path::Path) -> Keystore {
-    let store = Arc::new(SqliteStore::open(&dir.join("test.db")).unwrap());
-    let keystore = Keystore::open(store).unwrap();
+    let keystore = Keystore::open_sqlite(&dir.join("test.db")).unwrap();
     let seal = PassphraseSeal::new_insecure_for_tests(SecretBytes::from_slice(PASSPHRASE)).unwrap();
     keystore
         .initialize(&Caller::system(), SealChoice::Passphrase(seal), Vec::new())
@@ -2882,7 +2878,6 @@ fn oasis_tape_library_cases_keep_custom_attributes_and_get_by_placeholder() {
 /// The operation and result of every audit record after `after`.
 fn audited_after(keystore: &Keystore, after: u64) -> Vec<(String, Option<String>, String)> {
     keystore
-        .store()
         .audit_records(after, 1000)
         .unwrap()
         .into_iter()
@@ -2945,11 +2940,7 @@ fn quick_reads_are_answered_once_their_audit_records_are_durable() {
             .collect()
     )));
 
-    let head = keystore
-        .store()
-        .audit_head()
-        .unwrap()
-        .map_or(0, |(seq, _)| seq);
+    let head = keystore.audit_head().unwrap().map_or(0, |(seq, _)| seq);
     let answer = kmip::answer_deferred(&keystore, &alpha, &reads)
         .wait()
         .unwrap();
