@@ -62,6 +62,19 @@ pub struct AgentStatus {
     /// stopped, their key wiped), with the reason, until Docker unmounts them.
     #[serde(default)]
     pub fenced_volumes: std::collections::BTreeMap<String, String>,
+    /// The engine that serves the volumes mounted from now on, and why
+    /// (`agent run --engine`; `None` without the volume plugin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_engine: Option<VolumeEngineStatus>,
+}
+
+/// The volume engine an agent chose, as `status.json` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct VolumeEngineStatus {
+    /// `kernel` (dm-crypt) or `user` (an engine process per volume).
+    pub engine: String,
+    /// Why: the `--engine` flag, and what the kernel engine's probe found.
+    pub reason: String,
 }
 
 /// The paths of the identity files in a data directory.

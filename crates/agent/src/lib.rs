@@ -23,7 +23,7 @@ mod volumes;
 
 pub use docker::{DEFAULT_DOCKER_SOCKET, DockerError};
 pub use error::AgentError;
-pub use files::{AgentStatus, IdentityFiles, NodeState};
+pub use files::{AgentStatus, IdentityFiles, NodeState, VolumeEngineStatus};
 pub use join::{JoinOptions, join};
 pub use run::{DEFAULT_HEARTBEAT_INTERVAL, RunOptions, run};
 pub use volumes::{DEFAULT_LEASE_SECS, MAX_LEASE_SECS, MIN_LEASE_SECS, VolumeOptions};

@@ -157,7 +157,16 @@ pub async fn run(
     // their engines would otherwise serve them on with nobody fencing them
     // while another node takes them.
     if let (Err(error), Some(leases)) = (&outcome, &leases) {
-        fence_if_refused(error, leases).await;
+        if refusal_fences_volumes(error).is_some() {
+            fence_if_refused(error, leases).await;
+            // Docker forgets a volume only through its plugin (Get, then
+            // Remove): keep answering it, from this node's own state, until
+            // told to stop, so that the node's volumes can be removed.
+            tracing::error!(
+                "the key manager refuses this node: the volume plugin keeps answering Docker from this node's own state, so that `docker volume rm` can remove its volumes (their images stay, no key is asked for); stop the agent (SIGTERM) when done"
+            );
+            (&mut shutdown).await;
+        }
     }
     let _ = stop.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {

@@ -4,18 +4,20 @@
 //! * Create registers the volume with the key manager (in the node's tenant)
 //!   and makes its sparse image; no key or secret comes to the node then.
 //! * Mount takes the lease for the containers starting with it (refused while
-//!   another node holds it, or by policy), writes the LUKS2 header at the first
-//!   mount, opens the keyslot, starts the volume's engine process with the volume key, and
-//!   renews the lease while mounted; a volume whose lease cannot be kept is
+//!   another node holds it, or by policy), hands the leased secret to the
+//!   `volume` crate, which writes the LUKS2 header at the first mount, opens
+//!   the keyslot and starts the volume's engine, and renews the lease while
+//!   mounted; a volume whose lease cannot be kept is
 //!   fenced before the lease can lapse ([`lease`]).
 //! * Unmount stops the engine (the key dies with it) and releases the lease.
 //! * Remove deletes the image and has the key manager destroy the key.
 //!
-//! The secret and the volume key live here only between the key manager's
-//! answer and the engine's start; the engine holds the key in locked memory.
+//! The secret lives here only between the key manager's answer and the
+//! engine's start; the agent never reads or writes an image's header and
+//! never holds a volume key: the `volume` crate does both, and the engine
+//! holds the key in locked memory.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -58,6 +60,10 @@ pub struct VolumeOptions {
     /// frees its volumes within this time, and a node that cannot renew
     /// fences them within three quarters of it.
     pub lease_seconds: u32,
+    /// Which engine serves the volumes mounted from now on: `Auto` takes
+    /// the kernel engine (dm-crypt) where its probe works, the user engine
+    /// elsewhere.
+    pub engine: volume::EngineChoice,
 }
 
 /// The driver of the encrypted volumes.
@@ -65,13 +71,26 @@ pub(crate) struct CryptainerDriver {
     shared: Arc<Shared>,
     store: volume::VolumeStore,
     engine: volume::EngineConfig,
+    /// Why `engine.kind` serves new mounts (`--engine`, the probe).
+    engine_reason: String,
     mount_root: PathBuf,
     default_size: u64,
     leases: Arc<Leases>,
+    /// Volumes Docker removed while the key manager refused this node:
+    /// their images stay (the key manager did not agree to their removal),
+    /// but this run of the agent no longer answers for them.
+    forgotten: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 fn internal(error: impl std::fmt::Display) -> DriverError {
     DriverError::new(ErrorKind::Internal, error.to_string())
+}
+
+/// Whether the key manager refuses this node itself (decommissioned or
+/// revoked: 401, or a TLS handshake that refuses its certificate), as
+/// opposed to one request of it.
+fn refuses_node(error: &AgentError) -> bool {
+    matches!(error, AgentError::Refused { status: 401, .. })
 }
 
 /// Maps a key manager refusal onto what Docker shows.
@@ -92,12 +111,10 @@ pub(crate) fn from_agent(error: AgentError) -> DriverError {
 /// Engines run as `cryptainer volume-engine`: this same binary, so an install
 /// of `cryptainer` is all a node needs.
 fn engine_config(state_root: PathBuf) -> volume::EngineConfig {
-    let mut engine = volume::EngineConfig::new(state_root);
-    if let Ok(program) = std::env::current_exe() {
-        engine.engine_binary = program;
-        engine.subcommand = Some("volume-engine".to_owned());
+    match std::env::current_exe() {
+        Ok(program) => volume::EngineConfig::with_program(program, state_root),
+        Err(_) => volume::EngineConfig::new(state_root),
     }
-    engine
 }
 
 impl CryptainerDriver {
@@ -121,13 +138,35 @@ impl CryptainerDriver {
                 path: options.storage_dir.clone(),
                 source: std::io::Error::other(error.to_string()),
             })?;
+        let state_root = options.run_dir.join("engines");
+        std::fs::create_dir_all(&state_root)
+            .map_err(io("create the engines' directory", &state_root))?;
+        let decision = options
+            .engine
+            .decide(&state_root)
+            .map_err(|error| AgentError::Io {
+                action: "use the volume engine asked for",
+                path: state_root.clone(),
+                source: std::io::Error::other(volume::engine::chain(&error)),
+            })?;
+        tracing::info!(engine = %decision.kind, reason = %decision.reason, "volume engine chosen");
+        shared.update_status(|status| {
+            status.volume_engine = Some(crate::files::VolumeEngineStatus {
+                engine: decision.kind.name().to_owned(),
+                reason: decision.reason.clone(),
+            });
+        });
+        let mut engine = engine_config(state_root);
+        engine.kind = decision.kind;
         Ok(CryptainerDriver {
             leases: Arc::new(Leases::new(Arc::clone(&shared), timing)),
             shared,
             store,
-            engine: engine_config(options.run_dir.join("engines")),
+            engine,
+            engine_reason: decision.reason,
             mount_root,
             default_size: options.default_size,
+            forgotten: std::sync::Mutex::new(std::collections::BTreeSet::new()),
         })
     }
 
@@ -144,20 +183,21 @@ impl CryptainerDriver {
     async fn acquire(
         &self,
         name: &str,
-    ) -> Result<(VolumeInfo, Zeroizing<Vec<u8>>, Instant), DriverError> {
+    ) -> Result<(VolumeInfo, volume::KeyslotSecret, Instant), DriverError> {
         let workloads = self
             .shared
             .docker()
             .claims_for_volume(name)
             .await
             .map_err(crate::docker::unavailable)?;
-        take_lease(
+        let (volume, secret, sent) = take_lease(
             self.shared.api().as_ref(),
             name,
             workloads,
             self.leases.timing(),
         )
-        .await
+        .await?;
+        Ok((volume, volume::KeyslotSecret::new(secret), sent))
     }
 
     /// Asks the key manager again for a mounted volume, for the containers
@@ -190,6 +230,57 @@ impl CryptainerDriver {
         }
     }
 
+    /// What this node itself knows of volume `name` (its image is in the
+    /// storage, or it was fenced here), for Docker's Get when the key
+    /// manager cannot be asked (`why`); `None` for a volume unknown here or
+    /// forgotten.
+    fn local_volume(&self, name: &str, why: &str) -> Option<Volume> {
+        let forgotten = self
+            .forgotten
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(name);
+        let fenced = self.leases.fenced(name);
+        if forgotten || (self.store.get(name).is_err() && fenced.is_none()) {
+            return None;
+        }
+        let mut status = BTreeMap::from([("state".to_owned(), why.to_owned())]);
+        if let Some(reason) = fenced {
+            status.insert("fenced".to_owned(), reason);
+        }
+        Some(Volume {
+            name: name.to_owned(),
+            mountpoint: String::new(),
+            created_at: String::new(),
+            status,
+        })
+    }
+
+    /// Docker's Remove when the key manager refuses this node (it was
+    /// decommissioned): Docker forgets the volume, and so does this node
+    /// (its fenced mark), but the image stays, since the key manager did not
+    /// agree to its removal and another node may still use it; no key is
+    /// asked for. A volume mounted here is refused: it is fenced first.
+    fn forget(&self, name: &str, refusal: &AgentError) -> Result<(), DriverError> {
+        if self.leases.is_mounted(name) {
+            return Err(DriverError::new(
+                ErrorKind::Conflict,
+                format!("volume '{name}' is still mounted here; it is fenced shortly ({refusal})"),
+            ));
+        }
+        self.leases.forget_fenced(name);
+        self.forgotten
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned());
+        tracing::warn!(
+            volume = %name,
+            %refusal,
+            "the key manager refuses this node: Docker forgets the volume here, but its image stays in the storage and its key is not destroyed; an administrator removes the volume with `cryptainer volume rm` (which destroys the key), after which any node may delete the image"
+        );
+        Ok(())
+    }
+
     fn to_volume(&self, info: VolumeInfo) -> Volume {
         let mut status = BTreeMap::from([
             (
@@ -205,6 +296,21 @@ impl CryptainerDriver {
         }
         if let Some(reason) = self.leases.fenced(&info.name) {
             status.insert("fenced".to_owned(), reason);
+        }
+        // The engine serving it here, or the one its next mount here uses,
+        // and why that one.
+        match self.leases.engine_of(&info.name) {
+            Some(engine) if engine != self.engine.kind => {
+                status.insert("engine".to_owned(), engine.name().to_owned());
+                status.insert(
+                    "engine_reason".to_owned(),
+                    "mounted before the agent restarted with another --engine".to_owned(),
+                );
+            }
+            _ => {
+                status.insert("engine".to_owned(), self.engine.kind.name().to_owned());
+                status.insert("engine_reason".to_owned(), self.engine_reason.clone());
+            }
         }
         Volume {
             name: info.name,
@@ -242,138 +348,31 @@ pub(crate) async fn take_lease(
     Ok((acquired.volume, secret, sent))
 }
 
-/// Free space under which a failed mount is put down to a full volume storage.
-const LOW_STORAGE_BYTES: u64 = 64 << 20;
-
-/// Empties a freshly formatted image again (a hole of its whole length), so it
-/// reads as zeros: never mounted.
-fn reset_image(image: &std::path::Path) {
-    let reset = std::fs::OpenOptions::new()
-        .write(true)
-        .open(image)
-        .and_then(|file| {
-            let length = file.metadata()?.len();
-            file.set_len(0)?;
-            file.set_len(length)?;
-            file.sync_all()
-        });
-    if let Err(error) = reset {
-        tracing::warn!(image = %image.display(), %error, "could not reset a volume whose first mount failed");
-    }
-}
-
-/// The engine's failure as Docker shows it; when the volume storage is nearly
-/// full (the engine then sees only I/O errors), says so and what to do.
-fn explain_mount_failure(image: &std::path::Path, error: volume::VolumeError) -> DriverError {
-    let storage = image.parent().unwrap_or(image);
-    match rustix::fs::statvfs(storage) {
-        Ok(stat) if stat.f_bavail.saturating_mul(stat.f_frsize) < LOW_STORAGE_BYTES => {
-            DriverError::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "the volume storage is full ({} free in {}): free space there or give the agent another --storage-dir; the volume is unchanged ({error})",
-                    plugin::options::format_size(stat.f_bavail.saturating_mul(stat.f_frsize)),
-                    storage.display()
-                ),
-            )
-        }
-        _ => internal(error),
-    }
-}
-
-/// Whether the image was never mounted: no LUKS2 header yet, only the zeros
-/// of a fresh sparse file. Anything else without the LUKS2 magic is damage,
-/// never formatted over.
-fn is_unformatted(image: &std::path::Path) -> Result<bool, DriverError> {
-    let file = std::fs::File::open(image).map_err(internal)?;
-    let mut start = [0_u8; 4096];
-    file.take(4096).read_exact(&mut start).map_err(internal)?;
-    if start.starts_with(&luks::PRIMARY_MAGIC) {
-        Ok(false)
-    } else if start.iter().all(|byte| *byte == 0) {
-        Ok(true)
-    } else {
-        Err(DriverError::new(
-            ErrorKind::Internal,
+/// A volume's failure as Docker shows it; a full storage says what to free.
+fn from_volume(error: &volume::VolumeError) -> DriverError {
+    match error {
+        volume::VolumeError::StorageFull {
+            directory,
+            free,
+            source,
+        } => DriverError::new(
+            ErrorKind::Unavailable,
             format!(
-                "{} holds neither a LUKS2 header nor a fresh image; it is left untouched",
-                image.display()
+                "the volume storage is full ({} free in {}): free space there or give the agent another --storage-dir; the volume is unchanged ({})",
+                plugin::options::format_size(*free),
+                directory.display(),
+                volume::engine::chain(source.as_ref())
             ),
-        ))
-    }
-}
-
-/// Writes a fresh LUKS2 header (a new random volume key, its keyslot opened by
-/// `secret`) at the start of `image`; returns the volume key.
-fn write_header(
-    image: &std::path::Path,
-    name: &str,
-    key_id: &str,
-    server: &str,
-    secret: &[u8],
-) -> Result<luks::VolumeKey, DriverError> {
-    let volume_key = luks::VolumeKey::generate();
-    let header = luks::format(
-        &volume_key,
-        secret,
-        &luks::FormatOptions {
-            label: name.to_owned(),
-            token: luks::CryptainerToken {
-                key_id: key_id.to_owned(),
-                server: server.to_owned(),
-            },
-        },
-    )
-    .map_err(internal)?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(image)
-        .map_err(internal)?;
-    // The header's blocks are reserved first: on a full disk nothing is
-    // written, and the image stays a fresh one that a later mount formats.
-    let length = u64::try_from(header.bytes.len()).map_err(internal)?;
-    rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, length).map_err(
-        |errno| {
-            if errno == rustix::io::Errno::NOSPC {
-                DriverError::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "the volume storage is full: {} needs {} for its header; free space in {} or give the agent another --storage-dir (nothing was written)",
-                        image.display(),
-                        plugin::options::format_size(length),
-                        image.parent().unwrap_or(image).display()
-                    ),
-                )
-            } else {
-                internal(format!("could not reserve the header of {}: {errno}", image.display()))
-            }
-        },
-    )?;
-    file.write_all(&header.bytes).map_err(internal)?;
-    file.sync_all().map_err(internal)?;
-    Ok(volume_key)
-}
-
-/// Reads the image's header region (everything before the data) and opens
-/// its keyslot with `secret`.
-fn open_key(image: &std::path::Path, secret: &[u8]) -> Result<luks::VolumeKey, DriverError> {
-    let file = std::fs::File::open(image).map_err(internal)?;
-    let mut region = Zeroizing::new(Vec::new());
-    file.take(luks::NEW_DATA_OFFSET)
-        .read_to_end(&mut region)
-        .map_err(internal)?;
-    let header = luks::Header::parse(&region).map_err(|error| {
-        DriverError::new(
-            ErrorKind::Internal,
-            format!("the volume's LUKS2 header is damaged: {error}"),
-        )
-    })?;
-    header.open(&region, secret).map_err(|error| {
-        DriverError::new(
+        ),
+        volume::VolumeError::WrongSecret(_) => DriverError::new(
             ErrorKind::Refused,
-            format!("the key manager's secret does not open this volume's keyslot: {error}"),
-        )
-    })
+            format!(
+                "the key manager's secret does not open this volume: {}",
+                volume::engine::chain(error)
+            ),
+        ),
+        other => internal(volume::engine::chain(other)),
+    }
 }
 
 impl plugin::VolumeDriver for CryptainerDriver {
@@ -456,6 +455,7 @@ impl plugin::VolumeDriver for CryptainerDriver {
             .map_err(|error| AgentError::from_api("remove the volume", error));
         match removed {
             Ok(_) | Err(AgentError::Refused { status: 404, .. }) => {}
+            Err(error) if refuses_node(&error) => return self.forget(&name, &error),
             Err(error) => return Err(from_agent(error)),
         }
         if let Ok(volume) = self.store.get(&name) {
@@ -474,31 +474,26 @@ impl plugin::VolumeDriver for CryptainerDriver {
         let (info, secret, sent) = self.acquire(&name).await?;
         let target = self.mount_root.join(&name);
         let engine = self.engine.clone();
-        let server = self.shared.server();
+        // A fresh image gets its LUKS2 header now, with a token naming the
+        // key manager key that holds its secret.
+        let format = volume::FormatOptions {
+            label: name.clone(),
+            token: volume::CryptainerToken {
+                key_id: info.key_id,
+                server: self.shared.server(),
+            },
+        };
         let mounting = tokio::task::spawn_blocking({
             let target = target.clone();
-            let name = name.clone();
             move || {
-                let image = volume.image().to_path_buf();
-                let fresh = is_unformatted(&image)?;
-                let key = if fresh {
-                    write_header(&image, &name, &info.key_id, &server, &secret)?
-                } else {
-                    open_key(&image, &secret)?
-                };
+                let unlocked = volume
+                    .open_or_format(&secret, &format)
+                    .map_err(|error| from_volume(&error))?;
                 drop(secret);
                 std::fs::create_dir_all(&target).map_err(internal)?;
-                volume
-                    .unlock(key)
+                unlocked
                     .mount(&target, volume::Filesystem::Ext4, &engine)
-                    .map_err(|error| {
-                        // A first mount that failed leaves a fresh image again
-                        // (it held nothing): the next mount starts over.
-                        if fresh {
-                            reset_image(&image);
-                        }
-                        explain_mount_failure(&image, error)
-                    })
+                    .map_err(|error| from_volume(&error))
             }
         })
         .await
@@ -552,33 +547,39 @@ impl plugin::VolumeDriver for CryptainerDriver {
             .map_err(|error| AgentError::from_api("read the volume", error));
         match answer {
             Ok(info) => Ok(self.to_volume(info)),
-            // With the key manager out of reach, a volume whose image is here
-            // still exists: Docker must find it (and fail at Mount, clearly),
-            // not quietly make a new local volume of the same name.
-            Err(AgentError::Http { .. }) if self.store.get(&name).is_ok() => Ok(Volume {
-                name,
-                mountpoint: String::new(),
-                created_at: String::new(),
-                status: BTreeMap::from([(
-                    "state".to_owned(),
-                    "key manager unreachable".to_owned(),
-                )]),
-            }),
+            // With the key manager out of reach, or refusing this node (it
+            // was decommissioned), a volume whose image is here still
+            // exists: Docker must find it (and fail at Mount, clearly), not
+            // quietly make a new local volume of the same name; and Docker
+            // can remove a volume only after its Get succeeds.
+            Err(error @ AgentError::Http { .. }) => self
+                .local_volume(&name, "key manager unreachable")
+                .ok_or_else(|| from_agent(error)),
+            Err(error) if refuses_node(&error) => self
+                .local_volume(&name, "the key manager refuses this node")
+                .ok_or_else(|| from_agent(error)),
             Err(error) => Err(from_agent(error)),
         }
     }
+
     async fn list(&self) -> Result<Vec<Volume>, DriverError> {
-        let list = self
+        let listed = self
             .shared
             .api()
             .list_volumes()
             .await
-            .map_err(|error| from_agent(AgentError::from_api("list volumes", error)))?;
-        Ok(list
-            .volumes
-            .into_iter()
-            .map(|info| self.to_volume(info))
-            .collect())
+            .map_err(|error| AgentError::from_api("list volumes", error));
+        match listed {
+            Ok(list) => Ok(list
+                .volumes
+                .into_iter()
+                .map(|info| self.to_volume(info))
+                .collect()),
+            // A refused node cannot learn which volumes exist; Docker still
+            // asks Get for those it has records of.
+            Err(error) if refuses_node(&error) => Ok(Vec::new()),
+            Err(error) => Err(from_agent(error)),
+        }
     }
 }
 

@@ -19,13 +19,18 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
+    // `cryptainer volume-engine ...`, the per-volume engine process the agent
+    // starts (not for people: the key arrives on standard input), goes to its
+    // one entry point before anything else runs, so that the first thing it
+    // does is close the descriptors it inherited.
+    let mut arguments = std::env::args_os();
+    if arguments.nth(1).as_deref() == Some(std::ffi::OsStr::new(volume::engine::SUBCOMMAND)) {
+        return commands::volume_engine::run(arguments);
+    }
     // clap exits with code 2 on a usage error and 0 for --help and --version.
     let cli = args::Cli::parse();
     if let Err(error) = logging::init(cli.global.log_format) {
         return failure::report(&error);
-    }
-    if let args::Command::VolumeEngine(engine) = &cli.command {
-        return commands::volume_engine::run(engine);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -44,19 +44,6 @@ fn volume_state(server: &TestServer, volume: &str) -> serde_json::Value {
     serde_json::from_slice(&shown.stdout).unwrap()
 }
 
-/// The engine processes serving `volume` for this agent.
-fn engines_of(agent: &Agent, volume: &str) -> Vec<u32> {
-    let pattern = format!("{}/engines/{volume} ", agent.run_dir.display());
-    let output = Command::new("pgrep")
-        .args(["-f", &pattern])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.trim().parse().ok())
-        .collect()
-}
-
 /// Creates a volume of `agent` and starts a container running `command` with
 /// it at `/data`; returns the volume's and the container's names.
 fn volume_in_use(docker: &Docker, agent: &Agent, command: &[&str]) -> (String, String) {
@@ -103,7 +90,7 @@ fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
     wait_until("more synced lines with the agent dead", || {
         last_synced(&docker, &container) >= synced_at_kill + 20
     });
-    assert_eq!(engines_of(&agent, &volume).len(), 1);
+    assert_eq!(agent.engines_of(&volume).len(), 1);
 
     agent.restart();
     // The restarted agent holds the lease again, for this node.
@@ -130,7 +117,7 @@ fn an_agent_killed_during_writes_loses_nothing_and_takes_its_volume_back() {
         "{:?}",
         mounts_under(&agent.run_dir)
     );
-    assert!(engines_of(&agent, &volume).is_empty());
+    assert!(agent.engines_of(&volume).is_empty());
 
     // Every synced line is there, in order, before and after the kill.
     let log = docker.run_with_volume(&volume, "cat /data/log");
@@ -155,15 +142,13 @@ fn an_engine_that_died_while_the_agent_was_down_is_cleaned_up_at_start() {
     assert_eq!(volume_state(&server, &volume)["state"], "held");
 
     agent.kill();
-    for pid in engines_of(&agent, &volume) {
+    for pid in agent.engines_of(&volume) {
         Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status()
             .unwrap();
     }
-    wait_until("the engine to die", || {
-        engines_of(&agent, &volume).is_empty()
-    });
+    wait_until("the engine to die", || agent.engines_of(&volume).is_empty());
 
     agent.restart();
     // Nothing of the dead engine is left mounted, and the lease is released.
@@ -195,7 +180,7 @@ fn a_volume_whose_container_exited_while_the_agent_was_down_is_unmounted_at_star
     // Docker's unmount at the exit finds no agent to answer it.
     docker.ok(&["stop", "-t", "1", &container]);
     agent.restart();
-    assert!(engines_of(&agent, &volume).is_empty());
+    assert!(agent.engines_of(&volume).is_empty());
     assert!(
         mounts_under(&agent.run_dir.join("mounts")).is_empty(),
         "{:?}",
@@ -263,7 +248,7 @@ fn wait_fenced(docker: &Docker, agent: &Agent, volume: &str, container: &str) ->
         "{:?}",
         mounts_under(&agent.run_dir)
     );
-    assert!(engines_of(agent, volume).is_empty());
+    assert!(agent.engines_of(volume).is_empty());
     wait_until("the writer to see I/O errors", || {
         docker.ok(&["logs", container]).contains("failed ")
     });
@@ -369,9 +354,11 @@ fn a_decommission_fences_the_volume_at_once(label: &str, agent_args: &[&str], re
         "{:?}",
         loops_under(&agent.run_dir)
     );
-    // Docker keeps its record of the volume: it cannot forget a volume whose
-    // plugin is gone or refused by the key manager (`docker volume rm` waits
-    // on the plugin's `Get`), and the volume's name is unique to this test.
+    // Docker's record of the volume is removed by
+    // a_decommissioned_node_s_volumes_can_be_removed_from_docker.
+    let _ = Command::new("docker")
+        .args(["volume", "rm", "--force", &volume])
+        .output();
 }
 
 #[test]
@@ -395,4 +382,66 @@ fn a_decommissioned_node_fences_its_volume_when_its_lease_renewal_is_refused() {
         &["--lease-seconds", "30", "--heartbeat-interval", "1h"],
         "the key manager refused the lease",
     );
+}
+
+/// Issue 21, item 6: Docker could not forget a volume whose plugin refused
+/// its `Get` (the key manager refusing a decommissioned node), nor one whose
+/// agent had stopped: `docker volume rm --force` failed after its retries
+/// and the record stayed. The agent of a refused node now fences its
+/// volumes, keeps serving the plugin, answers `Get` from its own state and
+/// lets `Remove` forget the volume; the images stay and no key is asked for
+/// or destroyed, since the key manager agreed to nothing.
+#[test]
+fn a_decommissioned_node_s_volumes_can_be_removed_from_docker() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let agent = Agent::start_with(
+        &server,
+        dir.path(),
+        "forget",
+        &dir.path().join("storage"),
+        &["--heartbeat-interval", "1s"],
+    );
+    // One volume in use (fenced at the decommission), one never mounted.
+    let (volume, container, guard) = writer(&docker, &agent, FSYNC_WRITER);
+    let idle = format!("{}-idle", agent.driver);
+    agent.create_volume(&idle, "64M");
+    let decommissioned = server.cli(&["node", "decommission", &agent.node_id()]);
+    assert!(
+        decommissioned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&decommissioned.stderr)
+    );
+    wait_fenced(&docker, &agent, &volume, &container);
+    drop(guard);
+
+    for name in [&volume, &idle] {
+        let started = std::time::Instant::now();
+        docker.ok(&["volume", "rm", name]);
+        eprintln!("docker volume rm {name}: {:?}", started.elapsed());
+        let listed = docker.ok(&["volume", "ls", "-q"]);
+        assert!(
+            !listed.lines().any(|line| line == name.as_str()),
+            "Docker still lists {name}: {listed}"
+        );
+        // The key manager agreed to nothing: the image stays on the storage,
+        // the volume and its key in the key manager.
+        assert!(agent.storage.join(format!("{name}.img")).exists(), "{name}");
+        let shown = volume_state(&server, name);
+        let key = server.cli(&["key", "show", shown["key_id"].as_str().unwrap(), "--json"]);
+        let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+        assert_ne!(key["state"], "destroyed", "{key}");
+    }
+    assert!(
+        fenced_volumes(&agent).get(&volume).is_none(),
+        "the fenced mark stays"
+    );
+    // The plugin answers for neither any more.
+    let (status, body) = plugin_call(
+        &agent.socket,
+        "/VolumeDriver.Get",
+        &format!(r#"{{"Name":"{idle}"}}"#),
+    );
+    assert_ne!(status, 200, "{body}");
 }

@@ -269,3 +269,107 @@ fn a_full_storage_fails_the_first_mount_clearly_and_loses_nothing() {
     assert_eq!(String::from_utf8_lossy(&written.stdout).trim(), "kept");
     docker.ok(&["volume", "rm", &volume]);
 }
+
+/// The files `pid` holds open.
+fn open_files(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.unwrap().path()).ok())
+        .collect()
+}
+
+/// Issue 19, bug 1: the engine the agent starts (`cryptainer
+/// volume-engine`) never closed the descriptors it inherited, so it kept
+/// whatever the agent had open without close-on-exec for as long as the
+/// volume stayed mounted. Here the agent itself inherits one from its
+/// parent, as from a careless service manager.
+#[test]
+fn the_engine_the_agent_starts_keeps_no_descriptor_the_agent_inherited() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let private_path = dir.path().join("agent-only");
+    std::fs::write(&private_path, b"not for the engine").unwrap();
+    let private = std::fs::File::open(&private_path).unwrap();
+    // Without close-on-exec: the agent started next inherits it.
+    let inherited = rustix::io::dup(&private).unwrap();
+    let agent = Agent::start(&server, dir.path(), "inherit");
+    drop(inherited);
+    assert!(
+        open_files(agent.pid()).contains(&private_path),
+        "the agent did not inherit the descriptor, so the test proves nothing"
+    );
+    let volume = format!("{}-inherit", agent.driver);
+    agent.create_volume(&volume, "64M");
+    let container = format!("{}-user", agent.driver);
+    docker.run_detached(&container, &volume, &["sleep", "600"]);
+    let guard = docker_support::RemoveContainer::new(&docker, &container);
+    let engines = agent.engines_of(&volume);
+    assert_eq!(engines.len(), 1, "{engines:?}");
+    let files = open_files(engines[0]);
+    assert!(
+        !files.contains(&private_path),
+        "the agent's engine kept a descriptor the agent inherited: {files:?}"
+    );
+    assert!(
+        files.iter().any(|file| file.starts_with(&agent.storage)),
+        "the engine does not hold its image: {files:?}"
+    );
+    drop(guard);
+    docker.ok(&["volume", "rm", &volume]);
+}
+
+/// `agent run --engine auto` (the default) says which engine it chose and
+/// why in `status.json` and `docker volume inspect`, for a volume not yet
+/// mounted (the engine its next mount uses) and one in use alike. On a host
+/// without device-mapper that is the user engine, with the kernel engine's
+/// probe failure as the reason; with it, the kernel engine.
+#[test]
+fn the_engine_choice_and_its_reason_are_in_status_json_and_docker_volume_inspect() {
+    let docker = Docker::connect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("server"));
+    let agent = Agent::start_with(
+        &server,
+        dir.path(),
+        "choice",
+        &dir.path().join("storage"),
+        &["--engine", "auto"],
+    );
+    let status = agent.status();
+    let engine = status["volume_engine"]["engine"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reason = status["volume_engine"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(engine == "user" || engine == "kernel", "{status}");
+    assert!(reason.starts_with("--engine auto: "), "{reason}");
+    if engine == "user" {
+        assert!(
+            reason.contains("the kernel engine does not work here"),
+            "{reason}"
+        );
+    } else {
+        assert!(reason.contains("dm-crypt"), "{reason}");
+    }
+
+    let volume = format!("{}-choice", agent.driver);
+    agent.create_volume(&volume, "64M");
+    let inspect = |volume: &str| -> serde_json::Value {
+        let shown = docker.ok(&["volume", "inspect", volume]);
+        serde_json::from_str::<serde_json::Value>(&shown).unwrap()[0]["Status"].clone()
+    };
+    let shown = inspect(&volume);
+    assert_eq!(shown["engine"], engine.as_str(), "{shown}");
+    assert_eq!(shown["engine_reason"], reason.as_str(), "{shown}");
+    let container = format!("{}-user", agent.driver);
+    docker.run_detached(&container, &volume, &["sleep", "600"]);
+    let guard = docker_support::RemoveContainer::new(&docker, &container);
+    let shown = inspect(&volume);
+    assert_eq!(shown["engine"], engine.as_str(), "{shown}");
+    drop(guard);
+    docker.ok(&["volume", "rm", &volume]);
+}

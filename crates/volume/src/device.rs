@@ -149,16 +149,23 @@ pub struct BlockFile<C: BlockCipher> {
 }
 
 impl<C: BlockCipher> BlockFile<C> {
-    /// Serves the part of `image` from `data_offset` to its end (rounded down
-    /// to whole sectors) through `cipher`.
-    pub fn new(image: File, data_offset: u64, cipher: Arc<C>) -> Result<Self, VolumeError> {
+    /// Serves the part of `image` from `data_offset` through `cipher`: the
+    /// next `data_size` bytes, or to the image's end when `None`, rounded
+    /// down to whole sectors either way and never past the image's end.
+    pub fn new(
+        image: File,
+        data_offset: u64,
+        data_size: Option<u64>,
+        cipher: Arc<C>,
+    ) -> Result<Self, VolumeError> {
         let sector_size =
             u64::try_from(cipher.sector_size()).map_err(|_| VolumeError::InvalidSize(0))?;
         let image_len = image
             .metadata()
             .map_err(|source| VolumeError::io("reading the size of", "the image", source))?
             .len();
-        let segment = image_len.saturating_sub(data_offset);
+        let to_the_end = image_len.saturating_sub(data_offset);
+        let segment = data_size.map_or(to_the_end, |size| size.min(to_the_end));
         let size = segment - segment % sector_size.max(1);
         if size == 0 {
             return Err(VolumeError::InvalidSize(image_len));
@@ -733,9 +740,9 @@ mod tests {
             .truncate(true)
             .open(&path)
             .unwrap();
-        image.set_len(16 << 20).unwrap();
+        image.set_len(128 << 20).unwrap();
         let cipher = luks::SectorCipher::new(&luks::VolumeKey::generate(), SECTOR).unwrap();
-        BlockFile::new(image, 1 << 20, Arc::new(cipher)).unwrap()
+        BlockFile::new(image, 1 << 20, None, Arc::new(cipher)).unwrap()
     }
 
     /// Reads `len` bytes at `offset` of the device as the kernel would.
@@ -911,26 +918,45 @@ mod tests {
         assert!(device.direct.is_some(), "no direct read handle");
         let chunk = 16 * SECTOR;
         let data = vec![0x5a; chunk];
-        let position = |index: usize| device.data_offset + (index * chunk) as u64;
-        device.write(0, &data).unwrap();
-        device.sync().unwrap();
+        // The writes lie 2 MiB apart, the largest folio the host's page
+        // cache uses: with large folios (ext4 since Linux 6.16) adjacent
+        // writes could share one with the first, which cannot be dropped
+        // while a part of it is dirty.
+        let stride = 2 << 20;
+        let writes = WRITES_LEFT_CACHED + 1;
+        // The kernel may refuse to drop a clean range for a moment (on
+        // Linux 6.18 ext4 kept a range just written and fdatasync'ed in
+        // 1 to 25 of 30 tries, in a plain loop of write, fdatasync and
+        // fadvise), and the engine asks only once, so the drop counts if
+        // it happens in any of several rounds; an engine that never asks
+        // fails every round.
+        let rounds = 10;
+        let dropped = (0..rounds).any(|round| {
+            WRITTEN.with_borrow_mut(VecDeque::clear);
+            let first = round * writes;
+            let position = |index: usize| device.data_offset + (index * stride) as u64;
+            device.write((first * stride) as u64, &data).unwrap();
+            device.sync().unwrap();
+            assert!(
+                cached(&device.image, position(first)),
+                "the first write is not cached"
+            );
+            for index in first + 1..first + writes {
+                device.write((index * stride) as u64, &data).unwrap();
+            }
+            assert!(
+                cached(&device.image, position(first + writes - 1)),
+                "the latest write is not cached"
+            );
+            let sectors = read(&device, (first * stride) as u64, chunk as u32);
+            assert!(sectors == data, "the dropped range reads back differently");
+            // The read above was direct: it brought nothing into the cache.
+            !cached(&device.image, position(first))
+        });
         assert!(
-            cached(&device.image, position(0)),
-            "the first write is not cached"
+            dropped,
+            "the first write, clean, was still cached {WRITES_LEFT_CACHED} writes later in each of {rounds} rounds"
         );
-        for index in 1..=WRITES_LEFT_CACHED {
-            device.write((index * chunk) as u64, &data).unwrap();
-        }
-        assert!(
-            !cached(&device.image, position(0)),
-            "the first write, clean, is still cached {WRITES_LEFT_CACHED} writes later"
-        );
-        assert!(
-            cached(&device.image, position(WRITES_LEFT_CACHED)),
-            "the latest write is not cached"
-        );
-        let sectors = read(&device, 0, chunk as u32);
-        assert!(sectors == data, "the dropped range reads back differently");
     }
 
     #[test]
@@ -942,13 +968,24 @@ mod tests {
         let len = DIRECT_WRITE_MIN;
         let position = |offset: usize| device.data_offset + offset as u64;
         let first: Vec<u8> = (0..len).map(|i| u8::try_from(i % 241).unwrap()).collect();
+        // The kernel may turn one direct write into a buffered one (ext4
+        // on Linux 6.18 did so now and then on this machine, under load),
+        // so the write counts as direct if any of several, each to a range
+        // of its own, left nothing in the cache; an engine that never
+        // writes directly fails every round.
+        let rounds = 10;
+        let bypassed = (1..=rounds).any(|round| {
+            let start = round * (2 << 20);
+            device.write(start as u64, &first).unwrap();
+            [0, len / 2, len - 1]
+                .iter()
+                .all(|offset| !cached(&device.image, position(start + offset)))
+        });
+        assert!(
+            bypassed,
+            "each of {rounds} writes of {len} bytes left a part in the image's page cache"
+        );
         device.write(0, &first).unwrap();
-        for offset in [0, len / 2, len - 1] {
-            assert!(
-                !cached(&device.image, position(offset)),
-                "a {len}-byte write left byte {offset} in the image's page cache"
-            );
-        }
 
         // A small write goes through the page cache and stays dirty there...
         let small = vec![0xa5; SECTOR];

@@ -1,4 +1,4 @@
-//! The body of the engine process (`cryptainer-volume-engine`): one process per
+//! The body of the engine process (`cryptainer volume-engine`): one process per
 //! mounted volume, holding the only copy of the volume key, serving the FUSE
 //! block file, and owning the loop device and the mount.
 //!
@@ -9,10 +9,12 @@
 //! FUSE session. SIGUSR1 fences: the engine stops serving at once, even while
 //! the filesystem is in use (see `Running::fence`).
 
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -25,38 +27,137 @@ use crate::cipher::BlockCipher;
 use crate::device::{BlockFile, DISK_FILE_NAME, MAX_IN_FLIGHT};
 use crate::loopdev::LoopDevice;
 use crate::mount::{self, Filesystem};
-use crate::state::EngineState;
+use crate::state::{EngineState, UserState};
 
 /// The length of a volume key in bytes (AES-256-XTS: two 256-bit keys).
 pub const KEY_LEN: usize = 64;
-/// The logical block size of the loop device and the cipher's sector size.
-pub const SECTOR_SIZE: u32 = 4096;
+/// The sector size of the volumes this crate formats (`luks::format`): the
+/// cipher's sector size and the decrypted device's logical block size.
+pub const SECTOR_SIZE: u32 = luks::NEW_SECTOR_SIZE;
 /// The name of the FUSE mount point inside a volume's state directory.
 pub const FUSE_DIR: &str = "fuse";
 
-/// What the engine serves; the control process passes these as arguments.
-/// Nothing here is secret.
-#[derive(Clone, Debug, clap::Args)]
+/// The subcommand of the `cryptainer` binary that runs the engine
+/// (`cryptainer volume-engine`): the control API starts the engine as that
+/// program, and the binary hands everything after it to [`main`].
+pub const SUBCOMMAND: &str = "volume-engine";
+
+/// What the engine serves; the control process passes these as arguments
+/// ([`EngineArgs::to_args`]) and the engine reads them back
+/// ([`EngineArgs::parse`]): one module writes and reads them. Nothing here is
+/// secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineArgs {
     /// The encrypted image file.
-    #[arg(long)]
     pub image: PathBuf,
-    /// Where the data segment starts in the image, in bytes.
-    #[arg(long)]
+    /// Where the data segment starts in the image, in bytes (from its LUKS2
+    /// header).
     pub data_offset: u64,
+    /// The data segment's length in bytes, or `None` to the end of the
+    /// image (LUKS2's "dynamic").
+    pub data_size: Option<u64>,
+    /// The data segment's encryption sector size in bytes (from its LUKS2
+    /// header); also the loop device's logical block size.
+    pub sector_size: u32,
     /// This volume's state directory (pid, mount point, loop device).
-    #[arg(long)]
     pub state_dir: PathBuf,
     /// Where to mount the decrypted filesystem.
-    #[arg(long)]
     pub target: PathBuf,
     /// The filesystem to create on first use.
-    #[arg(long, default_value = "ext4")]
-    pub fs: String,
+    pub filesystem: Filesystem,
     /// FUSE worker threads, 1 to 64 (default: four per core, at least
     /// eight, at most 64).
-    #[arg(long, value_parser = parse_threads)]
     pub threads: Option<usize>,
+}
+
+impl EngineArgs {
+    /// The command-line arguments that [`parse`](Self::parse) reads back.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![
+            "--image".into(),
+            self.image.clone().into(),
+            "--data-offset".into(),
+            self.data_offset.to_string().into(),
+            "--sector-size".into(),
+            self.sector_size.to_string().into(),
+            "--state-dir".into(),
+            self.state_dir.clone().into(),
+            "--target".into(),
+            self.target.clone().into(),
+            "--fs".into(),
+            self.filesystem.name().into(),
+        ];
+        if let Some(size) = self.data_size {
+            args.extend(["--data-size".into(), size.to_string().into()]);
+        }
+        if let Some(threads) = self.threads {
+            args.extend(["--threads".into(), threads.to_string().into()]);
+        }
+        args
+    }
+
+    /// Reads the arguments [`to_args`](Self::to_args) wrote (in any order).
+    /// Only the control API writes them, so a mistake is a precise error,
+    /// not help text.
+    pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<EngineArgs, VolumeError> {
+        let mut image = None;
+        let mut data_offset = None;
+        let mut data_size = None;
+        let mut sector_size = None;
+        let mut state_dir = None;
+        let mut target = None;
+        let mut filesystem = Filesystem::default();
+        let mut threads = None;
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let flag = flag.to_string_lossy().into_owned();
+            let value = args
+                .next()
+                .ok_or_else(|| VolumeError::EngineArgs(format!("{flag} needs a value")))?;
+            let text = || {
+                value.to_str().ok_or_else(|| {
+                    VolumeError::EngineArgs(format!("the value of {flag} is not UTF-8"))
+                })
+            };
+            let number = || {
+                text()?.parse::<u64>().map_err(|_| {
+                    VolumeError::EngineArgs(format!("the value of {flag} is not a number"))
+                })
+            };
+            match flag.as_str() {
+                "--image" => image = Some(PathBuf::from(&value)),
+                "--data-offset" => data_offset = Some(number()?),
+                "--data-size" => data_size = Some(number()?),
+                "--sector-size" => {
+                    sector_size = Some(u32::try_from(number()?).map_err(|_| {
+                        VolumeError::EngineArgs("--sector-size is too large".to_owned())
+                    })?);
+                }
+                "--state-dir" => state_dir = Some(PathBuf::from(&value)),
+                "--target" => target = Some(PathBuf::from(&value)),
+                "--fs" => filesystem = text()?.parse()?,
+                "--threads" => {
+                    threads = Some(parse_threads(text()?).map_err(VolumeError::EngineArgs)?);
+                }
+                other => {
+                    return Err(VolumeError::EngineArgs(format!(
+                        "unknown argument {other:?}"
+                    )));
+                }
+            }
+        }
+        let missing = |flag: &str| VolumeError::EngineArgs(format!("{flag} is missing"));
+        Ok(EngineArgs {
+            image: image.ok_or_else(|| missing("--image"))?,
+            data_offset: data_offset.ok_or_else(|| missing("--data-offset"))?,
+            data_size,
+            sector_size: sector_size.ok_or_else(|| missing("--sector-size"))?,
+            state_dir: state_dir.ok_or_else(|| missing("--state-dir"))?,
+            target: target.ok_or_else(|| missing("--target"))?,
+            filesystem,
+            threads,
+        })
+    }
 }
 
 /// The default number of FUSE workers: four per core, at least eight, and
@@ -82,23 +183,39 @@ pub fn parse_threads(value: &str) -> Result<usize, String> {
     }
 }
 
-/// Runs the engine: reads the key from standard input, mounts, reports
-/// `ready`, serves until told to stop, and tears everything down.
-/// `make_cipher` turns the key bytes into the sector cipher; the bytes are
-/// wiped as soon as it returns.
-pub fn run<C, F>(args: &EngineArgs, make_cipher: F) -> Result<(), VolumeError>
-where
-    C: BlockCipher,
-    F: FnOnce(&[u8; KEY_LEN]) -> Result<C, VolumeError>,
-{
+/// The engine process's whole life, and the one way into it: the
+/// `cryptainer` binary calls this with the arguments after
+/// [`SUBCOMMAND`] before it does anything else, and every engine, the
+/// agent's and the tests', runs through it. It closes the descriptors the
+/// process inherited first of all, then sets up logging (`init_logging`,
+/// the binary's own), reads its arguments and the volume key, and serves
+/// until told to stop. Failures are logged and reported to the control
+/// process; the exit status says whether the engine stopped cleanly.
+pub fn main(args: impl IntoIterator<Item = OsString>, init_logging: impl FnOnce()) -> ExitCode {
+    close_inherited_descriptors();
+    init_logging();
+    let result = EngineArgs::parse(args).and_then(|args| run(&args));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %chain(&error), "the volume engine stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads the key from standard input, mounts, reports `ready`, serves until
+/// told to stop, and tears everything down. The key bytes are wiped as soon
+/// as the cipher is built from them.
+fn run(args: &EngineArgs) -> Result<(), VolumeError> {
     harden();
-    let cipher = {
-        let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        std::io::stdin()
-            .lock()
-            .read_exact(key.as_mut())
-            .map_err(|source| VolumeError::io("reading the key from", "standard input", source))?;
-        make_cipher(&key)?
+    let built = read_key_and_build_cipher(args);
+    let cipher = match built {
+        Ok(cipher) => cipher,
+        Err(error) => {
+            report(&format!("error: {}", chain(&error)));
+            return Err(error);
+        }
     };
     // Block the stop signals before any thread starts, so every thread
     // inherits the mask and only the signal thread receives them.
@@ -116,20 +233,38 @@ where
     }
 }
 
+/// Reads the [`KEY_LEN`] key bytes from standard input and builds the
+/// sector cipher of `args.sector_size` from them; the bytes are wiped when
+/// this returns.
+fn read_key_and_build_cipher(args: &EngineArgs) -> Result<luks::SectorCipher, VolumeError> {
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    std::io::stdin()
+        .lock()
+        .read_exact(key.as_mut())
+        .map_err(|source| VolumeError::io("reading the key from", "standard input", source))?;
+    let key = luks::VolumeKey::from_bytes(key.as_ref())
+        .map_err(|error| VolumeError::Cipher(Box::new(error)))?;
+    let sector_size = usize::try_from(args.sector_size).map_err(|_| VolumeError::InvalidSize(0))?;
+    luks::SectorCipher::new(&key, sector_size).map_err(|error| VolumeError::Cipher(Box::new(error)))
+}
+
 /// Closes every file descriptor above standard error that the engine
 /// inherited: a control process may hold descriptors without close-on-exec
 /// (sockets, lock files, other volumes' files), and the engine, which lives
 /// for as long as its volume is mounted, must not keep them open (a held
 /// lock or socket would outlive its owner, and nothing the engine does
-/// needs them). Call at the start of `main`, before anything is opened.
-pub fn close_inherited_descriptors() {
-    // SAFETY: close_range only takes integers. Called at the start of
-    // `main`, before the process opens any file, so no object of this
+/// needs them). [`main`] calls it before anything is opened.
+fn close_inherited_descriptors() {
+    // SAFETY: close_range only takes integers. Called first thing in
+    // `main`, before the engine opens any file, so no object of this
     // process owns a descriptor above 2 (standard input, output and error
     // stay: the key, the report and the log).
     let result = unsafe { libc::close_range(3, libc::c_uint::MAX, 0) };
     if result != 0 {
-        tracing::warn!(error = %std::io::Error::last_os_error(), "close_range failed; inherited descriptors stay open");
+        eprintln!(
+            "warning: close_range failed ({}); inherited descriptors stay open",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -210,7 +345,7 @@ enum Event {
 }
 
 fn start<C: BlockCipher>(args: &EngineArgs, cipher: C) -> Result<Running, VolumeError> {
-    let filesystem: Filesystem = args.fs.parse()?;
+    let filesystem = args.filesystem;
     let image = OpenOptions::new()
         .read(true)
         .write(true)
@@ -222,7 +357,7 @@ fn start<C: BlockCipher>(args: &EngineArgs, cipher: C) -> Result<Running, Volume
     let fuse_dir = args.state_dir.join(FUSE_DIR);
     std::fs::create_dir_all(&fuse_dir)
         .map_err(|source| VolumeError::io("creating", &fuse_dir, source))?;
-    let block_file = BlockFile::new(image, args.data_offset, Arc::new(cipher))?;
+    let block_file = BlockFile::new(image, args.data_offset, args.data_size, Arc::new(cipher))?;
     let zeroing = Zeroing {
         switch: block_file.zeroing_switch(),
         cheap: block_file.punches_holes(),
@@ -285,7 +420,7 @@ impl Running {
     ) -> Result<(), VolumeError> {
         let disk_path = fuse_dir.join(DISK_FILE_NAME);
         let disk = open_block_file(&disk_path)?;
-        let loop_device = LoopDevice::attach(&disk, SECTOR_SIZE)?;
+        let loop_device = LoopDevice::attach(&disk, args.sector_size)?;
         drop(disk);
         let device = loop_device.path().to_owned();
         let direct_io = loop_device.direct_io();
@@ -301,21 +436,26 @@ impl Running {
                 // inode table now, in moments, and no background thread
                 // writes encrypted zeros over them after the mount.
                 zeroing.switch.store(zeroing.cheap, Ordering::Release);
-                let made = mount::mkfs(&device, filesystem, zeroing.cheap);
+                let cost = if zeroing.cheap {
+                    mount::Zeroing::Free
+                } else {
+                    mount::Zeroing::Written
+                };
+                let made = mount::mkfs(&device, filesystem, cost);
                 zeroing.switch.store(false, Ordering::Release);
                 made?;
                 filesystem.name().to_owned()
             }
         };
         mount::mount(&device, &args.target, &fs_name)?;
-        EngineState {
+        EngineState::User(UserState {
             pid: std::process::id(),
             image: args.image.clone(),
             target: args.target.clone(),
             fuse_dir: fuse_dir.to_owned(),
             loop_device: device,
             direct_io,
-        }
+        })
         .write(&self.state_dir)
     }
 

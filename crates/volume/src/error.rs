@@ -63,6 +63,47 @@ pub enum VolumeError {
     /// The filesystem type is not one the engine can create.
     #[error("unsupported filesystem {0:?}: use ext4 or xfs")]
     UnsupportedFilesystem(String),
+    /// The engine process was started with arguments it cannot read (only
+    /// the control API writes them, so this is a mismatch of versions).
+    #[error("invalid volume engine arguments: {0}")]
+    EngineArgs(String),
+    /// The secret opens no keyslot of the image's LUKS2 header.
+    #[error(
+        "the secret does not open any keyslot of {0}: this is not the secret of this volume's image (was the image replaced or copied from another volume?)"
+    )]
+    WrongSecret(PathBuf),
+    /// The image's LUKS2 header cannot be read or used.
+    #[error("the LUKS2 header of {image} cannot be used")]
+    Header {
+        /// The image.
+        image: PathBuf,
+        /// What is wrong with the header.
+        #[source]
+        source: luks::LuksError,
+    },
+    /// The image starts with neither a LUKS2 header nor the zeros of a fresh
+    /// image: damage or a foreign file, never formatted over.
+    #[error("{0} holds neither a LUKS2 header nor a fresh image; it is left untouched")]
+    NotAnImage(PathBuf),
+    /// `format` was asked for an image that has a LUKS2 header already.
+    #[error("{0} has a LUKS2 header already; it is left untouched")]
+    AlreadyFormatted(PathBuf),
+    /// `--engine kernel` was asked for, and the kernel engine does not work
+    /// here.
+    #[error("the kernel engine (dm-crypt) does not work on this host; use --engine auto or user")]
+    KernelEngine(#[source] Box<VolumeError>),
+    /// The storage holding the image is (nearly) full, which is why the
+    /// operation failed.
+    #[error("the volume storage {directory} is full ({free} bytes free)")]
+    StorageFull {
+        /// The directory holding the image.
+        directory: PathBuf,
+        /// The bytes still free there.
+        free: u64,
+        /// The failure it caused.
+        #[source]
+        source: Box<VolumeError>,
+    },
 }
 
 impl VolumeError {

@@ -118,21 +118,35 @@ fn probe_with_blkid(device: &Path) -> Result<Option<String>, VolumeError> {
     }
 }
 
+/// What zeroing a range of the device to be formatted costs, which decides
+/// what mkfs zeroes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Zeroing {
+    /// Nothing: the user engine punches a hole in the image (see
+    /// [`crate::device::BlockFile::zeroing_switch`]), so mkfs zeroes the
+    /// inode tables now rather than the kernel in the background after the
+    /// mount, which would write them in full (for 20 GiB, 320 MiB of
+    /// encrypted zeros).
+    Free,
+    /// Writing encrypted zeros, on a fresh (sparse) image: mkfs zeroes
+    /// neither the inode tables nor the journal, which ext4 does not need
+    /// (it tracks the inodes never used, and replays only journal blocks of
+    /// its own sequence), so the image stays sparse. The kernel engine.
+    Skipped,
+    /// Writing zeros, and mkfs decides (its defaults).
+    Written,
+}
+
 /// Creates `filesystem` on `device`. No discard first: the image of a new
-/// volume is sparse already. `cheap_zeroing`: zeroing a range of `device`
-/// costs nothing (the engine punches a hole in the image, see
-/// [`crate::device::BlockFile::zeroing_switch`]).
-pub fn mkfs(device: &Path, filesystem: Filesystem, cheap_zeroing: bool) -> Result<(), VolumeError> {
+/// volume is sparse already.
+pub fn mkfs(device: &Path, filesystem: Filesystem, zeroing: Zeroing) -> Result<(), VolumeError> {
     let mut command = match filesystem {
         Filesystem::Ext4 => {
             let mut command = Command::new("mkfs.ext4");
-            // With cheap zeroing, the inode tables are zeroed now rather than
-            // by the kernel in the background after the mount, which would
-            // write them in full (for 20 GiB, 320 MiB of encrypted zeros).
-            let extended = if cheap_zeroing {
-                "nodiscard,lazy_itable_init=0"
-            } else {
-                "nodiscard"
+            let extended = match zeroing {
+                Zeroing::Free => "nodiscard,lazy_itable_init=0",
+                Zeroing::Skipped => "nodiscard,lazy_itable_init=1,lazy_journal_init=1",
+                Zeroing::Written => "nodiscard",
             };
             command.args(["-q", "-F", "-b", "4096", "-E", extended]);
             command
@@ -160,6 +174,16 @@ pub fn mkfs(device: &Path, filesystem: Filesystem, cheap_zeroing: bool) -> Resul
 
 /// Mounts `device` (holding `filesystem`) on `target`, creating `target` if needed.
 pub fn mount(device: &Path, target: &Path, filesystem: &str) -> Result<(), VolumeError> {
+    mount_with(device, target, filesystem, None)
+}
+
+/// [`mount`] with filesystem options (`noinit_itable`).
+pub fn mount_with(
+    device: &Path,
+    target: &Path,
+    filesystem: &str,
+    options: Option<&std::ffi::CStr>,
+) -> Result<(), VolumeError> {
     std::fs::create_dir_all(target)
         .map_err(|source| VolumeError::io("creating the mount point", target, source))?;
     rustix::mount::mount(
@@ -167,7 +191,7 @@ pub fn mount(device: &Path, target: &Path, filesystem: &str) -> Result<(), Volum
         target,
         filesystem,
         MountFlags::NODEV | MountFlags::NOSUID,
-        None,
+        options,
     )
     .map_err(|errno| VolumeError::sys("mount", errno))
 }

@@ -5,72 +5,52 @@
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use luks::VolumeKey;
-use rustix::process::{Pid, PidfdFlags, Signal};
+use luks::{DataSegment, FormatOptions, VolumeKey};
 
 use crate::VolumeError;
-use crate::engine::{FUSE_DIR, SECTOR_SIZE};
-use crate::mount::{self, Filesystem};
+use crate::engine::{EngineArgs, FUSE_DIR, SECTOR_SIZE};
+use crate::image::{self, ImageState, KeyslotSecret};
+use crate::kernel;
+use crate::mount::Filesystem;
+use crate::mounted::{Mounted, remove_state_dir};
 use crate::state::EngineState;
 
-/// Where the LUKS2 header and keyslots end and the data segment starts, in
-/// bytes: 16 MiB, as cryptsetup lays out a LUKS2 volume by default.
-pub const DEFAULT_DATA_OFFSET: u64 = 16 << 20;
 /// The default directory holding one state directory per mounted volume.
 pub const DEFAULT_STATE_ROOT: &str = "/run/cryptainer/volumes";
-/// The engine binary's file name, looked for next to the running program.
-pub const ENGINE_BINARY: &str = "cryptainer-volume-engine";
+/// The program whose [`engine::SUBCOMMAND`](crate::engine::SUBCOMMAND) runs
+/// an engine, looked for next to the running program.
+pub const ENGINE_PROGRAM: &str = "cryptainer";
 /// The suffix of image files in the storage directory.
 const IMAGE_SUFFIX: &str = ".img";
 /// The largest volume: 16 TiB.
 const MAX_SIZE: u64 = 16 << 40;
-/// How long an engine may take to stop once told to.
-const STOP_DEADLINE: Duration = Duration::from_secs(60);
-/// How long a fenced engine may take to stop before it is killed: fencing
-/// waits for nobody, so only the teardown itself counts.
-const FENCE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A directory of volume images, one sparse file per volume.
 #[derive(Clone, Debug)]
 pub struct VolumeStore {
     directory: PathBuf,
-    data_offset: u64,
 }
 
 impl VolumeStore {
-    /// Opens (and creates, mode 0700) the storage directory. Images get a
-    /// data segment at [`DEFAULT_DATA_OFFSET`].
+    /// Opens (and creates, mode 0700) the storage directory.
     pub fn open(directory: impl Into<PathBuf>) -> Result<VolumeStore, VolumeError> {
-        VolumeStore::with_data_offset(directory, DEFAULT_DATA_OFFSET)
-    }
-
-    /// Like [`open`](Self::open) with another data offset (a multiple of 4096).
-    pub fn with_data_offset(
-        directory: impl Into<PathBuf>,
-        data_offset: u64,
-    ) -> Result<VolumeStore, VolumeError> {
         let directory = directory.into();
-        if data_offset % u64::from(SECTOR_SIZE) != 0 {
-            return Err(VolumeError::InvalidSize(data_offset));
-        }
         std::fs::create_dir_all(&directory)
             .map_err(|source| VolumeError::io("creating", &directory, source))?;
         std::fs::set_permissions(&directory, std::fs::Permissions::from_mode(0o700))
             .map_err(|source| VolumeError::io("restricting", &directory, source))?;
-        Ok(VolumeStore {
-            directory,
-            data_offset,
-        })
+        Ok(VolumeStore { directory })
     }
 
     /// Creates a volume of `size` usable bytes. The image is sparse: it uses
-    /// no disk space until written.
+    /// no disk space until written, and it has no LUKS2 header until its
+    /// first mount ([`Volume::open_or_format`]), which puts the data segment
+    /// at `luks::NEW_DATA_OFFSET`, so the image holds exactly `size` bytes
+    /// of data.
     pub fn create(&self, name: &str, size: u64) -> Result<Volume, VolumeError> {
         let image = self.image_path(name)?;
         if size == 0 || size % u64::from(SECTOR_SIZE) != 0 || size > MAX_SIZE {
@@ -85,14 +65,13 @@ impl VolumeStore {
                 std::io::ErrorKind::AlreadyExists => VolumeError::AlreadyExists(name.to_owned()),
                 _ => VolumeError::io("creating", &image, source),
             })?;
-        file.set_len(self.data_offset + size)
+        file.set_len(luks::NEW_DATA_OFFSET + size)
             .map_err(|source| VolumeError::io("sizing", &image, source))?;
         file.sync_all()
             .map_err(|source| VolumeError::io("syncing", &image, source))?;
         Ok(Volume {
             name: name.to_owned(),
             image,
-            data_offset: self.data_offset,
         })
     }
 
@@ -105,7 +84,6 @@ impl VolumeStore {
         Ok(Volume {
             name: name.to_owned(),
             image,
-            data_offset: self.data_offset,
         })
     }
 
@@ -150,37 +128,141 @@ fn valid_name(name: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-'))
 }
 
-/// How to run engines: which binary, where their state directories live.
+/// The two engines that serve a volume's LUKS2 image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineKind {
+    /// An engine process per volume: FUSE, a loop device, the sector
+    /// cipher in user space. Works wherever FUSE and loop devices do.
+    User,
+    /// dm-crypt in the kernel ([`crate::kernel`]), where device-mapper works.
+    Kernel,
+}
+
+impl EngineKind {
+    /// `user` or `kernel`, as `--engine` takes it and status files show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::User => "user",
+            EngineKind::Kernel => "kernel",
+        }
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// Which engine to use (`--engine`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// The kernel engine where the probe finds that it works, else the user
+    /// engine.
+    #[default]
+    Auto,
+    /// The kernel engine, or an error saying why it cannot work here.
+    Kernel,
+    /// The user engine.
+    User,
+}
+
+impl std::str::FromStr for EngineChoice {
+    type Err = VolumeError;
+    fn from_str(text: &str) -> Result<Self, VolumeError> {
+        match text {
+            "auto" => Ok(EngineChoice::Auto),
+            "kernel" => Ok(EngineChoice::Kernel),
+            "user" => Ok(EngineChoice::User),
+            other => Err(VolumeError::EngineArgs(format!(
+                "unknown engine {other:?}: use auto, kernel or user"
+            ))),
+        }
+    }
+}
+
+/// The engine chosen, and why: for the log and the status a node reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineDecision {
+    /// The engine new mounts use.
+    pub kind: EngineKind,
+    /// Why, in a sentence.
+    pub reason: String,
+}
+
+impl EngineChoice {
+    /// Decides on an engine: for `Auto` and `Kernel`, by probing the kernel
+    /// engine ([`kernel::probe`], which sets up and removes a throwaway
+    /// dm-crypt device); `scratch` is a directory for a device node where
+    /// `/dev` has none. `Kernel` fails with the probe's error.
+    pub fn decide(self, scratch: &Path) -> Result<EngineDecision, VolumeError> {
+        let user = |reason: String| EngineDecision {
+            kind: EngineKind::User,
+            reason,
+        };
+        let flag = match self {
+            EngineChoice::User => return Ok(user("--engine user".to_owned())),
+            EngineChoice::Auto => "--engine auto",
+            EngineChoice::Kernel => "--engine kernel",
+        };
+        match kernel::probe(scratch) {
+            Ok(support) => Ok(EngineDecision {
+                kind: EngineKind::Kernel,
+                reason: format!("{flag}: {support}"),
+            }),
+            Err(error) if self == EngineChoice::Auto => Ok(user(format!(
+                "{flag}: the kernel engine does not work here ({})",
+                crate::engine::chain(&error)
+            ))),
+            Err(error) => Err(VolumeError::KernelEngine(Box::new(error))),
+        }
+    }
+}
+
+/// How to run engines: which engine, which binary, where their state
+/// directories live.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    /// The `cryptainer-volume-engine` binary.
+    /// The engine new mounts use.
+    pub kind: EngineKind,
+    /// The program whose [`engine::SUBCOMMAND`](crate::engine::SUBCOMMAND)
+    /// runs a user-space engine (`cryptainer`).
     pub engine_binary: PathBuf,
+
     /// The directory holding one state directory per mounted volume.
     pub state_root: PathBuf,
     /// FUSE worker threads per engine, 1 to 64 (`None`: four per core, at
     /// least eight, at most 64).
     pub threads: Option<usize>,
-    /// A first argument for the engine binary, when the engine is a subcommand
-    /// of a larger program (`cryptainer volume-engine`).
-    pub subcommand: Option<String>,
 }
 
 impl EngineConfig {
-    /// The engine next to the running program, state under `state_root`.
-    pub fn new(state_root: impl Into<PathBuf>) -> EngineConfig {
-        let engine_binary = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join(ENGINE_BINARY)))
-            .unwrap_or_else(|| PathBuf::from(ENGINE_BINARY));
+    /// User-space engines run as `program volume-engine`, with state under
+    /// `state_root`; new mounts use the user engine until `kind` says
+    /// otherwise.
+    pub fn with_program(
+        program: impl Into<PathBuf>,
+        state_root: impl Into<PathBuf>,
+    ) -> EngineConfig {
         EngineConfig {
-            engine_binary,
+            kind: EngineKind::User,
+            engine_binary: program.into(),
             state_root: state_root.into(),
             threads: None,
-            subcommand: None,
         }
     }
 
-    fn state_dir(&self, name: &str) -> PathBuf {
+    /// Engines run as [`ENGINE_PROGRAM`] next to the running program (a tool
+    /// installed beside `cryptainer`), state under `state_root`.
+    pub fn new(state_root: impl Into<PathBuf>) -> EngineConfig {
+        let program = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(ENGINE_PROGRAM)))
+            .unwrap_or_else(|| PathBuf::from(ENGINE_PROGRAM));
+        EngineConfig::with_program(program, state_root)
+    }
+
+    pub(crate) fn state_dir(&self, name: &str) -> PathBuf {
         self.state_root.join(name)
     }
 }
@@ -190,7 +272,6 @@ impl EngineConfig {
 pub struct Volume {
     name: String,
     image: PathBuf,
-    data_offset: u64,
 }
 
 impl Volume {
@@ -204,9 +285,62 @@ impl Volume {
         &self.image
     }
 
-    /// Holds `key` for this volume, ready to mount.
-    pub fn unlock(self, key: VolumeKey) -> Unlocked {
-        Unlocked { volume: self, key }
+    /// What the start of the image holds: a fresh image (never mounted) or
+    /// a LUKS2 header. Anything else is an error, and the image is left as
+    /// it is.
+    pub fn state(&self) -> Result<ImageState, VolumeError> {
+        image::state(&self.image)
+    }
+
+    /// Opens the volume's keyslot with `secret`, reading the data segment
+    /// (offset, size, sector size) from the image's LUKS2 header. A secret
+    /// that opens no keyslot is [`VolumeError::WrongSecret`].
+    pub fn open(self, secret: &KeyslotSecret) -> Result<Unlocked, VolumeError> {
+        let opened = image::open(&self.image, secret.expose_secret())?;
+        Ok(Unlocked {
+            volume: self,
+            key: opened.key,
+            segment: opened.segment,
+            uuid: opened.uuid,
+            formatted_now: false,
+        })
+    }
+
+    /// Writes the LUKS2 header of a new volume over the fresh image: a new
+    /// random volume key, whose keyslot `secret` opens; the header carries
+    /// `options` (label, the key manager's token). Refuses an image that is
+    /// not fresh ([`VolumeError::AlreadyFormatted`]). If the first mount
+    /// after this fails, the image is made fresh again.
+    pub fn format(
+        self,
+        secret: &KeyslotSecret,
+        options: &FormatOptions,
+    ) -> Result<Unlocked, VolumeError> {
+        match self.state()? {
+            ImageState::Fresh => {}
+            ImageState::Formatted => return Err(VolumeError::AlreadyFormatted(self.image)),
+        }
+        let opened = image::format(&self.image, secret.expose_secret(), options)?;
+        Ok(Unlocked {
+            volume: self,
+            key: opened.key,
+            segment: opened.segment,
+            uuid: opened.uuid,
+            formatted_now: true,
+        })
+    }
+
+    /// [`open`](Self::open) a formatted image, [`format`](Self::format) a
+    /// fresh one: what a mount does with the secret the key manager leased.
+    pub fn open_or_format(
+        self,
+        secret: &KeyslotSecret,
+        options: &FormatOptions,
+    ) -> Result<Unlocked, VolumeError> {
+        match self.state()? {
+            ImageState::Fresh => self.format(secret, options),
+            ImageState::Formatted => self.open(secret),
+        }
     }
 }
 
@@ -214,6 +348,12 @@ impl Volume {
 pub struct Unlocked {
     volume: Volume,
     key: VolumeKey,
+    segment: DataSegment,
+    /// The LUKS2 header's UUID.
+    uuid: String,
+    /// Whether this process wrote the header just now: a failed first mount
+    /// then makes the image fresh again.
+    formatted_now: bool,
 }
 
 impl std::fmt::Debug for Unlocked {
@@ -221,6 +361,7 @@ impl std::fmt::Debug for Unlocked {
         formatter
             .debug_struct("Unlocked")
             .field("volume", &self.volume)
+            .field("segment", &self.segment)
             .field("key", &"[redacted]")
             .finish()
     }
@@ -232,25 +373,98 @@ impl Unlocked {
         self.volume
     }
 
-    /// Starts an engine for this volume, hands it the key through a pipe, and
-    /// waits until it reports the filesystem mounted at `target` (created with
-    /// `filesystem` if the volume is blank). The key is wiped from this
-    /// process when this returns, whatever the outcome.
+    /// The data segment the header describes.
+    pub fn data_segment(&self) -> DataSegment {
+        self.segment
+    }
+
+    /// Mounts the volume at `target` (its filesystem created with
+    /// `filesystem` if the volume is blank) with `engine.kind`: the user
+    /// engine's process is started and handed the key through a pipe, and
+    /// this waits until it reports the filesystem mounted; the kernel engine
+    /// sets up dm-crypt with the key and mounts it here. The key is wiped
+    /// from this process when this returns, whatever the outcome. A first
+    /// mount that fails leaves a fresh image again (it held nothing), and a
+    /// failure on a nearly full storage says so ([`VolumeError::StorageFull`]).
     pub fn mount(
         self,
         target: &Path,
         filesystem: Filesystem,
         engine: &EngineConfig,
     ) -> Result<Mounted, VolumeError> {
-        let Unlocked { volume, key } = self;
-        let state_dir = engine.state_dir(&volume.name);
-        if EngineState::read(&state_dir)?.is_some() {
-            return Err(VolumeError::Busy(state_dir));
+        let image = self.volume.image.clone();
+        let formatted_now = self.formatted_now;
+        let mounted = match engine.kind {
+            EngineKind::User => self.start_engine(target, filesystem, engine),
+            EngineKind::Kernel => self.activate(target, filesystem, engine),
+        };
+        mounted.map_err(|error| {
+            if formatted_now {
+                image::reset(&image);
+            }
+            image::explain(&image, error)
+        })
+    }
+
+    /// The kernel engine's mount ([`kernel::activate`]).
+    fn activate(
+        self,
+        target: &Path,
+        filesystem: Filesystem,
+        engine: &EngineConfig,
+    ) -> Result<Mounted, VolumeError> {
+        let Unlocked {
+            volume,
+            key,
+            segment,
+            uuid,
+            formatted_now: _,
+        } = self;
+        let state_dir = prepare_state_dir(engine, &volume.name)?;
+        let setup = kernel::Activation {
+            image: &volume.image,
+            luks_uuid: &uuid,
+            segment,
+            dm_name: kernel::device_name(&engine.state_root, &volume.name),
+            state_dir: &state_dir,
+            target,
+            filesystem,
+        };
+        match kernel::activate(&setup, key) {
+            Ok(state) => Ok(Mounted::kernel(volume, state, state_dir)),
+            Err(error) => {
+                remove_state_dir(&state_dir);
+                Err(error)
+            }
         }
-        std::fs::create_dir_all(&state_dir)
-            .map_err(|source| VolumeError::io("creating", &state_dir, source))?;
-        std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|source| VolumeError::io("restricting", &state_dir, source))?;
+    }
+
+    fn start_engine(
+        self,
+        target: &Path,
+        filesystem: Filesystem,
+        engine: &EngineConfig,
+    ) -> Result<Mounted, VolumeError> {
+        let Unlocked {
+            volume,
+            key,
+            segment,
+            uuid: _,
+            formatted_now: _,
+        } = self;
+        let state_dir = prepare_state_dir(engine, &volume.name)?;
+        let sector_size =
+            u32::try_from(segment.sector_size).map_err(|_| VolumeError::InvalidSize(0))?;
+        let args = EngineArgs {
+            image: volume.image.clone(),
+            data_offset: segment.offset,
+            data_size: segment.size,
+            sector_size,
+            state_dir: state_dir.clone(),
+            target: target.to_owned(),
+            filesystem,
+            threads: engine.threads,
+        };
         let log_path = state_dir.join("engine.log");
         let log = OpenOptions::new()
             .create(true)
@@ -260,20 +474,9 @@ impl Unlocked {
             .map_err(|source| VolumeError::io("opening", &log_path, source))?;
 
         let mut command = Command::new(&engine.engine_binary);
-        if let Some(subcommand) = &engine.subcommand {
-            command.arg(subcommand);
-        }
         command
-            .arg("--image")
-            .arg(&volume.image)
-            .arg("--data-offset")
-            .arg(volume.data_offset.to_string())
-            .arg("--state-dir")
-            .arg(&state_dir)
-            .arg("--target")
-            .arg(target)
-            .arg("--fs")
-            .arg(filesystem.name())
+            .arg(crate::engine::SUBCOMMAND)
+            .args(args.to_args())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -284,9 +487,6 @@ impl Unlocked {
                 "PATH",
                 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             );
-        if let Some(threads) = engine.threads {
-            command.arg("--threads").arg(threads.to_string());
-        }
         let mut child = command
             .spawn()
             .map_err(|source| VolumeError::io("starting", &engine.engine_binary, source))?;
@@ -332,256 +532,25 @@ impl Unlocked {
                 .unwrap_or("exited without a report");
             return Err(VolumeError::Engine(message.to_owned()));
         }
-        let state = EngineState::read(&state_dir)?
-            .ok_or_else(|| VolumeError::BadState(state_dir.join(crate::state::STATE_FILE)))?;
-        let pidfd = open_pidfd(state.pid)?;
-        Ok(Mounted {
-            volume,
-            state,
-            state_dir,
-            pidfd,
-            child: Some(child),
-        })
+        match EngineState::read(&state_dir)? {
+            Some(EngineState::User(state)) => Mounted::user(volume, state, state_dir, Some(child)),
+            _ => Err(VolumeError::BadState(
+                state_dir.join(crate::state::STATE_FILE),
+            )),
+        }
     }
 }
 
-/// A volume served by a running engine and mounted at [`target`](Mounted::target).
-/// Dropping it leaves the engine running: only [`unmount`](Mounted::unmount)
-/// stops it, and [`recover`](Mounted::recover) finds it again.
-pub struct Mounted {
-    volume: Volume,
-    state: EngineState,
-    state_dir: PathBuf,
-    pidfd: OwnedFd,
-    child: Option<Child>,
-}
-
-impl std::fmt::Debug for Mounted {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("Mounted")
-            .field("volume", &self.volume)
-            .field("state", &self.state)
-            .finish_non_exhaustive()
+/// Makes the state directory of volume `name` (0700), refusing if a state
+/// says it is mounted already.
+fn prepare_state_dir(engine: &EngineConfig, name: &str) -> Result<PathBuf, VolumeError> {
+    let state_dir = engine.state_dir(name);
+    if EngineState::read(&state_dir)?.is_some() {
+        return Err(VolumeError::Busy(state_dir));
     }
-}
-
-/// [`Mounted::unmount`] failed; the volume is still mounted.
-#[derive(Debug, thiserror::Error)]
-#[error("the volume is still mounted")]
-pub struct StillMounted {
-    /// The volume, still mounted.
-    pub mounted: Box<Mounted>,
-    /// Why it could not be unmounted.
-    #[source]
-    pub error: VolumeError,
-}
-
-impl Mounted {
-    /// The volume's name.
-    pub fn name(&self) -> &str {
-        &self.volume.name
-    }
-
-    /// Where the decrypted filesystem is mounted.
-    pub fn target(&self) -> &Path {
-        &self.state.target
-    }
-
-    /// The loop device the filesystem is mounted from.
-    pub fn loop_device(&self) -> &Path {
-        &self.state.loop_device
-    }
-
-    /// The engine's process id.
-    pub fn engine_pid(&self) -> u32 {
-        self.state.pid
-    }
-
-    /// Whether the loop device runs with direct I/O on the FUSE file.
-    pub fn direct_io(&self) -> bool {
-        self.state.direct_io
-    }
-
-    /// Unmounts the filesystem (refusing if it is busy), then tells the
-    /// engine to detach the loop device, end the FUSE session, wipe the key
-    /// and exit, and waits for it to be gone.
-    pub fn unmount(self) -> Result<Volume, StillMounted> {
-        if let Err(error) = mount::unmount(&self.state.target) {
-            return Err(StillMounted {
-                mounted: Box::new(self),
-                error,
-            });
-        }
-        if let Err(error) = rustix::process::pidfd_send_signal(&self.pidfd, Signal::TERM) {
-            // ESRCH: the engine is gone already.
-            if error != rustix::io::Errno::SRCH {
-                return Err(StillMounted {
-                    mounted: Box::new(self),
-                    error: VolumeError::sys("pidfd_send_signal", error),
-                });
-            }
-        }
-        let mut stopped = self.engine_exited(STOP_DEADLINE)?;
-        if let Some(mut child) = stopped.child.take() {
-            let _ = child.wait();
-        }
-        Ok(stopped.volume)
-    }
-
-    /// Waits until the engine has exited, at most `deadline`; gives the mount
-    /// back if it has not.
-    fn engine_exited(self, deadline: Duration) -> Result<Mounted, StillMounted> {
-        match wait_exit(&self.pidfd, deadline) {
-            Ok(()) => Ok(self),
-            Err(error) => Err(StillMounted {
-                mounted: Box::new(self),
-                error,
-            }),
-        }
-    }
-
-    /// Stops serving the volume at once, even while containers use it (they
-    /// get I/O errors from then on): for a node that can no longer keep the
-    /// volume's lease, so that another node may take it without two writers.
-    /// Detaches the filesystem here, tells the engine to fence (SIGUSR1: it
-    /// aborts its FUSE connection, detaches the loop device and exits, wiping
-    /// the key), and kills it if it has not exited within `FENCE_DEADLINE` (10 s)
-    /// (closing its FUSE device aborts the connection as well). Whatever the
-    /// engine left is removed. Fails only if the engine cannot be stopped.
-    pub fn fence(self) -> Result<Volume, StillMounted> {
-        let _ = mount::unmount_lazy(&self.state.target);
-        // ESRCH: the engine is gone already; the wait below returns at once.
-        let _ = rustix::process::pidfd_send_signal(&self.pidfd, Signal::USR1);
-        let mut stopped = match self.engine_exited(FENCE_DEADLINE) {
-            Ok(stopped) => stopped,
-            Err(still) => {
-                let mounted = *still.mounted;
-                tracing::warn!(volume = %mounted.volume.name, "the engine did not stop when fenced; killing it");
-                let _ = rustix::process::pidfd_send_signal(&mounted.pidfd, Signal::KILL);
-                mounted.engine_exited(FENCE_DEADLINE)?
-            }
-        };
-        if let Some(mut child) = stopped.child.take() {
-            let _ = child.wait();
-        }
-        let _ = mount::abort_fuse(&stopped.state.fuse_dir);
-        remove_state_dir(&stopped.state_dir);
-        Ok(stopped.volume)
-    }
-
-    /// Finds the volumes whose engines still run under `engine.state_root`
-    /// (after a restart of the control process), and cleans up after engines
-    /// that died: their mount, FUSE mount and state directory.
-    pub fn recover(
-        store: &VolumeStore,
-        engine: &EngineConfig,
-    ) -> Result<Vec<Mounted>, VolumeError> {
-        let entries = match std::fs::read_dir(&engine.state_root) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(VolumeError::io("listing", &engine.state_root, source)),
-        };
-        let mut mounted = Vec::new();
-        for entry in entries.filter_map(Result::ok) {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            let Ok(volume) = store.get(&name) else {
-                continue;
-            };
-            let state_dir = entry.path();
-            let state = EngineState::read(&state_dir)?;
-            let alive = state
-                .as_ref()
-                .and_then(|state| engine_pidfd(state, &state_dir));
-            match (state, alive) {
-                (Some(state), Some(pidfd)) => mounted.push(Mounted {
-                    volume,
-                    state,
-                    state_dir,
-                    pidfd,
-                    child: None,
-                }),
-                (state, _) => {
-                    tracing::warn!(volume = %name, "cleaning up after an engine that is gone");
-                    clean_up_dead(state.as_ref(), &state_dir);
-                }
-            }
-        }
-        Ok(mounted)
-    }
-
-    /// The volume's state directory.
-    pub fn state_dir(&self) -> &Path {
-        &self.state_dir
-    }
-}
-
-/// A pidfd for the engine in `state`, if that process still runs and is the
-/// engine for `state_dir` (not a new process that reused the pid).
-fn engine_pidfd(state: &EngineState, state_dir: &Path) -> Option<OwnedFd> {
-    let pidfd = open_pidfd(state.pid).ok()?;
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", state.pid)).ok()?;
-    let wanted = state_dir.as_os_str().as_encoded_bytes();
-    let ours = cmdline
-        .split(|byte| *byte == 0)
-        .any(|argument| argument == wanted);
-    ours.then_some(pidfd)
-}
-
-/// Removes what a dead engine left: the mount (lazily: nothing can be
-/// written through a dead FUSE connection anyway), the FUSE mount, the state
-/// directory. The loop device detaches itself (autoclear) once the
-/// filesystem above it is released.
-fn clean_up_dead(state: Option<&EngineState>, state_dir: &Path) {
-    if let Some(state) = state {
-        let _ = mount::unmount_lazy(&state.target);
-        let _ = mount::unmount_lazy(&state.fuse_dir);
-        if let Some(number) = crate::loopdev::device_number(&state.loop_device) {
-            if let Err(error) = crate::loopdev::wait_detached(number, Duration::from_secs(10)) {
-                tracing::warn!(error = %crate::engine::chain(&error), "the loop device of a dead engine is still attached");
-            }
-        }
-    } else {
-        let _ = mount::unmount_lazy(&state_dir.join(FUSE_DIR));
-    }
-    remove_state_dir(state_dir);
-}
-
-/// Removes a state directory an engine no longer serves from.
-fn remove_state_dir(state_dir: &Path) {
-    let _ = std::fs::remove_file(state_dir.join(crate::state::STATE_FILE));
-    let _ = std::fs::remove_file(state_dir.join("engine.log"));
-    let _ = std::fs::remove_dir(state_dir.join(FUSE_DIR));
-    let _ = std::fs::remove_dir(state_dir);
-}
-
-fn open_pidfd(pid: u32) -> Result<OwnedFd, VolumeError> {
-    let pid = i32::try_from(pid)
-        .ok()
-        .and_then(Pid::from_raw)
-        .ok_or(VolumeError::Engine("invalid engine pid".to_owned()))?;
-    rustix::process::pidfd_open(pid, PidfdFlags::empty())
-        .map_err(|errno| VolumeError::sys("pidfd_open", errno))
-}
-
-/// Waits until the process behind `pidfd` has exited.
-fn wait_exit(pidfd: &OwnedFd, deadline: Duration) -> Result<(), VolumeError> {
-    use rustix::event::{PollFd, PollFlags, poll};
-    let until = Instant::now() + deadline;
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(VolumeError::Timeout("the volume engine to exit"));
-        }
-        let timeout = rustix::event::Timespec::try_from(left)
-            .map_err(|_| VolumeError::Timeout("the volume engine to exit"))?;
-        let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
-        match poll(&mut fds, Some(&timeout)) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-            Ok(_) => return Ok(()),
-            Err(errno) => return Err(VolumeError::sys("poll", errno)),
-        }
-    }
+    std::fs::create_dir_all(&state_dir)
+        .map_err(|source| VolumeError::io("creating", &state_dir, source))?;
+    std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|source| VolumeError::io("restricting", &state_dir, source))?;
+    Ok(state_dir)
 }

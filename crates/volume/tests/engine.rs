@@ -1,7 +1,10 @@
 //! The engine end to end, as root, with real FUSE, loop devices, mkfs.ext4
 //! and mount: POSIX behaviour, persistence, no plaintext in the image,
-//! control-process death and recovery, engine death, fencing a busy volume,
-//! a flipped ciphertext byte, and a clean system after unmount.
+//! engine death, fencing a busy volume, a flipped ciphertext byte, and a
+//! clean system after unmount. The engine is this crate's
+//! `cryptainer-volume-engine`, the same entry point as `cryptainer
+//! volume-engine` (whose own tests, and the control process's death, are in
+//! `crates/cli/tests/volume_engine.rs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,8 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use luks::VolumeKey;
-use volume::{EngineConfig, Filesystem, Mounted, VolumeStore};
+use volume::{EngineConfig, Filesystem, KeyslotSecret, Mounted, VolumeStore};
 
 const SIZE: u64 = 256 << 20;
 
@@ -36,8 +38,10 @@ impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = VolumeStore::open(dir.path().join("store")).unwrap();
-        let mut engine = EngineConfig::new(dir.path().join("state"));
-        engine.engine_binary = PathBuf::from(env!("CARGO_BIN_EXE_cryptainer-volume-engine"));
+        let engine = EngineConfig::with_program(
+            env!("CARGO_BIN_EXE_cryptainer-volume-engine"),
+            dir.path().join("state"),
+        );
         Fixture {
             dir,
             store,
@@ -50,13 +54,13 @@ impl Fixture {
         self.dir.path().join("mnt")
     }
 
-    fn mount(&mut self, name: &str, key: &VolumeKey) -> &Mounted {
-        let key = VolumeKey::from_bytes(key.expose_secret()).unwrap();
+    fn mount(&mut self, name: &str, secret: &Secret) -> &Mounted {
         let mounted = self
             .store
             .get(name)
             .unwrap()
-            .unlock(key)
+            .open_or_format(&secret.keyslot(), &format_options(name))
+            .unwrap()
             .mount(&self.target(), Filesystem::Ext4, &self.engine)
             .unwrap();
         self.mounted.insert(mounted)
@@ -64,7 +68,7 @@ impl Fixture {
 
     fn unmount(&mut self) {
         let mounted = self.mounted.take().unwrap();
-        let pid = mounted.engine_pid();
+        let pid = mounted.engine_pid().unwrap();
         let state_dir = mounted.state_dir().to_owned();
         let fuse_dir = state_dir.join("fuse");
         let loop_device = mounted.loop_device().to_owned();
@@ -84,6 +88,34 @@ impl Drop for Fixture {
             }
         }
         let _ = volume::mount::unmount_lazy(&self.target());
+    }
+}
+
+/// A keyslot secret a test keeps, to mount a volume again.
+struct Secret(Vec<u8>);
+
+impl Secret {
+    fn generate() -> Secret {
+        let mut bytes = vec![0u8; 32];
+        File::open("/dev/urandom")
+            .unwrap()
+            .read_exact(&mut bytes)
+            .unwrap();
+        Secret(bytes)
+    }
+
+    fn keyslot(&self) -> KeyslotSecret {
+        KeyslotSecret::new(zeroize::Zeroizing::new(self.0.clone()))
+    }
+}
+
+fn format_options(name: &str) -> volume::FormatOptions {
+    volume::FormatOptions {
+        label: name.to_owned(),
+        token: volume::CryptainerToken {
+            key_id: "test-key".to_owned(),
+            server: "https://key-manager.invalid".to_owned(),
+        },
     }
 }
 
@@ -161,10 +193,10 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 fn posix_behaviour_persists_across_remount_and_never_reaches_the_image_in_plaintext() {
     let mut fixture = Fixture::new();
     fixture.store.create("posix", SIZE).unwrap();
-    let key = VolumeKey::generate();
+    let secret = Secret::generate();
     let image = fixture.store.get("posix").unwrap().image().to_owned();
     assert_eq!(std::fs::metadata(&image).unwrap().len(), SIZE + (16 << 20));
-    let mounted = fixture.mount("posix", &key);
+    let mounted = fixture.mount("posix", &secret);
     assert!(
         mounted.direct_io(),
         "the loop device should run with direct I/O"
@@ -254,7 +286,7 @@ fn posix_behaviour_persists_across_remount_and_never_reaches_the_image_in_plaint
     );
 
     // Remount with the same key: everything is there.
-    fixture.mount("posix", &key);
+    fixture.mount("posix", &secret);
     assert_eq!(std::fs::read(target.join("final")).unwrap(), content);
     assert_eq!(std::fs::read(target.join("link")).unwrap(), content);
     assert!(!target.join("draft").exists());
@@ -288,18 +320,18 @@ fn the_engine_drops_inherited_descriptors_reads_into_huge_pages_and_stays_small(
     fixture.store.create("hygiene", SIZE).unwrap();
     // A descriptor without close-on-exec in the control process, as a
     // careless parent could leave one: the engine must not keep it.
-    let secret_path = fixture.dir.path().join("control-process-only");
-    std::fs::write(&secret_path, b"not for the engine").unwrap();
-    let secret = File::open(&secret_path).unwrap();
-    let inherited = rustix::io::dup(&secret).unwrap();
+    let private_path = fixture.dir.path().join("control-process-only");
+    std::fs::write(&private_path, b"not for the engine").unwrap();
+    let private = File::open(&private_path).unwrap();
+    let inherited = rustix::io::dup(&private).unwrap();
     assert!(
         !rustix::io::fcntl_getfd(&inherited)
             .unwrap()
             .contains(rustix::io::FdFlags::CLOEXEC)
     );
-    let key = VolumeKey::generate();
-    let mounted = fixture.mount("hygiene", &key);
-    let pid = mounted.engine_pid();
+    let secret = Secret::generate();
+    let mounted = fixture.mount("hygiene", &secret);
+    let pid = mounted.engine_pid().unwrap();
     drop(inherited);
 
     let descriptors: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -307,7 +339,7 @@ fn the_engine_drops_inherited_descriptors_reads_into_huge_pages_and_stays_small(
         .filter_map(|entry| std::fs::read_link(entry.unwrap().path()).ok())
         .collect();
     assert!(
-        !descriptors.contains(&secret_path),
+        !descriptors.contains(&private_path),
         "the engine kept an inherited descriptor: {descriptors:?}"
     );
 
@@ -358,57 +390,12 @@ fn the_engine_drops_inherited_descriptors_reads_into_huge_pages_and_stays_small(
 }
 
 #[test]
-fn engine_outlives_its_control_process_and_a_new_one_recovers_it() {
-    let mut fixture = Fixture::new();
-    fixture.store.create("survivor", SIZE).unwrap();
-    let key = VolumeKey::generate();
-    let target = fixture.target();
-    // The control process is the ctl binary: it starts the engine and exits.
-    let mut control = Command::new(env!("CARGO_BIN_EXE_cryptainer-volume-ctl"))
-        .arg("--store")
-        .arg(fixture.dir.path().join("store"))
-        .arg("--state-root")
-        .arg(&fixture.engine.state_root)
-        .arg("mount")
-        .arg("survivor")
-        .arg(&target)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    control
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(key.expose_secret())
-        .unwrap();
-    let output = control.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
-
-    // The control process is gone; the volume still works.
-    write_synced(&target.join("after-control-death"), b"still here");
-    assert_eq!(
-        std::fs::read(target.join("after-control-death")).unwrap(),
-        b"still here"
-    );
-
-    // A new control process (this one) finds it and unmounts it.
-    let mut found = Mounted::recover(&fixture.store, &fixture.engine).unwrap();
-    assert_eq!(found.len(), 1);
-    let mounted = found.pop().unwrap();
-    assert_eq!(mounted.name(), "survivor");
-    assert_eq!(mounted.target(), target);
-    fixture.mounted = Some(mounted);
-    fixture.unmount();
-}
-
-#[test]
 fn killing_the_engine_loses_nothing_that_was_fsynced() {
     let mut fixture = Fixture::new();
     fixture.store.create("crash", SIZE).unwrap();
-    let key = VolumeKey::generate();
+    let secret = Secret::generate();
     let target = fixture.target();
-    let pid = fixture.mount("crash", &key).engine_pid();
+    let pid = fixture.mount("crash", &secret).engine_pid().unwrap();
 
     let synced: Vec<(PathBuf, Vec<u8>)> = (0..20u8)
         .map(|index| {
@@ -445,7 +432,7 @@ fn killing_the_engine_loses_nothing_that_was_fsynced() {
     // Recovery cleans up the dead engine's mounts; a fresh engine replays the journal.
     let found = Mounted::recover(&fixture.store, &fixture.engine).unwrap();
     assert!(found.is_empty());
-    fixture.mount("crash", &key);
+    fixture.mount("crash", &secret);
     for (path, data) in &synced {
         assert_eq!(
             &std::fs::read(path).unwrap(),
@@ -461,9 +448,9 @@ fn killing_the_engine_loses_nothing_that_was_fsynced() {
 fn fencing_a_busy_volume_stops_it_at_once_and_keeps_what_was_fsynced() {
     let mut fixture = Fixture::new();
     fixture.store.create("fenced", SIZE).unwrap();
-    let key = VolumeKey::generate();
+    let secret = Secret::generate();
     let target = fixture.target();
-    fixture.mount("fenced", &key);
+    fixture.mount("fenced", &secret);
     write_synced(&target.join("before"), b"synced before the fence");
     // A writer keeps the filesystem busy: an unmount would be refused.
     let mut busy = File::create(target.join("busy")).unwrap();
@@ -471,7 +458,7 @@ fn fencing_a_busy_volume_stops_it_at_once_and_keeps_what_was_fsynced() {
     busy.sync_all().unwrap();
 
     let mounted = fixture.mounted.take().unwrap();
-    let pid = mounted.engine_pid();
+    let pid = mounted.engine_pid().unwrap();
     let state_dir = mounted.state_dir().to_owned();
     let fuse_dir = state_dir.join("fuse");
     let loop_device = mounted.loop_device().to_owned();
@@ -495,7 +482,7 @@ fn fencing_a_busy_volume_stops_it_at_once_and_keeps_what_was_fsynced() {
     assert_clean(&target, &fuse_dir, &loop_device, pid, &state_dir);
 
     // The volume mounts again with what was synced before the fence.
-    fixture.mount("fenced", &key);
+    fixture.mount("fenced", &secret);
     assert_eq!(
         std::fs::read(target.join("before")).unwrap(),
         b"synced before the fence"
@@ -507,9 +494,9 @@ fn fencing_a_busy_volume_stops_it_at_once_and_keeps_what_was_fsynced() {
 fn a_flipped_ciphertext_byte_crashes_nothing() {
     let mut fixture = Fixture::new();
     fixture.store.create("flip", SIZE).unwrap();
-    let key = VolumeKey::generate();
+    let secret = Secret::generate();
     let target = fixture.target();
-    let loop_device = fixture.mount("flip", &key).loop_device().to_owned();
+    let loop_device = fixture.mount("flip", &secret).loop_device().to_owned();
     let victim: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 253) as u8).collect();
     write_synced(&target.join("victim"), &victim);
     write_synced(&target.join("bystander"), b"unharmed");
@@ -540,7 +527,7 @@ fn a_flipped_ciphertext_byte_crashes_nothing() {
     file.write_all_at(&[byte[0] ^ 0x01], offset).unwrap();
     file.sync_all().unwrap();
 
-    let pid = fixture.mount("flip", &key).engine_pid();
+    let pid = fixture.mount("flip", &secret).engine_pid().unwrap();
     // The damaged block reads as garbage (XTS has no integrity): the file
     // differs, the rest of the volume is intact, the engine keeps serving.
     match std::fs::read(target.join("victim")) {
@@ -584,4 +571,80 @@ fn store_rejects_bad_names_and_sizes_and_images_are_sparse() {
     assert_eq!(fixture.store.list().unwrap(), vec!["big".to_owned()]);
     fixture.store.remove(big).unwrap();
     assert!(fixture.store.list().unwrap().is_empty());
+}
+
+/// Issue 19: the engine read every image at its own copy of the data offset
+/// (16 MiB), which matched the header only because both said so. An image
+/// that cryptsetup formatted with its data elsewhere (offline encryption
+/// puts it at 8 MiB) must open where its header says, with the sector size
+/// the header says.
+#[test]
+fn an_image_cryptsetup_encrypted_opens_at_the_offset_its_header_gives() {
+    let mut fixture = Fixture::new();
+    let scratch = fixture.dir.path().join("plain");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let content: Vec<u8> = (0..300_007u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(scratch.join("kept"), &content).unwrap();
+    // A 48 MiB ext4 filesystem holding the file, in a 64 MiB file: offline
+    // encryption takes 16 MiB from the end for the header.
+    let image = fixture.dir.path().join("store").join("foreign.img");
+    File::create(&image).unwrap().set_len(64 << 20).unwrap();
+    let made = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-b", "4096", "-d"])
+        .arg(&scratch)
+        .arg(&image)
+        .arg("12288")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let secret = Secret::generate();
+    let key_file = fixture.dir.path().join("passphrase");
+    std::fs::write(&key_file, &secret.0).unwrap();
+    let encrypted = Command::new("cryptsetup")
+        .args([
+            "reencrypt",
+            "--batch-mode",
+            "--encrypt",
+            "--type",
+            "luks2",
+            "--cipher",
+            "aes-xts-plain64",
+            "--key-size",
+            "512",
+            "--sector-size",
+            "4096",
+            "--reduce-device-size",
+            "16M",
+            "--pbkdf",
+            "pbkdf2",
+            "--pbkdf-force-iterations",
+            "1000",
+            "--force-offline-reencrypt",
+            "--key-file",
+        ])
+        .arg(&key_file)
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(encrypted.status.success(), "{encrypted:?}");
+    assert!(!image_contains(&image, &content[..4096]), "not encrypted");
+
+    let unlocked = fixture
+        .store
+        .get("foreign")
+        .unwrap()
+        .open(&secret.keyslot())
+        .unwrap();
+    assert_eq!(unlocked.data_segment().offset, 8 << 20);
+    assert_eq!(unlocked.data_segment().sector_size, 4096);
+    let mounted = unlocked
+        .mount(&fixture.target(), Filesystem::Ext4, &fixture.engine)
+        .unwrap();
+    fixture.mounted = Some(mounted);
+    assert_eq!(
+        std::fs::read(fixture.target().join("kept")).unwrap(),
+        content,
+        "the file cryptsetup encrypted reads back"
+    );
+    fixture.unmount();
 }

@@ -189,6 +189,17 @@ pub(crate) struct Leases<M = volume::Mounted> {
     generations: Mutex<u64>,
 }
 
+impl Leases<volume::Mounted> {
+    /// The engine serving `name`, if it is mounted here.
+    pub(crate) fn engine_of(&self, name: &str) -> Option<volume::EngineKind> {
+        self.mounted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .map(|mounted| mounted.volume.engine())
+    }
+}
+
 impl<M: Fence> Leases<M> {
     /// No volume mounted yet.
     pub(crate) fn new(shared: Arc<Shared>, timing: LeaseTiming) -> Leases<M> {

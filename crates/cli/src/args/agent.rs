@@ -93,5 +93,19 @@ pub enum AgentCommand {
             value_name = "SECONDS"
         )]
         lease_seconds: u32,
+        /// Which engine serves the volumes mounted from now on: kernel
+        /// (dm-crypt on the same LUKS2 image, where device-mapper works), user
+        /// (an engine process per volume: FUSE, a loop device) or auto (kernel
+        /// where a probe at start finds that it works, else user). The choice
+        /// and why are in the log, status.json and `docker volume inspect`;
+        /// volumes mounted before a restart keep their engine.
+        #[arg(long, default_value = "auto", value_parser = parse_engine, value_name = "auto|kernel|user")]
+        engine: volume::EngineChoice,
     },
+}
+
+/// An `--engine` value: auto, kernel or user.
+fn parse_engine(text: &str) -> Result<volume::EngineChoice, String> {
+    text.parse()
+        .map_err(|error: volume::VolumeError| error.to_string())
 }

@@ -188,10 +188,6 @@ pub enum Command {
     /// The node agent: join a server, keep the node's identity fresh.
     #[command(subcommand)]
     Agent(AgentCommand),
-    /// The per-volume engine process the agent starts (not for people: the key
-    /// arrives on standard input).
-    #[command(hide = true)]
-    VolumeEngine(volume::engine::EngineArgs),
     /// KMIP clients: issue their certificates (admin).
     #[command(subcommand)]
     Kmip(KmipCommand),

@@ -49,6 +49,7 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
             no_volumes,
             docker_socket,
             lease_seconds,
+            engine,
         } => {
             // Mount points go to Docker, which reads a relative path against
             // the container's bundle: every path the plugin hands out is
@@ -65,6 +66,7 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
                 default_size: *default_volume_size,
                 docker_socket: docker_socket.clone(),
                 lease_seconds: *lease_seconds,
+                engine: *engine,
             });
             let options = agent::RunOptions {
                 data_dir: data_dir.clone(),

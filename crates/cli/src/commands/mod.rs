@@ -45,7 +45,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy(command) => policies::run(&connect(&cli.global)?, command, json).await,
         Command::Ca(command) => ca::run(&connect(&cli.global)?, command, json).await,
         Command::Agent(command) => agent::run(command, json).await,
-        Command::VolumeEngine(_) => Ok(()),
         Command::Kmip(command) => kmip::run(&connect(&cli.global)?, command, json).await,
     }
 }

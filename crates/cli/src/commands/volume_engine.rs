@@ -1,25 +1,17 @@
-//! `cryptainer volume-engine`: serves one volume's decrypted block device
-//! until it is unmounted. The agent starts it; it reads the volume key from
-//! standard input. Blocking, outside the async runtime.
+//! `cryptainer volume-engine`: serves one volume until it is unmounted or
+//! fenced. The agent starts it; the secret arrives on standard input. `main`
+//! hands it the arguments before clap or the async runtime run, so that the
+//! engine's one entry point closes inherited descriptors before anything else.
 
 use std::process::ExitCode;
 
-/// Runs the engine `engine` describes.
-pub fn run(engine: &volume::engine::EngineArgs) -> ExitCode {
-    let result = volume::engine::run(engine, |key_bytes| {
-        let key = luks::VolumeKey::from_bytes(key_bytes)
-            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))?;
-        luks::SectorCipher::new(&key, volume::engine::SECTOR_SIZE as usize)
-            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!(
-                "error: the volume engine stopped: {}",
-                volume::engine::chain(&error)
-            );
-            ExitCode::FAILURE
-        }
-    }
+use crate::args::LogFormat;
+use crate::logging;
+
+/// Runs the engine the arguments after `volume-engine` describe.
+pub fn run(arguments: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    volume::engine::main(arguments, || {
+        // Standard error is the engine's log file.
+        let _ = logging::init(LogFormat::Text);
+    })
 }

@@ -128,6 +128,29 @@ impl Agent {
         );
     }
 
+    /// The process id of `agent run`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The engine processes serving `volume` for this agent.
+    pub fn engines_of(&self, volume: &str) -> Vec<u32> {
+        let pattern = format!("{}/engines/{volume} ", self.run_dir.display());
+        let output = Command::new("pgrep")
+            .args(["-f", &pattern])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect()
+    }
+
+    /// The agent's `status.json`.
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.data_dir.join("status.json")).unwrap()).unwrap()
+    }
+
     /// The node id the server gave this agent at join.
     pub fn node_id(&self) -> String {
         let state: serde_json::Value =
@@ -148,7 +171,10 @@ impl Drop for Agent {
 }
 
 /// Runs `agent run` and waits until its plugin socket accepts connections (a
-/// killed agent leaves its socket file behind).
+/// killed agent leaves its socket file behind). The user-space engine unless
+/// `extra_args` name an engine: these tests look at its processes and loop
+/// devices, on hosts with device-mapper too (the kernel engine is tested in
+/// a VM, `tests/vm/run`).
 fn spawn(
     data_dir: &Path,
     socket: &Path,
@@ -165,6 +191,12 @@ fn spawn(
         .arg(storage)
         .arg("--run-dir")
         .arg(run_dir)
+        .args(
+            (!extra_args.iter().any(|arg| arg == "--engine"))
+                .then_some(["--engine", "user"])
+                .into_iter()
+                .flatten(),
+        )
         .args(extra_args)
         .env("CRYPTAINER_LOG", "warn")
         .stdout(Stdio::null())

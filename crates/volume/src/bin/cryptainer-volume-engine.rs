@@ -1,37 +1,22 @@
-//! The per-volume engine process: serves one volume's decrypted block device
-//! through FUSE and a loop device. Started by the control API
-//! (`volume::Unlocked::mount`), never by hand: the key arrives on standard
-//! input and the one-line report leaves on standard output.
-
-use clap::Parser;
-
-/// Serves one encrypted volume; reads its 64-byte key from standard input.
-#[derive(Parser)]
-#[command(name = "cryptainer-volume-engine", version)]
-struct Cli {
-    #[command(flatten)]
-    engine: volume::engine::EngineArgs,
-}
+//! The engine as the `volume` crate's own tests start it: the same entry
+//! point as `cryptainer volume-engine` ([`volume::engine::main`]), without a
+//! log (this crate has no log subscriber; the engine's report line still
+//! carries any error to the control process). Not installed anywhere: nodes
+//! run `cryptainer volume-engine`.
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-    // Before anything is opened (the subscriber writes to standard error).
-    volume::engine::close_inherited_descriptors();
-    let cli = Cli::parse();
-    let result = volume::engine::run(&cli.engine, |key_bytes| {
-        let key = luks::VolumeKey::from_bytes(key_bytes)
-            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))?;
-        luks::SectorCipher::new(&key, volume::engine::SECTOR_SIZE as usize)
-            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))
-    });
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(error = %volume::engine::chain(&error), "engine stopped");
-            std::process::ExitCode::FAILURE
-        }
+    // The control API starts every engine as `PROGRAM volume-engine ARGS`.
+    let mut arguments = std::env::args_os().skip(1).peekable();
+    if arguments
+        .next_if(|first| first == volume::engine::SUBCOMMAND)
+        .is_none()
+    {
+        eprintln!(
+            "error: run as `{} {} ARGS`, as the volume control API does",
+            volume::volume::ENGINE_PROGRAM,
+            volume::engine::SUBCOMMAND
+        );
+        return std::process::ExitCode::FAILURE;
     }
+    volume::engine::main(arguments, || {})
 }
