@@ -9,6 +9,9 @@ use keystore::store::StoreError;
 pub enum ResultReason {
     /// The object does not exist or the caller may not see it.
     ItemNotFound,
+    /// The client's credentials (its certificate) are no longer accepted:
+    /// a decommissioned node, an expired certificate.
+    AuthenticationNotSuccessful,
     /// The message could not be read as a KMIP request.
     InvalidMessage,
     /// The operation is not one this server implements.
@@ -53,6 +56,7 @@ impl ResultReason {
     pub fn code(self) -> u32 {
         match self {
             ResultReason::ItemNotFound => 0x01,
+            ResultReason::AuthenticationNotSuccessful => 0x03,
             ResultReason::InvalidMessage => 0x04,
             ResultReason::OperationNotSupported => 0x05,
             ResultReason::MissingData => 0x06,
@@ -140,9 +144,7 @@ impl KmipError {
             KeystoreError::InvalidPolicy(_) => ResultReason::InvalidField,
             KeystoreError::PolicyExists { .. } => ResultReason::ObjectAlreadyExists,
             KeystoreError::VolumeHeld { .. } => ResultReason::PermissionDenied,
-            KeystoreError::Store(StoreError::NameTaken { .. }) => {
-                ResultReason::ObjectAlreadyExists
-            }
+            KeystoreError::Store(StoreError::NameTaken { .. }) => ResultReason::ObjectAlreadyExists,
             KeystoreError::NotInitialized
             | KeystoreError::AlreadyInitialized
             | KeystoreError::Sealed

@@ -30,7 +30,7 @@ mod operations;
 pub use error::{KmipError, ResultReason};
 pub use message::{
     ProtocolVersion, SUPPORTED_VERSIONS, answer_deferred, decode_request, handle_bytes,
-    handle_json, handle_message, is_quick,
+    handle_json, handle_message, is_quick, refusal,
 };
 pub use operations::{Rights, Session};
 

@@ -224,15 +224,7 @@ fn handle_request(
             ),
         );
     };
-    // Answer in the version asked for when it is one we know; a newer minor of
-    // a known major is answered in our newest of that major.
-    let answer_version = if SUPPORTED_VERSIONS.contains(&version) {
-        version
-    } else if version.major >= 2 {
-        ProtocolVersion { major: 2, minor: 1 }
-    } else {
-        ProtocolVersion::V1_4
-    };
+    let answer_version = answer_version(version);
     let items: Vec<&Item> = request
         .children()
         .iter()
@@ -275,6 +267,52 @@ fn handle_request(
         }
     }
     response_message(answer_version, responses)
+}
+
+/// The version a request in `version` is answered in: the version asked for
+/// when it is one we know; a newer minor of a known major is answered in our
+/// newest of that major.
+fn answer_version(version: ProtocolVersion) -> ProtocolVersion {
+    if SUPPORTED_VERSIONS.contains(&version) {
+        version
+    } else if version.major >= 2 {
+        ProtocolVersion { major: 2, minor: 1 }
+    } else {
+        ProtocolVersion::V1_4
+    }
+}
+
+/// The answer to a message the server will not run at all (its sender's
+/// credentials were refused): every batch item it holds failed with `error`,
+/// each with its Operation and Unique Batch Item ID, in the request's
+/// protocol version. Bytes that do not decode as a request get one failed
+/// item in KMIP 1.4. Nothing is run and nothing is audited here.
+#[must_use]
+pub fn refusal(bytes: &[u8], error: &KmipError) -> Vec<u8> {
+    let Ok(request) = ttlv::decode(bytes) else {
+        return ttlv::encode(&error_message(ProtocolVersion::V1_4, error));
+    };
+    let version = request
+        .child(Tag::REQUEST_HEADER)
+        .and_then(|header| header.child(Tag::PROTOCOL_VERSION))
+        .and_then(ProtocolVersion::from_item)
+        .map_or(ProtocolVersion::V1_4, answer_version);
+    let items: Vec<Item> = request
+        .children_with(Tag::BATCH_ITEM)
+        .take(MAX_BATCH_ITEMS)
+        .map(|item| {
+            let mut children: Vec<Item> = [Tag::OPERATION, Tag::UNIQUE_BATCH_ITEM_ID]
+                .into_iter()
+                .filter_map(|tag| item.child(tag).cloned())
+                .collect();
+            children.extend(failure_fields(version, error));
+            Item::structure(Tag::BATCH_ITEM, children)
+        })
+        .collect();
+    if items.is_empty() {
+        return ttlv::encode(&error_message(version, error));
+    }
+    ttlv::encode(&response_message(version, items))
 }
 
 /// Runs one batch item and says whether it succeeded; a success that returns

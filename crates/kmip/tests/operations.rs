@@ -496,6 +496,39 @@ fn rejects_undecodable_bytes_with_invalid_message() {
 }
 
 #[test]
+fn a_refused_message_fails_every_item_in_its_version_and_runs_none() {
+    let refused = kmip::KmipError::new(
+        kmip::ResultReason::AuthenticationNotSuccessful,
+        "node 'n' was decommissioned",
+    );
+    let message = ttlv::encode(&request(
+        2,
+        0,
+        vec![
+            (operation::CREATE, create_aes_v2()),
+            (operation::QUERY, Vec::new()),
+        ],
+    ));
+    let response = ttlv::decode(&kmip::refusal(&message, &refused)).unwrap();
+    let items = batch_items(&response);
+    assert_eq!(items.len(), 2);
+    for (item, code) in items.iter().zip([operation::CREATE, operation::QUERY]) {
+        assert_eq!(item.child_enumeration(Tag::OPERATION), Some(code));
+        assert_eq!(status(item), 1);
+        assert_eq!(reason(item), Some(0x03), "Authentication Not Successful");
+        assert!(item.child(Tag::RESPONSE_PAYLOAD).is_none());
+    }
+    let version = response
+        .child(Tag::RESPONSE_HEADER)
+        .and_then(|header| header.child(Tag::PROTOCOL_VERSION))
+        .unwrap();
+    assert_eq!(version.child_i32(Tag::PROTOCOL_VERSION_MAJOR), Some(2));
+    // Bytes that are no request: one failed item, in 1.4.
+    let response = ttlv::decode(&kmip::refusal(&[0x42, 0x00], &refused)).unwrap();
+    assert_eq!(reason(batch_items(&response)[0]), Some(0x03));
+}
+
+#[test]
 fn a_node_session_cannot_get_or_derive_from_secret_data() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = keystore(dir.path());

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::api::App;
 use crate::error::ApiError;
-use crate::kmip_auth::{principal_from_certificate, session_for};
+use crate::kmip_auth::{CertificateRefused, ClientCertificate, session_for};
 
 /// Default KMIP port (IANA "kmip").
 pub const DEFAULT_KMIP_PORT: u16 = 5696;
@@ -110,33 +110,32 @@ async fn serve_connection(
     peer: SocketAddr,
     keystore: Arc<Keystore>,
 ) {
-    let Some(cert) = stream
+    let Some(certificate) = stream
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|chain| chain.first())
-        .map(|cert| cert.as_ref().to_vec())
+        .map(|cert| ClientCertificate::read(cert.as_ref()))
     else {
         tracing::debug!(%peer, "KMIP client sent no certificate");
         return;
     };
-    let principal = {
-        let keystore = Arc::clone(&keystore);
-        match tokio::task::spawn_blocking(move || principal_from_certificate(&keystore, &cert))
-            .await
-        {
-            Ok(Ok(principal)) => principal,
-            Ok(Err(error)) => {
-                tracing::info!(%peer, %error, "KMIP client certificate refused");
-                return;
-            }
-            Err(error) => {
-                tracing::error!(%peer, %error, "KMIP certificate check failed");
-                return;
-            }
+    let certificate = match certificate {
+        Ok(certificate) => certificate,
+        Err(error) => {
+            tracing::info!(%peer, %error, "KMIP client certificate refused");
+            return;
         }
     };
-    let session = Arc::new(session_for(&principal, Some(peer.to_string())));
+    let remote = Some(peer.to_string());
+    let mut principal = match certificate.principal(&keystore) {
+        Ok(principal) => principal,
+        Err(error) => {
+            tracing::info!(%peer, %error, "KMIP client certificate refused");
+            return;
+        }
+    };
+    let mut session = Arc::new(session_for(&principal, remote.clone()));
     loop {
         let mut header = [0_u8; 8];
         match tokio::time::timeout(IDLE_TIMEOUT, stream.read_exact(&mut header)).await {
@@ -157,6 +156,25 @@ async fn serve_connection(
         match tokio::time::timeout(IDLE_TIMEOUT, stream.read_exact(body)).await {
             Ok(Ok(_)) => {}
             Ok(Err(_)) | Err(_) => return,
+        }
+        // Rights are checked on every message, as the HTTPS API checks them on
+        // every request: a node decommissioned (or whose inventory entry
+        // changed) or a certificate expired since the last message is refused
+        // now, not when the connection ends.
+        match certificate.principal(&keystore) {
+            Ok(now) => {
+                if now.token_id != principal.token_id
+                    || now.role != principal.role
+                    || now.scope != principal.scope
+                {
+                    session = Arc::new(session_for(&now, remote.clone()));
+                    principal = now;
+                }
+            }
+            Err(error) => {
+                refuse_message(&mut stream, peer, &keystore, &session, &message, &error).await;
+                return;
+            }
         }
         // A short message is decoded here; a long one (which cannot be a few
         // quick reads anyway) on the blocking pool.
@@ -215,6 +233,42 @@ async fn serve_connection(
             return;
         }
     }
+}
+
+/// Answers a message whose sender's certificate is no longer accepted: every
+/// batch item fails with Authentication Not Successful (KMIP's reason for
+/// credentials the server cannot validate), the refusal is audited under the
+/// principal the connection had, and the caller then closes the connection:
+/// its certificate would be refused on every later message, and a new
+/// connection with it is refused at the handshake.
+async fn refuse_message(
+    stream: &mut tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    peer: SocketAddr,
+    keystore: &Keystore,
+    session: &kmip::Session,
+    message: &[u8],
+    error: &CertificateRefused,
+) {
+    tracing::info!(%peer, %error, "KMIP client refused on an open connection; closing it");
+    match keystore.record_deferred(&session.caller, "kmip", None, None, "unauthenticated") {
+        Ok(durable) => {
+            if let Err(error) = durable.finish().await {
+                tracing::error!(%peer, %error, "could not audit a refused KMIP message");
+            }
+        }
+        Err(error) => tracing::error!(%peer, %error, "could not audit a refused KMIP message"),
+    }
+    let answer = kmip::refusal(
+        message,
+        &kmip::KmipError::new(
+            kmip::ResultReason::AuthenticationNotSuccessful,
+            error.to_string(),
+        ),
+    );
+    if stream.write_all(&answer).await.is_ok() {
+        let _ = stream.flush().await;
+    }
+    let _ = stream.shutdown().await;
 }
 
 /// Authenticates an HTTPS KMIP request by its bearer token and runs `body` with
