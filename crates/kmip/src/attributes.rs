@@ -9,26 +9,18 @@ use crate::custom;
 use crate::error::KmipError;
 use crate::message::ProtocolVersion;
 
-/// The 1.x spelling of an attribute tag's name: `CryptographicAlgorithm` becomes
-/// `Cryptographic Algorithm`.
+/// The 1.x Attribute Name of an attribute tag: its name as the specification
+/// writes it (`Cryptographic Algorithm`, `X.509 Certificate Identifier`).
 #[must_use]
 pub fn spaced_name(tag: Tag) -> Option<String> {
-    let name = tag.name()?;
-    let mut spaced = String::with_capacity(name.len().saturating_add(4));
-    for (index, character) in name.char_indices() {
-        if index > 0 && character.is_ascii_uppercase() {
-            spaced.push(' ');
-        }
-        spaced.push(character);
-    }
-    Some(spaced)
+    tag.spec_name().map(str::to_owned)
 }
 
-/// The tag of a 1.x attribute name (`Cryptographic Algorithm`), if it names one.
+/// The tag of a 1.x attribute name (`Cryptographic Algorithm`, `X.509
+/// Certificate Identifier`), if it names one.
 #[must_use]
 pub fn tag_of_name(name: &str) -> Option<Tag> {
-    let joined: String = name.chars().filter(|c| !c.is_whitespace()).collect();
-    Tag::from_name(&joined)
+    Tag::from_name(&ttlv::normalize_name(name))
 }
 
 /// One `Attribute` structure in the 2.x shape: a 1.x standard attribute

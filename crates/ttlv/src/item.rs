@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::names::{TAGS_BY_NAME, TAGS_BY_VALUE};
+use crate::names::{tag_from_name, tag_name, tag_spec_name};
 
 /// A KMIP tag: a three-byte number naming an item.
 ///
@@ -42,21 +42,22 @@ impl Tag {
     /// one of the tags of KMIP 1.0 to 2.1.
     #[must_use]
     pub fn name(self) -> Option<&'static str> {
-        TAGS_BY_VALUE
-            .binary_search_by_key(&self.0, |&(value, _)| value)
-            .ok()
-            .and_then(|index| TAGS_BY_VALUE.get(index))
-            .map(|&(_, name)| name)
+        tag_name(self)
+    }
+
+    /// The tag's name as the KMIP specification writes it (`"Activation
+    /// Date"`, `"X.509 Certificate Identifier"`), which is also the 1.x
+    /// Attribute Name of an attribute, if it is one of the tags of KMIP 1.0
+    /// to 2.1.
+    #[must_use]
+    pub fn spec_name(self) -> Option<&'static str> {
+        tag_spec_name(self)
     }
 
     /// The tag with this name in the KMIP JSON/XML spelling, if there is one.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Tag> {
-        TAGS_BY_NAME
-            .binary_search_by(|&(candidate, _)| candidate.as_bytes().cmp(name.as_bytes()))
-            .ok()
-            .and_then(|index| TAGS_BY_NAME.get(index))
-            .map(|&(_, value)| Tag(value))
+        tag_from_name(name)
     }
 }
 
