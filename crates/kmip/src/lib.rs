@@ -29,8 +29,8 @@ mod operations;
 
 pub use error::{KmipError, ResultReason};
 pub use message::{
-    ProtocolVersion, SUPPORTED_VERSIONS, answer_deferred, decode_request, handle_bytes,
-    handle_json, handle_message, is_quick, refusal,
+    Answer, ProtocolVersion, SUPPORTED_VERSIONS, Work, answer, handle_bytes, handle_json,
+    handle_message, refusal,
 };
 pub use operations::{Rights, Session};
 

@@ -1,6 +1,7 @@
 //! Request and response messages: the header, batch items and result fields.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use keystore::{Awaiting, Durable, Keystore};
 use ttlv::{Item, Tag, Value};
@@ -140,9 +141,83 @@ pub fn handle_message(keystore: &Keystore, session: &Session, request: &Item) ->
     handle_request(keystore, session, request, None)
 }
 
+/// How one framed binary message is answered; [`answer`] decides.
+#[must_use = "an answer must be sent (Blocking work run first, Durable awaited)"]
+pub enum Answer {
+    /// The response, complete: the message did not decode.
+    Ready(Vec<u8>),
+    /// The response of a message of quick reads (Get, Get Attributes, Get
+    /// Attribute List, Encrypt, Discover Versions, Query; at most
+    /// [`MAX_QUICK_BATCH_ITEMS`] items in at most [`MAX_QUICK_MESSAGE_BYTES`]),
+    /// already run; it may be sent once their audit records are durable:
+    /// await [`Durable::finish`] on an async worker, or [`Durable::wait`].
+    Durable(Durable<Vec<u8>>),
+    /// A message that blocks (its changes wait for their commits, key pair
+    /// generation, long messages): [`Work::run`] it where blocking is
+    /// allowed, and send what it returns.
+    Blocking(Work),
+}
+
+/// A message to run on a thread that may block ([`Answer::Blocking`]).
+pub struct Work {
+    keystore: Arc<Keystore>,
+    session: Arc<Session>,
+    message: Pending,
+}
+
+/// A message waiting for its thread: decoded already, or too long to decode
+/// on an async worker.
+enum Pending {
+    Decoded(Item),
+    Undecoded(Vec<u8>),
+}
+
+impl Work {
+    /// Runs the message, waiting for each change to be durable, and returns
+    /// the binary response.
+    #[must_use]
+    pub fn run(self) -> Vec<u8> {
+        match self.message {
+            Pending::Decoded(request) => {
+                ttlv::encode(&handle_message(&self.keystore, &self.session, &request))
+            }
+            Pending::Undecoded(bytes) => handle_bytes(&self.keystore, &self.session, &bytes),
+        }
+    }
+}
+
+/// The one question a listener asks per framed binary message (`message`,
+/// header included): how to answer it for `session`. A short message is
+/// decoded here; one that does not decode is answered Invalid Message at
+/// once; one of quick reads runs here, its answer released once its audit
+/// records are durable (so an async listener waits for them without holding
+/// a thread); anything else is [`Work`] for a thread.
+pub fn answer(keystore: &Arc<Keystore>, session: &Arc<Session>, message: Vec<u8>) -> Answer {
+    let work = |message| {
+        Answer::Blocking(Work {
+            keystore: Arc::clone(keystore),
+            session: Arc::clone(session),
+            message,
+        })
+    };
+    // A long message cannot be a few quick reads: it is decoded on the thread.
+    if message.len() > MAX_QUICK_MESSAGE_BYTES {
+        return work(Pending::Undecoded(message));
+    }
+    let request = match decode_request(&message) {
+        Ok(request) => request,
+        Err(response) => return Answer::Ready(response),
+    };
+    if is_quick(&request) {
+        Answer::Durable(answer_deferred(keystore, session, &request))
+    } else {
+        work(Pending::Decoded(request))
+    }
+}
+
 /// Decodes one binary TTLV message (already framed); bytes that do not decode
 /// get the Invalid Message response, encoded, as the error.
-pub fn decode_request(bytes: &[u8]) -> Result<Item, Vec<u8>> {
+fn decode_request(bytes: &[u8]) -> Result<Item, Vec<u8>> {
     ttlv::decode(bytes).map_err(|error| {
         ttlv::encode(&error_message(
             ProtocolVersion::V1_4,
@@ -165,8 +240,7 @@ pub const MAX_QUICK_MESSAGE_BYTES: usize = 64 * 1024;
 /// quick read ([`crate::operations::is_quick`]), so that [`answer_deferred`]
 /// may run it on an async worker. Anything else (or anything malformed) goes
 /// to a thread.
-#[must_use]
-pub fn is_quick(request: &Item) -> bool {
+fn is_quick(request: &Item) -> bool {
     let mut items = request
         .children()
         .iter()
@@ -181,11 +255,10 @@ pub fn is_quick(request: &Item) -> bool {
 }
 
 /// Answers a decoded request, binary encoded, without waiting for its audit
-/// records: the answer is released once they are durable (`.await`
-/// [`Durable::finish`] on an async worker, or [`Durable::wait`]). Meant for
+/// records: the answer is released once they are durable. Meant for
 /// [`is_quick`] requests; others wait for their changes inside, as
 /// [`handle_message`] does.
-pub fn answer_deferred(keystore: &Keystore, session: &Session, request: &Item) -> Durable<Vec<u8>> {
+fn answer_deferred(keystore: &Keystore, session: &Session, request: &Item) -> Durable<Vec<u8>> {
     let awaiting = RefCell::new(Awaiting::default());
     let response = handle_request(keystore, session, request, Some(&awaiting));
     awaiting.into_inner().release(ttlv::encode(&response))

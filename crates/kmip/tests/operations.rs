@@ -2928,11 +2928,20 @@ fn audited_after(keystore: &Keystore, after: u64) -> Vec<(String, Option<String>
         .collect()
 }
 
+/// Which way `kmip::answer` says a message runs.
+fn answer_kind(keystore: &Arc<Keystore>, session: &Arc<Session>, message: &Item) -> &'static str {
+    match kmip::answer(keystore, session, ttlv::encode(message)) {
+        kmip::Answer::Ready(_) => "ready",
+        kmip::Answer::Durable(_) => "durable",
+        kmip::Answer::Blocking(_) => "blocking",
+    }
+}
+
 #[test]
 fn quick_reads_are_answered_once_their_audit_records_are_durable() {
     let dir = tempfile::tempdir().unwrap();
-    let keystore = keystore(dir.path());
-    let alpha = session("alpha");
+    let keystore = Arc::new(keystore(dir.path()));
+    let alpha = Arc::new(session("alpha"));
     let key = keystore
         .create_key(
             &Caller::system(),
@@ -2954,38 +2963,64 @@ fn quick_reads_are_answered_once_their_audit_records_are_durable() {
             (operation::GET_ATTRIBUTES, vec![uid(&key.id)]),
         ],
     );
-    assert!(kmip::is_quick(&reads));
-    // Anything that changes state, or works longer, is not run the quick way.
-    assert!(!kmip::is_quick(&request(
+    assert_eq!(answer_kind(&keystore, &alpha, &reads), "durable");
+    // Anything that changes state, or works longer, runs on a thread.
+    let changes = request(
         2,
         1,
         vec![
             (operation::GET, vec![uid(&key.id)]),
-            (operation::DESTROY, vec![])
-        ]
-    )));
-    assert!(!kmip::is_quick(&request(
-        2,
-        1,
-        vec![(operation::CREATE_KEY_PAIR, vec![])]
-    )));
+            (operation::DESTROY, vec![]),
+        ],
+    );
+    assert_eq!(answer_kind(&keystore, &alpha, &changes), "blocking");
+    let pair = request(2, 1, vec![(operation::CREATE_KEY_PAIR, vec![])]);
+    assert_eq!(answer_kind(&keystore, &alpha, &pair), "blocking");
     // Nor is a long batch of reads: it would hold the async worker too long.
-    assert!(!kmip::is_quick(&request(
+    let long_batch = request(
         2,
         1,
         (0..=kmip::message::MAX_QUICK_BATCH_ITEMS)
             .map(|_| (operation::GET, vec![uid(&key.id)]))
-            .collect()
-    )));
+            .collect(),
+    );
+    assert_eq!(answer_kind(&keystore, &alpha, &long_batch), "blocking");
+    // A long message is not even decoded on the async worker.
+    let long_message = request(
+        2,
+        1,
+        vec![(
+            operation::ENCRYPT,
+            vec![
+                uid(&key.id),
+                Item::new(
+                    Tag::DATA,
+                    Value::ByteString(vec![0; kmip::message::MAX_QUICK_MESSAGE_BYTES]),
+                ),
+            ],
+        )],
+    );
+    assert_eq!(answer_kind(&keystore, &alpha, &long_message), "blocking");
+    // Bytes that do not decode are answered at once.
+    assert!(matches!(
+        kmip::answer(
+            &keystore,
+            &alpha,
+            vec![0x42, 0x00, 0x78, 0x01, 0, 0, 0, 8, 1]
+        ),
+        kmip::Answer::Ready(_)
+    ));
 
     let head = keystore
         .store()
         .audit_head()
         .unwrap()
         .map_or(0, |(seq, _)| seq);
-    let answer = kmip::answer_deferred(&keystore, &alpha, &reads)
-        .wait()
-        .unwrap();
+    let kmip::Answer::Durable(durable) = kmip::answer(&keystore, &alpha, ttlv::encode(&reads))
+    else {
+        panic!("quick reads are answered once durable");
+    };
+    let answer = durable.wait().unwrap();
     let response = ttlv::decode(&answer).unwrap();
     let items = batch_items(&response);
     assert_eq!(items.len(), 3);

@@ -176,42 +176,15 @@ async fn serve_connection(
                 return;
             }
         }
-        // A short message is decoded here; a long one (which cannot be a few
-        // quick reads anyway) on the blocking pool.
-        let decoded = if message.len() <= kmip::message::MAX_QUICK_MESSAGE_BYTES {
-            match kmip::decode_request(&message) {
-                Ok(request) => Some(request),
-                Err(answer) => {
-                    if stream.write_all(&answer).await.is_err() || stream.flush().await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-            }
-        } else {
-            None
-        };
-        // Quick reads (Get, Encrypt, Get Attributes, ...) run here and await
-        // their audit records without holding a thread, as the HTTPS API's key
-        // reads do; anything that changes state or works longer (key pair
-        // generation, a long message) runs on the blocking pool.
-        let answer = match decoded {
-            Some(request) if kmip::is_quick(&request) => {
-                kmip::answer_deferred(&keystore, &session, &request)
-                    .finish()
-                    .await
-            }
-            decoded => {
-                let keystore = Arc::clone(&keystore);
-                let session = Arc::clone(&session);
-                let handled = tokio::task::spawn_blocking(move || match decoded {
-                    Some(request) => {
-                        ttlv::encode(&kmip::handle_message(&keystore, &session, &request))
-                    }
-                    None => kmip::handle_bytes(&keystore, &session, &message),
-                })
-                .await;
-                match handled {
+        // `kmip` decides how the message runs: answered at once, quick reads
+        // here (their audit records awaited without holding a thread, as
+        // the HTTPS API's key reads do), or anything that changes state or
+        // works longer on the blocking pool.
+        let answer = match kmip::answer(&keystore, &session, message) {
+            kmip::Answer::Ready(response) => Ok(response),
+            kmip::Answer::Durable(durable) => durable.finish().await,
+            kmip::Answer::Blocking(work) => {
+                match tokio::task::spawn_blocking(|| work.run()).await {
                     Ok(response) => Ok(response),
                     Err(error) => {
                         tracing::error!(%peer, %error, "KMIP request handler failed");

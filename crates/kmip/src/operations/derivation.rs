@@ -1,0 +1,190 @@
+//! Derive Key: a new key or secret data from one base object.
+
+use keystore::object::{Algorithm, ObjectType};
+use keystore::secret::SecretBytes;
+use ttlv::{Tag, Value};
+
+use crate::asymmetric::Hash;
+use crate::attributes;
+use crate::crypto;
+use crate::derive;
+use crate::error::{KmipError, ResultReason};
+
+use super::values::{keystore_algorithm, object_type};
+use super::{Context, Outcome, uid};
+
+impl Context<'_> {
+    /// Derive Key: a new Pre-Active symmetric key or secret data from one
+    /// Active symmetric key or secret data, by PBKDF2, HMAC (HKDF), NIST SP
+    /// 800-108 counter mode or AES encryption of the Derivation Data.
+    pub(super) fn derive_key(&self) -> Outcome {
+        self.require(self.session.rights.manage_keys, "derive keys")?;
+        self.require(self.session.rights.read_material, "use keys")?;
+        let object = match self.payload.child(Tag::OBJECT_TYPE).map(|i| &i.value) {
+            Some(Value::Enumeration(value)) => *value,
+            _ => return Err(KmipError::missing("Object Type")),
+        };
+        let bases = self
+            .payload
+            .children()
+            .iter()
+            .filter(|item| item.tag == Tag::UNIQUE_IDENTIFIER)
+            .count();
+        // No identifier: the ID placeholder is the one base object.
+        if bases > 1 {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                format!("Derive Key takes exactly one base object here, not {bases}"),
+            ));
+        }
+        let attrs = attributes::read(self.payload)?;
+        let bits = attributes::integer(&attrs, Tag::CRYPTOGRAPHIC_LENGTH)?
+            .ok_or_else(|| KmipError::missing("Cryptographic Length attribute"))?;
+        let (kind, algorithm) = match object {
+            object_type::SYMMETRIC_KEY => {
+                let kmip_alg = attributes::enumeration(&attrs, Tag::CRYPTOGRAPHIC_ALGORITHM)?
+                    .ok_or_else(|| KmipError::missing("Cryptographic Algorithm attribute"))?;
+                (
+                    ObjectType::SymmetricKey,
+                    keystore_algorithm(kmip_alg, bits)?,
+                )
+            }
+            object_type::SECRET_DATA => (ObjectType::SecretData, Algorithm::None),
+            other => {
+                return Err(KmipError::invalid(format!(
+                    "Derive Key makes symmetric keys or secret data, not object type 0x{other:02X}"
+                )));
+            }
+        };
+        let length = usize::try_from(bits)
+            .ok()
+            .filter(|bits| bits % 8 == 0)
+            .map(|bits| bits / 8)
+            .filter(|bytes| (1..=derive::MAX_DERIVED_BYTES).contains(bytes))
+            .ok_or_else(|| {
+                KmipError::invalid(format!(
+                    "Cryptographic Length must be a multiple of 8 from 8 to {} bits",
+                    derive::MAX_DERIVED_BYTES.saturating_mul(8)
+                ))
+            })?;
+        let method = match self.payload.child(Tag::DERIVATION_METHOD).map(|i| &i.value) {
+            Some(Value::Enumeration(value)) => *value,
+            _ => return Err(KmipError::missing("Derivation Method")),
+        };
+        let parameters = self.payload.child(Tag::DERIVATION_PARAMETERS);
+        let field = |tag: Tag| -> Result<Option<&[u8]>, KmipError> {
+            match parameters.and_then(|p| p.child(tag)).map(|i| &i.value) {
+                None => Ok(None),
+                Some(Value::ByteString(bytes)) => Ok(Some(bytes)),
+                Some(_) => Err(KmipError::invalid(format!("{tag} must be a byte string"))),
+            }
+        };
+        let crypto_parameters = parameters.and_then(|p| p.child(Tag::CRYPTOGRAPHIC_PARAMETERS));
+        let hash = match crypto_parameters
+            .and_then(|p| p.child(Tag::HASHING_ALGORITHM))
+            .map(|i| &i.value)
+        {
+            None => Hash::Sha256,
+            Some(Value::Enumeration(value)) => Hash::from_kmip(*value)?,
+            Some(_) => {
+                return Err(KmipError::invalid(
+                    "Hashing Algorithm must be an enumeration",
+                ));
+            }
+        };
+        let data = field(Tag::DERIVATION_DATA)?;
+        let meta = self.object()?;
+        if !matches!(
+            meta.object_type,
+            ObjectType::SymmetricKey | ObjectType::SecretData
+        ) {
+            return Err(KmipError::invalid(format!(
+                "object {} is a {}; derive from a symmetric key or secret data",
+                meta.id,
+                meta.object_type.as_str().replace('_', " ")
+            )));
+        }
+        if meta.object_type == ObjectType::SecretData && !self.session.rights.read_secret_data {
+            // What is derived from a secret is as good as the secret: a node
+            // reaches secrets only where workload policies decide.
+            return Err(KmipError::new(
+                ResultReason::PermissionDenied,
+                "a node may not derive from secret data; it receives secrets only over HTTPS, where workload policies decide",
+            ));
+        }
+        let family = meta.algorithm.family();
+        let base_kind = meta.object_type;
+        let (meta, base) = self.usable_key(meta, base_kind, true, family)?;
+        let derived = match method {
+            // PBKDF2.
+            0x01 => {
+                let salt = field(Tag::SALT)?.ok_or_else(|| KmipError::missing("Salt"))?;
+                let iterations = match parameters
+                    .and_then(|p| p.child(Tag::ITERATION_COUNT))
+                    .map(|i| &i.value)
+                {
+                    Some(Value::Integer(count)) => u32::try_from(*count)
+                        .ok()
+                        .filter(|count| (1..=derive::MAX_ITERATIONS).contains(count))
+                        .ok_or_else(|| {
+                            KmipError::invalid(format!(
+                                "Iteration Count must be 1 to {}",
+                                derive::MAX_ITERATIONS
+                            ))
+                        })?,
+                    _ => return Err(KmipError::missing("Iteration Count")),
+                };
+                derive::pbkdf2(hash, base.expose_secret(), salt, iterations, length)
+            }
+            // HMAC.
+            0x03 => derive::hkdf(
+                hash,
+                base.expose_secret(),
+                field(Tag::SALT)?.unwrap_or_default(),
+                data.unwrap_or_default(),
+                length,
+            )?,
+            // Encrypt.
+            0x04 => {
+                if family != "aes" {
+                    return Err(KmipError::invalid(format!(
+                        "object {} is not an AES key; derivation by encryption needs one",
+                        meta.id
+                    )));
+                }
+                let data = data.ok_or_else(|| KmipError::missing("Derivation Data"))?;
+                let iv = field(Tag::INITIALIZATION_VECTOR)?.unwrap_or_default();
+                let ciphertext = match Self::cipher_mode(crypto_parameters)? {
+                    None => crypto::gcm_encrypt(base.expose_secret(), iv, &[], data)?.0,
+                    Some(mode) => crypto::aes_encrypt(base.expose_secret(), mode, iv, data)?,
+                };
+                let ciphertext = SecretBytes::new(ciphertext);
+                let taken = ciphertext.expose_secret().get(..length).ok_or_else(|| {
+                    KmipError::invalid(format!(
+                        "the encrypted Derivation Data gives {} bytes; {length} are needed",
+                        ciphertext.len()
+                    ))
+                })?;
+                SecretBytes::from_slice(taken)
+            }
+            // NIST SP 800-108 counter mode.
+            0x05 => derive::sp800_108_counter(
+                hash,
+                base.expose_secret(),
+                data.ok_or_else(|| KmipError::missing("Derivation Data"))?,
+                length,
+            )?,
+            other => {
+                return Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    format!(
+                        "derivation method 0x{other:02X} is not supported; use PBKDF2, HMAC, Encrypt or NIST800-108-C"
+                    ),
+                ));
+            }
+        };
+        let (name, labels) = self.labels(&attrs)?;
+        let created = self.store_new(name.as_deref(), kind, algorithm, labels, derived)?;
+        Ok(vec![uid(&created.id)])
+    }
+}

@@ -1,0 +1,388 @@
+//! Key Blocks in the formats KMIP defines: the Key Block Get answers, the key
+//! material a client registers (raw, transparent symmetric, transparent RSA
+//! and EC), and Big Integers.
+
+use keystore::object::{Algorithm, ObjectMeta, ObjectType};
+use keystore::secret::SecretBytes;
+use ttlv::{Item, Tag, Value};
+
+use crate::asymmetric;
+use crate::error::{KmipError, ResultReason};
+
+use super::labels::split_key_items;
+use super::values::{certificate_type, curve_algorithm, key_format, kmip_algorithm, kmip_curve};
+
+/// A Key Block: format, the Key Value holding `key_material`, the algorithm
+/// and length of `meta`.
+pub(super) fn key_block(meta: &ObjectMeta, format_code: u32, key_material: Item) -> Item {
+    let mut block = vec![
+        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format_code)),
+        Item::structure(Tag::KEY_VALUE, vec![key_material]),
+    ];
+    if let Some(alg) = kmip_algorithm(meta.algorithm) {
+        block.push(Item::new(
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            Value::Enumeration(alg),
+        ));
+    }
+    block.push(Item::new(
+        Tag::CRYPTOGRAPHIC_LENGTH,
+        Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
+    ));
+    Item::structure(Tag::KEY_BLOCK, block)
+}
+
+/// The Key Material item of a Key Block that is not wrapped.
+pub(super) fn unwrapped_key_material(block: &Item) -> Result<&Item, KmipError> {
+    if block.child(Tag::KEY_WRAPPING_DATA).is_some() {
+        return Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            "registering wrapped keys is not supported yet",
+        ));
+    }
+    block
+        .child(Tag::KEY_VALUE)
+        .and_then(|value| value.child(Tag::KEY_MATERIAL))
+        .ok_or_else(|| KmipError::missing("Key Value with Key Material"))
+}
+
+/// The bytes of a Key Block's Key Material (a byte string, or a Transparent
+/// Symmetric Key structure holding Key).
+pub(super) fn key_block_material(block: &Item) -> Result<SecretBytes, KmipError> {
+    let material = unwrapped_key_material(block)?;
+    match &material.value {
+        Value::ByteString(bytes) => Ok(SecretBytes::from_slice(bytes)),
+        Value::Structure(_) => match material.child(Tag::KEY).map(|key| &key.value) {
+            Some(Value::ByteString(bytes)) => Ok(SecretBytes::from_slice(bytes)),
+            _ => Err(KmipError::invalid(
+                "the transparent key material has no Key",
+            )),
+        },
+        _ => Err(KmipError::invalid(
+            "Key Material must be a byte string or a structure",
+        )),
+    }
+}
+
+/// A non-negative Big Integer's magnitude, big-endian.
+pub(super) fn magnitude(value: &ttlv::BigInteger) -> Result<SecretBytes, KmipError> {
+    let bytes = value.as_bytes();
+    if bytes.first().is_some_and(|first| first & 0x80 != 0) {
+        return Err(KmipError::invalid(
+            "a key's Big Integer must not be negative",
+        ));
+    }
+    let start = bytes
+        .iter()
+        .position(|byte| *byte != 0)
+        .unwrap_or(bytes.len());
+    Ok(SecretBytes::from_slice(
+        bytes.get(start..).unwrap_or_default(),
+    ))
+}
+
+/// A Big Integer holding `magnitude` (big-endian, unsigned).
+pub(super) fn big_integer(magnitude: &SecretBytes) -> Value {
+    let mut signed = Vec::with_capacity(magnitude.len().saturating_add(1));
+    signed.push(0);
+    signed.extend_from_slice(magnitude.expose_secret());
+    let value = Value::BigInteger(ttlv::BigInteger::from_signed_bytes(&signed));
+    zeroize::Zeroize::zeroize(&mut signed);
+    value
+}
+
+/// The Key Material structure of a Transparent RSA or EC key (KMIP 1.x and
+/// 2.x), or none when `format` is not a transparent asymmetric format.
+pub(super) fn transparent_export(
+    meta: &ObjectMeta,
+    material: &SecretBytes,
+    format: u32,
+) -> Result<Option<Item>, KmipError> {
+    let private = meta.object_type == ObjectType::PrivateKey;
+    let rsa = meta.algorithm.family() == "rsa";
+    let children = match format {
+        key_format::TRANSPARENT_RSA_PRIVATE if rsa && private => {
+            let numbers = asymmetric::rsa_private_numbers(material)?;
+            [
+                Tag::MODULUS,
+                Tag::PRIVATE_EXPONENT,
+                Tag::PUBLIC_EXPONENT,
+                Tag::P,
+                Tag::Q,
+                Tag::PRIME_EXPONENT_P,
+                Tag::PRIME_EXPONENT_Q,
+                Tag::CRT_COEFFICIENT,
+            ]
+            .into_iter()
+            .zip(&numbers)
+            .map(|(tag, number)| Item::new(tag, big_integer(number)))
+            .collect()
+        }
+        key_format::TRANSPARENT_RSA_PUBLIC if rsa && !private => {
+            let (modulus, exponent) = asymmetric::rsa_public_numbers(material.expose_secret())?;
+            vec![
+                Item::new(Tag::MODULUS, big_integer(&SecretBytes::new(modulus))),
+                Item::new(
+                    Tag::PUBLIC_EXPONENT,
+                    big_integer(&SecretBytes::new(exponent)),
+                ),
+            ]
+        }
+        key_format::TRANSPARENT_EC_PRIVATE | key_format::TRANSPARENT_ECDSA_PRIVATE
+            if !rsa && private =>
+        {
+            vec![
+                Item::new(
+                    Tag::RECOMMENDED_CURVE,
+                    Value::Enumeration(kmip_curve(meta.algorithm)),
+                ),
+                Item::new(
+                    Tag::D,
+                    big_integer(&asymmetric::ec_private_scalar(material)?),
+                ),
+            ]
+        }
+        key_format::TRANSPARENT_EC_PUBLIC | key_format::TRANSPARENT_ECDSA_PUBLIC
+            if !rsa && !private =>
+        {
+            let point = asymmetric::export_public(
+                meta.algorithm,
+                material.expose_secret(),
+                asymmetric::format::RAW,
+            )?;
+            vec![
+                Item::new(
+                    Tag::RECOMMENDED_CURVE,
+                    Value::Enumeration(kmip_curve(meta.algorithm)),
+                ),
+                Item::new(Tag::Q_STRING, Value::ByteString(point)),
+            ]
+        }
+        key_format::TRANSPARENT_RSA_PRIVATE
+        | key_format::TRANSPARENT_RSA_PUBLIC
+        | key_format::TRANSPARENT_EC_PRIVATE
+        | key_format::TRANSPARENT_ECDSA_PRIVATE
+        | key_format::TRANSPARENT_EC_PUBLIC
+        | key_format::TRANSPARENT_ECDSA_PUBLIC => {
+            return Err(KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                format!(
+                    "key format 0x{format:02X} is for another kind of key than object {}, an {} {}",
+                    meta.id,
+                    meta.algorithm.family().to_uppercase(),
+                    meta.object_type.as_str().replace('_', " ")
+                ),
+            ));
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Item::structure(Tag::KEY_MATERIAL, children)))
+}
+
+/// The algorithm and stored form (SubjectPublicKeyInfo or PKCS#8) of a key
+/// registered in a Transparent RSA or EC format. Transparent EC private keys
+/// are refused: the public key, which the stored PKCS#8 must hold, cannot be
+/// computed here from the scalar alone.
+pub(super) fn transparent_import(
+    format: u32,
+    private: bool,
+    material: &Item,
+) -> Result<(Algorithm, SecretBytes), KmipError> {
+    let number = |tag: Tag| -> Result<Option<SecretBytes>, KmipError> {
+        match material.child(tag).map(|i| &i.value) {
+            None => Ok(None),
+            Some(Value::BigInteger(value)) => magnitude(value).map(Some),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be a Big Integer"))),
+        }
+    };
+    let required = |tag: Tag| -> Result<SecretBytes, KmipError> {
+        number(tag)?.ok_or_else(|| KmipError::missing(&format!("{tag} in the transparent key")))
+    };
+    match format {
+        key_format::TRANSPARENT_RSA_PUBLIC if !private => {
+            let (algorithm, spki) = asymmetric::rsa_public_from_numbers(
+                required(Tag::MODULUS)?.expose_secret(),
+                required(Tag::PUBLIC_EXPONENT)?.expose_secret(),
+            )?;
+            Ok((algorithm, SecretBytes::new(spki)))
+        }
+        key_format::TRANSPARENT_RSA_PRIVATE if private => {
+            let (p, q) = (number(Tag::P)?, number(Tag::Q)?);
+            asymmetric::rsa_private_from_numbers(
+                required(Tag::MODULUS)?.expose_secret(),
+                required(Tag::PUBLIC_EXPONENT)?.expose_secret(),
+                &required(Tag::PRIVATE_EXPONENT)?,
+                p.as_ref().zip(q.as_ref()),
+            )
+        }
+        key_format::TRANSPARENT_EC_PUBLIC | key_format::TRANSPARENT_ECDSA_PUBLIC if !private => {
+            let algorithm = match material.child(Tag::RECOMMENDED_CURVE).map(|i| &i.value) {
+                Some(Value::Enumeration(value)) => curve_algorithm(*value)?,
+                _ => {
+                    return Err(KmipError::missing(
+                        "Recommended Curve in the transparent key",
+                    ));
+                }
+            };
+            let point = match material.child(Tag::Q_STRING).map(|i| &i.value) {
+                Some(Value::ByteString(point)) => point,
+                _ => return Err(KmipError::missing("Q String in the transparent key")),
+            };
+            let spki = asymmetric::ec_public_from_point(algorithm, point)?;
+            Ok((algorithm, SecretBytes::new(spki)))
+        }
+        key_format::TRANSPARENT_EC_PRIVATE | key_format::TRANSPARENT_ECDSA_PRIVATE if private => {
+            Err(KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                "registering Transparent EC private keys is not supported; send PKCS#8",
+            ))
+        }
+        other => Err(KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!(
+                "key format 0x{other:02X} with structured Key Material is not supported for {} keys; send Transparent RSA {} Key{}",
+                if private { "private" } else { "public" },
+                if private { "Private" } else { "Public" },
+                if private {
+                    ""
+                } else {
+                    " or Transparent EC Public Key"
+                }
+            ),
+        )),
+    }
+}
+
+/// The managed object Get answers for `meta` with its `material`: a Symmetric
+/// Key (Raw by default, or Transparent Symmetric Key), a Private or Public Key
+/// in `format` or the algorithm's default, a Split Key, a Certificate, Secret
+/// Data or an Opaque Object.
+pub(super) fn managed_object(
+    meta: &ObjectMeta,
+    material: &SecretBytes,
+    format: Option<u32>,
+) -> Result<Item, KmipError> {
+    let object = match meta.object_type {
+        ObjectType::SymmetricKey => {
+            let (format_code, key_material) = match format {
+                None | Some(key_format::RAW) => (
+                    key_format::RAW,
+                    Item::new(
+                        Tag::KEY_MATERIAL,
+                        Value::ByteString(material.expose_secret().to_vec()),
+                    ),
+                ),
+                Some(key_format::TRANSPARENT_SYMMETRIC) => (
+                    key_format::TRANSPARENT_SYMMETRIC,
+                    Item::structure(
+                        Tag::KEY_MATERIAL,
+                        vec![Item::new(
+                            Tag::KEY,
+                            Value::ByteString(material.expose_secret().to_vec()),
+                        )],
+                    ),
+                ),
+                Some(other) => {
+                    return Err(KmipError::new(
+                        ResultReason::KeyFormatTypeNotSupported,
+                        format!(
+                            "key format 0x{other:02X} is not supported for symmetric keys; ask for Raw or Transparent Symmetric Key"
+                        ),
+                    ));
+                }
+            };
+            Item::structure(
+                Tag::SYMMETRIC_KEY,
+                vec![key_block(meta, format_code, key_material)],
+            )
+        }
+        ObjectType::PublicKey | ObjectType::PrivateKey => {
+            let private = meta.object_type == ObjectType::PrivateKey;
+            let wanted =
+                format.unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
+            let transparent = transparent_export(meta, material, wanted)?;
+            let key_material = if let Some(structure) = transparent {
+                structure
+            } else {
+                let bytes = if private {
+                    asymmetric::export_private(meta.algorithm, material, wanted)?
+                } else {
+                    SecretBytes::new(asymmetric::export_public(
+                        meta.algorithm,
+                        material.expose_secret(),
+                        wanted,
+                    )?)
+                };
+                Item::new(
+                    Tag::KEY_MATERIAL,
+                    Value::ByteString(bytes.expose_secret().to_vec()),
+                )
+            };
+            Item::structure(
+                if private {
+                    Tag::PRIVATE_KEY
+                } else {
+                    Tag::PUBLIC_KEY
+                },
+                vec![key_block(meta, wanted, key_material)],
+            )
+        }
+        ObjectType::SplitKey => {
+            let mut children = split_key_items(meta);
+            children.push(key_block(
+                meta,
+                key_format::RAW,
+                Item::new(
+                    Tag::KEY_MATERIAL,
+                    Value::ByteString(material.expose_secret().to_vec()),
+                ),
+            ));
+            Item::structure(Tag::SPLIT_KEY, children)
+        }
+        ObjectType::Certificate => Item::structure(
+            Tag::CERTIFICATE,
+            vec![
+                Item::new(
+                    Tag::CERTIFICATE_TYPE,
+                    Value::Enumeration(certificate_type::X509),
+                ),
+                Item::new(
+                    Tag::CERTIFICATE_VALUE,
+                    Value::ByteString(material.expose_secret().to_vec()),
+                ),
+            ],
+        ),
+        ObjectType::SecretData => Item::structure(
+            Tag::SECRET_DATA,
+            vec![
+                // Secret Data Type 1: Password.
+                Item::new(Tag::SECRET_DATA_TYPE, Value::Enumeration(1)),
+                Item::structure(
+                    Tag::KEY_BLOCK,
+                    vec![
+                        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(key_format::OPAQUE)),
+                        Item::structure(
+                            Tag::KEY_VALUE,
+                            vec![Item::new(
+                                Tag::KEY_MATERIAL,
+                                Value::ByteString(material.expose_secret().to_vec()),
+                            )],
+                        ),
+                    ],
+                ),
+            ],
+        ),
+        _ => Item::structure(
+            Tag::OPAQUE_OBJECT,
+            vec![
+                // Opaque Data Type: the vendor-neutral "unknown" value.
+                Item::new(Tag::OPAQUE_DATA_TYPE, Value::Enumeration(0x8000_0000)),
+                Item::new(
+                    Tag::OPAQUE_DATA_VALUE,
+                    Value::ByteString(material.expose_secret().to_vec()),
+                ),
+            ],
+        ),
+    };
+    Ok(object)
+}

@@ -1,0 +1,352 @@
+//! Operation dispatch: one function per KMIP operation, run against the
+//! keystore on behalf of a [`Session`]. The operations are methods of one
+//! batch item's [`Context`], grouped by family:
+//!
+//! * `discovery`: Discover Versions, Query;
+//! * `lifecycle`: Create, Register, Re-key, Activate, Revoke, Destroy;
+//! * `key_pairs`: Create Key Pair, Re-key Key Pair;
+//! * `derivation`: Derive Key;
+//! * `locate`: Locate;
+//! * `get`: Get, with key wrapping;
+//! * `attribute_reads` and `attribute_edits`: Get Attributes, Get Attribute
+//!   List; Add, Modify, Set and Delete Attribute;
+//! * `cryptography`: Encrypt, Decrypt, MAC (Verify), Sign, Signature Verify,
+//!   RNG Retrieve.
+//!
+//! Key Blocks in their formats are in `formats`, the KMIP enumeration values
+//! in `values`, and how attributes are kept in keystore labels in `labels`.
+
+mod attribute_edits;
+mod attribute_reads;
+mod cryptography;
+mod derivation;
+mod discovery;
+mod formats;
+mod get;
+mod key_pairs;
+mod labels;
+mod lifecycle;
+mod locate;
+mod values;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use keystore::object::{Algorithm, ObjectMeta, ObjectType, State};
+use keystore::secret::SecretBytes;
+use keystore::{Awaiting, Caller, Durable, Found, Keystore, KeystoreError, TenantScope};
+use ttlv::{Item, Tag, Value};
+
+use crate::error::{KmipError, ResultReason};
+use crate::message::ProtocolVersion;
+use crate::operation as op;
+
+use attribute_edits::Edit;
+
+/// What the caller's role allows, decided by the server's RBAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rights {
+    /// Read attributes, Locate, Query.
+    pub read_metadata: bool,
+    /// Get key material and use keys (Encrypt, Decrypt, MAC).
+    pub read_material: bool,
+    /// Create, Register, Activate, Revoke, Destroy, Re-key.
+    pub manage_keys: bool,
+    /// Get the material of Secret Data objects (secrets, volume secrets).
+    /// False for nodes: they receive those only over HTTPS, where workload
+    /// policies decide.
+    pub read_secret_data: bool,
+}
+
+/// Who is asking: the audit identity, the tenants they may see, where new
+/// objects go, and what their role allows.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The identity recorded in the audit log.
+    pub caller: Caller,
+    /// Which tenants' objects the caller may see.
+    pub scope: TenantScope,
+    /// The tenant new objects are created in.
+    pub tenant: String,
+    /// What the caller's role allows.
+    pub rights: Rights,
+}
+
+type Outcome = Result<Vec<Item>, KmipError>;
+
+/// Whether `operation` only reads (objects, attributes, key material for
+/// Get and Encrypt) and does little enough work to run on an async worker:
+/// its audit records are waited for with the answer, not on a thread.
+#[must_use]
+pub fn is_quick(operation: u32) -> bool {
+    matches!(
+        operation,
+        op::GET
+            | op::GET_ATTRIBUTES
+            | op::GET_ATTRIBUTE_LIST
+            | op::ENCRYPT
+            | op::DISCOVER_VERSIONS
+            | op::QUERY
+    )
+}
+
+/// Runs one batch item's operation and returns its response payload's
+/// children. `id_placeholder` is the identifier an earlier item of the same
+/// request returned, used when the payload names no object.
+pub fn dispatch(
+    keystore: &Keystore,
+    session: &Session,
+    version: ProtocolVersion,
+    operation: u32,
+    payload: &Item,
+    id_placeholder: Option<&str>,
+    awaiting: Option<&RefCell<Awaiting>>,
+) -> Outcome {
+    let context = Context {
+        keystore,
+        session,
+        version,
+        payload,
+        id_placeholder,
+        awaiting,
+    };
+    match operation {
+        op::DISCOVER_VERSIONS => context.discover_versions(),
+        op::QUERY => context.query(),
+        op::CREATE => context.create(),
+        op::CREATE_KEY_PAIR => context.create_key_pair(),
+        op::REGISTER => context.register(),
+        op::REKEY => context.rekey(),
+        op::REKEY_KEY_PAIR => context.rekey_key_pair(),
+        op::DERIVE_KEY => context.derive_key(),
+        op::LOCATE => context.locate(),
+        op::GET => context.get(),
+        op::GET_ATTRIBUTES => context.get_attributes(),
+        op::GET_ATTRIBUTE_LIST => context.get_attribute_list(),
+        op::ADD_ATTRIBUTE => context.edit_attribute(Edit::Add),
+        op::MODIFY_ATTRIBUTE => context.edit_attribute(Edit::Modify),
+        op::SET_ATTRIBUTE => context.edit_attribute(Edit::Set),
+        op::DELETE_ATTRIBUTE => context.edit_attribute(Edit::Delete),
+        op::ACTIVATE => context.activate(),
+        op::REVOKE => context.revoke(),
+        op::DESTROY => context.destroy(),
+        op::ENCRYPT => context.encrypt(),
+        op::DECRYPT => context.decrypt(),
+        op::MAC => context.mac(false),
+        op::MAC_VERIFY => context.mac(true),
+        op::SIGN => context.sign(false),
+        op::SIGNATURE_VERIFY => context.sign(true),
+        op::RNG_RETRIEVE => context.rng_retrieve(),
+        other => Err(KmipError::new(
+            ResultReason::OperationNotSupported,
+            format!("operation 0x{other:02X} is not supported by this server"),
+        )),
+    }
+}
+
+fn store_error(error: &keystore::KeystoreError) -> KmipError {
+    KmipError::from_keystore(error)
+}
+
+fn uid(id: &str) -> Item {
+    Item::new(Tag::UNIQUE_IDENTIFIER, Value::TextString(id.to_owned()))
+}
+
+fn date(value: Option<time::OffsetDateTime>) -> Option<Value> {
+    value.map(|at| Value::DateTime(at.unix_timestamp()))
+}
+
+/// Everything one batch item needs.
+struct Context<'a> {
+    keystore: &'a Keystore,
+    session: &'a Session,
+    version: ProtocolVersion,
+    payload: &'a Item,
+    /// The ID placeholder: what an earlier item of the request returned.
+    id_placeholder: Option<&'a str>,
+    /// Where audited reads leave their commits when the answer is released
+    /// once they are durable ([`crate::answer_deferred`]); `None`: each read
+    /// waits for its own record.
+    awaiting: Option<&'a RefCell<Awaiting>>,
+}
+
+impl Context<'_> {
+    pub(super) fn require(&self, allowed: bool, what: &str) -> Result<(), KmipError> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(KmipError::new(
+                ResultReason::PermissionDenied,
+                format!(
+                    "this client's role may not {what}; ask an admin for a certificate with the right role"
+                ),
+            ))
+        }
+    }
+
+    pub(super) fn bytes_field(&self, tag: Tag) -> Result<Option<&[u8]>, KmipError> {
+        match self.payload.child(tag).map(|item| &item.value) {
+            None => Ok(None),
+            Some(Value::ByteString(bytes)) => Ok(Some(bytes)),
+            Some(_) => Err(KmipError::invalid(format!("{tag} must be a byte string"))),
+        }
+    }
+
+    /// Stores a new Pre-Active object of `kind` in the caller's tenant
+    /// (Create, Register, Derive Key).
+    fn store_new(
+        &self,
+        name: Option<&str>,
+        kind: ObjectType,
+        algorithm: Algorithm,
+        labels: BTreeMap<String, String>,
+        material: SecretBytes,
+    ) -> Result<ObjectMeta, KmipError> {
+        self.keystore
+            .register_pre_active(
+                &self.session.caller,
+                &self.session.tenant,
+                name,
+                kind,
+                algorithm,
+                labels,
+                material,
+            )
+            .map_err(|error| store_error(&error))
+    }
+
+    /// The object the payload's Unique Identifier names, if the caller may see it.
+    /// An object of another tenant is reported exactly like a missing one.
+    pub(super) fn object(&self) -> Result<ObjectMeta, KmipError> {
+        let id = self.identifier(Tag::UNIQUE_IDENTIFIER)?;
+        self.object_by_id(&id)
+    }
+
+    /// [`Self::object`] for a read of its material: the lookup also brings the
+    /// current version ([`Keystore::find_for_read`]).
+    pub(super) fn object_for_read(&self) -> Result<Found, KmipError> {
+        let id = self.identifier(Tag::UNIQUE_IDENTIFIER)?;
+        self.lookup(&id, Keystore::find_for_read, |found| &found.meta)
+    }
+
+    /// The identifier in the payload's `tag` field, or the ID placeholder when
+    /// the field is absent or is the 2.x ID Placeholder enumeration.
+    pub(super) fn identifier(&self, tag: Tag) -> Result<String, KmipError> {
+        let named = match self.payload.child(tag).map(|item| &item.value) {
+            Some(Value::TextString(id)) => return Ok(id.clone()),
+            // 2.x Unique Identifier enumeration 1: ID Placeholder.
+            None | Some(Value::Enumeration(1)) => None,
+            Some(Value::Enumeration(other)) => Some(*other),
+            Some(_) => return Err(KmipError::invalid(format!("{tag} must be a text string"))),
+        };
+        if let Some(other) = named {
+            return Err(KmipError::new(
+                ResultReason::FeatureNotSupported,
+                format!(
+                    "the Unique Identifier enumeration 0x{other:02X} is not supported; name the object or use the ID placeholder (0x01)"
+                ),
+            ));
+        }
+        self.id_placeholder.map(str::to_owned).ok_or_else(|| {
+            KmipError::new(
+                ResultReason::MissingData,
+                format!(
+                    "the request has no {tag} and no earlier item of this batch returned an identifier to use as the ID placeholder"
+                ),
+            )
+        })
+    }
+
+    /// The object `id` names, if the caller may see it.
+    pub(super) fn object_by_id(&self, id: &str) -> Result<ObjectMeta, KmipError> {
+        self.lookup(id, Keystore::find, |meta| meta)
+    }
+
+    /// Looks the object `id` names up with `find`; one of a tenant the caller
+    /// may not see is reported exactly like a missing one.
+    pub(super) fn lookup<T>(
+        &self,
+        id: &str,
+        find: impl FnOnce(&Keystore, &str, &str) -> Result<T, KeystoreError>,
+        meta_of: impl FnOnce(&T) -> &ObjectMeta,
+    ) -> Result<T, KmipError> {
+        let not_found = || KmipError::new(ResultReason::ItemNotFound, format!("no object '{id}'"));
+        if !keystore::object::looks_like_id(id) {
+            return Err(not_found());
+        }
+        let found =
+            find(self.keystore, &self.session.tenant, id).map_err(|error| store_error(&error))?;
+        if !self.session.scope.allows(&meta_of(&found).tenant) {
+            return Err(not_found());
+        }
+        Ok(found)
+    }
+
+    pub(super) fn material(&self, found: &Found) -> Result<SecretBytes, KmipError> {
+        let read = self
+            .keystore
+            .found_material_deferred(&self.session.caller, found, None);
+        let read = match self.awaiting {
+            Some(awaiting) => read.map(|durable| awaiting.borrow_mut().take(durable)),
+            None => read.and_then(Durable::wait),
+        };
+        read.map(|(_, material)| material)
+            .map_err(|error| store_error(&error))
+    }
+
+    /// The object a cryptographic operation names, once the caller's role is
+    /// known to allow using keys.
+    pub(super) fn key_object(&self) -> Result<Found, KmipError> {
+        self.require(self.session.rights.read_material, "use keys")?;
+        self.object_for_read()
+    }
+
+    /// The key for a cryptographic operation: an object of `kind` and the right
+    /// family in a state that allows the use (only Active to protect data:
+    /// encrypt, sign, MAC; Active, Deactivated or Compromised to process it).
+    pub(super) fn usable_key(
+        &self,
+        found: impl Into<Found>,
+        kind: ObjectType,
+        protects: bool,
+        family: &str,
+    ) -> Result<(ObjectMeta, SecretBytes), KmipError> {
+        let found = found.into();
+        let meta = &found.meta;
+        let allowed = if protects {
+            meta.state == State::Active
+        } else {
+            matches!(
+                meta.state,
+                State::Active | State::Deactivated | State::Compromised
+            )
+        };
+        if !allowed {
+            return Err(KmipError::new(
+                ResultReason::WrongKeyLifecycleState,
+                format!(
+                    "object {} is {}; {}",
+                    meta.id,
+                    meta.state,
+                    if protects {
+                        "only an active key may protect data"
+                    } else {
+                        "only an active, deactivated or compromised key may process data"
+                    }
+                ),
+            ));
+        }
+        if meta.object_type != kind || meta.algorithm.family() != family {
+            return Err(KmipError::new(
+                ResultReason::InvalidField,
+                format!(
+                    "object {} is not a {family} {}",
+                    meta.id,
+                    kind.as_str().replace('_', " ")
+                ),
+            ));
+        }
+        let material = self.material(&found)?;
+        Ok((found.meta, material))
+    }
+}
