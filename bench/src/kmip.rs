@@ -153,10 +153,10 @@ fn request_for(operation: Operation, key_id: &str, gcm: bool) -> Vec<u8> {
                 vec![
                     uid(key_id),
                     Item::structure(Tag::CRYPTOGRAPHIC_PARAMETERS, parameters),
-                    Item::new(Tag::DATA, Value::ByteString(vec![0x5A; 4096])),
+                    Item::new(Tag::DATA, Value::ByteString(vec![0x5A; 4096].into())),
                     Item::new(
                         Tag::IV_COUNTER_NONCE,
-                        Value::ByteString(vec![7; if gcm { 12 } else { 16 }]),
+                        Value::ByteString(vec![7; if gcm { 12 } else { 16 }].into()),
                     ),
                 ],
             )

@@ -109,7 +109,7 @@ fn request(minor_version: (i32, i32), items: Vec<(u32, Vec<Item>)>) -> Item {
                 Item::new(Tag::OPERATION, Value::Enumeration(operation)),
                 Item::new(
                     Tag::UNIQUE_BATCH_ITEM_ID,
-                    Value::ByteString(vec![u8::try_from(index).unwrap()]),
+                    Value::ByteString(vec![u8::try_from(index).unwrap()].into()),
                 ),
                 Item::structure(Tag::REQUEST_PAYLOAD, payload),
             ],
@@ -210,7 +210,7 @@ fn kmip_over_mutual_tls_keeps_tenants_apart_and_survives_bad_messages() {
     assert_eq!(enumeration(items[1], Tag::RESULT_STATUS), Some(0));
     assert_eq!(
         items[1].child(Tag::UNIQUE_BATCH_ITEM_ID).unwrap().value,
-        Value::ByteString(vec![1])
+        Value::ByteString(vec![1].into())
     );
     let id = created_id(items[0]);
 
@@ -443,7 +443,7 @@ fn an_open_kmip_connection_of_a_decommissioned_node_is_refused_at_its_next_messa
         assert_eq!(enumeration(item, Tag::RESULT_REASON), Some(0x03));
         assert_eq!(
             item.child(Tag::UNIQUE_BATCH_ITEM_ID).unwrap().value,
-            Value::ByteString(vec![u8::try_from(index).unwrap()])
+            Value::ByteString(vec![u8::try_from(index).unwrap()].into())
         );
         assert!(item.child(Tag::RESPONSE_PAYLOAD).is_none());
     }

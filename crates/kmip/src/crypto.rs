@@ -6,6 +6,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use crate::error::{KmipError, ResultReason};
 
@@ -57,14 +58,15 @@ pub fn gcm_encrypt(
     Ok((sealed, tag))
 }
 
-/// AES-GCM decryption with the tag given separately.
+/// AES-GCM decryption with the tag given separately; the plaintext comes
+/// back in a buffer wiped when dropped.
 pub fn gcm_decrypt(
     key: &[u8],
     iv: &[u8],
     aad: &[u8],
     ciphertext: &[u8],
     tag: &[u8],
-) -> Result<Vec<u8>, KmipError> {
+) -> Result<Zeroizing<Vec<u8>>, KmipError> {
     if iv.len() != GCM_IV_LEN || tag.len() != GCM_TAG_LEN {
         return Err(KmipError::invalid(format!(
             "AES-GCM needs a {GCM_IV_LEN}-byte IV and a {GCM_TAG_LEN}-byte tag"
@@ -84,6 +86,8 @@ pub fn gcm_decrypt(
             .decrypt(nonce, payload),
         _ => return Err(KmipError::invalid("AES-GCM needs a 128 or 256-bit key")),
     }
+    // The buffer is decrypted in place, and only once the tag is verified.
+    .map(Zeroizing::new)
     .map_err(|_| crypto_failure("AES-GCM authentication failed: wrong key, IV, tag or data"))
 }
 
@@ -179,11 +183,18 @@ pub fn aes_encrypt(
 ) -> Result<Vec<u8>, KmipError> {
     let cipher = AnyAes::new(key)?;
     match mode {
-        BlockMode::Ctr => ctr_apply(&cipher, iv, data),
+        // Ciphertext: no need to wipe it.
+        BlockMode::Ctr => ctr_apply(&cipher, iv, data).map(|mut out| std::mem::take(&mut *out)),
         BlockMode::Cbc { padded } | BlockMode::Ecb { padded } => {
-            let mut input = data.to_vec();
+            // A copy of the plaintext, padded: sized once and wiped when dropped.
+            let pad = if padded {
+                AES_BLOCK - data.len() % AES_BLOCK
+            } else {
+                0
+            };
+            let mut input = Zeroizing::new(Vec::with_capacity(data.len().saturating_add(pad)));
+            input.extend_from_slice(data);
             if padded {
-                let pad = AES_BLOCK - data.len() % AES_BLOCK;
                 let pad_byte = u8::try_from(pad).unwrap_or(16);
                 input.resize(data.len().saturating_add(pad), pad_byte);
             } else if data.len() % AES_BLOCK != 0 {
@@ -214,13 +225,14 @@ pub fn aes_encrypt(
     }
 }
 
-/// Decrypts with AES in `mode`; `iv` is ignored for ECB.
+/// Decrypts with AES in `mode`; `iv` is ignored for ECB. The plaintext
+/// comes back in a buffer wiped when dropped.
 pub fn aes_decrypt(
     key: &[u8],
     mode: BlockMode,
     iv: &[u8],
     data: &[u8],
-) -> Result<Vec<u8>, KmipError> {
+) -> Result<Zeroizing<Vec<u8>>, KmipError> {
     let cipher = AnyAes::new(key)?;
     match mode {
         BlockMode::Ctr => ctr_apply(&cipher, iv, data),
@@ -234,7 +246,7 @@ pub fn aes_decrypt(
                 BlockMode::Cbc { .. } => Some(iv_block(iv)?),
                 _ => None,
             };
-            let mut out = Vec::with_capacity(data.len());
+            let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
             for chunk in data.chunks_exact(AES_BLOCK) {
                 let ciphertext = iv_block(chunk)?;
                 let mut block = ciphertext;
@@ -258,7 +270,8 @@ pub fn aes_decrypt(
                         "the decrypted data has invalid PKCS5 padding",
                     ));
                 }
-                out.truncate(out.len().saturating_sub(pad));
+                let kept = out.len().saturating_sub(pad);
+                out.truncate(kept);
             }
             Ok(out)
         }
@@ -279,7 +292,10 @@ pub fn aes_key_wrap(kek: &[u8], data: &[u8], padded: bool) -> Result<Vec<u8>, Km
         if let Some(tail) = iv.get_mut(4..) {
             tail.copy_from_slice(&length.to_be_bytes());
         }
-        let mut plain = data.to_vec();
+        // The key being wrapped, padded: sized once and wiped when dropped.
+        let mut plain =
+            Zeroizing::new(Vec::with_capacity(data.len().div_ceil(8).saturating_mul(8)));
+        plain.extend_from_slice(data);
         plain.resize(data.len().div_ceil(8).saturating_mul(8), 0);
         (iv, plain)
     } else {
@@ -289,7 +305,7 @@ pub fn aes_key_wrap(kek: &[u8], data: &[u8], padded: bool) -> Result<Vec<u8>, Km
                 data.len()
             )));
         }
-        (KW_IV, data.to_vec())
+        (KW_IV, Zeroizing::new(data.to_vec()))
     };
     // RFC 5649 section 4.1: one 64-bit block is encrypted with the IV directly.
     if plain.len() == 8 {
@@ -326,10 +342,11 @@ pub fn aes_key_wrap(kek: &[u8], data: &[u8], padded: bool) -> Result<Vec<u8>, Km
     Ok(out)
 }
 
-/// CTR keystream applied to `data` (encryption and decryption are the same).
-fn ctr_apply(cipher: &AnyAes, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, KmipError> {
+/// CTR keystream applied to `data` (encryption and decryption are the same,
+/// so the output, which may be plaintext, is wiped when dropped).
+fn ctr_apply(cipher: &AnyAes, iv: &[u8], data: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmipError> {
     let mut counter = u128::from_be_bytes(iv_block(iv)?);
-    let mut out = Vec::with_capacity(data.len());
+    let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
     for chunk in data.chunks(AES_BLOCK) {
         let mut keystream = counter.to_be_bytes();
         cipher.encrypt_block(&mut keystream);
@@ -380,7 +397,7 @@ mod tests {
                 let data = vec![0xA5_u8; len];
                 let sealed = aes_encrypt(&key, mode, &iv, &data).unwrap();
                 assert_eq!(sealed.len() % 16, 0);
-                assert_eq!(aes_decrypt(&key, mode, &iv, &sealed).unwrap(), data);
+                assert_eq!(*aes_decrypt(&key, mode, &iv, &sealed).unwrap(), data);
             }
         }
         let sealed = aes_encrypt(&key, BlockMode::Cbc { padded: false }, &iv, &[0_u8; 16]).unwrap();

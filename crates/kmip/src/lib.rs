@@ -29,7 +29,7 @@ mod operations;
 
 pub use error::{KmipError, ResultReason};
 pub use message::{
-    Answer, ProtocolVersion, SUPPORTED_VERSIONS, Work, answer, handle_bytes, handle_json,
+    Answer, ProtocolVersion, Response, SUPPORTED_VERSIONS, Work, answer, handle_bytes, handle_json,
     handle_message, refusal,
 };
 pub use operations::{Rights, Session};

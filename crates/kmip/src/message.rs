@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use keystore::{Awaiting, Durable, Keystore};
 use ttlv::{Item, Tag, Value};
+use zeroize::Zeroizing;
 
 use crate::error::{KmipError, ResultReason};
 use crate::operations::{Session, dispatch};
@@ -70,18 +71,29 @@ pub const SUPPORTED_VERSIONS: &[ProtocolVersion] = &[
 /// Most batch items answered in one message; more are refused as Invalid Message.
 pub const MAX_BATCH_ITEMS: usize = 1024;
 
+/// An encoded response message, wiped when dropped: Get, Decrypt and Derive
+/// Key answers carry key material and plaintext.
+pub type Response = Zeroizing<Vec<u8>>;
+
+/// `message` binary encoded, in a buffer wiped when dropped ([`ttlv::encode`]
+/// sizes it once, so it is the only copy).
+fn encode(message: &Item) -> Response {
+    Zeroizing::new(ttlv::encode(message))
+}
+
 /// Handles one binary TTLV message (already framed) and returns the binary response.
 ///
 /// Bytes that do not decode as TTLV get an Invalid Message response in KMIP 1.4.
-pub fn handle_bytes(keystore: &Keystore, session: &Session, bytes: &[u8]) -> Vec<u8> {
+pub fn handle_bytes(keystore: &Keystore, session: &Session, bytes: &[u8]) -> Response {
     match decode_request(bytes) {
-        Ok(request) => ttlv::encode(&handle_message(keystore, session, &request)),
+        Ok(request) => encode(&handle_message(keystore, session, &request)),
         Err(answer) => answer,
     }
 }
 
-/// Handles one JSON TTLV message and returns the JSON response.
-pub fn handle_json(keystore: &Keystore, session: &Session, text: &str) -> String {
+/// Handles one JSON TTLV message and returns the JSON response, in a buffer
+/// wiped when dropped.
+pub fn handle_json(keystore: &Keystore, session: &Session, text: &str) -> Zeroizing<String> {
     let response = match ttlv::decode_json(text) {
         Ok(request) => handle_message(keystore, session, &request),
         Err(error) => error_message(
@@ -92,7 +104,7 @@ pub fn handle_json(keystore: &Keystore, session: &Session, text: &str) -> String
             ),
         ),
     };
-    ttlv::encode_json(&response)
+    Zeroizing::new(ttlv::encode_json(&response))
 }
 
 /// What the server does with the rest of a batch after an item fails: the
@@ -145,13 +157,13 @@ pub fn handle_message(keystore: &Keystore, session: &Session, request: &Item) ->
 #[must_use = "an answer must be sent (Blocking work run first, Durable awaited)"]
 pub enum Answer {
     /// The response, complete: the message did not decode.
-    Ready(Vec<u8>),
+    Ready(Response),
     /// The response of a message of quick reads (Get, Get Attributes, Get
     /// Attribute List, Encrypt, Discover Versions, Query; at most
     /// [`MAX_QUICK_BATCH_ITEMS`] items in at most [`MAX_QUICK_MESSAGE_BYTES`]),
     /// already run; it may be sent once their audit records are durable:
     /// await [`Durable::finish`] on an async worker, or [`Durable::wait`].
-    Durable(Durable<Vec<u8>>),
+    Durable(Durable<Response>),
     /// A message that blocks (its changes wait for their commits, key pair
     /// generation, long messages): [`Work::run`] it where blocking is
     /// allowed, and send what it returns.
@@ -169,17 +181,17 @@ pub struct Work {
 /// on an async worker.
 enum Pending {
     Decoded(Item),
-    Undecoded(Vec<u8>),
+    Undecoded(Zeroizing<Vec<u8>>),
 }
 
 impl Work {
     /// Runs the message, waiting for each change to be durable, and returns
     /// the binary response.
     #[must_use]
-    pub fn run(self) -> Vec<u8> {
+    pub fn run(self) -> Response {
         match self.message {
             Pending::Decoded(request) => {
-                ttlv::encode(&handle_message(&self.keystore, &self.session, &request))
+                encode(&handle_message(&self.keystore, &self.session, &request))
             }
             Pending::Undecoded(bytes) => handle_bytes(&self.keystore, &self.session, &bytes),
         }
@@ -192,7 +204,11 @@ impl Work {
 /// once; one of quick reads runs here, its answer released once its audit
 /// records are durable (so an async listener waits for them without holding
 /// a thread); anything else is [`Work`] for a thread.
-pub fn answer(keystore: &Arc<Keystore>, session: &Arc<Session>, message: Vec<u8>) -> Answer {
+pub fn answer(
+    keystore: &Arc<Keystore>,
+    session: &Arc<Session>,
+    message: Zeroizing<Vec<u8>>,
+) -> Answer {
     let work = |message| {
         Answer::Blocking(Work {
             keystore: Arc::clone(keystore),
@@ -217,9 +233,9 @@ pub fn answer(keystore: &Arc<Keystore>, session: &Arc<Session>, message: Vec<u8>
 
 /// Decodes one binary TTLV message (already framed); bytes that do not decode
 /// get the Invalid Message response, encoded, as the error.
-fn decode_request(bytes: &[u8]) -> Result<Item, Vec<u8>> {
+fn decode_request(bytes: &[u8]) -> Result<Item, Response> {
     ttlv::decode(bytes).map_err(|error| {
-        ttlv::encode(&error_message(
+        encode(&error_message(
             ProtocolVersion::V1_4,
             &KmipError::new(
                 ResultReason::InvalidMessage,
@@ -258,10 +274,10 @@ fn is_quick(request: &Item) -> bool {
 /// records: the answer is released once they are durable. Meant for
 /// [`is_quick`] requests; others wait for their changes inside, as
 /// [`handle_message`] does.
-fn answer_deferred(keystore: &Keystore, session: &Session, request: &Item) -> Durable<Vec<u8>> {
+fn answer_deferred(keystore: &Keystore, session: &Session, request: &Item) -> Durable<Response> {
     let awaiting = RefCell::new(Awaiting::default());
     let response = handle_request(keystore, session, request, Some(&awaiting));
-    awaiting.into_inner().release(ttlv::encode(&response))
+    awaiting.into_inner().release(encode(&response))
 }
 
 fn handle_request(
@@ -361,9 +377,9 @@ fn answer_version(version: ProtocolVersion) -> ProtocolVersion {
 /// protocol version. Bytes that do not decode as a request get one failed
 /// item in KMIP 1.4. Nothing is run and nothing is audited here.
 #[must_use]
-pub fn refusal(bytes: &[u8], error: &KmipError) -> Vec<u8> {
+pub fn refusal(bytes: &[u8], error: &KmipError) -> Response {
     let Ok(request) = ttlv::decode(bytes) else {
-        return ttlv::encode(&error_message(ProtocolVersion::V1_4, error));
+        return encode(&error_message(ProtocolVersion::V1_4, error));
     };
     let version = request
         .child(Tag::REQUEST_HEADER)
@@ -383,9 +399,9 @@ pub fn refusal(bytes: &[u8], error: &KmipError) -> Vec<u8> {
         })
         .collect();
     if items.is_empty() {
-        return ttlv::encode(&error_message(version, error));
+        return encode(&error_message(version, error));
     }
-    ttlv::encode(&response_message(version, items))
+    encode(&response_message(version, items))
 }
 
 /// Runs one batch item and says whether it succeeded; a success that returns

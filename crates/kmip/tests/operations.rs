@@ -208,7 +208,7 @@ fn symmetric_key_lifecycle_follows_the_state_rules() {
     let id = payload_uid(&created);
 
     // Pre-Active: Encrypt is refused with Illegal Operation in 1.x.
-    let data = Item::new(Tag::DATA, Value::ByteString(b"hello".to_vec()));
+    let data = Item::new(Tag::DATA, Value::ByteString(b"hello".to_vec().into()));
     let refused = call(
         &keystore,
         &session,
@@ -261,7 +261,7 @@ fn symmetric_key_lifecycle_follows_the_state_rules() {
             .child(Tag::DATA)
             .unwrap()
             .value,
-        Value::ByteString(b"hello".to_vec())
+        Value::ByteString(b"hello".to_vec().into())
     );
 
     let got = call(&keystore, &session, v, kmip::operation::GET, vec![uid(&id)]);
@@ -575,7 +575,7 @@ fn a_node_session_cannot_get_or_derive_from_secret_data() {
                 Tag::DERIVATION_PARAMETERS,
                 vec![Item::new(
                     Tag::DERIVATION_DATA,
-                    Value::ByteString(b"x".to_vec()),
+                    Value::ByteString(b"x".to_vec().into()),
                 )],
             ),
             Item::structure(
@@ -611,7 +611,7 @@ fn payload_bytes(item: &Item, tag: Tag) -> Vec<u8> {
         .unwrap()
         .value
     {
-        Value::ByteString(bytes) => bytes.clone(),
+        Value::ByteString(bytes) => bytes.to_vec(),
         _ => panic!("{tag} is not bytes"),
     }
 }
@@ -818,7 +818,10 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
         assert_eq!(reason(&refused), Some(0x10));
 
         // A Pre-Active private key may not sign.
-        let data = Item::new(Tag::DATA, Value::ByteString(b"to be signed".to_vec()));
+        let data = Item::new(
+            Tag::DATA,
+            Value::ByteString(b"to be signed".to_vec().into()),
+        );
         let refused = call(
             &keystore,
             &alice,
@@ -870,8 +873,11 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
                     vec![
                         uid(&public),
                         parameters(scheme.clone()),
-                        Item::new(Tag::DATA, Value::ByteString(message)),
-                        Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature.clone())),
+                        Item::new(Tag::DATA, Value::ByteString(message.into())),
+                        Item::new(
+                            Tag::SIGNATURE_DATA,
+                            Value::ByteString(signature.clone().into()),
+                        ),
                     ],
                 );
                 assert_eq!(
@@ -917,7 +923,7 @@ fn key_pairs_are_linked_follow_the_state_rules_and_sign_in_both_versions() {
                 vec![
                     uid(&private),
                     oaep,
-                    Item::new(Tag::DATA, Value::ByteString(ciphertext)),
+                    Item::new(Tag::DATA, Value::ByteString(ciphertext.into())),
                 ],
             );
             assert_eq!(payload_bytes(&opened, Tag::DATA), b"to be signed");
@@ -1168,8 +1174,11 @@ fn derive_key_follows_each_method_and_the_state_rules() {
             ],
         )
     };
-    let data = Item::new(Tag::DERIVATION_DATA, Value::ByteString(b"context".to_vec()));
-    let salt = Item::new(Tag::SALT, Value::ByteString(b"salt".to_vec()));
+    let data = Item::new(
+        Tag::DERIVATION_DATA,
+        Value::ByteString(b"context".to_vec().into()),
+    );
+    let salt = Item::new(Tag::SALT, Value::ByteString(b"salt".to_vec().into()));
 
     // The base key must be Active.
     let refused = derive(0x05, vec![data.clone()]);
@@ -1203,8 +1212,11 @@ fn derive_key_follows_each_method_and_the_state_rules() {
                         Item::new(Tag::PADDING_METHOD, Value::Enumeration(3)),
                     ],
                 ),
-                Item::new(Tag::INITIALIZATION_VECTOR, Value::ByteString(vec![0; 16])),
-                Item::new(Tag::DERIVATION_DATA, Value::ByteString(vec![9; 32])),
+                Item::new(
+                    Tag::INITIALIZATION_VECTOR,
+                    Value::ByteString(vec![0; 16].into()),
+                ),
+                Item::new(Tag::DERIVATION_DATA, Value::ByteString(vec![9; 32].into())),
             ],
         ),
     ] {
@@ -1447,7 +1459,7 @@ fn activate_all(keystore: &Keystore, session: &Session, ids: &[&String]) {
 
 /// Signs `data` with `private` and checks the signature with `public`.
 fn signs_and_verifies(keystore: &Keystore, session: &Session, private: &str, public: &str) {
-    let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec()));
+    let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec().into()));
     let signed = call(
         keystore,
         session,
@@ -1465,7 +1477,7 @@ fn signs_and_verifies(keystore: &Keystore, session: &Session, private: &str, pub
         vec![
             uid(public),
             data,
-            Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature)),
+            Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature.into())),
         ],
     );
     assert_eq!(
@@ -1564,7 +1576,7 @@ fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
 
         // Pre-Active until activated; then the registered private key signs
         // and the registered and the source public keys verify.
-        let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec()));
+        let data = Item::new(Tag::DATA, Value::ByteString(b"registered".to_vec().into()));
         assert_eq!(
             refusal(
                 &keystore,
@@ -1641,7 +1653,7 @@ fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
         let Value::ByteString(private_der) = &private_bytes else {
             panic!("{private_bytes:?}");
         };
-        let truncated = |bytes: &[u8]| Value::ByteString(bytes[..bytes.len() - 1].to_vec());
+        let truncated = |bytes: &[u8]| Value::ByteString(bytes[..bytes.len() - 1].to_vec().into());
         let wrong_algorithm = if algorithm == 0x04 { 0x06 } else { 0x04 };
         for (object, format, material, algorithm_and_length) in [
             (3, public_format, truncated(public_der), None),
@@ -1649,7 +1661,7 @@ fn registered_key_pairs_are_checked_stored_pre_active_and_sign() {
             (
                 4,
                 private_format,
-                Value::ByteString(b"not a key".to_vec()),
+                Value::ByteString(b"not a key".to_vec().into()),
                 None,
             ),
             (
@@ -1714,7 +1726,7 @@ fn registered_certificates_are_checked_and_read_back() {
                 Tag::CERTIFICATE,
                 vec![
                     Item::new(Tag::CERTIFICATE_TYPE, Value::Enumeration(certificate_type)),
-                    Item::new(Tag::CERTIFICATE_VALUE, Value::ByteString(value)),
+                    Item::new(Tag::CERTIFICATE_VALUE, Value::ByteString(value.into())),
                 ],
             ),
         ]
@@ -1742,7 +1754,7 @@ fn registered_certificates_are_checked_and_read_back() {
             .child(Tag::CERTIFICATE)
             .and_then(|certificate| certificate.child(Tag::CERTIFICATE_VALUE))
             .map(|item| item.value.clone());
-        assert_eq!(value, Some(Value::ByteString(der.clone())));
+        assert_eq!(value, Some(Value::ByteString(der.clone().into())));
     }
     has_attributes(
         &keystore,
@@ -1788,7 +1800,7 @@ fn registered_certificates_are_checked_and_read_back() {
         register_key(
             4,
             4,
-            Value::ByteString(issued.key_pair.serialize_der()),
+            Value::ByteString(issued.key_pair.serialize_der().into()),
             None,
             "certificate key",
         ),
@@ -1803,7 +1815,7 @@ fn registered_certificates_are_checked_and_read_back() {
         register_key(
             3,
             5,
-            Value::ByteString(issued.key_pair.public_key_der()),
+            Value::ByteString(issued.key_pair.public_key_der().into()),
             None,
             "certificate public key",
         ),
@@ -1847,7 +1859,7 @@ fn register_split_part(fields: Vec<Item>, part: &[u8]) -> Vec<Item> {
                 Tag::KEY_VALUE,
                 vec![Item::new(
                     Tag::KEY_MATERIAL,
-                    Value::ByteString(part.to_vec()),
+                    Value::ByteString(part.to_vec().into()),
                 )],
             ),
             Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
@@ -1904,7 +1916,7 @@ fn split_keys_are_registered_with_their_parameters_and_read_back() {
         }
         assert_eq!(
             got_material(&got, Tag::SPLIT_KEY),
-            Value::ByteString(part.to_vec())
+            Value::ByteString(part.to_vec().into())
         );
 
         // Get Attributes lists them, and the object is Pre-Active.
@@ -2411,7 +2423,10 @@ fn custom_attributes_round_trip_with_their_types_in_both_versions() {
         panic!("no template");
     };
     template.push(attribute("x-Product_Version", text("7.0.3")));
-    template.push(attribute("x-Serial", Value::ByteString(vec![0, 1, 0xFF])));
+    template.push(attribute(
+        "x-Serial",
+        Value::ByteString(vec![0, 1, 0xFF].into()),
+    ));
     template.push(attribute("x-Managed", Value::Boolean(true)));
     template.push(attribute("y-Server Field", Value::Integer(-4)));
     let created = call(&keystore, &session, (1, 4), operation::CREATE, create);
@@ -2425,7 +2440,7 @@ fn custom_attributes_round_trip_with_their_types_in_both_versions() {
             (
                 "x-Serial".to_owned(),
                 0,
-                Value::ByteString(vec![0, 1, 0xFF])
+                Value::ByteString(vec![0, 1, 0xFF].into())
             ),
             ("y-Server Field".to_owned(), 0, Value::Integer(-4)),
         ]
@@ -2562,7 +2577,10 @@ fn custom_attributes_round_trip_with_their_types_in_both_versions() {
                         Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(1)),
                         Item::structure(
                             Tag::KEY_VALUE,
-                            vec![Item::new(Tag::KEY_MATERIAL, Value::ByteString(vec![7; 32]))],
+                            vec![Item::new(
+                                Tag::KEY_MATERIAL,
+                                Value::ByteString(vec![7; 32].into()),
+                            )],
                         ),
                         Item::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
                         Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
@@ -2930,7 +2948,7 @@ fn audited_after(keystore: &Keystore, after: u64) -> Vec<(String, Option<String>
 
 /// Which way `kmip::answer` says a message runs.
 fn answer_kind(keystore: &Arc<Keystore>, session: &Arc<Session>, message: &Item) -> &'static str {
-    match kmip::answer(keystore, session, ttlv::encode(message)) {
+    match kmip::answer(keystore, session, ttlv::encode(message).into()) {
         kmip::Answer::Ready(_) => "ready",
         kmip::Answer::Durable(_) => "durable",
         kmip::Answer::Blocking(_) => "blocking",
@@ -2995,7 +3013,7 @@ fn quick_reads_are_answered_once_their_audit_records_are_durable() {
                 uid(&key.id),
                 Item::new(
                     Tag::DATA,
-                    Value::ByteString(vec![0; kmip::message::MAX_QUICK_MESSAGE_BYTES]),
+                    Value::ByteString(vec![0; kmip::message::MAX_QUICK_MESSAGE_BYTES].into()),
                 ),
             ],
         )],
@@ -3006,7 +3024,7 @@ fn quick_reads_are_answered_once_their_audit_records_are_durable() {
         kmip::answer(
             &keystore,
             &alpha,
-            vec![0x42, 0x00, 0x78, 0x01, 0, 0, 0, 8, 1]
+            vec![0x42, 0x00, 0x78, 0x01, 0, 0, 0, 8, 1].into()
         ),
         kmip::Answer::Ready(_)
     ));
@@ -3016,7 +3034,8 @@ fn quick_reads_are_answered_once_their_audit_records_are_durable() {
         .audit_head()
         .unwrap()
         .map_or(0, |(seq, _)| seq);
-    let kmip::Answer::Durable(durable) = kmip::answer(&keystore, &alpha, ttlv::encode(&reads))
+    let kmip::Answer::Durable(durable) =
+        kmip::answer(&keystore, &alpha, ttlv::encode(&reads).into())
     else {
         panic!("quick reads are answered once durable");
     };
@@ -3049,4 +3068,84 @@ fn quick_reads_are_answered_once_their_audit_records_are_durable() {
     let waited = kmip::handle_message(&keystore, &alpha, &reads);
     assert_eq!(batch_items(&waited).len(), 3);
     assert_eq!(status(batch_items(&waited)[1]), 1);
+}
+
+/// Compiles only for types whose drop wipes their memory.
+fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+
+#[test]
+fn answers_that_carry_key_material_or_plaintext_are_wiped_when_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = Arc::new(keystore(dir.path()));
+    let alpha = Arc::new(session("alpha"));
+    let key = keystore
+        .create_key(
+            &Caller::system(),
+            "alpha",
+            "wiped",
+            keystore::object::Algorithm::Aes256,
+            std::collections::BTreeMap::new(),
+        )
+        .unwrap();
+    let material = keystore.material(&Caller::system(), &key, None).unwrap().1;
+    // A Get, answered the quick way: the encoded answer and the Key
+    // Material decoded from it are both wiped when dropped.
+    let get = request(2, 1, vec![(operation::GET, vec![uid(&key.id)])]);
+    let kmip::Answer::Durable(durable) = kmip::answer(&keystore, &alpha, ttlv::encode(&get).into())
+    else {
+        panic!("a Get is answered once its audit record is durable");
+    };
+    let answer: kmip::Response = durable.wait().unwrap();
+    wiped_on_drop(&answer);
+    let response = ttlv::decode(&answer).unwrap();
+    let Value::ByteString(got) = got_material(batch_items(&response)[0], Tag::SYMMETRIC_KEY) else {
+        panic!("raw key material is a byte string");
+    };
+    wiped_on_drop(&got);
+    assert_eq!(got.as_slice(), material.expose_secret());
+    // Decrypt's plaintext, answered on a thread, over binary and JSON.
+    let sealed = call(
+        &keystore,
+        &alpha,
+        (2, 1),
+        operation::ENCRYPT,
+        vec![
+            uid(&key.id),
+            Item::new(Tag::DATA, Value::ByteString(b"plaintext".into())),
+        ],
+    );
+    let field = |tag: Tag| Item::new(tag, Value::ByteString(payload_bytes(&sealed, tag).into()));
+    let decrypt = request(
+        2,
+        1,
+        vec![(
+            operation::DECRYPT,
+            vec![
+                uid(&key.id),
+                field(Tag::DATA),
+                field(Tag::IV_COUNTER_NONCE),
+                field(Tag::AUTHENTICATED_ENCRYPTION_TAG),
+            ],
+        )],
+    );
+    let kmip::Answer::Blocking(work) =
+        kmip::answer(&keystore, &alpha, ttlv::encode(&decrypt).into())
+    else {
+        panic!("a Decrypt runs on a thread");
+    };
+    let answer: kmip::Response = work.run();
+    wiped_on_drop(&answer);
+    let response = ttlv::decode(&answer).unwrap();
+    assert_eq!(
+        payload_bytes(batch_items(&response)[0], Tag::DATA),
+        b"plaintext"
+    );
+    let json = kmip::handle_json(&keystore, &alpha, &ttlv::encode_json(&decrypt));
+    wiped_on_drop(&json);
+    assert!(json.contains(&hex::encode_upper(b"plaintext")), "{}", *json);
+    wiped_on_drop(&kmip::handle_bytes(
+        &keystore,
+        &alpha,
+        &ttlv::encode(&decrypt),
+    ));
 }

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use keystore::Keystore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use zeroize::Zeroizing;
 
 use crate::api::App;
 use crate::error::ApiError;
@@ -150,7 +151,9 @@ async fn serve_connection(
                 return;
             }
         };
-        let mut message = vec![0_u8; length];
+        // The request may carry key material (Register) or plaintext
+        // (Encrypt): wiped when dropped, like the response.
+        let mut message = Zeroizing::new(vec![0_u8; length]);
         let (head, body) = message.split_at_mut(header.len().min(length));
         head.copy_from_slice(header.get(..head.len()).unwrap_or_default());
         match tokio::time::timeout(IDLE_TIMEOUT, stream.read_exact(body)).await {
@@ -283,6 +286,13 @@ async fn with_session<T: Send + 'static>(
     })
 }
 
+/// A response body that owns `bytes` (a KMIP answer, which may carry key
+/// material) until the HTTP stack releases it, so the `Zeroizing` buffer is
+/// wiped then, not copied into one that is not.
+fn wiped_body(bytes: impl AsRef<[u8]> + Send + 'static) -> axum::body::Body {
+    axum::body::Body::from(Bytes::from_owner(bytes))
+}
+
 /// `POST /kmip`: one binary TTLV request message in, its response out.
 pub async fn http_binary(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
     match with_session(&app, &headers, move |keystore, session| {
@@ -293,7 +303,7 @@ pub async fn http_binary(State(app): State<App>, headers: HeaderMap, body: Bytes
         Ok(bytes) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/octet-stream")],
-            bytes,
+            wiped_body(bytes),
         )
             .into_response(),
         Err(error) => error.into_response(),
@@ -302,19 +312,23 @@ pub async fn http_binary(State(app): State<App>, headers: HeaderMap, body: Bytes
 
 /// `POST /kmip/2_1`: one JSON TTLV request message in, its response out.
 pub async fn http_json(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(text) = String::from_utf8(body.to_vec()) else {
+    if std::str::from_utf8(&body).is_err() {
         return ApiError::new(crate::error::Code::BadRequest, "the body is not UTF-8 JSON")
             .into_response();
-    };
+    }
     match with_session(&app, &headers, move |keystore, session| {
-        kmip::handle_json(keystore, session, &text)
+        kmip::handle_json(
+            keystore,
+            session,
+            std::str::from_utf8(&body).unwrap_or_default(),
+        )
     })
     .await
     {
         Ok(json) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
-            json,
+            wiped_body(json),
         )
             .into_response(),
         Err(error) => error.into_response(),

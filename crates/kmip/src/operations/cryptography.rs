@@ -78,22 +78,25 @@ impl Context<'_> {
                     .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
                     .unwrap_or_default();
                 let (ciphertext, tag) = crypto::gcm_encrypt(key.expose_secret(), &iv, aad, data)?;
-                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext)));
+                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext.into())));
                 Some(tag)
             }
             Some(block_mode) => {
                 let ciphertext = crypto::aes_encrypt(key.expose_secret(), block_mode, &iv, data)?;
-                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext)));
+                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext.into())));
                 None
             }
         };
         if generated {
-            out.push(Item::new(Tag::IV_COUNTER_NONCE, Value::ByteString(iv)));
+            out.push(Item::new(
+                Tag::IV_COUNTER_NONCE,
+                Value::ByteString(iv.into()),
+            ));
         }
         if let Some(tag) = tag {
             out.push(Item::new(
                 Tag::AUTHENTICATED_ENCRYPTION_TAG,
-                Value::ByteString(tag),
+                Value::ByteString(tag.into()),
             ));
         }
         Ok(out)
@@ -131,7 +134,7 @@ impl Context<'_> {
         };
         Ok(vec![
             uid(&meta.id),
-            Item::new(Tag::DATA, Value::ByteString(plaintext)),
+            Item::new(Tag::DATA, Value::ByteString(plaintext.into())),
         ])
     }
 
@@ -157,7 +160,7 @@ impl Context<'_> {
             let mac = crypto::hmac_sha256(key.expose_secret(), data)?;
             Ok(vec![
                 uid(&meta.id),
-                Item::new(Tag::MAC_DATA, Value::ByteString(mac)),
+                Item::new(Tag::MAC_DATA, Value::ByteString(mac.into())),
             ])
         }
     }
@@ -229,7 +232,7 @@ impl Context<'_> {
         let ciphertext = asymmetric::oaep_encrypt(key.expose_secret(), hash, mask_hash, data)?;
         Ok(vec![
             uid(&meta.id),
-            Item::new(Tag::DATA, Value::ByteString(ciphertext)),
+            Item::new(Tag::DATA, Value::ByteString(ciphertext.into())),
         ])
     }
 
@@ -244,7 +247,7 @@ impl Context<'_> {
             uid(&meta.id),
             Item::new(
                 Tag::DATA,
-                Value::ByteString(plaintext.expose_secret().to_vec()),
+                Value::ByteString(plaintext.expose_secret().into()),
             ),
         ])
     }
@@ -347,7 +350,7 @@ impl Context<'_> {
             let signature = asymmetric::sign(algorithm, scheme, &key, data)?;
             Ok(vec![
                 uid(&meta.id),
-                Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature)),
+                Item::new(Tag::SIGNATURE_DATA, Value::ByteString(signature.into())),
             ])
         }
     }
@@ -364,6 +367,6 @@ impl Context<'_> {
         };
         let mut bytes = vec![0_u8; length];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Ok(vec![Item::new(Tag::DATA, Value::ByteString(bytes))])
+        Ok(vec![Item::new(Tag::DATA, Value::ByteString(bytes.into()))])
     }
 }

@@ -155,7 +155,7 @@ pub(super) fn transparent_export(
                     Tag::RECOMMENDED_CURVE,
                     Value::Enumeration(kmip_curve(meta.algorithm)),
                 ),
-                Item::new(Tag::Q_STRING, Value::ByteString(point)),
+                Item::new(Tag::Q_STRING, Value::ByteString(point.into())),
             ]
         }
         key_format::TRANSPARENT_RSA_PRIVATE
@@ -269,7 +269,7 @@ pub(super) fn managed_object(
                     key_format::RAW,
                     Item::new(
                         Tag::KEY_MATERIAL,
-                        Value::ByteString(material.expose_secret().to_vec()),
+                        Value::ByteString(material.expose_secret().into()),
                     ),
                 ),
                 Some(key_format::TRANSPARENT_SYMMETRIC) => (
@@ -278,7 +278,7 @@ pub(super) fn managed_object(
                         Tag::KEY_MATERIAL,
                         vec![Item::new(
                             Tag::KEY,
-                            Value::ByteString(material.expose_secret().to_vec()),
+                            Value::ByteString(material.expose_secret().into()),
                         )],
                     ),
                 ),
@@ -315,7 +315,7 @@ pub(super) fn managed_object(
                 };
                 Item::new(
                     Tag::KEY_MATERIAL,
-                    Value::ByteString(bytes.expose_secret().to_vec()),
+                    Value::ByteString(bytes.expose_secret().into()),
                 )
             };
             Item::structure(
@@ -334,7 +334,7 @@ pub(super) fn managed_object(
                 key_format::RAW,
                 Item::new(
                     Tag::KEY_MATERIAL,
-                    Value::ByteString(material.expose_secret().to_vec()),
+                    Value::ByteString(material.expose_secret().into()),
                 ),
             ));
             Item::structure(Tag::SPLIT_KEY, children)
@@ -348,7 +348,7 @@ pub(super) fn managed_object(
                 ),
                 Item::new(
                     Tag::CERTIFICATE_VALUE,
-                    Value::ByteString(material.expose_secret().to_vec()),
+                    Value::ByteString(material.expose_secret().into()),
                 ),
             ],
         ),
@@ -365,7 +365,7 @@ pub(super) fn managed_object(
                             Tag::KEY_VALUE,
                             vec![Item::new(
                                 Tag::KEY_MATERIAL,
-                                Value::ByteString(material.expose_secret().to_vec()),
+                                Value::ByteString(material.expose_secret().into()),
                             )],
                         ),
                     ],
@@ -379,7 +379,7 @@ pub(super) fn managed_object(
                 Item::new(Tag::OPAQUE_DATA_TYPE, Value::Enumeration(0x8000_0000)),
                 Item::new(
                     Tag::OPAQUE_DATA_VALUE,
-                    Value::ByteString(material.expose_secret().to_vec()),
+                    Value::ByteString(material.expose_secret().into()),
                 ),
             ],
         ),

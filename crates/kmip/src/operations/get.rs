@@ -55,7 +55,7 @@ pub(super) fn wrap_key_block(object: Item, wrapping: &Wrapping) -> Result<Item, 
                 material.expose_secret(),
                 wrapping.mode == block_mode::AES_KEY_WRAP_PADDING,
             )?;
-            new_block.push(Item::new(Tag::KEY_VALUE, Value::ByteString(wrapped)));
+            new_block.push(Item::new(Tag::KEY_VALUE, Value::ByteString(wrapped.into())));
             found = true;
         }
         new_block.push(Item::structure(
