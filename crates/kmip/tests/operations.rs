@@ -2955,20 +2955,29 @@ fn answer_kind(keystore: &Arc<Keystore>, session: &Arc<Session>, message: &Item)
     }
 }
 
-#[test]
-fn quick_reads_are_answered_once_their_audit_records_are_durable() {
-    let dir = tempfile::tempdir().unwrap();
-    let keystore = Arc::new(keystore(dir.path()));
-    let alpha = Arc::new(session("alpha"));
+/// A keystore and an `alpha` session to hand to `kmip::answer`, and an
+/// Active AES-256 key named `name` in `alpha`.
+fn shared_with_a_key(
+    dir: &std::path::Path,
+    name: &str,
+) -> (Arc<Keystore>, Arc<Session>, keystore::object::ObjectMeta) {
+    let keystore = Arc::new(keystore(dir));
     let key = keystore
         .create_key(
             &Caller::system(),
             "alpha",
-            "quick",
+            name,
             keystore::object::Algorithm::Aes256,
             std::collections::BTreeMap::new(),
         )
         .unwrap();
+    (keystore, Arc::new(session("alpha")), key)
+}
+
+#[test]
+fn quick_reads_are_answered_once_their_audit_records_are_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keystore, alpha, key) = shared_with_a_key(dir.path(), "quick");
     let missing = "00000000-0000-4000-8000-000000000000";
     let continue_option = Item::new(Tag::BATCH_ERROR_CONTINUATION_OPTION, Value::Enumeration(1));
     let reads = request_with(
@@ -3076,17 +3085,7 @@ fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
 #[test]
 fn answers_that_carry_key_material_or_plaintext_are_wiped_when_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let keystore = Arc::new(keystore(dir.path()));
-    let alpha = Arc::new(session("alpha"));
-    let key = keystore
-        .create_key(
-            &Caller::system(),
-            "alpha",
-            "wiped",
-            keystore::object::Algorithm::Aes256,
-            std::collections::BTreeMap::new(),
-        )
-        .unwrap();
+    let (keystore, alpha, key) = shared_with_a_key(dir.path(), "wiped");
     let material = keystore.material(&Caller::system(), &key, None).unwrap().1;
     // A Get, answered the quick way: the encoded answer and the Key
     // Material decoded from it are both wiped when dropped.
