@@ -286,28 +286,32 @@ async fn with_session<T: Send + 'static>(
     })
 }
 
-/// A response body that owns `bytes` (a KMIP answer, which may carry key
-/// material) until the HTTP stack releases it, so the `Zeroizing` buffer is
-/// wiped then, not copied into one that is not.
-fn wiped_body(bytes: impl AsRef<[u8]> + Send + 'static) -> axum::body::Body {
-    axum::body::Body::from(Bytes::from_owner(bytes))
-}
-
-/// `POST /kmip`: one binary TTLV request message in, its response out.
-pub async fn http_binary(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    match with_session(&app, &headers, move |keystore, session| {
-        kmip::handle_bytes(keystore, session, &body)
-    })
-    .await
-    {
+/// The HTTP answer of a KMIP request: the KMIP answer as a `content_type`
+/// body that owns the wiped buffer (a KMIP answer may carry key material)
+/// until the HTTP stack releases it, so it is wiped then rather than copied
+/// into a buffer that is not; or the error.
+fn http_answer<T: AsRef<[u8]> + Send + 'static>(
+    answer: Result<T, ApiError>,
+    content_type: &'static str,
+) -> Response {
+    match answer {
         Ok(bytes) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            wiped_body(bytes),
+            [(header::CONTENT_TYPE, content_type)],
+            axum::body::Body::from(Bytes::from_owner(bytes)),
         )
             .into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// `POST /kmip`: one binary TTLV request message in, its response out.
+pub async fn http_binary(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = with_session(&app, &headers, move |keystore, session| {
+        kmip::handle_bytes(keystore, session, &body)
+    })
+    .await;
+    http_answer(answer, "application/octet-stream")
 }
 
 /// `POST /kmip/2_1`: one JSON TTLV request message in, its response out.
@@ -316,23 +320,15 @@ pub async fn http_json(State(app): State<App>, headers: HeaderMap, body: Bytes) 
         return ApiError::new(crate::error::Code::BadRequest, "the body is not UTF-8 JSON")
             .into_response();
     }
-    match with_session(&app, &headers, move |keystore, session| {
+    let answer = with_session(&app, &headers, move |keystore, session| {
         kmip::handle_json(
             keystore,
             session,
             std::str::from_utf8(&body).unwrap_or_default(),
         )
     })
-    .await
-    {
-        Ok(json) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            wiped_body(json),
-        )
-            .into_response(),
-        Err(error) => error.into_response(),
-    }
+    .await;
+    http_answer(answer, "application/json")
 }
 
 /// Longest validity of a KMIP client certificate: one year.
