@@ -11,6 +11,7 @@
 //! Nothing here knows HTTP or KMIP; the server maps requests onto [`Keystore`].
 #![forbid(unsafe_code)]
 
+mod activation;
 pub mod journal;
 mod nodes;
 pub mod object;

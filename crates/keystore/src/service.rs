@@ -346,7 +346,7 @@ impl Awaiting {
     }
 }
 
-fn name_taken_or_store(error: StoreError) -> KeystoreError {
+pub(crate) fn name_taken_or_store(error: StoreError) -> KeystoreError {
     match error {
         StoreError::NameTaken { tenant, name } => KeystoreError::NameTaken { tenant, name },
         other => other.into(),
