@@ -150,11 +150,14 @@ def run(host, port, cert, key, ca, version, config_file):
         )
         client.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, uid)
         client.destroy(uid)
+        # A destroyed object's material is gone: Item Not Found, as clients
+        # expect, in every version; and Locate no longer finds it.
         expect_failure(
-            wrong_state(version),
+            enums.ResultReason.ITEM_NOT_FOUND,
             client.get,
             uid,
         )
+        assert uid not in client.locate(), "Locate finds a destroyed object"
 
         # Register secret data and read it back.
         secret = objects.SecretData(

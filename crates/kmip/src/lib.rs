@@ -19,11 +19,13 @@ pub mod attributes;
 /// input), public for the fuzz targets.
 pub mod import {
     pub use crate::asymmetric::{import_certificate, import_private, import_public};
+    pub use crate::inspect::{KeyFacts, private_key_facts, public_key_facts};
 }
 mod crypto;
 pub mod custom;
 mod derive;
 pub mod error;
+mod inspect;
 pub mod message;
 mod operations;
 

@@ -11,7 +11,8 @@ use crate::error::{KmipError, ResultReason};
 
 use super::attribute_reads::Target;
 use super::labels::{
-    LABEL_CONTACT, LABEL_GROUP, LABEL_NAME, LABEL_NAME_MORE, LABEL_USAGE, custom_attributes, names,
+    LABEL_CONTACT, LABEL_GROUP, LABEL_NAME, LABEL_NAME_MORE, LABEL_USAGE, app_info_item,
+    app_info_labels, app_info_parts, app_infos, custom_attributes, names,
 };
 use super::{Context, Outcome, store_error, uid};
 
@@ -52,6 +53,18 @@ pub(super) enum Edit {
     Set,
     /// Delete Attribute: the attribute must be present.
     Delete,
+}
+
+/// The instances of a standard attribute that may have several, for
+/// [`Context::edit_instances`].
+struct Instances {
+    /// The attribute.
+    tag: Tag,
+    /// Its instances by index, values in the 2.x shape.
+    held: Vec<(u32, Value)>,
+    /// Whether the instance at index 0 cannot change (a Name that is the
+    /// object's keystore name).
+    first_fixed: bool,
 }
 
 /// What an Add, Modify, Set or Delete Attribute request asks for.
@@ -175,6 +188,9 @@ impl Context<'_> {
                 return self.edit_custom(edit, &meta, vendor, name, &edited);
             }
             Target::Standard(Tag::NAME) => return self.edit_name(edit, &meta, &edited),
+            Target::Standard(Tag::APPLICATION_SPECIFIC_INFORMATION) => {
+                return self.edit_app_info(edit, &meta, &edited);
+            }
             Target::Standard(tag) => *tag,
         };
         if edited.index.is_some_and(|index| index != 0) && edit != Edit::Add {
@@ -187,7 +203,8 @@ impl Context<'_> {
         let Some(&(_, label, value_type, deletable)) =
             EDITABLE.iter().find(|(known, ..)| *known == tag)
         else {
-            let shown = Self::all_attributes(&meta)
+            let shown = self
+                .all_attributes(&meta)
                 .iter()
                 .any(|attribute| attribute.tag == tag);
             return Err(if shown {
@@ -256,17 +273,19 @@ impl Context<'_> {
             };
             Item::new(tag, value)
         });
-        self.commit_edit(&meta, labels, shown)
+        self.commit_edit(&meta, labels, shown, edited.index.map(|_| 0))
     }
 
     /// Writes an object's edited `labels` and answers the edit: in 1.x with
-    /// `shown`, the attribute instance as it now is (Delete: as it was); in
-    /// 2.x with the identifier only.
+    /// `shown`, the attribute instance as it now is (Delete: as it was), with
+    /// its Attribute Index `index` when the request named one (index 0
+    /// included); in 2.x with the identifier only.
     fn commit_edit(
         &self,
         meta: &ObjectMeta,
         labels: BTreeMap<String, String>,
         shown: Option<Item>,
+        index: Option<u32>,
     ) -> Outcome {
         let updated = self
             .keystore
@@ -274,7 +293,11 @@ impl Context<'_> {
             .map_err(|error| store_error(&error))?;
         let mut out = vec![uid(&updated.id)];
         if !self.version.uses_attributes_structure() {
-            out.extend(attributes::write(self.version, shown.into_iter().collect()));
+            let written = attributes::write(self.version, shown.into_iter().collect());
+            out.extend(written.into_iter().map(|attribute| match index {
+                Some(index) => attributes::with_index(attribute, index),
+                None => attribute,
+            }));
         }
         Ok(out)
     }
@@ -378,98 +401,165 @@ impl Context<'_> {
             meta,
             labels,
             Some(custom::item(vendor, name, Some(index), shown)),
+            edited.index.map(|_| index),
         )
     }
 
     /// Add, Modify and Delete Attribute on Name, which may have several
-    /// instances: Add makes the next index; Modify and Delete take the
-    /// instance a 2.x Current Attribute or a 1.x Attribute Index names (index
-    /// 0 when neither is sent). The first Name of an object whose name is its
-    /// keystore name (the one the HTTPS API finds it by) cannot be changed.
+    /// instances (see [`Self::edit_instances`]). The first Name of an object
+    /// whose name is its keystore name (the one the HTTPS API finds it by)
+    /// cannot be changed.
     pub(super) fn edit_name(&self, edit: Edit, meta: &ObjectMeta, edited: &Edited) -> Outcome {
         let text_of = |value: &Value| -> Result<String, KmipError> {
             attributes::name(&[Item::new(Tag::NAME, value.clone())])?
                 .ok_or_else(|| KmipError::missing("Name Value"))
         };
-        let held = names(meta);
-        let resolve = || -> Result<u32, KmipError> {
+        let held = names(meta)
+            .into_iter()
+            .map(|(index, name)| (index, attributes::name_item(&name).value))
+            .collect();
+        self.edit_instances(
+            edit,
+            meta,
+            edited,
+            Instances {
+                tag: Tag::NAME,
+                held,
+                first_fixed: meta.name.is_some(),
+            },
+            |value| text_of(value),
+            |labels, index, value| {
+                let label = if index == 0 {
+                    LABEL_NAME.to_owned()
+                } else {
+                    format!("{LABEL_NAME_MORE}{index}")
+                };
+                match value {
+                    Some(value) => labels.insert(label, text_of(value)?),
+                    None => labels.remove(&label),
+                };
+                Ok(())
+            },
+        )
+    }
+
+    /// Add, Modify and Delete Attribute on Application Specific
+    /// Information, which may have several instances (see
+    /// [`Self::edit_instances`]).
+    pub(super) fn edit_app_info(&self, edit: Edit, meta: &ObjectMeta, edited: &Edited) -> Outcome {
+        let held = app_infos(meta)
+            .into_iter()
+            .map(|(index, namespace, data)| (index, app_info_item(&namespace, &data).value))
+            .collect();
+        self.edit_instances(
+            edit,
+            meta,
+            edited,
+            Instances {
+                tag: Tag::APPLICATION_SPECIFIC_INFORMATION,
+                held,
+                first_fixed: false,
+            },
+            app_info_parts,
+            |labels, index, value| {
+                let [namespace_label, data_label] = app_info_labels(index);
+                match value {
+                    Some(value) => {
+                        let (namespace, data) = app_info_parts(value)?;
+                        labels.insert(namespace_label, namespace);
+                        labels.insert(data_label, data);
+                    }
+                    None => {
+                        labels.remove(&namespace_label);
+                        labels.remove(&data_label);
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// Add, Modify and Delete Attribute on a standard attribute with several
+    /// instances: Add makes the next index; Modify and Delete take the
+    /// instance a 2.x Current Attribute (compared by `key`) or a 1.x
+    /// Attribute Index names (index 0 when neither is sent); Set is refused.
+    /// `write` sets (or, given `None`, removes) one instance's labels. Other
+    /// instances keep their indexes, as KMIP says of the Attribute Index.
+    fn edit_instances<K: PartialEq>(
+        &self,
+        edit: Edit,
+        meta: &ObjectMeta,
+        edited: &Edited,
+        instances: Instances,
+        key: impl Fn(&Value) -> Result<K, KmipError>,
+        write: impl Fn(&mut BTreeMap<String, String>, u32, Option<&Value>) -> Result<(), KmipError>,
+    ) -> Outcome {
+        let Instances {
+            tag,
+            held,
+            first_fixed,
+        } = instances;
+        let resolve = || -> Result<(u32, Value), KmipError> {
             let found = match &edited.current {
                 Some(current) => {
-                    let wanted = text_of(current)?;
-                    held.iter().find(|(_, name)| *name == wanted)
+                    let wanted = key(current)?;
+                    held.iter()
+                        .find(|(_, value)| key(value).is_ok_and(|held| held == wanted))
                 }
                 None => held
                     .iter()
                     .find(|(index, _)| *index == edited.index.unwrap_or(0)),
             };
-            let (index, _) = found.ok_or_else(|| {
+            let (index, value) = found.cloned().ok_or_else(|| {
                 KmipError::new(
                     ResultReason::AttributeNotFound,
                     format!(
-                        "object {} has no such Name; Get Attributes lists its names",
+                        "object {} has no such {tag}; Get Attributes lists its instances",
                         meta.id
                     ),
                 )
             })?;
-            if *index == 0 && meta.name.is_some() {
+            if index == 0 && first_fixed {
                 return Err(KmipError::new(
                     ResultReason::AttributeReadOnly,
                     format!(
-                        "the first Name of object {} is its name in the key store and cannot be changed; add another Name",
+                        "the first {tag} of object {} is its name in the key store and cannot be changed; add another",
                         meta.id
                     ),
                 ));
             }
-            Ok(*index)
+            Ok((index, value))
         };
-        let new_text = || {
+        let new_value = || {
             edited
                 .value
-                .as_ref()
+                .clone()
                 .ok_or_else(|| KmipError::missing("Attribute Value"))
-                .and_then(text_of)
         };
-        let (index, text) = match edit {
+        let (index, shown) = match edit {
             Edit::Set => {
-                return Err(KmipError::invalid(
-                    "Name may have several values; use Add, Modify or Delete Attribute",
-                ));
+                return Err(KmipError::invalid(format!(
+                    "{tag} may have several values; use Add, Modify or Delete Attribute"
+                )));
             }
             Edit::Add => (
                 held.iter()
                     .map(|(index, _)| index.saturating_add(1))
                     .max()
                     .unwrap_or(0),
-                new_text()?,
+                new_value()?,
             ),
-            Edit::Modify => (resolve()?, new_text()?),
-            Edit::Delete => {
-                let index = resolve()?;
-                let old = held
-                    .iter()
-                    .find(|(at, _)| *at == index)
-                    .map(|(_, name)| name.clone())
-                    .unwrap_or_default();
-                (index, old)
-            }
-        };
-        let label = if index == 0 {
-            LABEL_NAME.to_owned()
-        } else {
-            format!("{LABEL_NAME_MORE}{index}")
+            Edit::Modify => (resolve()?.0, new_value()?),
+            Edit::Delete => resolve()?,
         };
         let mut labels = meta.labels.clone();
-        if edit == Edit::Delete {
-            labels.remove(&label);
-        } else {
-            labels.insert(label, text.clone());
-        }
-        let item = attributes::name_item(&text);
+        write(&mut labels, index, (edit != Edit::Delete).then_some(&shown))?;
+        let item = Item::new(tag, shown);
         let shown = if index == 0 {
             item
         } else {
             attributes::indexed(index, item)
         };
-        self.commit_edit(meta, labels, Some(shown))
+        self.commit_edit(meta, labels, Some(shown), edited.index.map(|_| index))
     }
 }

@@ -9,9 +9,11 @@ use crate::custom;
 use crate::error::KmipError;
 
 use super::labels::{
-    LABEL_CONTACT, LABEL_GROUP, LABEL_USAGE, custom_attributes, names, split_key_items,
+    DEFAULT_POLICY, LABEL_CERTIFICATE_TYPE, LABEL_CONTACT, LABEL_GROUP, LABEL_POLICY, LABEL_USAGE,
+    app_info_item, app_infos, custom_attributes, label_number, names, reported_algorithm,
+    reported_length, split_key_items,
 };
-use super::values::{certificate_type, kmip_algorithm, kmip_object_type, kmip_state, link_type};
+use super::values::{certificate_type, kmip_object_type, kmip_state, link_type};
 use super::{Context, Outcome, date, uid};
 
 /// The attribute a request names: a standard one by its tag, or a custom
@@ -99,7 +101,7 @@ impl Target {
 
 impl Context<'_> {
     /// Every attribute of an object, in the 2.x shape.
-    pub(super) fn all_attributes(meta: &ObjectMeta) -> Vec<Item> {
+    pub(super) fn all_attributes(&self, meta: &ObjectMeta) -> Vec<Item> {
         let mut out = vec![
             uid(&meta.id),
             Item::new(
@@ -110,19 +112,20 @@ impl Context<'_> {
         if meta.object_type == ObjectType::Certificate {
             out.push(Item::new(
                 Tag::CERTIFICATE_TYPE,
-                Value::Enumeration(certificate_type::X509),
+                Value::Enumeration(
+                    label_number(meta, LABEL_CERTIFICATE_TYPE).unwrap_or(certificate_type::X509),
+                ),
             ));
         }
         out.extend(split_key_items(meta));
-        if let Some(alg) = kmip_algorithm(meta.algorithm) {
+        if let Some(alg) = reported_algorithm(meta) {
             out.push(Item::new(
                 Tag::CRYPTOGRAPHIC_ALGORITHM,
                 Value::Enumeration(alg),
             ));
-            out.push(Item::new(
-                Tag::CRYPTOGRAPHIC_LENGTH,
-                Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
-            ));
+        }
+        if let Some(length) = reported_length(meta) {
+            out.push(Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)));
         }
         if let Some(mask) = meta
             .labels
@@ -153,6 +156,27 @@ impl Context<'_> {
                 Tag::CONTACT_INFORMATION,
                 Value::TextString(contact.clone()),
             ));
+        }
+        // KMIP 1.x's Operation Policy Name (2.0 removed it): the one a client
+        // set, else `default`, the server's own policy (its roles).
+        if !self.version.uses_attributes_structure() {
+            out.push(Item::new(
+                Tag::OPERATION_POLICY_NAME,
+                Value::TextString(
+                    meta.labels
+                        .get(LABEL_POLICY)
+                        .map_or(DEFAULT_POLICY, String::as_str)
+                        .to_owned(),
+                ),
+            ));
+        }
+        for (index, namespace, data) in app_infos(meta) {
+            let item = app_info_item(&namespace, &data);
+            out.push(if index == 0 {
+                item
+            } else {
+                attributes::indexed(index, item)
+            });
         }
         let pair_link = if meta.object_type == ObjectType::PrivateKey {
             link_type::PUBLIC_KEY_LINK
@@ -231,7 +255,8 @@ impl Context<'_> {
             .children()
             .iter()
             .any(|c| c.tag == Tag::ATTRIBUTE_NAME || c.tag == Tag::ATTRIBUTE_REFERENCE);
-        let selected: Vec<Item> = Self::all_attributes(&meta)
+        let selected: Vec<Item> = self
+            .all_attributes(&meta)
             .into_iter()
             .filter(|item| !asked_for_some || wanted.iter().any(|target| target.matches(item)))
             .collect();
@@ -244,7 +269,7 @@ impl Context<'_> {
         self.require(self.session.rights.read_metadata, "read attributes")?;
         let meta = self.object()?;
         let mut out = vec![uid(&meta.id)];
-        for attribute in Self::all_attributes(&meta) {
+        for attribute in self.all_attributes(&meta) {
             let attribute = attributes::unindexed(&attribute).0.clone();
             let listed = if let Some((vendor, name, ..)) = custom::parts(&attribute) {
                 if self.version.uses_attributes_structure() {

@@ -1,6 +1,8 @@
 //! Derive Key: a new key or secret data from one base object.
 
-use keystore::object::{Algorithm, ObjectType};
+use std::collections::BTreeMap;
+
+use keystore::object::{Algorithm, ObjectType, State};
 use keystore::secret::SecretBytes;
 use ttlv::{Tag, Value};
 
@@ -10,13 +12,23 @@ use crate::crypto;
 use crate::derive;
 use crate::error::{KmipError, ResultReason};
 
-use super::values::{keystore_algorithm, object_type};
+use super::labels::{LABEL_USAGE, algorithm_labels, label_number, reported_algorithm};
+use super::lifecycle::new_symmetric_key;
+use super::values::{algorithm, object_type};
 use super::{Context, Outcome, uid};
 
+/// The Derive Key bit of the Cryptographic Usage Mask.
+const DERIVE_KEY_USAGE: i64 = 0x0000_0200;
+
 impl Context<'_> {
-    /// Derive Key: a new Pre-Active symmetric key or secret data from one
-    /// Active symmetric key or secret data, by PBKDF2, HMAC (HKDF), NIST SP
-    /// 800-108 counter mode or AES encryption of the Derivation Data.
+    /// Derive Key: a new Pre-Active symmetric key (any algorithm and length)
+    /// or secret data from one symmetric key or secret data, by PBKDF2, HMAC
+    /// (HKDF), NIST SP 800-108 counter mode or encryption of the Derivation
+    /// Data (AES, or Blowfish for a key a client registered). The base object
+    /// is Active, or Pre-Active with Derive Key in its Cryptographic Usage
+    /// Mask: KMIP 1.4 section 4.6 and 2.1 section 6.1.13 make that bit the
+    /// condition of Derive Key, and clients (PyKMIP's suite among them)
+    /// derive from secrets they registered and never activated.
     pub(super) fn derive_key(&self) -> Outcome {
         self.require(self.session.rights.manage_keys, "derive keys")?;
         self.require(self.session.rights.read_material, "use keys")?;
@@ -40,33 +52,34 @@ impl Context<'_> {
         let attrs = attributes::read(self.payload)?;
         let bits = attributes::integer(&attrs, Tag::CRYPTOGRAPHIC_LENGTH)?
             .ok_or_else(|| KmipError::missing("Cryptographic Length attribute"))?;
-        let (kind, algorithm) = match object {
+        let (kind, algorithm, length, mut derived_labels) = match object {
             object_type::SYMMETRIC_KEY => {
                 let kmip_alg = attributes::enumeration(&attrs, Tag::CRYPTOGRAPHIC_ALGORITHM)?
                     .ok_or_else(|| KmipError::missing("Cryptographic Algorithm attribute"))?;
+                let (length, algorithm) = new_symmetric_key(kmip_alg, bits)?;
+                let labels = algorithm_labels(
+                    algorithm,
+                    Some(kmip_alg),
+                    Some(bits),
+                    u32::try_from(length.saturating_mul(8)).unwrap_or(u32::MAX),
+                );
+                (ObjectType::SymmetricKey, algorithm, length, labels)
+            }
+            object_type::SECRET_DATA => {
+                let (length, _) = new_symmetric_key(0, bits)?;
                 (
-                    ObjectType::SymmetricKey,
-                    keystore_algorithm(kmip_alg, bits)?,
+                    ObjectType::SecretData,
+                    Algorithm::None,
+                    length,
+                    BTreeMap::new(),
                 )
             }
-            object_type::SECRET_DATA => (ObjectType::SecretData, Algorithm::None),
             other => {
                 return Err(KmipError::invalid(format!(
                     "Derive Key makes symmetric keys or secret data, not object type 0x{other:02X}"
                 )));
             }
         };
-        let length = usize::try_from(bits)
-            .ok()
-            .filter(|bits| bits % 8 == 0)
-            .map(|bits| bits / 8)
-            .filter(|bytes| (1..=derive::MAX_DERIVED_BYTES).contains(bytes))
-            .ok_or_else(|| {
-                KmipError::invalid(format!(
-                    "Cryptographic Length must be a multiple of 8 from 8 to {} bits",
-                    derive::MAX_DERIVED_BYTES.saturating_mul(8)
-                ))
-            })?;
         let method = match self.payload.child(Tag::DERIVATION_METHOD).map(|i| &i.value) {
             Some(Value::Enumeration(value)) => *value,
             _ => return Err(KmipError::missing("Derivation Method")),
@@ -93,7 +106,7 @@ impl Context<'_> {
             }
         };
         let data = field(Tag::DERIVATION_DATA)?;
-        let meta = self.object()?;
+        let meta = self.live_object()?;
         if !matches!(
             meta.object_type,
             ObjectType::SymmetricKey | ObjectType::SecretData
@@ -112,9 +125,21 @@ impl Context<'_> {
                 "a node may not derive from secret data; it receives secrets only over HTTPS, where workload policies decide",
             ));
         }
-        let family = meta.algorithm.family();
-        let base_kind = meta.object_type;
-        let (meta, base) = self.usable_key(meta, base_kind, true, family)?;
+        let may_derive = meta.state == State::Active
+            || (meta.state == State::PreActive
+                && label_number::<i64>(&meta, LABEL_USAGE)
+                    .is_some_and(|mask| mask & DERIVE_KEY_USAGE != 0));
+        if !may_derive {
+            return Err(KmipError::new(
+                ResultReason::WrongKeyLifecycleState,
+                format!(
+                    "object {} is {}; derive from an active object, or a pre-active one whose Cryptographic Usage Mask allows Derive Key",
+                    meta.id, meta.state
+                ),
+            ));
+        }
+        let base_algorithm = reported_algorithm(&meta);
+        let (meta, base) = self.read_material(meta)?;
         let derived = match method {
             // PBKDF2.
             0x01 => {
@@ -146,17 +171,22 @@ impl Context<'_> {
             )?,
             // Encrypt.
             0x04 => {
-                if family != "aes" {
-                    return Err(KmipError::invalid(format!(
-                        "object {} is not an AES key; derivation by encryption needs one",
-                        meta.id
-                    )));
-                }
                 let data = data.ok_or_else(|| KmipError::missing("Derivation Data"))?;
                 let iv = field(Tag::INITIALIZATION_VECTOR)?.unwrap_or_default();
-                let ciphertext = match Self::cipher_mode(crypto_parameters)? {
-                    None => crypto::gcm_encrypt(base.expose_secret(), iv, &[], data)?.0,
-                    Some(mode) => crypto::aes_encrypt(base.expose_secret(), mode, iv, data)?,
+                let mode = Self::cipher_mode(crypto_parameters)?;
+                let key = base.expose_secret();
+                let ciphertext = match (base_algorithm, mode) {
+                    (Some(algorithm::AES), None) => crypto::gcm_encrypt(key, iv, &[], data)?.0,
+                    (Some(algorithm::AES), Some(mode)) => crypto::aes_encrypt(key, mode, iv, data)?,
+                    (Some(algorithm::BLOWFISH), Some(mode)) => {
+                        crypto::blowfish_encrypt(key, mode, iv, data)?
+                    }
+                    _ => {
+                        return Err(KmipError::invalid(format!(
+                            "object {} is not an AES or Blowfish key (in CBC, ECB or CTR); derivation by encryption needs one",
+                            meta.id
+                        )));
+                    }
                 };
                 let ciphertext = SecretBytes::new(ciphertext);
                 let taken = ciphertext.expose_secret().get(..length).ok_or_else(|| {
@@ -184,7 +214,15 @@ impl Context<'_> {
             }
         };
         let (name, labels) = self.labels(&attrs)?;
-        let created = self.store_new(name.as_deref(), kind, algorithm, labels, derived)?;
+        derived_labels.extend(labels);
+        let created = self.store_new(
+            name.as_deref(),
+            kind,
+            algorithm,
+            derived_labels,
+            derived,
+            &attrs,
+        )?;
         Ok(vec![uid(&created.id)])
     }
 }

@@ -9,8 +9,13 @@ use ttlv::{Item, Tag, Value};
 use crate::asymmetric;
 use crate::error::{KmipError, ResultReason};
 
-use super::labels::split_key_items;
-use super::values::{certificate_type, curve_algorithm, key_format, kmip_algorithm, kmip_curve};
+use super::labels::{
+    LABEL_CERTIFICATE_TYPE, LABEL_KEY_FORMAT, LABEL_OPAQUE_DATA_TYPE, LABEL_SECRET_DATA_TYPE,
+    LABEL_WRAPPED, label_number, reported_algorithm, reported_length, split_key_items,
+};
+use super::values::{
+    certificate_type, curve_algorithm, key_format, kmip_curve, opaque_data_type, secret_data_type,
+};
 
 /// A Key Block: format, the Key Value holding `key_material`, the algorithm
 /// and length of `meta`.
@@ -19,16 +24,15 @@ pub(super) fn key_block(meta: &ObjectMeta, format_code: u32, key_material: Item)
         Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format_code)),
         Item::structure(Tag::KEY_VALUE, vec![key_material]),
     ];
-    if let Some(alg) = kmip_algorithm(meta.algorithm) {
+    if let Some(alg) = reported_algorithm(meta) {
         block.push(Item::new(
             Tag::CRYPTOGRAPHIC_ALGORITHM,
             Value::Enumeration(alg),
         ));
     }
-    block.push(Item::new(
-        Tag::CRYPTOGRAPHIC_LENGTH,
-        Value::Integer(i32::try_from(meta.length).unwrap_or(i32::MAX)),
-    ));
+    if let Some(length) = reported_length(meta) {
+        block.push(Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)));
+    }
     Item::structure(Tag::KEY_BLOCK, block)
 }
 
@@ -253,90 +257,106 @@ pub(super) fn transparent_import(
     }
 }
 
-/// The managed object Get answers for `meta` with its `material`: a Symmetric
-/// Key (Raw by default, or Transparent Symmetric Key), a Private or Public Key
-/// in `format` or the algorithm's default, a Split Key, a Certificate, Secret
-/// Data or an Opaque Object.
+/// The managed object Get answers for `meta` with its `material`, in
+/// `format` when one is asked for, else in the format it was registered in
+/// (the server's default for what it made: Raw symmetric keys, PKCS#8
+/// private keys, PKCS#1 RSA and X.509 EC public keys): a Symmetric Key, a
+/// Private or Public Key, a Split Key, a Certificate, Secret Data or an
+/// Opaque Object. A wrapped Key Block a client registered comes back as it
+/// was registered.
 pub(super) fn managed_object(
     meta: &ObjectMeta,
     material: &SecretBytes,
     format: Option<u32>,
 ) -> Result<Item, KmipError> {
-    let object = match meta.object_type {
-        ObjectType::SymmetricKey => {
-            let (format_code, key_material) = match format {
-                None | Some(key_format::RAW) => (
-                    key_format::RAW,
-                    Item::new(
-                        Tag::KEY_MATERIAL,
-                        Value::ByteString(material.expose_secret().into()),
-                    ),
-                ),
-                Some(key_format::TRANSPARENT_SYMMETRIC) => (
-                    key_format::TRANSPARENT_SYMMETRIC,
-                    Item::structure(
-                        Tag::KEY_MATERIAL,
-                        vec![Item::new(
-                            Tag::KEY,
-                            Value::ByteString(material.expose_secret().into()),
-                        )],
-                    ),
-                ),
-                Some(other) => {
-                    return Err(KmipError::new(
-                        ResultReason::KeyFormatTypeNotSupported,
-                        format!(
-                            "key format 0x{other:02X} is not supported for symmetric keys; ask for Raw or Transparent Symmetric Key"
-                        ),
-                    ));
-                }
-            };
-            Item::structure(
-                Tag::SYMMETRIC_KEY,
-                vec![key_block(meta, format_code, key_material)],
-            )
+    let stored_format = label_number::<u32>(meta, LABEL_KEY_FORMAT);
+    let bytes = || Value::ByteString(material.expose_secret().into());
+    // A Key Block of material kept as bytes, in `default` format or one of
+    // `formats` (and the format it was registered in).
+    let block = |default: u32, formats: &[u32]| -> Result<Item, KmipError> {
+        if meta.labels.contains_key(LABEL_WRAPPED) {
+            return registered_wrapped_block(meta, material, format);
         }
+        let wanted = format.or(stored_format).unwrap_or(default);
+        let key_material = match wanted {
+            key_format::TRANSPARENT_SYMMETRIC => {
+                Item::structure(Tag::KEY_MATERIAL, vec![Item::new(Tag::KEY, bytes())])
+            }
+            _ => Item::new(Tag::KEY_MATERIAL, bytes()),
+        };
+        if Some(wanted) != stored_format && wanted != default && !formats.contains(&wanted) {
+            return Err(KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                format!(
+                    "key format 0x{wanted:02X} is not supported for object {}, a {}; ask for Raw{}",
+                    meta.id,
+                    meta.object_type.as_str().replace('_', " "),
+                    if formats.contains(&key_format::TRANSPARENT_SYMMETRIC) {
+                        " or Transparent Symmetric Key"
+                    } else {
+                        " or Opaque"
+                    }
+                ),
+            ));
+        }
+        Ok(key_block(meta, wanted, key_material))
+    };
+    let object = match meta.object_type {
+        ObjectType::SymmetricKey => Item::structure(
+            Tag::SYMMETRIC_KEY,
+            vec![block(
+                key_format::RAW,
+                &[key_format::TRANSPARENT_SYMMETRIC],
+            )?],
+        ),
         ObjectType::PublicKey | ObjectType::PrivateKey => {
             let private = meta.object_type == ObjectType::PrivateKey;
-            let wanted =
-                format.unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
-            let transparent = transparent_export(meta, material, wanted)?;
-            let key_material = if let Some(structure) = transparent {
-                structure
+            let tag = if private {
+                Tag::PRIVATE_KEY
             } else {
-                let bytes = if private {
-                    asymmetric::export_private(meta.algorithm, material, wanted)?
-                } else {
-                    SecretBytes::new(asymmetric::export_public(
-                        meta.algorithm,
-                        material.expose_secret(),
-                        wanted,
-                    )?)
-                };
-                Item::new(
-                    Tag::KEY_MATERIAL,
-                    Value::ByteString(bytes.expose_secret().into()),
-                )
+                Tag::PUBLIC_KEY
             };
-            Item::structure(
-                if private {
-                    Tag::PRIVATE_KEY
-                } else {
-                    Tag::PUBLIC_KEY
-                },
-                vec![key_block(meta, wanted, key_material)],
-            )
+            if meta.labels.contains_key(LABEL_WRAPPED) {
+                return Ok(Item::structure(
+                    tag,
+                    vec![registered_wrapped_block(meta, material, format)?],
+                ));
+            }
+            let wanted = format
+                .or(stored_format)
+                .unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
+            let key_material = if Some(wanted) == stored_format && !is_transparent(wanted) {
+                // As registered: the bytes the client sent.
+                Item::new(Tag::KEY_MATERIAL, bytes())
+            } else {
+                let usable = usable_form(meta, SecretBytes::from_slice(material.expose_secret()))?;
+                match transparent_export(meta, &usable, wanted)? {
+                    Some(structure) => structure,
+                    None => {
+                        let exported = if private {
+                            asymmetric::export_private(meta.algorithm, &usable, wanted)?
+                        } else {
+                            SecretBytes::new(asymmetric::export_public(
+                                meta.algorithm,
+                                usable.expose_secret(),
+                                wanted,
+                            )?)
+                        };
+                        Item::new(
+                            Tag::KEY_MATERIAL,
+                            Value::ByteString(exported.expose_secret().into()),
+                        )
+                    }
+                }
+            };
+            Item::structure(tag, vec![key_block(meta, wanted, key_material)])
         }
         ObjectType::SplitKey => {
             let mut children = split_key_items(meta);
-            children.push(key_block(
-                meta,
+            children.push(block(
                 key_format::RAW,
-                Item::new(
-                    Tag::KEY_MATERIAL,
-                    Value::ByteString(material.expose_secret().into()),
-                ),
-            ));
+                &[key_format::TRANSPARENT_SYMMETRIC],
+            )?);
             Item::structure(Tag::SPLIT_KEY, children)
         }
         ObjectType::Certificate => Item::structure(
@@ -344,45 +364,109 @@ pub(super) fn managed_object(
             vec![
                 Item::new(
                     Tag::CERTIFICATE_TYPE,
-                    Value::Enumeration(certificate_type::X509),
+                    Value::Enumeration(
+                        label_number(meta, LABEL_CERTIFICATE_TYPE)
+                            .unwrap_or(certificate_type::X509),
+                    ),
                 ),
-                Item::new(
-                    Tag::CERTIFICATE_VALUE,
-                    Value::ByteString(material.expose_secret().into()),
-                ),
+                Item::new(Tag::CERTIFICATE_VALUE, bytes()),
             ],
         ),
         ObjectType::SecretData => Item::structure(
             Tag::SECRET_DATA,
             vec![
-                // Secret Data Type 1: Password.
-                Item::new(Tag::SECRET_DATA_TYPE, Value::Enumeration(1)),
-                Item::structure(
-                    Tag::KEY_BLOCK,
-                    vec![
-                        Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(key_format::OPAQUE)),
-                        Item::structure(
-                            Tag::KEY_VALUE,
-                            vec![Item::new(
-                                Tag::KEY_MATERIAL,
-                                Value::ByteString(material.expose_secret().into()),
-                            )],
-                        ),
-                    ],
+                Item::new(
+                    Tag::SECRET_DATA_TYPE,
+                    Value::Enumeration(
+                        label_number(meta, LABEL_SECRET_DATA_TYPE)
+                            .unwrap_or(secret_data_type::PASSWORD),
+                    ),
                 ),
+                block(key_format::OPAQUE, &[key_format::RAW])?,
             ],
         ),
         _ => Item::structure(
             Tag::OPAQUE_OBJECT,
             vec![
-                // Opaque Data Type: the vendor-neutral "unknown" value.
-                Item::new(Tag::OPAQUE_DATA_TYPE, Value::Enumeration(0x8000_0000)),
                 Item::new(
-                    Tag::OPAQUE_DATA_VALUE,
-                    Value::ByteString(material.expose_secret().into()),
+                    Tag::OPAQUE_DATA_TYPE,
+                    Value::Enumeration(
+                        label_number(meta, LABEL_OPAQUE_DATA_TYPE)
+                            .unwrap_or(opaque_data_type::UNKNOWN),
+                    ),
                 ),
+                Item::new(Tag::OPAQUE_DATA_VALUE, bytes()),
             ],
         ),
     };
     Ok(object)
+}
+
+/// The wrapped Key Block a client registered, as it came (its TTLV is the
+/// stored `material`). The server cannot unwrap it, so it cannot answer it
+/// in another format than the one it was registered in.
+fn registered_wrapped_block(
+    meta: &ObjectMeta,
+    material: &SecretBytes,
+    format: Option<u32>,
+) -> Result<Item, KmipError> {
+    let block = ttlv::decode(material.expose_secret()).map_err(|error| {
+        KmipError::new(
+            ResultReason::GeneralFailure,
+            format!(
+                "the stored Key Block of object {} is unreadable: {error}",
+                meta.id
+            ),
+        )
+    })?;
+    let registered = block.child_enumeration(Tag::KEY_FORMAT_TYPE);
+    if format.is_some_and(|wanted| Some(wanted) != registered) {
+        return Err(KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!(
+                "object {} was registered wrapped, in key format 0x{:02X}; the server cannot unwrap it into another",
+                meta.id,
+                registered.unwrap_or(0)
+            ),
+        ));
+    }
+    Ok(block)
+}
+
+/// The key material in the form the operations use: SubjectPublicKeyInfo
+/// for public keys and PKCS#8 for private ones, converted from the format a
+/// client registered them in (read as [`asymmetric::import_public`] and
+/// [`asymmetric::import_private`] do, which also refuse, saying why, a key of
+/// a size or curve the server cannot use). Other material is as stored.
+pub(super) fn usable_form(
+    meta: &ObjectMeta,
+    material: SecretBytes,
+) -> Result<SecretBytes, KmipError> {
+    let Some(format) = label_number::<u32>(meta, LABEL_KEY_FORMAT) else {
+        return Ok(material);
+    };
+    match meta.object_type {
+        // Transparent keys were converted when registered.
+        _ if is_transparent(format) => Ok(material),
+        ObjectType::PrivateKey => {
+            asymmetric::import_private(format, material.expose_secret()).map(|(_, pkcs8)| pkcs8)
+        }
+        ObjectType::PublicKey => asymmetric::import_public(format, material.expose_secret())
+            .map(|(_, spki)| SecretBytes::new(spki)),
+        _ => Ok(material),
+    }
+}
+
+/// Whether a Key Format Type is one of the transparent (structured) ones.
+pub(super) fn is_transparent(format: u32) -> bool {
+    matches!(
+        format,
+        key_format::TRANSPARENT_SYMMETRIC
+            | key_format::TRANSPARENT_RSA_PRIVATE
+            | key_format::TRANSPARENT_RSA_PUBLIC
+            | key_format::TRANSPARENT_ECDSA_PRIVATE
+            | key_format::TRANSPARENT_ECDSA_PUBLIC
+            | key_format::TRANSPARENT_EC_PRIVATE
+            | key_format::TRANSPARENT_EC_PUBLIC
+    )
 }

@@ -8,6 +8,7 @@ use crate::crypto;
 use crate::error::{KmipError, ResultReason};
 
 use super::formats::managed_object;
+use super::labels::LABEL_WRAPPED;
 use super::values::{block_mode, kmip_object_type};
 use super::{Context, Outcome, uid};
 
@@ -99,6 +100,17 @@ impl Context<'_> {
                 "a node receives secret data only over HTTPS (POST /v1/secrets/{ref}/deliver, POST /v1/volumes/{name}/acquire), where workload policies decide",
             ));
         }
+        if meta.labels.contains_key(LABEL_WRAPPED)
+            && self
+                .payload
+                .child(Tag::KEY_WRAPPING_SPECIFICATION)
+                .is_some()
+        {
+            return Err(KmipError::invalid(format!(
+                "object {} was registered wrapped by its client; Get returns it as registered, without a Key Wrapping Specification",
+                meta.id
+            )));
+        }
         let wrapping = self
             .payload
             .child(Tag::KEY_WRAPPING_SPECIFICATION)
@@ -109,12 +121,6 @@ impl Context<'_> {
             Some(Value::Enumeration(value)) => Some(*value),
             Some(_) => return Err(KmipError::invalid("Key Format Type must be an enumeration")),
         };
-        if meta.state.is_destroyed() {
-            return Err(KmipError::new(
-                ResultReason::WrongKeyLifecycleState,
-                format!("object {} is destroyed; its material is gone", meta.id),
-            ));
-        }
         let material = self.material(&found)?;
         let object = managed_object(meta, &material, format)?;
         let object = match wrapping {

@@ -1,10 +1,14 @@
 //! How the KMIP attributes a client may set are kept in an object's keystore
-//! labels: Names, Object Group, Usage Mask, Contact Information, split key
-//! parameters and custom attributes.
+//! labels: Names, Object Group, Usage Mask, Contact Information, Operation
+//! Policy Name, Application Specific Information, split key parameters and
+//! custom attributes; and what a registered object is that the keystore's
+//! algorithm cannot say (the client's Cryptographic Algorithm and Length, the
+//! Key Format Type its material is kept in, a wrapped Key Block, the Secret
+//! Data, Opaque Data and Certificate Type).
 
 use std::collections::BTreeMap;
 
-use keystore::object::{ObjectMeta, ObjectType};
+use keystore::object::{Algorithm, ObjectMeta, ObjectType};
 use keystore::secret::SecretBytes;
 use ttlv::{Item, Tag, Value};
 
@@ -14,6 +18,7 @@ use crate::error::KmipError;
 
 use super::Context;
 use super::formats::{big_integer, magnitude};
+use super::values::kmip_algorithm;
 
 /// Label holding the KMIP Name (KMIP names may hold characters keystore names do not).
 pub(super) const LABEL_NAME: &str = "kmip-name";
@@ -42,6 +47,157 @@ pub(super) const SPLIT_KEY_LABELS: [(Tag, &str); 5] = [
 /// Label holding the KMIP Contact Information.
 pub(super) const LABEL_CONTACT: &str = "kmip-contact-information";
 
+/// Label holding the KMIP Operation Policy Name a client set (objects without
+/// one report `default`, the server's policy: its role-based access rules).
+pub(super) const LABEL_POLICY: &str = "kmip-operation-policy-name";
+
+/// The Operation Policy Name of objects that were given none.
+pub(super) const DEFAULT_POLICY: &str = "default";
+
+/// Prefix of the labels holding Application Specific Information instances:
+/// `kmip-app-info.INDEX.namespace` and `kmip-app-info.INDEX.data`.
+pub(super) const LABEL_APP_INFO: &str = "kmip-app-info.";
+
+/// Label holding the KMIP Cryptographic Algorithm (decimal) a client gave an
+/// object when the keystore's algorithm does not say it (a symmetric key of
+/// an algorithm or length the server does not use, an EC key called EC).
+pub(super) const LABEL_ALGORITHM: &str = "kmip-algorithm";
+
+/// Label holding the KMIP Cryptographic Length (bits) when it is not the
+/// length the keystore derives (3DES's 168 bits of 192, a key of a size the
+/// server does not use).
+pub(super) const LABEL_LENGTH: &str = "kmip-length";
+
+/// Label holding the Key Format Type (decimal) a registered key's material is
+/// kept in, when it is not the server's own form (Raw symmetric keys,
+/// SubjectPublicKeyInfo and PKCS#8 for asymmetric ones).
+pub(super) const LABEL_KEY_FORMAT: &str = "kmip-key-format";
+
+/// Label saying that the material is the TTLV of a wrapped Key Block a client
+/// registered (`ttlv`), kept as it came: the server holds no key to unwrap it.
+pub(super) const LABEL_WRAPPED: &str = "kmip-wrapped-key-block";
+
+/// Label holding a Secret Data object's Secret Data Type when it is not
+/// Password.
+pub(super) const LABEL_SECRET_DATA_TYPE: &str = "kmip-secret-data-type";
+
+/// Label holding an Opaque Object's Opaque Data Type when it is not the
+/// vendor-neutral unknown value.
+pub(super) const LABEL_OPAQUE_DATA_TYPE: &str = "kmip-opaque-data-type";
+
+/// Label holding a certificate's Certificate Type when it is not X.509.
+pub(super) const LABEL_CERTIFICATE_TYPE: &str = "kmip-certificate-type";
+
+/// A label holding a number.
+pub(super) fn label_number<T: std::str::FromStr>(meta: &ObjectMeta, label: &str) -> Option<T> {
+    meta.labels.get(label).and_then(|text| text.parse().ok())
+}
+
+/// The Cryptographic Algorithm an object reports: the one its client gave,
+/// else the keystore algorithm's.
+pub(super) fn reported_algorithm(meta: &ObjectMeta) -> Option<u32> {
+    label_number(meta, LABEL_ALGORITHM).or_else(|| kmip_algorithm(meta.algorithm))
+}
+
+/// The Cryptographic Length an object reports, in bits, when it reports an
+/// algorithm.
+pub(super) fn reported_length(meta: &ObjectMeta) -> Option<i32> {
+    reported_algorithm(meta)?;
+    label_number(meta, LABEL_LENGTH).or_else(|| i32::try_from(meta.length).ok())
+}
+
+/// The labels that say what a new object is when the keystore's `known`
+/// algorithm does not: the client's algorithm `kmip_algorithm` when `known`
+/// reports another, and `length` when it is not `derived_bits` (what the
+/// keystore records).
+pub(super) fn algorithm_labels(
+    known: Algorithm,
+    kmip_algorithm_given: Option<u32>,
+    length: Option<i32>,
+    derived_bits: u32,
+) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    if let Some(given) = kmip_algorithm_given {
+        if Some(given) != kmip_algorithm(known) {
+            labels.insert(LABEL_ALGORITHM.to_owned(), given.to_string());
+        }
+    }
+    if let Some(bits) = length {
+        if i64::from(bits) != i64::from(derived_bits) {
+            labels.insert(LABEL_LENGTH.to_owned(), bits.to_string());
+        }
+    }
+    labels
+}
+
+/// An object's Application Specific Information instances by index, as
+/// (namespace, data).
+pub(super) fn app_infos(meta: &ObjectMeta) -> Vec<(u32, String, String)> {
+    let mut found: BTreeMap<u32, (String, String)> = BTreeMap::new();
+    for (key, value) in &meta.labels {
+        let Some(rest) = key.strip_prefix(LABEL_APP_INFO) else {
+            continue;
+        };
+        let Some((index, part)) = rest.split_once('.') else {
+            continue;
+        };
+        let Ok(index) = index.parse::<u32>() else {
+            continue;
+        };
+        let entry = found.entry(index).or_default();
+        match part {
+            "namespace" => entry.0.clone_from(value),
+            "data" => entry.1.clone_from(value),
+            _ => {}
+        }
+    }
+    found
+        .into_iter()
+        .map(|(index, (namespace, data))| (index, namespace, data))
+        .collect()
+}
+
+/// The two labels of Application Specific Information instance `index`.
+pub(super) fn app_info_labels(index: u32) -> [String; 2] {
+    [
+        format!("{LABEL_APP_INFO}{index}.namespace"),
+        format!("{LABEL_APP_INFO}{index}.data"),
+    ]
+}
+
+/// An Application Specific Information attribute (2.x shape).
+pub(super) fn app_info_item(namespace: &str, data: &str) -> Item {
+    Item::structure(
+        Tag::APPLICATION_SPECIFIC_INFORMATION,
+        vec![
+            Item::new(
+                Tag::APPLICATION_NAMESPACE,
+                Value::TextString(namespace.to_owned()),
+            ),
+            Item::new(Tag::APPLICATION_DATA, Value::TextString(data.to_owned())),
+        ],
+    )
+}
+
+/// The namespace and data of an Application Specific Information value.
+pub(super) fn app_info_parts(value: &Value) -> Result<(String, String), KmipError> {
+    let Value::Structure(children) = value else {
+        return Err(KmipError::invalid(
+            "Application Specific Information must be a structure",
+        ));
+    };
+    let text = |tag: Tag| {
+        children
+            .iter()
+            .find(|item| item.tag == tag)
+            .and_then(|item| item.value.as_text())
+            .map(str::to_owned)
+    };
+    let namespace = text(Tag::APPLICATION_NAMESPACE)
+        .ok_or_else(|| KmipError::missing("Application Namespace"))?;
+    Ok((namespace, text(Tag::APPLICATION_DATA).unwrap_or_default()))
+}
+
 impl Context<'_> {
     pub(super) fn labels(
         &self,
@@ -64,6 +220,22 @@ impl Context<'_> {
         }
         if let Some(mask) = attributes::integer(attrs, Tag::CRYPTOGRAPHIC_USAGE_MASK)? {
             labels.insert(LABEL_USAGE.to_owned(), mask.to_string());
+        }
+        if let Some(contact) = attributes::text(attrs, Tag::CONTACT_INFORMATION)? {
+            labels.insert(LABEL_CONTACT.to_owned(), contact);
+        }
+        if let Some(policy) = attributes::text(attrs, Tag::OPERATION_POLICY_NAME)? {
+            labels.insert(LABEL_POLICY.to_owned(), policy);
+        }
+        for (index, info) in (0_u32..).zip(
+            attrs
+                .iter()
+                .filter(|item| item.tag == Tag::APPLICATION_SPECIFIC_INFORMATION),
+        ) {
+            let (namespace, data) = app_info_parts(&info.value)?;
+            let [namespace_label, data_label] = app_info_labels(index);
+            labels.insert(namespace_label, namespace);
+            labels.insert(data_label, data);
         }
         // Custom attributes, each instance of a name at the next index.
         let mut instances: BTreeMap<(&str, &str), u32> = BTreeMap::new();

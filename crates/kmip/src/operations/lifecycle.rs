@@ -1,24 +1,49 @@
-//! The life of one object: Create, Register, Re-key, Activate, Revoke and
-//! Destroy.
+//! The life of one object: Create, Re-key, Activate, Revoke and Destroy
+//! (Register has a module of its own).
 
-use std::collections::BTreeMap;
-
-use keystore::object::{Algorithm, ObjectMeta, ObjectType, RevocationReason};
+use keystore::object::{Algorithm, ObjectMeta, ObjectType, RevocationReason, State};
 use keystore::secret::SecretBytes;
 use keystore::{Caller, Keystore, KeystoreError};
 use ttlv::{Item, Tag, Value};
 
-use crate::asymmetric;
 use crate::attributes;
-use crate::error::{KmipError, ResultReason};
+use crate::error::KmipError;
 
-use super::formats::{key_block_material, transparent_import, unwrapped_key_material};
-use super::labels::split_key_labels;
-use super::values::{
-    algorithm, algorithm_matches, certificate_type, keystore_algorithm, object_type,
-    object_type_from_kmip,
-};
+use super::labels::algorithm_labels;
+use super::values::{algorithm, keystore_algorithm, object_type};
 use super::{Context, Outcome, store_error, uid};
+
+/// Longest symmetric key Create or Derive Key makes, in bytes (8192 bits).
+pub(super) const MAX_SYMMETRIC_BYTES: usize = 1024;
+
+/// The size in bytes and keystore algorithm of a new symmetric key of KMIP
+/// algorithm `kmip_alg` and `bits`: any algorithm, of a length that is a
+/// whole number of bytes (3DES's 112 and 168 bits are 16 and 24 bytes with
+/// their parity bits, DES's 56 bits 8). Keys of an algorithm and length the
+/// server uses get that keystore algorithm; the others are kept with the
+/// algorithm the client named ([`algorithm_labels`]).
+pub(super) fn new_symmetric_key(kmip_alg: u32, bits: i32) -> Result<(usize, Algorithm), KmipError> {
+    let bytes = match (kmip_alg, bits) {
+        (algorithm::DES, 56) => Some(8),
+        (algorithm::TRIPLE_DES, 112) => Some(16),
+        (algorithm::TRIPLE_DES, 168) => Some(24),
+        (_, bits) => usize::try_from(bits)
+            .ok()
+            .filter(|bits| bits % 8 == 0)
+            .map(|bits| bits / 8),
+    }
+    .filter(|bytes| (1..=MAX_SYMMETRIC_BYTES).contains(bytes))
+    .ok_or_else(|| {
+        KmipError::invalid(format!(
+            "a Cryptographic Length of {bits} bits is not a key length; give a multiple of 8 from 8 to {} bits",
+            MAX_SYMMETRIC_BYTES.saturating_mul(8)
+        ))
+    })?;
+    Ok((
+        bytes,
+        keystore_algorithm(kmip_alg, bits).unwrap_or(Algorithm::None),
+    ))
+}
 
 impl Context<'_> {
     pub(super) fn create(&self) -> Outcome {
@@ -37,205 +62,26 @@ impl Context<'_> {
             .ok_or_else(|| KmipError::missing("Cryptographic Algorithm attribute"))?;
         let bits = attributes::integer(&attrs, Tag::CRYPTOGRAPHIC_LENGTH)?
             .ok_or_else(|| KmipError::missing("Cryptographic Length attribute"))?;
-        let algorithm = keystore_algorithm(kmip_alg, bits)?;
-        let (name, labels) = self.labels(&attrs)?;
-        let bytes = usize::try_from(algorithm.key_bits() / 8).unwrap_or(32);
+        let (bytes, algorithm) = new_symmetric_key(kmip_alg, bits)?;
+        let (name, mut labels) = self.labels(&attrs)?;
+        labels.extend(algorithm_labels(
+            algorithm,
+            Some(kmip_alg),
+            Some(bits),
+            u32::try_from(bytes.saturating_mul(8)).unwrap_or(u32::MAX),
+        ));
         let meta = self.store_new(
             name.as_deref(),
             ObjectType::SymmetricKey,
             algorithm,
             labels,
             SecretBytes::random(bytes),
+            &attrs,
         )?;
         Ok(vec![
             Item::new(Tag::OBJECT_TYPE, Value::Enumeration(object)),
             uid(&meta.id),
         ])
-    }
-
-    pub(super) fn register(&self) -> Outcome {
-        self.require(self.session.rights.manage_keys, "register objects")?;
-        let object = match self.payload.child(Tag::OBJECT_TYPE).map(|i| &i.value) {
-            Some(Value::Enumeration(value)) => *value,
-            _ => return Err(KmipError::missing("Object Type")),
-        };
-        let object_kind = object_type_from_kmip(object).ok_or_else(|| {
-            KmipError::new(
-                ResultReason::FeatureNotSupported,
-                format!("registering objects of type 0x{object:02X} is not supported; certificates, symmetric, public, private and split keys, secret data and opaque objects are"),
-            )
-        })?;
-        let attrs = attributes::read(self.payload)?;
-        let mut split_labels = BTreeMap::new();
-        let (material, algorithm) = match object_kind {
-            ObjectType::SplitKey => {
-                let split = self
-                    .payload
-                    .child(Tag::SPLIT_KEY)
-                    .ok_or_else(|| KmipError::missing("Split Key"))?;
-                split_labels = split_key_labels(split)?;
-                let block = split
-                    .child(Tag::KEY_BLOCK)
-                    .ok_or_else(|| KmipError::missing("Key Block in the Split Key"))?;
-                let material = key_block_material(block)?;
-                let bits = i32::try_from(material.len().saturating_mul(8)).unwrap_or(i32::MAX);
-                // The part is stored, not used: an algorithm this server does
-                // not use is kept out of the attributes rather than refused.
-                let algorithm = match block.child(Tag::CRYPTOGRAPHIC_ALGORITHM).map(|i| &i.value) {
-                    Some(Value::Enumeration(kmip_alg)) => {
-                        keystore_algorithm(*kmip_alg, bits).unwrap_or(Algorithm::None)
-                    }
-                    _ => Algorithm::None,
-                };
-                (material, algorithm)
-            }
-            ObjectType::SymmetricKey => {
-                let block = self
-                    .payload
-                    .child(Tag::SYMMETRIC_KEY)
-                    .and_then(|key| key.child(Tag::KEY_BLOCK))
-                    .ok_or_else(|| KmipError::missing("Symmetric Key with a Key Block"))?;
-                let material = key_block_material(block)?;
-                let kmip_alg = match block.child(Tag::CRYPTOGRAPHIC_ALGORITHM).map(|i| &i.value) {
-                    Some(Value::Enumeration(value)) => Some(*value),
-                    _ => attributes::enumeration(&attrs, Tag::CRYPTOGRAPHIC_ALGORITHM)?,
-                }
-                .unwrap_or(algorithm::AES);
-                let bits = i32::try_from(material.len().saturating_mul(8)).unwrap_or(i32::MAX);
-                (material, keystore_algorithm(kmip_alg, bits)?)
-            }
-            ObjectType::SecretData => {
-                let block = self
-                    .payload
-                    .child(Tag::SECRET_DATA)
-                    .and_then(|data| data.child(Tag::KEY_BLOCK))
-                    .ok_or_else(|| KmipError::missing("Secret Data with a Key Block"))?;
-                (key_block_material(block)?, Algorithm::None)
-            }
-            ObjectType::PublicKey | ObjectType::PrivateKey => {
-                self.asymmetric_material(object_kind == ObjectType::PrivateKey, &attrs)?
-            }
-            ObjectType::Certificate => {
-                let certificate = self
-                    .payload
-                    .child(Tag::CERTIFICATE)
-                    .ok_or_else(|| KmipError::missing("Certificate"))?;
-                match certificate.child(Tag::CERTIFICATE_TYPE).map(|i| &i.value) {
-                    Some(Value::Enumeration(certificate_type::X509)) => {}
-                    Some(Value::Enumeration(other)) => {
-                        return Err(KmipError::new(
-                            ResultReason::FeatureNotSupported,
-                            format!(
-                                "certificate type 0x{other:02X} is not supported; register X.509 certificates"
-                            ),
-                        ));
-                    }
-                    _ => return Err(KmipError::missing("Certificate Type")),
-                }
-                let der = match certificate.child(Tag::CERTIFICATE_VALUE).map(|i| &i.value) {
-                    Some(Value::ByteString(bytes)) => bytes,
-                    _ => return Err(KmipError::missing("Certificate Value")),
-                };
-                let algorithm = asymmetric::import_certificate(der)?;
-                (SecretBytes::from_slice(der), algorithm)
-            }
-            _ => {
-                let value = match self
-                    .payload
-                    .child(Tag::OPAQUE_OBJECT)
-                    .and_then(|opaque| opaque.child(Tag::OPAQUE_DATA_VALUE))
-                    .map(|item| &item.value)
-                {
-                    Some(Value::ByteString(bytes)) => SecretBytes::from_slice(bytes),
-                    _ => {
-                        return Err(KmipError::missing(
-                            "Opaque Object with an Opaque Data Value",
-                        ));
-                    }
-                };
-                (value, Algorithm::None)
-            }
-        };
-        if material.is_empty() {
-            return Err(KmipError::invalid("the object's material is empty"));
-        }
-        let (name, mut labels) = self.labels(&attrs)?;
-        labels.extend(split_labels);
-        let meta = self.store_new(name.as_deref(), object_kind, algorithm, labels, material)?;
-        Ok(vec![uid(&meta.id)])
-    }
-
-    /// The material and algorithm of a public or private key being registered:
-    /// its Key Block's material in the format the block names, read and
-    /// checked by `asymmetric`, and stored as SubjectPublicKeyInfo or PKCS#8.
-    /// A Cryptographic Algorithm or Length in the block or the attributes must
-    /// agree with the key.
-    pub(super) fn asymmetric_material(
-        &self,
-        private: bool,
-        attrs: &[Item],
-    ) -> Result<(SecretBytes, Algorithm), KmipError> {
-        let (tag, what) = if private {
-            (Tag::PRIVATE_KEY, "Private Key with a Key Block")
-        } else {
-            (Tag::PUBLIC_KEY, "Public Key with a Key Block")
-        };
-        let block = self
-            .payload
-            .child(tag)
-            .and_then(|key| key.child(Tag::KEY_BLOCK))
-            .ok_or_else(|| KmipError::missing(what))?;
-        let format = match block.child(Tag::KEY_FORMAT_TYPE).map(|i| &i.value) {
-            Some(Value::Enumeration(value)) => *value,
-            _ => return Err(KmipError::missing("Key Format Type in the Key Block")),
-        };
-        let material = unwrapped_key_material(block)?;
-        let (algorithm, stored) = match &material.value {
-            Value::ByteString(bytes) if private => asymmetric::import_private(format, bytes)?,
-            Value::ByteString(bytes) => {
-                let (algorithm, spki) = asymmetric::import_public(format, bytes)?;
-                (algorithm, SecretBytes::new(spki))
-            }
-            Value::Structure(_) => transparent_import(format, private, material)?,
-            _ => {
-                return Err(KmipError::invalid(
-                    "Key Material must be a byte string or a transparent key structure",
-                ));
-            }
-        };
-        let enumeration = |tag: Tag| -> Result<Option<u32>, KmipError> {
-            match block.child(tag).map(|i| &i.value) {
-                Some(Value::Enumeration(value)) => Ok(Some(*value)),
-                Some(_) => Err(KmipError::invalid(format!("{tag} must be an enumeration"))),
-                None => attributes::enumeration(attrs, tag),
-            }
-        };
-        if let Some(named) = enumeration(Tag::CRYPTOGRAPHIC_ALGORITHM)? {
-            if !algorithm_matches(algorithm, named) {
-                return Err(KmipError::invalid(format!(
-                    "the key is an {} key but its Cryptographic Algorithm is 0x{named:02X}",
-                    algorithm.family().to_uppercase()
-                )));
-            }
-        }
-        let length = match block.child(Tag::CRYPTOGRAPHIC_LENGTH).map(|i| &i.value) {
-            Some(Value::Integer(bits)) => Some(*bits),
-            Some(_) => {
-                return Err(KmipError::invalid(
-                    "Cryptographic Length must be an integer",
-                ));
-            }
-            None => attributes::integer(attrs, Tag::CRYPTOGRAPHIC_LENGTH)?,
-        };
-        if let Some(bits) = length {
-            if i64::from(bits) != i64::from(algorithm.key_bits()) {
-                return Err(KmipError::invalid(format!(
-                    "the key is {} bits long but its Cryptographic Length is {bits}",
-                    algorithm.key_bits()
-                )));
-            }
-        }
-        Ok((stored, algorithm))
     }
 
     pub(super) fn rekey(&self) -> Outcome {
@@ -248,7 +94,7 @@ impl Context<'_> {
 
     pub(super) fn revoke(&self) -> Outcome {
         self.require(self.session.rights.manage_keys, "revoke objects")?;
-        let meta = self.object()?;
+        let meta = self.live_object()?;
         let code = match self
             .payload
             .child(Tag::REVOCATION_REASON)
@@ -267,6 +113,11 @@ impl Context<'_> {
             6 => RevocationReason::CessationOfOperation,
             _ => RevocationReason::Unspecified,
         };
+        // A compromised object revoked again for a compromise stays as it is:
+        // its Compromise Date is when it was first believed compromised.
+        if meta.state == State::Compromised && reason == RevocationReason::Compromised {
+            return Ok(vec![uid(&meta.id)]);
+        }
         let updated = self
             .keystore
             .revoke(&self.session.caller, &meta, reason)
@@ -287,7 +138,7 @@ impl Context<'_> {
         change: impl FnOnce(&Keystore, &Caller, &ObjectMeta) -> Result<ObjectMeta, KeystoreError>,
     ) -> Outcome {
         self.require(self.session.rights.manage_keys, what)?;
-        let meta = self.object()?;
+        let meta = self.live_object()?;
         let updated = change(self.keystore, &self.session.caller, &meta)
             .map_err(|error| store_error(&error))?;
         Ok(vec![uid(&updated.id)])

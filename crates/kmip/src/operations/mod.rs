@@ -27,6 +27,7 @@ mod key_pairs;
 mod labels;
 mod lifecycle;
 mod locate;
+mod register;
 mod values;
 
 use std::cell::RefCell;
@@ -56,6 +57,43 @@ pub struct Rights {
     /// False for nodes: they receive those only over HTTPS, where workload
     /// policies decide.
     pub read_secret_data: bool,
+}
+
+/// The family of keys an object belongs to for the cryptographic
+/// operations (`aes`, `hmac-sha256`, `rsa`, `ec`): its keystore algorithm's,
+/// or the one of the algorithm its client gave when the keystore's cannot
+/// say (an AES-192 key, an RSA key of a size the server does not use).
+fn key_family(meta: &ObjectMeta) -> &'static str {
+    if meta.algorithm != Algorithm::None {
+        return meta.algorithm.family();
+    }
+    match labels::reported_algorithm(meta) {
+        Some(values::algorithm::AES) => "aes",
+        Some(values::algorithm::HMAC_SHA256) => "hmac-sha256",
+        Some(values::algorithm::RSA) => "rsa",
+        Some(values::algorithm::ECDSA | values::algorithm::EC) => "ec",
+        _ => "none",
+    }
+}
+
+/// Refuses a destroyed object to the operations that would change it or use
+/// its material (Get, Activate, Revoke, Destroy, the cryptographic ones) with
+/// Item Not Found, in every version: what clients expect of an object whose
+/// key material is gone (PyKMIP's suite checks it in 1.x and 2.0), and what
+/// KMIP defines in both (1.4 section 9.1.3.2.29, 2.1 section 11.46; 2.x's
+/// Object Destroyed is not among the reasons Get may answer, 2.1 section
+/// 6.1.19.1). Its attributes stay readable, and Locate finds it by State.
+fn not_destroyed(meta: &ObjectMeta) -> Result<(), KmipError> {
+    if meta.state.is_destroyed() {
+        return Err(KmipError::new(
+            ResultReason::ItemNotFound,
+            format!(
+                "object {} was destroyed; its material is gone (its attributes remain)",
+                meta.id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Who is asking: the audit identity, the tenants they may see, where new
@@ -192,8 +230,9 @@ impl Context<'_> {
         }
     }
 
-    /// Stores a new Pre-Active object of `kind` in the caller's tenant
-    /// (Create, Register, Derive Key).
+    /// Stores a new object of `kind` in the caller's tenant (Create,
+    /// Register, Derive Key): Pre-Active, or Active when the attributes
+    /// `attrs` give an Activation Date that has come (KMIP 2.1 section 4.1).
     fn store_new(
         &self,
         name: Option<&str>,
@@ -201,18 +240,19 @@ impl Context<'_> {
         algorithm: Algorithm,
         labels: BTreeMap<String, String>,
         material: SecretBytes,
+        attrs: &[Item],
     ) -> Result<ObjectMeta, KmipError> {
-        self.keystore
-            .register_pre_active(
-                &self.session.caller,
-                &self.session.tenant,
-                name,
-                kind,
-                algorithm,
-                labels,
-                material,
-            )
-            .map_err(|error| store_error(&error))
+        let caller = &self.session.caller;
+        let tenant = &self.session.tenant;
+        match crate::attributes::date(attrs, Tag::ACTIVATION_DATE)? {
+            Some(date) => self.keystore.register_with_activation_date(
+                caller, tenant, name, kind, algorithm, labels, material, date,
+            ),
+            None => self
+                .keystore
+                .register_pre_active(caller, tenant, name, kind, algorithm, labels, material),
+        }
+        .map_err(|error| store_error(&error))
     }
 
     /// The object the payload's Unique Identifier names, if the caller may see it.
@@ -223,10 +263,21 @@ impl Context<'_> {
     }
 
     /// [`Self::object`] for a read of its material: the lookup also brings the
-    /// current version ([`Keystore::find_for_read`]).
+    /// current version ([`Keystore::find_for_read`]). A destroyed object is
+    /// Item Not Found ([`not_destroyed`]).
     pub(super) fn object_for_read(&self) -> Result<Found, KmipError> {
         let id = self.identifier(Tag::UNIQUE_IDENTIFIER)?;
-        self.lookup(&id, Keystore::find_for_read, |found| &found.meta)
+        let found = self.lookup(&id, Keystore::find_for_read, |found| &found.meta)?;
+        not_destroyed(&found.meta)?;
+        Ok(found)
+    }
+
+    /// [`Self::object`] for an operation that changes it or uses its
+    /// material: a destroyed object is Item Not Found ([`not_destroyed`]).
+    pub(super) fn live_object(&self) -> Result<ObjectMeta, KmipError> {
+        let meta = self.object()?;
+        not_destroyed(&meta)?;
+        Ok(meta)
     }
 
     /// The identifier in the payload's `tag` field, or the ID placeholder when
@@ -336,15 +387,48 @@ impl Context<'_> {
                 ),
             ));
         }
-        if meta.object_type != kind || meta.algorithm.family() != family {
+        if matches!(
+            meta.object_type,
+            ObjectType::PublicKey | ObjectType::PrivateKey
+        ) && meta.algorithm == Algorithm::None
+        {
+            return Err(KmipError::invalid(format!(
+                "object {} is an {} key of {} bits, which the server keeps but cannot use; it uses RSA keys of 2048, 3072 and 4096 bits and EC keys on P-256 and P-384",
+                meta.id,
+                key_family(meta).to_uppercase(),
+                labels::reported_length(meta).unwrap_or_default()
+            )));
+        }
+        if meta.object_type != kind || key_family(meta) != family {
             return Err(KmipError::new(
                 ResultReason::InvalidField,
                 format!(
-                    "object {} is not a {family} {}",
+                    "object {} is not a {} for {}",
                     meta.id,
-                    kind.as_str().replace('_', " ")
+                    kind.as_str().replace('_', " "),
+                    family.to_uppercase()
                 ),
             ));
+        }
+        let (meta, material) = self.read_material(found)?;
+        // A key registered in another format is used in the server's own.
+        let material = formats::usable_form(&meta, material)?;
+        Ok((meta, material))
+    }
+
+    /// An object's material for the server to use: refused, saying why, for
+    /// a wrapped Key Block a client registered (the server holds no key to
+    /// unwrap it).
+    pub(super) fn read_material(
+        &self,
+        found: impl Into<Found>,
+    ) -> Result<(ObjectMeta, SecretBytes), KmipError> {
+        let found = found.into();
+        if found.meta.labels.contains_key(labels::LABEL_WRAPPED) {
+            return Err(KmipError::invalid(format!(
+                "object {} holds a Key Block its client registered wrapped; the server cannot use it (Get returns it as registered)",
+                found.meta.id
+            )));
         }
         let material = self.material(&found)?;
         Ok((found.meta, material))

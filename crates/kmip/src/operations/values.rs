@@ -18,10 +18,13 @@ pub(super) mod object_type {
 
 /// KMIP Cryptographic Algorithm values.
 pub(super) mod algorithm {
+    pub const DES: u32 = 0x01;
+    pub const TRIPLE_DES: u32 = 0x02;
     pub const AES: u32 = 0x03;
     pub const RSA: u32 = 0x04;
     pub const ECDSA: u32 = 0x06;
     pub const HMAC_SHA256: u32 = 0x09;
+    pub const BLOWFISH: u32 = 0x10;
     pub const EC: u32 = 0x1A;
 }
 
@@ -56,6 +59,17 @@ pub(super) mod key_format {
     pub const TRANSPARENT_ECDSA_PUBLIC: u32 = 0x0F;
     pub const TRANSPARENT_EC_PRIVATE: u32 = 0x14;
     pub const TRANSPARENT_EC_PUBLIC: u32 = 0x15;
+}
+
+/// KMIP Secret Data Type values.
+pub(super) mod secret_data_type {
+    pub const PASSWORD: u32 = 0x01;
+}
+
+/// KMIP Opaque Data Type values.
+pub(super) mod opaque_data_type {
+    /// The vendor-neutral "unknown" value (the first of the extension range).
+    pub const UNKNOWN: u32 = 0x8000_0000;
 }
 
 /// KMIP Block Cipher Mode values for key wrapping.
@@ -123,12 +137,6 @@ pub(super) fn kmip_algorithm(algorithm: Algorithm) -> Option<u32> {
         Algorithm::EcP256 | Algorithm::EcP384 => Some(algorithm::ECDSA),
         _ => None,
     }
-}
-
-/// Whether a Locate for KMIP algorithm `wanted` matches `stored`; EC keys
-/// answer to both ECDSA and EC.
-pub(super) fn algorithm_matches(stored: Algorithm, wanted: u32) -> bool {
-    kmip_algorithm(stored) == Some(wanted) || (wanted == algorithm::EC && stored.family() == "ec")
 }
 
 /// The keystore algorithm of a key pair: RSA by modulus length, EC by
