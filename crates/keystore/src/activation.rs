@@ -1,11 +1,12 @@
-//! New objects with a KMIP Activation Date: stored Active from that date when
-//! it has come, Pre-Active with the date kept when it is still ahead.
+//! KMIP Activation Dates: new objects stored Active from that date when it
+//! has come, Pre-Active with the date kept when it is still ahead; and the
+//! date of a Pre-Active object changed the same way.
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use crate::object::{Algorithm, ObjectMeta, ObjectType};
+use crate::object::{Algorithm, ObjectMeta, ObjectType, State};
 use crate::secret::SecretBytes;
 use crate::service::{Caller, Keystore, KeystoreError, event, name_taken_or_store, now};
 use crate::store::Write;
@@ -56,8 +57,42 @@ impl Keystore {
     }
 }
 
+impl Keystore {
+    /// Sets the Activation Date of a Pre-Active object (KMIP Modify
+    /// Attribute before activation): a date that has come makes it Active
+    /// since that date, one ahead is kept for [`Keystore::activate`]. Any
+    /// other state is refused: once active, the date is history.
+    pub fn set_activation_date(
+        &self,
+        caller: &Caller,
+        meta: &ObjectMeta,
+        activation_date: OffsetDateTime,
+    ) -> Result<ObjectMeta, KeystoreError> {
+        self.require_unsealed()?;
+        if meta.state != State::PreActive {
+            return Err(KeystoreError::WrongState {
+                id: meta.id.clone(),
+                operation: "set the activation date of",
+                state: meta.state,
+                hint: "only a pre-active object's activation date can change",
+            });
+        }
+        let _unchanged = self.lock_unchanged(meta)?;
+        let mut updated = meta.clone();
+        updated.activation_date = Some(activation_date);
+        if activation_date <= now() {
+            updated.state = State::Active;
+        }
+        self.store.commit(
+            vec![Write::UpdateObject(updated.clone())],
+            event(caller, "key.activate", Some(&meta.tenant), Some(&meta.id)),
+        )?;
+        Ok(updated)
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::sync::Arc;
@@ -66,14 +101,12 @@ mod tests {
 
     use super::*;
     use crate::SealChoice;
-    use crate::object::State;
     use crate::seal::PassphraseSeal;
     use crate::store::sqlite::SqliteStore;
 
-    #[test]
-    fn an_activation_date_that_has_come_makes_the_object_active() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+    /// A keystore on SQLite in `dir`, initialized and unsealed.
+    pub(crate) fn unsealed(dir: &std::path::Path) -> Keystore {
+        let store = Arc::new(SqliteStore::open(&dir.join("t.db")).unwrap());
         let keystore = Keystore::open(store).unwrap();
         let passphrase = || SecretBytes::from_slice(b"correct horse battery staple");
         let seal = PassphraseSeal::new_insecure_for_tests(passphrase()).unwrap();
@@ -83,6 +116,13 @@ mod tests {
         keystore
             .unseal_with_passphrase(&Caller::system(), passphrase())
             .unwrap();
+        keystore
+    }
+
+    #[test]
+    fn an_activation_date_that_has_come_makes_the_object_active() {
+        let dir = tempfile::tempdir().unwrap();
+        let keystore = unsealed(dir.path());
         let register = |name: &str, at: OffsetDateTime| {
             keystore
                 .register_with_activation_date(
@@ -109,5 +149,36 @@ mod tests {
         let stored = keystore.find("t", &active.id).unwrap();
         assert_eq!(stored.state, State::Active);
         assert_eq!(stored.activation_date, Some(past));
+    }
+
+    #[test]
+    fn only_a_pre_active_object_takes_a_new_activation_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let keystore = unsealed(dir.path());
+        let pending = keystore
+            .register_pre_active(
+                &Caller::system(),
+                "t",
+                Some("k"),
+                ObjectType::SymmetricKey,
+                Algorithm::Aes256,
+                BTreeMap::new(),
+                SecretBytes::random(32),
+            )
+            .unwrap();
+        let later = (now() + Duration::days(1)).replace_nanosecond(0).unwrap();
+        let still = keystore
+            .set_activation_date(&Caller::system(), &pending, later)
+            .unwrap();
+        assert_eq!(still.state, State::PreActive);
+        assert_eq!(still.activation_date, Some(later));
+        let past = (now() - Duration::hours(1)).replace_nanosecond(0).unwrap();
+        let active = keystore
+            .set_activation_date(&Caller::system(), &still, past)
+            .unwrap();
+        assert_eq!(active.state, State::Active);
+        assert_eq!(keystore.find("t", &active.id).unwrap(), active);
+        let refused = keystore.set_activation_date(&Caller::system(), &active, later);
+        assert!(matches!(refused, Err(KeystoreError::WrongState { .. })));
     }
 }

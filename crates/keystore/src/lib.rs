@@ -22,6 +22,7 @@ mod secrets;
 mod service;
 pub mod shamir;
 pub mod store;
+mod undo;
 mod volumes;
 pub mod wrap;
 
