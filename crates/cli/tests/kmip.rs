@@ -214,8 +214,9 @@ fn kmip_over_mutual_tls_keeps_tenants_apart_and_survives_bad_messages() {
     );
     let id = created_id(items[0]);
 
-    // Unknown operation: Operation Not Supported on the same connection.
-    let response = exchange(&mut stream, &request((1, 4), vec![(0x2C, Vec::new())]));
+    // Unknown operation (Archive): Operation Not Supported on the same
+    // connection.
+    let response = exchange(&mut stream, &request((1, 4), vec![(0x15, Vec::new())]));
     assert_eq!(
         enumeration(batch(&response)[0], Tag::RESULT_REASON),
         Some(0x05)

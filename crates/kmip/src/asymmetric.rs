@@ -137,12 +137,16 @@ pub mod format {
     pub const X509: u32 = 0x05;
 }
 
-/// The format a Get answers when the client names none: what PyKMIP and most
-/// clients expect (PKCS#1 for RSA public keys, X.509 for EC public keys,
-/// PKCS#8 for private keys).
+/// The format a Get answers when the client names none, in a message of
+/// protocol major version `major`: PKCS#1 for RSA public keys, X.509 for EC
+/// public keys, PKCS#8 for private keys, what PyKMIP and most 1.x clients
+/// expect; KMIP 2.x makes PKCS#1 the default of RSA private keys too (KMIP
+/// 2.1 section 4.26, Table 81). Its transparent EC formats are not the
+/// default here: clients (PyKMIP among them) read EC keys as DER.
 #[must_use]
-pub fn default_format(algorithm: Algorithm, private: bool) -> u32 {
+pub fn default_format(algorithm: Algorithm, private: bool, major: i32) -> u32 {
     match (private, algorithm.family()) {
+        (true, "rsa") if major >= 2 => format::PKCS1,
         (true, _) => format::PKCS8,
         (false, "rsa") => format::PKCS1,
         (false, _) => format::X509,
@@ -250,10 +254,13 @@ pub(crate) fn family_of(
             ))
         })
     } else {
-        Err(KmipError::invalid(format!(
-            "{kind} keys of algorithm {} are not supported; use RSA or EC",
-            algorithm.oid
-        )))
+        Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            format!(
+                "{kind} keys of algorithm {} are not used by this server; use RSA or EC",
+                algorithm.oid
+            ),
+        ))
     }
 }
 /// NIST P-256 (prime256v1).
@@ -472,8 +479,9 @@ fn import_private_as(format: u32, bytes: &[u8]) -> Result<(Algorithm, SecretByte
 }
 
 /// Checks that `der` is one X.509 certificate and returns the algorithm of
-/// its public key (none when the key is of a kind this server does not use).
-pub fn import_certificate(der: &[u8]) -> Result<Algorithm, KmipError> {
+/// its public key (none when the key is of a kind this server does not use)
+/// and the Common Name of its subject, when it has one.
+pub fn import_certificate(der: &[u8]) -> Result<(Algorithm, Option<String>), KmipError> {
     let (rest, certificate) = x509_parser::parse_x509_certificate(der).map_err(|error| {
         KmipError::invalid(format!(
             "the Certificate Value is not an X.509 certificate (DER): {error}"
@@ -485,9 +493,15 @@ pub fn import_certificate(der: &[u8]) -> Result<Algorithm, KmipError> {
             rest.len()
         )));
     }
-    Ok(import_public(format::X509, certificate.public_key().raw)
-        .map(|(algorithm, _)| algorithm)
-        .unwrap_or(Algorithm::None))
+    let algorithm = import_public(format::X509, certificate.public_key().raw)
+        .map_or(Algorithm::None, |(algorithm, _)| algorithm);
+    let common_name = certificate
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|name| name.as_str().ok())
+        .map(str::to_owned);
+    Ok((algorithm, common_name))
 }
 
 /// The modulus and public exponent (big-endian magnitudes) of the RSA public

@@ -148,7 +148,7 @@ pub enum BlockMode {
 // The cipher lives on the stack for one request; boxing it would only add an
 // allocation per request to save a few kilobytes.
 #[allow(clippy::large_enum_variant)]
-enum Cipher {
+pub(crate) enum Cipher {
     Aes128(aes::Aes128),
     Aes192(aes::Aes192),
     Aes256(aes::Aes256),
@@ -157,7 +157,7 @@ enum Cipher {
 
 impl Cipher {
     /// AES with `key`.
-    fn aes(key: &[u8]) -> Result<Cipher, KmipError> {
+    pub(crate) fn aes(key: &[u8]) -> Result<Cipher, KmipError> {
         use aes::cipher::KeyInit as _;
         match key.len() {
             16 => aes::Aes128::new_from_slice(key).map(Cipher::Aes128),
@@ -185,7 +185,7 @@ impl Cipher {
     }
 
     /// Encrypts one block (of [`Cipher::block_len`] bytes) in place.
-    fn encrypt_block(&self, block: &mut [u8]) {
+    pub(crate) fn encrypt_block(&self, block: &mut [u8]) {
         use aes::cipher::BlockEncrypt as _;
         use aes::cipher::generic_array::GenericArray;
         match self {

@@ -116,29 +116,80 @@ enum Continuation {
     /// Process no further items and leave them out of the response (Stop,
     /// the default).
     Stop,
+    /// Stop, and take back what the items before the failed one changed
+    /// (Undo).
+    Undo,
 }
 
-/// The request header's Batch Error Continuation Option. Undo is refused for
-/// batches of more than one item: a created, destroyed or revoked object
-/// cannot be taken back here, so the server cannot promise it.
-fn continuation(header: &Item, batch_items: usize) -> Result<Continuation, KmipError> {
+/// Whether a batch with Undo may hold `operation`: one whose effects are
+/// confined to the metadata of the object it names (its state, dates and
+/// attributes, which [`Keystore::undo_change`] puts back), or that changes
+/// nothing. Operations that make objects or versions (Create, Register,
+/// Derive Key, the Re-keys) or destroy material cannot be taken back.
+fn undoable(operation: u32) -> bool {
+    use crate::operation as op;
+    !matches!(
+        operation,
+        op::CREATE
+            | op::CREATE_KEY_PAIR
+            | op::REGISTER
+            | op::REKEY
+            | op::REKEY_KEY_PAIR
+            | op::DERIVE_KEY
+            | op::DESTROY
+    )
+}
+
+/// The request header's Batch Error Continuation Option. Undo is refused
+/// (before any item runs) for a batch with an item that cannot be taken back
+/// ([`undoable`]); with one item there is nothing to undo, so it is Stop.
+fn continuation(header: &Item, items: &[&Item]) -> Result<Continuation, KmipError> {
     match header
         .child(Tag::BATCH_ERROR_CONTINUATION_OPTION)
         .map(|item| &item.value)
     {
         None | Some(Value::Enumeration(2)) => Ok(Continuation::Stop),
         Some(Value::Enumeration(1)) => Ok(Continuation::Continue),
-        // With one item there is nothing to undo: Undo is Stop.
-        Some(Value::Enumeration(3)) if batch_items <= 1 => Ok(Continuation::Stop),
-        Some(Value::Enumeration(3)) => Err(KmipError::new(
-            ResultReason::FeatureNotSupported,
-            "the Batch Error Continuation Option Undo is not supported; send Stop or Continue, or one item per request",
-        )),
+        Some(Value::Enumeration(3)) if items.len() <= 1 => Ok(Continuation::Stop),
+        Some(Value::Enumeration(3)) => {
+            let blocking = items.iter().find_map(|item| {
+                item.child_enumeration(Tag::OPERATION)
+                    .filter(|operation| !undoable(*operation))
+            });
+            match blocking {
+                None => Ok(Continuation::Undo),
+                Some(operation) => Err(KmipError::new(
+                    ResultReason::FeatureNotSupported,
+                    format!(
+                        "a batch with the Batch Error Continuation Option Undo cannot hold {}, which cannot be taken back; send Stop or Continue",
+                        operation_name(operation)
+                    ),
+                )),
+            }
+        }
         Some(_) => Err(KmipError::new(
             ResultReason::InvalidMessage,
             "the Batch Error Continuation Option must be Continue, Stop or Undo",
         )),
     }
+}
+
+/// The object a batch item names (its Unique Identifier, or the ID
+/// placeholder), as it is now, if the session may see it.
+fn named_object(
+    keystore: &Keystore,
+    session: &Session,
+    item: &Item,
+    placeholder: Option<&str>,
+) -> Option<keystore::object::ObjectMeta> {
+    let id = item
+        .child(Tag::REQUEST_PAYLOAD)
+        .and_then(|payload| payload.child_text(Tag::UNIQUE_IDENTIFIER))
+        .or(placeholder)?;
+    keystore
+        .find(&session.tenant, id)
+        .ok()
+        .filter(|meta| session.scope.allows(&meta.tenant))
 }
 
 /// Handles a decoded request message: every batch item in order (whatever
@@ -335,13 +386,19 @@ fn handle_request(
             ),
         );
     }
-    let continuation = match continuation(header, items.len()) {
+    let continuation = match continuation(header, &items) {
         Ok(continuation) => continuation,
         Err(error) => return error_message(answer_version, &error),
     };
     let mut placeholder: Option<String> = None;
     let mut responses = Vec::with_capacity(items.len());
+    // Undo: each change (the object as it was, as the item left it), to put
+    // back if a later item fails.
+    let mut changes = Vec::new();
     for item in items {
+        let before = (continuation == Continuation::Undo)
+            .then(|| named_object(keystore, session, item, placeholder.as_deref()))
+            .flatten();
         let (response, succeeded) = handle_batch_item(
             keystore,
             session,
@@ -351,11 +408,58 @@ fn handle_request(
             awaiting,
         );
         responses.push(response);
-        if !succeeded && continuation == Continuation::Stop {
-            break;
+        if succeeded {
+            if let Some(before) = before {
+                let after = named_object(keystore, session, item, Some(&before.id));
+                changes.push(
+                    after
+                        .filter(|after| *after != before)
+                        .map(|after| (before, after)),
+                );
+            } else {
+                changes.push(None);
+            }
+            continue;
+        }
+        match continuation {
+            Continuation::Continue => {}
+            Continuation::Stop => break,
+            Continuation::Undo => {
+                undo(keystore, session, &mut responses, changes);
+                break;
+            }
         }
     }
     response_message(answer_version, responses)
+}
+
+/// Takes back, last first, the `changes` of the items answered in
+/// `responses` before the failed one, and marks each item whose change was
+/// taken back (or that changed nothing) Operation Undone. An item whose
+/// object changed since, so that its change cannot be taken back, keeps its
+/// Success: the answer says what is true.
+fn undo(
+    keystore: &Keystore,
+    session: &Session,
+    responses: &mut [Item],
+    changes: Vec<Option<(keystore::object::ObjectMeta, keystore::object::ObjectMeta)>>,
+) {
+    for (response, change) in responses.iter_mut().zip(changes).rev() {
+        let undone = match change {
+            None => true,
+            Some((before, after)) => keystore
+                .undo_change(&session.caller, &after, &before)
+                .is_ok(),
+        };
+        if undone {
+            if let Value::Structure(children) = &mut response.value {
+                for child in children.iter_mut().filter(|c| c.tag == Tag::RESULT_STATUS) {
+                    // Result Status 3: Operation Undone.
+                    child.value = Value::Enumeration(3);
+                }
+            }
+        }
+    }
 }
 
 /// The version a request in `version` is answered in: the version asked for
@@ -485,7 +589,14 @@ fn handle_batch_item(
             children.push(Item::new(Tag::RESULT_STATUS, Value::Enumeration(0)));
             children.push(Item::structure(Tag::RESPONSE_PAYLOAD, payload));
         }
-        Err(error) => children.extend(failure_fields(version, &error)),
+        Err(error) => {
+            // A failed Check empties the ID placeholder (KMIP 2.1 section
+            // 6.1.7), so the items after it act on no object.
+            if operation.and_then(|op| op.value.as_enumeration()) == Some(crate::operation::CHECK) {
+                *placeholder = None;
+            }
+            children.extend(failure_fields(version, &error));
+        }
     }
     (Item::structure(Tag::BATCH_ITEM, children), succeeded)
 }
@@ -532,7 +643,7 @@ fn failure_fields(version: ProtocolVersion, error: &KmipError) -> [Item; 3] {
         Item::new(Tag::RESULT_STATUS, Value::Enumeration(1)),
         Item::new(
             Tag::RESULT_REASON,
-            Value::Enumeration(error.reason.code_for(version.major)),
+            Value::Enumeration(error.reason.code_for(version)),
         ),
         Item::new(
             Tag::RESULT_MESSAGE,

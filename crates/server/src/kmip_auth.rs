@@ -96,14 +96,14 @@ impl ClientCertificate {
 /// The KMIP session of a principal: its audit name, scope, the tenant new
 /// objects go to, and what its role allows.
 pub fn session_for(principal: &Principal, remote: Option<String>) -> kmip::Session {
-    kmip::Session {
-        caller: Caller {
+    kmip::Session::new(
+        Caller {
             principal: principal.audit_name(),
             remote,
         },
-        scope: principal.scope.clone(),
-        tenant: principal.tenant_for(None),
-        rights: kmip::Rights {
+        principal.scope.clone(),
+        principal.tenant_for(None),
+        kmip::Rights {
             read_metadata: principal.authorize(Permission::ReadMetadata).is_ok(),
             read_material: principal.authorize(Permission::ReadMaterial).is_ok(),
             manage_keys: principal.authorize(Permission::ManageKeys).is_ok(),
@@ -111,5 +111,5 @@ pub fn session_for(principal: &Principal, remote: Option<String>) -> kmip::Sessi
             read_secret_data: principal.node_id().is_none()
                 && principal.authorize(Permission::ReadMaterial).is_ok(),
         },
-    }
+    )
 }

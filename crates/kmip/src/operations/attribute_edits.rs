@@ -14,7 +14,7 @@ use super::labels::{
     LABEL_CONTACT, LABEL_GROUP, LABEL_NAME, LABEL_NAME_MORE, LABEL_USAGE, app_info_item,
     app_info_labels, app_info_parts, app_infos, custom_attributes, names,
 };
-use super::{Context, Outcome, store_error, uid};
+use super::{Context, Outcome, kept, store_error, uid};
 
 /// The attributes a client may add, modify and set: each kept in one label and
 /// single-valued here, with the value type KMIP gives it and whether a client
@@ -191,7 +191,13 @@ impl Context<'_> {
             Target::Standard(Tag::APPLICATION_SPECIFIC_INFORMATION) => {
                 return self.edit_app_info(edit, &meta, &edited);
             }
-            Target::Standard(tag) => *tag,
+            Target::Standard(Tag::ACTIVATION_DATE) if edit != Edit::Delete => {
+                return self.edit_activation_date(&meta, &edited);
+            }
+            Target::Standard(tag) => match kept::find_kept(*tag) {
+                Some(kept) => return self.edit_kept(edit, &meta, kept, &edited),
+                None => *tag,
+            },
         };
         if edited.index.is_some_and(|index| index != 0) && edit != Edit::Add {
             return Err(KmipError::new(
@@ -276,6 +282,86 @@ impl Context<'_> {
         self.commit_edit(&meta, labels, shown, edited.index.map(|_| 0))
     }
 
+    /// Add, Modify, Set and Delete Attribute on a kept attribute (see
+    /// [`kept`]): single-valued, of its type; Fresh is the server's.
+    fn edit_kept(
+        &self,
+        edit: Edit,
+        meta: &ObjectMeta,
+        kept: &kept::Kept,
+        edited: &Edited,
+    ) -> Outcome {
+        let tag = kept.tag;
+        if !kept.editable {
+            return Err(KmipError::new(
+                ResultReason::AttributeReadOnly,
+                format!("{tag} is set when the object is made and changed by the server only"),
+            ));
+        }
+        if edited.index.is_some_and(|index| index != 0) && edit != Edit::Add {
+            return Err(KmipError::new(
+                ResultReason::AttributeNotFound,
+                format!("attribute {tag} has one value here, at index 0"),
+            ));
+        }
+        let present = kept::kept_value(meta, tag);
+        match (edit, &present) {
+            (Edit::Add, Some(_)) => {
+                return Err(KmipError::new(
+                    ResultReason::AttributeSingleValued,
+                    format!("{tag} already has a value; use Modify Attribute to change it"),
+                ));
+            }
+            (Edit::Modify | Edit::Delete, None) => {
+                return Err(KmipError::new(
+                    ResultReason::AttributeNotFound,
+                    format!("object {} has no {tag}; use Add Attribute", meta.id),
+                ));
+            }
+            _ => {}
+        }
+        let mut labels = meta.labels.clone();
+        let shown = if edit == Edit::Delete {
+            kept::set_kept(&mut labels, tag, None, false)?;
+            present
+        } else {
+            let value = edited
+                .value
+                .clone()
+                .ok_or_else(|| KmipError::missing("Attribute Value"))?;
+            kept::set_kept(&mut labels, tag, Some(&value), false)?;
+            Some(value)
+        };
+        self.commit_edit(
+            meta,
+            labels,
+            shown.map(|value| Item::new(tag, value)),
+            edited.index.map(|_| 0),
+        )
+    }
+
+    /// Modify (Add, Set) Attribute of the Activation Date: only while the
+    /// object is Pre-Active (then a date that has come makes it Active);
+    /// afterwards it is Wrong Key Lifecycle State, as KMIP's state rules and
+    /// the OASIS test cases SKLC-M-3 and AKLC-M-3 have it.
+    fn edit_activation_date(&self, meta: &ObjectMeta, edited: &Edited) -> Outcome {
+        let Some(Value::DateTime(seconds)) = edited.value else {
+            return Err(KmipError::invalid("Activation Date must be a Date-Time"));
+        };
+        let date = time::OffsetDateTime::from_unix_timestamp(seconds)
+            .map_err(|_| KmipError::invalid("the Activation Date is out of range"))?;
+        let updated = self
+            .keystore
+            .set_activation_date(&self.session.caller, meta, date)
+            .map_err(|error| store_error(&error))?;
+        let mut out = vec![uid(&updated.id)];
+        if !self.version.uses_attributes_structure() {
+            let shown = Item::new(Tag::ACTIVATION_DATE, Value::DateTime(seconds));
+            out.extend(attributes::write(self.version, vec![shown]));
+        }
+        Ok(out)
+    }
+
     /// Writes an object's edited `labels` and answers the edit: in 1.x with
     /// `shown`, the attribute instance as it now is (Delete: as it was), with
     /// its Attribute Index `index` when the request named one (index 0
@@ -287,6 +373,11 @@ impl Context<'_> {
         shown: Option<Item>,
         index: Option<u32>,
     ) -> Outcome {
+        let mut labels = labels;
+        labels.insert(
+            kept::LABEL_LAST_CHANGE.to_owned(),
+            time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
+        );
         let updated = self
             .keystore
             .set_labels(&self.session.caller, meta, labels)
@@ -414,10 +505,19 @@ impl Context<'_> {
             attributes::name(&[Item::new(Tag::NAME, value.clone())])?
                 .ok_or_else(|| KmipError::missing("Name Value"))
         };
-        let held = names(meta)
+        let held: Vec<(u32, Value)> = names(meta)
             .into_iter()
             .map(|(index, name)| (index, attributes::name_item(&name).value))
             .collect();
+        if let (Edit::Add | Edit::Modify, Some(value)) = (edit, &edited.value) {
+            let wanted = text_of(value)?;
+            if self.name_in_use(meta, &wanted)? {
+                return Err(KmipError::new(
+                    ResultReason::NonUniqueNameAttribute,
+                    format!("the Name '{wanted}' is already in use; Names are unique"),
+                ));
+            }
+        }
         self.edit_instances(
             edit,
             meta,
@@ -441,6 +541,23 @@ impl Context<'_> {
                 Ok(())
             },
         )
+    }
+
+    /// Whether `name` is already a Name of `meta`, or the keystore name of
+    /// another live object of its tenant (Names are unique; KMIP 2.1 section
+    /// 4.32).
+    fn name_in_use(&self, meta: &ObjectMeta, name: &str) -> Result<bool, KmipError> {
+        if names(meta).iter().any(|(_, held)| held == name) {
+            return Ok(true);
+        }
+        if keystore::object::validate_name("name", name).is_err() {
+            return Ok(false);
+        }
+        match self.keystore.find(&meta.tenant, name) {
+            Ok(other) => Ok(other.id != meta.id && !other.state.is_destroyed()),
+            Err(keystore::KeystoreError::NotFound { .. }) => Ok(false),
+            Err(error) => Err(store_error(&error)),
+        }
     }
 
     /// Add, Modify and Delete Attribute on Application Specific

@@ -9,12 +9,12 @@ use crate::custom;
 use crate::error::KmipError;
 
 use super::labels::{
-    DEFAULT_POLICY, LABEL_CERTIFICATE_TYPE, LABEL_CONTACT, LABEL_GROUP, LABEL_POLICY, LABEL_USAGE,
-    app_info_item, app_infos, custom_attributes, label_number, names, reported_algorithm,
-    reported_length, split_key_items,
+    DEFAULT_POLICY, LABEL_CERTIFICATE_LENGTH, LABEL_CERTIFICATE_SUBJECT_CN, LABEL_CERTIFICATE_TYPE,
+    LABEL_CONTACT, LABEL_GROUP, LABEL_POLICY, LABEL_USAGE, app_info_item, app_infos,
+    custom_attributes, label_number, names, reported_algorithm, reported_length, split_key_items,
 };
 use super::values::{certificate_type, kmip_object_type, kmip_state, link_type};
-use super::{Context, Outcome, date, uid};
+use super::{Context, Outcome, date, formats, kept, uid};
 
 /// The attribute a request names: a standard one by its tag, or a custom
 /// one by vendor and name.
@@ -226,6 +226,48 @@ impl Context<'_> {
                 out.push(Item::new(tag, value));
             }
         }
+        out.extend(self.recorded_attributes(meta));
+        out.extend(kept::kept_items(meta, self.version));
+        out
+    }
+
+    /// The attributes the server records of an object, those that exist in
+    /// the request's version: Digest, Key Format Type (2.x), Last Change
+    /// Date, Original Creation Date and Random Number Generator (1.2), and a
+    /// certificate's Certificate Length.
+    fn recorded_attributes(&self, meta: &ObjectMeta) -> Vec<Item> {
+        let mut out: Vec<Item> = kept::digest_item(meta).into_iter().collect();
+        if self.version.uses_attributes_structure() {
+            if let Some(format) = formats::reported_format(meta, self.version) {
+                out.push(Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format)));
+            }
+        }
+        out.push(Item::new(
+            Tag::LAST_CHANGE_DATE,
+            Value::DateTime(kept::last_change(meta)),
+        ));
+        if self.version >= kept::V1_2 {
+            out.push(Item::new(
+                Tag::ORIGINAL_CREATION_DATE,
+                Value::DateTime(meta.created_at.unix_timestamp()),
+            ));
+            out.extend(kept::random_number_generator(meta));
+        }
+        for (tag, label) in [
+            (Tag::CERTIFICATE_LENGTH, LABEL_CERTIFICATE_LENGTH),
+            (Tag::CERTIFICATE_SUBJECT_CN, LABEL_CERTIFICATE_SUBJECT_CN),
+        ] {
+            let shown = tag != Tag::CERTIFICATE_SUBJECT_CN || self.version >= kept::V1_4;
+            if let (true, Some(text)) = (shown, meta.labels.get(label)) {
+                out.push(Item::new(
+                    tag,
+                    match text.parse::<i32>() {
+                        Ok(length) if tag == Tag::CERTIFICATE_LENGTH => Value::Integer(length),
+                        _ => Value::TextString(text.clone()),
+                    },
+                ));
+            }
+        }
         out
     }
 
@@ -255,11 +297,22 @@ impl Context<'_> {
             .children()
             .iter()
             .any(|c| c.tag == Tag::ATTRIBUTE_NAME || c.tag == Tag::ATTRIBUTE_REFERENCE);
-        let selected: Vec<Item> = self
-            .all_attributes(&meta)
-            .into_iter()
-            .filter(|item| !asked_for_some || wanted.iter().any(|target| target.matches(item)))
-            .collect();
+        let all = self.all_attributes(&meta);
+        // In the order asked for (each attribute once), as clients and the
+        // OASIS test cases read them; all of them when none is named.
+        let selected: Vec<Item> = if asked_for_some {
+            let mut selected = Vec::new();
+            let mut seen: Vec<&Target> = Vec::with_capacity(wanted.len());
+            for target in &wanted {
+                if !seen.contains(&target) {
+                    seen.push(target);
+                    selected.extend(all.iter().filter(|item| target.matches(item)).cloned());
+                }
+            }
+            selected
+        } else {
+            all
+        };
         let mut out = vec![uid(&meta.id)];
         out.extend(attributes::write(self.version, selected));
         Ok(out)

@@ -16,90 +16,12 @@ use super::{Context, Outcome, uid};
 pub(super) const MAX_RANDOM_BYTES: usize = 1024 * 1024;
 
 impl Context<'_> {
-    /// The block cipher mode the Cryptographic Parameters ask for: GCM when none.
-    pub(super) fn cipher_mode(
-        parameters: Option<&Item>,
-    ) -> Result<Option<crypto::BlockMode>, KmipError> {
-        let Some(parameters) = parameters else {
-            return Ok(None);
-        };
-        let padded = match parameters.child(Tag::PADDING_METHOD).map(|i| &i.value) {
-            // PKCS5 (3), or unspecified: PKCS5 is what clients mean by default.
-            None | Some(Value::Enumeration(3)) => true,
-            // None (1).
-            Some(Value::Enumeration(1)) => false,
-            Some(_) => {
-                return Err(KmipError::new(
-                    ResultReason::FeatureNotSupported,
-                    "only the PKCS5 padding method (or none) is supported for AES",
-                ));
-            }
-        };
-        match parameters.child(Tag::BLOCK_CIPHER_MODE).map(|i| &i.value) {
-            None | Some(Value::Enumeration(9)) => Ok(None),
-            Some(Value::Enumeration(1)) => Ok(Some(crypto::BlockMode::Cbc { padded })),
-            Some(Value::Enumeration(2)) => Ok(Some(crypto::BlockMode::Ecb { padded })),
-            Some(Value::Enumeration(6)) => Ok(Some(crypto::BlockMode::Ctr)),
-            Some(_) => Err(KmipError::new(
-                ResultReason::FeatureNotSupported,
-                "supported AES modes are GCM, CBC, ECB and CTR",
-            )),
-        }
-    }
-
     pub(super) fn encrypt(&self) -> Outcome {
         let found = self.key_object()?;
         if found.meta.object_type == ObjectType::PublicKey {
             return self.rsa_encrypt(found);
         }
-        let mode = Self::cipher_mode(self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS))?;
-        let (meta, key) = self.usable_key(found, ObjectType::SymmetricKey, true, "aes")?;
-        let data = self
-            .bytes_field(Tag::DATA)?
-            .ok_or_else(|| KmipError::missing("Data"))?;
-        let iv_length = match mode {
-            None => crypto::GCM_IV_LEN,
-            Some(crypto::BlockMode::Ecb { .. }) => 0,
-            Some(_) => crypto::AES_BLOCK,
-        };
-        let (iv, generated) = match self.bytes_field(Tag::IV_COUNTER_NONCE)? {
-            Some(iv) => (iv.to_vec(), false),
-            None if iv_length == 0 => (Vec::new(), false),
-            None => {
-                let mut iv = vec![0_u8; iv_length];
-                rand::rngs::OsRng.fill_bytes(&mut iv);
-                (iv, true)
-            }
-        };
-        let mut out = vec![uid(&meta.id)];
-        let tag = match mode {
-            None => {
-                let aad = self
-                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
-                    .unwrap_or_default();
-                let (ciphertext, tag) = crypto::gcm_encrypt(key.expose_secret(), &iv, aad, data)?;
-                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext.into())));
-                Some(tag)
-            }
-            Some(block_mode) => {
-                let ciphertext = crypto::aes_encrypt(key.expose_secret(), block_mode, &iv, data)?;
-                out.push(Item::new(Tag::DATA, Value::ByteString(ciphertext.into())));
-                None
-            }
-        };
-        if generated {
-            out.push(Item::new(
-                Tag::IV_COUNTER_NONCE,
-                Value::ByteString(iv.into()),
-            ));
-        }
-        if let Some(tag) = tag {
-            out.push(Item::new(
-                Tag::AUTHENTICATED_ENCRYPTION_TAG,
-                Value::ByteString(tag.into()),
-            ));
-        }
-        Ok(out)
+        self.symmetric_encrypt(found)
     }
 
     pub(super) fn decrypt(&self) -> Outcome {
@@ -107,35 +29,7 @@ impl Context<'_> {
         if found.meta.object_type == ObjectType::PrivateKey {
             return self.rsa_decrypt(found);
         }
-        let mode = Self::cipher_mode(self.payload.child(Tag::CRYPTOGRAPHIC_PARAMETERS))?;
-        let (meta, key) = self.usable_key(found, ObjectType::SymmetricKey, false, "aes")?;
-        let data = self
-            .bytes_field(Tag::DATA)?
-            .ok_or_else(|| KmipError::missing("Data"))?;
-        let iv = self.bytes_field(Tag::IV_COUNTER_NONCE)?;
-        let plaintext = match mode {
-            None => {
-                let iv = iv.ok_or_else(|| KmipError::missing("IV/Counter/Nonce"))?;
-                let tag = self
-                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_TAG)?
-                    .ok_or_else(|| KmipError::missing("Authenticated Encryption Tag"))?;
-                let aad = self
-                    .bytes_field(Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)?
-                    .unwrap_or_default();
-                crypto::gcm_decrypt(key.expose_secret(), iv, aad, data, tag)?
-            }
-            Some(block_mode @ crypto::BlockMode::Ecb { .. }) => {
-                crypto::aes_decrypt(key.expose_secret(), block_mode, &[], data)?
-            }
-            Some(block_mode) => {
-                let iv = iv.ok_or_else(|| KmipError::missing("IV/Counter/Nonce"))?;
-                crypto::aes_decrypt(key.expose_secret(), block_mode, iv, data)?
-            }
-        };
-        Ok(vec![
-            uid(&meta.id),
-            Item::new(Tag::DATA, Value::ByteString(plaintext.into())),
-        ])
+        self.symmetric_decrypt(found)
     }
 
     pub(super) fn mac(&self, verify: bool) -> Outcome {

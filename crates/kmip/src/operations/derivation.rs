@@ -14,8 +14,8 @@ use crate::error::{KmipError, ResultReason};
 
 use super::labels::{LABEL_USAGE, algorithm_labels, label_number, reported_algorithm};
 use super::lifecycle::new_symmetric_key;
-use super::values::{algorithm, object_type};
-use super::{Context, Outcome, uid};
+use super::values::{algorithm, key_format, object_type};
+use super::{Context, Outcome, ciphers, kept, uid};
 
 /// The Derive Key bit of the Cryptographic Usage Mask.
 const DERIVE_KEY_USAGE: i64 = 0x0000_0200;
@@ -173,7 +173,16 @@ impl Context<'_> {
             0x04 => {
                 let data = data.ok_or_else(|| KmipError::missing("Derivation Data"))?;
                 let iv = field(Tag::INITIALIZATION_VECTOR)?.unwrap_or_default();
-                let mode = Self::cipher_mode(crypto_parameters)?;
+                let enumeration = |tag: Tag| {
+                    crypto_parameters.and_then(|parameters| parameters.child_enumeration(tag))
+                };
+                // PKCS5 when no Padding Method is named, as PyKMIP's server
+                // derives, so keys derived on either side match.
+                let mode = ciphers::block_mode(
+                    enumeration(Tag::BLOCK_CIPHER_MODE),
+                    enumeration(Tag::PADDING_METHOD),
+                    true,
+                )?;
                 let key = base.expose_secret();
                 let ciphertext = match (base_algorithm, mode) {
                     (Some(algorithm::AES), None) => crypto::gcm_encrypt(key, iv, &[], data)?.0,
@@ -215,6 +224,11 @@ impl Context<'_> {
         };
         let (name, labels) = self.labels(&attrs)?;
         derived_labels.extend(labels);
+        if kept::has_digest(kind) {
+            let (digest, value) =
+                kept::digest_label(Some(key_format::RAW), derived.expose_secret());
+            derived_labels.insert(digest, value);
+        }
         let created = self.store_new(
             name.as_deref(),
             kind,

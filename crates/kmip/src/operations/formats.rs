@@ -8,10 +8,11 @@ use ttlv::{Item, Tag, Value};
 
 use crate::asymmetric;
 use crate::error::{KmipError, ResultReason};
+use crate::message::ProtocolVersion;
 
 use super::labels::{
-    LABEL_CERTIFICATE_TYPE, LABEL_KEY_FORMAT, LABEL_OPAQUE_DATA_TYPE, LABEL_SECRET_DATA_TYPE,
-    LABEL_WRAPPED, label_number, reported_algorithm, reported_length, split_key_items,
+    LABEL_CERTIFICATE_TYPE, LABEL_KEY_BLOCK, LABEL_KEY_FORMAT, LABEL_OPAQUE_DATA_TYPE,
+    LABEL_SECRET_DATA_TYPE, label_number, reported_algorithm, reported_length, split_key_items,
 };
 use super::values::{
     certificate_type, curve_algorithm, key_format, kmip_curve, opaque_data_type, secret_data_type,
@@ -257,6 +258,27 @@ pub(super) fn transparent_import(
     }
 }
 
+/// The Key Format Type Get answers for `meta` when the client names none
+/// (KMIP 2.x reports it as the Key Format Type attribute): the format the
+/// object was registered in, else the server's default for its kind;
+/// `None` for opaque objects, which have no Key Block.
+pub(super) fn reported_format(meta: &ObjectMeta, version: ProtocolVersion) -> Option<u32> {
+    if let Some(format) = label_number(meta, LABEL_KEY_FORMAT) {
+        return Some(format);
+    }
+    match meta.object_type {
+        ObjectType::SymmetricKey | ObjectType::SplitKey => Some(key_format::RAW),
+        ObjectType::SecretData => Some(key_format::OPAQUE),
+        ObjectType::PrivateKey | ObjectType::PublicKey => Some(asymmetric::default_format(
+            meta.algorithm,
+            meta.object_type == ObjectType::PrivateKey,
+            version.major,
+        )),
+        ObjectType::Certificate => Some(asymmetric::format::X509),
+        _ => None,
+    }
+}
+
 /// The managed object Get answers for `meta` with its `material`, in
 /// `format` when one is asked for, else in the format it was registered in
 /// (the server's default for what it made: Raw symmetric keys, PKCS#8
@@ -268,14 +290,15 @@ pub(super) fn managed_object(
     meta: &ObjectMeta,
     material: &SecretBytes,
     format: Option<u32>,
+    version: ProtocolVersion,
 ) -> Result<Item, KmipError> {
     let stored_format = label_number::<u32>(meta, LABEL_KEY_FORMAT);
     let bytes = || Value::ByteString(material.expose_secret().into());
     // A Key Block of material kept as bytes, in `default` format or one of
     // `formats` (and the format it was registered in).
     let block = |default: u32, formats: &[u32]| -> Result<Item, KmipError> {
-        if meta.labels.contains_key(LABEL_WRAPPED) {
-            return registered_wrapped_block(meta, material, format);
+        if meta.labels.contains_key(LABEL_KEY_BLOCK) {
+            return registered_block(meta, material, format);
         }
         let wanted = format.or(stored_format).unwrap_or(default);
         let key_material = match wanted {
@@ -316,15 +339,15 @@ pub(super) fn managed_object(
             } else {
                 Tag::PUBLIC_KEY
             };
-            if meta.labels.contains_key(LABEL_WRAPPED) {
+            if meta.labels.contains_key(LABEL_KEY_BLOCK) {
                 return Ok(Item::structure(
                     tag,
-                    vec![registered_wrapped_block(meta, material, format)?],
+                    vec![registered_block(meta, material, format)?],
                 ));
             }
-            let wanted = format
-                .or(stored_format)
-                .unwrap_or_else(|| asymmetric::default_format(meta.algorithm, private));
+            let wanted = format.or(stored_format).unwrap_or_else(|| {
+                asymmetric::default_format(meta.algorithm, private, version.major)
+            });
             let key_material = if Some(wanted) == stored_format && !is_transparent(wanted) {
                 // As registered: the bytes the client sent.
                 Item::new(Tag::KEY_MATERIAL, bytes())
@@ -402,10 +425,11 @@ pub(super) fn managed_object(
     Ok(object)
 }
 
-/// The wrapped Key Block a client registered, as it came (its TTLV is the
-/// stored `material`). The server cannot unwrap it, so it cannot answer it
-/// in another format than the one it was registered in.
-fn registered_wrapped_block(
+/// A Key Block a client registered and the server keeps as it came (its
+/// TTLV is the stored `material`): a wrapped one, or a key the server does
+/// not use. The server cannot convert it, so it answers it in the format it
+/// was registered in only.
+fn registered_block(
     meta: &ObjectMeta,
     material: &SecretBytes,
     format: Option<u32>,
@@ -424,7 +448,7 @@ fn registered_wrapped_block(
         return Err(KmipError::new(
             ResultReason::KeyFormatTypeNotSupported,
             format!(
-                "object {} was registered wrapped, in key format 0x{:02X}; the server cannot unwrap it into another",
+                "object {} is kept as its client registered it, in key format 0x{:02X}; the server cannot convert it into another",
                 meta.id,
                 registered.unwrap_or(0)
             ),

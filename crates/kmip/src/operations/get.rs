@@ -8,9 +8,9 @@ use crate::crypto;
 use crate::error::{KmipError, ResultReason};
 
 use super::formats::managed_object;
-use super::labels::LABEL_WRAPPED;
+use super::labels::{KEY_BLOCK_WRAPPED, LABEL_KEY_BLOCK};
 use super::values::{block_mode, kmip_object_type};
-use super::{Context, Outcome, uid};
+use super::{Context, Outcome, kept, store_error, uid};
 
 /// The key a Get wraps the object's key material with.
 pub(super) struct Wrapping {
@@ -100,14 +100,14 @@ impl Context<'_> {
                 "a node receives secret data only over HTTPS (POST /v1/secrets/{ref}/deliver, POST /v1/volumes/{name}/acquire), where workload policies decide",
             ));
         }
-        if meta.labels.contains_key(LABEL_WRAPPED)
+        if meta.labels.contains_key(LABEL_KEY_BLOCK)
             && self
                 .payload
                 .child(Tag::KEY_WRAPPING_SPECIFICATION)
                 .is_some()
         {
             return Err(KmipError::invalid(format!(
-                "object {} was registered wrapped by its client; Get returns it as registered, without a Key Wrapping Specification",
+                "object {} is kept as its client registered it; Get returns it as registered, without a Key Wrapping Specification",
                 meta.id
             )));
         }
@@ -116,17 +116,29 @@ impl Context<'_> {
             .child(Tag::KEY_WRAPPING_SPECIFICATION)
             .map(|specification| self.wrapping_key(specification, meta))
             .transpose()?;
+        let registered_wrapped =
+            meta.labels.get(LABEL_KEY_BLOCK).map(String::as_str) == Some(KEY_BLOCK_WRAPPED);
+        if wrapping.is_none() && !registered_wrapped && kept::is_sensitive(meta) {
+            return Err(KmipError::new(
+                ResultReason::Sensitive,
+                format!(
+                    "object {} is Sensitive: its material leaves the server only wrapped; send a Key Wrapping Specification",
+                    meta.id
+                ),
+            ));
+        }
         let format = match self.payload.child(Tag::KEY_FORMAT_TYPE).map(|i| &i.value) {
             None => None,
             Some(Value::Enumeration(value)) => Some(*value),
             Some(_) => return Err(KmipError::invalid("Key Format Type must be an enumeration")),
         };
         let material = self.material(&found)?;
-        let object = managed_object(meta, &material, format)?;
+        let object = managed_object(meta, &material, format, self.version)?;
         let object = match wrapping {
             None => object,
             Some(wrapping) => wrap_key_block(object, &wrapping)?,
         };
+        self.served(meta)?;
         Ok(vec![
             Item::new(
                 Tag::OBJECT_TYPE,
@@ -135,6 +147,20 @@ impl Context<'_> {
             uid(&meta.id),
             object,
         ])
+    }
+
+    /// Records that an object's material was served: a Fresh object (KMIP
+    /// 1.1 and later) is fresh no more.
+    fn served(&self, meta: &ObjectMeta) -> Result<(), KmipError> {
+        if kept::kept_value(meta, Tag::FRESH) != Some(Value::Boolean(true)) {
+            return Ok(());
+        }
+        let mut labels = meta.labels.clone();
+        kept::set_kept(&mut labels, Tag::FRESH, Some(&Value::Boolean(false)), false)?;
+        self.keystore
+            .set_labels(&self.session.caller, meta, labels)
+            .map_err(|error| store_error(&error))?;
+        Ok(())
     }
 
     /// The wrapping key and mode a Key Wrapping Specification asks for: an

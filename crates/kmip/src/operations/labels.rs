@@ -73,9 +73,18 @@ pub(super) const LABEL_LENGTH: &str = "kmip-length";
 /// SubjectPublicKeyInfo and PKCS#8 for asymmetric ones).
 pub(super) const LABEL_KEY_FORMAT: &str = "kmip-key-format";
 
-/// Label saying that the material is the TTLV of a wrapped Key Block a client
-/// registered (`ttlv`), kept as it came: the server holds no key to unwrap it.
-pub(super) const LABEL_WRAPPED: &str = "kmip-wrapped-key-block";
+/// Label saying that the material is the TTLV of a Key Block a client
+/// registered, kept as it came because the server cannot use it:
+/// [`KEY_BLOCK_WRAPPED`] (the server holds no key to unwrap it) or
+/// [`KEY_BLOCK_KEPT`] (a key of an algorithm or size the server does not
+/// use, in a transparent form it does not convert).
+pub(super) const LABEL_KEY_BLOCK: &str = "kmip-key-block";
+
+/// [`LABEL_KEY_BLOCK`]'s value for a wrapped Key Block.
+pub(super) const KEY_BLOCK_WRAPPED: &str = "wrapped";
+
+/// [`LABEL_KEY_BLOCK`]'s value for a Key Block kept as it came.
+pub(super) const KEY_BLOCK_KEPT: &str = "kept";
 
 /// Label holding a Secret Data object's Secret Data Type when it is not
 /// Password.
@@ -87,6 +96,12 @@ pub(super) const LABEL_OPAQUE_DATA_TYPE: &str = "kmip-opaque-data-type";
 
 /// Label holding a certificate's Certificate Type when it is not X.509.
 pub(super) const LABEL_CERTIFICATE_TYPE: &str = "kmip-certificate-type";
+
+/// Label holding an X.509 certificate's Certificate Length (bytes of DER).
+pub(super) const LABEL_CERTIFICATE_LENGTH: &str = "kmip-certificate-length";
+
+/// Label holding the Common Name of an X.509 certificate's subject.
+pub(super) const LABEL_CERTIFICATE_SUBJECT_CN: &str = "kmip-certificate-subject-cn";
 
 /// A label holding a number.
 pub(super) fn label_number<T: std::str::FromStr>(meta: &ObjectMeta, label: &str) -> Option<T> {
@@ -247,6 +262,7 @@ impl Context<'_> {
             );
             *index = index.saturating_add(1);
         }
+        labels.extend(super::kept::kept_labels(attrs)?);
         // The keystore name is the KMIP name when it fits the keystore's rules, so
         // the HTTPS API finds the object by it too; other names live in a label.
         let store_name = name.filter(|name| keystore::object::validate_name("name", name).is_ok());

@@ -10,8 +10,8 @@ use crate::attributes;
 use crate::error::KmipError;
 
 use super::labels::algorithm_labels;
-use super::values::{algorithm, keystore_algorithm, object_type};
-use super::{Context, Outcome, store_error, uid};
+use super::values::{algorithm, key_format, keystore_algorithm, object_type};
+use super::{Context, Outcome, kept, store_error, uid};
 
 /// Longest symmetric key Create or Derive Key makes, in bytes (8192 bits).
 pub(super) const MAX_SYMMETRIC_BYTES: usize = 1024;
@@ -70,12 +70,16 @@ impl Context<'_> {
             Some(bits),
             u32::try_from(bytes.saturating_mul(8)).unwrap_or(u32::MAX),
         ));
+        let material = SecretBytes::random(bytes);
+        let (digest, value) = kept::digest_label(Some(key_format::RAW), material.expose_secret());
+        labels.insert(digest, value);
+        labels.insert(kept::LABEL_GENERATED.to_owned(), "os".to_owned());
         let meta = self.store_new(
             name.as_deref(),
             ObjectType::SymmetricKey,
             algorithm,
             labels,
-            SecretBytes::random(bytes),
+            material,
             &attrs,
         )?;
         Ok(vec![

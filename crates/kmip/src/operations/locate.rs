@@ -5,7 +5,7 @@
 //! whose mask has all its bits, a Name matches any of an object's Names, and
 //! EC keys answer to both ECDSA and EC. Without a State attribute, destroyed
 //! objects are left out (KMIP 2.1 section 6.1.27; their identifiers would
-//! only lead to Item Not Found answers).
+//! only lead to Object Destroyed answers).
 
 use std::collections::BTreeMap;
 
@@ -24,7 +24,7 @@ use super::values::{algorithm, object_type_from_kmip, state_from_kmip};
 use super::{Context, Outcome, store_error, uid};
 
 /// The date attributes two instances of which, in a Locate, mean a range.
-const DATES: [Tag; 8] = [
+const DATES: [Tag; 11] = [
     Tag::INITIAL_DATE,
     Tag::ACTIVATION_DATE,
     Tag::DEACTIVATION_DATE,
@@ -33,6 +33,9 @@ const DATES: [Tag; 8] = [
     Tag::DESTROY_DATE,
     Tag::ARCHIVE_DATE,
     Tag::LAST_CHANGE_DATE,
+    Tag::ORIGINAL_CREATION_DATE,
+    Tag::PROCESS_START_DATE,
+    Tag::PROTECT_STOP_DATE,
 ];
 
 /// Whether one of the object's `held` attributes with the tag of `wanted`
@@ -193,11 +196,15 @@ impl Context<'_> {
         Ok(self.located(chosen, total))
     }
 
-    /// Locate's answer: Located Items (1.3 and later: how many objects
-    /// matched, before Offset and Maximum Items) and the identifiers.
+    /// Locate's answer: Located Items (1.3 and later, when the request pages
+    /// with Offset Items or Maximum Items: how many objects matched, before
+    /// them; KMIP 1.4 and 2.1 leave it to the server otherwise, and the
+    /// OASIS test cases answer without it) and the identifiers.
     pub(super) fn located(&self, ids: Vec<String>, total: usize) -> Vec<Item> {
         let mut out = Vec::with_capacity(ids.len().saturating_add(1));
-        if self.version >= (ProtocolVersion { major: 1, minor: 3 }) {
+        let paged = self.payload.child(Tag::OFFSET_ITEMS).is_some()
+            || self.payload.child(Tag::MAXIMUM_ITEMS).is_some();
+        if paged && self.version >= (ProtocolVersion { major: 1, minor: 3 }) {
             out.push(Item::new(
                 Tag::LOCATED_ITEMS,
                 Value::Integer(i32::try_from(total).unwrap_or(i32::MAX)),

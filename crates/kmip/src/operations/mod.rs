@@ -18,11 +18,14 @@
 
 mod attribute_edits;
 mod attribute_reads;
+mod ciphers;
 mod cryptography;
 mod derivation;
 mod discovery;
 mod formats;
 mod get;
+mod interop;
+mod kept;
 mod key_pairs;
 mod labels;
 mod lifecycle;
@@ -72,21 +75,21 @@ fn key_family(meta: &ObjectMeta) -> &'static str {
         Some(values::algorithm::HMAC_SHA256) => "hmac-sha256",
         Some(values::algorithm::RSA) => "rsa",
         Some(values::algorithm::ECDSA | values::algorithm::EC) => "ec",
+        Some(values::algorithm::CHACHA20) => "chacha20",
+        Some(values::algorithm::CHACHA20_POLY1305) => "chacha20-poly1305",
         _ => "none",
     }
 }
 
 /// Refuses a destroyed object to the operations that would change it or use
-/// its material (Get, Activate, Revoke, Destroy, the cryptographic ones) with
-/// Item Not Found, in every version: what clients expect of an object whose
-/// key material is gone (PyKMIP's suite checks it in 1.x and 2.0), and what
-/// KMIP defines in both (1.4 section 9.1.3.2.29, 2.1 section 11.46; 2.x's
-/// Object Destroyed is not among the reasons Get may answer, 2.1 section
-/// 6.1.19.1). Its attributes stay readable, and Locate finds it by State.
+/// its material (Get, Activate, Revoke, Destroy, the cryptographic ones):
+/// Object Destroyed, which is Item Not Found in 1.x and 2.0 answers (see
+/// [`ResultReason::code_for`]). Its attributes stay readable, and Locate
+/// finds it by State.
 fn not_destroyed(meta: &ObjectMeta) -> Result<(), KmipError> {
     if meta.state.is_destroyed() {
         return Err(KmipError::new(
-            ResultReason::ItemNotFound,
+            ResultReason::ObjectDestroyed,
             format!(
                 "object {} was destroyed; its material is gone (its attributes remain)",
                 meta.id
@@ -108,6 +111,29 @@ pub struct Session {
     pub tenant: String,
     /// What the caller's role allows.
     pub rights: Rights,
+    /// Whether the Interop operation is answered (Begin, End and Reset of an
+    /// OASIS interoperability test case, which change nothing). KMIP says a
+    /// production server SHALL NOT offer it (2.1 section 6.1.26): the
+    /// server's sessions never do, test harnesses' may.
+    pub interop_tests: bool,
+    /// The encryption streams open on this session.
+    pub streams: std::sync::Arc<ciphers::Streams>,
+}
+
+impl Session {
+    /// A session for `caller`, seeing `scope`, creating in `tenant`, allowed
+    /// `rights`; not a test session.
+    #[must_use]
+    pub fn new(caller: Caller, scope: TenantScope, tenant: String, rights: Rights) -> Session {
+        Session {
+            caller,
+            scope,
+            tenant,
+            rights,
+            interop_tests: false,
+            streams: std::sync::Arc::default(),
+        }
+    }
 }
 
 type Outcome = Result<Vec<Item>, KmipError>;
@@ -175,6 +201,9 @@ pub fn dispatch(
         op::SIGN => context.sign(false),
         op::SIGNATURE_VERIFY => context.sign(true),
         op::RNG_RETRIEVE => context.rng_retrieve(),
+        op::CHECK => context.check(),
+        op::LOG => context.log(),
+        op::INTEROP if session.interop_tests => context.interop(),
         other => Err(KmipError::new(
             ResultReason::OperationNotSupported,
             format!("operation 0x{other:02X} is not supported by this server"),
@@ -264,7 +293,7 @@ impl Context<'_> {
 
     /// [`Self::object`] for a read of its material: the lookup also brings the
     /// current version ([`Keystore::find_for_read`]). A destroyed object is
-    /// Item Not Found ([`not_destroyed`]).
+    /// Object Destroyed ([`not_destroyed`]).
     pub(super) fn object_for_read(&self) -> Result<Found, KmipError> {
         let id = self.identifier(Tag::UNIQUE_IDENTIFIER)?;
         let found = self.lookup(&id, Keystore::find_for_read, |found| &found.meta)?;
@@ -273,7 +302,7 @@ impl Context<'_> {
     }
 
     /// [`Self::object`] for an operation that changes it or uses its
-    /// material: a destroyed object is Item Not Found ([`not_destroyed`]).
+    /// material: a destroyed object is Object Destroyed ([`not_destroyed`]).
     pub(super) fn live_object(&self) -> Result<ObjectMeta, KmipError> {
         let meta = self.object()?;
         not_destroyed(&meta)?;
@@ -387,6 +416,37 @@ impl Context<'_> {
                 ),
             ));
         }
+        // A Protect Stop Date that has come ends protecting (encrypt, sign,
+        // MAC); a Process Start Date still ahead holds off processing.
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let date = |tag: Tag| match kept::kept_value(meta, tag) {
+            Some(Value::DateTime(seconds)) => Some(seconds),
+            _ => None,
+        };
+        let (tag, blocked) = if protects {
+            let stop = date(Tag::PROTECT_STOP_DATE);
+            (Tag::PROTECT_STOP_DATE, stop.is_some_and(|stop| stop <= now))
+        } else {
+            let start = date(Tag::PROCESS_START_DATE);
+            (
+                Tag::PROCESS_START_DATE,
+                start.is_some_and(|start| start > now),
+            )
+        };
+        if blocked {
+            return Err(KmipError::new(
+                ResultReason::WrongKeyLifecycleState,
+                format!(
+                    "object {} may not {} now: see its {tag}",
+                    meta.id,
+                    if protects {
+                        "protect data"
+                    } else {
+                        "process data"
+                    }
+                ),
+            ));
+        }
         if matches!(
             meta.object_type,
             ObjectType::PublicKey | ObjectType::PrivateKey
@@ -424,11 +484,25 @@ impl Context<'_> {
         found: impl Into<Found>,
     ) -> Result<(ObjectMeta, SecretBytes), KmipError> {
         let found = found.into();
-        if found.meta.labels.contains_key(labels::LABEL_WRAPPED) {
-            return Err(KmipError::invalid(format!(
-                "object {} holds a Key Block its client registered wrapped; the server cannot use it (Get returns it as registered)",
-                found.meta.id
-            )));
+        match found
+            .meta
+            .labels
+            .get(labels::LABEL_KEY_BLOCK)
+            .map(String::as_str)
+        {
+            Some(labels::KEY_BLOCK_WRAPPED) => {
+                return Err(KmipError::invalid(format!(
+                    "object {} holds a Key Block its client registered wrapped; the server cannot use it (Get returns it as registered)",
+                    found.meta.id
+                )));
+            }
+            Some(_) => {
+                return Err(KmipError::invalid(format!(
+                    "object {} is a key of an algorithm or size the server keeps but does not use (Get returns it as registered)",
+                    found.meta.id
+                )));
+            }
+            None => {}
         }
         let material = self.material(&found)?;
         Ok((found.meta, material))

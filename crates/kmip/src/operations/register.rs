@@ -19,14 +19,15 @@ use crate::inspect::{self, KeyFacts};
 
 use super::formats::{key_block_material, transparent_import, unwrapped_key_material};
 use super::labels::{
-    LABEL_CERTIFICATE_TYPE, LABEL_KEY_FORMAT, LABEL_OPAQUE_DATA_TYPE, LABEL_SECRET_DATA_TYPE,
-    LABEL_WRAPPED, algorithm_labels, split_key_labels,
+    KEY_BLOCK_KEPT, KEY_BLOCK_WRAPPED, LABEL_CERTIFICATE_LENGTH, LABEL_CERTIFICATE_SUBJECT_CN,
+    LABEL_CERTIFICATE_TYPE, LABEL_KEY_BLOCK, LABEL_KEY_FORMAT, LABEL_OPAQUE_DATA_TYPE,
+    LABEL_SECRET_DATA_TYPE, algorithm_labels, split_key_labels,
 };
 use super::values::{
     algorithm, certificate_type, key_format, keystore_algorithm, object_type_from_kmip,
     opaque_data_type, secret_data_type,
 };
-use super::{Context, Outcome, uid};
+use super::{Context, Outcome, kept, uid};
 
 /// What Register stores for one object.
 struct Registered {
@@ -63,6 +64,17 @@ fn declared(block: &Item, attrs: &[Item]) -> Result<(Option<u32>, Option<i32>), 
     Ok((algorithm, length))
 }
 
+/// The Digest label of a registered Key Block, computed as KMIP says for
+/// objects a client registers: over the Key Material in the Key Format Type
+/// it came in, its bytes or, for a transparent structure, its TTLV encoding.
+fn registered_digest(block: &Item, format: u32) -> Result<(String, String), KmipError> {
+    let material = unwrapped_key_material(block)?;
+    Ok(match &material.value {
+        Value::ByteString(bytes) => kept::digest_label(Some(format), bytes),
+        _ => kept::digest_label(Some(format), &ttlv::encode(material)),
+    })
+}
+
 /// A Key Block's Key Format Type.
 fn block_format(block: &Item) -> Result<u32, KmipError> {
     match block.child(Tag::KEY_FORMAT_TYPE).map(|i| &i.value) {
@@ -71,17 +83,22 @@ fn block_format(block: &Item) -> Result<u32, KmipError> {
     }
 }
 
-/// A wrapped Key Block, kept as it came (its TTLV is the stored material):
-/// the server holds no key to unwrap it, and Get gives it back with its Key
-/// Wrapping Data. Its algorithm and length are what it declares.
-fn wrapped_block(block: &Item, attrs: &[Item]) -> Result<Registered, KmipError> {
-    block_format(block)?;
+/// A Key Block kept as it came (its TTLV is the stored material), as
+/// `kind` says ([`KEY_BLOCK_WRAPPED`]: the server holds no key to unwrap
+/// it; [`KEY_BLOCK_KEPT`]: a key the server does not use). Get gives it back
+/// as it came; its algorithm and length are what it declares.
+fn verbatim_block(block: &Item, attrs: &[Item], kind: &str) -> Result<Registered, KmipError> {
+    let format = block_format(block)?;
     if block.child(Tag::KEY_VALUE).is_none() {
-        return Err(KmipError::missing("Key Value in the wrapped Key Block"));
+        return Err(KmipError::missing("Key Value in the Key Block"));
     }
     let (kmip_algorithm, length) = declared(block, attrs)?;
     let mut labels = algorithm_labels(Algorithm::None, kmip_algorithm, length, 0);
-    labels.insert(LABEL_WRAPPED.to_owned(), "ttlv".to_owned());
+    labels.insert(LABEL_KEY_BLOCK.to_owned(), kind.to_owned());
+    labels.insert(LABEL_KEY_FORMAT.to_owned(), format.to_string());
+    if kind == KEY_BLOCK_KEPT {
+        labels.extend([registered_digest(block, format)?]);
+    }
     Ok(Registered {
         // The encoded block becomes the secret's buffer, not a copy of it.
         material: SecretBytes::new(ttlv::encode(block)),
@@ -98,7 +115,7 @@ fn stored_block(
     read: impl FnOnce(&Item, &[Item]) -> Result<Registered, KmipError>,
 ) -> Result<Registered, KmipError> {
     if block.child(Tag::KEY_WRAPPING_DATA).is_some() {
-        wrapped_block(block, attrs)
+        verbatim_block(block, attrs, KEY_BLOCK_WRAPPED)
     } else {
         read(block, attrs)
     }
@@ -132,6 +149,7 @@ fn symmetric_block(block: &Item, attrs: &[Item]) -> Result<Registered, KmipError
     if format != key_format::RAW {
         labels.insert(LABEL_KEY_FORMAT.to_owned(), format.to_string());
     }
+    labels.extend([registered_digest(block, format)?]);
     Ok(Registered {
         material,
         algorithm: known,
@@ -150,14 +168,40 @@ fn asymmetric_block(block: &Item, attrs: &[Item], private: bool) -> Result<Regis
     let (stored, facts) = match &material.value {
         Value::ByteString(bytes) => {
             let facts = if private {
-                inspect::private_key_facts(format, bytes)?
+                inspect::private_key_facts(format, bytes)
             } else {
-                inspect::public_key_facts(format, bytes)?
+                inspect::public_key_facts(format, bytes)
             };
-            (SecretBytes::from_slice(bytes), facts)
+            match facts {
+                Ok(facts) => (SecretBytes::from_slice(bytes), facts),
+                // DER of an algorithm the server does not use (DSA, say).
+                Err(error) if error.reason == ResultReason::FeatureNotSupported => {
+                    return verbatim_block(block, attrs, KEY_BLOCK_KEPT);
+                }
+                Err(error) => return Err(error),
+            }
         }
-        Value::Structure(_) => {
-            let (algorithm, stored) = transparent_import(format, private, material)?;
+        Value::Structure(fields) => {
+            let imported = transparent_import(format, private, material);
+            let (algorithm, stored) = match imported {
+                Ok(imported) => imported,
+                // A transparent key the server does not use (another
+                // algorithm, another size, numbers it cannot check) is kept
+                // as it came; one that lacks a field or holds a field of the
+                // wrong type is malformed.
+                Err(error)
+                    if error.reason != ResultReason::MissingData
+                        && fields.iter().all(|field| {
+                            matches!(
+                                field.value,
+                                Value::BigInteger(_) | Value::Enumeration(_) | Value::ByteString(_)
+                            )
+                        }) =>
+                {
+                    return verbatim_block(block, attrs, KEY_BLOCK_KEPT);
+                }
+                Err(error) => return Err(error),
+            };
             let facts = KeyFacts {
                 kmip_algorithm: super::values::kmip_algorithm(algorithm).unwrap_or(algorithm::RSA),
                 bits: algorithm.key_bits(),
@@ -198,6 +242,7 @@ fn asymmetric_block(block: &Item, attrs: &[Item], private: bool) -> Result<Regis
     // came, or the transparent structure again); keys the server generates
     // carry no such label.
     labels.insert(LABEL_KEY_FORMAT.to_owned(), format.to_string());
+    labels.extend([registered_digest(block, format)?]);
     Ok(Registered {
         material: stored,
         algorithm: facts.usable,
@@ -327,9 +372,14 @@ impl Context<'_> {
             Some(Value::ByteString(bytes)) => bytes,
             _ => return Err(KmipError::missing("Certificate Value")),
         };
-        let mut labels = BTreeMap::new();
+        let mut labels = BTreeMap::from([kept::digest_label(None, value)]);
         let algorithm = if certificate_kind == certificate_type::X509 {
-            asymmetric::import_certificate(value)?
+            let (algorithm, common_name) = asymmetric::import_certificate(value)?;
+            labels.insert(LABEL_CERTIFICATE_LENGTH.to_owned(), value.len().to_string());
+            if let Some(common_name) = common_name {
+                labels.insert(LABEL_CERTIFICATE_SUBJECT_CN.to_owned(), common_name);
+            }
+            algorithm
         } else {
             labels.insert(
                 LABEL_CERTIFICATE_TYPE.to_owned(),

@@ -25,6 +25,8 @@ pub(super) mod algorithm {
     pub const ECDSA: u32 = 0x06;
     pub const HMAC_SHA256: u32 = 0x09;
     pub const BLOWFISH: u32 = 0x10;
+    pub const CHACHA20: u32 = 0x1C;
+    pub const CHACHA20_POLY1305: u32 = 0x1E;
     pub const EC: u32 = 0x1A;
 }
 

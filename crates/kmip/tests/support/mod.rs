@@ -33,20 +33,20 @@ pub fn keystore(dir: &std::path::Path) -> Keystore {
 }
 
 pub fn session(tenant: &str) -> Session {
-    Session {
-        caller: Caller {
+    Session::new(
+        Caller {
             principal: format!("test:{tenant}"),
             remote: None,
         },
-        scope: TenantScope::Only(vec![tenant.to_owned()]),
-        tenant: tenant.to_owned(),
-        rights: Rights {
+        TenantScope::Only(vec![tenant.to_owned()]),
+        tenant.to_owned(),
+        Rights {
             read_metadata: true,
             read_material: true,
             manage_keys: true,
             read_secret_data: true,
         },
-    }
+    )
 }
 
 pub fn request(major: i32, minor: i32, items: Vec<(u32, Vec<Item>)>) -> Item {
@@ -242,15 +242,8 @@ pub fn got_material(response: &Item, tag: Tag) -> Value {
         .unwrap_or_else(|| panic!("no key material in {response:?}"))
 }
 
-/// A Register payload for a public (object type 3) or private (4) key: a
-/// Key Block with format, material and, when given, algorithm and length.
-pub fn register_key(
-    object: u32,
-    format: u32,
-    material: Value,
-    algorithm_and_length: Option<(u32, i32)>,
-    name: &str,
-) -> Vec<Item> {
+/// A Key Block with format, material and, when given, algorithm and length.
+pub fn key_block(format: u32, material: Value, algorithm_and_length: Option<(u32, i32)>) -> Item {
     let mut block = vec![
         Item::new(Tag::KEY_FORMAT_TYPE, Value::Enumeration(format)),
         Item::structure(Tag::KEY_VALUE, vec![Item::new(Tag::KEY_MATERIAL, material)]),
@@ -262,6 +255,33 @@ pub fn register_key(
         ));
         block.push(Item::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(length)));
     }
+    Item::structure(Tag::KEY_BLOCK, block)
+}
+
+/// A Revoke payload for `id` with Revocation Reason Code `code`.
+pub fn revoke(id: &str, code: u32) -> Vec<Item> {
+    vec![
+        uid(id),
+        Item::structure(
+            Tag::REVOCATION_REASON,
+            vec![Item::new(
+                Tag::REVOCATION_REASON_CODE,
+                Value::Enumeration(code),
+            )],
+        ),
+    ]
+}
+
+/// A Register payload for a public (object type 3) or private (4) key: a
+/// Key Block with format, material and, when given, algorithm and length.
+pub fn register_key(
+    object: u32,
+    format: u32,
+    material: Value,
+    algorithm_and_length: Option<(u32, i32)>,
+    name: &str,
+) -> Vec<Item> {
+    let block = key_block(format, material, algorithm_and_length);
     let tag = if object == 4 {
         Tag::PRIVATE_KEY
     } else {
@@ -279,7 +299,7 @@ pub fn register_key(
                 ]),
             )],
         ),
-        Item::structure(tag, vec![Item::structure(Tag::KEY_BLOCK, block)]),
+        Item::structure(tag, vec![block]),
     ]
 }
 
