@@ -2916,3 +2916,112 @@ fn answers_that_carry_key_material_or_plaintext_are_wiped_when_dropped() {
         &ttlv::encode(&decrypt),
     ));
 }
+
+#[test]
+fn mac_and_mac_verify_use_a_registered_hmac_sha256_key() {
+    use hmac::Mac as _;
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let v = (1, 4);
+    let key = [0x0B_u8; 32];
+    let registered = call(
+        &keystore,
+        &session,
+        v,
+        operation::REGISTER,
+        vec![
+            Item::new(Tag::OBJECT_TYPE, Value::Enumeration(2)),
+            Item::structure(Tag::TEMPLATE_ATTRIBUTE, vec![name_attribute("mac-key")]),
+            Item::structure(
+                Tag::SYMMETRIC_KEY,
+                // Raw, HMAC-SHA256 (0x09), 256 bits.
+                vec![key_block(
+                    1,
+                    Value::ByteString(key.to_vec().into()),
+                    Some((0x09, 256)),
+                )],
+            ),
+        ],
+    );
+    assert_eq!(status(&registered), 0, "{registered:?}");
+    let id = payload_uid(&registered);
+    let activated = call(&keystore, &session, v, operation::ACTIVATE, vec![uid(&id)]);
+    assert_eq!(status(&activated), 0, "{activated:?}");
+
+    let data = b"what the MAC covers".to_vec();
+    let mac = call(
+        &keystore,
+        &session,
+        v,
+        operation::MAC,
+        vec![
+            uid(&id),
+            Item::new(Tag::DATA, Value::ByteString(data.clone().into())),
+        ],
+    );
+    assert_eq!(status(&mac), 0, "{mac:?}");
+    let mut expected = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    expected.update(&data);
+    let mac_data = payload_bytes(&mac, Tag::MAC_DATA);
+    assert_eq!(mac_data, expected.finalize().into_bytes().to_vec());
+
+    let verify = |mac_data: Vec<u8>| {
+        let answer = call(
+            &keystore,
+            &session,
+            v,
+            operation::MAC_VERIFY,
+            vec![
+                uid(&id),
+                Item::new(Tag::DATA, Value::ByteString(data.clone().into())),
+                Item::new(Tag::MAC_DATA, Value::ByteString(mac_data.into())),
+            ],
+        );
+        assert_eq!(status(&answer), 0, "{answer:?}");
+        answer
+            .child(Tag::RESPONSE_PAYLOAD)
+            .and_then(|payload| payload.child(Tag::VALIDITY_INDICATOR))
+            .map(|item| item.value.clone())
+    };
+    // Validity Indicator: 1 Valid, 2 Invalid.
+    assert_eq!(verify(mac_data.clone()), Some(Value::Enumeration(1)));
+    let mut altered = mac_data;
+    altered[0] ^= 1;
+    assert_eq!(verify(altered), Some(Value::Enumeration(2)));
+}
+
+#[test]
+fn rekey_gives_a_symmetric_key_new_material_under_the_same_identifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = keystore(dir.path());
+    let session = session("alpha");
+    let v = (1, 4);
+    let created = call(
+        &keystore,
+        &session,
+        v,
+        operation::CREATE,
+        create_aes_v1("rekeyed"),
+    );
+    let id = payload_uid(&created);
+    let activated = call(&keystore, &session, v, operation::ACTIVATE, vec![uid(&id)]);
+    assert_eq!(status(&activated), 0, "{activated:?}");
+    let before = got_material(
+        &call(&keystore, &session, v, operation::GET, vec![uid(&id)]),
+        Tag::SYMMETRIC_KEY,
+    );
+
+    let rekeyed = call(&keystore, &session, v, operation::REKEY, vec![uid(&id)]);
+    assert_eq!(status(&rekeyed), 0, "{rekeyed:?}");
+    assert_eq!(payload_uid(&rekeyed), id);
+    let after = got_material(
+        &call(&keystore, &session, v, operation::GET, vec![uid(&id)]),
+        Tag::SYMMETRIC_KEY,
+    );
+    let Value::ByteString(after_bytes) = &after else {
+        panic!("key material is not bytes: {after:?}");
+    };
+    assert_eq!(after_bytes.len(), 32);
+    assert_ne!(before, after, "Re-key kept the old material");
+}
