@@ -217,6 +217,10 @@ impl Context<'_> {
 
     /// Counts a use of `amount` bytes down from the key's Usage Limits
     /// (Permission Denied once they are reached), before the key is used.
+    /// Only keys with Usage Limits write here: a commit of its own, which
+    /// an Encrypt answered on the connection's task (a quick read) waits
+    /// for there, holding that async worker meanwhile. Clients that set
+    /// Usage Limits trade that for the count.
     fn count_use(&self, meta: &ObjectMeta, amount: usize) -> Result<(), KmipError> {
         let Some(left) = kept::usage_after(meta, amount)? else {
             return Ok(());
