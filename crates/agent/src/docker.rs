@@ -1,7 +1,7 @@
 //! A small client of the Docker engine API, over its Unix socket: the agent
 //! asks it which containers are mounting a volume, and what a Swarm service
 //! runs, to tell the key manager which workloads it acts for
-//! ([`WorkloadClaim`]). The key manager checks those claims against its
+//! (`api::policies::WorkloadClaim`). The key manager checks those claims against its
 //! policies; without them nothing is released (deny by default).
 //!
 //! Requests are HTTP/1.0 `GET`s (one connection each, the answer read to the
@@ -17,8 +17,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use api::policies::WorkloadClaim;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Where the Docker engine listens unless told otherwise.
@@ -35,27 +36,6 @@ const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
 
 /// Label Docker Compose puts on a service's containers.
 const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
-
-/// One workload the node acts for, as the key manager's
-/// `POST /v1/volumes/{name}/acquire` and `POST /v1/secrets/{ref}/deliver`
-/// take it (`docs/api.md`, "Policies").
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct WorkloadClaim {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub container_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub container_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image_digest: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub repo_digests: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub container_labels: BTreeMap<String, String>,
-}
 
 /// Why the engine could not tell the agent what runs.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +81,11 @@ pub enum DockerError {
         /// What was wrong.
         detail: String,
     },
+}
+
+/// A Docker engine that could not say what runs: nothing is released.
+pub(crate) fn unavailable(error: DockerError) -> plugin::DriverError {
+    plugin::DriverError::new(plugin::ErrorKind::Unavailable, error.to_string())
 }
 
 /// A client of the engine at one socket.

@@ -24,8 +24,8 @@ pub enum AgentError {
     Http {
         /// What was being done.
         what: &'static str,
-        /// The HTTP client's error.
-        source: reqwest::Error,
+        /// The client's error ([`api::ClientError::Unreachable`]).
+        source: api::ClientError,
     },
     /// The server refused the request.
     #[error("the server refused to {what} ({status}): {message}")]
@@ -97,10 +97,52 @@ pub enum AgentError {
         /// The length asked for.
         seconds: u32,
     },
-    /// The HTTPS client could not be set up.
-    #[error("cannot set up the HTTPS client: {source}")]
+    /// The HTTPS client could not be set up, or the request not made.
+    #[error("could not {what}: {source}")]
     Client {
-        /// The HTTP client's error.
-        source: reqwest::Error,
+        /// What was being done.
+        what: &'static str,
+        /// The client's error.
+        source: api::ClientError,
     },
+}
+
+/// Reported instead of a transport failure when the server refuses the node's
+/// certificate as revoked in the TLS handshake.
+const REVOKED_IN_HANDSHAKE: &str = "the server refused this node's certificate as revoked during \
+     the TLS handshake (the node was decommissioned); join it again with a new join token";
+
+impl AgentError {
+    /// The agent's error for a failed call of the API made to `what`. A server
+    /// that refuses this node's certificate in the TLS handshake as revoked
+    /// (the node was decommissioned: what a new connection meets instead of
+    /// the 401 a kept one gets) refuses the node as surely as a 401 does, and
+    /// is reported as one.
+    pub(crate) fn from_api(what: &'static str, error: api::ClientError) -> AgentError {
+        match error {
+            api::ClientError::Unreachable(unreachable)
+                if unreachable.transport() == api::Transport::CertificateRevoked =>
+            {
+                AgentError::Refused {
+                    what,
+                    status: 401,
+                    message: REVOKED_IN_HANDSHAKE.to_owned(),
+                }
+            }
+            source @ api::ClientError::Unreachable(_) => AgentError::Http { what, source },
+            api::ClientError::Refused {
+                status, message, ..
+            } => AgentError::Refused {
+                what,
+                status,
+                message,
+            },
+            api::ClientError::BadAnswer { detail } => AgentError::BadAnswer { what, detail },
+            error @ api::ClientError::AnswerTooLarge { .. } => AgentError::BadAnswer {
+                what,
+                detail: error.to_string(),
+            },
+            source => AgentError::Client { what, source },
+        }
+    }
 }

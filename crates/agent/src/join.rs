@@ -3,13 +3,12 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::AgentError;
 use crate::files::{IdentityFiles, NodeState};
-use crate::http::{MAX_BUNDLE_BYTES, base_url, pinned_client, send_json, unverified_client};
+use crate::shared::{CLIENT_SETTINGS, connect};
 
 /// What `agent join` needs.
 pub struct JoinOptions {
@@ -23,25 +22,23 @@ pub struct JoinOptions {
     pub name: Option<String>,
 }
 
-/// A certificate the server issued (answer to join and renew).
-#[derive(Deserialize)]
-pub(crate) struct IssuedCertificate {
-    pub(crate) node_id: String,
-    pub(crate) name: String,
-    pub(crate) role: String,
-    pub(crate) tenant: String,
-    pub(crate) cert_pem: String,
-    pub(crate) ca_pem: String,
-    pub(crate) serial: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub(crate) not_after: OffsetDateTime,
-}
-
-#[derive(Serialize)]
-struct JoinBody<'a> {
-    token: &'a str,
-    csr_pem: &'a str,
-    name: &'a str,
+/// `https://HOST:PORT` from `HOST:PORT` or `https://HOST:PORT`.
+pub(crate) fn base_url(address: &str) -> Result<String, AgentError> {
+    let address = address.trim().trim_end_matches('/');
+    let host_port = address.strip_prefix("https://").unwrap_or(address);
+    let valid = !host_port.is_empty()
+        && !host_port.contains('/')
+        && !host_port.contains("://")
+        && host_port
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if valid {
+        Ok(format!("https://{host_port}"))
+    } else {
+        Err(AgentError::BadAddress {
+            address: address.to_owned(),
+        })
+    }
 }
 
 /// The host name, reduced to the characters a node name may hold.
@@ -78,29 +75,19 @@ pub async fn join(options: &JoinOptions) -> Result<NodeState, AgentError> {
     let base = base_url(&options.server)?;
 
     let what = "fetch the CA bundle";
-    let response = unverified_client()?
-        .get(format!("{base}/v1/ca"))
-        .send()
+    let address = api::Url::parse(&base).map_err(|_| AgentError::BadAddress {
+        address: base.clone(),
+    })?;
+    let bundle = api::client::fetch_ca_bundle_unverified(&address, &CLIENT_SETTINGS)
         .await
-        .map_err(|source| AgentError::Http { what, source })?;
-    let status = response.status();
-    let bundle = response
-        .bytes()
-        .await
-        .map_err(|source| AgentError::Http { what, source })?;
-    if !status.is_success() || bundle.len() > MAX_BUNDLE_BYTES {
-        return Err(AgentError::BadAnswer {
-            what,
-            detail: format!("status {status}, {} bytes", bundle.len()),
-        });
-    }
+        .map_err(|error| AgentError::from_api(what, error))?;
     if !token.matches_bundle(&bundle) {
         return Err(AgentError::CaMismatch {
             expected: hex::encode(token.ca_digest()),
             found: hex::encode(pki::bundle_digest(&bundle)),
         });
     }
-    let bundle = String::from_utf8(bundle.to_vec()).map_err(|_| AgentError::BadAnswer {
+    let bundle = String::from_utf8(bundle).map_err(|_| AgentError::BadAnswer {
         what,
         detail: "the bundle is not text".to_owned(),
     })?;
@@ -108,23 +95,20 @@ pub async fn join(options: &JoinOptions) -> Result<NodeState, AgentError> {
 
     let name = options.name.clone().unwrap_or_else(host_name);
     let request = pki::node_key_request(&name)?;
-    let client = pinned_client(&bundle, None)?;
-    let issued: IssuedCertificate = send_json(
-        client
-            .post(format!("{base}/v1/nodes/join"))
-            .json(&JoinBody {
-                token: &options.token,
-                csr_pem: &request.csr_pem,
-                name: &name,
-            }),
-        "join",
-    )
-    .await?;
+    let client = connect(&base, &bundle, None)?;
+    let issued = client
+        .send(&api::nodes::Join(&api::nodes::JoinRequest {
+            token: api::SecretString::from_str_copy(&options.token),
+            csr_pem: request.csr_pem.clone(),
+            name: Some(name),
+        }))
+        .await
+        .map_err(|error| AgentError::from_api("join", error))?;
     let state = NodeState {
         server: base,
         node_id: issued.node_id,
         name: issued.name,
-        role: issued.role,
+        role: issued.role.as_str().to_owned(),
         tenant: issued.tenant,
         serial: issued.serial,
         issued_at: OffsetDateTime::now_utc(),
@@ -133,7 +117,26 @@ pub async fn join(options: &JoinOptions) -> Result<NodeState, AgentError> {
     files.create_dir()?;
     // The bundle checked against the token is the one pinned, whatever the answer says.
     files.store(&request.key_pem, &issued.cert_pem, &bundle, &state)?;
-    drop(issued.ca_pem);
     tracing::info!(node_id = %state.node_id, tenant = %state.tenant, "joined");
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            base_url("127.0.0.1:8200").ok().as_deref(),
+            Some("https://127.0.0.1:8200")
+        );
+        assert_eq!(
+            base_url("https://h:1/").ok().as_deref(),
+            Some("https://h:1")
+        );
+        for bad in ["", "h", "http://h:1", "h:x", "https://h:1/path", ":1"] {
+            assert!(base_url(bad).is_err(), "{bad}");
+        }
+    }
 }

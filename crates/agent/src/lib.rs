@@ -3,17 +3,22 @@
 //! ([`IdentityFiles`]), and while it runs ([`run`]) renews its short-lived node
 //! certificate with a new key each time and reports liveness to the server.
 //!
-//! The agent knows the server only through its HTTPS API; it knows nothing of SQL.
+//! The agent knows the server only through its HTTPS API, whose shapes and
+//! client are the `api` crate's; it knows nothing of SQL.
 //! The protocol and file layout are in docs/identity.md.
 #![forbid(unsafe_code)]
 
 mod docker;
+mod driver;
 mod error;
 mod files;
-mod http;
 mod join;
 mod run;
 mod secret_volumes;
+mod shared;
+mod swarm;
+#[cfg(test)]
+mod testing;
 mod volumes;
 
 pub use docker::{DEFAULT_DOCKER_SOCKET, DockerError};

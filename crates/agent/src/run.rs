@@ -3,19 +3,18 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng as _;
-use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::AgentError;
-use crate::files::{AgentStatus, IdentityFiles, NodeState};
-use crate::http::{pinned_client, send_json};
-use crate::join::IssuedCertificate;
+use crate::files::{IdentityFiles, NodeState};
+use crate::shared::{Shared, connect};
+use crate::volumes::{Fence, Leases};
 
 /// Default interval of liveness reports.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
@@ -35,67 +34,6 @@ pub struct RunOptions {
     pub heartbeat_interval: Duration,
     /// Serve Docker's volume plugin with these settings (`None`: identity only).
     pub volumes: Option<crate::VolumeOptions>,
-}
-
-/// State the tasks share.
-pub(crate) struct Shared {
-    files: IdentityFiles,
-    /// The client presenting the current certificate. Renewal replaces it; requests
-    /// in flight keep the clone (and connection) they started with.
-    client: RwLock<reqwest::Client>,
-    state: Mutex<NodeState>,
-    status: Mutex<AgentStatus>,
-    /// SHA-256 (hex) of the pinned CA bundle.
-    ca_digest: Mutex<String>,
-    /// Wakes the renewal task early: the server's bundle changed (CA rotation).
-    renew_now: tokio::sync::Notify,
-    /// The Docker engine, asked which containers a volume or secret is for.
-    docker: crate::docker::DockerClient,
-}
-
-impl Shared {
-    /// The HTTPS client presenting the node's current certificate.
-    pub(crate) fn http(&self) -> reqwest::Client {
-        self.client()
-    }
-
-    /// The server's base address, `https://HOST:PORT`.
-    pub(crate) fn server(&self) -> String {
-        self.state().server
-    }
-
-    /// The Docker engine of this host.
-    pub(crate) fn docker(&self) -> &crate::docker::DockerClient {
-        &self.docker
-    }
-
-    /// The data directory.
-    pub(crate) fn data_dir(&self) -> &std::path::Path {
-        self.files.dir()
-    }
-
-    fn client(&self) -> reqwest::Client {
-        self.client
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn state(&self) -> NodeState {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Updates the status and writes it (under the lock, so writes do not interleave).
-    pub(crate) fn update_status(&self, change: impl FnOnce(&mut AgentStatus)) {
-        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
-        change(&mut status);
-        if let Err(error) = self.files.store_status(&status) {
-            tracing::warn!(%error, "could not write status.json");
-        }
-    }
 }
 
 /// Whether an error means the server refuses this node for good.
@@ -126,23 +64,18 @@ pub async fn run(
         dir: options.data_dir.clone(),
     })?;
     let (key, cert, ca) = files.load_pem()?;
-    let client = pinned_client(&ca, Some((&cert, &key)))?;
-    let status = AgentStatus {
-        serial: state.serial.clone(),
-        ..AgentStatus::default()
-    };
-    let shared = Arc::new(Shared {
+    let client = connect(&state.server, &ca, Some((&cert, &key)))?;
+    let docker_socket = options.volumes.as_ref().map_or_else(
+        || PathBuf::from(crate::DEFAULT_DOCKER_SOCKET),
+        |volumes| volumes.docker_socket.clone(),
+    );
+    let shared = Arc::new(Shared::new(
         files,
-        client: RwLock::new(client),
-        state: Mutex::new(state),
-        status: Mutex::new(status),
-        ca_digest: Mutex::new(hex::encode(pki::bundle_digest(ca.as_bytes()))),
-        renew_now: tokio::sync::Notify::new(),
-        docker: crate::docker::DockerClient::new(options.volumes.as_ref().map_or_else(
-            || PathBuf::from(crate::DEFAULT_DOCKER_SOCKET),
-            |volumes| volumes.docker_socket.clone(),
-        )),
-    });
+        Arc::new(client),
+        state,
+        hex::encode(pki::bundle_digest(ca.as_bytes())),
+        docker_socket,
+    ));
     shared.update_status(|_| {});
     tracing::info!(node_id = %shared.state().node_id, "agent running");
 
@@ -158,7 +91,7 @@ pub async fn run(
     if let Some(volumes) = &options.volumes {
         let driver = crate::volumes::CryptainerDriver::new(Arc::clone(&shared), volumes)?;
         leases = Some(driver.leases());
-        let driver = crate::secret_volumes::AgentDriver::new(
+        let driver = crate::driver::AgentDriver::new(
             driver,
             crate::secret_volumes::SecretVolumes::new(Arc::clone(&shared), &volumes.run_dir)?,
         );
@@ -171,9 +104,9 @@ pub async fn run(
                 },
             )?,
         );
-        plugin.set_secret_provider(Arc::new(crate::secret_volumes::SwarmSecrets::new(
-            Arc::clone(&shared),
-        )));
+        plugin.set_secret_provider(Arc::new(crate::swarm::SwarmSecrets::new(Arc::clone(
+            &shared,
+        ))));
         // Volumes still mounted from before a restart are taken back (or
         // fenced, or forgotten) before Docker is served again.
         let in_use = plugin.mounted();
@@ -224,12 +157,7 @@ pub async fn run(
     // their engines would otherwise serve them on with nobody fencing them
     // while another node takes them.
     if let (Err(error), Some(leases)) = (&outcome, &leases) {
-        if let Some(reason) = refusal_fences_volumes(error) {
-            let fenced = leases.fence_all(&reason).await;
-            if !fenced.is_empty() {
-                tracing::error!(?fenced, "volumes fenced: the key manager refuses this node");
-            }
-        }
+        fence_if_refused(error, leases).await;
     }
     let _ = stop.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -244,6 +172,20 @@ pub async fn run(
         tracing::warn!("some tasks did not finish within the shutdown grace period");
     }
     outcome
+}
+
+/// Fences every volume mounted here when `error`, which ended a task of the
+/// agent, says the server refuses this node for good; returns the volumes
+/// fenced.
+async fn fence_if_refused<M: Fence>(error: &AgentError, leases: &Leases<M>) -> Vec<String> {
+    let Some(reason) = refusal_fences_volumes(error) else {
+        return Vec::new();
+    };
+    let fenced = leases.fence_all(&reason).await;
+    if !fenced.is_empty() {
+        tracing::error!(?fenced, "volumes fenced: the key manager refuses this node");
+    }
+    fenced
 }
 
 /// Sleeps for `duration` unless asked to stop first; `true` means stop.
@@ -275,7 +217,7 @@ async fn renew_loop(
             stop = sleep_or_stop(delay, &mut stopped) => if stop {
                 return Ok(());
             },
-            () = shared.renew_now.notified() => {
+            () = shared.renew_now().notified() => {
                 tracing::info!("the server's CA bundle changed; renewing now");
             }
         }
@@ -313,26 +255,22 @@ async fn renew_loop(
     }
 }
 
-#[derive(Serialize)]
-struct RenewBody<'a> {
-    csr_pem: &'a str,
-}
-
 /// One renewal: a new key, a CSR, the new certificate stored and put to use.
 async fn renew_once(shared: &Shared) -> Result<String, AgentError> {
     let state = shared.state();
     let request = pki::node_key_request(&state.name)?;
-    let issued: IssuedCertificate = send_json(
-        shared
-            .client()
-            .post(format!("{}/v1/nodes/renew", state.server))
-            .json(&RenewBody {
-                csr_pem: &request.csr_pem,
-            }),
-        "renew the node certificate",
-    )
-    .await?;
-    let client = pinned_client(&issued.ca_pem, Some((&issued.cert_pem, &request.key_pem)))?;
+    let issued = shared
+        .api()
+        .renew_certificate(&api::nodes::RenewRequest {
+            csr_pem: request.csr_pem.clone(),
+        })
+        .await
+        .map_err(|error| AgentError::from_api("renew the node certificate", error))?;
+    let client = connect(
+        &state.server,
+        &issued.ca_pem,
+        Some((&issued.cert_pem, &request.key_pem)),
+    )?;
     let renewed = NodeState {
         serial: issued.serial.clone(),
         issued_at: OffsetDateTime::now_utc(),
@@ -340,13 +278,13 @@ async fn renew_once(shared: &Shared) -> Result<String, AgentError> {
         ..state
     };
     shared
-        .files
+        .files()
         .store(&request.key_pem, &issued.cert_pem, &issued.ca_pem, &renewed)?;
-    *shared
-        .client
-        .write()
-        .unwrap_or_else(PoisonError::into_inner) = client;
-    *shared.state.lock().unwrap_or_else(PoisonError::into_inner) = renewed;
+    shared.renewed(
+        Arc::new(client),
+        renewed,
+        hex::encode(pki::bundle_digest(issued.ca_pem.as_bytes())),
+    );
     Ok(issued.serial)
 }
 
@@ -354,12 +292,12 @@ async fn renew_once(shared: &Shared) -> Result<String, AgentError> {
 /// server says `renew` when this node's batch comes; a server that does not
 /// batch only serves the bundle digest, and a digest other than the pinned one
 /// means the CA changed.
-fn should_renew(answer: &serde_json::Value, pinned: &str) -> bool {
-    match answer.get("renew").and_then(serde_json::Value::as_bool) {
+fn should_renew(answer: &api::nodes::Heartbeat, pinned: &str) -> bool {
+    match answer.renew {
         Some(renew) => renew,
         None => answer
-            .get("ca_digest")
-            .and_then(serde_json::Value::as_str)
+            .ca_digest
+            .as_deref()
             .is_some_and(|served| served != pinned),
     }
 }
@@ -370,24 +308,18 @@ async fn heartbeat_loop(
     interval: Duration,
 ) -> Result<(), AgentError> {
     loop {
-        let server = shared.state().server;
-        let answer: Result<serde_json::Value, AgentError> = send_json(
-            shared.client().post(format!("{server}/v1/nodes/heartbeat")),
-            "report liveness",
-        )
-        .await;
+        let answer = shared
+            .api()
+            .heartbeat()
+            .await
+            .map_err(|error| AgentError::from_api("report liveness", error));
         match answer {
             Ok(answer) => {
                 shared.update_status(|status| {
                     status.heartbeats_ok = status.heartbeats_ok.saturating_add(1);
                 });
-                let pinned = shared
-                    .ca_digest
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone();
-                if should_renew(&answer, &pinned) {
-                    shared.renew_now.notify_one();
+                if should_renew(&answer, &shared.ca_digest()) {
+                    shared.renew_now().notify_one();
                 }
             }
             Err(error) => {
@@ -434,21 +366,108 @@ mod tests {
         assert_eq!(refusal_fences_volumes(&unavailable), None);
     }
 
+    use crate::testing::{Behaviour, FakeMount, InProcessServer, fenced_at, shared};
+    use crate::volumes::{LeaseTiming, take_lease};
+
+    /// A node with volumes `names` mounted, their leases kept.
+    async fn node_with(
+        names: &[&str],
+    ) -> (
+        Arc<InProcessServer>,
+        Arc<Shared>,
+        Arc<Leases<FakeMount>>,
+        Vec<watch::Receiver<Option<tokio::time::Instant>>>,
+        tempfile::TempDir,
+    ) {
+        let server = InProcessServer::new();
+        let (shared, dir) = shared(Arc::clone(&server));
+        let timing = LeaseTiming::new(60).unwrap();
+        let leases = Arc::new(Leases::new(Arc::clone(&shared), timing));
+        let mut fenced = Vec::new();
+        for name in names {
+            server.add_volume(name, None);
+            let (_, _, sent) = take_lease(shared.api().as_ref(), name, Vec::new(), timing)
+                .await
+                .unwrap();
+            let (volume, receiver) = FakeMount::new(&dir.path().join(name));
+            leases.track((*name).to_owned(), volume, sent);
+            fenced.push(receiver);
+        }
+        (server, shared, leases, fenced, dir)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_decommissioned_node_fences_every_mounted_volume() {
+        let refusals = [
+            Behaviour::Refuse(
+                api::ErrorCode::Unauthenticated,
+                "node 'node-1' was decommissioned; its certificates are refused".to_owned(),
+            ),
+            Behaviour::RevokedInHandshake,
+        ];
+        for refusal in refusals {
+            let (server, shared, leases, mut fenced, _dir) = node_with(&["a", "b"]).await;
+            server.heartbeats(refusal.clone());
+            let (_stop, stopped) = watch::channel(false);
+            let ended = heartbeat_loop(Arc::clone(&shared), stopped, Duration::from_secs(30)).await;
+            let error = ended.expect_err("a refused node stops");
+            assert!(error.to_string().contains("decommissioned"), "{error}");
+            let mut volumes = fence_if_refused(&error, &leases).await;
+            volumes.sort();
+            assert_eq!(volumes, ["a", "b"], "{refusal:?}");
+            for receiver in &mut fenced {
+                // At once: no lease had to run out first.
+                assert_eq!(fenced_at(receiver).await, Some(tokio::time::Instant::now()));
+            }
+            let status = shared.status();
+            assert!(
+                status
+                    .fenced_volumes
+                    .values()
+                    .all(|reason| reason.contains("refuses this node")),
+                "{status:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_manager_out_of_reach_does_not_fence_through_liveness() {
+        let (server, shared, leases, fenced, _dir) = node_with(&["a"]).await;
+        server.heartbeats(Behaviour::Unreachable);
+        let (_stop, stopped) = watch::channel(false);
+        // Reports at 0, 30, 60 and 90 s all fail; the loop goes on.
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(95),
+            heartbeat_loop(Arc::clone(&shared), stopped, Duration::from_secs(30)),
+        )
+        .await;
+        assert!(outcome.is_err(), "the liveness task stopped: {outcome:?}");
+        assert_eq!(shared.status().heartbeats_failed, 4);
+        // Renewals, not liveness, decide about the leases.
+        assert!(leases.is_mounted("a"));
+        assert_eq!(*fenced[0].borrow(), None);
+    }
+
     #[test]
     fn renews_when_the_server_says_so_or_its_bundle_changed() {
         let pinned = "aa";
-        let answer = |value: serde_json::Value| should_renew(&value, pinned);
-        assert!(answer(
-            serde_json::json!({"ca_digest": "bb", "renew": true})
-        ));
+        let answer = |ca_digest: Option<&str>, renew: Option<bool>| {
+            let heartbeat = api::nodes::Heartbeat {
+                node_id: "node-1".to_owned(),
+                state: api::nodes::NodeState::Active,
+                cert_serial: "01".to_owned(),
+                ca_digest: ca_digest.map(str::to_owned),
+                renew,
+            };
+            should_renew(&heartbeat, pinned)
+        };
+        assert!(answer(Some("bb"), Some(true)));
         // Not this node's batch yet, though the bundle changed.
-        assert!(!answer(
-            serde_json::json!({"ca_digest": "bb", "renew": false})
-        ));
+        assert!(!answer(Some("bb"), Some(false)));
         // A server without batches: the digest decides.
-        assert!(answer(serde_json::json!({"ca_digest": "bb"})));
-        assert!(!answer(serde_json::json!({"ca_digest": "aa"})));
-        assert!(!answer(serde_json::json!({})));
+        assert!(answer(Some("bb"), None));
+        assert!(!answer(Some("aa"), None));
+        assert!(!answer(None, None));
     }
 
     #[test]

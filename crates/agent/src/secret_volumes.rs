@@ -1,8 +1,7 @@
 //! Secret volumes: `docker volume create -d cryptainer --opt type=secrets
 //! --opt secrets=db-password,api-key --opt uid=999 NAME` defines a volume
-//! whose files are secrets of the key manager, and the driver Docker talks to
-//! ([`AgentDriver`]), which sends each volume to its kind: secret volumes
-//! here, encrypted volumes to [`CryptainerDriver`].
+//! whose files are secrets of the key manager (`crate::driver::AgentDriver`
+//! sends such volumes here).
 //!
 //! * Create checks the options and keeps the definition (secret names,
 //!   owner, mode; nothing secret) in `<data-dir>/secret-volumes/NAME.json`,
@@ -27,17 +26,15 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::Engine as _;
-use plugin::{DriverError, ErrorKind, SecretFuture, SecretRequest, SecretValue, Volume};
+use api::NodeApi;
+use api::policies::WorkloadClaim;
+use api::secrets::DeliverRequest;
+use plugin::{DriverError, ErrorKind, Volume};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::AgentError;
-use crate::docker::{DockerError, SwarmTask, WorkloadClaim};
-use crate::http::send_json;
-use crate::run::Shared;
-use crate::volumes::CryptainerDriver;
+use crate::shared::Shared;
 
 /// Most secrets one volume may hold.
 const MAX_SECRETS: usize = 64;
@@ -75,13 +72,8 @@ fn internal(message: impl std::fmt::Display) -> DriverError {
     DriverError::new(ErrorKind::Internal, message.to_string())
 }
 
-/// A Docker engine that could not say what runs: nothing is released.
-pub(crate) fn docker_unavailable(error: DockerError) -> DriverError {
-    DriverError::new(ErrorKind::Unavailable, error.to_string())
-}
-
 /// Whether `name` is a secret name the agent can also use as a file name.
-fn check_secret_name(name: &str) -> Result<(), DriverError> {
+pub(crate) fn check_secret_name(name: &str) -> Result<(), DriverError> {
     let valid = !name.is_empty()
         && name.len() <= MAX_NAME
         && !name.starts_with('.')
@@ -183,47 +175,38 @@ fn parse_definition(
     })
 }
 
-/// The key manager's answer to `deliver`.
-#[derive(Deserialize)]
-struct Delivered {
-    value: Zeroizing<String>,
-}
-
-/// Has the key manager deliver `secret` for `claims`; the refusal names the
-/// secret and the reason.
+/// Has the key manager deliver `secret` for `claims` through `api`; the
+/// refusal names the secret and the reason. The value comes back in wiped
+/// memory.
 pub(crate) async fn deliver(
-    shared: &Shared,
+    api: &dyn NodeApi,
     secret: &str,
-    claims: &[WorkloadClaim],
+    claims: Vec<WorkloadClaim>,
 ) -> Result<Zeroizing<Vec<u8>>, DriverError> {
-    let delivered: Delivered = send_json(
-        shared
-            .http()
-            .post(format!("{}/v1/secrets/{secret}/deliver", shared.server()))
-            .json(&json!({ "workloads": claims })),
-        "deliver the secret",
-    )
-    .await
-    .map_err(|error| {
-        let kind = match &error {
-            AgentError::Refused {
-                status: 401 | 403, ..
-            } => ErrorKind::Refused,
-            AgentError::Refused { status: 404, .. } => ErrorKind::NotFound,
-            AgentError::Http { .. } => ErrorKind::Unavailable,
-            _ => ErrorKind::Internal,
-        };
-        DriverError::new(kind, format!("secret '{secret}': {error}"))
+    let request = DeliverRequest {
+        tenant: None,
+        workloads: claims,
+    };
+    let delivered = api
+        .deliver_secret(secret, &request)
+        .await
+        .map_err(|error| {
+            let error = AgentError::from_api("deliver the secret", error);
+            let kind = match &error {
+                AgentError::Refused {
+                    status: 401 | 403, ..
+                } => ErrorKind::Refused,
+                AgentError::Refused { status: 404, .. } => ErrorKind::NotFound,
+                AgentError::Http { .. } => ErrorKind::Unavailable,
+                _ => ErrorKind::Internal,
+            };
+            DriverError::new(kind, format!("secret '{secret}': {error}"))
+        })?;
+    let value = delivered.value.decode_base64().map_err(|_| {
+        internal(format!(
+            "the key manager's value of secret '{secret}' is not base64"
+        ))
     })?;
-    let value = Zeroizing::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(delivered.value.as_bytes())
-            .map_err(|_| {
-                internal(format!(
-                    "the key manager's value of secret '{secret}' is not base64"
-                ))
-            })?,
-    );
     if value.len() > MAX_VALUE_BYTES {
         return Err(internal(format!(
             "the key manager's value of secret '{secret}' is larger than {MAX_VALUE_BYTES} bytes"
@@ -305,7 +288,7 @@ impl SecretVolumes {
         }
     }
 
-    async fn create(
+    pub(crate) async fn create(
         &self,
         name: String,
         options: BTreeMap<String, String>,
@@ -326,7 +309,7 @@ impl SecretVolumes {
         crate::files::write_atomically(&self.definition_path(&name), &text, 0o600).map_err(internal)
     }
 
-    async fn remove(&self, name: String) -> Result<(), DriverError> {
+    pub(crate) async fn remove(&self, name: String) -> Result<(), DriverError> {
         std::fs::remove_file(self.definition_path(&name)).map_err(internal)
     }
 
@@ -342,10 +325,11 @@ impl SecretVolumes {
             .docker()
             .claims_for_volume(name)
             .await
-            .map_err(docker_unavailable)?;
+            .map_err(crate::docker::unavailable)?;
+        let api = self.shared.api();
         let mut values = Vec::with_capacity(definition.secrets.len());
         for secret in &definition.secrets {
-            let value = deliver(&self.shared, secret, &claims)
+            let value = deliver(api.as_ref(), secret, claims.clone())
                 .await
                 .map_err(|error| {
                     DriverError::new(
@@ -358,7 +342,7 @@ impl SecretVolumes {
         Ok(values)
     }
 
-    async fn mount(&self, name: String) -> Result<PathBuf, DriverError> {
+    pub(crate) async fn mount(&self, name: String) -> Result<PathBuf, DriverError> {
         let definition = self.load(&name)?;
         let values = self.fetch(&name, &definition).await?;
         let target = self.mount_root.join(&name);
@@ -377,7 +361,7 @@ impl SecretVolumes {
         populated.map(|()| target)
     }
 
-    async fn admit(&self, name: String) -> Result<(), DriverError> {
+    pub(crate) async fn admit(&self, name: String) -> Result<(), DriverError> {
         let definition = self.load(&name)?;
         let target = self.mount_root.join(&name);
         if !volume::mount::is_mounted(&target).unwrap_or(false) {
@@ -393,19 +377,19 @@ impl SecretVolumes {
         self.fetch(&name, &definition).await.map(drop)
     }
 
-    async fn unmount(&self, name: String) -> Result<(), DriverError> {
+    pub(crate) async fn unmount(&self, name: String) -> Result<(), DriverError> {
         let target = self.mount_root.join(&name);
         tokio::task::spawn_blocking(move || take_down(&target, Wipe::Yes))
             .await
             .map_err(internal)
     }
 
-    async fn get(&self, name: String) -> Result<Volume, DriverError> {
+    pub(crate) async fn get(&self, name: String) -> Result<Volume, DriverError> {
         let definition = self.load(&name)?;
         Ok(SecretVolumes::to_volume(name, definition))
     }
 
-    fn list(&self) -> Result<Vec<Volume>, DriverError> {
+    pub(crate) fn list(&self) -> Result<Vec<Volume>, DriverError> {
         let mut volumes = Vec::new();
         for entry in std::fs::read_dir(&self.definitions).map_err(internal)? {
             let path = entry.map_err(internal)?.path();
@@ -562,141 +546,45 @@ fn wipe(path: &Path) {
     }
 }
 
-/// The driver Docker talks to: secret volumes here, the rest encrypted.
-pub(crate) struct AgentDriver {
-    encrypted: CryptainerDriver,
-    secrets: SecretVolumes,
-}
-
-impl AgentDriver {
-    /// Serves `encrypted` and `secrets` as one driver.
-    pub(crate) fn new(encrypted: CryptainerDriver, secrets: SecretVolumes) -> AgentDriver {
-        AgentDriver { encrypted, secrets }
-    }
-
-    /// After a restart, given the volumes the mount table says are in use:
-    /// takes back the encrypted ones still mounted (see `volumes::recover`).
-    /// Secret volumes are not taken back: their tmpfs was removed at start
-    /// (running containers keep their own bind mount of it), so the table
-    /// forgets them with the encrypted volumes this node no longer has.
-    pub(crate) async fn take_back(
-        &self,
-        in_use: &BTreeMap<String, PathBuf>,
-    ) -> Result<(BTreeMap<String, crate::volumes::Recovered>, Vec<String>), AgentError> {
-        let (secret, encrypted): (BTreeMap<_, _>, BTreeMap<_, _>) = in_use
-            .iter()
-            .map(|(name, path)| (name.clone(), path.clone()))
-            .partition(|(name, _)| self.secrets.defines(name));
-        let (recovered, mut lost) = self.encrypted.take_back(&encrypted).await?;
-        lost.extend(secret.into_keys());
-        Ok((recovered, lost))
-    }
-}
-
-impl plugin::VolumeDriver for AgentDriver {
-    async fn create(
-        &self,
-        name: String,
-        options: BTreeMap<String, String>,
-    ) -> Result<(), DriverError> {
-        if options.contains_key("type") {
-            self.secrets.create(name, options).await
-        } else {
-            self.encrypted.create(name, options).await
-        }
-    }
-
-    async fn remove(&self, name: String) -> Result<(), DriverError> {
-        if self.secrets.defines(&name) {
-            self.secrets.remove(name).await
-        } else {
-            self.encrypted.remove(name).await
-        }
-    }
-
-    async fn mount(&self, name: String, caller: String) -> Result<PathBuf, DriverError> {
-        if self.secrets.defines(&name) {
-            self.secrets.mount(name).await
-        } else {
-            self.encrypted.mount(name, caller).await
-        }
-    }
-
-    async fn admit(&self, name: String, _caller: String) -> Result<(), DriverError> {
-        if self.secrets.defines(&name) {
-            self.secrets.admit(name).await
-        } else {
-            self.encrypted.admit_workloads(&name).await
-        }
-    }
-
-    async fn unmount(&self, name: String) -> Result<(), DriverError> {
-        if self.secrets.defines(&name) {
-            self.secrets.unmount(name).await
-        } else {
-            self.encrypted.unmount(name).await
-        }
-    }
-
-    async fn get(&self, name: String) -> Result<Volume, DriverError> {
-        if self.secrets.defines(&name) {
-            self.secrets.get(name).await
-        } else {
-            self.encrypted.get(name).await
-        }
-    }
-
-    async fn list(&self) -> Result<Vec<Volume>, DriverError> {
-        let mut volumes = self.encrypted.list().await?;
-        volumes.extend(self.secrets.list()?);
-        Ok(volumes)
-    }
-
-    fn scope(&self) -> plugin::Scope {
-        self.encrypted.scope()
-    }
-}
-
-/// Docker Swarm's secret provider: `docker secret create --driver <plugin>
-/// NAME` makes NAME a secret the key manager delivers, under the same
-/// policies, for the task's service and image.
-pub(crate) struct SwarmSecrets {
-    shared: Arc<Shared>,
-}
-
-impl SwarmSecrets {
-    /// The provider of this node.
-    pub(crate) fn new(shared: Arc<Shared>) -> SwarmSecrets {
-        SwarmSecrets { shared }
-    }
-
-    async fn value(&self, request: SecretRequest) -> Result<SecretValue, DriverError> {
-        check_secret_name(&request.secret_name)?;
-        let task = SwarmTask {
-            service_name: request.service_name.filter(|name| !name.is_empty()),
-            service_id: request.service_id.filter(|id| !id.is_empty()),
-            task_image: request.task_image.filter(|image| !image.is_empty()),
-        };
-        let claim = self
-            .shared
-            .docker()
-            .claim_for_task(&task)
-            .await
-            .map_err(docker_unavailable)?;
-        let value = deliver(&self.shared, &request.secret_name, &[claim]).await?;
-        Ok(SecretValue::new(value))
-    }
-}
-
-impl plugin::SecretProvider for SwarmSecrets {
-    fn get_secret(&self, request: SecretRequest) -> SecretFuture<'_> {
-        Box::pin(self.value(request))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::InProcessServer;
+
+    #[tokio::test]
+    async fn a_secret_is_delivered_only_for_workloads_a_policy_grants_it_to() {
+        let server = InProcessServer::new();
+        server.add_secret("db-password", b"hunter2", &["sha256:db"]);
+        let claim = |digest: &str| WorkloadClaim {
+            container_name: Some("app".to_owned()),
+            image_digest: Some(digest.to_owned()),
+            ..WorkloadClaim::default()
+        };
+        let refused = deliver(server.as_ref(), "db-password", vec![claim("sha256:other")])
+            .await
+            .map(drop)
+            .unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Refused);
+        assert!(
+            refused.message.starts_with("secret 'db-password': "),
+            "{}",
+            refused.message
+        );
+        assert!(
+            refused.message.contains("is refused to"),
+            "{}",
+            refused.message
+        );
+        let missing = deliver(server.as_ref(), "nope", vec![claim("sha256:db")])
+            .await
+            .map(drop)
+            .unwrap_err();
+        assert_eq!(missing.kind, ErrorKind::NotFound);
+        let value = deliver(server.as_ref(), "db-password", vec![claim("sha256:db")])
+            .await
+            .unwrap();
+        assert_eq!(value.as_slice(), b"hunter2");
+    }
 
     fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -19,22 +19,21 @@ use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use base64::Engine as _;
+use api::NodeApi;
+use api::policies::WorkloadClaim;
+use api::volumes::{CreateVolumeRequest, LeaseRequest, VolumeInfo};
 use plugin::{DriverError, ErrorKind, Volume};
-use serde::Deserialize;
-use serde_json::json;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use crate::AgentError;
-use crate::http::send_json;
-use crate::run::Shared;
+use crate::shared::Shared;
 
 mod lease;
 mod recover;
-pub(crate) use lease::Leases;
+use lease::renew_once;
 pub use lease::{DEFAULT_LEASE_SECS, MAX_LEASE_SECS, MIN_LEASE_SECS};
-use lease::{LeaseTiming, renew_once};
+pub(crate) use lease::{Fence, LeaseTiming, Leases};
 pub(crate) use recover::Recovered;
 
 /// Filesystems `--opt fs=` accepts.
@@ -61,8 +60,8 @@ pub struct VolumeOptions {
     pub lease_seconds: u32,
 }
 
-/// The driver Docker talks to through the plugin.
-pub struct CryptainerDriver {
+/// The driver of the encrypted volumes.
+pub(crate) struct CryptainerDriver {
     shared: Arc<Shared>,
     store: volume::VolumeStore,
     engine: volume::EngineConfig,
@@ -71,33 +70,12 @@ pub struct CryptainerDriver {
     leases: Arc<Leases>,
 }
 
-#[derive(Deserialize)]
-struct Acquired {
-    volume: VolumeInfo,
-    secret: Zeroizing<String>,
-}
-
-#[derive(Deserialize)]
-struct VolumeInfo {
-    name: String,
-    key_id: String,
-    size_bytes: u64,
-    created_at: String,
-    state: String,
-    holder: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct VolumeList {
-    volumes: Vec<VolumeInfo>,
-}
-
 fn internal(error: impl std::fmt::Display) -> DriverError {
     DriverError::new(ErrorKind::Internal, error.to_string())
 }
 
 /// Maps a key manager refusal onto what Docker shows.
-fn from_agent(error: AgentError) -> DriverError {
+pub(crate) fn from_agent(error: AgentError) -> DriverError {
     let kind = match &error {
         AgentError::Refused { status: 404, .. } => ErrorKind::NotFound,
         AgentError::Refused { status: 409, .. } => ErrorKind::Conflict,
@@ -159,21 +137,6 @@ impl CryptainerDriver {
         Arc::clone(&self.leases)
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.shared.server())
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        body: serde_json::Value,
-        what: &'static str,
-    ) -> Result<serde_json::Value, DriverError> {
-        send_json(self.shared.http().post(self.url(path)).json(&body), what)
-            .await
-            .map_err(from_agent)
-    }
-
     /// Takes the lease for the containers starting with the volume now (as
     /// the Docker engine lists them); the key manager checks them against
     /// its policies. Also returns when the request was sent: the lease runs
@@ -187,26 +150,14 @@ impl CryptainerDriver {
             .docker()
             .claims_for_volume(name)
             .await
-            .map_err(crate::secret_volumes::docker_unavailable)?;
-        let sent = Instant::now();
-        let acquired: Acquired = send_json(
-            self.shared
-                .http()
-                .post(self.url(&format!("/v1/volumes/{name}/acquire")))
-                .json(&json!({
-                    "lease_seconds": self.leases.timing().seconds(),
-                    "workloads": workloads,
-                })),
-            "take the volume's lease",
+            .map_err(crate::docker::unavailable)?;
+        take_lease(
+            self.shared.api().as_ref(),
+            name,
+            workloads,
+            self.leases.timing(),
         )
         .await
-        .map_err(from_agent)?;
-        let secret = Zeroizing::new(
-            base64::engine::general_purpose::STANDARD
-                .decode(acquired.secret.as_bytes())
-                .map_err(|_| internal("the key manager's secret is not base64"))?,
-        );
-        Ok((acquired.volume, secret, sent))
     }
 
     /// Asks the key manager again for a mounted volume, for the containers
@@ -229,13 +180,12 @@ impl CryptainerDriver {
 
     async fn release(&self, name: &str) {
         if let Err(error) = self
-            .post(
-                &format!("/v1/volumes/{name}/release"),
-                json!({}),
-                "release the volume's lease",
-            )
+            .shared
+            .api()
+            .release_volume(name, &LeaseRequest::default())
             .await
         {
+            let error = AgentError::from_api("release the volume's lease", error);
             tracing::warn!(volume = name, %error, "could not release the lease; it lapses by itself");
         }
     }
@@ -246,7 +196,7 @@ impl CryptainerDriver {
                 "size".to_owned(),
                 plugin::options::format_size(info.size_bytes),
             ),
-            ("state".to_owned(), info.state),
+            ("state".to_owned(), info.state.as_str().to_owned()),
             ("encryption".to_owned(), "LUKS2 aes-xts-plain64".to_owned()),
             ("key".to_owned(), info.key_id),
         ]);
@@ -265,8 +215,33 @@ impl CryptainerDriver {
     }
 }
 
-/// Writes a fresh LUKS2 header, whose keyslot `secret` opens, over the start of
-/// the new image.
+/// Takes the lease of volume `name` for `workloads` through `api`: the
+/// volume, the secret that opens it (decoded into wiped memory), and when the
+/// request was sent. A refusal (by policy, or while another node holds the
+/// volume) says why, as Docker shows it.
+pub(crate) async fn take_lease(
+    api: &dyn NodeApi,
+    name: &str,
+    workloads: Vec<WorkloadClaim>,
+    timing: LeaseTiming,
+) -> Result<(VolumeInfo, Zeroizing<Vec<u8>>, Instant), DriverError> {
+    let request = LeaseRequest {
+        lease_seconds: Some(timing.seconds()),
+        workloads,
+        ..LeaseRequest::default()
+    };
+    let sent = Instant::now();
+    let acquired = api
+        .acquire_volume(name, &request)
+        .await
+        .map_err(|error| from_agent(AgentError::from_api("take the volume's lease", error)))?;
+    let secret = acquired
+        .secret
+        .decode_base64()
+        .map_err(|_| internal("the key manager's secret is not base64"))?;
+    Ok((acquired.volume, secret, sent))
+}
+
 /// Free space under which a failed mount is put down to a full volume storage.
 const LOW_STORAGE_BYTES: u64 = 64 << 20;
 
@@ -433,12 +408,16 @@ impl plugin::VolumeDriver for CryptainerDriver {
                 }
             }
         }
-        self.post(
-            "/v1/volumes",
-            json!({ "name": name, "size_bytes": size, "filesystem": filesystem }),
-            "create the volume",
-        )
-        .await?;
+        self.shared
+            .api()
+            .create_volume(&CreateVolumeRequest {
+                name: name.clone(),
+                size_bytes: size,
+                filesystem: Some(filesystem),
+                tenant: None,
+            })
+            .await
+            .map_err(|error| from_agent(AgentError::from_api("create the volume", error)))?;
         // Only the sparse image here: its LUKS2 header is written at the first
         // mount, with the secret the key manager gives for the containers that
         // mount it (no container exists yet to ask for it, and the policies
@@ -456,13 +435,7 @@ impl plugin::VolumeDriver for CryptainerDriver {
             if let Ok(volume) = self.store.get(&name) {
                 let _ = self.store.remove(volume);
             }
-            let _ = send_json::<serde_json::Value>(
-                self.shared
-                    .http()
-                    .delete(self.url(&format!("/v1/volumes/{name}"))),
-                "remove the half-made volume",
-            )
-            .await;
+            let _ = self.shared.api().remove_volume(&name).await;
             return Err(error);
         }
         Ok(())
@@ -475,13 +448,12 @@ impl plugin::VolumeDriver for CryptainerDriver {
         // image deleted, so a refused Remove loses nothing. A volume the key
         // manager no longer knows (a Remove that failed after this point) is
         // finished here.
-        let removed = send_json::<serde_json::Value>(
-            self.shared
-                .http()
-                .delete(self.url(&format!("/v1/volumes/{name}"))),
-            "remove the volume",
-        )
-        .await;
+        let removed = self
+            .shared
+            .api()
+            .remove_volume(&name)
+            .await
+            .map_err(|error| AgentError::from_api("remove the volume", error));
         match removed {
             Ok(_) | Err(AgentError::Refused { status: 404, .. }) => {}
             Err(error) => return Err(from_agent(error)),
@@ -572,13 +544,12 @@ impl plugin::VolumeDriver for CryptainerDriver {
     }
 
     async fn get(&self, name: String) -> Result<Volume, DriverError> {
-        let answer = send_json::<VolumeInfo>(
-            self.shared
-                .http()
-                .get(self.url(&format!("/v1/volumes/{name}"))),
-            "read the volume",
-        )
-        .await;
+        let answer = self
+            .shared
+            .api()
+            .volume(&name)
+            .await
+            .map_err(|error| AgentError::from_api("read the volume", error));
         match answer {
             Ok(info) => Ok(self.to_volume(info)),
             // With the key manager out of reach, a volume whose image is here
@@ -597,16 +568,88 @@ impl plugin::VolumeDriver for CryptainerDriver {
         }
     }
     async fn list(&self) -> Result<Vec<Volume>, DriverError> {
-        let list: VolumeList = send_json(
-            self.shared.http().get(self.url("/v1/volumes")),
-            "list volumes",
-        )
-        .await
-        .map_err(from_agent)?;
+        let list = self
+            .shared
+            .api()
+            .list_volumes()
+            .await
+            .map_err(|error| from_agent(AgentError::from_api("list volumes", error)))?;
         Ok(list
             .volumes
             .into_iter()
             .map(|info| self.to_volume(info))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{InProcessServer, NODE};
+
+    fn claim(container: &str, digest: &str) -> WorkloadClaim {
+        WorkloadClaim {
+            container_name: Some(container.to_owned()),
+            image_digest: Some(digest.to_owned()),
+            ..WorkloadClaim::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_acquire_refused_by_policy_takes_no_lease_and_brings_no_secret() {
+        let server = InProcessServer::new();
+        server.add_volume("pgdata", Some(&["sha256:db"]));
+        let timing = LeaseTiming::new(60).unwrap();
+        for workloads in [
+            vec![claim("intruder", "sha256:other")],
+            // One workload refused refuses them all.
+            vec![claim("db", "sha256:db"), claim("intruder", "sha256:other")],
+            // A node that names no workload names no image a policy grants.
+            Vec::new(),
+        ] {
+            let refused = take_lease(server.as_ref(), "pgdata", workloads.clone(), timing)
+                .await
+                .map(drop)
+                .unwrap_err();
+            assert_eq!(refused.kind, ErrorKind::Refused, "{workloads:?}");
+            assert!(
+                refused.message.contains("is refused to"),
+                "{}",
+                refused.message
+            );
+            assert_eq!(server.holder("pgdata"), None, "{workloads:?}");
+        }
+        let (volume, secret, _) = take_lease(
+            server.as_ref(),
+            "pgdata",
+            vec![claim("db", "sha256:db")],
+            timing,
+        )
+        .await
+        .unwrap();
+        assert_eq!(volume.holder.as_deref(), Some(NODE));
+        assert_eq!(secret.as_slice(), b"secret of pgdata");
+    }
+
+    #[tokio::test]
+    async fn an_acquire_while_another_node_holds_the_volume_is_a_conflict() {
+        let server = InProcessServer::new();
+        server.add_volume("pgdata", None);
+        assert!(server.acquire_as("node:node-2", "pgdata", 60));
+        let refused = take_lease(
+            server.as_ref(),
+            "pgdata",
+            Vec::new(),
+            LeaseTiming::new(60).unwrap(),
+        )
+        .await
+        .map(drop)
+        .unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Conflict);
+        assert!(
+            refused.message.contains("node:node-2"),
+            "{}",
+            refused.message
+        );
     }
 }

@@ -1,17 +1,20 @@
-//! The HTTPS client of the API (docs/api.md): trusts only the given CA, sends the
-//! token, and turns every failure into an error that says what to do.
+//! The CLI's connection to a server: the `api` crate's HTTPS client, trusting
+//! only the CA file given, sending the token given; every failure turned into
+//! an error that says what to do, and `--json` printing what the server sent.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use reqwest::{Method, Url};
+use api::{
+    Answer, CaRoots, CaRootsError, ClientError, Endpoint, HttpsClient, SecretString, Transport, Url,
+};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::args::GlobalArgs;
-use crate::failure::{ApiError, Exit, Failure};
+use crate::failure::{Exit, Failure};
 
 /// How long one request may take. Unsealing runs Argon2id on the server, which
 /// takes a few seconds on a slow machine.
@@ -20,28 +23,22 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Longest piece of an unexpected (non-API) answer quoted in an error.
-const QUOTED_BODY_CHARS: usize = 200;
-
-/// Whether a request carries the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Auth {
-    /// The endpoint needs no token (status, init, unseal).
-    None,
-    /// The endpoint needs a token.
-    Token,
-}
-
-/// A connection to one server.
-pub struct Client {
-    http: reqwest::Client,
-    base: Url,
-    token: Option<Zeroizing<String>>,
-}
+/// How the CLI presents itself and how long it waits.
+const SETTINGS: api::ClientSettings = api::ClientSettings {
+    user_agent: concat!("cryptainer-cli/", env!("CARGO_PKG_VERSION")),
+    request_timeout: REQUEST_TIMEOUT,
+    connect_timeout: CONNECT_TIMEOUT,
+};
 
 /// Hint for a missing address.
 const ADDR_HINT: &str = "run `source <data-dir>/dev.env` printed by `cryptainer server --dev`, \
     or set CRYPTAINER_ADDR (or --addr) to https://HOST:8200";
+
+/// A connection to one server.
+pub struct Client {
+    http: HttpsClient,
+    has_token: bool,
+}
 
 /// Parses and checks the server address.
 pub fn parse_addr(addr: Option<&str>) -> anyhow::Result<Url> {
@@ -80,7 +77,7 @@ pub fn parse_addr(addr: Option<&str>) -> anyhow::Result<Url> {
 }
 
 /// Reads the CA certificate file and checks that it holds PEM certificates.
-fn read_ca(path: &Path) -> anyhow::Result<Vec<reqwest::Certificate>> {
+fn read_ca(path: &Path) -> anyhow::Result<CaRoots> {
     const CA_HINT: &str = "set CRYPTAINER_CACERT (or --cacert) to the server's CA certificate; \
         a dev server writes it to <data-dir>/tls/ca.pem and names it in dev.env";
     let pem = std::fs::read(path).map_err(|error| {
@@ -95,18 +92,10 @@ fn read_ca(path: &Path) -> anyhow::Result<Vec<reqwest::Certificate>> {
             CA_HINT,
         )
     };
-    if !pem
-        .windows(b"-----BEGIN CERTIFICATE-----".len())
-        .any(|window| window == b"-----BEGIN CERTIFICATE-----")
-    {
-        return Err(not_pem().into());
-    }
-    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|error| anyhow::Error::new(error).context(not_pem()))?;
-    if certificates.is_empty() {
-        return Err(not_pem().into());
-    }
-    Ok(certificates)
+    CaRoots::from_pem(&pem).map_err(|error| match error {
+        CaRootsError::Invalid(source) => anyhow::Error::new(source).context(not_pem()),
+        _ => not_pem().into(),
+    })
 }
 
 impl Client {
@@ -121,187 +110,109 @@ impl Client {
                  server's certificate",
             )
         })?;
-        let mut builder = reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .https_only(true)
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("cryptainer-cli/", env!("CARGO_PKG_VERSION")));
-        for certificate in read_ca(cacert)? {
-            builder = builder.add_root_certificate(certificate);
-        }
-        let http = builder.build().map_err(|error| {
+        let setup_failed = |error: ClientError| {
             anyhow::Error::new(error).context(Failure::usage(
                 "cannot set up the HTTPS client",
                 "check the CA certificate file given by CRYPTAINER_CACERT (or --cacert)",
             ))
-        })?;
+        };
+        let mut http =
+            HttpsClient::with_roots(base, read_ca(cacert)?, &SETTINGS).map_err(setup_failed)?;
         let token = global
             .token
             .as_deref()
             .map(str::trim)
             .filter(|token| !token.is_empty())
-            .map(|token| Zeroizing::new(token.to_owned()));
-        Ok(Client { http, base, token })
-    }
-
-    /// The URL of the API path made of `segments`, each percent-encoded.
-    fn url(&self, segments: &[&str]) -> anyhow::Result<Url> {
-        let mut url = self.base.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        {
-            let mut path = url.path_segments_mut().map_err(|()| {
-                Failure::usage(
-                    format!("the server address '{}' cannot take a path", self.base),
-                    "write it as https://HOST:PORT",
-                )
-            })?;
-            path.pop_if_empty();
-            path.extend(segments);
-        }
-        Ok(url)
-    }
-
-    /// Sends a request and returns the JSON answer; an error answer becomes an
-    /// [`ApiError`], a transport failure a [`Failure`] with exit code 3.
-    pub async fn call(
-        &self,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        auth: Auth,
-    ) -> anyhow::Result<Value> {
-        let url = self.url(segments)?;
-        let mut request = self.http.request(method, url.clone());
-        if !query.is_empty() {
-            request = request.query(query);
-        }
-        if auth == Auth::Token {
-            let token = self.token.as_ref().ok_or_else(|| {
-                Failure::usage(
-                    "no token given (CRYPTAINER_TOKEN)",
-                    "set CRYPTAINER_TOKEN (or --token) to an API token; `cryptainer server --dev` \
-                     writes one to <data-dir>/dev.env, `cryptainer operator init` prints the root \
-                     token, and an admin can make one with `cryptainer token create`",
-                )
-            })?;
-            request = request.bearer_auth(token.as_str());
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| unreachable(&self.base, error))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|error| unreachable(&self.base, error))?;
-        if status.is_success() {
-            if text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_str(&text).map_err(|error| {
-                anyhow::Error::new(error).context(Failure::failed(
-                    format!("the answer to {url} is not JSON"),
-                    "check that --addr (CRYPTAINER_ADDR) points at a Cryptainer server",
+            .map(SecretString::from_str_copy);
+        let has_token = token.is_some();
+        if let Some(token) = token {
+            http = http.with_bearer_token(&token).map_err(|error| {
+                anyhow::Error::new(error).context(Failure::usage(
+                    "the token cannot be sent",
+                    "check CRYPTAINER_TOKEN (or --token): a token is cpt_ followed by letters, digits, - and _",
                 ))
-            });
+            })?;
         }
-        Err(api_error(status.as_u16(), &text).into())
+        Ok(Client { http, has_token })
     }
-}
 
-/// The error of a non-success answer.
-pub fn api_error(status: u16, text: &str) -> ApiError {
-    let parsed: Option<Value> = serde_json::from_str(text).ok();
-    let error = parsed.as_ref().and_then(|value| value.get("error"));
-    let field = |name: &str| {
-        error
-            .and_then(|error| error.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    match (field("code"), field("message")) {
-        (Some(code), Some(message)) => ApiError {
-            status,
-            code,
-            message,
-        },
-        _ => {
-            let quoted: String = text.trim().chars().take(QUOTED_BODY_CHARS).collect();
-            ApiError {
-                status,
-                code: "unexpected".to_owned(),
-                message: if quoted.is_empty() {
-                    format!("the server answered HTTP {status} without an error body")
-                } else {
-                    format!("the server answered HTTP {status}: {quoted}")
-                },
+    /// Sends `endpoint` and returns the success answer as the server sent it;
+    /// every failure becomes an error with its exit code and hint.
+    pub async fn call<E: Endpoint>(&self, endpoint: &E) -> anyhow::Result<Answer<E::Answer>> {
+        if E::AUTHENTICATED && !self.has_token {
+            return Err(Failure::usage(
+                "no token given (CRYPTAINER_TOKEN)",
+                "set CRYPTAINER_TOKEN (or --token) to an API token; `cryptainer server --dev` \
+                 writes one to <data-dir>/dev.env, `cryptainer operator init` prints the root \
+                 token, and an admin can make one with `cryptainer token create`",
+            )
+            .into());
+        }
+        self.http
+            .call(endpoint)
+            .await
+            .map_err(|error| self.failure(error))
+    }
+
+    /// Sends `endpoint` and decodes its answer.
+    pub async fn send<E: Endpoint>(&self, endpoint: &E) -> anyhow::Result<E::Answer> {
+        let answer = self.call(endpoint).await?;
+        self.decode(&answer)
+    }
+
+    /// Sends `endpoint`; prints the server's JSON with `--json`, else hands
+    /// the decoded answer to `show`.
+    pub async fn show<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        json: bool,
+        show: impl FnOnce(E::Answer) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let answer = self.call(endpoint).await?;
+        if json {
+            return print_answer(&answer);
+        }
+        show(self.decode(&answer)?)
+    }
+
+    /// The answer decoded; an answer of another shape is a failure.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self, answer: &Answer<T>) -> anyhow::Result<T> {
+        answer.decode().map_err(|error| self.failure(error))
+    }
+
+    /// What `error` tells the user.
+    fn failure(&self, error: ClientError) -> anyhow::Error {
+        let base = self.http.base();
+        match error {
+            ClientError::Unreachable(unreachable) => {
+                let hint = unreachable_hint(unreachable.transport());
+                // The URL in the error would repeat the address.
+                anyhow::Error::new(ClientError::Unreachable(unreachable.without_url())).context(
+                    Failure::new(
+                        Exit::Unreachable,
+                        format!("cannot reach the server at {base}"),
+                        hint,
+                    ),
+                )
             }
+            refused @ ClientError::Refused { .. } => anyhow::Error::new(refused),
+            ClientError::Request(request) => anyhow::Error::new(request).context(Failure::usage(
+                "the request cannot be made",
+                "give a real name or id: not empty, not '.' or '..'",
+            )),
+            other => anyhow::Error::new(other).context(Failure::failed(
+                format!("the answer of {base} is not what this client expects"),
+                "check that --addr (CRYPTAINER_ADDR) points at a Cryptainer server of this \
+                 client's version (`cryptainer status` shows it)",
+            )),
         }
     }
 }
 
-/// What went wrong on the way to the server, found in the error's sources.
-#[derive(Debug, PartialEq, Eq)]
-enum Transport {
-    Refused,
-    UnknownCa,
-    BadCertificate,
-    Tls,
-    Timeout,
-    Other,
-}
-
-fn classify(error: &reqwest::Error) -> Transport {
-    if error.is_timeout() {
-        return Transport::Timeout;
-    }
-    // io::Error's `source` skips the error it wraps (and rustls errors arrive
-    // wrapped twice), so the walk also descends into `get_ref`. Bounded in case
-    // a chain ever loops.
-    let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
-    let mut visited = 0;
-    while let Some(current) = pending.pop() {
-        visited += 1;
-        if visited > 64 {
-            break;
-        }
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return Transport::Refused,
-                std::io::ErrorKind::TimedOut => return Transport::Timeout,
-                _ => {}
-            }
-            if let Some(inner) = io.get_ref() {
-                pending.push(inner);
-            }
-        }
-        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
-            return match tls {
-                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
-                    Transport::UnknownCa
-                }
-                rustls::Error::InvalidCertificate(_) => Transport::BadCertificate,
-                _ => Transport::Tls,
-            };
-        }
-        if let Some(next) = current.source() {
-            pending.push(next);
-        }
-    }
-    Transport::Other
-}
-
-/// A transport failure: exit code 3 with a hint for its cause.
-fn unreachable(base: &Url, error: reqwest::Error) -> anyhow::Error {
-    let hint = match classify(&error) {
-        Transport::Refused => {
+/// What to do about a failure on the way to the server.
+fn unreachable_hint(transport: Transport) -> &'static str {
+    match transport {
+        Transport::ConnectionRefused => {
             "is the server running? start it with `cryptainer server --dev`, or check the \
              address in CRYPTAINER_ADDR (--addr)"
         }
@@ -314,7 +225,7 @@ fn unreachable(base: &Url, error: reqwest::Error) -> anyhow::Error {
              --addr (e.g. 127.0.0.1 or localhost; add others with tls.extra_names) and check \
              that it has not expired"
         }
-        Transport::Tls => {
+        Transport::CertificateRevoked | Transport::Tls => {
             "the TLS handshake failed: check that CRYPTAINER_ADDR (--addr) points at a \
              Cryptainer server's HTTPS port"
         }
@@ -326,14 +237,20 @@ fn unreachable(base: &Url, error: reqwest::Error) -> anyhow::Error {
             "check that CRYPTAINER_ADDR (--addr) names a running Cryptainer server and that \
              the host name resolves"
         }
-    };
-    // `url` in the error would repeat the address; strip it for a shorter message.
-    let error = error.without_url();
-    anyhow::Error::new(error).context(Failure::new(
-        Exit::Unreachable,
-        format!("cannot reach the server at {base}"),
-        hint,
-    ))
+    }
+}
+
+/// Prints the server's JSON answer, pretty-printed (what it sent, every field
+/// and value, keys in sorted order). Answers may carry secrets (shares,
+/// tokens, key material): the strings read and the text printed are wiped.
+pub fn print_answer<T>(answer: &Answer<T>) -> anyhow::Result<()>
+where
+    T: serde::de::DeserializeOwned,
+{
+    let value = SecretJson(
+        serde_json::from_slice(answer.body()).context("cannot read the server's answer as JSON")?,
+    );
+    print_json(&value)
 }
 
 /// A JSON value that holds secrets (shares, passphrases, tokens, key material):
@@ -364,10 +281,15 @@ fn scrub(value: &mut Value) {
     }
 }
 
-/// Prints `value` as pretty JSON on standard output.
+/// Prints `value` as pretty JSON on standard output, from a buffer that is
+/// wiped afterwards.
 pub fn print_json(value: &Value) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value).context("cannot format the answer as JSON")?;
-    println!("{text}");
+    let mut text = Zeroizing::new(Vec::new());
+    serde_json::to_writer_pretty(&mut *text, value).context("cannot format the answer as JSON")?;
+    text.push(b'\n');
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&text)?;
+    stdout.flush()?;
     Ok(())
 }
 
@@ -428,34 +350,6 @@ mod tests {
         assert_eq!(
             value,
             serde_json::json!({"a": "", "b": ["", {"c": ""}], "n": 1})
-        );
-    }
-
-    #[test]
-    fn api_errors_are_read_from_the_documented_shape() {
-        let error = api_error(
-            404,
-            r#"{"error":{"code":"not_found","message":"no key 'db'"}}"#,
-        );
-        assert_eq!(
-            (error.status, error.code.as_str(), error.message.as_str()),
-            (404, "not_found", "no key 'db'")
-        );
-    }
-
-    #[test]
-    fn other_error_answers_are_quoted_briefly() {
-        let error = api_error(502, &format!("<html>{}</html>", "x".repeat(500)));
-        assert_eq!(error.code, "unexpected");
-        assert!(
-            error
-                .message
-                .starts_with("the server answered HTTP 502: <html>xxx")
-        );
-        assert!(error.message.chars().count() < 260);
-        assert_eq!(
-            api_error(500, "").message,
-            "the server answered HTTP 500 without an error body"
         );
     }
 }

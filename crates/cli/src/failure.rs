@@ -4,6 +4,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use api::{ClientError, ErrorCode};
+
 /// Why the command stopped, as the exit code tells it (documented in the top-level
 /// `--help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,84 +73,67 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// An error answer of the server: `{"error": {"code": ..., "message": ...}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    /// The HTTP status.
-    pub status: u16,
-    /// The stable error code of docs/api.md, or `unexpected` for an answer that
-    /// does not have the documented shape.
-    pub code: String,
-    /// The server's message.
-    pub message: String,
-}
-
-impl ApiError {
-    /// What the user can do about this error, one entry per code of docs/api.md.
-    pub fn hint(&self) -> &'static str {
-        match self.code.as_str() {
-            "bad_request" => {
-                "the server refused the request's values; check the arguments against `cryptainer <command> --help`"
-            }
-            "unauthenticated" => {
-                "your token is expired or revoked; ask an admin for a new one (`cryptainer token create`), then set CRYPTAINER_TOKEN"
-            }
-            "policy_denied" => {
-                "no policy grants this to the workload; `cryptainer policy check` explains the decision and `cryptainer policy create` grants access"
-            }
-            "forbidden" => {
-                "your token's role or tenants do not allow this; ask an admin for a token that does (`cryptainer token create --role ...`)"
-            }
-            "not_found" => {
-                "check the name or id (`cryptainer key list`, `cryptainer token list`); an object in another tenant needs --tenant, and one outside your token's tenants is reported as not found"
-            }
-            "conflict" => {
-                "the object's name or state does not allow this (a key must be revoked before it is destroyed; a name must be unique); `cryptainer key show REF` and `cryptainer status` show the current state"
-            }
-            "payload_too_large" => {
-                "the request is larger than the server accepts (64 KiB by default); send fewer or shorter labels"
-            }
-            "unsupported_media_type" => {
-                "the client sent a body the server does not take; use a `cryptainer` of the server's version (`cryptainer status` shows it)"
-            }
-            "method_not_allowed" => {
-                "the server does not offer this request; use a `cryptainer` of the server's version (`cryptainer status` shows it)"
-            }
-            "wrong_unseal_material" => {
-                "that share or passphrase does not open this server's root key; check it for typos and that it belongs to this server"
-            }
-            "internal" => {
-                "the request did not take effect; the server's log says why (often storage: disk full or permissions); retry once it is fixed"
-            }
-            "sealed" => "the server is sealed; unseal it with `cryptainer operator unseal`",
-            "not_initialized" => {
-                "the server is not initialized; initialize it with `cryptainer operator init`"
-            }
-            _ => {
-                "the answer is not a Cryptainer API error; check that --addr (CRYPTAINER_ADDR) points at a Cryptainer server"
-            }
+/// What the user can do about an error answer with `code`, one entry per code
+/// of docs/api.md; `None`: an answer that is not an API error.
+pub fn hint(code: Option<ErrorCode>) -> &'static str {
+    match code {
+        Some(ErrorCode::BadRequest) => {
+            "the server refused the request's values; check the arguments against `cryptainer <command> --help`"
+        }
+        Some(ErrorCode::Unauthenticated) => {
+            "your token is expired or revoked; ask an admin for a new one (`cryptainer token create`), then set CRYPTAINER_TOKEN"
+        }
+        Some(ErrorCode::PolicyDenied) => {
+            "no policy grants this to the workload; `cryptainer policy check` explains the decision and `cryptainer policy create` grants access"
+        }
+        Some(ErrorCode::Forbidden) => {
+            "your token's role or tenants do not allow this; ask an admin for a token that does (`cryptainer token create --role ...`)"
+        }
+        Some(ErrorCode::NotFound) => {
+            "check the name or id (`cryptainer key list`, `cryptainer token list`); an object in another tenant needs --tenant, and one outside your token's tenants is reported as not found"
+        }
+        Some(ErrorCode::Conflict) => {
+            "the object's name or state does not allow this (a key must be revoked before it is destroyed; a name must be unique); `cryptainer key show REF` and `cryptainer status` show the current state"
+        }
+        Some(ErrorCode::PayloadTooLarge) => {
+            "the request is larger than the server accepts (64 KiB by default); send fewer or shorter labels"
+        }
+        Some(ErrorCode::UnsupportedMediaType) => {
+            "the client sent a body the server does not take; use a `cryptainer` of the server's version (`cryptainer status` shows it)"
+        }
+        Some(ErrorCode::MethodNotAllowed) => {
+            "the server does not offer this request; use a `cryptainer` of the server's version (`cryptainer status` shows it)"
+        }
+        Some(ErrorCode::WrongUnsealMaterial) => {
+            "that share or passphrase does not open this server's root key; check it for typos and that it belongs to this server"
+        }
+        Some(ErrorCode::Internal) => {
+            "the request did not take effect; the server's log says why (often storage: disk full or permissions); retry once it is fixed"
+        }
+        Some(ErrorCode::Sealed) => {
+            "the server is sealed; unseal it with `cryptainer operator unseal` (a server with an automatic seal unseals itself once its device answers: `cryptainer status` says why it has not)"
+        }
+        Some(ErrorCode::NotInitialized) => {
+            "the server is not initialized; initialize it with `cryptainer operator init`"
+        }
+        Some(ErrorCode::SealUnavailable) => {
+            "the seal's device (HSM, TPM or remote KMIP server) cannot be reached; check that it is up and reachable from the server, then retry (`cryptainer status` shows the last error)"
+        }
+        Some(ErrorCode::SealRefused) => {
+            "the seal's device refused: check the PIN or password in the server's environment, the token and key labels of [seal], and the TPM's PCR values (docs/seals.md); it is not retried, so fix it and restart the server"
+        }
+        None => {
+            "the answer is not a Cryptainer API error; check that --addr (CRYPTAINER_ADDR) points at a Cryptainer server"
         }
     }
 }
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            formatter,
-            "{} (HTTP {}, {})",
-            self.message, self.status, self.code
-        )
-    }
-}
-
-impl std::error::Error for ApiError {}
 
 /// The lines `report` prints for `error`, and the exit code.
 pub fn render(error: &anyhow::Error) -> (String, Exit) {
     let (hint, exit) = if let Some(failure) = error.downcast_ref::<Failure>() {
         (failure.hint.clone(), failure.exit)
-    } else if let Some(api) = error.downcast_ref::<ApiError>() {
-        (Some(api.hint().to_owned()), Exit::Failed)
+    } else if let Some(ClientError::Refused { code, .. }) = error.downcast_ref::<ClientError>() {
+        (Some(hint(*code).to_owned()), Exit::Failed)
     } else {
         (None, Exit::Failed)
     };
@@ -194,9 +179,9 @@ mod tests {
 
     #[test]
     fn api_errors_exit_1_with_the_hint_of_their_code() {
-        let error = anyhow::Error::new(ApiError {
+        let error = anyhow::Error::new(ClientError::Refused {
             status: 503,
-            code: "sealed".to_owned(),
+            code: Some(ErrorCode::Sealed),
             message: "the key manager is sealed".to_owned(),
         });
         let (text, exit) = render(&error);
@@ -210,34 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn every_documented_code_has_its_own_hint() {
-        let codes = [
-            "bad_request",
-            "unauthenticated",
-            "forbidden",
-            "not_found",
-            "conflict",
-            "payload_too_large",
-            "unsupported_media_type",
-            "wrong_unseal_material",
-            "internal",
-            "sealed",
-            "not_initialized",
-        ];
-        let fallback = ApiError {
-            status: 502,
-            code: "unexpected".to_owned(),
-            message: String::new(),
-        }
-        .hint();
+    fn every_code_has_its_own_hint() {
+        let fallback = hint(None);
         let mut seen = std::collections::BTreeSet::new();
-        for code in codes {
-            let hint = ApiError {
-                status: 400,
-                code: code.to_owned(),
-                message: String::new(),
-            }
-            .hint();
+        for code in ErrorCode::ALL {
+            let hint = hint(Some(code));
             assert_ne!(hint, fallback, "{code} has no hint of its own");
             assert!(seen.insert(hint), "{code} shares its hint");
         }

@@ -1,22 +1,17 @@
-//! The `cryptainer` binary: parses the command line, then runs the server
-//! (`cryptainer server`) or talks to one over its HTTPS API. Libraries do the work;
-//! this crate only parses, calls and prints.
+//! The `cryptainer` binary: parses the command line and dispatches to
+//! `commands`, which runs the server (`cryptainer server`), the agent, a
+//! volume's engine, or talks to a server over its HTTPS API. Libraries do the
+//! work; this crate only parses, calls and prints.
 #![forbid(unsafe_code)]
 
-mod agent;
 mod args;
-mod ca;
 mod client;
 mod commands;
 mod duration;
 mod failure;
-mod kmip;
 mod labels;
 mod logging;
-mod node;
-mod policy_cmd;
 mod prompt;
-mod server_cmd;
 mod table;
 
 use std::process::ExitCode;
@@ -30,7 +25,7 @@ fn main() -> ExitCode {
         return failure::report(&error);
     }
     if let args::Command::VolumeEngine(engine) = &cli.command {
-        return volume_engine(engine);
+        return commands::volume_engine::run(engine);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -46,26 +41,5 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => failure::report(&error),
-    }
-}
-
-/// `cryptainer volume-engine`: serves one volume's decrypted block device until
-/// it is unmounted. Blocking, outside the async runtime.
-fn volume_engine(engine: &volume::engine::EngineArgs) -> ExitCode {
-    let result = volume::engine::run(engine, |key_bytes| {
-        let key = luks::VolumeKey::from_bytes(key_bytes)
-            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))?;
-        luks::SectorCipher::new(&key, volume::engine::SECTOR_SIZE as usize)
-            .map_err(|error| volume::VolumeError::Cipher(Box::new(error)))
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!(
-                "error: the volume engine stopped: {}",
-                volume::engine::chain(&error)
-            );
-            ExitCode::FAILURE
-        }
     }
 }

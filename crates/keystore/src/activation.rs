@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+use crate::caller::{Caller, event, now};
+use crate::error::{KeystoreError, name_taken_or_store};
 use crate::object::{Algorithm, ObjectMeta, ObjectType, State};
 use crate::secret::SecretBytes;
-use crate::service::{Caller, Keystore, KeystoreError, event, name_taken_or_store, now};
+use crate::service::Keystore;
 use crate::store::Write;
 
 impl Keystore {
@@ -95,19 +97,15 @@ impl Keystore {
 pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::sync::Arc;
-
     use time::Duration;
 
     use super::*;
     use crate::SealChoice;
     use crate::seal::PassphraseSeal;
-    use crate::store::sqlite::SqliteStore;
 
     /// A keystore on SQLite in `dir`, initialized and unsealed.
     pub(crate) fn unsealed(dir: &std::path::Path) -> Keystore {
-        let store = Arc::new(SqliteStore::open(&dir.join("t.db")).unwrap());
-        let keystore = Keystore::open(store).unwrap();
+        let keystore = Keystore::open_sqlite(&dir.join("t.db")).unwrap();
         let passphrase = || SecretBytes::from_slice(b"correct horse battery staple");
         let seal = PassphraseSeal::new_insecure_for_tests(passphrase()).unwrap();
         keystore

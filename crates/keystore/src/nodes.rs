@@ -1,11 +1,14 @@
-//! What the key manager does for node identity: commits to the node inventory and
-//! join tokens with their audit records, the seam where a decommissioned node's
-//! leases end, and the shredding of keys only that node used.
+//! What the key manager does for node identity: the node inventory and join
+//! tokens, read and changed with their audit records, the seam where a
+//! decommissioned node's leases end, and the shredding of keys only that node
+//! used.
 
+use crate::caller::{Caller, NODE_PRINCIPAL_PREFIX, event};
+use crate::error::KeystoreError;
+use crate::model::{JoinTokenRow, ListFilter, MAX_LIST, NodeRow};
 use crate::object::RevocationReason;
-use crate::service::event;
-use crate::store::{ListFilter, MAX_LIST, Write};
-use crate::{Caller, Keystore, KeystoreError};
+use crate::service::Keystore;
+use crate::store::Write;
 
 /// The label that names the node owning an object (`cryptainer.node=<node id>`).
 /// `cryptainer node decommission --shred` destroys the live objects carrying it
@@ -13,18 +16,80 @@ use crate::{Caller, Keystore, KeystoreError};
 pub const NODE_OWNER_LABEL: &str = "cryptainer.node";
 
 impl Keystore {
-    /// Applies `writes` (join tokens, nodes) atomically with the audit record of
-    /// `operation`; returns once both are durable.
-    pub fn commit_identity(
+    /// The node `id` of the inventory.
+    pub fn node(&self, id: &str) -> Result<Option<NodeRow>, KeystoreError> {
+        Ok(self.store.get_node(id)?)
+    }
+
+    /// Every node of the inventory, by id.
+    pub fn nodes(&self) -> Result<Vec<NodeRow>, KeystoreError> {
+        Ok(self.store.list_nodes()?)
+    }
+
+    /// Stores `node` (renewed, seen, labelled, decommissioned) with the audit
+    /// record of `operation` on it; returns once both are durable.
+    pub fn put_node(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        node: &NodeRow,
+    ) -> Result<(), KeystoreError> {
+        self.store.commit(
+            vec![Write::PutNode(node.clone())],
+            event(caller, operation, Some(&node.tenant), Some(&node.id)),
+        )?;
+        Ok(())
+    }
+
+    /// Adds `node` to the inventory and stores `token`, the join token it used
+    /// (one more use counted), in one commit audited as `node.join`.
+    pub fn join_node(
+        &self,
+        caller: &Caller,
+        token: JoinTokenRow,
+        node: &NodeRow,
+    ) -> Result<(), KeystoreError> {
+        self.store.commit(
+            vec![Write::PutJoinToken(token), Write::PutNode(node.clone())],
+            event(caller, "node.join", Some(&node.tenant), Some(&node.id)),
+        )?;
+        Ok(())
+    }
+
+    /// The join token `id`.
+    pub fn join_token_by_id(&self, id: &str) -> Result<Option<JoinTokenRow>, KeystoreError> {
+        Ok(self.store.get_join_token_by_id(id)?)
+    }
+
+    /// The join token whose secret has the SHA-256 digest `digest` (hex). The
+    /// caller compares the digests again in constant time.
+    pub fn join_token_by_digest(
+        &self,
+        digest: &str,
+    ) -> Result<Option<JoinTokenRow>, KeystoreError> {
+        Ok(self.store.get_join_token_by_digest(digest)?)
+    }
+
+    /// Every join token, by id.
+    pub fn join_tokens(&self) -> Result<Vec<JoinTokenRow>, KeystoreError> {
+        Ok(self.store.list_join_tokens()?)
+    }
+
+    /// Stores `tokens` (new, revoked, or both when one replaces another) in one
+    /// commit with the audit record of `operation` on `object_id` of
+    /// `tenant`; returns once both are durable.
+    pub fn put_join_tokens(
         &self,
         caller: &Caller,
         operation: &str,
         tenant: Option<&str>,
         object_id: Option<&str>,
-        writes: Vec<Write>,
+        tokens: Vec<JoinTokenRow>,
     ) -> Result<(), KeystoreError> {
-        self.store()
-            .commit(writes, event(caller, operation, tenant, object_id))?;
+        self.store.commit(
+            tokens.into_iter().map(Write::PutJoinToken).collect(),
+            event(caller, operation, tenant, object_id),
+        )?;
         Ok(())
     }
 
@@ -32,7 +97,7 @@ impl Keystore {
     /// so another node can take its volumes at once. Returns how many ended.
     pub fn end_node_leases(&self, caller: &Caller, node_id: &str) -> Result<usize, KeystoreError> {
         Ok(self
-            .release_all_volumes(caller, &crate::volumes::node_holder(node_id))?
+            .release_all_volumes(caller, &node_holder(node_id))?
             .len())
     }
 
@@ -57,7 +122,7 @@ impl Keystore {
                 limit: MAX_LIST,
                 offset,
             };
-            let (page, _total) = self.store().list_objects(&filter)?;
+            let (page, _total) = self.store.list_objects(&filter)?;
             let count = page.len();
             owned.extend(page.into_iter().filter(|meta| {
                 !meta.state.is_destroyed()
@@ -84,4 +149,9 @@ impl Keystore {
         destroyed.extend(self.shred_node_volumes(caller, node_id)?);
         Ok(destroyed)
     }
+}
+
+/// How a node appears as a caller and a volume holder (its audit name).
+pub(crate) fn node_holder(node_id: &str) -> String {
+    format!("{NODE_PRINCIPAL_PREFIX}{node_id}")
 }

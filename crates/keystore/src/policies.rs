@@ -5,8 +5,10 @@
 
 use policy::Policy;
 
+use crate::caller::{Caller, event};
+use crate::error::KeystoreError;
 use crate::object::validate_name;
-use crate::service::{Caller, Keystore, KeystoreError, event};
+use crate::service::Keystore;
 use crate::store::{StoreError, Write};
 
 impl Keystore {
@@ -95,26 +97,6 @@ impl Keystore {
             policy_event(caller, "policy.delete", tenant, name),
         )?;
         Ok(current)
-    }
-}
-
-impl Keystore {
-    /// Records one policy decision (`policy.decide`) on `object_id` of
-    /// `tenant`: `result` is `ok` or the refusal's code, `details` (the
-    /// container, its image digest) are kept as HMACs. Returns once durable.
-    pub fn record_decision(
-        &self,
-        caller: &Caller,
-        tenant: &str,
-        object_id: &str,
-        result: &str,
-        details: Vec<(String, Vec<u8>)>,
-    ) -> Result<(), KeystoreError> {
-        let mut audit_event = event(caller, "policy.decide", Some(tenant), Some(object_id));
-        audit_event.result = result.to_owned();
-        audit_event.sensitive = details;
-        self.store.commit(Vec::new(), audit_event)?;
-        Ok(())
     }
 }
 

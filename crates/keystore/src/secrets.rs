@@ -3,9 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::caller::{Caller, event, now};
+use crate::durable::Durable;
+use crate::error::KeystoreError;
 use crate::object::{Algorithm, ObjectMeta, ObjectType, State};
+use crate::release::{SecretRelease, check_recipient};
 use crate::secret::SecretBytes;
-use crate::service::{Caller, Durable, Keystore, KeystoreError, event, now};
+use crate::service::Keystore;
 use crate::store::Write;
 
 /// Largest secret value: secrets are passwords, tokens and certificates, not
@@ -79,20 +83,17 @@ impl Keystore {
         Ok(updated)
     }
 
-    /// A secret's value (the current version when `version` is `None`),
-    /// released once the read is durably audited as `secret.read`.
+    /// The value of the secret `release` was decided for (the current
+    /// version when `version` is `None`), released to its caller once the
+    /// read is durably audited as `secret.read`. The release is used up.
     pub fn read_secret(
         &self,
         caller: &Caller,
-        meta: &ObjectMeta,
+        release: SecretRelease,
         version: Option<u32>,
     ) -> Result<Durable<(u32, SecretBytes)>, KeystoreError> {
-        if meta.object_type != ObjectType::SecretData {
-            return Err(KeystoreError::NotFound {
-                what: "secret",
-                reference: meta.name.clone().unwrap_or_else(|| meta.id.clone()),
-            });
-        }
-        self.read_deferred(caller, meta, version, "secret.read")
+        let (recipient, meta) = release.into_parts();
+        check_recipient(caller, &recipient)?;
+        self.read_deferred(caller, &meta, version, "secret.read")
     }
 }

@@ -5,8 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::caller::{Caller, event};
+use crate::error::KeystoreError;
 use crate::object::ObjectMeta;
-use crate::service::{Caller, Keystore, KeystoreError, event};
+use crate::service::Keystore;
 use crate::store::{StoreError, Write};
 
 impl Keystore {

@@ -13,10 +13,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::{Duration, OffsetDateTime};
 
+use crate::caller::{Caller, event, now};
+use crate::durable::Durable;
+use crate::error::KeystoreError;
+use crate::model::{Lease, VolumeRow};
+use crate::nodes::node_holder;
 use crate::object::{Algorithm, ObjectType, State, validate_name};
+use crate::release::{VolumeRelease, check_recipient};
 use crate::secret::SecretBytes;
-use crate::service::{Caller, Durable, Keystore, KeystoreError, event, now};
-use crate::store::{Lease, StoreError, VolumeRow, Write};
+use crate::service::Keystore;
+use crate::store::{StoreError, Write};
 
 /// Smallest volume: the LUKS2 header takes 16 MiB and ext4 needs room after it.
 pub const MIN_VOLUME_BYTES: u64 = 64 << 20;
@@ -35,11 +41,6 @@ const VOLUME_LABEL: &str = "cryptainer.volume";
 
 /// Filesystems a volume may be formatted with.
 const FILESYSTEMS: &[&str] = &["ext4"];
-
-/// How a node appears as a volume holder (its audit name).
-pub fn node_holder(node_id: &str) -> String {
-    format!("node:{node_id}")
-}
 
 /// What a new volume is to be.
 #[derive(Debug, Clone)]
@@ -142,18 +143,26 @@ impl Keystore {
         Ok(self.store.list_volumes(tenants)?)
     }
 
-    /// Gives `holder` the volume for `lease_secs` and returns the secret that
-    /// opens it, once the lease and the read are durably recorded. Refused
-    /// while another holder's lease runs; the same holder renews its lease.
+    /// Gives the caller `release` was decided for the volume for
+    /// `lease_secs` and returns the secret that opens it, once the lease and
+    /// the read are durably recorded. Refused while another holder's lease
+    /// runs; the same holder renews its lease. The release is used up.
     pub fn acquire_volume(
         &self,
         caller: &Caller,
-        tenant: &str,
-        name: &str,
-        holder: &str,
+        release: VolumeRelease,
         lease_secs: u32,
     ) -> Result<Durable<(VolumeRow, SecretBytes)>, KeystoreError> {
+        let (holder, tenant, name, key_id) = release.into_parts();
+        check_recipient(caller, &holder)?;
+        let (tenant, name, holder) = (tenant.as_str(), name.as_str(), holder.as_str());
         let current = self.volume(tenant, name)?;
+        if current.key_id != key_id {
+            // Removed and made again since the decision: another volume.
+            return Err(KeystoreError::Store(StoreError::Stale {
+                what: format!("volume '{name}' of tenant '{tenant}'"),
+            }));
+        }
         let now = now();
         check_free(&current, holder, now)?;
         let meta =

@@ -15,7 +15,6 @@ use keystore::object::{
     Algorithm, KEY_PAIR_LABEL, ObjectType, REPLACED_LABEL, REPLACEMENT_LABEL, State,
 };
 use keystore::secret::SecretBytes;
-use keystore::store::Store;
 use keystore::{Caller, KeystoreError, NewHalf};
 use support::{audited_operations, unsealed};
 
@@ -29,9 +28,9 @@ fn half(name: &'static str, material: &[u8]) -> NewHalf<'static> {
 
 #[test]
 fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
-    let (_dir, store, keystore) = unsealed();
+    let (_dir, keystore) = unsealed();
     let caller = Caller::system();
-    let before = store
+    let before = keystore
         .audit_head()
         .unwrap()
         .map_or(0, |(sequence, _)| sequence);
@@ -45,7 +44,7 @@ fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
         )
         .unwrap();
     // The tenant's first key is recorded on its own; the pair is one record.
-    let operations = audited_operations(&store, before);
+    let operations = audited_operations(&keystore, before);
     assert_eq!(operations, ["tenant.create_key", "key.create_pair"]);
 
     assert_eq!(private.object_type, ObjectType::PrivateKey);
@@ -95,7 +94,7 @@ fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
 
 #[test]
 fn a_rekeyed_pair_takes_the_names_and_links_both_ways_in_one_audit_record() {
-    let (_dir, store, keystore) = unsealed();
+    let (_dir, keystore) = unsealed();
     let caller = Caller::system();
     let (old_private, old_public) = keystore
         .register_key_pair(
@@ -115,7 +114,7 @@ fn a_rekeyed_pair_takes_the_names_and_links_both_ways_in_one_audit_record() {
             labels
         })
         .unwrap();
-    let before = store.audit_head().unwrap().map(|(sequence, _)| sequence);
+    let before = keystore.audit_head().unwrap().map(|(sequence, _)| sequence);
     let (private, public) = keystore
         .rekey_key_pair(
             &caller,
@@ -134,7 +133,7 @@ fn a_rekeyed_pair_takes_the_names_and_links_both_ways_in_one_audit_record() {
         )
         .unwrap();
     assert_eq!(
-        audited_operations(&store, before.unwrap()),
+        audited_operations(&keystore, before.unwrap()),
         ["key.rekey_pair"]
     );
     assert_eq!(

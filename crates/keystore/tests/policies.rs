@@ -10,7 +10,7 @@
 
 mod support;
 
-use keystore::store::NodeRow;
+use keystore::model::NodeRow;
 use keystore::{Caller, KeystoreError};
 use policy::{Policy, Selector};
 use support::{audited_operations, unsealed};
@@ -32,7 +32,7 @@ fn app_db(tenant: &str) -> Policy {
 
 #[test]
 fn policies_are_unique_per_tenant_checked_listed_and_removed() {
-    let (_dir, store, keystore) = unsealed();
+    let (_dir, keystore) = unsealed();
     let caller = Caller::system();
     keystore.create_policy(&caller, app_db("acme")).unwrap();
     keystore.create_policy(&caller, app_db("other")).unwrap();
@@ -63,7 +63,7 @@ fn policies_are_unique_per_tenant_checked_listed_and_removed() {
     ));
     assert_eq!(keystore.policy("other", "app-db").unwrap(), app_db("other"));
 
-    let operations = audited_operations(&store, 0);
+    let operations = audited_operations(&keystore, 0);
     for operation in ["policy.create", "policy.update", "policy.delete"] {
         assert!(
             operations.iter().any(|seen| seen == operation),

@@ -1,7 +1,7 @@
 //! KMIP result reasons and the one mapping from keystore errors to them.
 
 use keystore::KeystoreError;
-use keystore::store::StoreError;
+use keystore::StoreError;
 
 use crate::message::ProtocolVersion;
 

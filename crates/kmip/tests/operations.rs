@@ -2701,7 +2701,6 @@ fn oasis_tape_library_cases_keep_custom_attributes_and_get_by_placeholder() {
 /// The operation and result of every audit record after `after`.
 fn audited_after(keystore: &Keystore, after: u64) -> Vec<(String, Option<String>, String)> {
     keystore
-        .store()
         .audit_records(after, 1000)
         .unwrap()
         .into_iter()
@@ -2806,11 +2805,7 @@ fn quick_reads_are_answered_once_their_audit_records_are_durable() {
         kmip::Answer::Ready(_)
     ));
 
-    let head = keystore
-        .store()
-        .audit_head()
-        .unwrap()
-        .map_or(0, |(seq, _)| seq);
+    let head = keystore.audit_head().unwrap().map_or(0, |(seq, _)| seq);
     let kmip::Answer::Durable(durable) =
         kmip::answer(&keystore, &alpha, ttlv::encode(&reads).into())
     else {

@@ -680,7 +680,10 @@ fn validity_window(validity: Duration) -> Result<(OffsetDateTime, OffsetDateTime
     Ok((not_before, not_after))
 }
 
-/// 128 random bits with the top bit cleared, so the DER INTEGER stays positive in 16 bytes.
+/// 126 random bits in 16 bytes whose first byte is 0x40..=0x7f: the top bit clear keeps
+/// the DER INTEGER positive, and the next bit set keeps its first byte non-zero, since
+/// rcgen writes the bytes as given and a leading zero byte would be a non-minimal
+/// (invalid) DER INTEGER that strict verifiers refuse and that reads back differently.
 fn random_serial() -> Result<SerialNumber, PkiError> {
     let mut bytes = [0_u8; 16];
     rustls::crypto::ring::default_provider()
@@ -688,7 +691,7 @@ fn random_serial() -> Result<SerialNumber, PkiError> {
         .fill(&mut bytes)
         .map_err(|_| PkiError::Random)?;
     if let Some(first) = bytes.first_mut() {
-        *first &= 0x7f;
+        *first = (*first & 0x7f) | 0x40;
     }
     Ok(SerialNumber::from_slice(&bytes))
 }
@@ -724,7 +727,19 @@ fn pem_from_der(der: &CertificateDer<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::rsa_modulus_bits;
+    use super::{random_serial, rsa_modulus_bits};
+
+    /// A serial whose first random byte was zero came out as a non-minimal DER
+    /// INTEGER (about one certificate in 128), which read back with a leading zero.
+    #[test]
+    fn serial_numbers_never_start_with_a_zero_byte() {
+        for _ in 0..2000 {
+            let serial = random_serial().unwrap().to_bytes();
+            assert_eq!(serial.len(), 16);
+            let first = serial.first().copied().unwrap_or_default();
+            assert!((0x40..0x80).contains(&first), "{serial:02x?}");
+        }
+    }
 
     fn check(modulus: &[u8], expected_bits: usize) {
         assert_eq!(rsa_modulus_bits(modulus), expected_bits, "{modulus:02x?}");

@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keystore::store::{Role, TokenRow};
+use keystore::model::{Role, TokenRow};
 use keystore::{Keystore, TenantScope};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -115,7 +115,9 @@ impl Authorized {
 
 /// Prefix of the `token_id` of a principal authenticated by a node certificate
 /// (`node:<node id>`); token ids start with `tok_`, so the two never collide.
-pub const NODE_PRINCIPAL_PREFIX: &str = "node:";
+/// The key manager names nodes the same way (their audit name, lease holder
+/// and policy subject), so it is its constant.
+pub use keystore::NODE_PRINCIPAL_PREFIX;
 
 impl Principal {
     /// The audit name of the principal: `token:<id>` or `node:<id>`.
@@ -272,9 +274,7 @@ pub fn authenticate(keystore: &Keystore, header: Option<&str>) -> Result<Princip
     let secret = parse_bearer(header)?;
     let wanted = digest(secret);
     let row = keystore
-        .store()
-        .get_token_by_digest(&wanted)
-        .map_err(|error| ApiError::from(keystore::KeystoreError::from(error)))?
+        .token_by_digest(&wanted)?
         .ok_or_else(|| unauthenticated("unknown token; ask an admin for a valid one"))?;
     // The row was found by its digest; compare again in constant time so the
     // check does not depend on the database's string comparison.

@@ -1,80 +1,16 @@
-//! API errors: one stable code per failure, mapped once from the library errors to
-//! HTTP statuses, and rendered as `{"error": {"code": ..., "message": ...}}`.
+//! API errors: one stable code per failure ([`api::ErrorCode`]), mapped once from
+//! the library errors, and rendered as `{"error": {"code": ..., "message": ...}}`
+//! ([`api::ErrorBody`]).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keystore::KeystoreError;
+use keystore::StoreError;
 use keystore::seal::SealError;
-use keystore::store::StoreError;
 
-/// The stable error codes of the API (docs/api.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    /// 400.
-    BadRequest,
-    /// 401.
-    Unauthenticated,
-    /// 403.
-    Forbidden,
-    /// 403, a policy refused the workload.
-    PolicyDenied,
-    /// 404.
-    NotFound,
-    /// 405.
-    MethodNotAllowed,
-    /// 409.
-    Conflict,
-    /// 413.
-    PayloadTooLarge,
-    /// 415.
-    UnsupportedMediaType,
-    /// 422.
-    WrongUnsealMaterial,
-    /// 500.
-    Internal,
-    /// 503, sealed.
-    Sealed,
-    /// 503, not initialized.
-    NotInitialized,
-}
-
-impl Code {
-    /// The code's spelling in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::BadRequest => "bad_request",
-            Code::Unauthenticated => "unauthenticated",
-            Code::Forbidden => "forbidden",
-            Code::PolicyDenied => "policy_denied",
-            Code::NotFound => "not_found",
-            Code::MethodNotAllowed => "method_not_allowed",
-            Code::Conflict => "conflict",
-            Code::PayloadTooLarge => "payload_too_large",
-            Code::UnsupportedMediaType => "unsupported_media_type",
-            Code::WrongUnsealMaterial => "wrong_unseal_material",
-            Code::Internal => "internal",
-            Code::Sealed => "sealed",
-            Code::NotInitialized => "not_initialized",
-        }
-    }
-
-    /// The HTTP status of the code.
-    pub fn status(self) -> StatusCode {
-        match self {
-            Code::BadRequest => StatusCode::BAD_REQUEST,
-            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Code::Forbidden | Code::PolicyDenied => StatusCode::FORBIDDEN,
-            Code::NotFound => StatusCode::NOT_FOUND,
-            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Code::Conflict => StatusCode::CONFLICT,
-            Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Code::WrongUnsealMaterial => StatusCode::UNPROCESSABLE_ENTITY,
-            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::Sealed | Code::NotInitialized => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-}
+/// The stable error codes of the API: the wire contract's own
+/// ([`api::ErrorCode`], with its spelling and HTTP status).
+pub use api::ErrorCode as Code;
 
 /// An error answered to a client.
 #[derive(Debug)]
@@ -153,7 +89,15 @@ fn store_code(error: &StoreError) -> Code {
 
 fn seal_code(error: &SealError) -> Code {
     match error {
-        SealError::WrongUnsealMaterial => Code::WrongUnsealMaterial,
+        SealError::WrongUnsealMaterial | SealError::WrongRecoveryShares => {
+            Code::WrongUnsealMaterial
+        }
+        SealError::DeviceUnavailable { .. } => Code::SealUnavailable,
+        SealError::DeviceRefused { .. } => Code::SealRefused,
+        SealError::RecoveryRequired { .. } | SealError::NoRecoveryShares { .. } => Code::BadRequest,
+        SealError::SameKind { .. }
+        | SealError::NoPendingMigration
+        | SealError::MigrationPending { .. } => Code::Conflict,
         // What the caller sent is wrong: a share, a passphrase, a parameter.
         SealError::PassphraseTooShort { .. }
         | SealError::InvalidShareConfig { .. }
@@ -182,10 +126,10 @@ fn seal_code(error: &SealError) -> Code {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "error": { "code": self.code.as_str(), "message": self.message }
-        });
-        (self.code.status(), axum::Json(body)).into_response()
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = api::ErrorBody::new(self.code, self.message);
+        (status, axum::Json(body)).into_response()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Maps a KMIP client certificate to a [`Principal`] under the same roles and
 //! tenant scoping as bearer tokens, and a principal to a KMIP session.
 
-use keystore::store::Role;
+use keystore::model::Role;
 use keystore::{Caller, Keystore, TenantScope};
 
 use crate::auth::{Permission, Principal};

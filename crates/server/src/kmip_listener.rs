@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
-use crate::api::App;
+use crate::app::App;
 use crate::error::ApiError;
 use crate::kmip_auth::{CertificateRefused, ClientCertificate, session_for};
 
@@ -334,39 +334,15 @@ pub async fn http_json(State(app): State<App>, headers: HeaderMap, body: Bytes) 
 /// Longest validity of a KMIP client certificate: one year.
 const CLIENT_CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// Body of `POST /v1/kmip/client-certs`.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientCertRequest {
-    /// The certificate's common name (who holds it, for people).
-    pub name: String,
-    /// The one tenant the holder acts on [default: `default`].
-    pub tenant: Option<String>,
-    /// The holder's role [default: operator].
-    pub role: Option<String>,
-    /// The holder's PKCS#10 request (PEM); only its public key is used.
-    pub csr_pem: String,
-}
-
-/// Answer of `POST /v1/kmip/client-certs`.
-#[derive(Debug, serde::Serialize)]
-pub struct ClientCertResponse {
-    /// The client certificate (PEM).
-    pub cert_pem: String,
-    /// The CA bundle the client must trust for the server (PEM): the current
-    /// root, and the previous one after a rotation.
-    pub ca_pem: String,
-    /// The certificate's serial number (hex).
-    pub serial: String,
-}
+pub use api::kmip::{ClientCertAnswer, ClientCertRequest};
 
 /// `POST /v1/kmip/client-certs` (admin): signs a KMIP client's CSR with the
 /// server's CA, writing the tenant and role into the certificate.
 pub async fn issue_client_cert(
     State(app): State<App>,
     headers: HeaderMap,
-    crate::api::JsonBody(request): crate::api::JsonBody<ClientCertRequest>,
-) -> Result<axum::Json<ClientCertResponse>, ApiError> {
+    crate::app::JsonBody(request): crate::app::JsonBody<ClientCertRequest>,
+) -> Result<axum::Json<ClientCertAnswer>, ApiError> {
     use crate::error::Code;
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -402,7 +378,7 @@ pub async fn issue_client_cert(
         keystore::object::validate_name("tenant", &tenant)
             .map_err(|error| ApiError::new(Code::BadRequest, error.to_string()))?;
         let role = request.role.unwrap_or_else(|| "operator".to_owned());
-        if keystore::store::Role::parse(&role).is_none() {
+        if keystore::model::Role::parse(&role).is_none() {
             return Err(ApiError::new(
                 Code::BadRequest,
                 format!("unknown role '{role}'; use admin, operator or auditor"),
@@ -419,7 +395,7 @@ pub async fn issue_client_cert(
         keystore
             .record(&caller, operation, Some(&tenant), None, "ok")
             .map_err(ApiError::from)?;
-        Ok(axum::Json(ClientCertResponse {
+        Ok(axum::Json(ClientCertAnswer {
             cert_pem: issued.cert_pem,
             ca_pem: bundle,
             serial: issued.serial_hex,

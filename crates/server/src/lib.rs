@@ -4,19 +4,21 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod kmip_auth;
 pub mod kmip_listener;
 pub mod metrics;
-pub mod nodes;
 pub mod openapi;
 pub mod peer;
 pub mod policies;
-pub mod secrets;
+mod routes;
+pub mod seal_runtime;
 pub mod server_cert;
-pub mod volumes;
+mod wire;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -26,10 +28,9 @@ use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use keystore::model::Role;
 use keystore::seal::{Argon2Params, PassphraseSeal};
 use keystore::secret::SecretBytes;
-use keystore::store::sqlite::SqliteStore;
-use keystore::store::{Role, Store as _};
 use keystore::{Caller, Keystore, SealChoice};
 use tokio::net::TcpListener;
 use tower::Service as _;
@@ -152,7 +153,7 @@ fn client_address(local: SocketAddr) -> String {
 type TlsSetup = (
     Arc<rustls::ServerConfig>,
     Option<PathBuf>,
-    Option<Arc<nodes::Identity>>,
+    Option<Arc<identity::Identity>>,
     Option<Arc<rustls::ServerConfig>>,
 );
 
@@ -183,7 +184,7 @@ fn tls_setup(
     let (mut server, identity) = match material.certificate_authority() {
         Some(ca) => {
             let tls_dir = config.tls_dir();
-            let bundle = nodes::load_bundle(&tls_dir, ca.cert_pem());
+            let bundle = identity::load_bundle(&tls_dir, ca.cert_pem());
             let deny = Arc::new(peer::DenyList::load(keystore)?);
             let verifier = peer::client_verifier(&bundle, Arc::clone(&deny))?;
             // Both listeners present the certificate of one slot, which the server
@@ -202,7 +203,7 @@ fn tls_setup(
                     "node certificates live less than an hour: for tests only"
                 );
             }
-            let identity = nodes::Identity::new(nodes::IdentitySetup {
+            let identity = identity::Identity::new(identity::IdentitySetup {
                 ca,
                 bundle_pem: bundle,
                 deny,
@@ -310,21 +311,17 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
     }
 
     let database = config.database_path();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&database))
+    let keystore = tokio::task::spawn_blocking(move || Keystore::open_sqlite(&database))
         .await
         .map_err(|error| Error::InvalidConfig(format!("cannot open the store: {error}")))??;
-    {
-        let mut journal = store
-            .journal()
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        journal.set_policy(audit::CheckpointPolicy {
-            every_records: config.audit.checkpoint_every_records,
-            every_secs: config.audit.checkpoint_every_secs,
-        });
-    }
-    let store: Arc<dyn keystore::store::Store> = Arc::new(store);
-    let keystore = Arc::new(Keystore::open(store)?);
+    keystore.set_checkpoint_policy(audit::CheckpointPolicy {
+        every_records: config.audit.checkpoint_every_records,
+        every_secs: config.audit.checkpoint_every_secs,
+    });
+    let keystore = Arc::new(keystore);
+    // Reads the seal's PIN or client key now: a missing one is a
+    // configuration error, said at once, not at the first unseal.
+    let seals = Arc::new(seal_runtime::SealRuntime::new(&config)?);
 
     let listener = TcpListener::bind(config.listen_addr)
         .await
@@ -388,12 +385,16 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         "listening (HTTPS)"
     );
 
-    let state = Arc::new(api::AppState {
+    let state = Arc::new(app::AppState {
         keystore: Arc::clone(&keystore),
         metrics: metrics::Metrics::default(),
         max_body_bytes: config.max_body_bytes,
         identity,
+        seals: Arc::clone(&seals),
     });
+    // An automatic seal unseals now, without a person, retrying while its
+    // device cannot be reached; the HTTPS listener serves status meanwhile.
+    seals.start(&keystore);
     if let Some((kmip_listener, kmip_tls, _)) = kmip {
         let kmip_keystore = Arc::clone(&keystore);
         tokio::spawn(kmip_listener::serve(
@@ -404,9 +405,9 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         ));
     }
     if let Some(identity) = &state.identity {
-        tokio::spawn(server_cert::maintain(
+        tokio::spawn(identity::Identity::maintain_server_cert(
             Arc::clone(identity),
-            Arc::clone(keystore.store()),
+            Arc::clone(&keystore),
             identity.server_cert_check_interval(),
         ));
     }
@@ -495,7 +496,7 @@ pub async fn serve(
                 .map(|leaf| peer::PeerCertificate(Arc::new(leaf.as_ref().to_vec())));
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(api::RemoteAddr(peer));
+                    request.extensions_mut().insert(app::RemoteAddr(peer));
                     if let Some(certificate) = &peer_certificate {
                         request.extensions_mut().insert(certificate.clone());
                     }

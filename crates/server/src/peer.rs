@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use keystore::store::{NodeState, Role};
+use keystore::model::{NodeState, Role};
 use keystore::{Keystore, KeystoreError, TenantScope};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::{CertificateDer, UnixTime};
@@ -67,9 +67,7 @@ pub fn principal_from_facts(
         )
     })?;
     let node = keystore
-        .store()
-        .get_node(node_id)
-        .map_err(|error| ApiError::from(KeystoreError::from(error)))?
+        .node(node_id)?
         .ok_or_else(|| refused(format!("unknown node '{node_id}'; join with a join token")))?;
     if node.state == NodeState::Decommissioned {
         return Err(refused(format!(
@@ -101,10 +99,9 @@ impl DenyList {
     /// The deny list of the decommissioned nodes in the store.
     pub fn load(keystore: &Keystore) -> Result<DenyList, KeystoreError> {
         let nodes = keystore
-            .store()
-            .list_nodes()
+            .nodes()
             .or_else(|error| match error {
-                keystore::store::StoreError::Unsupported { .. } => Ok(Vec::new()),
+                KeystoreError::Store(keystore::StoreError::Unsupported { .. }) => Ok(Vec::new()),
                 error => Err(error),
             })?
             .into_iter()

@@ -18,11 +18,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use keystore::store::Store;
-use serde::Serialize;
+use keystore::KeystoreError;
 use time::OffsetDateTime;
-
-use crate::nodes::Identity;
 
 /// Most time between two checks of the server certificate.
 const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(60);
@@ -43,15 +40,7 @@ struct Issued {
 }
 
 /// The server certificate as `GET /v1/ca/status` shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerCertStatus {
-    /// SHA-256 (hex) of the root that issued it; empty when no root of the bundle did.
-    pub issuer: String,
-    /// Whether the current root issued it.
-    pub current_root: bool,
-    /// When it expires (RFC 3339).
-    pub not_after: String,
-}
+pub use api::nodes::ServerCertificateStatus as ServerCertStatus;
 
 /// Why the certificate was replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,40 +103,37 @@ impl ServerCert {
             .clone()
     }
 
-    /// Replaces the certificate when it is due (see the module documentation); says
-    /// why it did, or `None` when nothing was due.
-    pub fn check(
+    /// Puts `certificate` (issued by the root `issuer`, hex fingerprint) and its
+    /// key in the slot: the next handshake of each listener presents it.
+    pub(crate) fn install(
         &self,
-        identity: &Identity,
-        store: &dyn Store,
-    ) -> Result<Option<Replaced>, CheckError> {
-        let current = identity.ca_fingerprint_hex();
-        let issued = self.issued();
-        let renew_before =
-            time::Duration::try_from(pki::SERVER_CERT_RENEW_BEFORE).unwrap_or(time::Duration::ZERO);
-        let reason = if issued.not_after - OffsetDateTime::now_utc() < renew_before {
-            Replaced::Renewed
-        } else if issued.issuer != current {
-            let pending = crate::nodes::pending_nodes(store, &current, |_| true)
-                .map_err(CheckError::Store)?;
-            if !pending.pending.is_empty() {
-                return Ok(None);
-            }
-            Replaced::MovedToCurrentRoot
-        } else {
-            return Ok(None);
-        };
-        let (certificate, key_pem, issuer) = identity
-            .issue_server_cert(&self.names, self.tls_dir.as_deref())
-            .map_err(CheckError::Pki)?;
-        self.slot
-            .replace(&certificate.cert_pem, &key_pem)
-            .map_err(CheckError::Pki)?;
+        certificate: &pki::IssuedCert,
+        key_pem: &str,
+        issuer: String,
+    ) -> Result<(), pki::PkiError> {
+        self.slot.replace(&certificate.cert_pem, key_pem)?;
         *self.issued.lock().unwrap_or_else(PoisonError::into_inner) = Issued {
             issuer,
             not_after: certificate.not_after,
         };
-        Ok(Some(reason))
+        Ok(())
+    }
+
+    /// The names it is issued for.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Where replacements are written, if anywhere.
+    pub(crate) fn tls_dir(&self) -> Option<&std::path::Path> {
+        self.tls_dir.as_deref()
+    }
+
+    /// Which root issued the certificate in the slot (hex fingerprint; empty
+    /// when no root of the bundle did), and when it expires.
+    pub(crate) fn issued_by(&self) -> (String, OffsetDateTime) {
+        let issued = self.issued();
+        (issued.issuer, issued.not_after)
     }
 }
 
@@ -156,42 +142,14 @@ impl ServerCert {
 pub enum CheckError {
     /// The node inventory could not be read.
     #[error("could not read the node inventory: {0}")]
-    Store(keystore::store::StoreError),
+    Inventory(KeystoreError),
     /// Issuing, writing or loading the new certificate failed.
     #[error("could not replace the server certificate: {0}")]
     Pki(pki::PkiError),
 }
 
-/// How often [`maintain`] checks: the re-issue batch interval, between 1 s and 60 s, so
+/// How often [`Identity::maintain_server_cert`](crate::identity::Identity::maintain_server_cert) checks: the re-issue batch interval, between 1 s and 60 s, so
 /// the switch follows the last node's renewal closely.
 pub fn check_interval(reissue_interval: Duration) -> Duration {
     reissue_interval.clamp(Duration::from_secs(1), MAX_CHECK_INTERVAL)
-}
-
-/// Checks the server certificate every `every`, for the server's lifetime.
-pub async fn maintain(identity: Arc<Identity>, store: Arc<dyn Store>, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let identity = Arc::clone(&identity);
-        let store = Arc::clone(&store);
-        let checked = tokio::task::spawn_blocking(move || {
-            identity.server_cert().check(&identity, store.as_ref())
-        })
-        .await;
-        match checked {
-            Ok(Ok(None)) => {}
-            Ok(Ok(Some(Replaced::MovedToCurrentRoot))) => tracing::info!(
-                "every active node trusts the current root: the server certificate is now issued by it"
-            ),
-            Ok(Ok(Some(Replaced::Renewed))) => {
-                tracing::info!("the server certificate was about to expire and was renewed");
-            }
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "server certificate check failed; retrying later");
-            }
-            Err(error) => tracing::warn!(%error, "server certificate check did not finish"),
-        }
-    }
 }

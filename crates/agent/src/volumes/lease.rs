@@ -20,16 +20,15 @@
 //! stopped); the next mount takes the lease afresh.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde_json::json;
+use api::volumes::{LeaseRequest, VolumeInfo};
 use tokio::time::Instant;
 
-use super::VolumeInfo;
 use crate::AgentError;
-use crate::http::send_json;
-use crate::run::Shared;
+use crate::shared::Shared;
 
 /// The lease the agent asks for unless `--lease-seconds` says otherwise.
 pub const DEFAULT_LEASE_SECS: u32 = 60;
@@ -116,26 +115,60 @@ fn is_definitive(error: &AgentError) -> bool {
     )
 }
 
-/// One renewal of this node's lease on volume `name`.
+/// One renewal of this node's lease on volume `name`; a renewal not answered
+/// within [`LeaseTiming::request_timeout`] fails as unanswered.
 pub(super) async fn renew_once(
     shared: &Shared,
     name: &str,
     timing: LeaseTiming,
 ) -> Result<VolumeInfo, AgentError> {
-    send_json(
-        shared
-            .http()
-            .post(format!("{}/v1/volumes/{name}/renew", shared.server()))
-            .timeout(timing.request_timeout())
-            .json(&json!({ "lease_seconds": timing.seconds() })),
-        "renew the volume's lease",
-    )
-    .await
+    const WHAT: &str = "renew the volume's lease";
+    let request = LeaseRequest {
+        lease_seconds: Some(timing.seconds()),
+        ..LeaseRequest::default()
+    };
+    let api = shared.api();
+    match tokio::time::timeout(timing.request_timeout(), api.renew_volume(name, &request)).await {
+        Ok(answer) => answer.map_err(|error| AgentError::from_api(WHAT, error)),
+        Err(_) => Err(AgentError::from_api(
+            WHAT,
+            api::ClientError::Unreachable(api::Unreachable::new(
+                api::Transport::Timeout,
+                format!(
+                    "no answer within {} s",
+                    timing.request_timeout().as_secs_f32()
+                ),
+            )),
+        )),
+    }
+}
+
+/// What keeping a lease needs of a mounted volume: where it is mounted, and
+/// stopping it at once.
+pub(crate) trait Fence: Send + 'static {
+    /// The mount point.
+    fn target(&self) -> &Path;
+
+    /// Stops the volume at once, even while containers use it (blocking);
+    /// says what failed when it could not.
+    fn fence(self) -> Result<(), String>;
+}
+
+impl Fence for volume::Mounted {
+    fn target(&self) -> &Path {
+        volume::Mounted::target(self)
+    }
+
+    fn fence(self) -> Result<(), String> {
+        volume::Mounted::fence(self)
+            .map(drop)
+            .map_err(|still| still.error.to_string())
+    }
 }
 
 /// A volume mounted on this node, with the task that keeps its lease.
-struct Mounted {
-    volume: volume::Mounted,
+struct Mounted<M> {
+    volume: M,
     renewal: tokio::task::JoinHandle<()>,
     /// Which mount of the volume this is, so that a renewal task never
     /// fences a later mount of the same volume.
@@ -147,17 +180,18 @@ struct Mounted {
 /// The volumes this node has mounted and those it fenced, shared by the
 /// driver and the renewal tasks. Whoever holds both locks takes `mounted`
 /// first.
-pub(crate) struct Leases {
+pub(crate) struct Leases<M = volume::Mounted> {
     shared: Arc<Shared>,
     timing: LeaseTiming,
-    mounted: Mutex<HashMap<String, Mounted>>,
+    mounted: Mutex<HashMap<String, Mounted<M>>>,
     /// Fenced volumes (that Docker has not unmounted yet), with the reason.
     fenced: Mutex<BTreeMap<String, String>>,
     generations: Mutex<u64>,
 }
 
-impl Leases {
-    pub(crate) fn new(shared: Arc<Shared>, timing: LeaseTiming) -> Leases {
+impl<M: Fence> Leases<M> {
+    /// No volume mounted yet.
+    pub(crate) fn new(shared: Arc<Shared>, timing: LeaseTiming) -> Leases<M> {
         Leases {
             shared,
             timing,
@@ -174,7 +208,7 @@ impl Leases {
 
     /// Keeps the lease of `volume` (mounted as `name`) from now on; `sent` is
     /// when the request that took or last renewed the lease was sent.
-    pub(crate) fn track(self: &Arc<Self>, name: String, volume: volume::Mounted, sent: Instant) {
+    pub(crate) fn track(self: &Arc<Self>, name: String, volume: M, sent: Instant) {
         let generation = {
             let mut generations = self
                 .generations
@@ -203,7 +237,7 @@ impl Leases {
     /// Stops keeping the lease of `name` and hands its mount over (to be
     /// unmounted), with when its lease was last renewed; `None` when it is
     /// not mounted (or was fenced).
-    pub(crate) fn untrack(&self, name: &str) -> Option<(volume::Mounted, Instant)> {
+    pub(crate) fn untrack(&self, name: &str) -> Option<(M, Instant)> {
         let mounted = self
             .mounted
             .lock()
@@ -361,9 +395,9 @@ impl Leases {
         };
         let target = mounted.volume.target().to_owned();
         match tokio::task::spawn_blocking(move || mounted.volume.fence()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(still)) => {
-                tracing::error!(volume = %name, error = %still.error, "could not stop the fenced volume's engine");
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(volume = %name, %error, "could not stop the fenced volume's engine");
             }
             Err(error) => {
                 tracing::error!(volume = %name, %error, "could not stop the fenced volume's engine");
@@ -372,6 +406,8 @@ impl Leases {
         // The empty mount point is on this host's disk: nothing may write
         // there in the volume's place (Docker binds it again for `docker cp`).
         let _ = std::fs::remove_dir(&target);
+        // Reported once the engine is stopped: whoever reads status.json
+        // (an operator, a test) finds nothing of the volume left running.
         self.shared.update_status(|status| {
             status.fenced_volumes.insert(name.to_owned(), reason);
         });
@@ -435,6 +471,144 @@ mod tests {
             );
         }
         assert_eq!(timing(DEFAULT_LEASE_SECS).seconds(), 60);
+    }
+
+    use crate::testing::{Behaviour, FakeMount, InProcessServer, fenced_at, shared};
+    use api::ErrorCode;
+
+    /// A node with volume `name` mounted: its lease taken now through the
+    /// in-process server, and kept by `Leases` from then on.
+    struct Mounted {
+        server: Arc<InProcessServer>,
+        leases: Arc<Leases<FakeMount>>,
+        fenced: tokio::sync::watch::Receiver<Option<Instant>>,
+        acquired: Instant,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn mount(name: &str) -> Mounted {
+        let server = InProcessServer::new();
+        server.add_volume(name, None);
+        let (shared, dir) = shared(Arc::clone(&server));
+        let timing = timing(60);
+        let leases = Arc::new(Leases::new(Arc::clone(&shared), timing));
+        let (_volume, _secret, acquired) =
+            super::super::take_lease(shared.api().as_ref(), name, Vec::new(), timing)
+                .await
+                .unwrap();
+        let (volume, fenced) = FakeMount::new(&dir.path().join(name));
+        leases.track(name.to_owned(), volume, acquired);
+        Mounted {
+            server,
+            leases,
+            fenced,
+            acquired,
+            _dir: dir,
+        }
+    }
+
+    // The lease tests run on tokio's paused clock: time moves only when every
+    // task waits, straight to the next timer, so hours of renewals take no
+    // time and every instant below is exact.
+
+    #[tokio::test(start_paused = true)]
+    async fn renewals_keep_the_lease_and_the_mount() {
+        let node = mount("pgdata").await;
+        // Ten leases' worth: a renewal every third of the lease.
+        node.server.renewed(30).await;
+        assert_eq!(node.acquired.elapsed(), Duration::from_secs(600));
+        assert!(node.leases.is_mounted("pgdata"));
+        assert_eq!(*node.fenced.borrow(), None);
+        assert!(
+            !node.server.lapsed(),
+            "a renewal came after the lease ended"
+        );
+        assert_eq!(
+            node.server.holder("pgdata").as_deref(),
+            Some(crate::testing::NODE)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unanswered_renewals_fence_the_volume_at_three_quarters_of_its_lease() {
+        for behaviour in [Behaviour::Unreachable, Behaviour::Silent] {
+            let mut node = mount("pgdata").await;
+            node.server.renewals(behaviour.clone());
+            let fenced = fenced_at(&mut node.fenced).await.unwrap();
+            assert_eq!(
+                fenced - node.acquired,
+                Duration::from_secs(45),
+                "{behaviour:?}"
+            );
+            let lease_end = node.server.granted_until("pgdata").unwrap();
+            assert!(
+                fenced < lease_end,
+                "{behaviour:?}: fenced after the lease ended"
+            );
+            assert!(!node.leases.is_mounted("pgdata"));
+            assert!(node.leases.fenced("pgdata").is_some());
+            crate::testing::settle().await;
+            let status = node.leases.shared.status();
+            assert!(status.fenced_volumes.contains_key("pgdata"), "{status:?}");
+            // Until the lease ends, nobody else gets the volume; after the
+            // fence, it is safe that someone does.
+            assert!(!node.server.acquire_as("node:node-2", "pgdata", 60));
+            // Moves the paused clock to the lease's end.
+            tokio::time::sleep_until(lease_end).await;
+            assert!(node.server.acquire_as("node:node-2", "pgdata", 60));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_fence_counts_from_the_last_renewal_that_succeeded() {
+        let mut node = mount("pgdata").await;
+        node.server.renewed(2).await;
+        let last_renewal = Instant::now();
+        node.server.renewals(Behaviour::Unreachable);
+        let fenced = fenced_at(&mut node.fenced).await.unwrap();
+        assert_eq!(last_renewal - node.acquired, Duration::from_secs(40));
+        assert_eq!(fenced - last_renewal, Duration::from_secs(45));
+        assert!(fenced < node.server.granted_until("pgdata").unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_definitive_refusal_of_the_renewal_fences_at_once() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+        ] {
+            let mut node = mount("pgdata").await;
+            node.server
+                .renewals(Behaviour::Refuse(code, format!("refused with {code}")));
+            let fenced = fenced_at(&mut node.fenced).await.unwrap();
+            // The first renewal, a third of the lease in, is refused.
+            assert_eq!(fenced - node.acquired, Duration::from_secs(20), "{code}");
+            let reason = node.leases.fenced("pgdata").unwrap();
+            assert!(reason.contains(&format!("refused with {code}")), "{reason}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_error_on_renewal_is_retried_not_fenced_at_once() {
+        let mut node = mount("pgdata").await;
+        node.server.renewals(Behaviour::Refuse(
+            ErrorCode::Sealed,
+            "the key manager is sealed".to_owned(),
+        ));
+        // The renewal due and two retries are refused as sealed.
+        node.server.attempted(3).await;
+        assert_eq!(node.acquired.elapsed(), Duration::from_secs(30));
+        assert!(
+            node.leases.is_mounted("pgdata"),
+            "fenced on a passing failure"
+        );
+        node.server.renewals(Behaviour::Answer);
+        node.server.renewed(3).await;
+        assert!(node.leases.is_mounted("pgdata"));
+        assert_eq!(*node.fenced.borrow_and_update(), None);
     }
 
     #[test]

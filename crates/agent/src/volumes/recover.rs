@@ -27,12 +27,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde_json::json;
+use api::volumes::LeaseRequest;
 use tokio::time::Instant;
 
-use super::{Acquired, CryptainerDriver, VolumeInfo, renew_once};
+use super::{CryptainerDriver, renew_once};
 use crate::AgentError;
-use crate::http::send_json;
 
 /// What became of a running engine found at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,27 +142,23 @@ impl CryptainerDriver {
             Err(error) => return Err(error.to_string()),
         }
         // No lease of ours: free, or another node's.
-        let info = send_json::<VolumeInfo>(
-            self.shared
-                .http()
-                .get(self.url(&format!("/v1/volumes/{name}"))),
-            "read the volume",
-        )
-        .await
-        .map_err(|error| error.to_string())?;
+        let api = self.shared.api();
+        let info = api
+            .volume(name)
+            .await
+            .map_err(|error| AgentError::from_api("read the volume", error).to_string())?;
         if let Some(holder) = info.holder {
             return Err(format!("node '{holder}' holds it now"));
         }
         let sent = Instant::now();
-        let acquired = send_json::<Acquired>(
-            self.shared
-                .http()
-                .post(self.url(&format!("/v1/volumes/{name}/acquire")))
-                .json(&json!({ "lease_seconds": timing.seconds() })),
-            "take the volume's lease",
-        )
-        .await
-        .map_err(|error| error.to_string())?;
+        let request = LeaseRequest {
+            lease_seconds: Some(timing.seconds()),
+            ..LeaseRequest::default()
+        };
+        let acquired = api
+            .acquire_volume(name, &request)
+            .await
+            .map_err(|error| AgentError::from_api("take the volume's lease", error).to_string())?;
         // The adopted engine has the key already; the secret (zeroized on drop)
         // is not needed.
         drop(acquired);

@@ -1,13 +1,15 @@
 //! `cryptainer key ...`: the key life cycle.
 
-use reqwest::Method;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-use super::{field, items};
-use crate::args::{KeyCommand, KeyRef};
-use crate::client::{Auth, Client, SecretJson, print_json, stdout_is_terminal};
-use crate::failure::Failure;
-use crate::labels::collect_labels;
+use api::keys::{
+    CreateKey, CreateKeyRequest, DestroyKey, KeyInfo, KeyList, KeyListQuery, KeyRef, ListKeys,
+    ReadMaterial, RevokeKey, RevokeRequest, RotateKey, ShowKey,
+};
+
+use super::{collect_labels, pairs, text, time};
+use crate::args::{self, Algorithm, KeyCommand, KeyState};
+use crate::client::{Client, print_answer, stdout_is_terminal};
 use crate::table::Table;
 
 /// Runs a key command.
@@ -18,145 +20,121 @@ pub async fn run(client: &Client, command: &KeyCommand, json: bool) -> anyhow::R
             algorithm,
             tenant,
             labels,
-        } => {
-            let labels = collect_labels(labels.clone()).map_err(|error| {
-                anyhow::Error::new(error).context(Failure::usage(
-                    "the labels were refused",
-                    "give each label once as --label KEY=VALUE",
-                ))
-            })?;
-            let mut body =
-                json!({ "name": name, "algorithm": algorithm.as_str(), "labels": labels });
-            if let (Some(tenant), Some(object)) = (tenant, body.as_object_mut()) {
-                object.insert("tenant".to_owned(), Value::String(tenant.clone()));
-            }
-            let key = client
-                .call(Method::POST, &["v1", "keys"], &[], Some(&body), Auth::Token)
-                .await?;
-            print_key(&key, json, "Created")
-        }
+        } => create(client, name, *algorithm, tenant.as_deref(), labels, json).await,
         KeyCommand::List {
             tenant,
             state,
             limit,
             offset,
-        } => {
-            let mut query = vec![("limit", limit.to_string()), ("offset", offset.to_string())];
-            if let Some(tenant) = tenant {
-                query.push(("tenant", tenant.clone()));
-            }
-            if let Some(state) = state {
-                query.push(("state", state.as_str().to_owned()));
-            }
-            let list = client
-                .call(Method::GET, &["v1", "keys"], &query, None, Auth::Token)
-                .await?;
-            if json {
-                return print_json(&list);
-            }
-            print!("{}", key_table(&list, *offset));
-            Ok(())
-        }
-        KeyCommand::Show(key) => {
-            let info = client
-                .call(
-                    Method::GET,
-                    &["v1", "keys", &key.reference],
-                    &tenant_query(key),
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            print_key(&info, json, "")
-        }
-        KeyCommand::Rotate(key) => {
-            let info = client
-                .call(
-                    Method::POST,
-                    &["v1", "keys", &key.reference, "rotate"],
-                    &tenant_query(key),
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            print_key(&info, json, "Rotated")
-        }
-        KeyCommand::Revoke { key, reason } => {
-            let body = json!({ "reason": reason.as_str() });
-            let info = client
-                .call(
-                    Method::POST,
-                    &["v1", "keys", &key.reference, "revoke"],
-                    &tenant_query(key),
-                    Some(&body),
-                    Auth::Token,
-                )
-                .await?;
-            print_key(&info, json, "Revoked")
-        }
-        KeyCommand::Destroy { key, yes } => {
-            confirm_destroy(key, *yes)?;
-            let info = client
-                .call(
-                    Method::DELETE,
-                    &["v1", "keys", &key.reference],
-                    &tenant_query(key),
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            print_key(&info, json, "Destroyed")
-        }
-        KeyCommand::Material { key, version } => {
-            let mut query = tenant_query(key);
-            if let Some(version) = version {
-                query.push(("version", version.to_string()));
-            }
-            let material = SecretJson(
-                client
-                    .call(
-                        Method::GET,
-                        &["v1", "keys", &key.reference, "material"],
-                        &query,
-                        None,
-                        Auth::Token,
-                    )
-                    .await?,
-            );
-            if stdout_is_terminal() {
-                eprintln!(
-                    "warning: printing key material to a terminal; it may stay in the scrollback \
-                     and the screen can be seen. Pipe it to the program that needs it instead."
-                );
-            }
-            if json {
-                return print_json(&material);
-            }
-            let text = material
-                .get("material")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    Failure::failed(
-                        "the server's answer has no key material",
-                        "check that the client and server versions match (`cryptainer status`)",
-                    )
-                })?;
-            println!("{text}");
-            Ok(())
-        }
+        } => list(client, tenant.as_deref(), *state, *limit, *offset, json).await,
+        KeyCommand::Show(key) => show(client, key, json).await,
+        KeyCommand::Rotate(key) => rotate(client, key, json).await,
+        KeyCommand::Revoke { key, reason } => revoke(client, key, *reason, json).await,
+        KeyCommand::Destroy { key, yes } => destroy(client, key, *yes, json).await,
+        KeyCommand::Material { key, version } => material(client, key, *version, json).await,
     }
 }
 
-/// `?tenant=` when one was given.
-fn tenant_query(key: &KeyRef) -> Vec<(&'static str, String)> {
-    key.tenant
-        .iter()
-        .map(|tenant| ("tenant", tenant.clone()))
-        .collect()
+/// The key the arguments name.
+fn key_ref(key: &args::KeyRef) -> KeyRef<'_> {
+    KeyRef {
+        reference: &key.reference,
+        tenant: key.tenant.as_deref(),
+    }
 }
 
-/// Destroying cannot be undone: ask on a terminal, insist on `--yes` otherwise.
-fn confirm_destroy(key: &KeyRef, yes: bool) -> anyhow::Result<()> {
+/// `cryptainer key create`.
+async fn create(
+    client: &Client,
+    name: &str,
+    algorithm: Algorithm,
+    tenant: Option<&str>,
+    labels: &[(String, String)],
+    json: bool,
+) -> anyhow::Result<()> {
+    let request = CreateKeyRequest {
+        name: name.to_owned(),
+        algorithm: Some(algorithm.as_str().to_owned()),
+        tenant: tenant.map(str::to_owned),
+        labels: collect_labels(labels)?,
+    };
+    client
+        .show(&CreateKey(&request), json, |key| {
+            print_key(&key, "Created");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer key list`.
+async fn list(
+    client: &Client,
+    tenant: Option<&str>,
+    state: Option<KeyState>,
+    limit: u32,
+    offset: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let query = KeyListQuery {
+        tenant: tenant.map(str::to_owned),
+        name: None,
+        state: state.map(|state| state.as_str().to_owned()),
+        limit: Some(limit),
+        offset: Some(offset),
+    };
+    client
+        .show(&ListKeys(&query), json, |list| {
+            print!("{}", key_table(&list, offset));
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer key show`.
+async fn show(client: &Client, key: &args::KeyRef, json: bool) -> anyhow::Result<()> {
+    client
+        .show(&ShowKey(key_ref(key)), json, |key| {
+            print_key(&key, "");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer key rotate`.
+async fn rotate(client: &Client, key: &args::KeyRef, json: bool) -> anyhow::Result<()> {
+    client
+        .show(&RotateKey(key_ref(key)), json, |key| {
+            print_key(&key, "Rotated");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer key revoke`.
+async fn revoke(
+    client: &Client,
+    key: &args::KeyRef,
+    reason: args::RevocationReason,
+    json: bool,
+) -> anyhow::Result<()> {
+    let body = RevokeRequest {
+        reason: Some(reason.wire()),
+    };
+    let endpoint = RevokeKey {
+        key: key_ref(key),
+        body: &body,
+    };
+    client
+        .show(&endpoint, json, |key| {
+            print_key(&key, "Revoked");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer key destroy`: destroying cannot be undone, so it asks on a
+/// terminal and insists on `--yes` otherwise.
+async fn destroy(client: &Client, key: &args::KeyRef, yes: bool, json: bool) -> anyhow::Result<()> {
     super::confirm_irreversible(
         yes,
         &format!("destroy key '{}'", key.reference),
@@ -165,12 +143,45 @@ fn confirm_destroy(key: &KeyRef, yes: bool) -> anyhow::Result<()> {
             "Destroy the material of key '{}' for good? Data encrypted with it can no longer be decrypted.",
             key.reference
         ),
-    )
+    )?;
+    client
+        .show(&DestroyKey(key_ref(key)), json, |key| {
+            print_key(&key, "Destroyed");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer key material`.
+async fn material(
+    client: &Client,
+    key: &args::KeyRef,
+    version: Option<u32>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let answer = client
+        .call(&ReadMaterial {
+            key: key_ref(key),
+            version,
+        })
+        .await?;
+    if stdout_is_terminal() {
+        eprintln!(
+            "warning: printing key material to a terminal; it may stay in the scrollback \
+             and the screen can be seen. Pipe it to the program that needs it instead."
+        );
+    }
+    if json {
+        return print_answer(&answer);
+    }
+    let material = client.decode(&answer)?;
+    println!("{}", material.material.expose_secret());
+    Ok(())
 }
 
 /// The key list as a table, with a line saying how many there are in all.
-fn key_table(list: &Value, offset: u64) -> String {
-    let keys = items(list, "keys");
+fn key_table(list: &KeyList, offset: u64) -> String {
+    let keys = &list.keys;
     let mut table = Table::new(&[
         "ID",
         "NAME",
@@ -182,100 +193,122 @@ fn key_table(list: &Value, offset: u64) -> String {
     ]);
     for key in keys {
         table.row(vec![
-            field(key, "id"),
-            field(key, "name"),
-            field(key, "tenant"),
-            field(key, "algorithm"),
-            field(key, "state"),
-            field(key, "version"),
-            field(key, "created_at"),
+            key.id.clone(),
+            text(key.name.as_deref()),
+            key.tenant.clone(),
+            key.algorithm.clone(),
+            key.state.as_str().to_owned(),
+            key.version.to_string(),
+            time(key.created_at),
         ]);
     }
-    let total = list.get("total").and_then(Value::as_u64);
     let shown = u64::try_from(keys.len()).unwrap_or(u64::MAX);
     let mut out = if keys.is_empty() {
         String::new()
     } else {
         table.render()
     };
-    match total {
-        Some(0) | None if keys.is_empty() => out.push_str("No keys.\n"),
-        Some(total) if shown < total => out.push_str(&format!(
-            "Keys {} to {} of {total}; see more with --offset {}.\n",
+    if keys.is_empty() && list.total == 0 {
+        out.push_str("No keys.\n");
+    } else if shown < list.total {
+        out.push_str(&format!(
+            "Keys {} to {} of {}; see more with --offset {}.\n",
             offset.saturating_add(1),
             offset.saturating_add(shown),
+            list.total,
             offset.saturating_add(shown)
-        )),
-        _ => {}
+        ));
     }
     out
 }
 
+/// Labels as a line: `-` for none.
+fn labels_line(labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        "-".to_owned()
+    } else {
+        pairs(labels)
+    }
+}
+
 /// A key's metadata, one field per line.
-fn key_details(key: &Value) -> String {
+fn key_details(key: &KeyInfo) -> String {
     let mut table = Table::new(&[]);
     let mut line = |name: &str, value: String| table.row(vec![format!("{name}:"), value]);
-    line("ID", field(key, "id"));
-    line("Name", field(key, "name"));
-    line("Tenant", field(key, "tenant"));
-    line("Type", field(key, "object_type"));
+    line("ID", key.id.clone());
+    line("Name", text(key.name.as_deref()));
+    line("Tenant", key.tenant.clone());
+    line("Type", key.object_type.clone());
     line(
         "Algorithm",
-        format!(
-            "{} ({} bits)",
-            field(key, "algorithm"),
-            field(key, "length")
-        ),
+        format!("{} ({} bits)", key.algorithm, key.length),
     );
-    line("State", field(key, "state"));
-    line("Version", field(key, "version"));
-    let labels = key
-        .get("labels")
-        .filter(|labels| labels.as_object().is_some_and(|map| !map.is_empty()));
-    line("Labels", super::display(labels));
-    line("Created", field(key, "created_at"));
-    for (name, label) in [
-        ("rotated_at", "Rotated"),
-        ("activation_date", "Activated"),
-        ("deactivation_date", "Deactivated"),
-        ("compromise_date", "Compromised"),
-        ("destroy_date", "Destroyed"),
-        ("revocation_reason", "Revocation reason"),
+    line("State", key.state.as_str().to_owned());
+    line("Version", key.version.to_string());
+    line("Labels", labels_line(&key.labels));
+    line("Created", time(key.created_at));
+    line("Rotated", time(key.rotated_at));
+    for (label, date) in [
+        ("Activated", key.activation_date),
+        ("Deactivated", key.deactivation_date),
+        ("Compromised", key.compromise_date),
+        ("Destroyed", key.destroy_date),
     ] {
-        if key.get(name).is_some_and(|value| !value.is_null()) {
-            line(label, field(key, name));
+        if let Some(date) = date {
+            line(label, time(date));
         }
+    }
+    if let Some(reason) = key.revocation_reason {
+        line("Revocation reason", reason.as_str().to_owned());
     }
     table.render()
 }
 
-fn print_key(key: &Value, json: bool, verb: &str) -> anyhow::Result<()> {
-    if json {
-        return print_json(key);
-    }
+fn print_key(key: &KeyInfo, verb: &str) {
     if !verb.is_empty() {
-        println!("{verb} key {}.", field(key, "name"));
+        println!("{verb} key {}.", text(key.name.as_deref()));
     }
     print!("{}", key_details(key));
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
 
-    fn key(name: &str, state: &str) -> Value {
-        json!({"id": format!("id-{name}"), "name": name, "tenant": "default",
-               "object_type": "symmetric_key", "algorithm": "aes-256", "length": 256,
-               "state": state, "version": 1, "labels": {},
-               "created_at": "2026-11-22T18:00:00Z", "activation_date": "2026-11-22T18:00:00Z",
-               "deactivation_date": null, "compromise_date": null, "destroy_date": null,
-               "revocation_reason": null})
+    fn at(text: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(text, &Rfc3339).unwrap()
+    }
+
+    fn key(name: &str, state: api::keys::ObjectState) -> KeyInfo {
+        KeyInfo {
+            id: format!("id-{name}"),
+            name: Some(name.to_owned()),
+            tenant: "default".to_owned(),
+            object_type: "symmetric_key".to_owned(),
+            algorithm: "aes-256".to_owned(),
+            length: 256,
+            state,
+            version: 1,
+            labels: BTreeMap::new(),
+            created_at: at("2026-11-22T18:00:00Z"),
+            activation_date: Some(at("2026-11-22T18:00:00Z")),
+            deactivation_date: None,
+            compromise_date: None,
+            destroy_date: None,
+            revocation_reason: None,
+            rotated_at: at("2026-11-22T18:00:00Z"),
+        }
     }
 
     #[test]
     fn the_key_table_says_when_more_keys_exist() {
-        let list = json!({"keys": [key("db", "active"), key("web", "deactivated")], "total": 5});
+        use api::keys::ObjectState::{Active, Deactivated};
+        let list = KeyList {
+            keys: vec![key("db", Active), key("web", Deactivated)],
+            total: 5,
+        };
         assert_eq!(
             key_table(&list, 0),
             "ID      NAME  TENANT   ALGORITHM  STATE        VERSION  CREATED\n\
@@ -283,13 +316,17 @@ mod tests {
              id-web  web   default  aes-256    deactivated  1        2026-11-22T18:00:00Z\n\
              Keys 1 to 2 of 5; see more with --offset 2.\n"
         );
-        assert_eq!(key_table(&json!({"keys": [], "total": 0}), 0), "No keys.\n");
+        let empty = KeyList {
+            keys: Vec::new(),
+            total: 0,
+        };
+        assert_eq!(key_table(&empty, 0), "No keys.\n");
     }
 
     #[test]
     fn details_show_only_dates_that_are_set() {
-        let mut value = key("db", "active");
-        value["labels"] = json!({"app": "pg"});
+        let mut value = key("db", api::keys::ObjectState::Active);
+        value.labels.insert("app".to_owned(), "pg".to_owned());
         assert_eq!(
             key_details(&value),
             "ID:         id-db\n\
@@ -301,6 +338,7 @@ mod tests {
              Version:    1\n\
              Labels:     app=pg\n\
              Created:    2026-11-22T18:00:00Z\n\
+             Rotated:    2026-11-22T18:00:00Z\n\
              Activated:  2026-11-22T18:00:00Z\n"
         );
     }

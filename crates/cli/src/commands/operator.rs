@@ -1,11 +1,11 @@
 //! `cryptainer status` and `cryptainer operator ...`: the seal's life cycle.
 
-use reqwest::Method;
-use serde_json::{Value, json};
+use api::SecretString;
+use api::sys::{GetStatus, Init, InitRequest, RotateRoot, Seal, Status, Unseal, UnsealRequest};
 
-use super::{field, items};
-use crate::args::{InitArgs, OperatorCommand, UnsealArgs};
-use crate::client::{Auth, Client, SecretJson, print_json};
+use super::{seal as automatic, yes_no};
+use crate::args::{InitArgs, OperatorCommand, SealArgs, SealCommand, UnsealArgs};
+use crate::client::Client;
 use crate::failure::Failure;
 use crate::prompt;
 use crate::table::Table;
@@ -15,197 +15,275 @@ pub async fn run(client: &Client, command: &OperatorCommand, json: bool) -> anyh
     match command {
         OperatorCommand::Init(args) => init(client, args, json).await,
         OperatorCommand::Unseal(args) => unseal(client, args, json).await,
-        OperatorCommand::Seal => {
-            let status = client
-                .call(Method::POST, &["v1", "sys", "seal"], &[], None, Auth::Token)
-                .await?;
-            print_status(
-                &status,
-                json,
-                Some("Sealed: the root key is no longer in memory."),
-            )
-        }
-        OperatorCommand::RotateRoot => {
-            let status = client
-                .call(
-                    Method::POST,
-                    &["v1", "sys", "rotate-root"],
-                    &[],
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            print_status(
-                &status,
-                json,
-                Some(
-                    "Rotated the root key; every tenant key is wrapped under the new one. The unseal shares or passphrase are unchanged.",
-                ),
-            )
-        }
+        OperatorCommand::Seal(SealArgs { command: None }) => seal(client, json).await,
+        OperatorCommand::Seal(SealArgs {
+            command: Some(SealCommand::Migrate(args)),
+        }) => automatic::migrate(client, args, json).await,
+        OperatorCommand::RotateRoot => rotate_root(client, json).await,
     }
 }
 
 /// `cryptainer status`.
 pub async fn status(client: &Client, json: bool) -> anyhow::Result<()> {
-    let status = client
-        .call(Method::GET, &["v1", "sys", "status"], &[], None, Auth::None)
-        .await?;
-    print_status(&status, json, None)
+    client
+        .show(&GetStatus, json, |status| {
+            print_status(&status, None);
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer operator seal`.
+async fn seal(client: &Client, json: bool) -> anyhow::Result<()> {
+    client
+        .show(&Seal, json, |status| {
+            print_status(
+                &status,
+                Some("Sealed: the root key is no longer in memory."),
+            );
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer operator rotate-root`: under an automatic seal, with a quorum
+/// of recovery shares.
+async fn rotate_root(client: &Client, json: bool) -> anyhow::Result<()> {
+    let request = automatic::rotate_root_request(client).await?;
+    client
+        .show(&RotateRoot(&request), json, |status| {
+            print_status(
+                &status,
+                Some(
+                    "Rotated the root key; every tenant key is wrapped under the new one. The unseal shares, passphrase or recovery shares are unchanged.",
+                ),
+            );
+            Ok(())
+        })
+        .await
 }
 
 /// The unseal progress in words, e.g. `2 of 3 shares`.
-fn progress(status: &Value) -> String {
-    let number = |name: &str| status.get(name).and_then(Value::as_u64).unwrap_or(0);
-    format!("{} of {} shares", number("progress"), number("threshold"))
+fn progress(status: &Status) -> String {
+    format!("{} of {} shares", status.progress, status.threshold)
 }
 
-fn print_status(status: &Value, json: bool, headline: Option<&str>) -> anyhow::Result<()> {
-    if json {
-        return print_json(status);
-    }
-    if let Some(headline) = headline {
-        println!("{headline}");
-    }
+/// The status, one field per line, under `headline`.
+fn status_table(status: &Status) -> String {
     let mut table = Table::new(&[]);
-    table.row(vec![
-        "Initialized:".to_owned(),
-        field(status, "initialized"),
-    ]);
-    table.row(vec!["Sealed:".to_owned(), field(status, "sealed")]);
-    table.row(vec!["Seal:".to_owned(), field(status, "seal")]);
-    let sealed = status
-        .get("sealed")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if status.get("seal").and_then(Value::as_str) == Some("shamir") {
+    table.row(vec!["Initialized:".to_owned(), yes_no(status.initialized)]);
+    table.row(vec!["Sealed:".to_owned(), yes_no(status.sealed)]);
+    table.row(vec!["Seal:".to_owned(), automatic::describe_seal(status)]);
+    if status.seal.as_deref() == Some("shamir") {
         table.row(vec![
             "Shares:".to_owned(),
-            format!(
-                "{} (threshold {})",
-                field(status, "shares"),
-                field(status, "threshold")
-            ),
+            format!("{} (threshold {})", status.shares, status.threshold),
         ]);
-        if sealed {
+        if status.sealed {
             table.row(vec!["Unseal progress:".to_owned(), progress(status)]);
         }
     }
-    table.row(vec!["Server version:".to_owned(), field(status, "version")]);
-    print!("{}", table.render());
-    Ok(())
+    automatic::status_rows(status, &mut table);
+    table.row(vec!["Server version:".to_owned(), status.version.clone()]);
+    table.render()
 }
 
+fn print_status(status: &Status, headline: Option<&str>) {
+    if let Some(headline) = headline {
+        println!("{headline}");
+    }
+    print!("{}", status_table(status));
+}
+
+/// `cryptainer operator init`: unseal shares or a passphrase, or, when the
+/// server names an automatic seal, recovery shares.
 async fn init(client: &Client, args: &InitArgs, json: bool) -> anyhow::Result<()> {
-    let body = if args.passphrase_stdin {
-        let passphrase = prompt::read_secret("Passphrase for the root key: ", "passphrase")?;
-        if prompt::stdin_is_terminal() {
-            let again = prompt::read_secret("The same passphrase again: ", "passphrase")?;
-            if again.as_str() != passphrase.as_str() {
-                return Err(Failure::usage(
-                    "the two passphrases differ",
-                    "run the command again and type the same passphrase twice",
-                )
-                .into());
-            }
-        }
-        SecretJson(json!({ "passphrase": passphrase.as_str() }))
-    } else {
-        SecretJson(json!({ "shares": args.shares, "threshold": args.threshold }))
-    };
-    let answer = SecretJson(
-        client
-            .call(
-                Method::POST,
-                &["v1", "sys", "init"],
-                &[],
-                Some(&*body),
-                Auth::None,
+    let seal = automatic::configured_automatic_seal(client).await?;
+    let request = if let Some(kind) = &seal {
+        if args.passphrase_stdin {
+            return Err(Failure::usage(
+                format!("the server is configured with a {kind} seal"),
+                "an automatic seal makes recovery shares; leave out --passphrase-stdin",
             )
-            .await?,
-    );
-    if json {
-        return print_json(&answer);
-    }
-    let shares = items(&answer, "unseal_shares");
-    println!("Initialized. The server is sealed: unseal it with `cryptainer operator unseal`.\n");
-    if shares.is_empty() {
-        println!("Sealed with the passphrase you gave. Keep it safe: it cannot be recovered.\n");
-    } else {
-        for (index, share) in shares.iter().enumerate() {
-            println!(
-                "Unseal share {}: {}",
-                index + 1,
-                share.as_str().unwrap_or("-")
-            );
+            .into());
         }
-        println!();
-        println!(
-            "{} of these {} shares are needed to unseal, after every restart.",
-            args.threshold,
-            shares.len()
-        );
-    }
-    println!("Root token: {}\n", field(&answer, "root_token"));
-    println!(
-        "WARNING: these secrets are shown ONCE and cannot be recovered. Store each unseal \
-         share with a different person, apart from each other and from the root token; \
-         whoever holds {} of them can open every key. Use the root token to create \
-         tokens for daily use (`cryptainer token create`), then keep it offline.",
-        if shares.is_empty() { 1 } else { args.threshold }
-    );
-    Ok(())
+        InitRequest {
+            recovery_shares: Some(
+                args.recovery_shares
+                    .unwrap_or(automatic::DEFAULT_RECOVERY_SHARES),
+            ),
+            recovery_threshold: Some(
+                args.recovery_threshold
+                    .unwrap_or(automatic::DEFAULT_RECOVERY_THRESHOLD),
+            ),
+            ..InitRequest::default()
+        }
+    } else if args.recovery_shares.is_some() || args.recovery_threshold.is_some() {
+        return Err(Failure::usage(
+            "recovery shares go with an automatic seal",
+            "configure [seal] kind = \"pkcs11\", \"tpm2\" or \"kmip\" on the server (docs/seals.md), or give --shares and --threshold",
+        )
+        .into());
+    } else if args.passphrase_stdin {
+        let passphrase = prompt::read_new_passphrase("Passphrase for the root key: ")?;
+        InitRequest {
+            passphrase: Some(SecretString::from_str_copy(&passphrase)),
+            ..InitRequest::default()
+        }
+    } else {
+        InitRequest {
+            shares: Some(args.shares),
+            threshold: Some(args.threshold),
+            ..InitRequest::default()
+        }
+    };
+    client
+        .show(&Init(&request), json, |answer| {
+            if seal.is_some() {
+                automatic::print_automatic_init(&answer, args);
+                return Ok(());
+            }
+            let shares = &answer.unseal_shares;
+            println!(
+                "Initialized. The server is sealed: unseal it with `cryptainer operator unseal`.\n"
+            );
+            if shares.is_empty() {
+                println!(
+                    "Sealed with the passphrase you gave. Keep it safe: it cannot be recovered.\n"
+                );
+            } else {
+                for (index, share) in shares.iter().enumerate() {
+                    println!("Unseal share {}: {}", index + 1, share.expose_secret());
+                }
+                println!();
+                println!(
+                    "{} of these {} shares are needed to unseal, after every restart.",
+                    args.threshold,
+                    shares.len()
+                );
+            }
+            println!("Root token: {}\n", answer.root_token.expose_secret());
+            println!(
+                "WARNING: these secrets are shown ONCE and cannot be recovered. Store each unseal \
+                 share with a different person, apart from each other and from the root token; \
+                 whoever holds {} of them can open every key. Use the root token to create \
+                 tokens for daily use (`cryptainer token create`), then keep it offline.",
+                if shares.is_empty() { 1 } else { args.threshold }
+            );
+            Ok(())
+        })
+        .await
 }
 
+/// `cryptainer operator unseal`.
 async fn unseal(client: &Client, args: &UnsealArgs, json: bool) -> anyhow::Result<()> {
-    let body = if args.reset {
-        SecretJson(json!({ "reset": true }))
+    let request = if args.reset {
+        UnsealRequest {
+            reset: true,
+            ..UnsealRequest::default()
+        }
     } else if args.passphrase {
         let passphrase = prompt::read_secret("Unseal passphrase: ", "passphrase")?;
-        SecretJson(json!({ "passphrase": passphrase.as_str() }))
+        UnsealRequest {
+            passphrase: Some(SecretString::from_str_copy(&passphrase)),
+            ..UnsealRequest::default()
+        }
     } else {
         let share = prompt::read_secret("Unseal share: ", "unseal share")?;
-        SecretJson(json!({ "share": share.trim() }))
+        UnsealRequest {
+            share: Some(SecretString::from_str_copy(share.trim())),
+            ..UnsealRequest::default()
+        }
     };
-    let status = client
-        .call(
-            Method::POST,
-            &["v1", "sys", "unseal"],
-            &[],
-            Some(&*body),
-            Auth::None,
-        )
-        .await?;
-    if json {
-        return print_json(&status);
-    }
-    let sealed = status
-        .get("sealed")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
-    if args.reset {
-        println!("Discarded the shares given so far: {}.", progress(&status));
-    } else if sealed {
-        println!(
-            "Share accepted: {}. Still sealed; give another share with `cryptainer operator unseal`.",
-            progress(&status)
-        );
-    } else {
-        println!("Unsealed: the server is ready.");
-    }
-    Ok(())
+    client
+        .show(&Unseal(&request), json, |status| {
+            if args.reset {
+                println!("Discarded the shares given so far: {}.", progress(&status));
+            } else if status.sealed {
+                println!(
+                    "Share accepted: {}. Still sealed; give another share with `cryptainer operator unseal`.",
+                    progress(&status)
+                );
+            } else {
+                println!("Unsealed: the server is ready.");
+            }
+            Ok(())
+        })
+        .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn status(seal: Option<&str>, sealed: bool) -> Status {
+        Status {
+            initialized: true,
+            sealed,
+            seal: seal.map(str::to_owned),
+            threshold: 3,
+            shares: 5,
+            progress: 2,
+            seal_token: None,
+            seal_key: None,
+            seal_mechanism: None,
+            recovery_threshold: 0,
+            recovery_shares: 0,
+            seal_migration_pending: None,
+            automatic: None,
+            version: "0.1.0".to_owned(),
+        }
+    }
+
     #[test]
     fn progress_reads_like_a_sentence() {
+        assert_eq!(progress(&status(Some("shamir"), true)), "2 of 3 shares");
+    }
+
+    #[test]
+    fn the_status_shows_shares_only_for_a_shamir_seal() {
         assert_eq!(
-            progress(&json!({"progress": 2, "threshold": 3})),
-            "2 of 3 shares"
+            status_table(&status(Some("shamir"), true)),
+            "Initialized:      yes\n\
+             Sealed:           yes\n\
+             Seal:             shamir\n\
+             Shares:           5 (threshold 3)\n\
+             Unseal progress:  2 of 3 shares\n\
+             Server version:   0.1.0\n"
         );
-        assert_eq!(progress(&json!({})), "0 of 0 shares");
+        assert_eq!(
+            status_table(&status(None, true)),
+            "Initialized:     yes\n\
+             Sealed:          yes\n\
+             Seal:            -\n\
+             Server version:  0.1.0\n"
+        );
+    }
+
+    #[test]
+    fn the_status_shows_an_automatic_seal_with_its_device_key_and_recovery_shares() {
+        let mut status = status(Some("pkcs11"), false);
+        status.seal_token = Some("cryptainer".to_owned());
+        status.seal_key = Some("cryptainer-root-wrap".to_owned());
+        (status.recovery_shares, status.recovery_threshold) = (5, 3);
+        status.seal_migration_pending = Some("tpm2".to_owned());
+        status.automatic = Some(api::sys::AutomaticUnseal {
+            seal_configured: Some("pkcs11".to_owned()),
+            seal_state: api::sys::UnsealState::Retrying,
+            seal_device: Some(api::sys::DeviceHealth::Unreachable),
+            seal_error: Some("the token is gone".to_owned()),
+            seal_attempts: 2,
+        });
+        assert_eq!(
+            status_table(&status),
+            "Initialized:        yes\n\
+             Sealed:             no\n\
+             Seal:               pkcs11 (token cryptainer, key cryptainer-root-wrap)\n\
+             Recovery shares:    5 (threshold 3)\n\
+             Seal device:        unreachable\n\
+             Automatic unseal:   retrying (the token is gone)\n\
+             Pending migration:  to tpm2, waiting for its new shares\n\
+             Server version:     0.1.0\n"
+        );
     }
 }

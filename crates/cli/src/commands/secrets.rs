@@ -4,16 +4,18 @@
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::Path;
 
-use base64::Engine;
-use reqwest::Method;
-use serde_json::{Value, json};
+use api::SecretString;
+use api::keys::KeyInfo;
+use api::secrets::{
+    CreateSecret, CreateSecretRequest, DestroySecret, ListSecrets, ReadSecret, RotateSecret,
+    RotateSecretRequest, SecretList, SecretListQuery, SecretRef, ShowSecret,
+};
 use zeroize::Zeroizing;
 
-use super::{confirm_irreversible, field, items};
-use crate::args::{SecretCommand, SecretRef};
-use crate::client::{Auth, Client, SecretJson, print_json, stdout_is_terminal};
+use super::{collect_labels, confirm_irreversible, pairs, text, time};
+use crate::args::{self, SecretCommand};
+use crate::client::{Client, stdout_is_terminal};
 use crate::failure::Failure;
-use crate::labels::collect_labels;
 use crate::prompt;
 use crate::table::Table;
 
@@ -29,147 +31,174 @@ pub async fn run(client: &Client, command: &SecretCommand, json: bool) -> anyhow
             tenant,
             labels,
         } => {
-            let labels = collect_labels(labels.clone()).map_err(|error| {
-                anyhow::Error::new(error).context(Failure::usage(
-                    "the labels were refused",
-                    "give each label once as --label KEY=VALUE",
-                ))
-            })?;
-            let value = read_value(from_file.as_deref())?;
-            let mut body =
-                SecretJson(json!({ "name": name, "value": value.as_str(), "labels": labels }));
-            if let (Some(tenant), Some(object)) = (tenant, body.0.as_object_mut()) {
-                object.insert("tenant".to_owned(), Value::String(tenant.clone()));
-            }
-            let info = client
-                .call(
-                    Method::POST,
-                    &["v1", "secrets"],
-                    &[],
-                    Some(&body),
-                    Auth::Token,
-                )
-                .await?;
-            print_secret(&info, json, "Created")
+            create(
+                client,
+                name,
+                from_file.as_deref(),
+                tenant.as_deref(),
+                labels,
+                json,
+            )
+            .await
         }
-        SecretCommand::List { tenant } => {
-            let query: Vec<(&str, String)> = tenant
-                .iter()
-                .map(|tenant| ("tenant", tenant.clone()))
-                .collect();
-            let list = client
-                .call(Method::GET, &["v1", "secrets"], &query, None, Auth::Token)
-                .await?;
-            if json {
-                return print_json(&list);
-            }
-            print!("{}", secret_table(&list));
-            Ok(())
-        }
-        SecretCommand::Show(secret) => {
-            let info = client
-                .call(
-                    Method::GET,
-                    &["v1", "secrets", &secret.reference],
-                    &tenant_query(secret),
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            print_secret(&info, json, "")
-        }
+        SecretCommand::List { tenant } => list(client, tenant.as_deref(), json).await,
+        SecretCommand::Show(secret) => show(client, secret, json).await,
         SecretCommand::Get {
             secret,
             version,
             out,
-        } => {
-            let mut query = tenant_query(secret);
-            if let Some(version) = version {
-                query.push(("version", version.to_string()));
-            }
-            let answer = SecretJson(
-                client
-                    .call(
-                        Method::GET,
-                        &["v1", "secrets", &secret.reference, "value"],
-                        &query,
-                        None,
-                        Auth::Token,
-                    )
-                    .await?,
-            );
-            let encoded = answer.get("value").and_then(Value::as_str).ok_or_else(|| {
-                Failure::failed(
-                    "the server's answer has no value",
-                    "check that the server and this client are the same version",
-                )
-            })?;
-            let value = Zeroizing::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(encoded)
-                    .map_err(|_| {
-                        Failure::failed(
-                            "the server's answer is not base64",
-                            "check that the server and this client are the same version",
-                        )
-                    })?,
-            );
-            match out {
-                Some(path) => write_private(path, &value),
-                None => {
-                    if stdout_is_terminal() {
-                        eprintln!(
-                            "warning: printing a secret to a terminal; it may stay in the \
-                             scrollback. Use --out FILE or pipe it to the program that needs it."
-                        );
-                    }
-                    std::io::stdout().write_all(&value)?;
-                    Ok(())
-                }
-            }
-        }
+        } => get(client, secret, *version, out.as_deref()).await,
         SecretCommand::Rotate { secret, from_file } => {
-            let value = read_value(from_file.as_deref())?;
-            let body = SecretJson(json!({ "value": value.as_str() }));
-            let info = client
-                .call(
-                    Method::POST,
-                    &["v1", "secrets", &secret.reference, "rotate"],
-                    &tenant_query(secret),
-                    Some(&body),
-                    Auth::Token,
-                )
-                .await?;
-            print_secret(&info, json, "Rotated")
+            rotate(client, secret, from_file.as_deref(), json).await
         }
-        SecretCommand::Destroy { secret, yes } => {
-            confirm_irreversible(
-                *yes,
-                &format!("destroy secret '{}'", secret.reference),
-                "destroying erases every version of the value for good",
-                &format!(
-                    "Destroy every version of secret '{}' for good?",
-                    secret.reference
-                ),
-            )?;
-            let info = client
-                .call(
-                    Method::DELETE,
-                    &["v1", "secrets", &secret.reference],
-                    &tenant_query(secret),
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            print_secret(&info, json, "Destroyed")
+        SecretCommand::Destroy { secret, yes } => destroy(client, secret, *yes, json).await,
+    }
+}
+
+/// The secret the arguments name.
+fn secret_ref(secret: &args::SecretRef) -> SecretRef<'_> {
+    SecretRef {
+        reference: &secret.reference,
+        tenant: secret.tenant.as_deref(),
+    }
+}
+
+/// `cryptainer secret create`.
+async fn create(
+    client: &Client,
+    name: &str,
+    from_file: Option<&Path>,
+    tenant: Option<&str>,
+    labels: &[(String, String)],
+    json: bool,
+) -> anyhow::Result<()> {
+    let labels = collect_labels(labels)?;
+    let request = CreateSecretRequest {
+        name: name.to_owned(),
+        value: read_value(from_file)?,
+        tenant: tenant.map(str::to_owned),
+        labels,
+    };
+    client
+        .show(&CreateSecret(&request), json, |secret| {
+            print_secret(&secret, "Created");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer secret list`.
+async fn list(client: &Client, tenant: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let query = SecretListQuery {
+        tenant: tenant.map(str::to_owned),
+        ..SecretListQuery::default()
+    };
+    client
+        .show(&ListSecrets(&query), json, |list| {
+            print!("{}", secret_table(&list));
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer secret show`.
+async fn show(client: &Client, secret: &args::SecretRef, json: bool) -> anyhow::Result<()> {
+    client
+        .show(&ShowSecret(secret_ref(secret)), json, |secret| {
+            print_secret(&secret, "");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer secret get`: the value, to a new private file or standard
+/// output.
+async fn get(
+    client: &Client,
+    secret: &args::SecretRef,
+    version: Option<u32>,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    let answer = client
+        .send(&ReadSecret {
+            secret: secret_ref(secret),
+            version,
+        })
+        .await?;
+    let value = answer.value.decode_base64().map_err(|_| {
+        Failure::failed(
+            "the server's answer is not base64",
+            "check that the server and this client are the same version",
+        )
+    })?;
+    match out {
+        Some(path) => write_private(path, &value),
+        None => {
+            if stdout_is_terminal() {
+                eprintln!(
+                    "warning: printing a secret to a terminal; it may stay in the \
+                     scrollback. Use --out FILE or pipe it to the program that needs it."
+                );
+            }
+            std::io::stdout().write_all(&value)?;
+            Ok(())
         }
     }
 }
 
+/// `cryptainer secret rotate`.
+async fn rotate(
+    client: &Client,
+    secret: &args::SecretRef,
+    from_file: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let body = RotateSecretRequest {
+        value: read_value(from_file)?,
+    };
+    let endpoint = RotateSecret {
+        secret: secret_ref(secret),
+        body: &body,
+    };
+    client
+        .show(&endpoint, json, |secret| {
+            print_secret(&secret, "Rotated");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer secret destroy`.
+async fn destroy(
+    client: &Client,
+    secret: &args::SecretRef,
+    yes: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    confirm_irreversible(
+        yes,
+        &format!("destroy secret '{}'", secret.reference),
+        "destroying erases every version of the value for good",
+        &format!(
+            "Destroy every version of secret '{}' for good?",
+            secret.reference
+        ),
+    )?;
+    client
+        .show(&DestroySecret(secret_ref(secret)), json, |secret| {
+            print_secret(&secret, "Destroyed");
+            Ok(())
+        })
+        .await
+}
+
 /// The value, base64-encoded: the exact bytes of the file or of standard
 /// input, or typed twice without echo at a terminal.
-fn read_value(from_file: Option<&Path>) -> anyhow::Result<Zeroizing<String>> {
-    let mut bytes = Zeroizing::new(Vec::new());
+fn read_value(from_file: Option<&Path>) -> anyhow::Result<SecretString> {
+    // Room for the largest value at once: a growing buffer would leave
+    // copies of the value behind.
+    let capacity = usize::try_from(MAX_VALUE + 1).unwrap_or(usize::MAX);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
     match from_file {
         Some(path) if path != Path::new("-") => {
             let file = std::fs::File::open(path).map_err(|error| {
@@ -213,9 +242,7 @@ fn read_value(from_file: Option<&Path>) -> anyhow::Result<Zeroizing<String>> {
         )
         .into());
     }
-    Ok(Zeroizing::new(
-        base64::engine::general_purpose::STANDARD.encode(&*bytes),
-    ))
+    Ok(SecretString::encode_base64(&bytes))
 }
 
 /// Writes `value` to a new file readable by its owner only.
@@ -237,52 +264,39 @@ fn write_private(path: &Path, value: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn tenant_query(secret: &SecretRef) -> Vec<(&'static str, String)> {
-    secret
-        .tenant
-        .iter()
-        .map(|tenant| ("tenant", tenant.clone()))
-        .collect()
-}
-
-fn secret_table(list: &Value) -> String {
-    let secrets = items(list, "secrets");
-    if secrets.is_empty() {
+fn secret_table(list: &SecretList) -> String {
+    if list.secrets.is_empty() {
         return "No secrets.\n".to_owned();
     }
     let mut table = Table::new(&["NAME", "TENANT", "STATE", "VERSION", "UPDATED"]);
-    for secret in secrets {
+    for secret in &list.secrets {
         table.row(vec![
-            field(secret, "name"),
-            field(secret, "tenant"),
-            field(secret, "state"),
-            field(secret, "version"),
-            field(secret, "rotated_at"),
+            text(secret.name.as_deref()),
+            secret.tenant.clone(),
+            secret.state.as_str().to_owned(),
+            secret.version.to_string(),
+            time(secret.rotated_at),
         ]);
     }
     table.render()
 }
 
-fn print_secret(secret: &Value, json: bool, verb: &str) -> anyhow::Result<()> {
-    if json {
-        return print_json(secret);
-    }
+fn print_secret(secret: &KeyInfo, verb: &str) {
     if !verb.is_empty() {
-        println!("{verb} secret {}.", field(secret, "name"));
+        println!("{verb} secret {}.", text(secret.name.as_deref()));
     }
     let mut table = Table::new(&["FIELD", "VALUE"]);
-    for name in [
-        "id",
-        "name",
-        "tenant",
-        "state",
-        "version",
-        "labels",
-        "created_at",
-        "rotated_at",
+    for (name, value) in [
+        ("id", secret.id.clone()),
+        ("name", text(secret.name.as_deref())),
+        ("tenant", secret.tenant.clone()),
+        ("state", secret.state.as_str().to_owned()),
+        ("version", secret.version.to_string()),
+        ("labels", pairs(&secret.labels)),
+        ("created_at", time(secret.created_at)),
+        ("rotated_at", time(secret.rotated_at)),
     ] {
-        table.row(vec![name.to_owned(), field(secret, name)]);
+        table.row(vec![name.to_owned(), value]);
     }
     print!("{}", table.render());
-    Ok(())
 }

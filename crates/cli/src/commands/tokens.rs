@@ -1,13 +1,13 @@
 //! `cryptainer token ...`: API tokens (admin).
 
-use reqwest::Method;
-use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use std::time::Duration;
 
-use super::{field, items};
-use crate::args::TokenCommand;
-use crate::client::{Auth, Client, SecretJson, print_json};
+use api::tokens::{CreateToken, CreateTokenRequest, ListTokens, RevokeToken, TokenInfo, TokenList};
+use time::OffsetDateTime;
+
+use super::time;
+use crate::args::{Role, TokenCommand};
+use crate::client::Client;
 use crate::table::Table;
 
 /// Runs a token command.
@@ -18,118 +18,96 @@ pub async fn run(client: &Client, command: &TokenCommand, json: bool) -> anyhow:
             tenants,
             ttl,
             name,
-        } => {
-            let mut body = json!({ "role": role.as_str(), "ttl_secs": ttl.as_secs() });
-            if let Some(object) = body.as_object_mut() {
-                if !tenants.is_empty() {
-                    object.insert("tenants".to_owned(), json!(tenants));
-                }
-                if let Some(name) = name {
-                    object.insert("display_name".to_owned(), Value::String(name.clone()));
-                }
-            }
-            let created = SecretJson(
-                client
-                    .call(
-                        Method::POST,
-                        &["v1", "auth", "tokens"],
-                        &[],
-                        Some(&body),
-                        Auth::Token,
-                    )
-                    .await?,
-            );
-            if json {
-                return print_json(&created);
-            }
-            println!("Token:    {}", field(&created, "token"));
-            println!("ID:       {}", field(&created, "id"));
-            println!("Role:     {}", field(&created, "role"));
-            println!("Tenants:  {}", field(&created, "tenants"));
-            println!("Expires:  {}", field(&created, "expires_at"));
+        } => create(client, *role, tenants, *ttl, name.as_deref(), json).await,
+        TokenCommand::List => list(client, json).await,
+        TokenCommand::Revoke { id } => revoke(client, id, json).await,
+    }
+}
+
+/// `cryptainer token create`: prints the token's secret, once.
+async fn create(
+    client: &Client,
+    role: Role,
+    tenants: &[String],
+    ttl: Duration,
+    name: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let request = CreateTokenRequest {
+        role: role.wire().as_str().to_owned(),
+        tenants: (!tenants.is_empty()).then(|| tenants.to_vec()),
+        ttl_secs: Some(ttl.as_secs()),
+        display_name: name.map(str::to_owned),
+    };
+    client
+        .show(&CreateToken(&request), json, |created| {
+            println!("Token:    {}", created.token.expose_secret());
+            println!("ID:       {}", created.info.id);
+            println!("Role:     {}", created.info.role.as_str());
+            println!("Tenants:  {}", created.info.tenants.join(","));
+            println!("Expires:  {}", time(created.info.expires_at));
             println!(
                 "\nThe token is shown ONCE: give it to its user over a private channel. Revoke it \
                  with `cryptainer token revoke {}`.",
-                field(&created, "id")
+                created.info.id
             );
             Ok(())
-        }
-        TokenCommand::List => {
-            let list = client
-                .call(
-                    Method::GET,
-                    &["v1", "auth", "tokens"],
-                    &[],
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            if json {
-                return print_json(&list);
-            }
+        })
+        .await
+}
+
+/// `cryptainer token list`.
+async fn list(client: &Client, json: bool) -> anyhow::Result<()> {
+    client
+        .show(&ListTokens, json, |list| {
             print!("{}", token_table(&list, OffsetDateTime::now_utc()));
             Ok(())
-        }
-        TokenCommand::Revoke { id } => {
-            let info = client
-                .call(
-                    Method::DELETE,
-                    &["v1", "auth", "tokens", id],
-                    &[],
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            if json {
-                return print_json(&info);
-            }
+        })
+        .await
+}
+
+/// `cryptainer token revoke`.
+async fn revoke(client: &Client, id: &str, json: bool) -> anyhow::Result<()> {
+    client
+        .show(&RevokeToken { id }, json, |info| {
             println!(
                 "Revoked token {} ({}, {}).",
-                field(&info, "id"),
-                field(&info, "role"),
-                field(&info, "display_name")
+                info.id,
+                info.role.as_str(),
+                info.display_name
             );
             Ok(())
-        }
-    }
+        })
+        .await
 }
 
 /// Whether a token is usable at `now`.
-fn token_status(token: &Value, now: OffsetDateTime) -> &'static str {
-    if token
-        .get("revoked_at")
-        .is_some_and(|value| !value.is_null())
-    {
-        return "revoked";
-    }
-    let expires = token
-        .get("expires_at")
-        .and_then(Value::as_str)
-        .and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok());
-    match expires {
-        Some(expires) if expires <= now => "expired",
-        Some(_) => "active",
-        None => "unknown",
+fn token_status(token: &TokenInfo, now: OffsetDateTime) -> &'static str {
+    if token.revoked_at.is_some() {
+        "revoked"
+    } else if token.expires_at <= now {
+        "expired"
+    } else {
+        "active"
     }
 }
 
-fn token_table(list: &Value, now: OffsetDateTime) -> String {
-    let tokens = items(list, "tokens");
-    if tokens.is_empty() {
+fn token_table(list: &TokenList, now: OffsetDateTime) -> String {
+    if list.tokens.is_empty() {
         return "No tokens.\n".to_owned();
     }
     let mut table = Table::new(&[
         "ID", "ROLE", "TENANTS", "NAME", "STATUS", "CREATED", "EXPIRES",
     ]);
-    for token in tokens {
+    for token in &list.tokens {
         table.row(vec![
-            field(token, "id"),
-            field(token, "role"),
-            field(token, "tenants"),
-            field(token, "display_name"),
+            token.id.clone(),
+            token.role.as_str().to_owned(),
+            token.tenants.join(","),
+            token.display_name.clone(),
             token_status(token, now).to_owned(),
-            field(token, "created_at"),
-            field(token, "expires_at"),
+            time(token.created_at),
+            time(token.expires_at),
         ]);
     }
     table.render()
@@ -138,19 +116,35 @@ fn token_table(list: &Value, now: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::format_description::well_known::Rfc3339;
+
+    fn at(text: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(text, &Rfc3339).unwrap()
+    }
 
     #[test]
     fn the_token_table_tells_active_expired_and_revoked_apart() {
-        let now = OffsetDateTime::parse("2026-11-23T00:00:00Z", &Rfc3339).unwrap();
-        let token = |id: &str, expires: &str, revoked: Value| {
-            json!({"id": id, "role": "operator", "tenants": ["default", "b"], "display_name": "ci",
-                   "created_at": "2026-11-22T00:00:00Z", "expires_at": expires, "revoked_at": revoked})
+        let now = at("2026-11-23T00:00:00Z");
+        let token = |id: &str, expires: &str, revoked: Option<&str>| TokenInfo {
+            id: id.to_owned(),
+            role: api::tokens::Role::Operator,
+            tenants: vec!["default".to_owned(), "b".to_owned()],
+            display_name: "ci".to_owned(),
+            created_at: at("2026-11-22T00:00:00Z"),
+            expires_at: at(expires),
+            revoked_at: revoked.map(at),
         };
-        let list = json!({"tokens": [
-            token("tok_a", "2026-11-24T00:00:00Z", Value::Null),
-            token("tok_b", "2026-11-22T12:00:00Z", Value::Null),
-            token("tok_c", "2026-11-24T00:00:00Z", json!("2026-11-22T13:00:00Z")),
-        ]});
+        let list = TokenList {
+            tokens: vec![
+                token("tok_a", "2026-11-24T00:00:00Z", None),
+                token("tok_b", "2026-11-22T12:00:00Z", None),
+                token(
+                    "tok_c",
+                    "2026-11-24T00:00:00Z",
+                    Some("2026-11-22T13:00:00Z"),
+                ),
+            ],
+        };
         assert_eq!(
             token_table(&list, now),
             "ID     ROLE      TENANTS    NAME  STATUS   CREATED               EXPIRES\n\
@@ -158,6 +152,9 @@ mod tests {
              tok_b  operator  default,b  ci    expired  2026-11-22T00:00:00Z  2026-11-22T12:00:00Z\n\
              tok_c  operator  default,b  ci    revoked  2026-11-22T00:00:00Z  2026-11-24T00:00:00Z\n"
         );
-        assert_eq!(token_table(&json!({"tokens": []}), now), "No tokens.\n");
+        assert_eq!(
+            token_table(&TokenList { tokens: Vec::new() }, now),
+            "No tokens.\n"
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! `cryptainer volume ...`: encrypted volumes as the key manager sees them.
 
-use reqwest::Method;
-use serde_json::{Value, json};
+use api::volumes::{
+    CreateVolume, CreateVolumeRequest, ListVolumes, RemoveVolume, ShowVolume, VolumeInfo,
+    VolumeList, VolumeRef,
+};
 
-use super::{confirm_irreversible, field, items};
-use crate::args::{VolumeCommand, VolumeRef};
-use crate::client::{Auth, Client, print_json};
+use super::{confirm_irreversible, text};
+use crate::args::{self, VolumeCommand};
+use crate::client::Client;
 use crate::table::Table;
 
 /// Runs a volume command.
@@ -16,91 +18,95 @@ pub async fn run(client: &Client, command: &VolumeCommand, json: bool) -> anyhow
             size,
             filesystem,
             tenant,
-        } => {
-            let mut body = json!({ "name": name, "size_bytes": size, "filesystem": filesystem });
-            if let (Some(tenant), Some(object)) = (tenant, body.as_object_mut()) {
-                object.insert("tenant".to_owned(), Value::String(tenant.clone()));
-            }
-            let volume = client
-                .call(
-                    Method::POST,
-                    &["v1", "volumes"],
-                    &[],
-                    Some(&body),
-                    Auth::Token,
-                )
-                .await?;
-            print_volume(&volume, json, "Created")
-        }
-        VolumeCommand::List { tenant } => {
-            let query: Vec<(&str, String)> = tenant
-                .iter()
-                .map(|tenant| ("tenant", tenant.clone()))
-                .collect();
-            let list = client
-                .call(Method::GET, &["v1", "volumes"], &query, None, Auth::Token)
-                .await?;
-            if json {
-                return print_json(&list);
-            }
-            print!("{}", volume_table(&list));
-            Ok(())
-        }
-        VolumeCommand::Show(volume) => {
-            let info = client
-                .call(
-                    Method::GET,
-                    &["v1", "volumes", &volume.name],
-                    &tenant_query(volume),
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            print_volume(&info, json, "")
-        }
-        VolumeCommand::Rm { volume, yes } => {
-            confirm_irreversible(
-                *yes,
-                &format!("remove volume '{}'", volume.name),
-                "removing destroys the volume's key, so its data can never be read again",
-                &format!(
-                    "Remove volume '{}'? Its key is destroyed and its data can never be read again.",
-                    volume.name
-                ),
-            )?;
-            let info = client
-                .call(
-                    Method::DELETE,
-                    &["v1", "volumes", &volume.name],
-                    &tenant_query(volume),
-                    None,
-                    Auth::Token,
-                )
-                .await?;
-            print_volume(&info, json, "Removed")
-        }
+        } => create(client, name, *size, filesystem, tenant.as_deref(), json).await,
+        VolumeCommand::List { tenant } => list(client, tenant.as_deref(), json).await,
+        VolumeCommand::Show(volume) => show(client, volume, json).await,
+        VolumeCommand::Rm { volume, yes } => remove(client, volume, *yes, json).await,
     }
 }
 
-fn tenant_query(volume: &VolumeRef) -> Vec<(&'static str, String)> {
-    volume
-        .tenant
-        .iter()
-        .map(|tenant| ("tenant", tenant.clone()))
-        .collect()
+/// The volume the arguments name.
+fn volume_ref(volume: &args::VolumeRef) -> VolumeRef<'_> {
+    VolumeRef {
+        reference: &volume.name,
+        tenant: volume.tenant.as_deref(),
+    }
 }
 
-fn size_text(volume: &Value) -> String {
-    volume
-        .get("size_bytes")
-        .and_then(Value::as_u64)
-        .map_or_else(|| "-".to_owned(), plugin::options::format_size)
+/// `cryptainer volume create`.
+async fn create(
+    client: &Client,
+    name: &str,
+    size: u64,
+    filesystem: &str,
+    tenant: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let request = CreateVolumeRequest {
+        name: name.to_owned(),
+        size_bytes: size,
+        filesystem: Some(filesystem.to_owned()),
+        tenant: tenant.map(str::to_owned),
+    };
+    client
+        .show(&CreateVolume(&request), json, |volume| {
+            print_volume(&volume, "Created");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer volume list`.
+async fn list(client: &Client, tenant: Option<&str>, json: bool) -> anyhow::Result<()> {
+    client
+        .show(&ListVolumes { tenant }, json, |list| {
+            print!("{}", volume_table(&list));
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer volume show`.
+async fn show(client: &Client, volume: &args::VolumeRef, json: bool) -> anyhow::Result<()> {
+    client
+        .show(&ShowVolume(volume_ref(volume)), json, |volume| {
+            print_volume(&volume, "");
+            Ok(())
+        })
+        .await
+}
+
+/// `cryptainer volume rm`.
+async fn remove(
+    client: &Client,
+    volume: &args::VolumeRef,
+    yes: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    confirm_irreversible(
+        yes,
+        &format!("remove volume '{}'", volume.name),
+        "removing destroys the volume's key, so its data can never be read again",
+        &format!(
+            "Remove volume '{}'? Its key is destroyed and its data can never be read again.",
+            volume.name
+        ),
+    )?;
+    client
+        .show(&RemoveVolume(volume_ref(volume)), json, |volume| {
+            print_volume(&volume, "Removed");
+            Ok(())
+        })
+        .await
+}
+
+fn size_text(volume: &VolumeInfo) -> String {
+    plugin::options::format_size(volume.size_bytes)
 }
 
 /// Volumes as a table: who holds each one and until when.
-fn volume_table(list: &Value) -> String {
-    let volumes = items(list, "volumes");
-    if volumes.is_empty() {
+fn volume_table(list: &VolumeList) -> String {
+    if list.volumes.is_empty() {
         return "No volumes.\n".to_owned();
     }
     let mut table = Table::new(&[
@@ -112,65 +118,87 @@ fn volume_table(list: &Value) -> String {
         "HOLDER",
         "LEASE UNTIL",
     ]);
-    for volume in volumes {
+    for volume in &list.volumes {
         table.row(vec![
-            field(volume, "name"),
-            field(volume, "tenant"),
+            volume.name.clone(),
+            volume.tenant.clone(),
             size_text(volume),
-            field(volume, "filesystem"),
-            field(volume, "state"),
-            field(volume, "holder"),
-            field(volume, "lease_expires_at"),
+            volume.filesystem.clone(),
+            volume.state.as_str().to_owned(),
+            text(volume.holder.as_deref()),
+            text(volume.lease_expires_at.as_deref()),
         ]);
     }
     table.render()
 }
 
-fn print_volume(volume: &Value, json: bool, verb: &str) -> anyhow::Result<()> {
-    if json {
-        return print_json(volume);
-    }
+fn print_volume(volume: &VolumeInfo, verb: &str) {
     if !verb.is_empty() {
-        println!("{verb} volume {}.", field(volume, "name"));
+        println!("{verb} volume {}.", volume.name);
     }
     let mut table = Table::new(&["FIELD", "VALUE"]);
     for (label, value) in [
-        ("name", field(volume, "name")),
-        ("tenant", field(volume, "tenant")),
+        ("name", volume.name.clone()),
+        ("tenant", volume.tenant.clone()),
         ("size", size_text(volume)),
-        ("filesystem", field(volume, "filesystem")),
-        ("state", field(volume, "state")),
-        ("holder", field(volume, "holder")),
-        ("lease until", field(volume, "lease_expires_at")),
-        ("used by", field(volume, "holders")),
-        ("key", field(volume, "key_id")),
-        ("created", field(volume, "created_at")),
-        ("created by", field(volume, "created_by")),
+        ("filesystem", volume.filesystem.clone()),
+        ("state", volume.state.as_str().to_owned()),
+        ("holder", text(volume.holder.as_deref())),
+        ("lease until", text(volume.lease_expires_at.as_deref())),
+        ("used by", volume.holders.join(",")),
+        ("key", volume.key_id.clone()),
+        ("created", volume.created_at.clone()),
+        ("created by", volume.created_by.clone()),
     ] {
         table.row(vec![label.to_owned(), value]);
     }
     print!("{}", table.render());
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use api::volumes::VolumeState;
+
+    fn volume(name: &str, size_bytes: u64, holder: Option<&str>) -> VolumeInfo {
+        VolumeInfo {
+            name: name.to_owned(),
+            tenant: "acme".to_owned(),
+            key_id: "k".to_owned(),
+            size_bytes,
+            filesystem: "ext4".to_owned(),
+            created_at: "2026-11-23T00:00:00Z".to_owned(),
+            created_by: "token:tok_1".to_owned(),
+            state: if holder.is_some() {
+                VolumeState::Held
+            } else {
+                VolumeState::Free
+            },
+            holder: holder.map(str::to_owned),
+            lease_expires_at: holder.map(|_| "2026-11-23T00:01:00Z".to_owned()),
+            holders: Vec::new(),
+        }
+    }
 
     #[test]
     fn the_volume_table_shows_holder_and_human_sizes() {
-        let list = json!({"volumes": [
-            {"name": "pgdata", "tenant": "acme", "size_bytes": 21474836480u64, "filesystem": "ext4",
-             "state": "held", "holder": "node:n1", "lease_expires_at": "2026-11-23T00:01:00Z"},
-            {"name": "cache", "tenant": "acme", "size_bytes": 67108864, "filesystem": "ext4",
-             "state": "free", "holder": null, "lease_expires_at": null}
-        ]});
+        let list = VolumeList {
+            volumes: vec![
+                volume("pgdata", 21474836480, Some("node:n1")),
+                volume("cache", 67108864, None),
+            ],
+        };
         assert_eq!(
             volume_table(&list),
             "NAME    TENANT  SIZE    FS    STATE  HOLDER   LEASE UNTIL\n\
              pgdata  acme    20 GiB  ext4  held   node:n1  2026-11-23T00:01:00Z\n\
              cache   acme    64 MiB  ext4  free   -        -\n"
         );
-        assert_eq!(volume_table(&json!({"volumes": []})), "No volumes.\n");
+        assert_eq!(
+            volume_table(&VolumeList {
+                volumes: Vec::new()
+            }),
+            "No volumes.\n"
+        );
     }
 }

@@ -5,20 +5,25 @@
 //! A backend only ever receives wrapped key material. Every change is committed
 //! together with its audit record in one durable transaction: a write without its
 //! record, or a record without its write, cannot exist.
+//!
+//! Private to the crate: nothing outside `keystore` can name a [`Write`] or
+//! reach a [`Store`]. The only writers are [`Keystore`](crate::Keystore)'s
+//! methods, and the material they put in a write is wrapped before the write
+//! is built, so the first invariant holds by construction, not by convention.
+//! The trait stays backend-neutral (no SQLite type in it) for the PostgreSQL
+//! backend to come.
 
 mod pending;
-pub mod sqlite;
+pub(crate) mod sqlite;
 
-pub use pending::{CommitReply, PendingCommit};
+pub(crate) use pending::{CommitReply, PendingCommit};
 
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-
-use crate::object::{ObjectMeta, ObjectType, State};
+use crate::model::{JoinTokenRow, ListFilter, NodeRow, TokenRow, VolumeRow};
+use crate::object::ObjectMeta;
 
 /// One stored version of an object's material, wrapped under a tenant key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionRow {
+pub(crate) struct VersionRow {
     /// The object this version belongs to.
     pub object_id: String,
     /// The version number, from 1.
@@ -34,7 +39,7 @@ pub struct VersionRow {
 /// How an object is looked up: by its id, or by the name it has in a tenant
 /// while it is not destroyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectRef<'a> {
+pub(crate) enum ObjectRef<'a> {
     /// By id.
     Id(&'a str),
     /// By live name within a tenant.
@@ -48,7 +53,7 @@ pub enum ObjectRef<'a> {
 
 /// A tenant's key-encryption key, wrapped under the root key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantKeyRow {
+pub(crate) struct TenantKeyRow {
     /// Tenant name.
     pub tenant: String,
     /// Version of the tenant key; the highest is current.
@@ -57,72 +62,9 @@ pub struct TenantKeyRow {
     pub wrapped: Vec<u8>,
 }
 
-/// The roles a token can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, within its tenants.
-    Admin,
-    /// Key life cycle and material, within its tenants.
-    Operator,
-    /// Metadata and the audit log, never material.
-    Auditor,
-    /// A node (container host) that joined with a join token: keys and material of
-    /// its one tenant, and its own identity (renewal, liveness).
-    Agent,
-}
-
-impl Role {
-    /// Parses the API spelling.
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "admin" => Some(Role::Admin),
-            "operator" => Some(Role::Operator),
-            "auditor" => Some(Role::Auditor),
-            "agent" => Some(Role::Agent),
-            _ => None,
-        }
-    }
-
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Operator => "operator",
-            Role::Auditor => "auditor",
-            Role::Agent => "agent",
-        }
-    }
-}
-
-/// An API token as stored: only the SHA-256 digest of the secret is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRow {
-    /// Public identifier (`tok_...`), safe to log.
-    pub id: String,
-    /// SHA-256 of the token secret, hex.
-    pub digest: String,
-    /// What the token may do.
-    pub role: Role,
-    /// Tenants the token may act on; `*` means all.
-    pub tenants: Vec<String>,
-    /// A name for people.
-    pub display_name: String,
-    /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// Expiry.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// Revocation time, if revoked.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<OffsetDateTime>,
-}
-
 /// One change, applied atomically with the others of its commit.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Write {
+pub(crate) enum Write {
     /// Sets a system value (the sealed root, configuration markers).
     PutSystem {
         /// Key.
@@ -185,156 +127,6 @@ pub enum Write {
         name: String,
     },
 }
-
-/// A volume: a block device encrypted with a key this key manager holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VolumeRow {
-    /// The tenant it belongs to.
-    pub tenant: String,
-    /// Its name, unique within the tenant.
-    pub name: String,
-    /// The object holding the secret that opens the volume's keyslot.
-    pub key_id: String,
-    /// Size in bytes.
-    pub size_bytes: u64,
-    /// Filesystem inside (`ext4`).
-    pub filesystem: String,
-    /// When it was created.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// Who created it (audit name).
-    pub created_by: String,
-    /// Who holds it now, if anyone.
-    pub lease: Option<Lease>,
-    /// Every holder it ever had: a node's decommission with `--shred` destroys
-    /// the volumes that only that node used.
-    pub holders: std::collections::BTreeSet<String>,
-    /// Incremented by every change; writes are conditional on it.
-    pub revision: u64,
-}
-
-/// A holder's claim on a volume, which lapses unless renewed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lease {
-    /// The holder (a node's audit name).
-    pub holder: String,
-    /// When it was first taken.
-    #[serde(with = "time::serde::rfc3339")]
-    pub acquired_at: OffsetDateTime,
-    /// When it lapses unless renewed.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-}
-
-/// A join token as stored: only the SHA-256 digest of its secret is kept. The
-/// token text itself (`CPTJ-1-<CA digest>-<secret>`, docs/identity.md) is shown once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JoinTokenRow {
-    /// Public identifier (`jtk_...`), safe to log.
-    pub id: String,
-    /// SHA-256 of the token's secret part, hex.
-    pub digest: String,
-    /// The role nodes joining with it get.
-    pub role: Role,
-    /// The tenant nodes joining with it belong to.
-    pub tenant: String,
-    /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// Expiry.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// Revocation (or rotation) time, if revoked.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<OffsetDateTime>,
-    /// How many nodes may join with it.
-    pub max_uses: u32,
-    /// How many nodes have joined with it.
-    pub uses: u32,
-    /// Labels the nodes joining with it get (policies select nodes by them).
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
-}
-
-/// Whether a node may still act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeState {
-    /// Joined and not decommissioned.
-    Active,
-    /// Decommissioned: every certificate of the node is refused.
-    Decommissioned,
-}
-
-impl NodeState {
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeState::Active => "active",
-            NodeState::Decommissioned => "decommissioned",
-        }
-    }
-}
-
-/// A node of the inventory: a host that joined with a join token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeRow {
-    /// The id the server assigned (`node-...`), also in the node's certificates.
-    pub id: String,
-    /// The host name the node gave when it joined, for people.
-    pub name: String,
-    /// Its role.
-    pub role: Role,
-    /// Its tenant.
-    pub tenant: String,
-    /// Serial (hex) of the newest certificate issued to it.
-    pub cert_serial: String,
-    /// Expiry of that certificate.
-    #[serde(with = "time::serde::rfc3339")]
-    pub cert_expires_at: OffsetDateTime,
-    /// When it joined.
-    #[serde(with = "time::serde::rfc3339")]
-    pub joined_at: OffsetDateTime,
-    /// The last time it reported liveness or renewed.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_seen: Option<OffsetDateTime>,
-    /// Whether it may act.
-    pub state: NodeState,
-    /// When it was decommissioned.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub decommissioned_at: Option<OffsetDateTime>,
-    /// The join token it used.
-    pub join_token_id: String,
-    /// SHA-256 (hex) of the CA certificate that issued `cert_serial`: after a CA
-    /// rotation, the nodes still to re-issue are those whose issuer is not the
-    /// current CA. Empty in rows written before this was recorded.
-    #[serde(default)]
-    pub issuer: String,
-    /// Its labels (from the join token, changed by `cryptainer node label`);
-    /// policies select nodes by them. Rows stored before labels existed have none.
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
-}
-
-/// What to list.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// Only these tenants; `None` means every tenant.
-    pub tenants: Option<Vec<String>>,
-    /// Only objects with this name.
-    pub name: Option<String>,
-    /// Only objects in this state.
-    pub state: Option<State>,
-    /// Only objects of this type.
-    pub object_type: Option<ObjectType>,
-    /// At most this many (the backend caps it at [`MAX_LIST`]).
-    pub limit: u32,
-    /// Skip this many.
-    pub offset: u64,
-}
-
-/// Largest page a list returns, whatever the caller asks.
-pub const MAX_LIST: u32 = 1000;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -405,7 +197,7 @@ pub enum StoreError {
 }
 
 /// The storage backend seam.
-pub trait Store: Send + Sync {
+pub(crate) trait Store: Send + Sync {
     /// A system value.
     fn get_system(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every tenant key version.

@@ -89,13 +89,6 @@ impl Slot {
 }
 
 impl PendingCommit {
-    /// An already answered commit (for stores that commit synchronously).
-    pub fn ready(outcome: Outcome) -> PendingCommit {
-        let (reply, pending) = channel();
-        reply.send(outcome);
-        pending
-    }
-
     /// Blocks this thread until the commit is answered.
     pub fn wait(self) -> Outcome {
         let mut state = self

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use keystore::TenantScope;
+use keystore::model::{ListFilter, MAX_LIST};
 use keystore::object::{ObjectMeta, State};
-use keystore::store::{ListFilter, MAX_LIST};
 use ttlv::{Item, Tag, Value};
 
 use crate::attributes;

@@ -8,11 +8,8 @@
     clippy::panic
 )]
 
-use std::sync::Arc;
-
 use keystore::seal::PassphraseSeal;
 use keystore::secret::SecretBytes;
-use keystore::store::sqlite::SqliteStore;
 use keystore::{Caller, Keystore, SealChoice, TenantScope};
 use kmip::{Rights, Session, operation};
 use ttlv::{Item, Tag, Value};
@@ -20,8 +17,7 @@ use ttlv::{Item, Tag, Value};
 pub const PASSPHRASE: &[u8] = b"correct horse battery staple";
 
 pub fn keystore(dir: &std::path::Path) -> Keystore {
-    let store = Arc::new(SqliteStore::open(&dir.join("test.db")).unwrap());
-    let keystore = Keystore::open(store).unwrap();
+    let keystore = Keystore::open_sqlite(&dir.join("test.db")).unwrap();
     let seal = PassphraseSeal::new_insecure_for_tests(SecretBytes::from_slice(PASSPHRASE)).unwrap();
     keystore
         .initialize(&Caller::system(), SealChoice::Passphrase(seal), Vec::new())

@@ -1,0 +1,498 @@
+//! The SQLite backend's writer thread: it gathers the commits waiting at a
+//! moment into one group, applies each commit's writes in a savepoint of the
+//! key store's transaction, appends one audit record per commit to the log's
+//! transaction, commits the log first and the key store second, and answers
+//! every caller of the group.
+
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::{Connection, params};
+
+use super::rows::{corrupt, to_i64};
+use super::schema::AUDIT_APPLIED;
+use crate::journal::Journal;
+use crate::model::VolumeRow;
+use crate::store::{CommitReply, StoreError, Write};
+
+/// Most commits gathered into one transaction. Bounds the latency of the first
+/// commit in a group and the size of one transaction.
+const MAX_GROUP: usize = 256;
+
+/// One commit waiting for the writer.
+pub(super) struct Pending {
+    pub(super) writes: Vec<Write>,
+    pub(super) event: audit::AuditEvent,
+    pub(super) reply: CommitReply,
+}
+
+/// The writer thread's two connections.
+pub(super) struct Writer {
+    pub(super) keys: Connection,
+    pub(super) log: Connection,
+}
+
+/// Runs the writer: answers commits group by group until every sender of
+/// `queue` is gone (the store was dropped), then returns.
+pub(super) fn writer_loop(
+    mut writer: Writer,
+    queue: Receiver<Pending>,
+    journal: Arc<Mutex<Journal>>,
+) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut journal = journal.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((first, last)) = run_group(&mut writer, group, &mut journal) {
+            // Record at once that those records describe changes the store
+            // does not hold. Its own failure is not chased further: the check
+            // at the next open finds the same records.
+            let (reply, _ignored) = crate::store::pending::channel();
+            let (writes, event) = not_applied(first, last);
+            let notice = Pending {
+                writes,
+                event,
+                reply,
+            };
+            run_group(&mut writer, vec![notice], &mut journal);
+        }
+    }
+}
+
+/// Commits one group and answers its callers. Returns the sequence numbers of
+/// its records when they became durable but the key store's changes did not.
+fn run_group(
+    writer: &mut Writer,
+    group: Vec<Pending>,
+    journal: &mut Journal,
+) -> Option<(u64, u64)> {
+    match commit_group(writer, &group, journal) {
+        Ok(committed) => {
+            journal.commit(committed.checkpoint.as_ref());
+            let not_applied = committed.store_failure.as_ref().map(|_| committed.seqs);
+            let store_failure = committed.store_failure.map(Arc::new);
+            for (pending, outcome) in group.into_iter().zip(committed.outcomes) {
+                // The records are durable either way; a commit with changes
+                // fails when the key store's commit did.
+                let outcome = match (&store_failure, pending.writes.is_empty(), outcome) {
+                    (Some(failure), false, Ok(_)) => Err(StoreError::GroupCommit {
+                        source: Arc::clone(failure),
+                    }),
+                    (_, _, outcome) => outcome,
+                };
+                pending.reply.send(outcome);
+            }
+            not_applied
+        }
+        Err(error) => {
+            journal.rollback();
+            tracing::error!(%error, commits = group.len(), "storage commit failed");
+            // Every caller of the group gets the same failure.
+            let shared = Arc::new(error);
+            for pending in group {
+                pending.reply.send(Err(StoreError::GroupCommit {
+                    source: Arc::clone(&shared),
+                }));
+            }
+            None
+        }
+    }
+}
+
+/// What a group's commit produced.
+struct Committed {
+    outcomes: Vec<Result<audit::AuditRecord, StoreError>>,
+    checkpoint: Option<audit::Checkpoint>,
+    /// The first and last sequence numbers of the group's records.
+    seqs: (u64, u64),
+    /// The key store's commit failed after the records became durable.
+    store_failure: Option<StoreError>,
+}
+
+/// Rolls back `connection`'s open transaction, if any, after a failure.
+fn roll_back(connection: &Connection) {
+    if !connection.is_autocommit() {
+        if let Err(rollback) = connection.execute_batch("ROLLBACK") {
+            tracing::error!(error = %rollback, "could not roll back a failed commit");
+        }
+    }
+}
+
+fn commit_group(
+    writer: &mut Writer,
+    group: &[Pending],
+    journal: &mut Journal,
+) -> Result<Committed, StoreError> {
+    // Transaction control goes through cached statements: parsing BEGIN, COMMIT
+    // and SAVEPOINT anew for every group showed in the profile of key reads.
+    let changes = group.iter().any(|pending| !pending.writes.is_empty());
+    let filled = (|| {
+        if changes {
+            writer.keys.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        }
+        writer.log.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        let filled = fill_group(writer, group, journal)?;
+        if changes {
+            let (first, last) = filled.seqs;
+            writer
+                .keys
+                .prepare_cached("INSERT OR REPLACE INTO system (name, value) VALUES (?1, ?2)")?
+                .execute(params![AUDIT_APPLIED, last.to_be_bytes().to_vec()])?;
+            writer
+                .log
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO write_groups (id, first_seq, last_seq) \
+                     VALUES (1, ?1, ?2)",
+                )?
+                .execute(params![
+                    to_i64(first, "audit seq")?,
+                    to_i64(last, "audit seq")?
+                ])?;
+        }
+        // The records first: a change is never durable without its record.
+        writer.log.prepare_cached("COMMIT")?.execute([])?;
+        Ok(filled)
+    })();
+    let mut committed = match filled {
+        Ok(committed) => committed,
+        Err(error) => {
+            roll_back(&writer.log);
+            roll_back(&writer.keys);
+            return Err(error);
+        }
+    };
+    if changes {
+        if let Err(error) = writer
+            .keys
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]))
+        {
+            roll_back(&writer.keys);
+            tracing::error!(
+                %error,
+                first = committed.seqs.0,
+                last = committed.seqs.1,
+                "the key store's commit failed after its audit records were written"
+            );
+            committed.store_failure = Some(error.into());
+        }
+    }
+    Ok(committed)
+}
+
+/// Applies each commit of the group inside the key store's open transaction,
+/// each commit's writes in a savepoint of their own so that a refused commit (a
+/// name clash) leaves the others intact, and appends one audit record per
+/// commit to the log's open transaction.
+fn fill_group(
+    writer: &Writer,
+    group: &[Pending],
+    journal: &mut Journal,
+) -> Result<Committed, StoreError> {
+    let keys = &writer.keys;
+    let mut outcomes = Vec::with_capacity(group.len());
+    let mut seqs: Option<(u64, u64)> = None;
+    for pending in group {
+        let applied = if pending.writes.is_empty() {
+            // A record-only commit (a key read, a refusal) needs no savepoint.
+            Ok(())
+        } else {
+            keys.prepare_cached("SAVEPOINT pending")?.execute([])?;
+            let applied = apply_writes(keys, &pending.writes);
+            if applied.is_err() {
+                keys.prepare_cached("ROLLBACK TO pending")?.execute([])?;
+            }
+            keys.prepare_cached("RELEASE pending")?.execute([])?;
+            applied
+        };
+        let mut event = pending.event.clone();
+        if let Err(error) = &applied {
+            event.result = match error {
+                StoreError::NameTaken { .. } | StoreError::Stale { .. } => "conflict".to_owned(),
+                _ => "internal".to_owned(),
+            };
+        }
+        let record = journal
+            .next(&event)
+            .map_err(|error| corrupt("audit chain", error))?;
+        let text =
+            serde_json::to_string(&record).map_err(|error| corrupt("audit record", error))?;
+        let seq = i64::try_from(record.seq).map_err(|_| corrupt("audit record", "seq overflow"))?;
+        writer
+            .log
+            .prepare_cached("INSERT INTO audit (seq, record) VALUES (?1, ?2)")?
+            .execute(params![seq, text])?;
+        seqs = Some(seqs.map_or((record.seq, record.seq), |(first, _)| (first, record.seq)));
+        outcomes.push(applied.map(|()| record));
+    }
+    let checkpoint = journal.checkpoint_due();
+    if let Some(checkpoint) = &checkpoint {
+        let text = serde_json::to_string(&checkpoint)
+            .map_err(|error| corrupt("audit checkpoint", error))?;
+        let seq = i64::try_from(checkpoint.seq)
+            .map_err(|_| corrupt("audit checkpoint", "seq overflow"))?;
+        writer
+            .log
+            .prepare_cached(
+                "INSERT OR REPLACE INTO audit_checkpoints (seq, checkpoint) VALUES (?1, ?2)",
+            )?
+            .execute(params![seq, text])?;
+    }
+    Ok(Committed {
+        outcomes,
+        checkpoint,
+        seqs: seqs.unwrap_or_default(),
+        store_failure: None,
+    })
+}
+
+/// The commit that records that audit records `first` to `last` describe
+/// changes the key store does not hold. Its one change marks them handled (the
+/// key store then has a group applied again), so the next open does not record
+/// them a second time.
+pub(super) fn not_applied(first: u64, last: u64) -> (Vec<Write>, audit::AuditEvent) {
+    let mut event = audit::AuditEvent::new(
+        time::OffsetDateTime::now_utc(),
+        "server",
+        "store.writes_not_applied",
+        "internal",
+    );
+    event.object_id = Some(format!("audit:{first}-{last}"));
+    let marker = Write::PutSystem {
+        name: "store.recovered_through".to_owned(),
+        value: last.to_be_bytes().to_vec(),
+    };
+    (vec![marker], event)
+}
+
+fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreError> {
+    for write in writes {
+        match write {
+            Write::PutSystem { name, value } => {
+                transaction
+                    .prepare_cached("INSERT OR REPLACE INTO system (name, value) VALUES (?1, ?2)")?
+                    .execute(params![name, value])?;
+            }
+            Write::InsertObject(meta) => {
+                let text = serde_json::to_string(meta)
+                    .map_err(|error| corrupt("object metadata", error))?;
+                let inserted = transaction
+                    .prepare_cached(
+                        "INSERT INTO objects \
+                         (id, created, tenant, name, state, object_type, meta, current_version) \
+                         VALUES (?1, (SELECT coalesce(max(created), 0) + 1 FROM objects), \
+                         ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(params![
+                        meta.id,
+                        meta.tenant,
+                        meta.name,
+                        meta.state.as_str(),
+                        meta.object_type.as_str(),
+                        text,
+                        meta.version
+                    ]);
+                // The copy of the current version is filled by its PutVersion,
+                // which callers write after the object.
+                match inserted {
+                    Ok(_) => {}
+                    Err(rusqlite::Error::SqliteFailure(failure, _))
+                        if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        return Err(StoreError::NameTaken {
+                            tenant: meta.tenant.clone(),
+                            name: meta.name.clone().unwrap_or_default(),
+                        });
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            Write::UpdateObject(meta) => {
+                let text = serde_json::to_string(meta)
+                    .map_err(|error| corrupt("object metadata", error))?;
+                transaction
+                    .prepare_cached(
+                        "UPDATE objects SET name = ?2, state = ?3, meta = ?4, current_version = ?5 \
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        meta.id,
+                        meta.name,
+                        meta.state.as_str(),
+                        text,
+                        meta.version
+                    ])?;
+                mirror_current(transaction, &meta.id)?;
+            }
+            Write::PutVersion(row) => {
+                transaction
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO object_versions \
+                         (object_id, version, tenant, kek_version, wrapped) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![
+                        row.object_id,
+                        row.version,
+                        row.tenant,
+                        row.kek_version,
+                        row.wrapped
+                    ])?;
+                transaction
+                    .prepare_cached(
+                        "UPDATE objects SET current_kek = ?3, current_wrapped = ?4 \
+                         WHERE id = ?1 AND current_version = ?2",
+                    )?
+                    .execute(params![
+                        row.object_id,
+                        row.version,
+                        row.kek_version,
+                        row.wrapped
+                    ])?;
+            }
+            Write::EraseVersions { object_id } => {
+                transaction
+                    .prepare_cached("DELETE FROM object_versions WHERE object_id = ?1")?
+                    .execute(params![object_id])?;
+                mirror_current(transaction, object_id)?;
+            }
+            Write::PutTenantKey(row) => {
+                transaction.prepare_cached("INSERT OR REPLACE INTO tenant_keys (tenant, version, wrapped) VALUES (?1, ?2, ?3)")?.execute(
+                    params![row.tenant, row.version, row.wrapped],
+                )?;
+            }
+            Write::PutVolume {
+                row,
+                expected_revision,
+            } => put_volume(transaction, row, *expected_revision)?,
+            Write::DeleteVolume {
+                tenant,
+                name,
+                expected_revision,
+            } => {
+                let revision = to_i64(*expected_revision, "volume revision")?;
+                let deleted = transaction
+                    .prepare_cached(
+                        "DELETE FROM volumes WHERE tenant = ?1 AND name = ?2 AND revision = ?3",
+                    )?
+                    .execute(params![tenant, name, revision])?;
+                if deleted != 1 {
+                    return Err(stale_volume(tenant, name));
+                }
+            }
+            Write::PutToken(row) => {
+                let text = serde_json::to_string(row).map_err(|error| corrupt("token", error))?;
+                transaction
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO tokens (digest, id, info) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![row.digest, row.id, text])?;
+            }
+            Write::PutJoinToken(row) => {
+                let text =
+                    serde_json::to_string(row).map_err(|error| corrupt("join token", error))?;
+                transaction
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO join_tokens (digest, id, info) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![row.digest, row.id, text])?;
+            }
+            Write::PutNode(row) => {
+                let text = serde_json::to_string(row).map_err(|error| corrupt("node", error))?;
+                transaction
+                    .prepare_cached("INSERT OR REPLACE INTO nodes (id, info) VALUES (?1, ?2)")?
+                    .execute(params![row.id, text])?;
+            }
+            Write::PutPolicy { policy, replace } => {
+                let text =
+                    serde_json::to_string(policy).map_err(|error| corrupt("policy", error))?;
+                let statement = if *replace {
+                    "INSERT OR REPLACE INTO policies (tenant, name, body) VALUES (?1, ?2, ?3)"
+                } else {
+                    "INSERT INTO policies (tenant, name, body) VALUES (?1, ?2, ?3)"
+                };
+                match transaction.prepare_cached(statement)?.execute(params![
+                    policy.tenant,
+                    policy.name,
+                    text
+                ]) {
+                    Ok(_) => {}
+                    Err(rusqlite::Error::SqliteFailure(failure, _))
+                        if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        return Err(StoreError::NameTaken {
+                            tenant: policy.tenant.clone(),
+                            name: policy.name.clone(),
+                        });
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            Write::DeletePolicy { tenant, name } => {
+                transaction
+                    .prepare_cached("DELETE FROM policies WHERE tenant = ?1 AND name = ?2")?
+                    .execute(params![tenant, name])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Inserts or conditionally updates a volume (see [`Write::PutVolume`]).
+fn put_volume(
+    transaction: &Connection,
+    row: &VolumeRow,
+    expected_revision: Option<u64>,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(row).map_err(|error| corrupt("volume", error))?;
+    let revision = to_i64(row.revision, "volume revision")?;
+    let changed = match expected_revision {
+        None => transaction
+            .prepare_cached(
+                "INSERT INTO volumes (tenant, name, revision, info) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![row.tenant, row.name, revision, text])?,
+        Some(expected) => transaction
+            .prepare_cached(
+                "UPDATE volumes SET revision = ?3, info = ?4 \
+                 WHERE tenant = ?1 AND name = ?2 AND revision = ?5",
+            )?
+            .execute(params![
+                row.tenant,
+                row.name,
+                revision,
+                text,
+                to_i64(expected, "volume revision")?
+            ])?,
+    };
+    if changed != 1 {
+        return Err(stale_volume(&row.tenant, &row.name));
+    }
+    Ok(())
+}
+
+fn stale_volume(tenant: &str, name: &str) -> StoreError {
+    StoreError::Stale {
+        what: format!("volume '{name}' of tenant '{tenant}'"),
+    }
+}
+
+/// Copies the current version's row of `object_versions` into the object's
+/// row (NULLs when there is none: not written yet, or erased).
+fn mirror_current(transaction: &Connection, object_id: &str) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(
+            "UPDATE objects SET (current_kek, current_wrapped) = \
+             (SELECT kek_version, wrapped FROM object_versions \
+              WHERE object_id = objects.id AND version = objects.current_version) \
+             WHERE id = ?1",
+        )?
+        .execute(params![object_id])?;
+    Ok(())
+}
