@@ -45,10 +45,17 @@ fn issue(server: &TestServer, dir: &Path, name: &str, tenant: &str) -> std::path
     out
 }
 
+/// A KMIP connection with the certificate `cryptainer kmip client-cert` wrote
+/// to `cert_dir`.
 fn connect(server: &TestServer, cert_dir: &Path) -> Tls {
-    let read = |file: &str| std::fs::read_to_string(cert_dir.join(file)).unwrap();
-    let config =
-        pki::client_config(&read("ca.pem"), Some((&read("cert.pem"), &read("key.pem")))).unwrap();
+    connect_as(server, cert_dir, "cert.pem", "key.pem")
+}
+
+/// A KMIP connection with the certificate `cert` and key `key` of `dir`, which
+/// also holds the CA bundle `ca.pem`.
+fn connect_as(server: &TestServer, dir: &Path, cert: &str, key: &str) -> Tls {
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
+    let config = pki::client_config(&read("ca.pem"), Some((&read(cert), &read(key)))).unwrap();
     let addr = server
         .kmip_addr
         .clone()
@@ -102,7 +109,7 @@ fn request(minor_version: (i32, i32), items: Vec<(u32, Vec<Item>)>) -> Item {
                 Item::new(Tag::OPERATION, Value::Enumeration(operation)),
                 Item::new(
                     Tag::UNIQUE_BATCH_ITEM_ID,
-                    Value::ByteString(vec![u8::try_from(index).unwrap()]),
+                    Value::ByteString(vec![u8::try_from(index).unwrap()].into()),
                 ),
                 Item::structure(Tag::REQUEST_PAYLOAD, payload),
             ],
@@ -203,12 +210,13 @@ fn kmip_over_mutual_tls_keeps_tenants_apart_and_survives_bad_messages() {
     assert_eq!(enumeration(items[1], Tag::RESULT_STATUS), Some(0));
     assert_eq!(
         items[1].child(Tag::UNIQUE_BATCH_ITEM_ID).unwrap().value,
-        Value::ByteString(vec![1])
+        Value::ByteString(vec![1].into())
     );
     let id = created_id(items[0]);
 
-    // Unknown operation: Operation Not Supported on the same connection.
-    let response = exchange(&mut stream, &request((1, 4), vec![(0x2C, Vec::new())]));
+    // Unknown operation (Archive): Operation Not Supported on the same
+    // connection.
+    let response = exchange(&mut stream, &request((1, 4), vec![(0x15, Vec::new())]));
     assert_eq!(
         enumeration(batch(&response)[0], Tag::RESULT_REASON),
         Some(0x05)
@@ -377,4 +385,86 @@ fn kmip_follows_a_ca_rotation() {
             "{response:?}"
         );
     }
+}
+
+#[test]
+fn an_open_kmip_connection_of_a_decommissioned_node_is_refused_at_its_next_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_dev(&dir.path().join("data"));
+    let node_dir = dir.path().join("node");
+    let node_id = server_support::join_node(&server, &["--tenant", "alpha"], &node_dir);
+    let mut stream = connect_as(&server, &node_dir, "node.crt", "node.key");
+    let response = exchange(
+        &mut stream,
+        &request((2, 0), vec![(kmip::CREATE, create_aes_2_0())]),
+    );
+    let id = created_id(batch(&response)[0]);
+    let response = exchange(
+        &mut stream,
+        &request((2, 0), vec![(kmip::GET, vec![uid(&id)])]),
+    );
+    assert_eq!(
+        enumeration(batch(&response)[0], Tag::RESULT_STATUS),
+        Some(0),
+        "{response:?}"
+    );
+
+    let output = server.cli(&["node", "decommission", &node_id]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The same connection's next message: every batch item fails with
+    // Authentication Not Successful (0x03), in the request's version, and
+    // says why; nothing is run.
+    let response = exchange(
+        &mut stream,
+        &request(
+            (1, 4),
+            vec![
+                (kmip::GET, vec![uid(&id)]),
+                (kmip::DISCOVER_VERSIONS, Vec::new()),
+            ],
+        ),
+    );
+    assert_eq!(
+        response_version(&response),
+        (Value::Integer(1), Value::Integer(4))
+    );
+    let items = batch(&response);
+    assert_eq!(items.len(), 2, "{response:?}");
+    for (index, item) in items.iter().enumerate() {
+        assert_eq!(
+            enumeration(item, Tag::RESULT_STATUS),
+            Some(1),
+            "{response:?}"
+        );
+        assert_eq!(enumeration(item, Tag::RESULT_REASON), Some(0x03));
+        assert_eq!(
+            item.child(Tag::UNIQUE_BATCH_ITEM_ID).unwrap().value,
+            Value::ByteString(vec![u8::try_from(index).unwrap()].into())
+        );
+        assert!(item.child(Tag::RESPONSE_PAYLOAD).is_none());
+    }
+    assert_eq!(enumeration(items[0], Tag::OPERATION), Some(kmip::GET));
+    let message = items[0].child_text(Tag::RESULT_MESSAGE).unwrap();
+    assert!(message.contains("decommissioned"), "{message}");
+    // Then the server closes the connection, and a new one is refused at
+    // the handshake.
+    assert!(
+        read_message(&mut stream).is_none(),
+        "the connection is closed"
+    );
+    let mut again = connect_as(&server, &node_dir, "node.crt", "node.key");
+    let _ = again.write_all(&ttlv::encode(&request(
+        (2, 0),
+        vec![(kmip::DISCOVER_VERSIONS, Vec::new())],
+    )));
+    let _ = again.flush();
+    assert!(
+        read_message(&mut again).is_none(),
+        "the handshake is refused"
+    );
 }

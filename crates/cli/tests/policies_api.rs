@@ -11,12 +11,11 @@
 
 mod server_support;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use server_support::{Answer, TestServer, binary, node_client, request, runtime};
+use server_support::{Answer, TestServer, join_node as join, node_client, request, runtime};
 
 const DIGEST_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const DIGEST_B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -27,30 +26,6 @@ fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-/// `cryptainer node token create --json ...`, then `cryptainer agent join`
-/// into `data_dir`; returns the node id.
-fn join(server: &TestServer, token_args: &[&str], data_dir: &Path) -> String {
-    let mut args = vec!["node", "token", "create", "--json"];
-    args.extend_from_slice(token_args);
-    let output = server.cli(&args);
-    assert!(output.status.success(), "{}", text(&output));
-    let created: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let token = created["token"].as_str().unwrap();
-    let output = Command::new(binary())
-        .args(["agent", "join", "--json", "--server"])
-        .arg(server.addr.trim_start_matches("https://"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("CRYPTAINER_JOIN_TOKEN", token)
-        .env("CRYPTAINER_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run agent join");
-    assert!(output.status.success(), "{}", text(&output));
-    let state: Value = serde_json::from_slice(&output.stdout).unwrap();
-    state["node_id"].as_str().unwrap().to_owned()
 }
 
 /// An admin request (the dev server's token).

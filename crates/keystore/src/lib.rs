@@ -29,6 +29,7 @@
 // refused at compile time, not only by review.
 #![deny(private_interfaces, private_bounds)]
 
+mod activation;
 mod audit_log;
 mod caller;
 mod durable;
@@ -50,6 +51,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod undo;
 mod volumes;
 pub mod wrap;
 

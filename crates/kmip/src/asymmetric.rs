@@ -14,7 +14,7 @@ use rsa::pkcs1::{
     DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _, EncodeRsaPrivateKey as _,
     EncodeRsaPublicKey as _,
 };
-use rsa::pkcs8::spki::SubjectPublicKeyInfoRef;
+use rsa::pkcs8::spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _};
 use rsa::pkcs8::{EncodePublicKey as _, ObjectIdentifier, PrivateKeyInfo};
 use rsa::traits::{PrivateKeyParts as _, PublicKeyParts as _};
@@ -137,12 +137,16 @@ pub mod format {
     pub const X509: u32 = 0x05;
 }
 
-/// The format a Get answers when the client names none: what PyKMIP and most
-/// clients expect (PKCS#1 for RSA public keys, X.509 for EC public keys,
-/// PKCS#8 for private keys).
+/// The format a Get answers when the client names none, in a message of
+/// protocol major version `major`: PKCS#1 for RSA public keys, X.509 for EC
+/// public keys, PKCS#8 for private keys, what PyKMIP and most 1.x clients
+/// expect; KMIP 2.x makes PKCS#1 the default of RSA private keys too (KMIP
+/// 2.1 section 4.26, Table 81). Its transparent EC formats are not the
+/// default here: clients (PyKMIP among them) read EC keys as DER.
 #[must_use]
-pub fn default_format(algorithm: Algorithm, private: bool) -> u32 {
+pub fn default_format(algorithm: Algorithm, private: bool, major: i32) -> u32 {
     match (private, algorithm.family()) {
+        (true, "rsa") if major >= 2 => format::PKCS1,
         (true, _) => format::PKCS8,
         (false, "rsa") => format::PKCS1,
         (false, _) => format::X509,
@@ -220,13 +224,49 @@ fn ec_algorithm(curve: ObjectIdentifier) -> Result<Algorithm, KmipError> {
 }
 
 /// id-ecPublicKey (RFC 5480).
-const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 /// rsaEncryption (RFC 8017).
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+pub(crate) const RSA_ENCRYPTION: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+/// The family of key a DER AlgorithmIdentifier names.
+pub(crate) enum Family {
+    /// rsaEncryption.
+    Rsa,
+    /// id-ecPublicKey on the named curve.
+    Ec(ObjectIdentifier),
+}
+
+/// The family of the `kind` ("public" or "private") key whose
+/// AlgorithmIdentifier is `algorithm`: RSA, or EC on a named curve; others
+/// are Invalid Field.
+pub(crate) fn family_of(
+    algorithm: &AlgorithmIdentifierRef<'_>,
+    kind: &str,
+) -> Result<Family, KmipError> {
+    if algorithm.oid == RSA_ENCRYPTION {
+        Ok(Family::Rsa)
+    } else if algorithm.oid == ID_EC_PUBLIC_KEY {
+        algorithm.parameters_oid().map(Family::Ec).map_err(|error| {
+            KmipError::invalid(format!(
+                "the {kind} key is an EC key on no named curve: {error}"
+            ))
+        })
+    } else {
+        Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            format!(
+                "{kind} keys of algorithm {} are not used by this server; use RSA or EC",
+                algorithm.oid
+            ),
+        ))
+    }
+}
 /// NIST P-256 (prime256v1).
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+pub(crate) const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 /// NIST P-384.
-const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+pub(crate) const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
 /// The SubjectPublicKeyInfo of an EC public key given as its point, once
 /// the point is known to be an uncompressed point on the curve (ring checks
@@ -266,10 +306,54 @@ fn rsa_public_spki(key: &rsa::RsaPublicKey) -> Result<(Algorithm, Vec<u8>), Kmip
     Ok((algorithm, spki.as_bytes().to_vec()))
 }
 
-/// A public key a client registers, in `format`, as the keystore stores it:
-/// its algorithm and a canonical SubjectPublicKeyInfo. Malformed or
-/// unsupported keys are refused with a message saying what is wrong.
+/// The forms to read bytes a client says are in `format` as: that format
+/// first, then the other forms of the same kind of key. Clients send PKCS#1
+/// keys labelled PKCS#8 and the reverse, and DER labelled Raw (PyKMIP's own
+/// suite does all three); what parses as a key of the declared algorithm is
+/// taken, the declared format kept.
+pub(crate) fn forms_to_try(format: u32, private: bool) -> Vec<u32> {
+    let others: &[u32] = if private {
+        &[format::PKCS8, format::PKCS1]
+    } else {
+        &[format::X509, format::PKCS1, format::RAW]
+    };
+    let mut forms = vec![format];
+    if others.contains(&format) || format == format::RAW {
+        forms.extend(others.iter().filter(|other| **other != format));
+    }
+    forms
+}
+
+/// Reads `bytes` in the first of `forms` that parses, or gives the error of
+/// the first.
+pub(crate) fn first_that_reads<T>(
+    forms: &[u32],
+    mut read: impl FnMut(u32) -> Result<T, KmipError>,
+) -> Result<T, KmipError> {
+    let mut first_error = None;
+    for &form in forms {
+        match read(form) {
+            Ok(read) => return Ok(read),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| KmipError::invalid("the key could not be read")))
+}
+
+/// A public key a client registered, in `format` (or another form of public
+/// key, see [`forms_to_try`]), as the operations use it: its algorithm and a
+/// canonical SubjectPublicKeyInfo. Malformed or unsupported keys are refused
+/// with a message saying what is wrong.
 pub fn import_public(format: u32, bytes: &[u8]) -> Result<(Algorithm, Vec<u8>), KmipError> {
+    first_that_reads(&forms_to_try(format, false), |form| {
+        import_public_as(form, bytes)
+    })
+}
+
+/// [`import_public`] for bytes in exactly `format`.
+fn import_public_as(format: u32, bytes: &[u8]) -> Result<(Algorithm, Vec<u8>), KmipError> {
     let malformed = |what: &str, error: &dyn std::fmt::Display| {
         KmipError::invalid(format!("the public key is not {what}: {error}"))
     };
@@ -277,25 +361,19 @@ pub fn import_public(format: u32, bytes: &[u8]) -> Result<(Algorithm, Vec<u8>), 
         format::X509 => {
             let info = SubjectPublicKeyInfoRef::try_from(bytes)
                 .map_err(|error| malformed("an X.509 SubjectPublicKeyInfo (DER)", &error))?;
-            if info.algorithm.oid == RSA_ENCRYPTION {
-                let key = rsa::RsaPublicKey::from_public_key_der(bytes)
-                    .map_err(|error| malformed("a valid RSA SubjectPublicKeyInfo", &error))?;
-                rsa_public_spki(&key)
-            } else if info.algorithm.oid == ID_EC_PUBLIC_KEY {
-                let curve = info
-                    .algorithm
-                    .parameters_oid()
-                    .map_err(|error| malformed("an EC key on a named curve", &error))?;
-                let algorithm = ec_algorithm(curve)?;
-                let point = info.subject_public_key.as_bytes().ok_or_else(|| {
-                    KmipError::invalid("the EC public key's BIT STRING has unused bits")
-                })?;
-                Ok((algorithm, ec_public(algorithm, point)?))
-            } else {
-                Err(KmipError::invalid(format!(
-                    "public keys of algorithm {} are not supported; use RSA or EC",
-                    info.algorithm.oid
-                )))
+            match family_of(&info.algorithm, "public")? {
+                Family::Rsa => {
+                    let key = rsa::RsaPublicKey::from_public_key_der(bytes)
+                        .map_err(|error| malformed("a valid RSA SubjectPublicKeyInfo", &error))?;
+                    rsa_public_spki(&key)
+                }
+                Family::Ec(curve) => {
+                    let algorithm = ec_algorithm(curve)?;
+                    let point = info.subject_public_key.as_bytes().ok_or_else(|| {
+                        KmipError::invalid("the EC public key's BIT STRING has unused bits")
+                    })?;
+                    Ok((algorithm, ec_public(algorithm, point)?))
+                }
             }
         }
         format::PKCS1 => {
@@ -340,10 +418,18 @@ fn rsa_private_pkcs8(key: &rsa::RsaPrivateKey) -> Result<(Algorithm, SecretBytes
     Ok((algorithm, SecretBytes::from_slice(pkcs8.as_bytes())))
 }
 
-/// A private key a client registers, in `format`, as the keystore stores it:
-/// its algorithm and PKCS#8. Malformed or unsupported keys are refused with a
-/// message saying what is wrong.
+/// A private key a client registered, in `format` (or another form of private
+/// key, see [`forms_to_try`]), as the operations use it: its algorithm and
+/// PKCS#8. Malformed or unsupported keys are refused with a message saying
+/// what is wrong.
 pub fn import_private(format: u32, bytes: &[u8]) -> Result<(Algorithm, SecretBytes), KmipError> {
+    first_that_reads(&forms_to_try(format, true), |form| {
+        import_private_as(form, bytes)
+    })
+}
+
+/// [`import_private`] for bytes in exactly `format`.
+fn import_private_as(format: u32, bytes: &[u8]) -> Result<(Algorithm, SecretBytes), KmipError> {
     match format {
         format::PKCS8 => {
             let info = PrivateKeyInfo::try_from(bytes).map_err(|error| {
@@ -351,33 +437,28 @@ pub fn import_private(format: u32, bytes: &[u8]) -> Result<(Algorithm, SecretByt
                     "the private key is not a PKCS#8 PrivateKeyInfo (DER): {error}"
                 ))
             })?;
-            if info.algorithm.oid == RSA_ENCRYPTION {
-                let key = rsa::RsaPrivateKey::from_pkcs8_der(bytes).map_err(|error| {
-                    KmipError::invalid(format!("the RSA private key is malformed: {error}"))
-                })?;
-                rsa_private_pkcs8(&key)
-            } else if info.algorithm.oid == ID_EC_PUBLIC_KEY {
-                let curve = info.algorithm.parameters_oid().map_err(|error| {
-                    KmipError::invalid(format!("the EC private key names no curve: {error}"))
-                })?;
-                let algorithm = ec_algorithm(curve)?;
-                let (signing, _) = ecdsa_signing(algorithm)?;
-                signature::EcdsaKeyPair::from_pkcs8(
-                    signing,
-                    bytes,
-                    &ring::rand::SystemRandom::new(),
-                )
-                .map_err(|error| {
-                    KmipError::invalid(format!(
-                        "the EC private key was refused ({error}); send PKCS#8 v1 whose ECPrivateKey holds the public key, as OpenSSL writes it"
-                    ))
-                })?;
-                Ok((algorithm, SecretBytes::from_slice(bytes)))
-            } else {
-                Err(KmipError::invalid(format!(
-                    "private keys of algorithm {} are not supported; use RSA or EC",
-                    info.algorithm.oid
-                )))
+            match family_of(&info.algorithm, "private")? {
+                Family::Rsa => {
+                    let key = rsa::RsaPrivateKey::from_pkcs8_der(bytes).map_err(|error| {
+                        KmipError::invalid(format!("the RSA private key is malformed: {error}"))
+                    })?;
+                    rsa_private_pkcs8(&key)
+                }
+                Family::Ec(curve) => {
+                    let algorithm = ec_algorithm(curve)?;
+                    let (signing, _) = ecdsa_signing(algorithm)?;
+                    signature::EcdsaKeyPair::from_pkcs8(
+                        signing,
+                        bytes,
+                        &ring::rand::SystemRandom::new(),
+                    )
+                    .map_err(|error| {
+                        KmipError::invalid(format!(
+                            "the EC private key was refused ({error}); send PKCS#8 v1 whose ECPrivateKey holds the public key, as OpenSSL writes it"
+                        ))
+                    })?;
+                    Ok((algorithm, SecretBytes::from_slice(bytes)))
+                }
             }
         }
         format::PKCS1 => {
@@ -398,8 +479,9 @@ pub fn import_private(format: u32, bytes: &[u8]) -> Result<(Algorithm, SecretByt
 }
 
 /// Checks that `der` is one X.509 certificate and returns the algorithm of
-/// its public key (none when the key is of a kind this server does not use).
-pub fn import_certificate(der: &[u8]) -> Result<Algorithm, KmipError> {
+/// its public key (none when the key is of a kind this server does not use)
+/// and the Common Name of its subject, when it has one.
+pub fn import_certificate(der: &[u8]) -> Result<(Algorithm, Option<String>), KmipError> {
     let (rest, certificate) = x509_parser::parse_x509_certificate(der).map_err(|error| {
         KmipError::invalid(format!(
             "the Certificate Value is not an X.509 certificate (DER): {error}"
@@ -411,9 +493,15 @@ pub fn import_certificate(der: &[u8]) -> Result<Algorithm, KmipError> {
             rest.len()
         )));
     }
-    Ok(import_public(format::X509, certificate.public_key().raw)
-        .map(|(algorithm, _)| algorithm)
-        .unwrap_or(Algorithm::None))
+    let algorithm = import_public(format::X509, certificate.public_key().raw)
+        .map_or(Algorithm::None, |(algorithm, _)| algorithm);
+    let common_name = certificate
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|name| name.as_str().ok())
+        .map(str::to_owned);
+    Ok((algorithm, common_name))
 }
 
 /// The modulus and public exponent (big-endian magnitudes) of the RSA public

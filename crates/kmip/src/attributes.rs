@@ -9,26 +9,18 @@ use crate::custom;
 use crate::error::KmipError;
 use crate::message::ProtocolVersion;
 
-/// The 1.x spelling of an attribute tag's name: `CryptographicAlgorithm` becomes
-/// `Cryptographic Algorithm`.
+/// The 1.x Attribute Name of an attribute tag: its name as the specification
+/// writes it (`Cryptographic Algorithm`, `X.509 Certificate Identifier`).
 #[must_use]
 pub fn spaced_name(tag: Tag) -> Option<String> {
-    let name = tag.name()?;
-    let mut spaced = String::with_capacity(name.len().saturating_add(4));
-    for (index, character) in name.char_indices() {
-        if index > 0 && character.is_ascii_uppercase() {
-            spaced.push(' ');
-        }
-        spaced.push(character);
-    }
-    Some(spaced)
+    tag.spec_name().map(str::to_owned)
 }
 
-/// The tag of a 1.x attribute name (`Cryptographic Algorithm`), if it names one.
+/// The tag of a 1.x attribute name (`Cryptographic Algorithm`, `X.509
+/// Certificate Identifier`), if it names one.
 #[must_use]
 pub fn tag_of_name(name: &str) -> Option<Tag> {
-    let joined: String = name.chars().filter(|c| !c.is_whitespace()).collect();
-    Tag::from_name(&joined)
+    Tag::from_name(&ttlv::normalize_name(name))
 }
 
 /// One `Attribute` structure in the 2.x shape: a 1.x standard attribute
@@ -140,23 +132,27 @@ pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
                 .collect(),
         )];
     }
-    // A second value of the same attribute (several Links) carries its
-    // Attribute Index; the first one's index, 0, may be left out.
+    // Each instance of an attribute that may have several carries its
+    // Attribute Index, 0 included (clients read it to modify or delete that
+    // instance); a single-instance attribute's index, always 0, is left out.
     let mut seen: Vec<Tag> = Vec::new();
+    let index_of =
+        |tag: Tag, index: u32| (MULTI_INSTANCE.contains(&tag) || index > 0).then_some(index);
     attributes
         .into_iter()
         .filter_map(|attribute| {
             if let (inner, Some(index)) = unindexed(&attribute) {
                 return Some(v1_attribute(
                     spaced_name(inner.tag)?,
-                    index,
+                    index_of(inner.tag, index),
                     inner.value.clone(),
                 ));
             }
             if let Some((vendor, name, index, value)) = custom::parts(&attribute) {
+                let index = index.unwrap_or(0);
                 return Some(v1_attribute(
                     custom::v1_name(vendor, name)?,
-                    index.unwrap_or(0),
+                    (index > 0).then_some(index),
                     value.clone(),
                 ));
             }
@@ -165,12 +161,22 @@ pub fn write(version: ProtocolVersion, attributes: Vec<Item>) -> Vec<Item> {
             seen.push(attribute.tag);
             Some(v1_attribute(
                 name,
-                u32::try_from(index).unwrap_or(u32::MAX),
+                index_of(attribute.tag, u32::try_from(index).unwrap_or(u32::MAX)),
                 attribute.value,
             ))
         })
         .collect()
 }
+
+/// The standard attributes an object may hold several instances of (KMIP
+/// 1.4 section 3): each is answered with its Attribute Index in 1.x.
+const MULTI_INSTANCE: [Tag; 5] = [
+    Tag::NAME,
+    Tag::LINK,
+    Tag::APPLICATION_SPECIFIC_INFORMATION,
+    Tag::OBJECT_GROUP,
+    Tag::ALTERNATIVE_NAME,
+];
 
 /// An instance of a multi-valued standard attribute at a known index (its
 /// earlier instances may have been deleted): an `Attribute` structure
@@ -189,6 +195,32 @@ pub fn indexed(index: u32, attribute: Item) -> Item {
     )
 }
 
+/// A 1.x `Attribute` structure with its Attribute Index set to `index`
+/// (written even when it is 0, as an edit answers the index it was asked
+/// for); any other item as it is.
+#[must_use]
+pub fn with_index(attribute: Item, index: u32) -> Item {
+    if attribute.tag != Tag::ATTRIBUTE {
+        return attribute;
+    }
+    let index_item = Item::new(
+        Tag::ATTRIBUTE_INDEX,
+        Value::Integer(i32::try_from(index).unwrap_or(i32::MAX)),
+    );
+    let mut children: Vec<Item> = attribute
+        .children()
+        .iter()
+        .filter(|child| child.tag != Tag::ATTRIBUTE_INDEX)
+        .cloned()
+        .collect();
+    let at = children
+        .iter()
+        .position(|child| child.tag == Tag::ATTRIBUTE_VALUE)
+        .unwrap_or(children.len());
+    children.insert(at, index_item);
+    Item::structure(Tag::ATTRIBUTE, children)
+}
+
 /// The attribute and index of an item [`indexed`] made; any other item as
 /// it is, without an index.
 #[must_use]
@@ -205,11 +237,11 @@ pub fn unindexed(item: &Item) -> (&Item, Option<u32>) {
     (item, None)
 }
 
-/// A 1.x `Attribute` structure; index 0 is left out, as KMIP allows.
-fn v1_attribute(name: String, index: u32, value: Value) -> Item {
+/// A 1.x `Attribute` structure, with its Attribute Index when given.
+fn v1_attribute(name: String, index: Option<u32>, value: Value) -> Item {
     attribute_structure(
         vec![Item::new(Tag::ATTRIBUTE_NAME, Value::TextString(name))],
-        (index > 0).then_some(index),
+        index,
         value,
     )
 }
@@ -277,6 +309,21 @@ pub fn text(attributes: &[Item], tag: Tag) -> Result<Option<String>, KmipError> 
         Some(Value::TextString(value)) => Ok(Some(value.clone())),
         Some(other) => Err(KmipError::invalid(format!(
             "{tag} must be a text string, not {}",
+            other.item_type()
+        ))),
+    }
+}
+
+/// A Date-Time attribute, if present; an error if present with another type
+/// or out of range.
+pub fn date(attributes: &[Item], tag: Tag) -> Result<Option<time::OffsetDateTime>, KmipError> {
+    match find(attributes, tag) {
+        None => Ok(None),
+        Some(Value::DateTime(seconds)) => time::OffsetDateTime::from_unix_timestamp(*seconds)
+            .map(Some)
+            .map_err(|_| KmipError::invalid(format!("{tag} is out of range"))),
+        Some(other) => Err(KmipError::invalid(format!(
+            "{tag} must be a Date-Time, not {}",
             other.item_type()
         ))),
     }

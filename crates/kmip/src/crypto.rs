@@ -1,11 +1,18 @@
 //! The cryptographic operations KMIP Encrypt, Decrypt, MAC and MAC Verify run
-//! with a stored key: AES in GCM, CBC (PKCS5 padding or none), ECB and CTR
-//! modes, and HMAC-SHA256.
+//! with a stored key: AES (128, 192 and 256-bit keys) in GCM, CBC (PKCS5
+//! padding or none), ECB and CTR modes, HMAC-SHA256, AES key wrap, and
+//! Blowfish in CBC and ECB for Derive Key by encryption.
 
+use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce};
+use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce};
+
+/// AES-192 in GCM with a 96-bit nonce (aes-gcm names only the 128 and 256-bit
+/// variants).
+type Aes192Gcm = AesGcm<aes::Aes192, U12>;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use crate::error::{KmipError, ResultReason};
 
@@ -42,12 +49,15 @@ pub fn gcm_encrypt(
         16 => Aes128Gcm::new_from_slice(key)
             .map_err(|_| crypto_failure("the AES key has the wrong length"))?
             .encrypt(nonce, payload),
+        24 => Aes192Gcm::new_from_slice(key)
+            .map_err(|_| crypto_failure("the AES key has the wrong length"))?
+            .encrypt(nonce, payload),
         32 => Aes256Gcm::new_from_slice(key)
             .map_err(|_| crypto_failure("the AES key has the wrong length"))?
             .encrypt(nonce, payload),
         other => {
             return Err(KmipError::invalid(format!(
-                "AES-GCM needs a 128 or 256-bit key; this key is {} bits",
+                "AES-GCM needs a 128, 192 or 256-bit key; this key is {} bits",
                 other.saturating_mul(8)
             )));
         }
@@ -57,14 +67,15 @@ pub fn gcm_encrypt(
     Ok((sealed, tag))
 }
 
-/// AES-GCM decryption with the tag given separately.
+/// AES-GCM decryption with the tag given separately; the plaintext comes
+/// back in a buffer wiped when dropped.
 pub fn gcm_decrypt(
     key: &[u8],
     iv: &[u8],
     aad: &[u8],
     ciphertext: &[u8],
     tag: &[u8],
-) -> Result<Vec<u8>, KmipError> {
+) -> Result<Zeroizing<Vec<u8>>, KmipError> {
     if iv.len() != GCM_IV_LEN || tag.len() != GCM_TAG_LEN {
         return Err(KmipError::invalid(format!(
             "AES-GCM needs a {GCM_IV_LEN}-byte IV and a {GCM_TAG_LEN}-byte tag"
@@ -79,11 +90,20 @@ pub fn gcm_decrypt(
         16 => Aes128Gcm::new_from_slice(key)
             .map_err(|_| crypto_failure("the AES key has the wrong length"))?
             .decrypt(nonce, payload),
+        24 => Aes192Gcm::new_from_slice(key)
+            .map_err(|_| crypto_failure("the AES key has the wrong length"))?
+            .decrypt(nonce, payload),
         32 => Aes256Gcm::new_from_slice(key)
             .map_err(|_| crypto_failure("the AES key has the wrong length"))?
             .decrypt(nonce, payload),
-        _ => return Err(KmipError::invalid("AES-GCM needs a 128 or 256-bit key")),
+        _ => {
+            return Err(KmipError::invalid(
+                "AES-GCM needs a 128, 192 or 256-bit key",
+            ));
+        }
     }
+    // The buffer is decrypted in place, and only once the tag is verified.
+    .map(Zeroizing::new)
     .map_err(|_| crypto_failure("AES-GCM authentication failed: wrong key, IV, tag or data"))
 }
 
@@ -119,55 +139,87 @@ pub enum BlockMode {
         /// Whether PKCS5 padding is used.
         padded: bool,
     },
-    /// CTR with a 128-bit big-endian counter block.
+    /// CTR with a big-endian counter as long as the block.
     Ctr,
 }
 
+/// A block cipher keyed for one request: AES (128, 192 or 256-bit keys) or,
+/// for Derive Key by encryption with a key a client registered, Blowfish.
 // The cipher lives on the stack for one request; boxing it would only add an
-// allocation per request to save a few hundred bytes.
+// allocation per request to save a few kilobytes.
 #[allow(clippy::large_enum_variant)]
-enum AnyAes {
+pub(crate) enum Cipher {
     Aes128(aes::Aes128),
+    Aes192(aes::Aes192),
     Aes256(aes::Aes256),
+    Blowfish(blowfish::Blowfish),
 }
 
-impl AnyAes {
-    fn new(key: &[u8]) -> Result<AnyAes, KmipError> {
+impl Cipher {
+    /// AES with `key`.
+    pub(crate) fn aes(key: &[u8]) -> Result<Cipher, KmipError> {
         use aes::cipher::KeyInit as _;
         match key.len() {
-            16 => aes::Aes128::new_from_slice(key).map(AnyAes::Aes128),
-            32 => aes::Aes256::new_from_slice(key).map(AnyAes::Aes256),
-            _ => return Err(KmipError::invalid("AES needs a 128 or 256-bit key")),
+            16 => aes::Aes128::new_from_slice(key).map(Cipher::Aes128),
+            24 => aes::Aes192::new_from_slice(key).map(Cipher::Aes192),
+            32 => aes::Aes256::new_from_slice(key).map(Cipher::Aes256),
+            _ => return Err(KmipError::invalid("AES needs a 128, 192 or 256-bit key")),
         }
         .map_err(|_| crypto_failure("the AES key has the wrong length"))
     }
 
-    fn encrypt_block(&self, block: &mut [u8; AES_BLOCK]) {
+    /// Blowfish with `key` (4 to 56 bytes).
+    fn blowfish(key: &[u8]) -> Result<Cipher, KmipError> {
+        use aes::cipher::KeyInit as _;
+        blowfish::Blowfish::new_from_slice(key)
+            .map(Cipher::Blowfish)
+            .map_err(|_| KmipError::invalid("a Blowfish key is 32 to 448 bits long"))
+    }
+
+    /// The block length in bytes.
+    fn block_len(&self) -> usize {
+        match self {
+            Cipher::Blowfish(_) => 8,
+            _ => AES_BLOCK,
+        }
+    }
+
+    /// Encrypts one block (of [`Cipher::block_len`] bytes) in place.
+    pub(crate) fn encrypt_block(&self, block: &mut [u8]) {
         use aes::cipher::BlockEncrypt as _;
-        let block = aes::Block::from_mut_slice(block);
+        use aes::cipher::generic_array::GenericArray;
         match self {
-            AnyAes::Aes128(cipher) => cipher.encrypt_block(block),
-            AnyAes::Aes256(cipher) => cipher.encrypt_block(block),
+            Cipher::Aes128(cipher) => cipher.encrypt_block(GenericArray::from_mut_slice(block)),
+            Cipher::Aes192(cipher) => cipher.encrypt_block(GenericArray::from_mut_slice(block)),
+            Cipher::Aes256(cipher) => cipher.encrypt_block(GenericArray::from_mut_slice(block)),
+            Cipher::Blowfish(cipher) => cipher.encrypt_block(GenericArray::from_mut_slice(block)),
         }
     }
 
-    fn decrypt_block(&self, block: &mut [u8; AES_BLOCK]) {
+    /// Decrypts one block (of [`Cipher::block_len`] bytes) in place.
+    fn decrypt_block(&self, block: &mut [u8]) {
         use aes::cipher::BlockDecrypt as _;
-        let block = aes::Block::from_mut_slice(block);
+        use aes::cipher::generic_array::GenericArray;
         match self {
-            AnyAes::Aes128(cipher) => cipher.decrypt_block(block),
-            AnyAes::Aes256(cipher) => cipher.decrypt_block(block),
+            Cipher::Aes128(cipher) => cipher.decrypt_block(GenericArray::from_mut_slice(block)),
+            Cipher::Aes192(cipher) => cipher.decrypt_block(GenericArray::from_mut_slice(block)),
+            Cipher::Aes256(cipher) => cipher.decrypt_block(GenericArray::from_mut_slice(block)),
+            Cipher::Blowfish(cipher) => cipher.decrypt_block(GenericArray::from_mut_slice(block)),
         }
     }
-}
 
-fn iv_block(iv: &[u8]) -> Result<[u8; AES_BLOCK], KmipError> {
-    <[u8; AES_BLOCK]>::try_from(iv).map_err(|_| {
-        KmipError::invalid(format!(
-            "this mode needs a {AES_BLOCK}-byte IV/Counter/Nonce, not {} bytes",
-            iv.len()
-        ))
-    })
+    /// The IV of a chained mode: exactly one block.
+    fn iv<'a>(&self, iv: &'a [u8]) -> Result<&'a [u8], KmipError> {
+        if iv.len() == self.block_len() {
+            Ok(iv)
+        } else {
+            Err(KmipError::invalid(format!(
+                "this mode needs a {}-byte IV/Counter/Nonce, not {} bytes",
+                self.block_len(),
+                iv.len()
+            )))
+        }
+    }
 }
 
 /// Encrypts with AES in `mode`; `iv` is ignored for ECB.
@@ -177,34 +229,59 @@ pub fn aes_encrypt(
     iv: &[u8],
     data: &[u8],
 ) -> Result<Vec<u8>, KmipError> {
-    let cipher = AnyAes::new(key)?;
+    encrypt(&Cipher::aes(key)?, mode, iv, data)
+}
+
+/// Encrypts with Blowfish in CBC or ECB `mode` (Derive Key by encryption
+/// only: Encrypt and Decrypt use AES).
+pub fn blowfish_encrypt(
+    key: &[u8],
+    mode: BlockMode,
+    iv: &[u8],
+    data: &[u8],
+) -> Result<Vec<u8>, KmipError> {
+    if mode == BlockMode::Ctr {
+        return Err(KmipError::new(
+            ResultReason::FeatureNotSupported,
+            "Blowfish is used in CBC and ECB modes only",
+        ));
+    }
+    encrypt(&Cipher::blowfish(key)?, mode, iv, data)
+}
+
+fn encrypt(cipher: &Cipher, mode: BlockMode, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, KmipError> {
+    let size = cipher.block_len();
     match mode {
-        BlockMode::Ctr => ctr_apply(&cipher, iv, data),
+        // Ciphertext: no need to wipe it.
+        BlockMode::Ctr => ctr_apply(cipher, iv, data).map(|mut out| std::mem::take(&mut *out)),
         BlockMode::Cbc { padded } | BlockMode::Ecb { padded } => {
-            let mut input = data.to_vec();
+            // A copy of the plaintext, padded: sized once and wiped when dropped.
+            let pad = if padded { size - data.len() % size } else { 0 };
+            let mut input = Zeroizing::new(Vec::with_capacity(data.len().saturating_add(pad)));
+            input.extend_from_slice(data);
             if padded {
-                let pad = AES_BLOCK - data.len() % AES_BLOCK;
-                let pad_byte = u8::try_from(pad).unwrap_or(16);
+                let pad_byte = u8::try_from(pad).unwrap_or(0);
                 input.resize(data.len().saturating_add(pad), pad_byte);
-            } else if data.len() % AES_BLOCK != 0 {
-                return Err(KmipError::invalid(
-                    "without padding the data must be a whole number of 16-byte blocks",
-                ));
+            } else if data.len() % size != 0 {
+                return Err(KmipError::invalid(format!(
+                    "without padding the data must be a whole number of {size}-byte blocks"
+                )));
             }
             let mut chain = match mode {
-                BlockMode::Cbc { .. } => Some(iv_block(iv)?),
+                BlockMode::Cbc { .. } => Some(cipher.iv(iv)?),
                 _ => None,
             };
-            let mut out = Vec::with_capacity(input.len());
-            for chunk in input.chunks_exact(AES_BLOCK) {
-                let mut block = iv_block(chunk)?;
-                if let Some(previous) = &chain {
-                    for (byte, mask) in block.iter_mut().zip(previous) {
-                        *byte ^= mask;
-                    }
+            // Encrypted in place, block by block: the output buffer is the
+            // ciphertext once the loop ends.
+            let mut out = input.to_vec();
+            for block in out.chunks_exact_mut(size) {
+                if let Some(previous) = chain {
+                    block
+                        .iter_mut()
+                        .zip(previous)
+                        .for_each(|(byte, mask)| *byte ^= mask);
                 }
-                cipher.encrypt_block(&mut block);
-                out.extend_from_slice(&block);
+                cipher.encrypt_block(block);
                 if chain.is_some() {
                     chain = Some(block);
                 }
@@ -214,42 +291,48 @@ pub fn aes_encrypt(
     }
 }
 
-/// Decrypts with AES in `mode`; `iv` is ignored for ECB.
+/// Decrypts with AES in `mode`; `iv` is ignored for ECB. The plaintext
+/// comes back in a buffer wiped when dropped.
 pub fn aes_decrypt(
     key: &[u8],
     mode: BlockMode,
     iv: &[u8],
     data: &[u8],
-) -> Result<Vec<u8>, KmipError> {
-    let cipher = AnyAes::new(key)?;
+) -> Result<Zeroizing<Vec<u8>>, KmipError> {
+    let cipher = Cipher::aes(key)?;
+    let size = cipher.block_len();
     match mode {
         BlockMode::Ctr => ctr_apply(&cipher, iv, data),
         BlockMode::Cbc { padded } | BlockMode::Ecb { padded } => {
-            if data.is_empty() || data.len() % AES_BLOCK != 0 {
-                return Err(KmipError::invalid(
-                    "the ciphertext must be a whole, non-zero number of 16-byte blocks",
-                ));
+            if data.is_empty() || data.len() % size != 0 {
+                return Err(KmipError::invalid(format!(
+                    "the ciphertext must be a whole, non-zero number of {size}-byte blocks"
+                )));
             }
-            let mut chain = match mode {
-                BlockMode::Cbc { .. } => Some(iv_block(iv)?),
+            let chain = match mode {
+                BlockMode::Cbc { .. } => Some(cipher.iv(iv)?),
                 _ => None,
             };
-            let mut out = Vec::with_capacity(data.len());
-            for chunk in data.chunks_exact(AES_BLOCK) {
-                let ciphertext = iv_block(chunk)?;
-                let mut block = ciphertext;
-                cipher.decrypt_block(&mut block);
-                if let Some(previous) = &chain {
-                    for (byte, mask) in block.iter_mut().zip(previous) {
-                        *byte ^= mask;
-                    }
-                    chain = Some(ciphertext);
+            let mut out = Zeroizing::new(data.to_vec());
+            for (index, block) in out.chunks_exact_mut(size).enumerate() {
+                cipher.decrypt_block(block);
+                // CBC: each block is masked with the ciphertext block before it
+                // (the IV for the first), read from the untouched input.
+                let previous = match (chain, index.checked_sub(1)) {
+                    (Some(iv), None) => Some(iv),
+                    (Some(_), Some(before)) => data.chunks_exact(size).nth(before),
+                    (None, _) => None,
+                };
+                if let Some(previous) = previous {
+                    block
+                        .iter_mut()
+                        .zip(previous)
+                        .for_each(|(byte, mask)| *byte ^= mask);
                 }
-                out.extend_from_slice(&block);
             }
             if padded {
                 let pad = usize::from(out.last().copied().unwrap_or(0));
-                let valid = (1..=AES_BLOCK).contains(&pad)
+                let valid = (1..=size).contains(&pad)
                     && out
                         .get(out.len().saturating_sub(pad)..)
                         .is_some_and(|tail| tail.iter().all(|&byte| usize::from(byte) == pad));
@@ -258,7 +341,8 @@ pub fn aes_decrypt(
                         "the decrypted data has invalid PKCS5 padding",
                     ));
                 }
-                out.truncate(out.len().saturating_sub(pad));
+                let kept = out.len().saturating_sub(pad);
+                out.truncate(kept);
             }
             Ok(out)
         }
@@ -269,7 +353,7 @@ pub fn aes_decrypt(
 /// at least 16) or, with `padded`, RFC 5649 (KWP; any non-empty length).
 pub fn aes_key_wrap(kek: &[u8], data: &[u8], padded: bool) -> Result<Vec<u8>, KmipError> {
     const KW_IV: [u8; 8] = [0xA6; 8];
-    let cipher = AnyAes::new(kek)?;
+    let cipher = Cipher::aes(kek)?;
     let (iv, plain) = if padded {
         let length = u32::try_from(data.len())
             .ok()
@@ -279,7 +363,10 @@ pub fn aes_key_wrap(kek: &[u8], data: &[u8], padded: bool) -> Result<Vec<u8>, Km
         if let Some(tail) = iv.get_mut(4..) {
             tail.copy_from_slice(&length.to_be_bytes());
         }
-        let mut plain = data.to_vec();
+        // The key being wrapped, padded: sized once and wiped when dropped.
+        let mut plain =
+            Zeroizing::new(Vec::with_capacity(data.len().div_ceil(8).saturating_mul(8)));
+        plain.extend_from_slice(data);
         plain.resize(data.len().div_ceil(8).saturating_mul(8), 0);
         (iv, plain)
     } else {
@@ -289,7 +376,7 @@ pub fn aes_key_wrap(kek: &[u8], data: &[u8], padded: bool) -> Result<Vec<u8>, Km
                 data.len()
             )));
         }
-        (KW_IV, data.to_vec())
+        (KW_IV, Zeroizing::new(data.to_vec()))
     };
     // RFC 5649 section 4.1: one 64-bit block is encrypted with the IV directly.
     if plain.len() == 8 {
@@ -326,10 +413,13 @@ pub fn aes_key_wrap(kek: &[u8], data: &[u8], padded: bool) -> Result<Vec<u8>, Km
     Ok(out)
 }
 
-/// CTR keystream applied to `data` (encryption and decryption are the same).
-fn ctr_apply(cipher: &AnyAes, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, KmipError> {
-    let mut counter = u128::from_be_bytes(iv_block(iv)?);
-    let mut out = Vec::with_capacity(data.len());
+/// CTR keystream applied to `data` (encryption and decryption are the same,
+/// so the output, which may be plaintext, is wiped when dropped).
+fn ctr_apply(cipher: &Cipher, iv: &[u8], data: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmipError> {
+    let counter_block = <[u8; AES_BLOCK]>::try_from(cipher.iv(iv)?)
+        .map_err(|_| KmipError::invalid("CTR needs a 16-byte counter block"))?;
+    let mut counter = u128::from_be_bytes(counter_block);
+    let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
     for chunk in data.chunks(AES_BLOCK) {
         let mut keystream = counter.to_be_bytes();
         cipher.encrypt_block(&mut keystream);
@@ -380,7 +470,7 @@ mod tests {
                 let data = vec![0xA5_u8; len];
                 let sealed = aes_encrypt(&key, mode, &iv, &data).unwrap();
                 assert_eq!(sealed.len() % 16, 0);
-                assert_eq!(aes_decrypt(&key, mode, &iv, &sealed).unwrap(), data);
+                assert_eq!(*aes_decrypt(&key, mode, &iv, &sealed).unwrap(), data);
             }
         }
         let sealed = aes_encrypt(&key, BlockMode::Cbc { padded: false }, &iv, &[0_u8; 16]).unwrap();

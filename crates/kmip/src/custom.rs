@@ -218,7 +218,7 @@ mod tests {
         round_trip(Value::DateTime(1_700_000_000));
         round_trip(Value::Interval(86_400));
         round_trip(Value::DateTimeExtended(1_700_000_000_000_001));
-        round_trip(Value::ByteString(vec![0, 1, 2, 255]));
+        round_trip(Value::ByteString(vec![0, 1, 2, 255].into()));
         round_trip(Value::BigInteger(ttlv::BigInteger::from_i64(-77)));
         round_trip(Value::Structure(vec![Item::new(
             Tag::NAME_VALUE,

@@ -17,9 +17,6 @@ use crate::error::{KmipError, ResultReason};
 /// that one request cannot hold a worker for minutes.
 pub const MAX_ITERATIONS: u32 = 10_000_000;
 
-/// Longest derived object, in bytes (8192 bits).
-pub const MAX_DERIVED_BYTES: usize = 1024;
-
 /// PBKDF2 with HMAC over `hash`.
 pub fn pbkdf2(
     hash: Hash,

@@ -3,12 +3,22 @@
 use keystore::KeystoreError;
 use keystore::StoreError;
 
+use crate::message::ProtocolVersion;
+
 /// KMIP Result Reason values (KMIP 2.1 section 11.46) that this server sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResultReason {
-    /// The object does not exist or the caller may not see it.
+    /// The object does not exist or the caller may not see it (Item Not
+    /// Found; KMIP 2.1's Object Not Found in 2.1 answers).
     ItemNotFound,
+    /// The object was destroyed: its material is gone (KMIP 2.1's Object
+    /// Destroyed in 2.1 answers; Item Not Found before, which is what 1.x and
+    /// 2.0 clients such as PyKMIP expect).
+    ObjectDestroyed,
+    /// The client's credentials (its certificate) are no longer accepted:
+    /// a decommissioned node, an expired certificate.
+    AuthenticationNotSuccessful,
     /// The message could not be read as a KMIP request.
     InvalidMessage,
     /// The operation is not one this server implements.
@@ -21,6 +31,17 @@ pub enum ResultReason {
     FeatureNotSupported,
     /// A cryptographic operation failed (for instance a wrong authentication tag).
     CryptographicFailure,
+    /// Check: the object's Cryptographic Usage Mask lacks a use the client
+    /// intends.
+    IncompatibleCryptographicUsageMask,
+    /// Another instance of the object's Name already has this value (KMIP
+    /// 2.x; Invalid Field in 1.x).
+    NonUniqueNameAttribute,
+    /// The object is Sensitive: its material is not given out in the clear
+    /// (KMIP 2.x; Permission Denied in 1.x).
+    Sensitive,
+    /// Check: the object's Usage Limits allow less than the client needs.
+    UsageLimitExceeded,
     /// The object's state does not allow the operation.
     WrongKeyLifecycleState,
     /// The caller's role does not allow the operation.
@@ -53,14 +74,19 @@ impl ResultReason {
     pub fn code(self) -> u32 {
         match self {
             ResultReason::ItemNotFound => 0x01,
+            ResultReason::AuthenticationNotSuccessful => 0x03,
             ResultReason::InvalidMessage => 0x04,
             ResultReason::OperationNotSupported => 0x05,
             ResultReason::MissingData => 0x06,
             ResultReason::InvalidField => 0x07,
             ResultReason::FeatureNotSupported => 0x08,
             ResultReason::CryptographicFailure => 0x0A,
-            // KMIP 1.x has no Wrong Key Lifecycle State; the code is mapped to
-            // Illegal Operation (0x0B) for 1.x responses by `code_for`.
+            ResultReason::ObjectDestroyed => 0x36,
+            ResultReason::IncompatibleCryptographicUsageMask => 0x29,
+            ResultReason::NonUniqueNameAttribute => 0x35,
+            ResultReason::Sensitive => 0x16,
+            ResultReason::UsageLimitExceeded => 0x1A,
+            // KMIP 1.x has no Wrong Key Lifecycle State; `code_for` maps it.
             ResultReason::WrongKeyLifecycleState => 0x43,
             ResultReason::PermissionDenied => 0x0C,
             ResultReason::ObjectAlreadyExists => 0x18,
@@ -75,21 +101,30 @@ impl ResultReason {
         }
     }
 
-    /// The enumeration value for a response in protocol version `major`.
+    /// The enumeration value for a response in protocol `version`.
+    ///
+    /// KMIP 1.x lacks the 2.x reasons: a state refusal is Permission Denied
+    /// there (as the OASIS KMIP 1.4 test cases answer it), a missing
+    /// attribute or wrapping key Item Not Found, a read-only attribute or a
+    /// Sensitive object Permission Denied, the other attribute refusals
+    /// Invalid Field. A missing or destroyed object is Object Not Found or
+    /// Object Destroyed in 2.1 (as the OASIS KMIP 2.1 test cases answer),
+    /// and Item Not Found in 1.x and 2.0, which is what their clients
+    /// check (PyKMIP's suite, in 1.2 and 2.0).
     #[must_use]
-    pub fn code_for(self, major: i32) -> u32 {
+    pub fn code_for(self, version: ProtocolVersion) -> u32 {
+        let before_2_1 = version < ProtocolVersion { major: 2, minor: 1 };
         match self {
-            ResultReason::WrongKeyLifecycleState if major < 2 => 0x0B,
-            // KMIP 1.x has none of the attribute reasons.
-            ResultReason::AttributeNotFound | ResultReason::WrappingObjectNotFound if major < 2 => {
-                0x01
-            }
-            ResultReason::AttributeReadOnly if major < 2 => 0x0C,
-            ResultReason::AttributeSingleValued | ResultReason::UnsupportedAttribute
-                if major < 2 =>
-            {
-                0x07
-            }
+            ResultReason::ItemNotFound if !before_2_1 => 0x37,
+            ResultReason::ObjectDestroyed if before_2_1 => 0x01,
+            _ if version.major >= 2 => self.code(),
+            ResultReason::WrongKeyLifecycleState
+            | ResultReason::AttributeReadOnly
+            | ResultReason::Sensitive => 0x0C,
+            ResultReason::AttributeNotFound | ResultReason::WrappingObjectNotFound => 0x01,
+            ResultReason::AttributeSingleValued
+            | ResultReason::UnsupportedAttribute
+            | ResultReason::NonUniqueNameAttribute => 0x07,
             other => other.code(),
         }
     }

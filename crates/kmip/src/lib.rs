@@ -19,18 +19,21 @@ pub mod attributes;
 /// input), public for the fuzz targets.
 pub mod import {
     pub use crate::asymmetric::{import_certificate, import_private, import_public};
+    pub use crate::inspect::{KeyFacts, private_key_facts, public_key_facts};
 }
+mod aead;
 mod crypto;
 pub mod custom;
 mod derive;
 pub mod error;
+mod inspect;
 pub mod message;
 mod operations;
 
 pub use error::{KmipError, ResultReason};
 pub use message::{
-    ProtocolVersion, SUPPORTED_VERSIONS, answer_deferred, decode_request, handle_bytes,
-    handle_json, handle_message, is_quick,
+    Answer, ProtocolVersion, Response, SUPPORTED_VERSIONS, Work, answer, handle_bytes, handle_json,
+    handle_message, refusal,
 };
 pub use operations::{Rights, Session};
 
@@ -88,6 +91,13 @@ pub mod operation {
     pub const REKEY_KEY_PAIR: u32 = 0x1D;
     /// Set Attribute (KMIP 2.0).
     pub const SET_ATTRIBUTE: u32 = 0x31;
+    /// Check.
+    pub const CHECK: u32 = 0x09;
+    /// Log (KMIP 2.0).
+    pub const LOG: u32 = 0x2C;
+    /// Interop (KMIP 2.0): answered only by test sessions (see
+    /// [`crate::Session::interop_tests`]).
+    pub const INTEROP: u32 = 0x34;
 
     /// Every operation this server answers, in the order Query lists them.
     pub const SUPPORTED: &[u32] = &[
@@ -117,5 +127,7 @@ pub mod operation {
         MAC,
         MAC_VERIFY,
         RNG_RETRIEVE,
+        CHECK,
+        LOG,
     ];
 }

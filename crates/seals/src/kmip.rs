@@ -248,12 +248,12 @@ impl KmipSeal {
                 gcm_parameters(),
                 Item::new(
                     Tag::DATA,
-                    Value::ByteString(unseal_key.expose_secret().to_vec()),
+                    Value::ByteString(unseal_key.expose_secret().to_vec().into()),
                 ),
-                Item::new(Tag::IV_COUNTER_NONCE, Value::ByteString(iv.clone())),
+                Item::new(Tag::IV_COUNTER_NONCE, Value::ByteString(iv.clone().into())),
                 Item::new(
                     Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
-                    Value::ByteString(GCM_AAD.to_vec()),
+                    Value::ByteString(GCM_AAD.to_vec().into()),
                 ),
             ],
         )?;
@@ -287,15 +287,18 @@ impl KmipSeal {
             vec![
                 unique_identifier(&params.key_id),
                 gcm_parameters(),
-                Item::new(Tag::DATA, Value::ByteString(ciphertext.to_vec())),
-                Item::new(Tag::IV_COUNTER_NONCE, Value::ByteString(params.iv.clone())),
+                Item::new(Tag::DATA, Value::ByteString(ciphertext.to_vec().into())),
+                Item::new(
+                    Tag::IV_COUNTER_NONCE,
+                    Value::ByteString(params.iv.clone().into()),
+                ),
                 Item::new(
                     Tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
-                    Value::ByteString(GCM_AAD.to_vec()),
+                    Value::ByteString(GCM_AAD.to_vec().into()),
                 ),
                 Item::new(
                     Tag::AUTHENTICATED_ENCRYPTION_TAG,
-                    Value::ByteString(tag.to_vec()),
+                    Value::ByteString(tag.to_vec().into()),
                 ),
             ],
         )?;

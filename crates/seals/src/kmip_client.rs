@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ttlv::{Item, Tag, Value};
+use zeroize::Zeroizing;
 
 use crate::error::DeviceError;
 
@@ -140,8 +141,12 @@ impl Endpoint {
             rustls::ClientConnection::new(Arc::clone(&self.tls), self.server_name.clone())
                 .map_err(|error| self.unreachable(std::io::Error::other(error)))?;
         let mut stream = rustls::StreamOwned::new(connection, tcp);
+        // The encoded request of an Encrypt carries the unseal key, and the
+        // answer of a Get or Decrypt carries it back: both buffers are wiped
+        // when dropped, as the items they are encoded from and decoded into.
+        let encoded = Zeroizing::new(ttlv::encode(request));
         stream
-            .write_all(&ttlv::encode(request))
+            .write_all(&encoded)
             .and_then(|()| stream.flush())
             .map_err(|error| self.unreachable(error))?;
         // Frame first (the header declares the length, bounded by ttlv's
@@ -155,7 +160,7 @@ impl Endpoint {
             Ok(None) => return Err(self.malformed("reading the answer", "a truncated header")),
             Err(error) => return Err(self.malformed("reading the answer", error.to_string())),
         };
-        let mut message = header.to_vec();
+        let mut message = Zeroizing::new(header.to_vec());
         message.resize(length, 0);
         let body = message.get_mut(header.len()..).ok_or_else(|| {
             self.malformed("reading the answer", "a length shorter than its header")

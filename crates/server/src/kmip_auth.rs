@@ -29,54 +29,81 @@ pub enum CertificateRefused {
     /// The certificate names a tenant that is not a valid tenant name.
     #[error("the client certificate names an invalid tenant: {0}")]
     InvalidTenant(#[from] keystore::object::InvalidName),
+    /// The certificate expired while its connection was open.
+    #[error(
+        "the client certificate (serial {serial}) has expired; issue a new one with `cryptainer kmip client-cert` and reconnect"
+    )]
+    Expired {
+        /// The certificate's serial number (hex).
+        serial: String,
+    },
 }
 
-/// The principal a client certificate (DER, already verified against the
-/// server's CA by TLS) stands for. A node certificate goes through the node
-/// inventory ([`crate::peer::principal_from_certificate`]); a KMIP client
-/// certificate stands for its role (operator when it names none) and the one
-/// tenant it names (`default` when it names none).
-pub fn principal_from_certificate(
-    keystore: &Keystore,
-    cert_der: &[u8],
-) -> Result<Principal, CertificateRefused> {
-    let identity = pki::identity_from_cert(cert_der)?;
-    // A node's certificate is checked against the inventory and the deny list,
-    // exactly as on the HTTPS listener: a decommissioned node is refused here too.
-    if identity.node_id.is_some() {
-        return crate::peer::principal_from_certificate(keystore, cert_der)
-            .map_err(|error| CertificateRefused::Node(error.message));
+/// The client certificate of one KMIP connection, read once after the TLS
+/// handshake. What it stands for is asked again for every message
+/// ([`ClientCertificate::principal`]), so a decommission, an expiry or a
+/// change in the node inventory reaches a connection that is already open.
+#[derive(Debug)]
+pub struct ClientCertificate {
+    facts: pki::PeerCertificateFacts,
+}
+
+impl ClientCertificate {
+    /// Reads the identity, serial and expiry of a client certificate (DER)
+    /// that TLS verified against the server's CA.
+    pub fn read(cert_der: &[u8]) -> Result<ClientCertificate, CertificateRefused> {
+        Ok(ClientCertificate {
+            facts: pki::peer_certificate_facts(cert_der)?,
+        })
     }
-    let role = match identity.role.as_deref() {
-        None => DEFAULT_CERT_ROLE,
-        Some(text) => {
-            Role::parse(text).ok_or_else(|| CertificateRefused::UnknownRole(text.to_owned()))?
+
+    /// The principal the certificate stands for now. A node certificate goes
+    /// through the node inventory ([`crate::peer::principal_from_facts`], as
+    /// on the HTTPS listener: a decommissioned node is refused here too); a
+    /// KMIP client certificate stands for its role (operator when it names
+    /// none) and the one tenant it names (`default` when it names none), until
+    /// it expires. Blocking for node certificates: reads the store.
+    pub fn principal(&self, keystore: &Keystore) -> Result<Principal, CertificateRefused> {
+        let identity = &self.facts.identity;
+        if identity.node_id.is_some() {
+            return crate::peer::principal_from_facts(keystore, &self.facts)
+                .map_err(|error| CertificateRefused::Node(error.message));
         }
-    };
-    let tenant = identity
-        .tenant
-        .clone()
-        .unwrap_or_else(|| keystore::object::DEFAULT_TENANT.to_owned());
-    keystore::object::validate_name("tenant", &tenant)?;
-    let holder = identity.node_id.as_deref().unwrap_or(&identity.common_name);
-    Ok(Principal {
-        token_id: format!("cert:{holder}"),
-        role,
-        scope: TenantScope::Only(vec![tenant]),
-    })
+        if self.facts.not_after <= time::OffsetDateTime::now_utc() {
+            return Err(CertificateRefused::Expired {
+                serial: self.facts.serial_hex.clone(),
+            });
+        }
+        let role = match identity.role.as_deref() {
+            None => DEFAULT_CERT_ROLE,
+            Some(text) => {
+                Role::parse(text).ok_or_else(|| CertificateRefused::UnknownRole(text.to_owned()))?
+            }
+        };
+        let tenant = identity
+            .tenant
+            .clone()
+            .unwrap_or_else(|| keystore::object::DEFAULT_TENANT.to_owned());
+        keystore::object::validate_name("tenant", &tenant)?;
+        Ok(Principal {
+            token_id: format!("cert:{}", identity.common_name),
+            role,
+            scope: TenantScope::Only(vec![tenant]),
+        })
+    }
 }
 
 /// The KMIP session of a principal: its audit name, scope, the tenant new
 /// objects go to, and what its role allows.
 pub fn session_for(principal: &Principal, remote: Option<String>) -> kmip::Session {
-    kmip::Session {
-        caller: Caller {
+    kmip::Session::new(
+        Caller {
             principal: principal.audit_name(),
             remote,
         },
-        scope: principal.scope.clone(),
-        tenant: principal.tenant_for(None),
-        rights: kmip::Rights {
+        principal.scope.clone(),
+        principal.tenant_for(None),
+        kmip::Rights {
             read_metadata: principal.authorize(Permission::ReadMetadata).is_ok(),
             read_material: principal.authorize(Permission::ReadMaterial).is_ok(),
             manage_keys: principal.authorize(Permission::ManageKeys).is_ok(),
@@ -84,5 +111,5 @@ pub fn session_for(principal: &Principal, remote: Option<String>) -> kmip::Sessi
             read_secret_data: principal.node_id().is_none()
                 && principal.authorize(Permission::ReadMaterial).is_ok(),
         },
-    }
+    )
 }

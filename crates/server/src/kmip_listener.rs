@@ -18,10 +18,11 @@ use axum::response::{IntoResponse, Response};
 use keystore::Keystore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use zeroize::Zeroizing;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::kmip_auth::{principal_from_certificate, session_for};
+use crate::kmip_auth::{CertificateRefused, ClientCertificate, session_for};
 
 /// Default KMIP port (IANA "kmip").
 pub const DEFAULT_KMIP_PORT: u16 = 5696;
@@ -110,33 +111,32 @@ async fn serve_connection(
     peer: SocketAddr,
     keystore: Arc<Keystore>,
 ) {
-    let Some(cert) = stream
+    let Some(certificate) = stream
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|chain| chain.first())
-        .map(|cert| cert.as_ref().to_vec())
+        .map(|cert| ClientCertificate::read(cert.as_ref()))
     else {
         tracing::debug!(%peer, "KMIP client sent no certificate");
         return;
     };
-    let principal = {
-        let keystore = Arc::clone(&keystore);
-        match tokio::task::spawn_blocking(move || principal_from_certificate(&keystore, &cert))
-            .await
-        {
-            Ok(Ok(principal)) => principal,
-            Ok(Err(error)) => {
-                tracing::info!(%peer, %error, "KMIP client certificate refused");
-                return;
-            }
-            Err(error) => {
-                tracing::error!(%peer, %error, "KMIP certificate check failed");
-                return;
-            }
+    let certificate = match certificate {
+        Ok(certificate) => certificate,
+        Err(error) => {
+            tracing::info!(%peer, %error, "KMIP client certificate refused");
+            return;
         }
     };
-    let session = Arc::new(session_for(&principal, Some(peer.to_string())));
+    let remote = Some(peer.to_string());
+    let mut principal = match certificate.principal(&keystore) {
+        Ok(principal) => principal,
+        Err(error) => {
+            tracing::info!(%peer, %error, "KMIP client certificate refused");
+            return;
+        }
+    };
+    let mut session = Arc::new(session_for(&principal, remote.clone()));
     loop {
         let mut header = [0_u8; 8];
         match tokio::time::timeout(IDLE_TIMEOUT, stream.read_exact(&mut header)).await {
@@ -151,49 +151,43 @@ async fn serve_connection(
                 return;
             }
         };
-        let mut message = vec![0_u8; length];
+        // The request may carry key material (Register) or plaintext
+        // (Encrypt): wiped when dropped, like the response.
+        let mut message = Zeroizing::new(vec![0_u8; length]);
         let (head, body) = message.split_at_mut(header.len().min(length));
         head.copy_from_slice(header.get(..head.len()).unwrap_or_default());
         match tokio::time::timeout(IDLE_TIMEOUT, stream.read_exact(body)).await {
             Ok(Ok(_)) => {}
             Ok(Err(_)) | Err(_) => return,
         }
-        // A short message is decoded here; a long one (which cannot be a few
-        // quick reads anyway) on the blocking pool.
-        let decoded = if message.len() <= kmip::message::MAX_QUICK_MESSAGE_BYTES {
-            match kmip::decode_request(&message) {
-                Ok(request) => Some(request),
-                Err(answer) => {
-                    if stream.write_all(&answer).await.is_err() || stream.flush().await.is_err() {
-                        return;
-                    }
-                    continue;
+        // Rights are checked on every message, as the HTTPS API checks them on
+        // every request: a node decommissioned (or whose inventory entry
+        // changed) or a certificate expired since the last message is refused
+        // now, not when the connection ends.
+        match certificate.principal(&keystore) {
+            Ok(now) => {
+                if now.token_id != principal.token_id
+                    || now.role != principal.role
+                    || now.scope != principal.scope
+                {
+                    session = Arc::new(session_for(&now, remote.clone()));
+                    principal = now;
                 }
             }
-        } else {
-            None
-        };
-        // Quick reads (Get, Encrypt, Get Attributes, ...) run here and await
-        // their audit records without holding a thread, as the HTTPS API's key
-        // reads do; anything that changes state or works longer (key pair
-        // generation, a long message) runs on the blocking pool.
-        let answer = match decoded {
-            Some(request) if kmip::is_quick(&request) => {
-                kmip::answer_deferred(&keystore, &session, &request)
-                    .finish()
-                    .await
+            Err(error) => {
+                refuse_message(&mut stream, peer, &keystore, &session, &message, &error).await;
+                return;
             }
-            decoded => {
-                let keystore = Arc::clone(&keystore);
-                let session = Arc::clone(&session);
-                let handled = tokio::task::spawn_blocking(move || match decoded {
-                    Some(request) => {
-                        ttlv::encode(&kmip::handle_message(&keystore, &session, &request))
-                    }
-                    None => kmip::handle_bytes(&keystore, &session, &message),
-                })
-                .await;
-                match handled {
+        }
+        // `kmip` decides how the message runs: answered at once, quick reads
+        // here (their audit records awaited without holding a thread, as
+        // the HTTPS API's key reads do), or anything that changes state or
+        // works longer on the blocking pool.
+        let answer = match kmip::answer(&keystore, &session, message) {
+            kmip::Answer::Ready(response) => Ok(response),
+            kmip::Answer::Durable(durable) => durable.finish().await,
+            kmip::Answer::Blocking(work) => {
+                match tokio::task::spawn_blocking(|| work.run()).await {
                     Ok(response) => Ok(response),
                     Err(error) => {
                         tracing::error!(%peer, %error, "KMIP request handler failed");
@@ -215,6 +209,42 @@ async fn serve_connection(
             return;
         }
     }
+}
+
+/// Answers a message whose sender's certificate is no longer accepted: every
+/// batch item fails with Authentication Not Successful (KMIP's reason for
+/// credentials the server cannot validate), the refusal is audited under the
+/// principal the connection had, and the caller then closes the connection:
+/// its certificate would be refused on every later message, and a new
+/// connection with it is refused at the handshake.
+async fn refuse_message(
+    stream: &mut tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    peer: SocketAddr,
+    keystore: &Keystore,
+    session: &kmip::Session,
+    message: &[u8],
+    error: &CertificateRefused,
+) {
+    tracing::info!(%peer, %error, "KMIP client refused on an open connection; closing it");
+    match keystore.record_deferred(&session.caller, "kmip", None, None, "unauthenticated") {
+        Ok(durable) => {
+            if let Err(error) = durable.finish().await {
+                tracing::error!(%peer, %error, "could not audit a refused KMIP message");
+            }
+        }
+        Err(error) => tracing::error!(%peer, %error, "could not audit a refused KMIP message"),
+    }
+    let answer = kmip::refusal(
+        message,
+        &kmip::KmipError::new(
+            kmip::ResultReason::AuthenticationNotSuccessful,
+            error.to_string(),
+        ),
+    );
+    if stream.write_all(&answer).await.is_ok() {
+        let _ = stream.flush().await;
+    }
+    let _ = stream.shutdown().await;
 }
 
 /// Authenticates an HTTPS KMIP request by its bearer token and runs `body` with
@@ -256,42 +286,49 @@ async fn with_session<T: Send + 'static>(
     })
 }
 
-/// `POST /kmip`: one binary TTLV request message in, its response out.
-pub async fn http_binary(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    match with_session(&app, &headers, move |keystore, session| {
-        kmip::handle_bytes(keystore, session, &body)
-    })
-    .await
-    {
+/// The HTTP answer of a KMIP request: the KMIP answer as a `content_type`
+/// body that owns the wiped buffer (a KMIP answer may carry key material)
+/// until the HTTP stack releases it, so it is wiped then rather than copied
+/// into a buffer that is not; or the error.
+fn http_answer<T: AsRef<[u8]> + Send + 'static>(
+    answer: Result<T, ApiError>,
+    content_type: &'static str,
+) -> Response {
+    match answer {
         Ok(bytes) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            bytes,
+            [(header::CONTENT_TYPE, content_type)],
+            axum::body::Body::from(Bytes::from_owner(bytes)),
         )
             .into_response(),
         Err(error) => error.into_response(),
     }
 }
 
+/// `POST /kmip`: one binary TTLV request message in, its response out.
+pub async fn http_binary(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = with_session(&app, &headers, move |keystore, session| {
+        kmip::handle_bytes(keystore, session, &body)
+    })
+    .await;
+    http_answer(answer, "application/octet-stream")
+}
+
 /// `POST /kmip/2_1`: one JSON TTLV request message in, its response out.
 pub async fn http_json(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(text) = String::from_utf8(body.to_vec()) else {
+    if std::str::from_utf8(&body).is_err() {
         return ApiError::new(crate::error::Code::BadRequest, "the body is not UTF-8 JSON")
             .into_response();
-    };
-    match with_session(&app, &headers, move |keystore, session| {
-        kmip::handle_json(keystore, session, &text)
-    })
-    .await
-    {
-        Ok(json) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            json,
-        )
-            .into_response(),
-        Err(error) => error.into_response(),
     }
+    let answer = with_session(&app, &headers, move |keystore, session| {
+        kmip::handle_json(
+            keystore,
+            session,
+            std::str::from_utf8(&body).unwrap_or_default(),
+        )
+    })
+    .await;
+    http_answer(answer, "application/json")
 }
 
 /// Longest validity of a KMIP client certificate: one year.

@@ -37,12 +37,24 @@ pub fn principal_from_certificate(
     keystore: &Keystore,
     cert_der: &[u8],
 ) -> Result<Principal, ApiError> {
-    let refused = |message: String| ApiError::new(Code::Unauthenticated, message);
     let facts = pki::peer_certificate_facts(cert_der).map_err(|error| {
-        refused(format!(
-            "the client certificate carries no Cryptainer identity: {error}"
-        ))
+        ApiError::new(
+            Code::Unauthenticated,
+            format!("the client certificate carries no Cryptainer identity: {error}"),
+        )
     })?;
+    principal_from_facts(keystore, &facts)
+}
+
+/// [`principal_from_certificate`] for a certificate already read: the checks
+/// that can change while a connection stays open (expiry, the inventory), for
+/// a listener that reads the certificate once per connection and checks it
+/// again on every message (the KMIP listener). Blocking: reads the store.
+pub fn principal_from_facts(
+    keystore: &Keystore,
+    facts: &pki::PeerCertificateFacts,
+) -> Result<Principal, ApiError> {
+    let refused = |message: String| ApiError::new(Code::Unauthenticated, message);
     if facts.not_after <= OffsetDateTime::now_utc() {
         return Err(refused(format!(
             "the client certificate (serial {}) has expired; the node must join again",

@@ -10,7 +10,8 @@
 
 use crate::reader::Reader;
 use crate::{
-    BigInteger, Error, Item, ItemType, Location, MAX_DEPTH, MAX_ITEMS, MAX_MESSAGE_SIZE, Tag, Value,
+    BigInteger, ByteString, Error, Item, ItemType, Location, MAX_DEPTH, MAX_ITEMS,
+    MAX_MESSAGE_SIZE, Tag, Value,
 };
 
 /// Size of an item header: tag (3), type (1), length (4).
@@ -219,7 +220,7 @@ fn read_item(reader: &mut Reader<'_>, depth: usize, items: &mut usize) -> Result
         }
         ItemType::ByteString => {
             let count = length_to_usize(length);
-            let bytes = reader.take(count)?.to_vec();
+            let bytes = ByteString::from(reader.take(count)?);
             read_padding(reader, padding_for(count))?;
             Value::ByteString(bytes)
         }
@@ -256,6 +257,10 @@ fn padded(length: usize) -> usize {
 }
 
 /// Encodes an item as binary TTLV.
+///
+/// The buffer is sized once, from [`encoded_len`], so no reallocation leaves a
+/// partial copy of the message behind: wrapped in `zeroize::Zeroizing`, the
+/// returned buffer is the only copy of the key material the message carries.
 #[must_use]
 pub fn encode(item: &Item) -> Vec<u8> {
     let mut out = Vec::with_capacity(encoded_len(item));

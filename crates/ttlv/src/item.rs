@@ -1,8 +1,11 @@
 //! The TTLV item tree: tags, item types, values and items.
 
 use std::fmt;
+use std::ops::Deref;
 
-use crate::names::{TAGS_BY_NAME, TAGS_BY_VALUE};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::names::{tag_from_name, tag_name, tag_spec_name};
 
 /// A KMIP tag: a three-byte number naming an item.
 ///
@@ -42,21 +45,22 @@ impl Tag {
     /// one of the tags of KMIP 1.0 to 2.1.
     #[must_use]
     pub fn name(self) -> Option<&'static str> {
-        TAGS_BY_VALUE
-            .binary_search_by_key(&self.0, |&(value, _)| value)
-            .ok()
-            .and_then(|index| TAGS_BY_VALUE.get(index))
-            .map(|&(_, name)| name)
+        tag_name(self)
+    }
+
+    /// The tag's name as the KMIP specification writes it (`"Activation
+    /// Date"`, `"X.509 Certificate Identifier"`), which is also the 1.x
+    /// Attribute Name of an attribute, if it is one of the tags of KMIP 1.0
+    /// to 2.1.
+    #[must_use]
+    pub fn spec_name(self) -> Option<&'static str> {
+        tag_spec_name(self)
     }
 
     /// The tag with this name in the KMIP JSON/XML spelling, if there is one.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Tag> {
-        TAGS_BY_NAME
-            .binary_search_by(|&(candidate, _)| candidate.as_bytes().cmp(name.as_bytes()))
-            .ok()
-            .and_then(|index| TAGS_BY_NAME.get(index))
-            .map(|&(_, value)| Tag(value))
+        tag_from_name(name)
     }
 }
 
@@ -189,10 +193,112 @@ impl fmt::Display for ItemType {
     }
 }
 
+/// The bytes of a Byte String item, wiped when dropped.
+///
+/// Byte strings carry key material and plaintext (Get, Register, Encrypt and
+/// Decrypt payloads), so every copy the codecs make of one, and every one a
+/// caller builds, is overwritten with zeros when the item holding it goes
+/// away. Dereferences to `[u8]`; built from a `Vec<u8>` (taken, not copied)
+/// or a slice (copied once, into a buffer of its exact length).
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ByteString(Vec<u8>);
+
+impl ByteString {
+    /// The bytes.
+    #[must_use]
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes, to fill in place.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    /// Gives up the bytes in a buffer that is wiped when dropped in turn.
+    #[must_use]
+    pub fn into_zeroizing(mut self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(std::mem::take(&mut self.0))
+    }
+}
+
+impl Drop for ByteString {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for ByteString {}
+
+impl Deref for ByteString {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for ByteString {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for ByteString {
+    fn from(bytes: Vec<u8>) -> ByteString {
+        ByteString(bytes)
+    }
+}
+
+impl From<Zeroizing<Vec<u8>>> for ByteString {
+    /// Takes the bytes over, without a copy.
+    fn from(mut bytes: Zeroizing<Vec<u8>>) -> ByteString {
+        ByteString(std::mem::take(&mut *bytes))
+    }
+}
+
+impl From<&[u8]> for ByteString {
+    fn from(bytes: &[u8]) -> ByteString {
+        ByteString(bytes.to_vec())
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for ByteString {
+    fn from(bytes: [u8; N]) -> ByteString {
+        ByteString(bytes.to_vec())
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for ByteString {
+    fn from(bytes: &[u8; N]) -> ByteString {
+        ByteString(bytes.to_vec())
+    }
+}
+
+impl PartialEq<[u8]> for ByteString {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<Vec<u8>> for ByteString {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        &self.0 == other
+    }
+}
+
+impl fmt::Debug for ByteString {
+    /// Prints only the length: byte strings carry key material.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
+}
+
 /// A Big Integer value: two's complement, big-endian, a multiple of 8 bytes long.
 ///
 /// The bytes are kept as received (including any redundant sign extension), so a
-/// decoded message re-encodes byte for byte.
+/// decoded message re-encodes byte for byte. They are wiped when dropped: big
+/// integers carry the parts of private keys.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BigInteger(Vec<u8>);
 
@@ -217,6 +323,7 @@ impl BigInteger {
         let negative = bytes.first().is_some_and(|&first| first & 0x80 != 0);
         let fill = if negative { 0xFF } else { 0x00 };
         let padding = (8 - bytes.len() % 8) % 8;
+        // Sized once, so that no partial copy is left behind by a reallocation.
         let mut padded = Vec::with_capacity(bytes.len() + padding);
         padded.resize(padding, fill);
         padded.extend_from_slice(bytes);
@@ -235,12 +342,20 @@ impl BigInteger {
         &self.0
     }
 
-    /// Gives up the bytes.
+    /// Gives up the bytes, in a buffer that is wiped when dropped in turn.
     #[must_use]
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
+    pub fn into_bytes(mut self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(std::mem::take(&mut self.0))
     }
 }
+
+impl Drop for BigInteger {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for BigInteger {}
 
 impl fmt::Debug for BigInteger {
     /// Prints only the length: big integers carry private key parts.
@@ -266,8 +381,8 @@ pub enum Value {
     Boolean(bool),
     /// UTF-8 text.
     TextString(String),
-    /// Bytes.
-    ByteString(Vec<u8>),
+    /// Bytes, wiped when dropped.
+    ByteString(ByteString),
     /// Seconds since the Unix epoch.
     DateTime(i64),
     /// A number of seconds.
@@ -364,7 +479,7 @@ impl fmt::Debug for Value {
             Value::Enumeration(value) => write!(f, "Enumeration(0x{value:08X})"),
             Value::Boolean(value) => write!(f, "Boolean({value})"),
             Value::TextString(value) => write!(f, "TextString({value:?})"),
-            Value::ByteString(value) => write!(f, "ByteString(<{} bytes>)", value.len()),
+            Value::ByteString(value) => write!(f, "ByteString({value:?})"),
             Value::DateTime(value) => write!(f, "DateTime({value})"),
             Value::Interval(value) => write!(f, "Interval({value})"),
             Value::DateTimeExtended(value) => write!(f, "DateTimeExtended({value})"),
@@ -470,7 +585,10 @@ mod tests {
         assert_eq!(identifiers, ["a", "b"]);
         assert_eq!(Value::Boolean(true).as_bool(), Some(true));
         assert_eq!(Value::LongInteger(-3).as_i64(), Some(-3));
-        assert_eq!(Value::ByteString(vec![1]).as_bytes(), Some(&[1_u8][..]));
+        assert_eq!(
+            Value::ByteString(vec![1].into()).as_bytes(),
+            Some(&[1_u8][..])
+        );
         assert_eq!(Value::Integer(1).as_bytes(), None);
     }
 }

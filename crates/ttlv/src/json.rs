@@ -31,9 +31,50 @@ pub fn encode_json_value(item: &Item) -> Json {
 }
 
 /// Encodes an item as compact JSON text.
+///
+/// Byte strings carry key material, so the text is written once into a
+/// buffer of its exact length (no reallocation leaves a partial copy behind)
+/// and the JSON tree it was written from is wiped before it is freed. The
+/// caller owns the one copy left, the text.
 #[must_use]
 pub fn encode_json(item: &Item) -> String {
-    encode_json_value(item).to_string()
+    let mut json = encode_json_value(item);
+    let text = exact_text(&json);
+    wipe(&mut json);
+    text
+}
+
+/// The compact text of `json`, written into a buffer sized first.
+fn exact_text(json: &Json) -> String {
+    /// Counts the bytes written to it.
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a `serde_json::Value` to an infallible writer cannot fail: its
+    // keys are strings and its numbers finite.
+    let _ = serde_json::to_writer(&mut counter, json);
+    let mut bytes = Vec::with_capacity(counter.0);
+    let _ = serde_json::to_writer(&mut bytes, json);
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Overwrites every string of a JSON tree (the hex of byte strings and big
+/// integers among them) with zeros, before the tree is freed.
+fn wipe(json: &mut Json) {
+    match json {
+        Json::String(text) => zeroize::Zeroize::zeroize(text),
+        Json::Array(values) => values.iter_mut().for_each(wipe),
+        Json::Object(map) => map.values_mut().for_each(wipe),
+        Json::Null | Json::Bool(_) | Json::Number(_) => {}
+    }
 }
 
 /// Decodes JSON text holding one item, with the same limits as binary decoding.
@@ -46,14 +87,17 @@ pub fn decode_json(text: &str) -> Result<Item, Error> {
         });
     }
     check_json_token_count(text)?;
-    let json: Json = serde_json::from_str(text).map_err(|source| Error::JsonSyntax {
+    let mut json: Json = serde_json::from_str(text).map_err(|source| Error::JsonSyntax {
         at: Location::Line {
             line: source.line(),
             column: source.column(),
         },
         source,
     })?;
-    decode_json_value(&json)
+    let decoded = decode_json_value(&json);
+    // The hex of byte strings lives in the tree's strings too.
+    wipe(&mut json);
+    decoded
 }
 
 /// Separators (`:` and `,` outside strings) one item of the profile can use: three

@@ -41,7 +41,7 @@ mod xml;
 
 pub use binary::{decode, encode, encode_into, encoded_len, frame_length};
 pub use error::{Error, Location};
-pub use item::{BigInteger, Item, ItemType, Tag, Value};
+pub use item::{BigInteger, ByteString, Item, ItemType, Tag, Value};
 pub use json::{decode_json, decode_json_value, encode_json, encode_json_value};
 pub use names::{NameTable, enumeration_for, mask_for};
 pub use reader::Reader;

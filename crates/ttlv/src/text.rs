@@ -6,7 +6,7 @@
 //! element) and how JSON can also use numbers and booleans.
 
 use crate::names::NameTable;
-use crate::{Error, Location, MAX_DEPTH, MAX_ITEMS, Tag, enumeration_for, mask_for};
+use crate::{ByteString, Error, Location, MAX_DEPTH, MAX_ITEMS, Tag, enumeration_for, mask_for};
 
 /// Converts a KMIP spec name to the spelling the JSON and XML profiles use.
 ///
@@ -206,8 +206,10 @@ pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     text
 }
 
-/// Hex (either case, even length, no prefix) as bytes.
-pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
+/// Hex (either case, even length, no prefix) as bytes, in a buffer of the
+/// exact length that is wiped when dropped (byte strings and big integers
+/// carry key material).
+pub(crate) fn hex_decode(text: &str) -> Option<ByteString> {
     let digits = text.as_bytes();
     if digits.len() % 2 != 0 {
         return None;
@@ -217,13 +219,14 @@ pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
             .to_digit(16)
             .and_then(|v| u8::try_from(v).ok())
     };
-    digits
-        .chunks_exact(2)
-        .map(|pair| match pair {
-            &[high, low] => Some(value(high)? << 4 | value(low)?),
-            _ => None,
-        })
-        .collect()
+    let mut bytes = ByteString::from(vec![0_u8; digits.len() / 2]);
+    for (byte, pair) in bytes.as_mut_slice().iter_mut().zip(digits.chunks_exact(2)) {
+        let &[high, low] = pair else {
+            return None;
+        };
+        *byte = value(high)? << 4 | value(low)?;
+    }
+    Some(bytes)
 }
 
 /// Seconds in a day.
@@ -509,7 +512,7 @@ mod tests {
 
     #[test]
     fn reads_hex() {
-        assert_eq!(hex_decode("00aBFf"), Some(vec![0x00, 0xAB, 0xFF]));
+        assert_eq!(hex_decode("00aBFf"), Some(vec![0x00, 0xAB, 0xFF].into()));
         assert_eq!(hex_decode("0"), None);
         assert_eq!(hex_decode("0g"), None);
         assert_eq!(hex_encode(&[0x00, 0xAB, 0xFF]), "00ABFF");

@@ -60,7 +60,7 @@ fn decodes_the_spec_encoding_examples() {
             "enumeration-255" => Value::Enumeration(255),
             "boolean-true" => Value::Boolean(true),
             "text-string-hello-world" => Value::TextString("Hello World".into()),
-            "byte-string-010203" => Value::ByteString(vec![1, 2, 3]),
+            "byte-string-010203" => Value::ByteString(vec![1, 2, 3].into()),
             "date-time-2008-03-14T11-56-40Z" => Value::DateTime(1_205_495_800),
             "interval-10-days" => Value::Interval(10 * 24 * 3600),
             "structure-enumeration-254-integer-255" => Value::Structure(vec![
@@ -408,7 +408,7 @@ fn rejects_too_many_items() {
 fn rejects_oversize() {
     let message = ttlv::encode(&Item::new(
         Tag::DATA,
-        Value::ByteString(vec![0; MAX_MESSAGE_SIZE]),
+        Value::ByteString(vec![0; MAX_MESSAGE_SIZE].into()),
     ));
     let error = ttlv::decode(&message).unwrap_err();
     assert!(

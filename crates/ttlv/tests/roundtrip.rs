@@ -51,7 +51,8 @@ fn scalar() -> impl Strategy<Value = Value> {
         (0_u32..80).prop_map(Value::Enumeration),
         any::<bool>().prop_map(Value::Boolean),
         text().prop_map(Value::TextString),
-        proptest::collection::vec(any::<u8>(), 0..40).prop_map(Value::ByteString),
+        proptest::collection::vec(any::<u8>(), 0..40)
+            .prop_map(|bytes| Value::ByteString(bytes.into())),
         any::<i64>().prop_map(Value::DateTime),
         (-62_167_219_200_i64..253_402_300_800).prop_map(Value::DateTime),
         any::<u32>().prop_map(Value::Interval),

@@ -244,6 +244,38 @@ impl Drop for TestServer {
     }
 }
 
+/// `cryptainer node token create --json TOKEN_ARGS`, then `cryptainer agent
+/// join` into `data_dir` (which then holds `node.crt`, `node.key` and
+/// `ca.pem`); returns the node id.
+pub fn join_node(server: &TestServer, token_args: &[&str], data_dir: &Path) -> String {
+    let text = |output: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    };
+    let mut args = vec!["node", "token", "create", "--json"];
+    args.extend_from_slice(token_args);
+    let output = server.cli(&args);
+    assert!(output.status.success(), "{}", text(&output));
+    let created: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let token = created["token"].as_str().unwrap();
+    let output = Command::new(binary())
+        .args(["agent", "join", "--json", "--server"])
+        .arg(server.addr.trim_start_matches("https://"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("CRYPTAINER_JOIN_TOKEN", token)
+        .env("CRYPTAINER_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run agent join");
+    assert!(output.status.success(), "{}", text(&output));
+    let state: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    state["node_id"].as_str().unwrap().to_owned()
+}
+
 /// An HTTPS client presenting the node certificate in `data_dir` (written by
 /// `cryptainer agent join`), trusting only the CA the node pinned.
 pub fn node_client(data_dir: &Path) -> reqwest::Client {
