@@ -41,6 +41,19 @@ impl Fixture {
     fn target(&self) -> PathBuf {
         self.dir.path().join("mnt")
     }
+
+    /// Formats volume `name` (created before) with a random secret and
+    /// mounts it through the engine as the agent starts it.
+    fn format_and_mount(&self, name: &str) -> Mounted {
+        let secret = KeyslotSecret::new(zeroize::Zeroizing::new(random_secret()));
+        self.store
+            .get(name)
+            .unwrap()
+            .open_or_format(&secret, &format_options(name))
+            .unwrap()
+            .mount(&self.target(), Filesystem::Ext4, &self.engine)
+            .unwrap()
+    }
 }
 
 impl Drop for Fixture {
@@ -105,15 +118,7 @@ fn the_engine_cryptainer_runs_keeps_no_descriptor_it_inherited() {
             .unwrap()
             .contains(rustix::io::FdFlags::CLOEXEC)
     );
-    let secret = KeyslotSecret::new(zeroize::Zeroizing::new(random_secret()));
-    let mounted = fixture
-        .store
-        .get("inherit")
-        .unwrap()
-        .open_or_format(&secret, &format_options("inherit"))
-        .unwrap()
-        .mount(&fixture.target(), Filesystem::Ext4, &fixture.engine)
-        .unwrap();
+    let mounted = fixture.format_and_mount("inherit");
     drop(inherited);
     let pid = mounted.engine_pid().unwrap();
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
@@ -183,4 +188,31 @@ fn an_engine_outlives_its_control_process_and_a_new_one_recovers_it() {
         "engine {pid} still runs"
     );
     assert!(!volume::mount::is_mounted(&target).unwrap());
+}
+
+/// Issue 21, item 3: the engine says in its log which FUSE transport it
+/// uses and why (FUSE over io_uring is offered by Linux 6.14 and later only
+/// while the `fuse` module's `enable_uring` is on).
+#[test]
+fn the_engine_logs_its_fuse_transport_and_why() {
+    let fixture = Fixture::new();
+    fixture.store.create("transport", SIZE).unwrap();
+    let mounted = fixture.format_and_mount("transport");
+    // The kernel's INIT was answered before the loop device could open the
+    // block file, so the line is written by the time the mount returns.
+    let log = std::fs::read_to_string(mounted.state_dir().join("engine.log")).unwrap();
+    let uring_on = std::fs::read_to_string("/sys/module/fuse/parameters/enable_uring")
+        .is_ok_and(|value| value.trim() == "Y");
+    let line = log
+        .lines()
+        .find(|line| line.contains("FUSE transport"))
+        .unwrap_or_else(|| panic!("no FUSE transport line in the engine's log: {log}"));
+    assert!(line.contains("/dev/fuse"), "{line}");
+    let expected = if uring_on {
+        "the kernel offers FUSE over io_uring"
+    } else {
+        "the kernel does not offer FUSE over io_uring"
+    };
+    assert!(line.contains(expected), "enable_uring {uring_on}: {line}");
+    mounted.unmount().map_err(|still| still.error).unwrap();
 }
