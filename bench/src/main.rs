@@ -8,6 +8,7 @@
 
 mod api;
 mod client;
+mod console;
 mod kmip;
 mod latency;
 mod load;
@@ -35,6 +36,10 @@ enum Command {
     /// TLS at 1 and 16 connections, memory with 1,000 idle connections, and
     /// the same operations against pykmip-server when it is installed.
     Kmip(kmip::KmipArgs),
+    /// Start dev servers with a small and a large fleet (made through the
+    /// API) and measure the time to first render of each web console view
+    /// in chromium.
+    Console(console::ConsoleArgs),
 }
 
 /// Runs the benchmark until it ends or Ctrl-C. On Ctrl-C the benchmark's
@@ -63,6 +68,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Console(args) => match runtime.block_on(console::run(&args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Kmip(args) => match runtime.block_on(kmip::run(&args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -159,7 +159,9 @@ async function render(options) {
       const again = document.getElementById(focused);
       if (again) again.focus();
     } else if (!refresh && options && options.focus) {
-      main.focus();
+      // For keyboard and screen reader users the new view starts here;
+      // the page does not jump.
+      main.focus({ preventScroll: true });
     }
     document.title = `${VIEWS[view].title} · Cryptainer console`;
     main.dataset.ready = view;

@@ -8,6 +8,7 @@ import { api, may, navigate, redraw, confirmAction, toast, session } from "./app
 
 const PAGE = 50;
 const number = new Intl.NumberFormat("en-US");
+const stamp = new Intl.DateTimeFormat("sv-SE", { dateStyle: "short", timeStyle: "medium" });
 
 /** Rows whose details are open, per view, kept across refreshes. */
 const open = { nodes: new Set(), objects: new Set() };
@@ -375,9 +376,9 @@ async function objects(params) {
 
 async function workloads(params) {
   const data = await api("GET", `/v1/fleet/workloads?${listQuery(params)}`);
-  const rows = data.workloads.map((workload) => h("tr", { class: workload.flag ? "flagged" : null, "data-id": workload.container.container_id || "" },
-    cell("Container", h("strong", {}, containerName(workload.container)), h("br", {}), ident(workload.container.container_id, 12)),
-    cell("Image", workload.container.image || "—", h("br", {}), ident(workload.container.image_digest, 22)),
+  const rows = data.workloads.map((workload) => h("tr", { class: workload.flag ? "flagged" : null, "data-id": workload.container_id || "" },
+    cell("Container", h("strong", {}, containerName(workload)), h("br", {}), ident(workload.container_id, 12)),
+    cell("Image", workload.image || "—", h("br", {}), ident(workload.image_digest, 22)),
     cell("Node", workload.node_name),
     cell("Status", workload.running ? pill("Running", "good") : pill("Not running", "neutral"), workload.flag ? [" ", pill("Flagged", "warn")] : null),
     cell("Received", list(workload.received.map((item) => `${item.resource_kind} ${item.resource} v${item.version} · ${basisText(item.basis)} · ${relative(item.at)}`), "nothing recorded")),
@@ -553,13 +554,13 @@ async function audit(params) {
     }
     return h("tr", {},
       cell("Seq", h("span", { class: "mono" }, String(record.seq))),
-      cell("Time", h("time", { datetime: record.time, title: record.time }, new Date(record.time).toLocaleString())),
+      cell("Time", h("time", { class: "nowrap", datetime: record.time, title: record.time }, stamp.format(new Date(record.time)))),
       cell("Principal", ident(record.principal, 24)),
       cell("Operation", h("span", { class: "mono" }, record.operation)),
       cell("Tenant", record.tenant || "—"),
       cell("Object", ident(record.object_id, 14)),
       cell("Result", record.result === "ok" ? pill("ok", "good") : pill(record.result, "bad")),
-      cell("From", record.remote || "—"));
+      cell("From", h("span", { class: "mono nowrap" }, record.remote || "—")));
   });
   const newer = h("button", { type: "button", class: "button", disabled: !params.get("before") }, "‹ Newer");
   const older = h("button", { type: "button", class: "button", disabled: !data.next_before }, "Older ›");

@@ -265,13 +265,21 @@ impl Hub {
         // Subscribed before the history is read: a change between the two
         // is sent twice rather than lost.
         let receiver = self.sender.subscribe();
+        // Every field of an event is set once (axum's `Event` refuses a
+        // second `data`).
         let first = match self.resume(last_event_id.as_deref()) {
-            Resume::Current(seq) => Event::default().event("hello").id(self.event_id(seq)),
-            Resume::Replay(seq, topics) => change_event(&self.event_id(seq), topics),
-            Resume::Reset(seq) => Event::default().event("reset").id(self.event_id(seq)),
-        }
-        .retry(RETRY)
-        .data("{}");
+            Resume::Current(seq) => Event::default()
+                .event("hello")
+                .id(self.event_id(seq))
+                .retry(RETRY)
+                .data("{}"),
+            Resume::Replay(seq, topics) => change_event(&self.event_id(seq), topics).retry(RETRY),
+            Resume::Reset(seq) => Event::default()
+                .event("reset")
+                .id(self.event_id(seq))
+                .retry(RETRY)
+                .data("{}"),
+        };
         let deadline = tokio::time::Instant::now() + lifetime;
         let state = (Some(first), receiver, self);
         let stream =
@@ -365,6 +373,26 @@ mod tests {
             hub.resume(Some(&recent)),
             Resume::Replay(current, Topics::VOLUMES)
         );
+    }
+
+    /// Regression: a reconnecting stream that had missed changes made the
+    /// handler panic (its first event's data was set twice).
+    #[test]
+    fn a_stream_starts_whatever_its_last_event_id_says() {
+        let hub = std::sync::Arc::new(Hub::default());
+        hub.publish(Topics::NODES);
+        hub.flush();
+        let seen = hub.event_id(1);
+        hub.publish(Topics::VOLUMES);
+        hub.flush();
+        for last in [
+            None,
+            Some(seen),
+            Some(hub.event_id(2)),
+            Some("x".to_owned()),
+        ] {
+            let _stream = std::sync::Arc::clone(&hub).stream(last, Duration::from_secs(1));
+        }
     }
 
     #[test]

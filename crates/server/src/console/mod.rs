@@ -190,8 +190,10 @@ pub(crate) async fn sign_in(
                         session.csrf,
                         session.expires_at,
                     );
-                    let lifetime = session.expires_at - time::OffsetDateTime::now_utc();
-                    Ok((session::set_cookie(&session.cookie, lifetime), answer))
+                    Ok((
+                        session::set_cookie(&session.cookie, session.lifetime),
+                        answer,
+                    ))
                 }
                 Err(error) => {
                     keystore.audit_refusal(

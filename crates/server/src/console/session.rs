@@ -73,6 +73,9 @@ pub(crate) struct NewSession {
     pub(crate) csrf: String,
     /// When it ends.
     pub(crate) expires_at: OffsetDateTime,
+    /// How long it lasts from now: the console's session lifetime, or less
+    /// when the token expires sooner.
+    pub(crate) lifetime: time::Duration,
 }
 
 /// The sessions of this server.
@@ -213,7 +216,8 @@ impl Sessions {
             .token_by_digest(&token_digest)?
             .ok_or_else(|| unauthenticated("unknown token; ask an admin for a valid one"))?;
         let now = OffsetDateTime::now_utc();
-        let expires_at = (now + self.lifetime).min(row.expires_at);
+        let lifetime = self.lifetime.min(row.expires_at - now);
+        let expires_at = now + lifetime;
         let cookie = random_text();
         let csrf = random_text().to_string();
         let mut sessions = self.lock();
@@ -243,6 +247,7 @@ impl Sessions {
                 token: row,
                 csrf,
                 expires_at,
+                lifetime,
             },
         ))
     }
