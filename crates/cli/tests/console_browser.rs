@@ -262,6 +262,8 @@ impl Browser {
         if let Some(dir) = std::env::var_os("CRYPTAINER_CONSOLE_SCREENSHOTS") {
             let dir = PathBuf::from(dir);
             std::fs::create_dir_all(&dir).unwrap();
+            // Clicks scroll the page; every picture starts at its top bar.
+            self.js("window.scrollTo(0, 0);", Vec::new()).await;
             let png = self.client.screenshot().await.unwrap();
             std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
         }

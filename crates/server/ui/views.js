@@ -168,7 +168,7 @@ async function overview() {
         h("span", { class: "attention-message" }, item.message),
         h("a", { href: `#/${item.view}${query}`, class: "attention-link" }, "Show"));
     }))
-    : h("p", { class: "notice notice-good" }, "Nothing needs attention: every node reports, no volume is fenced, no release was refused in the last hour.");
+    : h("p", { class: "notice notice-good" }, "Nothing needs attention: every node reports, no volume is fenced, no certificate is about to expire, no container holds a rotated secret version, no release was refused in the last hour.");
   const refusals = table("Refused releases in the last hour", ["When", "Node", "Resource", "Container", "Why"],
     data.recent_refusals.length
       ? data.recent_refusals.map((refusal) => h("tr", {},
