@@ -13,6 +13,7 @@ mod kmip;
 mod latency;
 mod load;
 mod report;
+mod seals;
 mod server;
 
 use std::process::ExitCode;
@@ -36,6 +37,10 @@ enum Command {
     /// TLS at 1 and 16 connections, memory with 1,000 idle connections, and
     /// the same operations against pykmip-server when it is installed.
     Kmip(kmip::KmipArgs),
+    /// For each seal kind (passphrase, shamir, PKCS#11 on SoftHSM2, TPM 2.0 on
+    /// swtpm, a second Cryptainer over KMIP): time from start to unsealed, and
+    /// create and get throughput, as ratios against the passphrase seal.
+    Seals(seals::SealArgs),
     /// Start dev servers with a small and a large fleet (made through the
     /// API) and measure the time to first render of each web console view
     /// in chromium.
@@ -68,6 +73,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Seals(args) => match runtime.block_on(seals::run(&args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Console(args) => match runtime.block_on(console::run(&args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -33,11 +33,15 @@ pub enum ErrorCode {
     Sealed,
     /// 503: the server is not initialized.
     NotInitialized,
+    /// 503: the seal's device (HSM, TPM, remote KMIP server) cannot be reached.
+    SealUnavailable,
+    /// 502: the seal's device refused (wrong PIN, key missing, PCR policy).
+    SealRefused,
 }
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -49,8 +53,10 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::WrongUnsealMaterial,
         ErrorCode::Internal,
+        ErrorCode::SealRefused,
         ErrorCode::Sealed,
         ErrorCode::NotInitialized,
+        ErrorCode::SealUnavailable,
     ];
 
     /// The code's spelling in the API.
@@ -69,6 +75,8 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Sealed => "sealed",
             ErrorCode::NotInitialized => "not_initialized",
+            ErrorCode::SealUnavailable => "seal_unavailable",
+            ErrorCode::SealRefused => "seal_refused",
         }
     }
 
@@ -92,7 +100,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::WrongUnsealMaterial => 422,
             ErrorCode::Internal => 500,
-            ErrorCode::Sealed | ErrorCode::NotInitialized => 503,
+            ErrorCode::SealRefused => 502,
+            ErrorCode::Sealed | ErrorCode::NotInitialized | ErrorCode::SealUnavailable => 503,
         }
     }
 }

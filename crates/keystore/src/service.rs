@@ -21,7 +21,7 @@ use crate::store::{Store, StoreError, TenantKeyRow, VersionRow, Write};
 use crate::wrap::{self, WrapError};
 
 /// System key under which the sealed root is stored.
-const SEALED_ROOT: &str = "sealed_root";
+pub(crate) const SEALED_ROOT: &str = "sealed_root";
 
 /// System key of the audit master key, wrapped by the root. The audit keys derive
 /// from it rather than from the root, so rotating the root keeps old checkpoints
@@ -48,12 +48,17 @@ pub struct Status {
     pub shares: u8,
     /// Shares given so far toward unsealing.
     pub progress: u8,
+    /// The seal's device and key, recovery shares, pending migration.
+    #[serde(flatten)]
+    pub details: crate::sealing::SealDetails,
 }
 
 /// What `initialize` returns, once: the unseal shares (empty for a passphrase seal).
 pub struct Initialized {
     /// The unseal shares, to hand to different people.
     pub shares: Vec<UnsealShare>,
+    /// The recovery shares of an automatic seal (empty otherwise).
+    pub recovery_shares: Vec<UnsealShare>,
 }
 
 /// How the root is to be sealed at initialization.
@@ -67,6 +72,15 @@ pub enum SealChoice {
     },
     /// A passphrase through Argon2id.
     Passphrase(PassphraseSeal),
+    /// A device (PKCS#11, TPM 2.0, remote KMIP), with recovery shares.
+    Automatic {
+        /// The configured device seal.
+        seal: Box<dyn Seal>,
+        /// Recovery shares made.
+        recovery_shares: u8,
+        /// Recovery shares needed.
+        recovery_threshold: u8,
+    },
 }
 
 /// A tenant's key versions, unwrapped, while unsealed.
@@ -76,16 +90,16 @@ struct TenantKeys {
 }
 
 /// The unsealed state: the root key and the seal that protects it.
-struct Unsealed {
-    root: Key256,
+pub(crate) struct Unsealed {
+    pub(crate) root: Key256,
     /// The stored form of `root`, kept so sealing and status need no store read.
-    sealed: SealedRoot,
+    pub(crate) sealed: SealedRoot,
     audit_master: Key256,
-    seal: Box<dyn Seal>,
+    pub(crate) seal: Box<dyn Seal>,
     tenants: HashMap<String, TenantKeys>,
 }
 
-enum SealState {
+pub(crate) enum SealState {
     Uninitialized,
     Sealed(SealedRoot),
     Unsealed(Box<Unsealed>),
@@ -94,7 +108,7 @@ enum SealState {
 /// The key manager core.
 pub struct Keystore {
     pub(crate) store: Arc<dyn Store>,
-    state: RwLock<SealState>,
+    pub(crate) state: RwLock<SealState>,
     progress: Mutex<Option<UnsealProgress>>,
     /// Serializes the creation and rotation of tenant keys so two requests never
     /// make two different keys for the same tenant version.
@@ -170,6 +184,7 @@ impl Keystore {
             SealState::Unsealed(unsealed) => (true, false, Some(&unsealed.sealed)),
         };
         let (seal, threshold, shares) = sealed_root.map_or((None, 0, 0), describe);
+        let details = self.seal_details(sealed_root);
         Status {
             initialized,
             sealed,
@@ -177,6 +192,7 @@ impl Keystore {
             threshold,
             shares,
             progress,
+            details,
         }
     }
 
@@ -200,6 +216,14 @@ impl Keystore {
         if !matches!(*state, SealState::Uninitialized) {
             return Err(KeystoreError::AlreadyInitialized);
         }
+        let choice_recovery = match &choice {
+            SealChoice::Automatic {
+                recovery_shares,
+                recovery_threshold,
+                ..
+            } => Some((*recovery_shares, *recovery_threshold)),
+            SealChoice::Shamir { .. } | SealChoice::Passphrase(_) => None,
+        };
         let root = Key256::generate();
         let (seal, shares): (Box<dyn Seal>, Vec<UnsealShare>) = match choice {
             SealChoice::Shamir { shares, threshold } => {
@@ -207,8 +231,17 @@ impl Keystore {
                 (Box::new(seal), shares)
             }
             SealChoice::Passphrase(seal) => (Box::new(seal), Vec::new()),
+            SealChoice::Automatic { seal, .. } => (seal, Vec::new()),
         };
-        let sealed = seal.seal_root(&root)?;
+        let (recovery, recovery_shares) = match choice_recovery {
+            Some((count, threshold)) => {
+                let (key, shares) = crate::seal::RecoveryParams::generate(count, threshold)?;
+                (Some(key.params()), shares)
+            }
+            None => (None, Vec::new()),
+        };
+        let mut sealed = seal.seal_root(&root)?;
+        sealed.recovery = recovery;
         let bytes = serde_json::to_vec(&sealed).map_err(|error| StoreError::Corrupt {
             what: "sealed root",
             detail: error.to_string(),
@@ -227,10 +260,15 @@ impl Keystore {
             },
         ];
         writes.extend(tokens.into_iter().map(Write::PutToken));
-        self.store
-            .commit(writes, event(caller, "sys.init", None, None))?;
+        self.store.commit(
+            writes,
+            event(caller, "sys.init", None, Some(&sealed.audit_id())),
+        )?;
         *state = SealState::Sealed(sealed);
-        Ok(Initialized { shares })
+        Ok(Initialized {
+            shares,
+            recovery_shares,
+        })
     }
 
     /// Gives one unseal share. Returns the status; unsealed once the threshold is
@@ -295,7 +333,7 @@ impl Keystore {
     }
 
     /// The sealed root when sealed, `None` when already unsealed.
-    fn sealed_root(&self) -> Result<Option<SealedRoot>, KeystoreError> {
+    pub(crate) fn sealed_root(&self) -> Result<Option<SealedRoot>, KeystoreError> {
         match &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
             SealState::Uninitialized => Err(KeystoreError::NotInitialized),
             SealState::Sealed(sealed) => Ok(Some(sealed.clone())),
@@ -312,10 +350,28 @@ impl Keystore {
         let root = match seal.unseal_root(sealed) {
             Ok(root) => root,
             Err(error) => {
-                self.audit_refusal(caller, "sys.unseal", None, None, "wrong_unseal_material");
+                self.audit_refusal(
+                    caller,
+                    "sys.unseal",
+                    None,
+                    Some(&sealed.audit_id()),
+                    crate::sealing::refusal_code(&error),
+                );
                 return Err(error.into());
             }
         };
+        self.install_root(caller, seal, sealed, root)
+    }
+
+    /// Makes `root`, opened by `seal` from `sealed`, the root in memory: loads
+    /// the tenant and audit keys under it and records the unseal.
+    pub(crate) fn install_root(
+        &self,
+        caller: &Caller,
+        seal: Box<dyn Seal>,
+        sealed: &SealedRoot,
+        root: Key256,
+    ) -> Result<(), KeystoreError> {
         let tenants = load_tenant_keys(&self.store, &root)?;
         let wrapped_audit =
             self.store
@@ -353,9 +409,11 @@ impl Keystore {
             tenants,
         }));
         drop(state);
-        self.store
-            .commit(Vec::new(), event(caller, "sys.unseal", None, None))?;
-        tracing::info!("key manager unsealed");
+        self.store.commit(
+            Vec::new(),
+            event(caller, "sys.unseal", None, Some(&sealed.audit_id())),
+        )?;
+        tracing::info!(seal = %sealed.audit_id(), "key manager unsealed");
         Ok(())
     }
 
@@ -367,8 +425,11 @@ impl Keystore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .request_checkpoint();
-        self.store
-            .commit(Vec::new(), event(caller, "sys.seal", None, None))?;
+        let seal_id = self.sealed_audit_id();
+        self.store.commit(
+            Vec::new(),
+            event(caller, "sys.seal", None, seal_id.as_deref()),
+        )?;
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         if let SealState::Unsealed(unsealed) = &*state {
             let sealed = unsealed.sealed.clone();
@@ -437,7 +498,9 @@ impl Keystore {
                     }));
                 }
             }
-            let sealed = unsealed.seal.seal_root(&new_root)?;
+            let mut sealed = unsealed.seal.seal_root(&new_root)?;
+            // The recovery shares belong to the people, not to the root.
+            sealed.recovery.clone_from(&unsealed.sealed.recovery);
             let bytes = serde_json::to_vec(&sealed).map_err(|error| StoreError::Corrupt {
                 what: "sealed root",
                 detail: error.to_string(),
@@ -455,8 +518,10 @@ impl Keystore {
                     || "the audit key".to_owned(),
                 )?,
             });
-            self.store
-                .commit(writes, event(caller, "sys.rotate_root", None, None))?;
+            self.store.commit(
+                writes,
+                event(caller, "sys.rotate_root", None, Some(&sealed.audit_id())),
+            )?;
             unsealed.root = new_root;
             unsealed.sealed = sealed;
             Ok(())
@@ -712,18 +777,9 @@ impl Keystore {
     }
 }
 
-fn seal_kind_name(kind: SealKind) -> &'static str {
-    match kind {
-        SealKind::Shamir => "shamir",
-        SealKind::Passphrase => "passphrase",
-        #[allow(unreachable_patterns)] // SealKind is non_exhaustive: an HSM seal follows.
-        _ => "other",
-    }
-}
-
 fn describe(root: &SealedRoot) -> (Option<&'static str>, u8, u8) {
     let (threshold, shares) = root.params.shamir_counts().unwrap_or((0, 0));
-    (Some(seal_kind_name(root.kind)), threshold, shares)
+    (Some(root.kind.as_str()), threshold, shares)
 }
 
 fn load_tenant_keys(

@@ -16,7 +16,9 @@ use crate::auth;
 use crate::console::{self, assets, views};
 use crate::error::{ApiError, Code};
 use crate::kmip_listener;
-use crate::routes::{audit, ca, join_tokens, keys, nodes, policies, secrets, sys, tokens, volumes};
+use crate::routes::{
+    audit, ca, join_tokens, keys, nodes, policies, seal, secrets, sys, tokens, volumes,
+};
 
 /// Builds the router.
 pub fn router(state: App) -> Router {
@@ -25,10 +27,13 @@ pub fn router(state: App) -> Router {
         .route(route::HEALTH, get(sys::health))
         .route(route::READY, get(sys::ready))
         .route(route::STATUS, get(sys::status))
-        .route(route::INIT, post(sys::init))
+        .route(route::INIT, post(seal::init))
         .route(route::UNSEAL, post(sys::unseal))
         .route(route::SEAL, post(sys::seal))
-        .route(route::ROTATE_ROOT, post(sys::rotate_root))
+        .route(route::ROTATE_ROOT, post(seal::rotate_root))
+        .route(route::SEAL_MIGRATE, post(seal::migrate))
+        .route(route::SEAL_MIGRATE_COMPLETE, post(seal::complete))
+        .route(route::SEAL_MIGRATE_CANCEL, post(seal::cancel))
         .route(route::TENANT_ROTATE_KEY, post(sys::rotate_tenant))
         .route(route::KEYS, post(keys::create_key).get(keys::list_keys))
         .route(route::KEY, get(keys::show_key).delete(keys::destroy_key))
@@ -134,7 +139,7 @@ pub fn decode_for_fuzzing(data: &[u8]) {
     let Some((selector, input)) = data.split_first() else {
         return;
     };
-    match selector % 27 {
+    match selector % 31 {
         0 => drop(serde_json::from_slice::<api::keys::CreateKeyRequest>(input)),
         1 => drop(serde_json::from_slice::<api::sys::InitRequest>(input)),
         2 => drop(serde_json::from_slice::<api::sys::UnsealRequest>(input)),
@@ -171,11 +176,14 @@ pub fn decode_for_fuzzing(data: &[u8]) {
             input,
         )),
         21 => query::<api::secrets::SecretListQuery>(input),
-        22 => query::<api::fleet::FleetQuery>(input),
-        23 => query::<api::fleet::AuditFilter>(input),
-        24 => drop(serde_json::from_slice::<api::fleet::SignInRequest>(input)),
-        25 => drop(serde_json::from_slice::<api::nodes::LivenessReport>(input)),
-        26 => {
+        22 => drop(serde_json::from_slice::<api::sys::RotateRootRequest>(input)),
+        23 => drop(serde_json::from_slice::<api::seal::MigrateRequest>(input)),
+        24 => drop(serde_json::from_slice::<api::seal::CompleteMigrationRequest>(input)),
+        25 => query::<api::fleet::FleetQuery>(input),
+        26 => query::<api::fleet::AuditFilter>(input),
+        27 => drop(serde_json::from_slice::<api::fleet::SignInRequest>(input)),
+        28 => drop(serde_json::from_slice::<api::nodes::LivenessReport>(input)),
+        29 => {
             if let Ok(text) = std::str::from_utf8(input) {
                 let _ = crate::console::session::cookie_value(text);
             }

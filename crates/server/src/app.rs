@@ -31,6 +31,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Node identity (join, renewal, inventory); `None` with operator-supplied TLS.
     pub identity: Option<Arc<Identity>>,
+    /// The automatic seals and their unseal and health tasks.
+    pub seals: Arc<crate::seal_runtime::SealRuntime>,
     /// The web console: its sessions, the fleet model, live updates.
     pub console: Console,
 }

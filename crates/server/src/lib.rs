@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod peer;
 pub mod policies;
 mod routes;
+pub mod seal_runtime;
 pub mod server_cert;
 mod wire;
 
@@ -319,6 +320,9 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         every_secs: config.audit.checkpoint_every_secs,
     });
     let keystore = Arc::new(keystore);
+    // Reads the seal's PIN or client key now: a missing one is a
+    // configuration error, said at once, not at the first unseal.
+    let seals = Arc::new(seal_runtime::SealRuntime::new(&config)?);
 
     let listener = TcpListener::bind(config.listen_addr)
         .await
@@ -389,12 +393,16 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         metrics: metrics::Metrics::default(),
         max_body_bytes: config.max_body_bytes,
         identity,
+        seals: Arc::clone(&seals),
         console: console::Console::new(
             Duration::from_secs(config.console.session_secs),
             Duration::from_secs(config.console.event_stream_secs),
         ),
     });
     tokio::spawn(console::run_hub(Arc::clone(&state.console.hub)));
+    // An automatic seal unseals now, without a person, retrying while its
+    // device cannot be reached; the HTTPS listener serves status meanwhile.
+    seals.start(&keystore);
     if let Some((kmip_listener, kmip_tls, _)) = kmip {
         let kmip_keystore = Arc::clone(&keystore);
         tokio::spawn(kmip_listener::serve(
