@@ -7,7 +7,8 @@
 //! refused the action; markup in names and labels shows as text.
 //!
 //! With `CRYPTAINER_CONSOLE_SCREENSHOTS=DIR` the first test also saves a
-//! screenshot of every view in DIR (how `docs/console/` is made).
+//! screenshot of every view in DIR (how `docs/console/` is made; a relative
+//! DIR is relative to `crates/cli`, where cargo runs the test).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -185,24 +186,39 @@ impl Browser {
         .to_owned()
     }
 
+    /// Clicks the element `css` once it is on the page. A live refresh may
+    /// draw the view again between finding the element and clicking it (the
+    /// agent reports every second): then the new element is found and
+    /// clicked.
     async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|error| panic!("{css}: {error}"))
-            .click()
-            .await
-            .unwrap();
+        let started = Instant::now();
+        loop {
+            let clicked = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.click().await,
+                Err(error) => Err(error),
+            };
+            match clicked {
+                Ok(()) => return,
+                Err(error) => assert!(started.elapsed() < DEADLINE, "{css}: {error}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
+    /// Types `text` into the field `css` once it is on the page (see `click`).
     async fn type_into(&self, css: &str, text: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|error| panic!("{css}: {error}"))
-            .send_keys(text)
-            .await
-            .unwrap();
+        let started = Instant::now();
+        loop {
+            let typed = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.send_keys(text).await,
+                Err(error) => Err(error),
+            };
+            match typed {
+                Ok(()) => return,
+                Err(error) => assert!(started.elapsed() < DEADLINE, "{css}: {error}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Goes to view `route` (`#/nodes?...`) and waits until it is drawn.
