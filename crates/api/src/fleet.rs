@@ -75,6 +75,9 @@ pub enum AttentionKind {
     ReleaseRefused,
     /// A running container holds a volume or secret that no policy names.
     ContainerUnbound,
+    /// The automatic seal's device did not answer its last check (or
+    /// refused): a restart could not unseal by itself.
+    SealDevice,
 }
 
 /// One thing that needs attention.
@@ -101,8 +104,13 @@ pub struct SealSummary {
     pub initialized: bool,
     /// Whether the root key is out of memory.
     pub sealed: bool,
-    /// `shamir` or `passphrase`.
+    /// `shamir`, `passphrase`, or an automatic seal (`pkcs11`, `tpm2`,
+    /// `kmip`).
     pub seal: Option<String>,
+    /// Whether an automatic seal's device answered its last check (absent:
+    /// no automatic seal, or not asked yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<crate::sys::DeviceHealth>,
 }
 
 /// How many of each thing the caller's tenants hold.

@@ -148,10 +148,16 @@ function card(label, value, detail, tone, href) {
 
 async function overview() {
   const data = await api("GET", "/v1/fleet/overview");
+  const sealDetail = (summary) => {
+    if (!summary.seal) return "";
+    if (summary.device === "unreachable") return `${summary.seal} seal · device not answering`;
+    if (summary.device === "reachable") return `${summary.seal} seal · device answers`;
+    return `${summary.seal} seal`;
+  };
   const c = data.counts;
   const seal = data.seal.sealed ? ["Sealed", "bad"] : ["Unsealed", "good"];
   const cards = h("section", { class: "cards", "aria-label": "Counts" },
-    card("Key manager", seal[0], data.seal.seal ? `${data.seal.seal} seal` : "", seal[1]),
+    card("Key manager", seal[0], sealDetail(data.seal), data.seal.device === "unreachable" ? "warn" : seal[1]),
     card("Nodes", `${number.format(c.nodes_live)} / ${number.format(c.nodes)}`, "live / active", c.nodes_live < c.nodes ? "warn" : "good", "#/nodes"),
     card("Volumes", number.format(c.volumes), `${number.format(c.volumes_held)} held`, "neutral", "#/volumes"),
     card("Keys", number.format(c.keys), "active", "neutral", "#/objects?filter=keys"),
@@ -168,7 +174,7 @@ async function overview() {
         h("span", { class: "attention-message" }, item.message),
         h("a", { href: `#/${item.view}${query}`, class: "attention-link" }, "Show"));
     }))
-    : h("p", { class: "notice notice-good" }, "Nothing needs attention: every node reports, no volume is fenced, no certificate is about to expire, no container holds a rotated secret version, no release was refused in the last hour.");
+    : h("p", { class: "notice notice-good" }, "Nothing needs attention: every node reports, no volume is fenced, no certificate is about to expire, no container holds a rotated secret version, no release was refused in the last hour, the seal's device (if any) answers.");
   const refusals = table("Refused releases in the last hour", ["When", "Node", "Resource", "Container", "Why"],
     data.recent_refusals.length
       ? data.recent_refusals.map((refusal) => h("tr", {},
@@ -491,6 +497,17 @@ async function policies(params) {
 
 /** The `before` cursors of the pages seen, to go back to newer ones. */
 const auditCursors = [];
+
+/**
+ * An audit record's principal (`token:tok_…`, `node:node-…`): whole, on one
+ * line where it fits, else broken after its kind, never inside the id.
+ */
+function principal(text) {
+  if (!text) return h("span", { class: "muted" }, "—");
+  const colon = text.indexOf(":");
+  if (colon < 0) return h("span", { class: "mono principal" }, text);
+  return h("span", { class: "mono principal" }, text.slice(0, colon + 1), h("wbr", {}), text.slice(colon + 1));
+}
 let auditVerdict = null;
 
 async function audit(params) {
@@ -555,7 +572,7 @@ async function audit(params) {
     return h("tr", {},
       cell("Seq", h("span", { class: "mono" }, String(record.seq))),
       cell("Time", h("time", { class: "nowrap", datetime: record.time, title: record.time }, stamp.format(new Date(record.time)))),
-      cell("Principal", ident(record.principal, 24)),
+      cell("Principal", principal(record.principal)),
       cell("Operation", h("span", { class: "mono" }, record.operation)),
       cell("Tenant", record.tenant || "—"),
       cell("Object", ident(record.object_id, 14)),
@@ -582,7 +599,7 @@ async function audit(params) {
     h("div", { class: "panel panel-row" }, verify, verdict),
     form,
     table("Audit records", ["Seq", "Time", "Principal", "Operation", "Tenant", "Object", "Result", "From"],
-      rows.length ? rows : [emptyRow(8, `No record matches among the ${number.format(data.scanned)} read.`)]),
+      rows.length ? rows : [emptyRow(8, `No record matches among the ${number.format(data.scanned)} read.`)], { class: "table-dense" }),
     h("nav", { class: "pager", "aria-label": "Pages" }, h("span", { class: "muted" }, `${number.format(data.scanned)} records read for this page`), h("div", { class: "pager-buttons" }, newer, older)),
   ];
 }

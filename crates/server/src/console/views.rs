@@ -5,6 +5,7 @@
 //! material.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use api::fleet::{
     Attention, AttentionKind, AuditFilter, AuditPage, Basis, ContainerRef, FleetCounts, FleetQuery,
@@ -13,6 +14,7 @@ use api::fleet::{
     VolumePage, WorkloadEntry, WorkloadPage,
 };
 use api::nodes::RunningContainer;
+use api::sys::{AutomaticUnseal, DeviceHealth, UnsealState};
 use axum::Json;
 use axum::extract::State;
 use keystore::model::{ListFilter, MAX_LIST, NodeRow, NodeState, VolumeRow};
@@ -394,6 +396,7 @@ pub(crate) async fn overview(
     context: RequestContext,
 ) -> Result<Json<Overview>, ApiError> {
     let identity = app.identity.clone();
+    let seals = Arc::clone(&app.seals);
     app.call(context, "fleet.overview", Permission::ReadFleet, move |call| {
         let fleet = Fleet::read(call, None)?;
         let tenants = call.principal().listable_tenants(None);
@@ -462,6 +465,11 @@ pub(crate) async fn overview(
                 }
             }
         }
+        let status = call.keystore.status();
+        let automatic = seals.status(!status.sealed);
+        if let Some(item) = seal_attention(&automatic) {
+            attention.insert(0, item);
+        }
         attention.truncate(MAX_ATTENTION);
         let refusals: Vec<Refusal> = fleet
             .snapshot
@@ -479,7 +487,6 @@ pub(crate) async fn overview(
                 reason: refusal.reason.clone(),
             })
             .collect();
-        let status = call.keystore.status();
         call.keystore
             .record(&call.caller, "fleet.overview", None, None, "ok")?;
         Ok(Json(Overview {
@@ -487,6 +494,7 @@ pub(crate) async fn overview(
                 initialized: status.initialized,
                 sealed: status.sealed,
                 seal: status.seal.map(str::to_owned),
+                device: automatic.seal_device,
             },
             counts,
             attention,
@@ -501,6 +509,33 @@ pub(crate) async fn overview(
 fn rfc3339(time: OffsetDateTime) -> String {
     time.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// The automatic seal's device, when it needs attention: it did not answer
+/// its last check, or refused to unseal. The server stays unsealed while it
+/// runs; a restart would wait for the device.
+fn seal_attention(automatic: &AutomaticUnseal) -> Option<Attention> {
+    let kind = automatic.seal_configured.as_deref().unwrap_or("automatic");
+    let why = automatic
+        .seal_error
+        .as_deref()
+        .unwrap_or("no reason was given");
+    let message = match (automatic.seal_state, automatic.seal_device) {
+        (UnsealState::Refused, _) => format!(
+            "the {kind} seal's device refused to unseal ({why}); fix the [seal] configuration and restart the server"
+        ),
+        (_, Some(DeviceHealth::Unreachable)) => format!(
+            "the {kind} seal's device did not answer its last check ({why}); the server stays unsealed, but a restart would wait for the device"
+        ),
+        _ => return None,
+    };
+    Some(Attention {
+        kind: AttentionKind::SealDevice,
+        subject: format!("the {kind} seal"),
+        message,
+        view: "overview".to_owned(),
+        reference: String::new(),
+    })
 }
 
 /// What needs attention, most urgent first.
@@ -628,7 +663,7 @@ fn attention(
         }
     }
     let rank = |kind: AttentionKind| match kind {
-        AttentionKind::VolumeFenced => 0,
+        AttentionKind::SealDevice | AttentionKind::VolumeFenced => 0,
         AttentionKind::NodeNotSeen => 1,
         AttentionKind::ReleaseRefused => 2,
         AttentionKind::ContainerUnbound => 3,
@@ -1318,6 +1353,47 @@ mod tests {
         assert_eq!(liveness(&node, now), Liveness::Lost);
         node.state = NodeState::Decommissioned;
         assert_eq!(liveness(&node, now), Liveness::Decommissioned);
+    }
+
+    /// `seal_attention` for an automatic seal in `state` whose device last
+    /// answered `device`: the start of the message, or none.
+    fn check_seal(state: UnsealState, device: Option<DeviceHealth>, expected: Option<&str>) {
+        let automatic = AutomaticUnseal {
+            seal_configured: Some("pkcs11".to_owned()),
+            seal_state: state,
+            seal_device: device,
+            seal_error: Some("the token is not present".to_owned()),
+            seal_attempts: 1,
+        };
+        let item = seal_attention(&automatic);
+        assert_eq!(
+            item.as_ref().map(|item| item.kind),
+            expected.map(|_| AttentionKind::SealDevice)
+        );
+        if let (Some(item), Some(expected)) = (item, expected) {
+            assert!(item.message.starts_with(expected), "{}", item.message);
+            assert!(
+                item.message.contains("the token is not present"),
+                "{}",
+                item.message
+            );
+        }
+    }
+
+    #[test]
+    fn a_seal_device_that_stops_answering_needs_attention() {
+        check_seal(UnsealState::Unsealed, Some(DeviceHealth::Reachable), None);
+        check_seal(UnsealState::Idle, None, None);
+        check_seal(
+            UnsealState::Unsealed,
+            Some(DeviceHealth::Unreachable),
+            Some("the pkcs11 seal's device did not answer its last check"),
+        );
+        check_seal(
+            UnsealState::Refused,
+            Some(DeviceHealth::Reachable),
+            Some("the pkcs11 seal's device refused to unseal"),
+        );
     }
 
     #[test]
