@@ -128,6 +128,17 @@ struct Fleet {
     /// Current version of each released object (by id), for "still in use
     /// after rotation".
     current_versions: HashMap<String, u32>,
+    /// The indexes below keep a view linear in the fleet's size: without
+    /// them every running container scanned every volume and every release
+    /// (the overview of 1,000 nodes and 10,000 volumes took minutes).
+    /// Position in `volumes` by tenant, then name.
+    volume_index: HashMap<String, HashMap<String, usize>>,
+    /// Positions in `volumes` of the live leases, by holder principal.
+    held_by: HashMap<String, Vec<usize>>,
+    /// Positions in `snapshot.releases` of the secrets released, by node id.
+    secret_releases: HashMap<String, Vec<usize>>,
+    /// The policies of each tenant.
+    tenant_policies: HashMap<String, Vec<Policy>>,
 }
 
 impl Fleet {
@@ -167,13 +178,48 @@ impl Fleet {
                 }
             }
         }
+        let now = OffsetDateTime::now_utc();
+        let mut volume_index: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let mut held_by: HashMap<String, Vec<usize>> = HashMap::new();
+        for (position, volume) in volumes.iter().enumerate() {
+            volume_index
+                .entry(volume.tenant.clone())
+                .or_default()
+                .insert(volume.name.clone(), position);
+            if let Some(lease) = volume.lease.as_ref().filter(|lease| lease.expires_at > now) {
+                held_by
+                    .entry(lease.holder.clone())
+                    .or_default()
+                    .push(position);
+            }
+        }
+        let mut secret_releases: HashMap<String, Vec<usize>> = HashMap::new();
+        for (position, entry) in snapshot.releases.iter().enumerate() {
+            if let (ResourceKind::Secret, Some(node_id)) = (entry.kind, entry.node_id()) {
+                secret_releases
+                    .entry(node_id.to_owned())
+                    .or_default()
+                    .push(position);
+            }
+        }
+        let mut tenant_policies: HashMap<String, Vec<Policy>> = HashMap::new();
+        for policy in &policies {
+            tenant_policies
+                .entry(policy.tenant.clone())
+                .or_default()
+                .push(policy.clone());
+        }
         Ok(Fleet {
-            now: OffsetDateTime::now_utc(),
+            now,
             nodes,
             volumes,
             policies,
             snapshot,
             current_versions,
+            volume_index,
+            held_by,
+            secret_releases,
+            tenant_policies,
         })
     }
 
@@ -185,22 +231,25 @@ impl Fleet {
 
     /// The volume `name` of `tenant`.
     fn volume(&self, tenant: &str, name: &str) -> Option<&VolumeRow> {
-        self.volumes
-            .iter()
-            .find(|volume| volume.tenant == tenant && volume.name == name)
+        let position = self.volume_index.get(tenant)?.get(name)?;
+        self.volumes.get(*position)
     }
 
     /// The secrets delivered to container `container_id` on `node_id`, the
     /// newest version of each.
     fn secrets_of(&self, node_id: &str, container_id: Option<&str>) -> Vec<HeldSecret> {
         let mut newest: BTreeMap<String, (u32, u32)> = BTreeMap::new();
-        for entry in &self.snapshot.releases {
+        let positions = self
+            .secret_releases
+            .get(node_id)
+            .map_or(&[][..], Vec::as_slice);
+        for entry in positions
+            .iter()
+            .filter_map(|position| self.snapshot.releases.get(*position))
+        {
             let same_container =
                 container_id.is_none_or(|id| entry.container.container_id.as_deref() == Some(id));
-            if entry.kind == ResourceKind::Secret
-                && entry.node_id() == Some(node_id)
-                && same_container
-            {
+            if same_container {
                 let current = self
                     .current_versions
                     .get(&entry.object_id)
@@ -241,12 +290,10 @@ impl Fleet {
             service: container.service.clone(),
             container_labels: container.container_labels.clone(),
         };
-        let policies: Vec<Policy> = self
-            .policies
-            .iter()
-            .filter(|policy| policy.tenant == node.tenant)
-            .cloned()
-            .collect();
+        let policies = self
+            .tenant_policies
+            .get(&node.tenant)
+            .map_or(&[][..], Vec::as_slice);
         let mut unbound = Vec::new();
         let mut refused = Vec::new();
         for name in &volumes {
@@ -259,7 +306,7 @@ impl Fleet {
                 name,
                 creator_node: creator,
             };
-            match policy::decide(&policies, &workload, &resource).outcome {
+            match policy::decide(policies, &workload, &resource).outcome {
                 Outcome::Allowed { .. } => {}
                 Outcome::AllowedUnbound => unbound.push(format!("volume '{name}'")),
                 Outcome::Denied => refused.push(format!("volume '{name}'")),
@@ -267,7 +314,7 @@ impl Fleet {
         }
         for secret in &secrets {
             let resource = Resource::Secret { name: &secret.name };
-            if !policy::decide(&policies, &workload, &resource).allowed() {
+            if !policy::decide(policies, &workload, &resource).allowed() {
                 refused.push(format!("secret '{}'", secret.name));
             }
         }
@@ -330,14 +377,11 @@ impl Fleet {
     fn node_entry(&self, node: &NodeRow) -> NodeEntry {
         let holder = format!("{}{}", keystore::NODE_PRINCIPAL_PREFIX, node.id);
         let volumes = self
-            .volumes
+            .held_by
+            .get(&holder)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|volume| {
-                volume
-                    .lease
-                    .as_ref()
-                    .is_some_and(|lease| lease.holder == holder && lease.expires_at > self.now)
-            })
+            .filter_map(|position| self.volumes.get(*position))
             .map(|volume| volume.name.clone())
             .collect();
         let report = self.snapshot.reports.get(&node.id);
