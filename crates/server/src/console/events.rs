@@ -379,6 +379,12 @@ mod tests {
     /// handler panic (its first event's data was set twice).
     #[test]
     fn a_stream_starts_whatever_its_last_event_id_says() {
+        // The stream's keep-alive timer needs a runtime with a clock.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let _inside = runtime.enter();
         let hub = std::sync::Arc::new(Hub::default());
         hub.publish(Topics::NODES);
         hub.flush();
