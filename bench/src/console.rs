@@ -201,7 +201,11 @@ async fn seed(env: &DevEnv, nodes: u32, volumes: u32, concurrency: usize) -> any
         json!({"max_uses": nodes, "ttl_secs": 86400, "labels": {"zone": "bench"}}),
     )
     .await?;
-    let join_token = join["token"].as_str().context("no join token")?.to_owned();
+    let join_token = join
+        .get("token")
+        .and_then(Value::as_str)
+        .context("no join token")?
+        .to_owned();
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     let env = Arc::new(DevEnv {
@@ -243,7 +247,10 @@ async fn seed_node(env: &DevEnv, join_token: &str, node: u32, count: u32) -> any
         json!({"token": join_token, "csr_pem": request.csr_pem, "name": name}),
     )
     .await?;
-    let certificate = issued["cert_pem"].as_str().context("no certificate")?;
+    let certificate = issued
+        .get("cert_pem")
+        .and_then(Value::as_str)
+        .context("no certificate")?;
     let mut identity_pem = certificate.as_bytes().to_vec();
     identity_pem.extend_from_slice(request.key_pem.as_bytes());
     let node_client = client(env, Some(reqwest::Identity::from_pem(&identity_pem)?))?;

@@ -1038,7 +1038,7 @@ fn object_entry(
                     });
                 }
             }
-            recipients.sort_by(|a, b| b.last_at.cmp(&a.last_at));
+            recipients.sort_by_key(|recipient| std::cmp::Reverse(recipient.last_at));
             VersionEntry {
                 version,
                 recipients,
@@ -1145,7 +1145,9 @@ pub(crate) async fn workloads(
                 })
                 .collect();
             for entry in &mut matching {
-                entry.received.sort_by(|a, b| b.at.cmp(&a.at));
+                entry
+                    .received
+                    .sort_by_key(|received| std::cmp::Reverse(received.at));
             }
             // Flagged first, then running, then by node and container.
             matching.sort_by(|a, b| {
