@@ -547,7 +547,11 @@ fn the_console_follows_a_node_live_across_a_dropped_connection_and_decommissions
     });
     let shown = cli_json(&server, &["node", "show", &node_id, "--json"]);
     assert_eq!(shown["state"], "decommissioned", "{shown}");
-    let _ = docker_cli.fails(&["volume", "rm", "-f", &secrets]);
+    // Clean-up only: whether Docker can still remove the secret volume
+    // depends on whether the agent noticed its node's decommission yet.
+    let _ = Command::new("docker")
+        .args(["volume", "rm", "-f", &secrets])
+        .output();
 }
 
 /// Joins a node named `name` without running its agent: its data directory
