@@ -8,6 +8,7 @@
 
 mod api;
 mod client;
+mod console;
 mod kmip;
 mod latency;
 mod load;
@@ -40,6 +41,10 @@ enum Command {
     /// swtpm, a second Cryptainer over KMIP): time from start to unsealed, and
     /// create and get throughput, as ratios against the passphrase seal.
     Seals(seals::SealArgs),
+    /// Start dev servers with a small and a large fleet (made through the
+    /// API) and measure the time to first render of each web console view
+    /// in chromium.
+    Console(console::ConsoleArgs),
 }
 
 /// Runs the benchmark until it ends or Ctrl-C. On Ctrl-C the benchmark's
@@ -69,6 +74,13 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Seals(args) => match runtime.block_on(seals::run(&args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Console(args) => match runtime.block_on(console::run(&args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: {error:#}");

@@ -109,6 +109,19 @@ struct ContainerSummary {
     labels: Option<BTreeMap<String, String>>,
     #[serde(rename = "State", default)]
     state: String,
+    #[serde(rename = "Mounts", default)]
+    mounts: Option<Vec<MountSummary>>,
+}
+
+/// A mount of a container as `GET /containers/json` lists it.
+#[derive(Debug, Deserialize)]
+struct MountSummary {
+    #[serde(rename = "Type", default)]
+    kind: String,
+    #[serde(rename = "Name", default)]
+    name: Option<String>,
+    #[serde(rename = "Driver", default)]
+    driver: Option<String>,
 }
 
 /// The part of `GET /images/{name}/json` the agent reads.
@@ -209,6 +222,46 @@ impl DockerClient {
             });
         }
         Ok(claims)
+    }
+
+    /// The running containers that mount volumes of `driver` (this agent's
+    /// encrypted and secret volumes), for the liveness report: what runs
+    /// here with what the key manager gave, as the console shows it.
+    pub(crate) async fn running_with_driver(
+        &self,
+        driver: &str,
+    ) -> Result<Vec<api::nodes::RunningContainer>, DockerError> {
+        let containers: Vec<ContainerSummary> = self.get_json("/containers/json").await?;
+        Ok(containers
+            .into_iter()
+            .filter_map(|container| {
+                let volumes: Vec<String> = container
+                    .mounts
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|mount| {
+                        mount.kind == "volume" && mount.driver.as_deref() == Some(driver)
+                    })
+                    .filter_map(|mount| mount.name)
+                    .collect();
+                if volumes.is_empty() {
+                    return None;
+                }
+                let labels = container.labels.unwrap_or_default();
+                Some(api::nodes::RunningContainer {
+                    container_name: container
+                        .names
+                        .first()
+                        .map(|name| name.trim_start_matches('/').to_owned()),
+                    container_id: container.id,
+                    image: (!container.image.is_empty()).then_some(container.image),
+                    image_digest: (!container.image_id.is_empty()).then_some(container.image_id),
+                    service: service_of(&labels),
+                    container_labels: labels,
+                    volumes,
+                })
+            })
+            .collect())
     }
 
     /// Whether a container that is not stopped (created, running, paused,

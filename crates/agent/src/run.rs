@@ -82,11 +82,6 @@ pub async fn run(
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tasks.spawn(renew_loop(Arc::clone(&shared), stopped.clone()));
-    tasks.spawn(heartbeat_loop(
-        Arc::clone(&shared),
-        stopped.clone(),
-        options.heartbeat_interval,
-    ));
     let mut leases = None;
     if let Some(volumes) = &options.volumes {
         let driver = crate::volumes::CryptainerDriver::new(Arc::clone(&shared), volumes)?;
@@ -141,6 +136,25 @@ pub async fn run(
                 })
         });
     }
+    // Liveness reports say what runs here with this agent's volumes, so
+    // they start once the volumes are taken back.
+    let reporter = match (&options.volumes, &leases) {
+        (Some(volumes), Some(leases)) => Some(Reporter {
+            driver: volumes
+                .socket
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            leases: Arc::clone(leases),
+        }),
+        _ => None,
+    };
+    tasks.spawn(heartbeat_loop(
+        Arc::clone(&shared),
+        stopped.clone(),
+        options.heartbeat_interval,
+        reporter,
+    ));
     tokio::pin!(shutdown);
 
     let mut outcome = Ok(());
@@ -311,15 +325,49 @@ fn should_renew(answer: &api::nodes::Heartbeat, pinned: &str) -> bool {
     }
 }
 
-async fn heartbeat_loop(
+/// What a liveness report says runs here: this agent's volumes, and the
+/// containers that mount them (under the plugin's driver name).
+struct Reporter<M = volume::Mounted> {
+    driver: String,
+    leases: Arc<Leases<M>>,
+}
+
+impl<M: Fence> Reporter<M> {
+    /// The report; `last_containers` are used when the Docker engine does
+    /// not answer (what ran is a better guess than nothing).
+    async fn report(
+        &self,
+        shared: &Shared,
+        last_containers: &mut Vec<api::nodes::RunningContainer>,
+    ) -> api::nodes::LivenessReport {
+        match shared.docker().running_with_driver(&self.driver).await {
+            Ok(containers) => *last_containers = containers,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the running containers for the liveness report")
+            }
+        }
+        api::nodes::LivenessReport {
+            containers: last_containers.clone(),
+            volumes: self.leases.report(),
+        }
+    }
+}
+
+async fn heartbeat_loop<M: Fence>(
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
     interval: Duration,
+    reporter: Option<Reporter<M>>,
 ) -> Result<(), AgentError> {
+    let mut last_containers = Vec::new();
     loop {
+        let report = match &reporter {
+            Some(reporter) => reporter.report(&shared, &mut last_containers).await,
+            None => api::nodes::LivenessReport::default(),
+        };
         let answer = shared
             .api()
-            .heartbeat()
+            .heartbeat(&report)
             .await
             .map_err(|error| AgentError::from_api("report liveness", error));
         match answer {
@@ -418,7 +466,13 @@ mod tests {
             let (server, shared, leases, mut fenced, _dir) = node_with(&["a", "b"]).await;
             server.heartbeats(refusal.clone());
             let (_stop, stopped) = watch::channel(false);
-            let ended = heartbeat_loop(Arc::clone(&shared), stopped, Duration::from_secs(30)).await;
+            let ended = heartbeat_loop::<FakeMount>(
+                Arc::clone(&shared),
+                stopped,
+                Duration::from_secs(30),
+                None,
+            )
+            .await;
             let error = ended.expect_err("a refused node stops");
             assert!(error.to_string().contains("decommissioned"), "{error}");
             let mut volumes = fence_if_refused(&error, &leases).await;
@@ -447,7 +501,12 @@ mod tests {
         // Reports at 0, 30, 60 and 90 s all fail; the loop goes on.
         let outcome = tokio::time::timeout(
             Duration::from_secs(95),
-            heartbeat_loop(Arc::clone(&shared), stopped, Duration::from_secs(30)),
+            heartbeat_loop::<FakeMount>(
+                Arc::clone(&shared),
+                stopped,
+                Duration::from_secs(30),
+                None,
+            ),
         )
         .await;
         assert!(outcome.is_err(), "the liveness task stopped: {outcome:?}");

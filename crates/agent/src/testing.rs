@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use api::nodes::{Heartbeat, IssuedNodeCertificate, NodeState as WireNodeState, RenewRequest};
+use api::nodes::{
+    Heartbeat, IssuedNodeCertificate, LivenessReport, NodeState as WireNodeState, RenewRequest,
+};
 use api::policies::WorkloadClaim;
 use api::secrets::{DeliverRequest, SecretValue};
 use api::volumes::{
@@ -288,7 +290,7 @@ impl NodeApi for InProcessServer {
         Box::pin(async { Err(refuse(ErrorCode::Conflict, "no CA in this test")) })
     }
 
-    fn heartbeat(&self) -> ApiFuture<'_, Heartbeat> {
+    fn heartbeat<'a>(&'a self, _report: &'a LivenessReport) -> ApiFuture<'a, Heartbeat> {
         Box::pin(async move {
             let behaviour = self.model().heartbeats.clone();
             if let Some(error) = InProcessServer::misbehave(behaviour).await {

@@ -24,6 +24,7 @@ pub mod buffer;
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod fleet;
 pub mod keys;
 pub mod kmip;
 #[cfg(any(test, feature = "test-support"))]

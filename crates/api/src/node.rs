@@ -8,7 +8,8 @@ use std::pin::Pin;
 use crate::client::{ClientError, HttpsClient};
 use crate::endpoint::{Endpoint, ObjectRef};
 use crate::nodes::{
-    Heartbeat, IssuedNodeCertificate, RenewCertificate, RenewRequest, ReportLiveness,
+    Heartbeat, IssuedNodeCertificate, LivenessReport, RenewCertificate, RenewRequest,
+    ReportLiveness,
 };
 use crate::secrets::{DeliverRequest, DeliverSecret, SecretValue};
 use crate::volumes::{
@@ -27,8 +28,9 @@ pub trait NodeApi: Send + Sync {
         request: &'a RenewRequest,
     ) -> ApiFuture<'a, IssuedNodeCertificate>;
 
-    /// `POST /v1/nodes/heartbeat`: the node is alive.
-    fn heartbeat(&self) -> ApiFuture<'_, Heartbeat>;
+    /// `POST /v1/nodes/heartbeat`: the node is alive, and runs what
+    /// `report` says.
+    fn heartbeat<'a>(&'a self, report: &'a LivenessReport) -> ApiFuture<'a, Heartbeat>;
 
     /// `POST /v1/volumes`.
     fn create_volume<'a>(&'a self, request: &'a CreateVolumeRequest) -> ApiFuture<'a, VolumeInfo>;
@@ -92,8 +94,8 @@ impl NodeApi for HttpsClient {
         self.boxed(RenewCertificate(request))
     }
 
-    fn heartbeat(&self) -> ApiFuture<'_, Heartbeat> {
-        self.boxed(ReportLiveness)
+    fn heartbeat<'a>(&'a self, report: &'a LivenessReport) -> ApiFuture<'a, Heartbeat> {
+        self.boxed(ReportLiveness(report))
     }
 
     fn create_volume<'a>(&'a self, request: &'a CreateVolumeRequest) -> ApiFuture<'a, VolumeInfo> {

@@ -157,6 +157,68 @@ pub struct Heartbeat {
     pub renew: Option<bool>,
 }
 
+/// Body of `POST /v1/nodes/heartbeat`: what runs on the node. Optional: an
+/// agent that sends no body (older ones) reports liveness only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessReport {
+    /// The containers running with volumes of this node's driver (encrypted
+    /// volumes and secret volumes), at most [`MAX_REPORTED_CONTAINERS`].
+    #[serde(default)]
+    pub containers: Vec<RunningContainer>,
+    /// The encrypted volumes mounted on the node, at most
+    /// [`MAX_REPORTED_VOLUMES`].
+    #[serde(default)]
+    pub volumes: Vec<MountedVolume>,
+}
+
+/// Most containers one liveness report lists; more are left out.
+pub const MAX_REPORTED_CONTAINERS: usize = 512;
+
+/// Most volumes one liveness report lists; more are left out.
+pub const MAX_REPORTED_VOLUMES: usize = 1024;
+
+/// A container running on the node with volumes of its driver.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunningContainer {
+    /// The container's id.
+    pub container_id: String,
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// The image it was started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The image's content digest (`sha256:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
+    /// Its Swarm or Compose service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Its labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub container_labels: BTreeMap<String, String>,
+    /// The volumes of this node's driver it mounts (encrypted volumes and
+    /// secret volumes).
+    #[serde(default)]
+    pub volumes: Vec<String>,
+}
+
+/// An encrypted volume mounted on the node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountedVolume {
+    /// The volume's name.
+    pub name: String,
+    /// The engine serving it (`userspace`: FUSE block file and loop device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Why the agent fenced it, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fenced: Option<String>,
+}
+
 /// A node as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeInfo {
@@ -297,8 +359,8 @@ endpoints! {
     Join(body JoinRequest): Post routes::NODE_JOIN => IssuedNodeCertificate, public;
     /// `POST /v1/nodes/renew`.
     RenewCertificate(body RenewRequest): Post routes::NODE_RENEW => IssuedNodeCertificate;
-    /// `POST /v1/nodes/heartbeat`.
-    ReportLiveness: Post routes::NODE_HEARTBEAT => Heartbeat;
+    /// `POST /v1/nodes/heartbeat`, with what runs on the node.
+    ReportLiveness(body LivenessReport): Post routes::NODE_HEARTBEAT => Heartbeat;
     /// `GET /v1/nodes`.
     ListNodes: Get routes::NODES => NodeList;
     /// `GET /v1/nodes/{id}`.

@@ -101,6 +101,24 @@ pub const NODE: &str = "/v1/nodes/{id}";
 pub const NODE_DECOMMISSION: &str = "/v1/nodes/{id}/decommission";
 /// `POST` or `PUT`: set and remove a node's labels.
 pub const NODE_LABELS: &str = "/v1/nodes/{id}/labels";
+/// `GET`: the fleet's overview (the console's first view).
+pub const FLEET_OVERVIEW: &str = "/v1/fleet/overview";
+/// `GET`: nodes with what they hold.
+pub const FLEET_NODES: &str = "/v1/fleet/nodes";
+/// `GET`: volumes with who holds them.
+pub const FLEET_VOLUMES: &str = "/v1/fleet/volumes";
+/// `GET`: keys and secrets with who received each version.
+pub const FLEET_OBJECTS: &str = "/v1/fleet/objects";
+/// `GET`: containers that received volumes or secrets.
+pub const FLEET_WORKLOADS: &str = "/v1/fleet/workloads";
+/// `GET`: policies with the containers they select.
+pub const FLEET_POLICIES: &str = "/v1/fleet/policies";
+/// `GET`: audit records, newest first, filtered.
+pub const FLEET_AUDIT: &str = "/v1/fleet/audit";
+/// `POST` sign in, `GET` who is signed in, `DELETE` sign out (the console).
+pub const CONSOLE_SESSION: &str = "/v1/console/session";
+/// `GET`: the console's server-sent events (which views changed).
+pub const CONSOLE_EVENTS: &str = "/v1/console/events";
 /// `POST`: KMIP over HTTPS, binary TTLV.
 pub const KMIP_BINARY: &str = "/kmip";
 /// `POST`: KMIP over HTTPS, the KMIP 2.1 JSON profile.
@@ -163,6 +181,15 @@ pub const ALL: &[&str] = &[
     KMIP_BINARY,
     KMIP_JSON,
     KMIP_CLIENT_CERTS,
+    FLEET_OVERVIEW,
+    FLEET_NODES,
+    FLEET_VOLUMES,
+    FLEET_OBJECTS,
+    FLEET_WORKLOADS,
+    FLEET_POLICIES,
+    FLEET_AUDIT,
+    CONSOLE_SESSION,
+    CONSOLE_EVENTS,
 ];
 
 /// A path that cannot be built.

@@ -449,6 +449,48 @@ fn authenticated<E: crate::Endpoint>(_endpoint: &E) -> bool {
 }
 
 #[test]
+fn a_liveness_report_keeps_its_shape_and_an_empty_body_still_means_none() {
+    let report: crate::nodes::LivenessReport = answer(json!({
+        "containers": [{"container_id": "c1", "container_name": "db",
+                        "image": "postgres:16", "image_digest": "sha256:ab",
+                        "service": "db", "container_labels": {"tier": "data"},
+                        "volumes": ["pgdata", "db-secrets"]}],
+        "volumes": [{"name": "pgdata", "engine": "userspace"},
+                    {"name": "old", "engine": "userspace", "fenced": "lease lost"}]
+    }));
+    assert_eq!(report.containers[0].volumes, ["pgdata", "db-secrets"]);
+    let bare: crate::nodes::LivenessReport = serde_json::from_str("{}").unwrap();
+    assert_eq!(bare, crate::nodes::LivenessReport::default());
+    assert!(serde_json::from_str::<crate::nodes::LivenessReport>(r#"{"extra":1}"#).is_err());
+}
+
+#[test]
+fn fleet_answers_keep_their_shapes() {
+    let page: crate::fleet::VolumePage = answer(json!({
+        "volumes": [{"name": "pgdata", "tenant": "acme", "size_bytes": 1073741824u64,
+                     "filesystem": "ext4", "state": "held", "holder": "node:node-1",
+                     "holder_node": "node-1", "holder_name": "host-a",
+                     "lease_expires_at": "2026-11-23T00:01:00Z",
+                     "held_since": "2026-11-23T00:00:00Z", "engine": "userspace",
+                     "fenced": null,
+                     "containers": [{"container_id": "c1", "container_name": "db"}],
+                     "created_at": "2026-11-22T00:00:00Z", "created_by": "node:node-1"}],
+        "total": 1
+    }));
+    assert_eq!(page.total, 1);
+    let basis: crate::fleet::Basis = answer(json!({"kind": "policy", "policy": "app-db"}));
+    assert_eq!(
+        basis,
+        crate::fleet::Basis::Policy {
+            policy: "app-db".to_owned()
+        }
+    );
+    let _: crate::fleet::Basis = answer(json!({"kind": "creator"}));
+    let change: crate::fleet::FleetChange = answer(json!({"topics": ["nodes", "volumes"]}));
+    assert_eq!(change.topics.len(), 2);
+}
+
+#[test]
 fn every_form_of_endpoint_asks_for_its_method_path_query_and_body() {
     use crate::Method::{Delete, Get, Post};
     use crate::ObjectRef;
@@ -558,12 +600,59 @@ fn every_form_of_endpoint_asks_for_its_method_path_query_and_body() {
         false,
     );
     check_request(
-        &crate::nodes::ReportLiveness,
+        &crate::nodes::ReportLiveness(&crate::nodes::LivenessReport::default()),
         Post,
         "/v1/nodes/heartbeat",
         &[],
+        true,
+    );
+    check_request(
+        &crate::fleet::ListFleetVolumes(&crate::fleet::FleetQuery {
+            q: Some("pg data".to_owned()),
+            filter: Some("held".to_owned()),
+            limit: Some(50),
+            offset: Some(100),
+            ..crate::fleet::FleetQuery::default()
+        }),
+        Get,
+        "/v1/fleet/volumes",
+        &[
+            ("q", "pg data"),
+            ("filter", "held"),
+            ("limit", "50"),
+            ("offset", "100"),
+        ],
         false,
     );
+    check_request(
+        &crate::fleet::ListFleetAudit(&crate::fleet::AuditFilter {
+            before: Some(7),
+            result: Some("refused".to_owned()),
+            ..crate::fleet::AuditFilter::default()
+        }),
+        Get,
+        "/v1/fleet/audit",
+        &[("before", "7"), ("result", "refused")],
+        false,
+    );
+    check_request(
+        &crate::fleet::GetOverview,
+        Get,
+        "/v1/fleet/overview",
+        &[],
+        false,
+    );
+    let sign_in = crate::fleet::SignInRequest {
+        token: SecretString::from_str_copy("cpt_x"),
+    };
+    check_request(
+        &crate::fleet::SignIn(&sign_in),
+        Post,
+        "/v1/console/session",
+        &[],
+        true,
+    );
+    assert!(!authenticated(&crate::fleet::SignIn(&sign_in)));
     let rejected = crate::Endpoint::request(&crate::tokens::RevokeToken { id: ".." });
     assert!(rejected.is_err());
 }

@@ -57,8 +57,8 @@ pub mod wrap;
 
 pub use nodes::NODE_OWNER_LABEL;
 pub use release::{
-    ClaimedWorkload, Denial, MAX_WORKLOADS, ReleaseDecision, SecretRelease, UNNAMED_WORKLOAD,
-    VolumeRelease,
+    ClaimedWorkload, Denial, GrantBasis, MAX_WORKLOADS, ReleaseDecision, SecretRelease,
+    UNNAMED_WORKLOAD, VolumeRelease,
 };
 
 pub use caller::{Caller, NODE_PRINCIPAL_PREFIX, TenantScope};

@@ -18,11 +18,11 @@
 //!
 //! ```compile_fail,E0451
 //! fn forge() -> keystore::VolumeRelease {
-//!     keystore::VolumeRelease { recipient: String::new(), tenant: String::new(), name: String::new(), key_id: String::new() }
+//!     keystore::VolumeRelease { recipient: String::new(), tenant: String::new(), name: String::new(), key_id: String::new(), grants: Vec::new() }
 //! }
 //! ```
 
-use policy::{Decision, Resource, Workload};
+use policy::{Decision, Outcome, Resource, Workload};
 
 use crate::caller::{Caller, NODE_PRINCIPAL_PREFIX, event};
 use crate::error::KeystoreError;
@@ -51,6 +51,18 @@ pub struct ClaimedWorkload {
     pub description: String,
 }
 
+/// Why one workload of a release was allowed: what the console's ledger
+/// records as "under which policy".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantBasis {
+    /// The named policy granted it.
+    Policy(String),
+    /// A volume no policy names, asked for by the node that created it.
+    Creator,
+    /// The caller is not a node: its role decided.
+    Role,
+}
+
 /// Proof that a volume's secret may be released to one caller: only
 /// [`Keystore::decide_volume_release`] makes it, and
 /// [`Keystore::acquire_volume`] consumes it.
@@ -63,9 +75,17 @@ pub struct VolumeRelease {
     /// The key the volume had when it was decided: a volume removed and made
     /// again since is another volume.
     key_id: String,
+    /// Why each workload was allowed, in the order they were claimed.
+    grants: Vec<GrantBasis>,
 }
 
 impl VolumeRelease {
+    /// Why each workload was allowed, in the order they were claimed (one
+    /// for a caller that named none).
+    pub fn grants(&self) -> &[GrantBasis] {
+        &self.grants
+    }
+
     /// The caller it was decided for, its tenant, name and key.
     pub(crate) fn into_parts(self) -> (String, String, String, String) {
         (self.recipient, self.tenant, self.name, self.key_id)
@@ -81,9 +101,17 @@ pub struct SecretRelease {
     recipient: String,
     /// The secret, as it was when decided.
     secret: ObjectMeta,
+    /// Why each workload was allowed, in the order they were claimed.
+    grants: Vec<GrantBasis>,
 }
 
 impl SecretRelease {
+    /// Why each workload was allowed, in the order they were claimed (one
+    /// for a caller that named none).
+    pub fn grants(&self) -> &[GrantBasis] {
+        &self.grants
+    }
+
     /// The caller it was decided for, and the secret.
     pub(crate) fn into_parts(self) -> (String, ObjectMeta) {
         (self.recipient, self.secret)
@@ -126,12 +154,13 @@ impl Keystore {
             creator_node: creator,
         };
         let allowed = self.decide(caller, tenant, &resource, &volume.key_id, workloads)?;
-        Ok(allowed.map_or_else(ReleaseDecision::Denied, |()| {
+        Ok(allowed.map_or_else(ReleaseDecision::Denied, |grants| {
             ReleaseDecision::Allowed(VolumeRelease {
                 recipient: caller.principal.clone(),
                 tenant: tenant.to_owned(),
                 name: name.to_owned(),
                 key_id: volume.key_id.clone(),
+                grants,
             })
         }))
     }
@@ -153,17 +182,19 @@ impl Keystore {
         let name = secret.name.as_deref().unwrap_or(&secret.id);
         let resource = Resource::Secret { name };
         let allowed = self.decide(caller, &secret.tenant, &resource, &secret.id, workloads)?;
-        Ok(allowed.map_or_else(ReleaseDecision::Denied, |()| {
+        Ok(allowed.map_or_else(ReleaseDecision::Denied, |grants| {
             ReleaseDecision::Allowed(SecretRelease {
                 recipient: caller.principal.clone(),
                 secret: secret.clone(),
+                grants,
             })
         }))
     }
 
     /// Decides `resource` (whose key is `object_id`) of `tenant` for each
-    /// workload the calling node claims, and records each decision. `Err`
-    /// of the inner result is the first refusal.
+    /// workload the calling node claims, and records each decision. `Ok`
+    /// of the inner result says why each workload was allowed; `Err` is the
+    /// first refusal.
     fn decide(
         &self,
         caller: &Caller,
@@ -171,10 +202,10 @@ impl Keystore {
         resource: &Resource<'_>,
         object_id: &str,
         workloads: &[ClaimedWorkload],
-    ) -> Result<Result<(), Denial>, KeystoreError> {
+    ) -> Result<Result<Vec<GrantBasis>, Denial>, KeystoreError> {
         let Some(node_id) = caller.node_id() else {
             // Not a node: its role decided, in the server's authorization.
-            return Ok(Ok(()));
+            return Ok(Ok(vec![GrantBasis::Role]));
         };
         if workloads.len() > MAX_WORKLOADS {
             return Err(KeystoreError::InvalidArgument(format!(
@@ -198,6 +229,7 @@ impl Keystore {
             workloads
         };
         let mut denial = None;
+        let mut grants = Vec::with_capacity(workloads.len());
         for claimed in workloads {
             let workload = Workload {
                 node_id: node.id.clone(),
@@ -221,6 +253,11 @@ impl Keystore {
                 if allowed { "ok" } else { "policy_denied" },
                 details,
             )?;
+            match &decision.outcome {
+                Outcome::Allowed { policy } => grants.push(GrantBasis::Policy(policy.clone())),
+                Outcome::AllowedUnbound => grants.push(GrantBasis::Creator),
+                Outcome::Denied => {}
+            }
             if !allowed && denial.is_none() {
                 denial = Some(Denial {
                     workload: claimed.description.clone(),
@@ -228,7 +265,7 @@ impl Keystore {
                 });
             }
         }
-        Ok(denial.map_or(Ok(()), Err))
+        Ok(denial.map_or(Ok(grants), Err))
     }
 
     /// Records one policy decision (`policy.decide`) on `object_id` of

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::app::App;
 use crate::auth;
+use crate::console::{self, assets, views};
 use crate::error::{ApiError, Code};
 use crate::kmip_listener;
 use crate::routes::{
@@ -87,9 +88,28 @@ pub fn router(state: App) -> Router {
             route::KMIP_CLIENT_CERTS,
             post(kmip_listener::issue_client_cert),
         )
+        .route(route::FLEET_OVERVIEW, get(views::overview))
+        .route(route::FLEET_NODES, get(views::nodes))
+        .route(route::FLEET_VOLUMES, get(views::volumes))
+        .route(route::FLEET_OBJECTS, get(views::objects))
+        .route(route::FLEET_WORKLOADS, get(views::workloads))
+        .route(route::FLEET_POLICIES, get(views::policies))
+        .route(route::FLEET_AUDIT, get(views::audit_view))
+        .route(
+            route::CONSOLE_SESSION,
+            post(console::sign_in)
+                .get(console::show_session)
+                .delete(console::sign_out),
+        )
+        .route(route::CONSOLE_EVENTS, get(console::events))
+        .route("/", get(assets::to_console))
+        .route("/ui", get(assets::to_console))
+        .route("/ui/", get(assets::index))
+        .route("/ui/assets/{name}", get(assets::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::map_response(console::secure_headers))
         .with_state(state)
 }
 
@@ -119,7 +139,7 @@ pub fn decode_for_fuzzing(data: &[u8]) {
     let Some((selector, input)) = data.split_first() else {
         return;
     };
-    match selector % 26 {
+    match selector % 31 {
         0 => drop(serde_json::from_slice::<api::keys::CreateKeyRequest>(input)),
         1 => drop(serde_json::from_slice::<api::sys::InitRequest>(input)),
         2 => drop(serde_json::from_slice::<api::sys::UnsealRequest>(input)),
@@ -159,6 +179,15 @@ pub fn decode_for_fuzzing(data: &[u8]) {
         22 => drop(serde_json::from_slice::<api::sys::RotateRootRequest>(input)),
         23 => drop(serde_json::from_slice::<api::seal::MigrateRequest>(input)),
         24 => drop(serde_json::from_slice::<api::seal::CompleteMigrationRequest>(input)),
+        25 => query::<api::fleet::FleetQuery>(input),
+        26 => query::<api::fleet::AuditFilter>(input),
+        27 => drop(serde_json::from_slice::<api::fleet::SignInRequest>(input)),
+        28 => drop(serde_json::from_slice::<api::nodes::LivenessReport>(input)),
+        29 => {
+            if let Ok(text) = std::str::from_utf8(input) {
+                let _ = crate::console::session::cookie_value(text);
+            }
+        }
         _ => {
             if let Ok(text) = std::str::from_utf8(input) {
                 let _ = auth::parse_bearer(Some(text));

@@ -15,6 +15,8 @@ use keystore::{Caller, Durable, Keystore, TenantScope};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Authorized, Permission, Principal};
+use crate::console::Console;
+use crate::console::session::{SessionRequest, console_may, console_route, cookie_value};
 use crate::error::{ApiError, Code};
 use crate::identity::Identity;
 use crate::metrics::Metrics;
@@ -31,6 +33,8 @@ pub struct AppState {
     pub identity: Option<Arc<Identity>>,
     /// The automatic seals and their unseal and health tasks.
     pub seals: Arc<crate::seal_runtime::SealRuntime>,
+    /// The web console: its sessions, the fleet model, live updates.
+    pub console: Console,
 }
 
 /// The handlers' state handle.
@@ -46,6 +50,8 @@ pub struct RequestContext {
     authorization: Option<String>,
     pub(crate) remote: Option<String>,
     peer_certificate: Option<crate::peer::PeerCertificate>,
+    /// The console's session cookie and the headers that guard it.
+    pub(crate) session: Option<SessionRequest>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
@@ -72,10 +78,32 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             .extensions
             .get::<crate::peer::PeerCertificate>()
             .cloned();
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let session = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(cookie_value)
+            .map(|cookie| SessionRequest {
+                cookie: cookie.to_owned(),
+                csrf: header(api::fleet::CSRF_HEADER),
+                safe_method: parts.method == axum::http::Method::GET
+                    || parts.method == axum::http::Method::HEAD,
+                fetch_site: header("sec-fetch-site"),
+                route_allowed: console_route(&parts.method, parts.uri.path()),
+            });
         Ok(RequestContext {
             authorization,
             remote,
             peer_certificate,
+            session,
         })
     }
 }
@@ -168,6 +196,9 @@ pub(crate) struct Call<'a> {
     pub(crate) keystore: &'a Keystore,
     pub(crate) authorized: Authorized,
     pub(crate) caller: Caller,
+    /// The console: the fleet model handlers record releases in, and the
+    /// hub they tell what changed.
+    pub(crate) console: &'a Console,
 }
 
 impl Call<'_> {
@@ -201,7 +232,7 @@ impl AppState {
         let started = Instant::now();
         let outcome = tokio::task::spawn_blocking(move || {
             let keystore = &app.keystore;
-            let call = match admit(keystore, context, permission) {
+            let call = match admit(&app, context, permission) {
                 Ok(call) => call,
                 Err((error, caller)) => {
                     keystore.audit_refusal(&caller, operation, None, None, error.code.as_str());
@@ -239,7 +270,7 @@ impl AppState {
     ) -> Result<T, ApiError> {
         let started = Instant::now();
         let keystore = &self.keystore;
-        let (result, caller) = match admit(keystore, context, permission) {
+        let (result, caller) = match admit(self, context, permission) {
             Ok(call) => {
                 let result = match body(&call) {
                     Ok(durable) => durable.finish().await.map_err(ApiError::from),
@@ -300,17 +331,27 @@ impl AppState {
             Err(error) => error.code.as_str(),
         };
         self.metrics.observe(operation, code, started.elapsed());
+        // What the request changed, for the console's live views (refusals
+        // too: the audit log and the refused releases are views).
+        self.console
+            .hub
+            .publish(crate::console::events::topics_of(operation));
         outcome
     }
 }
 
 /// Checks that the server is unsealed, authenticates the caller and authorizes
 /// `permission`. A refusal comes back with the caller to audit it under.
+///
+/// A caller is a bearer token, else a node's client certificate, else a
+/// console session (its token, re-read; only on the console's routes, never
+/// for a permission that reads material: [`console_may`]).
 fn admit<'a>(
-    keystore: &'a Keystore,
+    app: &'a AppState,
     context: RequestContext,
     permission: Permission,
 ) -> Result<Call<'a>, (ApiError, Caller)> {
+    let keystore = &*app.keystore;
     let mut caller = Caller {
         principal: "anonymous".to_owned(),
         remote: context.remote,
@@ -318,18 +359,37 @@ fn admit<'a>(
     if let Err(error) = keystore.require_unsealed() {
         return Err((ApiError::from(error), caller));
     }
-    // A bearer token wins; without one, a client certificate (a node).
-    let authenticated = match (&context.authorization, &context.peer_certificate) {
-        (None, Some(certificate)) => {
+    // A bearer token wins; without one, a client certificate (a node);
+    // without either, the console's session.
+    let mut console_session = false;
+    let authenticated = match (
+        &context.authorization,
+        &context.peer_certificate,
+        &context.session,
+    ) {
+        (None, Some(certificate), _) => {
             crate::peer::principal_from_certificate(keystore, &certificate.0)
         }
-        (authorization, _) => auth::authenticate(keystore, authorization.as_deref()),
+        (None, None, Some(session)) => {
+            console_session = true;
+            app.console.sessions.authenticate(keystore, session)
+        }
+        (authorization, _, _) => auth::authenticate(keystore, authorization.as_deref()),
     };
     let principal = match authenticated {
         Ok(principal) => principal,
         Err(error) => return Err((error, caller)),
     };
     caller.principal = principal.audit_name();
+    if console_session && !console_may(permission) {
+        return Err((
+            ApiError::new(
+                Code::Forbidden,
+                "the console never reads key material or secret values; use the API with a token",
+            ),
+            caller,
+        ));
+    }
     let authorized = match principal.authorize(permission) {
         Ok(authorized) => authorized,
         Err(error) => return Err((error, caller)),
@@ -338,6 +398,7 @@ fn admit<'a>(
         keystore,
         authorized,
         caller,
+        console: &app.console,
     })
 }
 

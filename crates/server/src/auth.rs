@@ -52,6 +52,9 @@ pub enum Permission {
     ReadPolicies,
     /// Receive secrets for the node's workloads, as policies allow.
     ReceiveSecrets,
+    /// Read the fleet: who holds which volume, key and secret (the console's
+    /// views); metadata only.
+    ReadFleet,
 }
 
 /// Whether `role` grants `permission`. Everything not listed is denied.
@@ -61,6 +64,7 @@ fn grants(role: Role, permission: Permission) -> bool {
         Role::Operator => matches!(
             permission,
             Permission::ReadMetadata
+                | Permission::ReadFleet
                 | Permission::ReadMaterial
                 | Permission::ManageKeys
                 | Permission::UseVolumes
@@ -69,7 +73,10 @@ fn grants(role: Role, permission: Permission) -> bool {
         ),
         Role::Auditor => matches!(
             permission,
-            Permission::ReadMetadata | Permission::ReadAudit | Permission::ReadPolicies
+            Permission::ReadMetadata
+                | Permission::ReadFleet
+                | Permission::ReadAudit
+                | Permission::ReadPolicies
         ),
         Role::Agent => matches!(
             permission,
@@ -320,6 +327,9 @@ mod tests {
         assert!(!grants(Role::Agent, Permission::ReadPolicies));
         assert!(grants(Role::Agent, Permission::ReceiveSecrets));
         assert!(!grants(Role::Operator, Permission::ReceiveSecrets));
+        assert!(grants(Role::Auditor, Permission::ReadFleet));
+        assert!(grants(Role::Operator, Permission::ReadFleet));
+        assert!(!grants(Role::Agent, Permission::ReadFleet));
     }
 
     #[test]

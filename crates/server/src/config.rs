@@ -66,6 +66,9 @@ pub struct ServerConfig {
     /// answers, in seconds.
     #[serde(default = "default_seal_check_interval")]
     pub seal_check_interval_secs: u64,
+    /// Web console settings.
+    #[serde(default)]
+    pub console: ConsoleConfig,
 }
 
 /// Default longest wait between attempts to reach a seal's device.
@@ -80,6 +83,37 @@ fn default_seal_retry_max() -> u64 {
 
 fn default_seal_check_interval() -> u64 {
     DEFAULT_SEAL_CHECK_INTERVAL_SECS
+}
+
+/// Web console settings (served at `/ui/` on the HTTPS listener).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// How long a console session lasts, in seconds (default 1800; at most
+    /// its token's own lifetime).
+    #[serde(default = "default_console_session")]
+    pub session_secs: u64,
+    /// How long one live-update stream lasts before the browser reconnects,
+    /// in seconds (default 300).
+    #[serde(default = "default_event_stream")]
+    pub event_stream_secs: u64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            session_secs: default_console_session(),
+            event_stream_secs: default_event_stream(),
+        }
+    }
+}
+
+fn default_console_session() -> u64 {
+    crate::console::DEFAULT_SESSION_SECS
+}
+
+fn default_event_stream() -> u64 {
+    crate::console::DEFAULT_STREAM_SECS
 }
 
 /// Default lifetime of a node certificate: 24 hours.
@@ -201,6 +235,7 @@ impl ServerConfig {
             mlock: true,
             require_mlock: false,
             nodes: NodesConfig::default(),
+            console: ConsoleConfig::default(),
             kmip_listen: Some(SocketAddr::from((
                 [127, 0, 0, 1],
                 crate::kmip_listener::DEFAULT_KMIP_PORT,
@@ -254,6 +289,14 @@ impl ServerConfig {
             return Err(Error::InvalidConfig(format!(
                 "nodes.reissue_batch is {} and nodes.reissue_interval_secs is {}; give a batch of at least 1 and an interval between 1 and 3600 seconds",
                 self.nodes.reissue_batch, self.nodes.reissue_interval_secs
+            )));
+        }
+        if !(60..=24 * 3600).contains(&self.console.session_secs)
+            || !(1..=3600).contains(&self.console.event_stream_secs)
+        {
+            return Err(Error::InvalidConfig(format!(
+                "console.session_secs is {} and console.event_stream_secs is {}; give a session of 60 to 86400 seconds and a stream of 1 to 3600",
+                self.console.session_secs, self.console.event_stream_secs
             )));
         }
         if !(1..=3600).contains(&self.seal_retry_max_secs)

@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod identity;
 pub mod kmip_auth;
@@ -374,7 +375,9 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         println!(
             "Cryptainer is running in DEVELOPMENT mode: initialized, unsealed, and the unseal \
              passphrase is stored beside the data. Never use --dev in production.\n\n\
-             Run this to point the client at it (also written to {}):\n\n{lines}",
+             Run this to point the client at it (also written to {}):\n\n{lines}\n\
+             Web console: {address}/ui/ (sign in with the CRYPTAINER_TOKEN above; \
+             trust the CA in CRYPTAINER_CACERT in your browser)",
             config.data_dir.join("dev.env").display()
         );
     }
@@ -391,7 +394,12 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         max_body_bytes: config.max_body_bytes,
         identity,
         seals: Arc::clone(&seals),
+        console: console::Console::new(
+            Duration::from_secs(config.console.session_secs),
+            Duration::from_secs(config.console.event_stream_secs),
+        ),
     });
+    tokio::spawn(console::run_hub(Arc::clone(&state.console.hub)));
     // An automatic seal unseals now, without a person, retrying while its
     // device cannot be reached; the HTTPS listener serves status meanwhile.
     seals.start(&keystore);

@@ -18,6 +18,7 @@ use keystore::{
 use policy::{Decision, Resource, Workload};
 
 use crate::app::Call;
+use crate::console::fleet::{RefusalEntry, ResourceKind};
 use crate::error::{ApiError, Code};
 
 /// The container of `claim` as people name it in a refusal.
@@ -73,6 +74,8 @@ pub(crate) fn release_volume(
         .decide_volume_release(&call.caller, tenant, name, &claimed(claims))
         .map_err(|error| decision_error(error, crate::app::hidden("volume", name)))?;
     allowed(
+        call,
+        tenant,
         decision,
         &Resource::Volume {
             name,
@@ -92,7 +95,7 @@ pub(crate) fn release_secret(
         .decide_secret_release(&call.caller, meta, &claimed(claims))
         .map_err(|error| decision_error(error, ApiError::from))?;
     let name = meta.name.as_deref().unwrap_or(&meta.id);
-    allowed(decision, &Resource::Secret { name })
+    allowed(call, &meta.tenant, decision, &Resource::Secret { name })
 }
 
 /// What the key manager decides for `claims`.
@@ -100,11 +103,32 @@ fn claimed(claims: &[WorkloadClaim]) -> Vec<ClaimedWorkload> {
     claims.iter().map(claimed_workload).collect()
 }
 
-/// The release, or the 403 of its refused workload.
-fn allowed<R>(decision: ReleaseDecision<R>, resource: &Resource<'_>) -> Result<R, ApiError> {
+/// The release, or the 403 of its refused workload (recorded in the fleet
+/// model, for the console's refused releases).
+fn allowed<R>(
+    call: &Call<'_>,
+    tenant: &str,
+    decision: ReleaseDecision<R>,
+    resource: &Resource<'_>,
+) -> Result<R, ApiError> {
     match decision {
         ReleaseDecision::Allowed(release) => Ok(release),
         ReleaseDecision::Denied(denial) => {
+            if let Some(node_id) = call.principal().node_id() {
+                let (kind, name) = match resource {
+                    Resource::Volume { name, .. } => (ResourceKind::Volume, *name),
+                    Resource::Secret { name } => (ResourceKind::Secret, *name),
+                };
+                call.console.fleet.record_refusal(RefusalEntry {
+                    at: time::OffsetDateTime::now_utc(),
+                    node_id: node_id.to_owned(),
+                    kind,
+                    resource: name.to_owned(),
+                    tenant: tenant.to_owned(),
+                    workload: denial.workload.clone(),
+                    reason: denial.decision.reasons.join("; "),
+                });
+            }
             Err(refused(resource, &denial.workload, &denial.decision))
         }
     }

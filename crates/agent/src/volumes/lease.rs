@@ -177,6 +177,10 @@ struct Mounted<M> {
     last_sent: Arc<Mutex<Instant>>,
 }
 
+/// How the liveness report names the engine that serves a volume here: the
+/// user-space one (a FUSE block file on a loop device, `crates/volume`).
+pub(crate) const ENGINE: &str = "userspace";
+
 /// The volumes this node has mounted and those it fenced, shared by the
 /// driver and the renewal tasks. Whoever holds both locks takes `mounted`
 /// first.
@@ -268,6 +272,42 @@ impl<M: Fence> Leases<M> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .contains_key(name)
+    }
+
+    /// The volumes mounted here and those fenced (with why), for the
+    /// liveness report.
+    pub(crate) fn report(&self) -> Vec<api::nodes::MountedVolume> {
+        let mounted: Vec<String> = self
+            .mounted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        let fenced = self
+            .fenced
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut volumes: Vec<api::nodes::MountedVolume> = mounted
+            .into_iter()
+            .filter(|name| !fenced.contains_key(name))
+            .map(|name| api::nodes::MountedVolume {
+                name,
+                engine: Some(ENGINE.to_owned()),
+                fenced: None,
+            })
+            .collect();
+        volumes.extend(
+            fenced
+                .into_iter()
+                .map(|(name, reason)| api::nodes::MountedVolume {
+                    name,
+                    engine: Some(ENGINE.to_owned()),
+                    fenced: Some(reason),
+                }),
+        );
+        volumes
     }
 
     /// Why `name` was fenced, if it was and Docker has not unmounted it yet.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use api::nodes::{
     DecommissionRequest, Decommissioned, Heartbeat, IssuedNodeCertificate, JoinRequest,
-    LabelRequest, NodeInfo, NodeList, RenewRequest,
+    LabelRequest, LivenessReport, NodeInfo, NodeList, RenewRequest,
 };
 use axum::Json;
 use axum::extract::{Path, State};
@@ -16,8 +16,9 @@ use keystore::{Caller, Keystore};
 use rand::RngCore;
 use time::OffsetDateTime;
 
-use crate::app::{App, JsonBody, RequestContext, require_all_tenants};
+use crate::app::{App, JsonBody, OptionalJsonBody, RequestContext, require_all_tenants};
 use crate::auth::{Permission, Principal};
+use crate::console::events::Topics;
 use crate::error::{ApiError, Code};
 use crate::identity::Identity;
 use crate::wire;
@@ -192,10 +193,12 @@ pub(crate) async fn renew(
     .await
 }
 
-/// `POST /v1/nodes/heartbeat`: the node is alive.
+/// `POST /v1/nodes/heartbeat`: the node is alive, and runs what its report
+/// says (no body: an agent that reports liveness only).
 pub(crate) async fn heartbeat(
     State(app): State<App>,
     context: RequestContext,
+    OptionalJsonBody(report): OptionalJsonBody<Option<LivenessReport>>,
 ) -> Result<Json<Heartbeat>, ApiError> {
     let identity = app.node_identity()?;
     app.call(
@@ -208,6 +211,15 @@ pub(crate) async fn heartbeat(
             node.last_seen = Some(now);
             call.keystore
                 .put_node(&call.caller, "node.heartbeat", &node)?;
+            if call.console.fleet.record_report(&node.id, report) {
+                call.console.hub.publish(
+                    Topics::NODES
+                        .and(Topics::VOLUMES)
+                        .and(Topics::WORKLOADS)
+                        .and(Topics::OVERVIEW)
+                        .and(Topics::POLICIES),
+                );
+            }
             // After a CA rotation, `renew` tells the nodes whose certificate the
             // previous root issued to renew now, one batch at a time; the renewal
             // answer carries the new bundle, which the agent then pins.
@@ -344,6 +356,7 @@ pub(crate) async fn decommission(
             node.decommissioned_at = Some(OffsetDateTime::now_utc());
             call.keystore
                 .put_node(&call.caller, "node.decommission", &node)?;
+            call.console.fleet.forget_node(&node.id);
             let leases_ended = call.keystore.end_node_leases(&call.caller, &node.id)?;
             let shredded = if request.shred {
                 call.keystore.shred_node_objects(&call.caller, &node.id)?

@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::app::{App, Call, JsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
+use crate::console::fleet::{Released, ResourceKind};
 use crate::error::{ApiError, Code};
 use crate::routes::keys::resolve_object;
 use crate::wire::{self, SecretJson};
@@ -164,6 +165,13 @@ pub(crate) async fn value(
             crate::policies::refuse_direct_read(call, &meta)?;
             // Only people get here (a node is refused above): their role decided.
             let release = crate::policies::release_secret(call, &meta, &[])?;
+            record_release(
+                call,
+                &meta,
+                query.version.unwrap_or(meta.version),
+                &[],
+                release.grants(),
+            );
             let durable = call
                 .keystore
                 .read_secret(&call.caller, release, query.version)?;
@@ -203,10 +211,12 @@ pub(crate) async fn deliver(
             }
             let meta = resolve_secret(call, &reference, request.tenant.as_deref())?;
             let release = crate::policies::release_secret(call, &meta, &request.workloads)?;
+            let grants = release.grants().to_vec();
             let (version, value) = call
                 .keystore
                 .read_secret(&call.caller, release, None)?
                 .wait()?;
+            record_release(call, &meta, version, &request.workloads, &grants);
             Ok(SecretJson(SecretValue {
                 id: meta.id,
                 name: meta.name,
@@ -216,6 +226,29 @@ pub(crate) async fn deliver(
         },
     )
     .await
+}
+
+/// Records in the fleet model that version `version` of `meta` went to the
+/// caller for `claims`.
+fn record_release(
+    call: &Call<'_>,
+    meta: &ObjectMeta,
+    version: u32,
+    claims: &[api::policies::WorkloadClaim],
+    grants: &[keystore::GrantBasis],
+) {
+    call.console.fleet.record_release(
+        &Released {
+            kind: ResourceKind::Secret,
+            tenant: &meta.tenant,
+            resource: meta.name.as_deref().unwrap_or(&meta.id),
+            object_id: &meta.id,
+            version,
+            recipient: &call.caller.principal,
+        },
+        claims,
+        grants,
+    );
 }
 
 /// `POST /v1/secrets/{reference}/rotate`: a new version with the given value.

@@ -16,6 +16,7 @@ use keystore::{KeystoreError, NewVolume};
 
 use crate::app::{App, Call, JsonBody, OptionalJsonBody, QueryParams, RequestContext};
 use crate::auth::Permission;
+use crate::console::fleet::{Released, ResourceKind};
 use crate::error::ApiError;
 use crate::wire::{self, SecretJson};
 
@@ -155,6 +156,7 @@ pub(crate) async fn acquire(
             let tenant = tenant(call, request.tenant.as_deref(), &name)?;
             let release =
                 crate::policies::release_volume(call, &tenant, &name, &request.workloads)?;
+            let grants = release.grants().to_vec();
             let durable = call
                 .keystore
                 .acquire_volume(
@@ -164,6 +166,19 @@ pub(crate) async fn acquire(
                 )
                 .map_err(hidden(&name))?;
             let (row, secret) = durable.wait()?;
+            call.console.fleet.record_release(
+                &Released {
+                    kind: ResourceKind::Volume,
+                    tenant: &row.tenant,
+                    resource: &row.name,
+                    object_id: &row.key_id,
+                    // A volume's secret has one version: it is never rotated.
+                    version: 1,
+                    recipient: &call.caller.principal,
+                },
+                &request.workloads,
+                &grants,
+            );
             Ok(SecretJson(Acquired {
                 volume: wire::volume_info(row),
                 secret: SecretString::encode_base64(secret.expose_secret()),
