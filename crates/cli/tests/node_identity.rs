@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use server_support::{TestServer, binary, node_client, request, runtime, wait_until};
+use server_support::{TestServer, binary, node_client, runtime, wait_until};
 
 fn host_port(server: &TestServer) -> String {
     server.addr.trim_start_matches("https://").to_owned()
@@ -149,15 +149,13 @@ async fn audited(server: &TestServer, operation: &str, result: &str) -> bool {
     let client = server.client();
     let mut after = 0_u64;
     loop {
-        let answer = request(
-            &client,
-            server,
-            Method::GET,
-            &format!("/v1/audit/records?after={after}&limit=1000"),
-            Some(&server.token),
-            None,
-        )
-        .await;
+        let answer = server
+            .get(
+                &client,
+                &format!("/v1/audit/records?after={after}&limit=1000"),
+                Some(&server.token),
+            )
+            .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         let records = answer.body["records"]
             .as_array()
@@ -230,10 +228,8 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     let admin = server.client();
     let mut volume_keys = Vec::new();
     for (name, owner) in [("vol-first", &ids[0]), ("vol-second", &ids[1])] {
-        let created = rt.block_on(request(
+        let created = rt.block_on(server.post(
             &admin,
-            &server,
-            Method::POST,
             "/v1/keys",
             Some(&server.token),
             Some(json!({ "name": name, "labels": { "cryptainer.node": owner } })),
@@ -294,14 +290,8 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     assert!(rt.block_on(audited(&server, "node.decommission", "ok")));
     // --shred destroyed only the keys of the decommissioned node.
     for (key_id, state) in [(&volume_keys[0], "destroyed"), (&volume_keys[1], "active")] {
-        let shown = rt.block_on(request(
-            &admin,
-            &server,
-            Method::GET,
-            &format!("/v1/keys/{key_id}"),
-            Some(&server.token),
-            None,
-        ));
+        let shown =
+            rt.block_on(server.get(&admin, &format!("/v1/keys/{key_id}"), Some(&server.token)));
         assert_eq!(shown.body["state"], state, "{}", shown.body);
     }
     assert!(rt.block_on(audited(&server, "node.join", "unauthenticated")));
@@ -407,10 +397,8 @@ fn a_tenant_b_node_gets_not_found_for_tenant_a_objects() {
     let server = TestServer::start_dev(&dir.path().join("server"));
     let rt = runtime();
     let admin = server.client();
-    let created = rt.block_on(request(
+    let created = rt.block_on(server.post(
         &admin,
-        &server,
-        Method::POST,
         "/v1/keys",
         Some(&server.token),
         Some(json!({ "name": "secret-a", "tenant": "tenant-a" })),
@@ -464,15 +452,14 @@ fn a_tenant_b_node_gets_not_found_for_tenant_a_objects() {
 
 /// Posts a join request directly, with a CSR of our choosing.
 async fn post_join(server: &TestServer, token: &str, csr_pem: &str) -> (u16, Value) {
-    let answer = request(
-        &server.client(),
-        server,
-        Method::POST,
-        "/v1/nodes/join",
-        None,
-        Some(json!({ "token": token, "csr_pem": csr_pem, "name": "host" })),
-    )
-    .await;
+    let answer = server
+        .post(
+            &server.client(),
+            "/v1/nodes/join",
+            None,
+            Some(json!({ "token": token, "csr_pem": csr_pem, "name": "host" })),
+        )
+        .await;
     (answer.status, answer.body)
 }
 
@@ -561,14 +548,7 @@ fn bad_tokens_and_csrs_are_refused_clearly_and_audited() {
     // Every refusal is audited, and the server keeps serving.
     assert!(rt.block_on(audited(&server, "node.join", "unauthenticated")));
     assert!(rt.block_on(audited(&server, "node.join", "bad_request")));
-    let health = rt.block_on(request(
-        &server.client(),
-        &server,
-        Method::GET,
-        "/v1/sys/health",
-        None,
-        None,
-    ));
+    let health = rt.block_on(server.get(&server.client(), "/v1/sys/health", None));
     assert_eq!(health.status, 200);
     // A rotated token replaces the revoked one and admits a node.
     let rotated = server.cli(&["node", "token", "rotate", &id, "--json"]);

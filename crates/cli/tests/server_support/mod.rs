@@ -186,6 +186,32 @@ impl TestServer {
             .expect("client")
     }
 
+    /// `GET path` with `token` through `client`: status and JSON.
+    pub async fn get(&self, client: &reqwest::Client, path: &str, token: Option<&str>) -> Answer {
+        request(client, self, reqwest::Method::GET, path, token, None).await
+    }
+
+    /// `POST path` with `token` and `body` through `client`: status and JSON.
+    pub async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Answer {
+        request(client, self, reqwest::Method::POST, path, token, body).await
+    }
+
+    /// `DELETE path` with `token` through `client`: status and JSON.
+    pub async fn delete(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        token: Option<&str>,
+    ) -> Answer {
+        request(client, self, reqwest::Method::DELETE, path, token, None).await
+    }
+
     /// Kills the server with SIGKILL and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
