@@ -1,6 +1,7 @@
 //! Reads a workspace package's dependency tree for the tests that check
 //! ARCHITECTURE.md's "knows nothing of" invariants mechanically; each crate's
 //! `tests/invariants.rs` includes this file with `#[path]`.
+#![allow(clippy::expect_used)] // In tests a panic is the failure report.
 
 use std::process::Command;
 

@@ -1,11 +1,5 @@
 //! Checks ARCHITECTURE.md's invariant that the agent knows nothing of SQL or of the
 //! server's internals: neither is in its dependency tree.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 #[path = "../../../tests/support/dependency_tree.rs"]
 mod dependency_tree;

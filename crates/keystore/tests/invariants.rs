@@ -1,12 +1,6 @@
 //! Checks ARCHITECTURE.md's invariant that the keystore knows nothing of KMIP,
 //! HTTP or the seal devices: the PKCS#11, TPM and KMIP code lives in the
 //! `seals` crate, which implements the keystore's `Seal` trait.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 #[path = "../../../tests/support/dependency_tree.rs"]
 mod dependency_tree;
