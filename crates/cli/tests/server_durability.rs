@@ -257,16 +257,7 @@ async fn audit_verify_detects_truncation() {
 async fn shamir_seal_end_to_end_with_root_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = dir.path().join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen_addr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    let mut server = TestServer::start_config(&config, dir.path(), port);
+    let mut server = TestServer::start_minimal_config(dir.path(), port);
     let client = server.client();
 
     let status = server.get(&client, "/v1/sys/status", None).await;
@@ -369,6 +360,7 @@ async fn shamir_seal_end_to_end_with_root_rotation() {
 
     // After a restart the server is sealed; another three shares open it, and the
     // key material is unchanged by both rotations.
+    let config = dir.path().join("server.toml");
     let server = TestServer::start_config(&config, dir.path(), port);
     let client = server.client();
     for share in [&shares[1], &shares[3], &shares[0]] {
