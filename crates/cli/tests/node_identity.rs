@@ -144,6 +144,14 @@ async fn node_request(
     Ok((status, body))
 }
 
+/// `POST /v1/nodes/heartbeat` with the node certificate `client` presents.
+async fn heartbeat(
+    client: &reqwest::Client,
+    server: &TestServer,
+) -> Result<(u16, Value), reqwest::Error> {
+    node_request(client, server, Method::POST, "/v1/nodes/heartbeat").await
+}
+
 /// Whether the audit log has a record of `operation` with `result`.
 async fn audited(server: &TestServer, operation: &str, result: &str) -> bool {
     let client = server.client();
@@ -213,14 +221,7 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
 
     let rt = runtime();
     let first = node_client(&dirs[0]);
-    let (status, body) = rt
-        .block_on(node_request(
-            &first,
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat",
-        ))
-        .unwrap();
+    let (status, body) = rt.block_on(heartbeat(&first, &server)).unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["node_id"], ids[0].as_str());
 
@@ -244,14 +245,7 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     assert_eq!(decommissioned["shredded"], json!([volume_keys[0]]));
 
     // The connection opened before: its next request is refused.
-    let (status, body) = rt
-        .block_on(node_request(
-            &first,
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat",
-        ))
-        .unwrap();
+    let (status, body) = rt.block_on(heartbeat(&first, &server)).unwrap();
     assert_eq!(status, 401, "{body}");
     assert!(
         body["error"]["message"]
@@ -262,15 +256,7 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     );
     // A new connection does not get through the handshake.
     let fresh = node_client(&dirs[0]);
-    assert!(
-        rt.block_on(node_request(
-            &fresh,
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat"
-        ))
-        .is_err()
-    );
+    assert!(rt.block_on(heartbeat(&fresh, &server)).is_err());
 
     // The decommissioned agent stops; the other two keep working.
     let mut agents = agents;
@@ -323,15 +309,7 @@ fn join_refuses_a_server_whose_ca_differs_from_the_token() {
 
     // A certificate from one CA is refused by a server with another.
     let foreign = node_client(&agent_dir);
-    assert!(
-        rt.block_on(node_request(
-            &foreign,
-            &impostor,
-            Method::POST,
-            "/v1/nodes/heartbeat"
-        ))
-        .is_err()
-    );
+    assert!(rt.block_on(heartbeat(&foreign, &impostor)).is_err());
 }
 
 #[test]
@@ -346,12 +324,7 @@ fn certificates_rotate_under_steady_load_without_a_failed_request() {
     join_ok(&server, &token, &idle_dir);
     let rt = runtime();
     let (status, body) = rt
-        .block_on(node_request(
-            &node_client(&idle_dir),
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat",
-        ))
+        .block_on(heartbeat(&node_client(&idle_dir), &server))
         .unwrap();
     assert_eq!(status, 200, "{body}");
     let first_key = std::fs::read(running_dir.join("node.key")).unwrap();
@@ -380,13 +353,7 @@ fn certificates_rotate_under_steady_load_without_a_failed_request() {
     // The idle node never renewed: once its certificate expires it is refused.
     wait_until("the idle node's certificate to expire", || {
         let client = node_client(&idle_dir);
-        rt.block_on(node_request(
-            &client,
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat",
-        ))
-        .is_err()
+        rt.block_on(heartbeat(&client, &server)).is_err()
     });
     assert_eq!(agent.count("heartbeats_failed"), 0, "{}", agent.status());
 }
@@ -624,12 +591,7 @@ fn ca_rotation_completes_with_agents_connected() {
     let rt = runtime();
     for data_dir in [&fresh_dir, &dirs[0]] {
         let (status, body) = rt
-            .block_on(node_request(
-                &node_client(data_dir),
-                &server,
-                Method::POST,
-                "/v1/nodes/heartbeat",
-            ))
+            .block_on(heartbeat(&node_client(data_dir), &server))
             .unwrap();
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["ca_digest"], rotated["ca_digest"]);
@@ -802,12 +764,7 @@ fn after_a_ca_rotation_nodes_are_told_to_renew_one_batch_at_a_time() {
     let rt = runtime();
     let heartbeat = |data_dir: &Path| {
         let (status, body) = rt
-            .block_on(node_request(
-                &node_client(data_dir),
-                &server,
-                Method::POST,
-                "/v1/nodes/heartbeat",
-            ))
+            .block_on(heartbeat(&node_client(data_dir), &server))
             .unwrap();
         assert_eq!(status, 200, "{body}");
         body
