@@ -358,14 +358,7 @@ async fn bad_input_gets_precise_errors_and_the_server_keeps_serving() {
     assert_eq!(kept.status, 201);
     let health = server.get(&client, "/v1/sys/health", None).await;
     assert_eq!(health.status, 200);
-    let metrics = client
-        .get(format!("{}/metrics", server.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics(&client).await;
     assert!(
         metrics
             .contains("cryptainer_requests_total{operation=\"key.create\",code=\"bad_request\"}")

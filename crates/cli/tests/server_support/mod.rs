@@ -229,6 +229,18 @@ impl TestServer {
         request(client, self, reqwest::Method::DELETE, path, token, None).await
     }
 
+    /// `GET /metrics` through `client`: the Prometheus text.
+    pub async fn metrics(&self, client: &reqwest::Client) -> String {
+        client
+            .get(format!("{}/metrics", self.addr))
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("body")
+    }
+
     /// Kills the server with SIGKILL and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
