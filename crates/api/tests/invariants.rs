@@ -8,38 +8,20 @@
     clippy::panic
 )]
 
+#[path = "../../../tests/support/dependency_tree.rs"]
+mod dependency_tree;
+
 use std::path::{Path, PathBuf};
 
 #[test]
 fn api_depends_on_no_server_storage_or_key_crate() {
-    let output = std::process::Command::new(env!("CARGO"))
-        .args([
-            "tree", "--locked", "-p", "api", "-e", "normal", "--prefix", "none",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run cargo tree");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    dependency_tree::assert_dependency_tree(
+        "api",
+        "reqwest",
+        &[
+            "axum", "server", "keystore", "pki", "audit", "rusqlite", "agent",
+        ],
     );
-    let tree = String::from_utf8_lossy(&output.stdout);
-    assert!(tree.contains("reqwest v"), "{tree}");
-    for forbidden in [
-        "axum ",
-        "server ",
-        "keystore ",
-        "pki ",
-        "audit ",
-        "rusqlite ",
-        "agent ",
-    ] {
-        assert!(
-            !tree.lines().any(|line| line.starts_with(forbidden)),
-            "api depends on {forbidden}:\n{tree}"
-        );
-    }
 }
 
 /// The Rust files under `dir`.

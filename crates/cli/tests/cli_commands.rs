@@ -283,17 +283,7 @@ fn seal_then_unseal_with_the_passphrase_from_stdin() {
 #[test]
 fn shamir_init_and_unseal_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = dir.path().join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen_addr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    let mut server = TestServer::start_config(&config, dir.path(), port);
+    let mut server = TestServer::start_minimal_config(dir.path(), free_port());
 
     let early = run(&server, "", &["key", "list"], None);
     assert_fails(&early, 2, "CRYPTAINER_TOKEN");

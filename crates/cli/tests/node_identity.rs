@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use server_support::{TestServer, binary, node_client, request, runtime, wait_until};
+use server_support::{TestServer, binary, node_client, runtime, wait_until};
 
 fn host_port(server: &TestServer) -> String {
     server.addr.trim_start_matches("https://").to_owned()
@@ -144,20 +144,26 @@ async fn node_request(
     Ok((status, body))
 }
 
+/// `POST /v1/nodes/heartbeat` with the node certificate `client` presents.
+async fn heartbeat(
+    client: &reqwest::Client,
+    server: &TestServer,
+) -> Result<(u16, Value), reqwest::Error> {
+    node_request(client, server, Method::POST, "/v1/nodes/heartbeat").await
+}
+
 /// Whether the audit log has a record of `operation` with `result`.
 async fn audited(server: &TestServer, operation: &str, result: &str) -> bool {
     let client = server.client();
     let mut after = 0_u64;
     loop {
-        let answer = request(
-            &client,
-            server,
-            Method::GET,
-            &format!("/v1/audit/records?after={after}&limit=1000"),
-            Some(&server.token),
-            None,
-        )
-        .await;
+        let answer = server
+            .get(
+                &client,
+                &format!("/v1/audit/records?after={after}&limit=1000"),
+                Some(&server.token),
+            )
+            .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         let records = answer.body["records"]
             .as_array()
@@ -215,14 +221,7 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
 
     let rt = runtime();
     let first = node_client(&dirs[0]);
-    let (status, body) = rt
-        .block_on(node_request(
-            &first,
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat",
-        ))
-        .unwrap();
+    let (status, body) = rt.block_on(heartbeat(&first, &server)).unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["node_id"], ids[0].as_str());
 
@@ -230,10 +229,8 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     let admin = server.client();
     let mut volume_keys = Vec::new();
     for (name, owner) in [("vol-first", &ids[0]), ("vol-second", &ids[1])] {
-        let created = rt.block_on(request(
+        let created = rt.block_on(server.post(
             &admin,
-            &server,
-            Method::POST,
             "/v1/keys",
             Some(&server.token),
             Some(json!({ "name": name, "labels": { "cryptainer.node": owner } })),
@@ -248,14 +245,7 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     assert_eq!(decommissioned["shredded"], json!([volume_keys[0]]));
 
     // The connection opened before: its next request is refused.
-    let (status, body) = rt
-        .block_on(node_request(
-            &first,
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat",
-        ))
-        .unwrap();
+    let (status, body) = rt.block_on(heartbeat(&first, &server)).unwrap();
     assert_eq!(status, 401, "{body}");
     assert!(
         body["error"]["message"]
@@ -266,15 +256,7 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     );
     // A new connection does not get through the handshake.
     let fresh = node_client(&dirs[0]);
-    assert!(
-        rt.block_on(node_request(
-            &fresh,
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat"
-        ))
-        .is_err()
-    );
+    assert!(rt.block_on(heartbeat(&fresh, &server)).is_err());
 
     // The decommissioned agent stops; the other two keep working.
     let mut agents = agents;
@@ -294,14 +276,8 @@ fn three_agents_join_and_a_decommissioned_one_is_refused_at_once() {
     assert!(rt.block_on(audited(&server, "node.decommission", "ok")));
     // --shred destroyed only the keys of the decommissioned node.
     for (key_id, state) in [(&volume_keys[0], "destroyed"), (&volume_keys[1], "active")] {
-        let shown = rt.block_on(request(
-            &admin,
-            &server,
-            Method::GET,
-            &format!("/v1/keys/{key_id}"),
-            Some(&server.token),
-            None,
-        ));
+        let shown =
+            rt.block_on(server.get(&admin, &format!("/v1/keys/{key_id}"), Some(&server.token)));
         assert_eq!(shown.body["state"], state, "{}", shown.body);
     }
     assert!(rt.block_on(audited(&server, "node.join", "unauthenticated")));
@@ -333,15 +309,7 @@ fn join_refuses_a_server_whose_ca_differs_from_the_token() {
 
     // A certificate from one CA is refused by a server with another.
     let foreign = node_client(&agent_dir);
-    assert!(
-        rt.block_on(node_request(
-            &foreign,
-            &impostor,
-            Method::POST,
-            "/v1/nodes/heartbeat"
-        ))
-        .is_err()
-    );
+    assert!(rt.block_on(heartbeat(&foreign, &impostor)).is_err());
 }
 
 #[test]
@@ -356,12 +324,7 @@ fn certificates_rotate_under_steady_load_without_a_failed_request() {
     join_ok(&server, &token, &idle_dir);
     let rt = runtime();
     let (status, body) = rt
-        .block_on(node_request(
-            &node_client(&idle_dir),
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat",
-        ))
+        .block_on(heartbeat(&node_client(&idle_dir), &server))
         .unwrap();
     assert_eq!(status, 200, "{body}");
     let first_key = std::fs::read(running_dir.join("node.key")).unwrap();
@@ -390,13 +353,7 @@ fn certificates_rotate_under_steady_load_without_a_failed_request() {
     // The idle node never renewed: once its certificate expires it is refused.
     wait_until("the idle node's certificate to expire", || {
         let client = node_client(&idle_dir);
-        rt.block_on(node_request(
-            &client,
-            &server,
-            Method::POST,
-            "/v1/nodes/heartbeat",
-        ))
-        .is_err()
+        rt.block_on(heartbeat(&client, &server)).is_err()
     });
     assert_eq!(agent.count("heartbeats_failed"), 0, "{}", agent.status());
 }
@@ -407,10 +364,8 @@ fn a_tenant_b_node_gets_not_found_for_tenant_a_objects() {
     let server = TestServer::start_dev(&dir.path().join("server"));
     let rt = runtime();
     let admin = server.client();
-    let created = rt.block_on(request(
+    let created = rt.block_on(server.post(
         &admin,
-        &server,
-        Method::POST,
         "/v1/keys",
         Some(&server.token),
         Some(json!({ "name": "secret-a", "tenant": "tenant-a" })),
@@ -464,15 +419,14 @@ fn a_tenant_b_node_gets_not_found_for_tenant_a_objects() {
 
 /// Posts a join request directly, with a CSR of our choosing.
 async fn post_join(server: &TestServer, token: &str, csr_pem: &str) -> (u16, Value) {
-    let answer = request(
-        &server.client(),
-        server,
-        Method::POST,
-        "/v1/nodes/join",
-        None,
-        Some(json!({ "token": token, "csr_pem": csr_pem, "name": "host" })),
-    )
-    .await;
+    let answer = server
+        .post(
+            &server.client(),
+            "/v1/nodes/join",
+            None,
+            Some(json!({ "token": token, "csr_pem": csr_pem, "name": "host" })),
+        )
+        .await;
     (answer.status, answer.body)
 }
 
@@ -561,14 +515,7 @@ fn bad_tokens_and_csrs_are_refused_clearly_and_audited() {
     // Every refusal is audited, and the server keeps serving.
     assert!(rt.block_on(audited(&server, "node.join", "unauthenticated")));
     assert!(rt.block_on(audited(&server, "node.join", "bad_request")));
-    let health = rt.block_on(request(
-        &server.client(),
-        &server,
-        Method::GET,
-        "/v1/sys/health",
-        None,
-        None,
-    ));
+    let health = rt.block_on(server.get(&server.client(), "/v1/sys/health", None));
     assert_eq!(health.status, 200);
     // A rotated token replaces the revoked one and admits a node.
     let rotated = server.cli(&["node", "token", "rotate", &id, "--json"]);
@@ -644,12 +591,7 @@ fn ca_rotation_completes_with_agents_connected() {
     let rt = runtime();
     for data_dir in [&fresh_dir, &dirs[0]] {
         let (status, body) = rt
-            .block_on(node_request(
-                &node_client(data_dir),
-                &server,
-                Method::POST,
-                "/v1/nodes/heartbeat",
-            ))
+            .block_on(heartbeat(&node_client(data_dir), &server))
             .unwrap();
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["ca_digest"], rotated["ca_digest"]);
@@ -822,12 +764,7 @@ fn after_a_ca_rotation_nodes_are_told_to_renew_one_batch_at_a_time() {
     let rt = runtime();
     let heartbeat = |data_dir: &Path| {
         let (status, body) = rt
-            .block_on(node_request(
-                &node_client(data_dir),
-                &server,
-                Method::POST,
-                "/v1/nodes/heartbeat",
-            ))
+            .block_on(heartbeat(&node_client(data_dir), &server))
             .unwrap();
         assert_eq!(status, 200, "{body}");
         body

@@ -154,14 +154,7 @@ fn policies_are_created_listed_and_removed_with_precise_refusals() {
         }
     }
     for path in ["/v1/policies", "/v1/policies?tenant=tenant-a"] {
-        let answer = rt.block_on(request(
-            &client,
-            &server,
-            Method::GET,
-            path,
-            Some(&token_b),
-            None,
-        ));
+        let answer = rt.block_on(server.get(&client, path, Some(&token_b)));
         assert_eq!(answer.status, 200, "{}", answer.body);
         assert_eq!(answer.body["policies"], json!([]), "{path}");
     }

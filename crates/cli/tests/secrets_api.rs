@@ -12,9 +12,8 @@ mod server_support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use reqwest::Method;
 use serde_json::json;
-use server_support::{TestServer, request};
+use server_support::TestServer;
 
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -144,15 +143,14 @@ async fn roles_and_tenants_bound_who_reads_a_value() {
     let server = TestServer::start_dev(dir.path());
     let client = server.client();
     let admin = Some(server.token.as_str());
-    let created = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/secrets",
-        admin,
-        Some(json!({"name": "api-key", "value": "c2VjcmV0", "tenant": "acme"})),
-    )
-    .await;
+    let created = server
+        .post(
+            &client,
+            "/v1/secrets",
+            admin,
+            Some(json!({"name": "api-key", "value": "c2VjcmV0", "tenant": "acme"})),
+        )
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
 
     let mut tokens = Vec::new();
@@ -161,50 +159,42 @@ async fn roles_and_tenants_bound_who_reads_a_value() {
         ("operator", "globex"),
         ("operator", "acme"),
     ] {
-        let answer = request(
-            &client,
-            &server,
-            Method::POST,
-            "/v1/auth/tokens",
-            admin,
-            Some(json!({"role": role, "tenants": [tenant], "ttl_secs": 600})),
-        )
-        .await;
+        let answer = server
+            .post(
+                &client,
+                "/v1/auth/tokens",
+                admin,
+                Some(json!({"role": role, "tenants": [tenant], "ttl_secs": 600})),
+            )
+            .await;
         tokens.push(answer.body["token"].as_str().unwrap().to_owned());
     }
     let path = "/v1/secrets/api-key/value?tenant=acme";
-    let auditor = request(&client, &server, Method::GET, path, Some(&tokens[0]), None).await;
+    let auditor = server.get(&client, path, Some(&tokens[0])).await;
     assert_eq!(auditor.status, 403, "{}", auditor.body);
-    let other_tenant = request(&client, &server, Method::GET, path, Some(&tokens[1]), None).await;
+    let other_tenant = server.get(&client, path, Some(&tokens[1])).await;
     assert_eq!(other_tenant.status, 404, "{}", other_tenant.body);
-    let operator = request(&client, &server, Method::GET, path, Some(&tokens[2]), None).await;
+    let operator = server.get(&client, path, Some(&tokens[2])).await;
     assert_eq!(operator.status, 200, "{}", operator.body);
     assert_eq!(operator.body["value"], "c2VjcmV0");
 
     // Keys are not secrets, and volume keys are hidden from the secret routes.
-    let key = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        admin,
-        Some(json!({"name": "k"})),
-    )
-    .await;
+    let key = server
+        .post(&client, "/v1/keys", admin, Some(json!({"name": "k"})))
+        .await;
     assert_eq!(key.status, 201);
-    let as_secret = request(&client, &server, Method::GET, "/v1/secrets/k", admin, None).await;
+    let as_secret = server.get(&client, "/v1/secrets/k", admin).await;
     assert_eq!(as_secret.status, 404);
-    let volume = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes",
-        admin,
-        Some(json!({"name": "vol", "size_bytes": 1u64 << 30})),
-    )
-    .await;
+    let volume = server
+        .post(
+            &client,
+            "/v1/volumes",
+            admin,
+            Some(json!({"name": "vol", "size_bytes": 1u64 << 30})),
+        )
+        .await;
     assert_eq!(volume.status, 201, "{}", volume.body);
-    let list = request(&client, &server, Method::GET, "/v1/secrets", admin, None).await;
+    let list = server.get(&client, "/v1/secrets", admin).await;
     let names: Vec<&str> = list.body["secrets"]
         .as_array()
         .unwrap()
@@ -213,15 +203,14 @@ async fn roles_and_tenants_bound_who_reads_a_value() {
         .collect();
     assert_eq!(names, ["api-key"]);
 
-    let bad = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/secrets",
-        admin,
-        Some(json!({"name": "x", "value": "not base64!"})),
-    )
-    .await;
+    let bad = server
+        .post(
+            &client,
+            "/v1/secrets",
+            admin,
+            Some(json!({"name": "x", "value": "not base64!"})),
+        )
+        .await;
     assert_eq!(bad.status, 400);
     assert!(
         bad.body["error"]["message"]

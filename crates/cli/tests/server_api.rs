@@ -20,15 +20,14 @@ async fn key_life_cycle_follows_the_kmip_state_machine() {
     let client = server.client();
     let token = Some(server.token.as_str());
 
-    let created = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        token,
-        Some(json!({"name": "db", "algorithm": "aes-128", "labels": {"app": "pg"}})),
-    )
-    .await;
+    let created = server
+        .post(
+            &client,
+            "/v1/keys",
+            token,
+            Some(json!({"name": "db", "algorithm": "aes-128", "labels": {"app": "pg"}})),
+        )
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.body["state"], "active");
     assert_eq!(created.body["length"], 128);
@@ -36,52 +35,26 @@ async fn key_life_cycle_follows_the_kmip_state_machine() {
     let id = created.body["id"].as_str().unwrap().to_owned();
 
     // By name and by id.
-    let by_name = request(&client, &server, Method::GET, "/v1/keys/db", token, None).await;
+    let by_name = server.get(&client, "/v1/keys/db", token).await;
     assert_eq!(by_name.body["id"], id.as_str());
 
-    let first = request(
-        &client,
-        &server,
-        Method::GET,
-        &format!("/v1/keys/{id}/material"),
-        token,
-        None,
-    )
-    .await;
+    let first = server
+        .get(&client, &format!("/v1/keys/{id}/material"), token)
+        .await;
     assert_eq!(first.status, 200);
     assert_eq!(first.body["version"], 1);
     let first_material = first.body["material"].as_str().unwrap().to_owned();
     assert_eq!(base64_len(&first_material), 16);
 
-    let rotated = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys/db/rotate",
-        token,
-        None,
-    )
-    .await;
+    let rotated = server
+        .post(&client, "/v1/keys/db/rotate", token, None)
+        .await;
     assert_eq!(rotated.body["version"], 2);
-    let second = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys/db/material",
-        token,
-        None,
-    )
-    .await;
+    let second = server.get(&client, "/v1/keys/db/material", token).await;
     assert_ne!(second.body["material"], first_material.as_str());
-    let old = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys/db/material?version=1",
-        token,
-        None,
-    )
-    .await;
+    let old = server
+        .get(&client, "/v1/keys/db/material?version=1", token)
+        .await;
     assert_eq!(
         old.body["material"],
         first_material.as_str(),
@@ -89,19 +62,13 @@ async fn key_life_cycle_follows_the_kmip_state_machine() {
     );
 
     // A name is unique among live objects.
-    let clash = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        token,
-        Some(json!({"name": "db"})),
-    )
-    .await;
+    let clash = server
+        .post(&client, "/v1/keys", token, Some(json!({"name": "db"})))
+        .await;
     assert_eq!((clash.status, clash.code()), (409, "conflict"));
 
     // Destroying an active key is refused; revoke first.
-    let refused = request(&client, &server, Method::DELETE, "/v1/keys/db", token, None).await;
+    let refused = server.delete(&client, "/v1/keys/db", token).await;
     assert_eq!((refused.status, refused.code()), (409, "conflict"));
     assert!(
         refused.body["error"]["message"]
@@ -109,69 +76,34 @@ async fn key_life_cycle_follows_the_kmip_state_machine() {
             .unwrap()
             .contains("revoke")
     );
-    let revoked = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys/db/revoke",
-        token,
-        Some(json!({"reason": "superseded"})),
-    )
-    .await;
+    let revoked = server
+        .post(
+            &client,
+            "/v1/keys/db/revoke",
+            token,
+            Some(json!({"reason": "superseded"})),
+        )
+        .await;
     assert_eq!(revoked.body["state"], "deactivated");
-    let destroyed = request(
-        &client,
-        &server,
-        Method::DELETE,
-        &format!("/v1/keys/{id}"),
-        token,
-        None,
-    )
-    .await;
+    let destroyed = server
+        .delete(&client, &format!("/v1/keys/{id}"), token)
+        .await;
     assert_eq!(destroyed.body["state"], "destroyed");
     assert!(destroyed.body["destroy_date"].is_string());
 
     // The tombstone stays; the material is gone; the name is free again.
-    let tombstone = request(
-        &client,
-        &server,
-        Method::GET,
-        &format!("/v1/keys/{id}"),
-        token,
-        None,
-    )
-    .await;
+    let tombstone = server.get(&client, &format!("/v1/keys/{id}"), token).await;
     assert_eq!(tombstone.body["state"], "destroyed");
-    let gone = request(
-        &client,
-        &server,
-        Method::GET,
-        &format!("/v1/keys/{id}/material"),
-        token,
-        None,
-    )
-    .await;
+    let gone = server
+        .get(&client, &format!("/v1/keys/{id}/material"), token)
+        .await;
     assert_eq!((gone.status, gone.code()), (409, "conflict"));
-    let again = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        token,
-        Some(json!({"name": "db"})),
-    )
-    .await;
+    let again = server
+        .post(&client, "/v1/keys", token, Some(json!({"name": "db"})))
+        .await;
     assert_eq!(again.status, 201);
 
-    let listed = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys?state=destroyed",
-        token,
-        None,
-    )
-    .await;
+    let listed = server.get(&client, "/v1/keys?state=destroyed", token).await;
     assert_eq!(listed.body["total"], 1);
 }
 
@@ -194,15 +126,14 @@ async fn roles_and_tenants_deny_by_default() {
         let client = client.clone();
         let server = &server;
         async move {
-            let answer = request(
-                &client,
-                server,
-                Method::POST,
-                "/v1/auth/tokens",
-                admin,
-                Some(json!({"role": role, "tenants": tenants, "ttl_secs": 3600})),
-            )
-            .await;
+            let answer = server
+                .post(
+                    &client,
+                    "/v1/auth/tokens",
+                    admin,
+                    Some(json!({"role": role, "tenants": tenants, "ttl_secs": 3600})),
+                )
+                .await;
             assert_eq!(answer.status, 201, "{}", answer.body);
             (
                 answer.body["token"].as_str().unwrap().to_owned(),
@@ -214,15 +145,14 @@ async fn roles_and_tenants_deny_by_default() {
     let (tenant_b, tenant_b_id) = make("operator", json!(["tenant-b"])).await;
     let (auditor, _) = make("auditor", json!(["*"])).await;
 
-    let secret = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        Some(&tenant_a),
-        Some(json!({"name": "a-secret"})),
-    )
-    .await;
+    let secret = server
+        .post(
+            &client,
+            "/v1/keys",
+            Some(&tenant_a),
+            Some(json!({"name": "a-secret"})),
+        )
+        .await;
     assert_eq!(secret.body["tenant"], "tenant-a");
     let id = secret.body["id"].as_str().unwrap().to_owned();
 
@@ -232,103 +162,62 @@ async fn roles_and_tenants_deny_by_default() {
         format!("/v1/keys/{id}/material"),
         "/v1/keys/a-secret?tenant=tenant-a".to_owned(),
     ] {
-        let answer = request(&client, &server, Method::GET, &path, Some(&tenant_b), None).await;
+        let answer = server.get(&client, &path, Some(&tenant_b)).await;
         assert_eq!((answer.status, answer.code()), (404, "not_found"), "{path}");
     }
-    let listed = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys?tenant=tenant-a",
-        Some(&tenant_b),
-        None,
-    )
-    .await;
+    let listed = server
+        .get(&client, "/v1/keys?tenant=tenant-a", Some(&tenant_b))
+        .await;
     assert_eq!(listed.body["total"], 0);
-    let creating = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        Some(&tenant_b),
-        Some(json!({"name": "x", "tenant": "tenant-a"})),
-    )
-    .await;
+    let creating = server
+        .post(
+            &client,
+            "/v1/keys",
+            Some(&tenant_b),
+            Some(json!({"name": "x", "tenant": "tenant-a"})),
+        )
+        .await;
     assert_eq!(creating.status, 403);
 
     // The auditor sees metadata, never material, and cannot change anything.
-    let meta = request(
-        &client,
-        &server,
-        Method::GET,
-        &format!("/v1/keys/{id}"),
-        Some(&auditor),
-        None,
-    )
-    .await;
+    let meta = server
+        .get(&client, &format!("/v1/keys/{id}"), Some(&auditor))
+        .await;
     assert_eq!(meta.status, 200);
-    let material = request(
-        &client,
-        &server,
-        Method::GET,
-        &format!("/v1/keys/{id}/material"),
-        Some(&auditor),
-        None,
-    )
-    .await;
+    let material = server
+        .get(&client, &format!("/v1/keys/{id}/material"), Some(&auditor))
+        .await;
     assert_eq!((material.status, material.code()), (403, "forbidden"));
-    let create = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        Some(&auditor),
-        Some(json!({"name": "y"})),
-    )
-    .await;
+    let create = server
+        .post(
+            &client,
+            "/v1/keys",
+            Some(&auditor),
+            Some(json!({"name": "y"})),
+        )
+        .await;
     assert_eq!(create.status, 403);
     // Operators cannot make tokens or seal.
-    let escalate = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/auth/tokens",
-        Some(&tenant_a),
-        Some(json!({"role": "admin"})),
-    )
-    .await;
+    let escalate = server
+        .post(
+            &client,
+            "/v1/auth/tokens",
+            Some(&tenant_a),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
     assert_eq!(escalate.status, 403);
-    let seal = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/sys/seal",
-        Some(&tenant_a),
-        None,
-    )
-    .await;
+    let seal = server
+        .post(&client, "/v1/sys/seal", Some(&tenant_a), None)
+        .await;
     assert_eq!(seal.status, 403);
 
     // A revoked token stops working at once.
-    let revoked = request(
-        &client,
-        &server,
-        Method::DELETE,
-        &format!("/v1/auth/tokens/{tenant_b_id}"),
-        admin,
-        None,
-    )
-    .await;
+    let revoked = server
+        .delete(&client, &format!("/v1/auth/tokens/{tenant_b_id}"), admin)
+        .await;
     assert!(revoked.body["revoked_at"].is_string());
-    let after = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys",
-        Some(&tenant_b),
-        None,
-    )
-    .await;
+    let after = server.get(&client, "/v1/keys", Some(&tenant_b)).await;
     assert_eq!((after.status, after.code()), (401, "unauthenticated"));
     assert!(
         after.body["error"]["message"]
@@ -345,24 +234,10 @@ async fn bad_input_gets_precise_errors_and_the_server_keeps_serving() {
     let client = server.client();
     let token = Some(server.token.as_str());
 
-    let kept = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        token,
-        Some(json!({"name": "kept"})),
-    )
-    .await;
-    let kept_material = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys/kept/material",
-        token,
-        None,
-    )
-    .await;
+    let kept = server
+        .post(&client, "/v1/keys", token, Some(json!({"name": "kept"})))
+        .await;
+    let kept_material = server.get(&client, "/v1/keys/kept/material", token).await;
 
     let raw = |body: &'static [u8], content_type: &'static str| {
         let client = client.clone();
@@ -427,27 +302,17 @@ async fn bad_input_gets_precise_errors_and_the_server_keeps_serving() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large");
 
-    let unknown = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys/00000000-0000-4000-8000-000000000000",
-        token,
-        None,
-    )
-    .await;
+    let unknown = server
+        .get(
+            &client,
+            "/v1/keys/00000000-0000-4000-8000-000000000000",
+            token,
+        )
+        .await;
     assert_eq!((unknown.status, unknown.code()), (404, "not_found"));
-    let no_route = request(&client, &server, Method::GET, "/v1/nothing", token, None).await;
+    let no_route = server.get(&client, "/v1/nothing", token).await;
     assert_eq!(no_route.status, 404);
-    let bad_query = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys?limit=many",
-        token,
-        None,
-    )
-    .await;
+    let bad_query = server.get(&client, "/v1/keys?limit=many", token).await;
     assert_eq!((bad_query.status, bad_query.code()), (400, "bad_request"));
 
     for bad in [
@@ -468,26 +333,17 @@ async fn bad_input_gets_precise_errors_and_the_server_keeps_serving() {
     }
 
     // An expired token: one second of life.
-    let short = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/auth/tokens",
-        token,
-        Some(json!({"role": "operator", "ttl_secs": 1})),
-    )
-    .await;
+    let short = server
+        .post(
+            &client,
+            "/v1/auth/tokens",
+            token,
+            Some(json!({"role": "operator", "ttl_secs": 1})),
+        )
+        .await;
     let short = short.body["token"].as_str().unwrap().to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let expired = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys",
-        Some(&short),
-        None,
-    )
-    .await;
+    let expired = server.get(&client, "/v1/keys", Some(&short)).await;
     assert_eq!(expired.status, 401);
     assert!(
         expired.body["error"]["message"]
@@ -497,40 +353,17 @@ async fn bad_input_gets_precise_errors_and_the_server_keeps_serving() {
     );
 
     // Nothing was lost: the key made first is intact.
-    let check = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys/kept/material",
-        token,
-        None,
-    )
-    .await;
+    let check = server.get(&client, "/v1/keys/kept/material", token).await;
     assert_eq!(check.body["material"], kept_material.body["material"]);
     assert_eq!(kept.status, 201);
-    let health = request(&client, &server, Method::GET, "/v1/sys/health", None, None).await;
+    let health = server.get(&client, "/v1/sys/health", None).await;
     assert_eq!(health.status, 200);
-    let metrics = client
-        .get(format!("{}/metrics", server.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics(&client).await;
     assert!(
         metrics
             .contains("cryptainer_requests_total{operation=\"key.create\",code=\"bad_request\"}")
     );
-    let openapi = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/openapi.json",
-        None,
-        None,
-    )
-    .await;
+    let openapi = server.get(&client, "/v1/openapi.json", None).await;
     assert_eq!(openapi.body["openapi"], "3.1.0");
 }
 
@@ -540,17 +373,11 @@ async fn sealed_server_answers_only_status_and_unseal() {
     let server = TestServer::start_dev(dir.path());
     let client = server.client();
     let token = Some(server.token.as_str());
-    request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        token,
-        Some(json!({"name": "k"})),
-    )
-    .await;
+    server
+        .post(&client, "/v1/keys", token, Some(json!({"name": "k"})))
+        .await;
 
-    let sealed = request(&client, &server, Method::POST, "/v1/sys/seal", token, None).await;
+    let sealed = server.post(&client, "/v1/sys/seal", token, None).await;
     assert_eq!(sealed.body["sealed"], true);
     for (method, path) in [
         (Method::GET, "/v1/keys"),
@@ -561,52 +388,41 @@ async fn sealed_server_answers_only_status_and_unseal() {
         let answer = request(&client, &server, method, path, token, None).await;
         assert_eq!((answer.status, answer.code()), (503, "sealed"), "{path}");
     }
-    let ready = request(&client, &server, Method::GET, "/v1/sys/ready", None, None).await;
+    let ready = server.get(&client, "/v1/sys/ready", None).await;
     assert_eq!(ready.status, 503);
-    let status = request(&client, &server, Method::GET, "/v1/sys/status", None, None).await;
+    let status = server.get(&client, "/v1/sys/status", None).await;
     assert_eq!(status.body["sealed"], true);
     assert_eq!(status.body["seal"], "passphrase");
 
-    let wrong = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/sys/unseal",
-        None,
-        Some(json!({"passphrase": "definitely not the passphrase"})),
-    )
-    .await;
+    let wrong = server
+        .post(
+            &client,
+            "/v1/sys/unseal",
+            None,
+            Some(json!({"passphrase": "definitely not the passphrase"})),
+        )
+        .await;
     assert_eq!((wrong.status, wrong.code()), (422, "wrong_unseal_material"));
-    let both = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/sys/unseal",
-        None,
-        Some(json!({"passphrase": "x", "share": "y"})),
-    )
-    .await;
+    let both = server
+        .post(
+            &client,
+            "/v1/sys/unseal",
+            None,
+            Some(json!({"passphrase": "x", "share": "y"})),
+        )
+        .await;
     assert_eq!(both.status, 400);
 
     let passphrase = std::fs::read_to_string(dir.path().join("dev-unseal.key")).unwrap();
-    let unsealed = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/sys/unseal",
-        None,
-        Some(json!({"passphrase": passphrase})),
-    )
-    .await;
+    let unsealed = server
+        .post(
+            &client,
+            "/v1/sys/unseal",
+            None,
+            Some(json!({"passphrase": passphrase})),
+        )
+        .await;
     assert_eq!(unsealed.body["sealed"], false, "{}", unsealed.body);
-    let material = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys/k/material",
-        token,
-        None,
-    )
-    .await;
+    let material = server.get(&client, "/v1/keys/k/material", token).await;
     assert_eq!(material.status, 200);
 }

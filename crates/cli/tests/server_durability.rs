@@ -13,9 +13,8 @@ mod server_support;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use reqwest::Method;
 use serde_json::json;
-use server_support::{TestServer, free_port, request};
+use server_support::{TestServer, free_port};
 
 /// Every file under `dir`, recursively.
 fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -94,15 +93,9 @@ async fn sigkill_loses_no_acknowledged_write() {
     let client = server.client();
     let token = Some(server.token.as_str());
     for (id, name) in &acknowledged {
-        let answer = request(
-            &client,
-            &server,
-            Method::GET,
-            &format!("/v1/keys/{id}/material"),
-            token,
-            None,
-        )
-        .await;
+        let answer = server
+            .get(&client, &format!("/v1/keys/{id}/material"), token)
+            .await;
         assert_eq!(
             answer.status, 200,
             "acknowledged key {name} ({id}) lost after SIGKILL: {}",
@@ -110,15 +103,7 @@ async fn sigkill_loses_no_acknowledged_write() {
         );
     }
     // The audit chain survived the kill intact.
-    let verify = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/audit/verify",
-        token,
-        None,
-    )
-    .await;
+    let verify = server.post(&client, "/v1/audit/verify", token, None).await;
     assert_eq!(verify.body["ok"], true, "{}", verify.body);
 }
 
@@ -130,40 +115,32 @@ async fn the_store_never_holds_plaintext_material_or_tokens() {
     let token = Some(server.token.as_str());
     let mut secrets = Vec::new();
     for n in 0..20 {
-        let created = request(
-            &client,
-            &server,
-            Method::POST,
-            "/v1/keys",
-            token,
-            Some(json!({"name": format!("k{n}"), "algorithm": "aes-256"})),
-        )
-        .await;
+        let created = server
+            .post(
+                &client,
+                "/v1/keys",
+                token,
+                Some(json!({"name": format!("k{n}"), "algorithm": "aes-256"})),
+            )
+            .await;
         let id = created.body["id"].as_str().unwrap().to_owned();
-        let material = request(
-            &client,
-            &server,
-            Method::GET,
-            &format!("/v1/keys/{id}/material"),
-            token,
-            None,
-        )
-        .await;
+        let material = server
+            .get(&client, &format!("/v1/keys/{id}/material"), token)
+            .await;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(material.body["material"].as_str().unwrap())
             .unwrap();
         assert_eq!(bytes.len(), 32);
         secrets.push(bytes);
     }
-    let minted = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/auth/tokens",
-        token,
-        Some(json!({"role": "auditor", "tenants": ["*"]})),
-    )
-    .await;
+    let minted = server
+        .post(
+            &client,
+            "/v1/auth/tokens",
+            token,
+            Some(json!({"role": "auditor", "tenants": ["*"]})),
+        )
+        .await;
     let minted = minted.body["token"].as_str().unwrap().to_owned();
     // Scan while running (WAL present) and after a clean stop.
     for phase in ["running", "stopped"] {
@@ -217,40 +194,30 @@ async fn verify_after(tamper: impl FnOnce(&std::path::Path)) -> serde_json::Valu
     let client = server.client();
     let token = Some(server.token.as_str());
     for n in 0..30 {
-        request(
-            &client,
-            &server,
-            Method::POST,
-            "/v1/keys",
-            token,
-            Some(json!({"name": format!("a{n}")})),
-        )
-        .await;
+        server
+            .post(
+                &client,
+                "/v1/keys",
+                token,
+                Some(json!({"name": format!("a{n}")})),
+            )
+            .await;
     }
-    let clean = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/audit/verify",
-        token,
-        None,
-    )
-    .await;
+    let clean = server.post(&client, "/v1/audit/verify", token, None).await;
     assert_eq!(clean.body["ok"], true, "{}", clean.body);
     server.stop();
     tamper(&dir.path().join("cryptainer.audit.db"));
     let server = TestServer::start_dev(dir.path());
     let client = server.client();
-    request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/audit/verify",
-        Some(server.token.as_str()),
-        None,
-    )
-    .await
-    .body
+    server
+        .post(
+            &client,
+            "/v1/audit/verify",
+            Some(server.token.as_str()),
+            None,
+        )
+        .await
+        .body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,42 +257,31 @@ async fn audit_verify_detects_truncation() {
 async fn shamir_seal_end_to_end_with_root_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = dir.path().join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen_addr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    let mut server = TestServer::start_config(&config, dir.path(), port);
+    let mut server = TestServer::start_minimal_config(dir.path(), port);
     let client = server.client();
 
-    let status = request(&client, &server, Method::GET, "/v1/sys/status", None, None).await;
+    let status = server.get(&client, "/v1/sys/status", None).await;
     assert_eq!(status.body["initialized"], false);
-    let early = request(&client, &server, Method::GET, "/v1/keys", None, None).await;
+    let early = server.get(&client, "/v1/keys", None).await;
     assert_eq!((early.status, early.code()), (503, "not_initialized"));
-    let bad = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/sys/init",
-        None,
-        Some(json!({"shares": 3, "threshold": 5})),
-    )
-    .await;
+    let bad = server
+        .post(
+            &client,
+            "/v1/sys/init",
+            None,
+            Some(json!({"shares": 3, "threshold": 5})),
+        )
+        .await;
     assert_eq!(bad.status, 400);
 
-    let init = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/sys/init",
-        None,
-        Some(json!({"shares": 5, "threshold": 3})),
-    )
-    .await;
+    let init = server
+        .post(
+            &client,
+            "/v1/sys/init",
+            None,
+            Some(json!({"shares": 5, "threshold": 3})),
+        )
+        .await;
     assert_eq!(init.status, 200, "{}", init.body);
     let shares: Vec<String> = init.body["unseal_shares"]
         .as_array()
@@ -335,30 +291,28 @@ async fn shamir_seal_end_to_end_with_root_rotation() {
         .collect();
     assert_eq!(shares.len(), 5);
     let root = init.body["root_token"].as_str().unwrap().to_owned();
-    let again = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/sys/init",
-        None,
-        Some(json!({"shares": 1, "threshold": 1})),
-    )
-    .await;
+    let again = server
+        .post(
+            &client,
+            "/v1/sys/init",
+            None,
+            Some(json!({"shares": 1, "threshold": 1})),
+        )
+        .await;
     assert_eq!(again.status, 409);
 
     let unseal = |share: String| {
         let client = client.clone();
         let server = &server;
         async move {
-            request(
-                &client,
-                server,
-                Method::POST,
-                "/v1/sys/unseal",
-                None,
-                Some(json!({"share": share})),
-            )
-            .await
+            server
+                .post(
+                    &client,
+                    "/v1/sys/unseal",
+                    None,
+                    Some(json!({"share": share})),
+                )
+                .await
         }
     };
     // A mistyped share is refused on its own, with no progress made.
@@ -382,81 +336,50 @@ async fn shamir_seal_end_to_end_with_root_rotation() {
     let done = unseal(shares[4].clone()).await;
     assert_eq!(done.body["sealed"], false, "{}", done.body);
 
-    let created = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/keys",
-        Some(&root),
-        Some(json!({"name": "survivor"})),
-    )
-    .await;
+    let created = server
+        .post(
+            &client,
+            "/v1/keys",
+            Some(&root),
+            Some(json!({"name": "survivor"})),
+        )
+        .await;
     assert_eq!(created.status, 201);
-    let before = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys/survivor/material",
-        Some(&root),
-        None,
-    )
-    .await;
-    let rotated = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/sys/rotate-root",
-        Some(&root),
-        None,
-    )
-    .await;
+    let before = server
+        .get(&client, "/v1/keys/survivor/material", Some(&root))
+        .await;
+    let rotated = server
+        .post(&client, "/v1/sys/rotate-root", Some(&root), None)
+        .await;
     assert_eq!(rotated.status, 200, "{}", rotated.body);
-    let tenant = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/tenants/default/rotate-key",
-        Some(&root),
-        None,
-    )
-    .await;
+    let tenant = server
+        .post(&client, "/v1/tenants/default/rotate-key", Some(&root), None)
+        .await;
     assert_eq!(tenant.body["key_version"], 2, "{}", tenant.body);
     server.stop();
 
     // After a restart the server is sealed; another three shares open it, and the
     // key material is unchanged by both rotations.
+    let config = dir.path().join("server.toml");
     let server = TestServer::start_config(&config, dir.path(), port);
     let client = server.client();
     for share in [&shares[1], &shares[3], &shares[0]] {
-        request(
-            &client,
-            &server,
-            Method::POST,
-            "/v1/sys/unseal",
-            None,
-            Some(json!({"share": share})),
-        )
-        .await;
+        server
+            .post(
+                &client,
+                "/v1/sys/unseal",
+                None,
+                Some(json!({"share": share})),
+            )
+            .await;
     }
-    let after = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/keys/survivor/material",
-        Some(&root),
-        None,
-    )
-    .await;
+    let after = server
+        .get(&client, "/v1/keys/survivor/material", Some(&root))
+        .await;
     assert_eq!(after.status, 200, "{}", after.body);
     assert_eq!(after.body["material"], before.body["material"]);
-    let verify = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/audit/verify",
-        Some(&root),
-        None,
-    )
-    .await;
+    let verify = server
+        .post(&client, "/v1/audit/verify", Some(&root), None)
+        .await;
     assert_eq!(verify.body["ok"], true, "{}", verify.body);
 }

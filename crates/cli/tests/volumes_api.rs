@@ -15,15 +15,14 @@ use serde_json::json;
 use server_support::{TestServer, request};
 
 async fn token(server: &TestServer, role: &str, tenants: serde_json::Value) -> String {
-    let answer = request(
-        &server.client(),
-        server,
-        Method::POST,
-        "/v1/auth/tokens",
-        Some(&server.token),
-        Some(json!({"role": role, "tenants": tenants, "ttl_secs": 3600})),
-    )
-    .await;
+    let answer = server
+        .post(
+            &server.client(),
+            "/v1/auth/tokens",
+            Some(&server.token),
+            Some(json!({"role": role, "tenants": tenants, "ttl_secs": 3600})),
+        )
+        .await;
     assert_eq!(answer.status, 201, "{}", answer.body);
     answer.body["token"].as_str().unwrap().to_owned()
 }
@@ -38,43 +37,30 @@ async fn a_volume_has_one_holder_and_its_key_dies_with_it() {
     let host_two = token(&server, "operator", json!(["acme"])).await;
     let other_tenant = token(&server, "operator", json!(["globex"])).await;
 
-    let created = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes",
-        Some(&host_one),
-        Some(json!({"name": "pgdata", "size_bytes": 1u64 << 30})),
-    )
-    .await;
+    let created = server
+        .post(
+            &client,
+            "/v1/volumes",
+            Some(&host_one),
+            Some(json!({"name": "pgdata", "size_bytes": 1u64 << 30})),
+        )
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.body["tenant"], "acme");
     assert_eq!(created.body["state"], "free");
     let key_id = created.body["key_id"].as_str().unwrap().to_owned();
 
-    let first = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes/pgdata/acquire",
-        Some(&host_one),
-        None,
-    )
-    .await;
+    let first = server
+        .post(&client, "/v1/volumes/pgdata/acquire", Some(&host_one), None)
+        .await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.body["volume"]["state"], "held");
     let secret = first.body["secret"].as_str().unwrap().to_owned();
     assert_eq!(secret.len(), 44, "32 bytes in base64");
 
-    let second = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes/pgdata/acquire",
-        Some(&host_two),
-        None,
-    )
-    .await;
+    let second = server
+        .post(&client, "/v1/volumes/pgdata/acquire", Some(&host_two), None)
+        .await;
     assert_eq!(second.status, 409, "{}", second.body);
     assert!(
         second.body["error"]["message"]
@@ -93,48 +79,29 @@ async fn a_volume_has_one_holder_and_its_key_dies_with_it() {
         let answer = request(&client, &server, method, path, Some(&other_tenant), None).await;
         assert_eq!(answer.status, 404, "{path}: {}", answer.body);
     }
-    let missing = request(
-        &client,
-        &server,
-        Method::GET,
-        "/v1/volumes/nope",
-        Some(&host_one),
-        None,
-    )
-    .await;
+    let missing = server
+        .get(&client, "/v1/volumes/nope", Some(&host_one))
+        .await;
     assert_eq!(missing.body["error"]["message"], "no volume 'nope'");
 
     // Held: removal is refused and nothing is lost.
-    let refused = request(
-        &client,
-        &server,
-        Method::DELETE,
-        "/v1/volumes/pgdata",
-        Some(&host_one),
-        None,
-    )
-    .await;
+    let refused = server
+        .delete(&client, "/v1/volumes/pgdata", Some(&host_one))
+        .await;
     assert_eq!(refused.status, 409, "{}", refused.body);
 
-    let released = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes/pgdata/release",
-        Some(&host_one),
-        None,
-    )
-    .await;
+    let released = server
+        .post(&client, "/v1/volumes/pgdata/release", Some(&host_one), None)
+        .await;
     assert_eq!(released.body["state"], "free", "{}", released.body);
-    let moved = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes/pgdata/acquire",
-        Some(&host_two),
-        Some(json!({"lease_seconds": 30})),
-    )
-    .await;
+    let moved = server
+        .post(
+            &client,
+            "/v1/volumes/pgdata/acquire",
+            Some(&host_two),
+            Some(json!({"lease_seconds": 30})),
+        )
+        .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(
         moved.body["secret"].as_str().unwrap(),
@@ -142,25 +109,18 @@ async fn a_volume_has_one_holder_and_its_key_dies_with_it() {
         "same volume, same secret"
     );
     assert_eq!(moved.body["volume"]["holders"].as_array().unwrap().len(), 2);
-    let bad_lease = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes/pgdata/renew",
-        Some(&host_two),
-        Some(json!({"lease_seconds": 999999})),
-    )
-    .await;
+    let bad_lease = server
+        .post(
+            &client,
+            "/v1/volumes/pgdata/renew",
+            Some(&host_two),
+            Some(json!({"lease_seconds": 999999})),
+        )
+        .await;
     assert_eq!(bad_lease.status, 400, "{}", bad_lease.body);
-    request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes/pgdata/release",
-        Some(&host_two),
-        None,
-    )
-    .await;
+    server
+        .post(&client, "/v1/volumes/pgdata/release", Some(&host_two), None)
+        .await;
 
     // The command line shows it, then removes it for good.
     let listed = server.cli(&["volume", "list"]);
@@ -177,25 +137,13 @@ async fn a_volume_has_one_holder_and_its_key_dies_with_it() {
         "{}",
         String::from_utf8_lossy(&removed.stderr)
     );
-    let key = request(
-        &client,
-        &server,
-        Method::GET,
-        &format!("/v1/keys/{key_id}"),
-        Some(&server.token),
-        None,
-    )
-    .await;
+    let key = server
+        .get(&client, &format!("/v1/keys/{key_id}"), Some(&server.token))
+        .await;
     assert_eq!(key.body["state"], "destroyed", "{}", key.body);
-    let gone = request(
-        &client,
-        &server,
-        Method::POST,
-        "/v1/volumes/pgdata/acquire",
-        Some(&host_one),
-        None,
-    )
-    .await;
+    let gone = server
+        .post(&client, "/v1/volumes/pgdata/acquire", Some(&host_one), None)
+        .await;
     assert_eq!(gone.status, 404);
 
     // Every lease went into the audit log.

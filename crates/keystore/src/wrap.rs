@@ -297,11 +297,7 @@ mod tests {
                 aad_len: 2,
             },
         ];
-        for error in errors {
-            let message = error.to_string();
-            assert!(!message.ends_with('.'), "{message}");
-            assert!(message.starts_with(char::is_lowercase), "{message}");
-        }
+        crate::tests::assert_messages_follow_the_style(errors);
     }
 
     proptest! {

@@ -12,10 +12,10 @@ mod support;
 use std::collections::BTreeMap;
 
 use keystore::object::{
-    Algorithm, KEY_PAIR_LABEL, ObjectType, REPLACED_LABEL, REPLACEMENT_LABEL, State,
+    Algorithm, KEY_PAIR_LABEL, ObjectMeta, ObjectType, REPLACED_LABEL, REPLACEMENT_LABEL, State,
 };
 use keystore::secret::SecretBytes;
-use keystore::{Caller, KeystoreError, NewHalf};
+use keystore::{Caller, Keystore, KeystoreError, NewHalf};
 use support::{audited_operations, unsealed};
 
 fn half(name: &'static str, material: &[u8]) -> NewHalf<'static> {
@@ -26,6 +26,19 @@ fn half(name: &'static str, material: &[u8]) -> NewHalf<'static> {
     }
 }
 
+/// The P-256 pair `signer` and `signer-pub` of tenant `payments`.
+fn signer_pair(keystore: &Keystore, caller: &Caller) -> (ObjectMeta, ObjectMeta) {
+    keystore
+        .register_key_pair(
+            caller,
+            "payments",
+            Algorithm::EcP256,
+            half("signer", b"private der"),
+            half("signer-pub", b"public der"),
+        )
+        .unwrap()
+}
+
 #[test]
 fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
     let (_dir, keystore) = unsealed();
@@ -34,15 +47,7 @@ fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
         .audit_head()
         .unwrap()
         .map_or(0, |(sequence, _)| sequence);
-    let (private, public) = keystore
-        .register_key_pair(
-            &caller,
-            "payments",
-            Algorithm::EcP256,
-            half("signer", b"private der"),
-            half("signer-pub", b"public der"),
-        )
-        .unwrap();
+    let (private, public) = signer_pair(&keystore, &caller);
     // The tenant's first key is recorded on its own; the pair is one record.
     let operations = audited_operations(&keystore, before);
     assert_eq!(operations, ["tenant.create_key", "key.create_pair"]);
@@ -96,15 +101,7 @@ fn a_key_pair_is_two_linked_pre_active_objects_in_one_audit_record() {
 fn a_rekeyed_pair_takes_the_names_and_links_both_ways_in_one_audit_record() {
     let (_dir, keystore) = unsealed();
     let caller = Caller::system();
-    let (old_private, old_public) = keystore
-        .register_key_pair(
-            &caller,
-            "payments",
-            Algorithm::EcP256,
-            half("signer", b"private der"),
-            half("signer-pub", b"public der"),
-        )
-        .unwrap();
+    let (old_private, old_public) = signer_pair(&keystore, &caller);
     let mut moved = BTreeMap::new();
     moved.insert("kmip-name".to_owned(), "Signer Key".to_owned());
     let old_private = keystore

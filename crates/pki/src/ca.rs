@@ -114,12 +114,7 @@ impl CertificateAuthority {
     pub fn generate(common_name: &str, validity: Duration) -> Result<Self, PkiError> {
         validate_common_name(common_name)?;
         let (not_before, not_after) = validity_window(validity)?;
-        let key_pair = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| {
-            PkiError::Certificate {
-                action: "generating the CA key",
-                source,
-            }
-        })?;
+        let key_pair = generate_key("generating the CA key")?;
 
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
@@ -479,12 +474,7 @@ impl CertificateAuthority {
         params: CertificateParams,
         action: &'static str,
     ) -> Result<IssuedCert, PkiError> {
-        let key_pair = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| {
-            PkiError::Certificate {
-                action: "generating a certificate key",
-                source,
-            }
-        })?;
+        let key_pair = generate_key("generating a certificate key")?;
         let not_after = params.not_after;
         let serial_hex = serial_hex(&params)?;
         let certificate = params
@@ -709,6 +699,13 @@ fn validity_window(validity: Duration) -> Result<(OffsetDateTime, OffsetDateTime
         .and_then(|validity| now.checked_add(validity))
         .ok_or(PkiError::InvalidValidity { validity })?;
     Ok((not_before, not_after))
+}
+
+/// A fresh ECDSA P-256 key, the one kind of key this crate makes (CA, server,
+/// client and node keys); `action` names the key in the error.
+pub(crate) fn generate_key(action: &'static str) -> Result<KeyPair, PkiError> {
+    KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|source| PkiError::Certificate { action, source })
 }
 
 /// 126 random bits in 16 bytes whose first byte is 0x40..=0x7f: the top bit clear keeps

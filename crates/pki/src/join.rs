@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
+use rcgen::{CertificateParams, DistinguishedName, DnType};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -113,12 +113,7 @@ pub struct NodeKeyRequest {
 /// Generates a fresh ECDSA P-256 key and a CSR for it. The subject is only a hint
 /// (`common_name`): the server replaces it with the identity it assigns.
 pub fn node_key_request(common_name: &str) -> Result<NodeKeyRequest, PkiError> {
-    let key_pair = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| {
-        PkiError::Certificate {
-            action: "generating the node key",
-            source,
-        }
-    })?;
+    let key_pair = crate::ca::generate_key("generating the node key")?;
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
     params

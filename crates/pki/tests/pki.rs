@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pki::{
-    CertificateAuthority, ClientAuth, ClientIdentity, MaterialOrigin, PkiError, ReissueReason,
-    ServerTlsMaterial, client_config, identity_from_cert, server_config,
+    CertificateAuthority, ClientAuth, ClientIdentity, IssuedCert, MaterialOrigin, PkiError,
+    ReissueReason, ServerTlsMaterial, client_config, identity_from_cert, server_config,
 };
 use rcgen::{CertificateParams, DnType, KeyPair, SanType};
 use rustls::pki_types::ServerName;
@@ -118,6 +118,15 @@ fn required(ca: &CertificateAuthority) -> ClientAuth {
     ClientAuth::Required(ca.cert_pem().to_owned())
 }
 
+/// A client configuration that trusts `ca_pem` and presents `cert` with its key.
+fn client_presenting(ca_pem: &str, cert: &IssuedCert) -> rustls::ClientConfig {
+    client_config(
+        ca_pem,
+        Some((&cert.cert_pem, cert.key_pem_secret().unwrap())),
+    )
+    .unwrap()
+}
+
 fn server_tls(ca: &CertificateAuthority, client_auth: ClientAuth) -> rustls::ServerConfig {
     let issued = ca.issue_server_cert(&server_names(), DAY).unwrap();
     server_config(
@@ -135,11 +144,7 @@ fn server_tls(ca: &CertificateAuthority, client_auth: ClientAuth) -> rustls::Ser
 async fn handshake_with_required_client_auth_succeeds_with_a_valid_client_cert() {
     let ca = test_ca();
     let client_cert = ca.issue_client_cert(&node_identity(), DAY).unwrap();
-    let client = client_config(
-        ca.cert_pem(),
-        Some((&client_cert.cert_pem, client_cert.key_pem_secret().unwrap())),
-    )
-    .unwrap();
+    let client = client_presenting(ca.cert_pem(), &client_cert);
 
     let outcome = handshake(server_tls(&ca, required(&ca)), client, "localhost").await;
 
@@ -175,11 +180,7 @@ async fn handshake_with_required_client_auth_fails_with_a_cert_from_another_ca()
     let ca = test_ca();
     let other_ca = test_ca();
     let foreign = other_ca.issue_client_cert(&node_identity(), DAY).unwrap();
-    let client = client_config(
-        ca.cert_pem(),
-        Some((&foreign.cert_pem, foreign.key_pem_secret().unwrap())),
-    )
-    .unwrap();
+    let client = client_presenting(ca.cert_pem(), &foreign);
     let outcome = handshake(server_tls(&ca, required(&ca)), client, "localhost").await;
     assert!(outcome.server.is_err());
     assert!(outcome.client.is_err());
@@ -189,11 +190,7 @@ async fn handshake_with_required_client_auth_fails_with_a_cert_from_another_ca()
 async fn handshake_fails_when_a_server_cert_is_presented_as_client_cert() {
     let ca = test_ca();
     let server_cert = ca.issue_server_cert(&server_names(), DAY).unwrap();
-    let client = client_config(
-        ca.cert_pem(),
-        Some((&server_cert.cert_pem, server_cert.key_pem_secret().unwrap())),
-    )
-    .unwrap();
+    let client = client_presenting(ca.cert_pem(), &server_cert);
     let outcome = handshake(server_tls(&ca, required(&ca)), client, "localhost").await;
     assert!(
         outcome.server.is_err(),
@@ -245,11 +242,7 @@ async fn certificates_from_a_reloaded_ca_chain_to_the_original() {
 
     // Server and client certificates issued after reloading, trusted through the original.
     let client_cert = reloaded.issue_client_cert(&node_identity(), DAY).unwrap();
-    let client = client_config(
-        original.cert_pem(),
-        Some((&client_cert.cert_pem, client_cert.key_pem_secret().unwrap())),
-    )
-    .unwrap();
+    let client = client_presenting(original.cert_pem(), &client_cert);
     let outcome = handshake(
         server_tls(&reloaded, required(&original)),
         client,
@@ -796,12 +789,7 @@ fn load_or_create_reissues_a_certificate_that_expires_soon() {
     let first = ServerTlsMaterial::load_or_create(dir.path(), &server_names()).unwrap();
     let ca = first.certificate_authority().unwrap();
     let short = ca.issue_server_cert(&server_names(), 3 * DAY).unwrap();
-    pki::write_public_pem(&dir.path().join("server.pem"), &short.cert_pem).unwrap();
-    pki::write_secret_pem(
-        &dir.path().join("server-key.pem"),
-        short.key_pem_secret().unwrap(),
-    )
-    .unwrap();
+    write_server_cert(dir.path(), &short);
 
     let second = ServerTlsMaterial::load_or_create(dir.path(), &server_names()).unwrap();
     assert_eq!(
@@ -818,12 +806,7 @@ fn load_or_create_reissues_a_certificate_from_another_ca_or_a_missing_one() {
     let foreign = test_ca()
         .issue_server_cert(&server_names(), 30 * DAY)
         .unwrap();
-    pki::write_public_pem(&dir.path().join("server.pem"), &foreign.cert_pem).unwrap();
-    pki::write_secret_pem(
-        &dir.path().join("server-key.pem"),
-        foreign.key_pem_secret().unwrap(),
-    )
-    .unwrap();
+    write_server_cert(dir.path(), &foreign);
     let second = ServerTlsMaterial::load_or_create(dir.path(), &server_names()).unwrap();
     assert_eq!(
         second.origin(),
@@ -873,18 +856,20 @@ fn load_or_create_keeps_a_certificate_from_the_previous_root_of_the_bundle() {
         .unwrap()
         .issue_server_cert(&server_names(), 30 * DAY)
         .unwrap();
-    pki::write_public_pem(&dir.path().join("server.pem"), &old_issued.cert_pem).unwrap();
-    pki::write_secret_pem(
-        &dir.path().join("server-key.pem"),
-        old_issued.key_pem_secret().unwrap(),
-    )
-    .unwrap();
+    write_server_cert(dir.path(), &old_issued);
     pki::write_public_pem(&dir.path().join("ca.pem"), new_root.cert_pem()).unwrap();
     let fourth = ServerTlsMaterial::load_or_create(dir.path(), &server_names()).unwrap();
     assert_eq!(
         fourth.origin(),
         MaterialOrigin::Reissued(ReissueReason::NotIssuedByCa)
     );
+}
+
+/// Puts `cert` and its key where `ServerTlsMaterial::load_or_create` reads the
+/// server's certificate, as a previous start would have left them.
+fn write_server_cert(dir: &Path, cert: &IssuedCert) {
+    pki::write_public_pem(&dir.join("server.pem"), &cert.cert_pem).unwrap();
+    pki::write_secret_pem(&dir.join("server-key.pem"), cert.key_pem_secret().unwrap()).unwrap();
 }
 
 /// The DER of the first certificate of `pem_text`.
@@ -1027,11 +1012,7 @@ async fn from_files_serves_operator_supplied_material() {
     assert_eq!(material.server_not_after(), issued.not_after);
 
     let client_cert = ca.issue_client_cert(&node_identity(), DAY).unwrap();
-    let client = client_config(
-        material.ca_pem().unwrap(),
-        Some((&client_cert.cert_pem, client_cert.key_pem_secret().unwrap())),
-    )
-    .unwrap();
+    let client = client_presenting(material.ca_pem().unwrap(), &client_cert);
     let server = material
         .server_config(ClientAuth::Required(ca.cert_pem().to_owned()))
         .unwrap();

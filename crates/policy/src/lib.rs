@@ -520,6 +520,10 @@ mod tests {
         "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const DIGEST_B: &str =
         "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    /// The secret `app_db` grants.
+    const DB_PASSWORD: Resource<'static> = Resource::Secret {
+        name: "db-password",
+    };
 
     fn app_db() -> Policy {
         Policy {
@@ -563,18 +567,14 @@ mod tests {
         check(
             &policies,
             &workload(DIGEST_A),
-            Resource::Secret {
-                name: "db-password",
-            },
+            DB_PASSWORD,
             true,
             "grants secret 'db-password'",
         );
         check(
             &policies,
             &workload(DIGEST_B),
-            Resource::Secret {
-                name: "db-password",
-            },
+            DB_PASSWORD,
             false,
             &format!("image digest {DIGEST_B} is not one of [{DIGEST_A}]"),
         );
@@ -588,31 +588,19 @@ mod tests {
         check(
             &policies,
             &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
+            DB_PASSWORD,
             true,
             "grants secret 'db-password'",
         );
         runs.image_digest = None;
         runs.repo_digests = vec![DIGEST_A.to_owned()];
-        check(
-            &policies,
-            &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
-            true,
-            "grants",
-        );
+        check(&policies, &runs, DB_PASSWORD, true, "grants");
         runs.image_digest = Some(DIGEST_B.to_owned());
         runs.repo_digests = vec![format!("app@{DIGEST_B}")];
         check(
             &policies,
             &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
+            DB_PASSWORD,
             false,
             "none of the image digests",
         );
@@ -621,9 +609,7 @@ mod tests {
         check(
             &policies,
             &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
+            DB_PASSWORD,
             false,
             "image digest is not known",
         );
@@ -709,9 +695,7 @@ mod tests {
         check(
             &[policy.clone()],
             &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
+            DB_PASSWORD,
             false,
             "the node has no label zone",
         );
@@ -719,9 +703,7 @@ mod tests {
         check(
             &[policy.clone()],
             &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
+            DB_PASSWORD,
             false,
             "has label zone=us, not zone=eu",
         );
@@ -729,22 +711,12 @@ mod tests {
         check(
             &[policy.clone()],
             &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
+            DB_PASSWORD,
             false,
             "belongs to no service",
         );
         runs.service = Some("db".to_owned());
-        check(
-            &[policy],
-            &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
-            true,
-            "grants",
-        );
+        check(&[policy], &runs, DB_PASSWORD, true, "grants");
     }
 
     #[test]
@@ -755,13 +727,7 @@ mod tests {
             images: vec!["postgres:16".to_owned()],
             ..Selector::default()
         };
-        let decision = decide(
-            &[app_db(), other],
-            &workload(DIGEST_B),
-            &Resource::Secret {
-                name: "db-password",
-            },
-        );
+        let decision = decide(&[app_db(), other], &workload(DIGEST_B), &DB_PASSWORD);
         assert_eq!(
             decision.outcome,
             Outcome::Allowed {
@@ -804,15 +770,7 @@ mod tests {
             },
             ..app_db()
         };
-        check(
-            &[policy],
-            &runs,
-            Resource::Secret {
-                name: "db-password",
-            },
-            true,
-            "grants",
-        );
+        check(&[policy], &runs, DB_PASSWORD, true, "grants");
     }
 
     #[test]

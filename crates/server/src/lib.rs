@@ -431,7 +431,9 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes at the first SIGINT (Ctrl-C) or SIGTERM: what stops the server,
+/// and the agent (`cryptainer agent run`) too.
+pub async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut stream) => {

@@ -73,24 +73,9 @@ pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
                 heartbeat_interval: *heartbeat_interval,
                 volumes,
             };
-            agent::run(options, shutdown_signal()).await?;
+            agent::run(options, ::server::shutdown_signal()).await?;
             Ok(())
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
     }
 }
 

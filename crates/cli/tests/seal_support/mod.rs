@@ -487,17 +487,7 @@ impl SealedServer {
     /// `/metrics`.
     pub fn metrics(&self) -> String {
         let server = self.running();
-        runtime().block_on(async {
-            server
-                .client()
-                .get(format!("{}/metrics", server.addr))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        })
+        runtime().block_on(server.metrics(&server.client()))
     }
 }
 

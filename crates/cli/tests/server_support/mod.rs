@@ -121,6 +121,23 @@ impl TestServer {
         TestServer::start_config_with_env(config, data_dir, port, &[])
     }
 
+    /// `cryptainer server --config FILE` with a configuration that names only
+    /// `port` and `data_dir` (written there as `server.toml`, so that a restart
+    /// can read it again): every other setting at its default, so the server
+    /// starts uninitialized and sealed.
+    pub fn start_minimal_config(data_dir: &Path, port: u16) -> TestServer {
+        let config = data_dir.join("server.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen_addr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n",
+                data_dir.display()
+            ),
+        )
+        .expect("write server.toml");
+        TestServer::start_config(&config, data_dir, port)
+    }
+
     /// [`TestServer::start_config`] with more environment variables (a seal's
     /// PIN, SOFTHSM2_CONF, a crash point).
     pub fn start_config_with_env(
@@ -184,6 +201,44 @@ impl TestServer {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("client")
+    }
+
+    /// `GET path` with `token` through `client`: status and JSON.
+    pub async fn get(&self, client: &reqwest::Client, path: &str, token: Option<&str>) -> Answer {
+        request(client, self, reqwest::Method::GET, path, token, None).await
+    }
+
+    /// `POST path` with `token` and `body` through `client`: status and JSON.
+    pub async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Answer {
+        request(client, self, reqwest::Method::POST, path, token, body).await
+    }
+
+    /// `DELETE path` with `token` through `client`: status and JSON.
+    pub async fn delete(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        token: Option<&str>,
+    ) -> Answer {
+        request(client, self, reqwest::Method::DELETE, path, token, None).await
+    }
+
+    /// `GET /metrics` through `client`: the Prometheus text.
+    pub async fn metrics(&self, client: &reqwest::Client) -> String {
+        client
+            .get(format!("{}/metrics", self.addr))
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("body")
     }
 
     /// Kills the server with SIGKILL and reaps it.

@@ -826,11 +826,7 @@ mod tests {
                 kind: SealKind::Shamir,
             },
         ];
-        for error in errors {
-            let message = error.to_string();
-            assert!(!message.ends_with('.'), "{message}");
-            assert!(message.starts_with(char::is_lowercase), "{message}");
-        }
+        crate::tests::assert_messages_follow_the_style(errors);
         let message = SealError::ShareFromDifferentServer {
             found: set_id,
             expected: SetId([0; 4]),

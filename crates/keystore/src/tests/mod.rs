@@ -44,6 +44,18 @@ fn initialize_and_unseal(keystore: &Keystore) {
         .unwrap();
 }
 
+/// Checks that each error's message follows STYLE.md: it starts in lower
+/// case and has no trailing period.
+pub(crate) fn assert_messages_follow_the_style<E: std::fmt::Display>(
+    errors: impl IntoIterator<Item = E>,
+) {
+    for error in errors {
+        let message = error.to_string();
+        assert!(!message.ends_with('.'), "{message}");
+        assert!(message.starts_with(char::is_lowercase), "{message}");
+    }
+}
+
 /// The operations of the audit records after sequence number `after`, in order
 /// (records that do not decode are left out).
 #[allow(clippy::unwrap_used)] // In tests a panic is the failure report.

@@ -77,6 +77,17 @@ pub(crate) fn new_join_token(
     Ok((row, token.to_text_secret()))
 }
 
+/// The answer to a new join token: its text, shown this once, and its row.
+fn created(row: &JoinTokenRow, text: &str) -> (StatusCode, SecretJson<CreatedJoinToken>) {
+    (
+        StatusCode::CREATED,
+        SecretJson(CreatedJoinToken {
+            token: SecretString::from_str_copy(text),
+            info: wire::join_token_info(row),
+        }),
+    )
+}
+
 /// `POST /v1/nodes/tokens`.
 pub(crate) async fn create_token(
     State(app): State<App>,
@@ -131,13 +142,7 @@ pub(crate) async fn create_token(
                 Some(&row.id),
                 vec![row.clone()],
             )?;
-            Ok((
-                StatusCode::CREATED,
-                SecretJson(CreatedJoinToken {
-                    token: SecretString::from_str_copy(&text),
-                    info: wire::join_token_info(&row),
-                }),
-            ))
+            Ok(created(&row, &text))
         },
     )
     .await
@@ -241,13 +246,7 @@ pub(crate) async fn rotate_token(
                 Some(&row.id),
                 vec![old, row.clone()],
             )?;
-            Ok((
-                StatusCode::CREATED,
-                SecretJson(CreatedJoinToken {
-                    token: SecretString::from_str_copy(&text),
-                    info: wire::join_token_info(&row),
-                }),
-            ))
+            Ok(created(&row, &text))
         },
     )
     .await

@@ -40,6 +40,17 @@ fn decode_value(text: &str) -> Result<SecretBytes, ApiError> {
     Ok(SecretBytes::from_slice(&bytes))
 }
 
+/// The answer that carries version `version` of a secret's value; the
+/// encoded body is wiped once sent.
+fn secret_value(meta: ObjectMeta, version: u32, value: &SecretBytes) -> SecretJson<SecretValue> {
+    SecretJson(SecretValue {
+        id: meta.id,
+        name: meta.name,
+        version,
+        value: SecretString::encode_base64(value.expose_secret()),
+    })
+}
+
 /// A secret by id or name in the caller's tenants; keys and volume secrets
 /// answer `not_found`.
 fn resolve_secret(
@@ -175,14 +186,7 @@ pub(crate) async fn value(
             let durable = call
                 .keystore
                 .read_secret(&call.caller, release, query.version)?;
-            Ok(durable.map(|(version, value)| {
-                SecretJson(SecretValue {
-                    id: meta.id,
-                    name: meta.name,
-                    version,
-                    value: SecretString::encode_base64(value.expose_secret()),
-                })
-            }))
+            Ok(durable.map(|(version, value)| secret_value(meta, version, &value)))
         },
     )
     .await
@@ -217,12 +221,7 @@ pub(crate) async fn deliver(
                 .read_secret(&call.caller, release, None)?
                 .wait()?;
             record_release(call, &meta, version, &request.workloads, &grants);
-            Ok(SecretJson(SecretValue {
-                id: meta.id,
-                name: meta.name,
-                version,
-                value: SecretString::encode_base64(value.expose_secret()),
-            }))
+            Ok(secret_value(meta, version, &value))
         },
     )
     .await
