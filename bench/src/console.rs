@@ -20,11 +20,6 @@ use tokio::sync::Semaphore;
 
 use crate::server::{DevEnv, ScratchDir, ServerProcess};
 
-// The console's browser tests and this benchmark share their WebDriver client.
-#[path = "../../crates/cli/tests/webdriver_support/mod.rs"]
-mod webdriver_support;
-use webdriver_support::WebDriver;
-
 /// The views, in the console's order.
 const VIEWS: [&str; 7] = [
     "overview",
@@ -308,7 +303,7 @@ async fn seed_node(env: &DevEnv, join_token: &str, node: u32, count: u32) -> any
 
 /// A headless chromium driven by chromedriver.
 struct Browser {
-    client: WebDriver,
+    client: fantoccini::Client,
     driver: Child,
     _profile: ScratchDir,
 }
@@ -343,9 +338,13 @@ impl Browser {
                 format!("--user-data-dir={}", profile.path().display()), "--window-size=1280,860",
             ]}),
         );
-        let client = WebDriver::open(port, Value::Object(capabilities))
-            .await
-            .map_err(|error| anyhow::anyhow!("cannot open a chromium session: {error}"))?;
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .context("cannot open a chromium session")?;
         Ok(Browser {
             client,
             driver,
@@ -354,10 +353,7 @@ impl Browser {
     }
 
     async fn js(&self, script: &str) -> anyhow::Result<Value> {
-        self.client
-            .execute(script, Vec::new())
-            .await
-            .map_err(anyhow::Error::msg)
+        Ok(self.client.execute(script, Vec::new()).await?)
     }
 
     /// Waits until the view `view` is drawn.
@@ -383,7 +379,7 @@ impl Browser {
     }
 
     async fn stop(mut self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -403,23 +399,25 @@ async fn measure(env: &DevEnv, rounds: u32) -> anyhow::Result<Figures> {
 }
 
 async fn measure_with(browser: &Browser, env: &DevEnv, rounds: u32) -> anyhow::Result<Figures> {
-    let driver = &browser.client;
-    driver
-        .goto(&format!("{}/ui/", env.address))
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let started = Instant::now();
-    // The sign-in form is drawn by the page's script once it has loaded.
-    while driver.send_keys("#token", &env.token).await.is_err() {
-        if started.elapsed() > BROWSER_TIMEOUT {
-            bail!("the sign-in form never appeared");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    driver
-        .click("#signin-submit")
-        .await
-        .map_err(anyhow::Error::msg)?;
+    use fantoccini::Locator;
+    browser.client.goto(&format!("{}/ui/", env.address)).await?;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css("#token"))
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("#token"))
+        .await?
+        .send_keys(&env.token)
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("#signin-submit"))
+        .await?
+        .click()
+        .await?;
     browser.drawn("overview").await?;
     // Page load to the overview drawn: the page's own timeline, whose
     // origin is the navigation's start.

@@ -18,7 +18,6 @@
 
 mod agent_support;
 mod server_support;
-mod webdriver_support;
 
 #[path = "../../plugin/tests/support/mod.rs"]
 mod docker_support;
@@ -32,9 +31,9 @@ use std::time::{Duration, Instant};
 
 use agent_support::Agent;
 use docker_support::{Docker, IMAGE, RemoveContainer};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use server_support::{DEADLINE, TestServer, binary, free_port, node_client};
-use webdriver_support::WebDriver;
 
 /// A TCP proxy between the browser and the server that the test can cut:
 /// every open connection is dropped and new ones are refused until it is
@@ -92,7 +91,7 @@ impl Proxy {
 
 /// chromedriver and a headless chromium session with a fresh profile.
 struct Browser {
-    client: WebDriver,
+    client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -132,9 +131,13 @@ impl Browser {
             "goog:chromeOptions".to_owned(),
             json!({ "args": arguments, "binary": "/usr/bin/chromium" }),
         );
-        let client = WebDriver::open(port, Value::Object(capabilities))
-            .await
-            .expect("a chromium session");
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a chromium session");
         Browser {
             client,
             driver,
@@ -190,7 +193,11 @@ impl Browser {
     async fn click(&self, css: &str) {
         let started = Instant::now();
         loop {
-            match self.client.click(css).await {
+            let clicked = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.click().await,
+                Err(error) => Err(error),
+            };
+            match clicked {
                 Ok(()) => return,
                 Err(error) => assert!(started.elapsed() < DEADLINE, "{css}: {error}"),
             }
@@ -202,7 +209,11 @@ impl Browser {
     async fn type_into(&self, css: &str, text: &str) {
         let started = Instant::now();
         loop {
-            match self.client.send_keys(css, text).await {
+            let typed = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.send_keys(text).await,
+                Err(error) => Err(error),
+            };
+            match typed {
                 Ok(()) => return,
                 Err(error) => assert!(started.elapsed() < DEADLINE, "{css}: {error}"),
             }
@@ -275,7 +286,7 @@ impl Browser {
     }
 
     async fn close(mut self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
