@@ -33,11 +33,14 @@ pub enum ErrorCode {
     Sealed,
     /// 503: the server is not initialized.
     NotInitialized,
+    /// 503: the server cannot reach its database; another server of the
+    /// cluster may answer.
+    Unavailable,
 }
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -51,6 +54,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::Sealed,
         ErrorCode::NotInitialized,
+        ErrorCode::Unavailable,
     ];
 
     /// The code's spelling in the API.
@@ -69,6 +73,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Sealed => "sealed",
             ErrorCode::NotInitialized => "not_initialized",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 
@@ -92,7 +97,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::WrongUnsealMaterial => 422,
             ErrorCode::Internal => 500,
-            ErrorCode::Sealed | ErrorCode::NotInitialized => 503,
+            ErrorCode::Sealed | ErrorCode::NotInitialized | ErrorCode::Unavailable => 503,
         }
     }
 }

@@ -116,6 +116,9 @@ pub fn hint(code: Option<ErrorCode>) -> &'static str {
         Some(ErrorCode::NotInitialized) => {
             "the server is not initialized; initialize it with `cryptainer operator init`"
         }
+        Some(ErrorCode::Unavailable) => {
+            "the server cannot reach its database; give the other servers of the cluster in CRYPTAINER_ADDR (a comma list), or retry once the database is back"
+        }
         None => {
             "the answer is not a Cryptainer API error; check that --addr (CRYPTAINER_ADDR) points at a Cryptainer server"
         }

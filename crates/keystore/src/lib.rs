@@ -30,6 +30,7 @@
 #![deny(private_interfaces, private_bounds)]
 
 mod audit_log;
+mod ca;
 mod caller;
 mod durable;
 mod error;
@@ -58,11 +59,12 @@ pub use release::{
     VolumeRelease,
 };
 
+pub use ca::StoredCa;
 pub use caller::{Caller, NODE_PRINCIPAL_PREFIX, TenantScope};
 pub use durable::{Awaiting, Durable};
 pub use error::KeystoreError;
 pub use objects::{Found, NewHalf};
 pub use secrets::MAX_SECRET_BYTES;
 pub use service::{Initialized, Keystore, SealChoice, Status};
-pub use store::StoreError;
+pub use store::{Generations, StoreError};
 pub use volumes::{MAX_LEASE_SECS, MAX_VOLUME_BYTES, MIN_VOLUME_BYTES, NewVolume};

@@ -76,14 +76,20 @@ impl From<KeystoreError> for ApiError {
 
 fn store_code(error: &StoreError) -> Code {
     match error {
-        StoreError::NameTaken { .. } | StoreError::Stale { .. } => Code::Conflict,
-        StoreError::Database(_)
+        StoreError::NameTaken { .. }
+        | StoreError::Stale { .. }
+        | StoreError::TenantKeyChanged { .. } => Code::Conflict,
+        StoreError::Unavailable { .. } => Code::Unavailable,
+        // A group that failed because the database went away is as
+        // unavailable as any of its commits.
+        StoreError::GroupCommit { source } => store_code(source),
+        StoreError::Database { .. }
         | StoreError::Corrupt { .. }
-        | StoreError::GroupCommit { .. }
         | StoreError::AuditLogBehind { .. }
         | StoreError::WriterStopped
         | StoreError::Unsupported { .. }
-        | StoreError::DataDir { .. } => Code::Internal,
+        | StoreError::DataDir { .. }
+        | StoreError::Config(_) => Code::Internal,
     }
 }
 

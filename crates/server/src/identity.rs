@@ -176,6 +176,15 @@ impl Identity {
         &self.deny
     }
 
+    /// Reads the deny list again from the store; a failure is logged (the
+    /// request check reads the inventory anyway, so a node decommissioned
+    /// elsewhere is refused on every request meanwhile).
+    pub fn reload_deny_list(&self, keystore: &Keystore) {
+        if let Err(error) = self.deny.reload(keystore) {
+            tracing::warn!(%error, "could not read the deny list again; retrying at the next change");
+        }
+    }
+
     /// The client certificate verifier of the HTTPS listener. Other TLS listeners
     /// (KMIP) should use this same verifier, so that a decommission and a CA rotation
     /// reach them at the same instant.

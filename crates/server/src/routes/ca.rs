@@ -75,7 +75,8 @@ pub(crate) async fn rotate_ca(
 
         // Live join tokens carry the old bundle's digest: re-make them.
         let now = OffsetDateTime::now_utc();
-        let mut writes = Vec::new();
+        let mut revoked = Vec::new();
+        let mut remade = Vec::new();
         let mut tokens = Vec::new();
         for mut old in call.keystore.join_tokens()? {
             if old.revoked_at.is_some() || old.expires_at <= now || old.uses >= old.max_uses {
@@ -98,12 +99,18 @@ pub(crate) async fn rotate_ca(
                 token: SecretString::from_str_copy(&text),
                 info: wire::join_token_info(&row),
             });
-            writes.push(old);
-            writes.push(row);
+            revoked.push(old);
+            remade.push(row);
         }
         let digest = hex::encode(pki::bundle_digest(bundle.as_bytes()));
-        call.keystore
-            .put_join_tokens(&call.caller, "ca.rotate", None, Some(&digest), writes)?;
+        call.keystore.put_join_tokens(
+            &call.caller,
+            "ca.rotate",
+            None,
+            Some(&digest),
+            revoked,
+            remade,
+        )?;
         tracing::info!(ca_digest = %digest, tokens = tokens.len(), "CA rotated");
         Ok(SecretJson(RotatedCa {
             ca_digest: digest,

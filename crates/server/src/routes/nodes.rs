@@ -102,7 +102,7 @@ fn join_blocking(
     }
     let _serialized = identity.serialize_join();
     let wanted = token.secret_digest_hex();
-    let mut row = keystore
+    let row = keystore
         .join_token_by_digest(&wanted)?
         .filter(|row| keystore::secret::constant_time_eq(row.digest.as_bytes(), wanted.as_bytes()))
         .ok_or_else(|| {
@@ -146,8 +146,8 @@ fn join_blocking(
         labels: row.labels.clone(),
     };
     let certificate = identity.sign(&request.csr_pem, &mut node)?;
-    row.uses = row.uses.saturating_add(1);
-    keystore.join_node(caller, row, &node)?;
+    // Counted only if nobody took a use meanwhile, on this server or another.
+    keystore.join_node(caller, &row, &node)?;
     tracing::info!(node_id = %node.id, name = %node.name, tenant = %node.tenant, "node joined");
     Ok((
         StatusCode::CREATED,
@@ -183,10 +183,12 @@ pub(crate) async fn renew(
 ) -> Result<Json<IssuedNodeCertificate>, ApiError> {
     let identity = app.node_identity()?;
     app.call(context, "node.renew", Permission::NodeSelf, move |call| {
-        let mut node = own_node(call.keystore, call.principal())?;
+        let read = own_node(call.keystore, call.principal())?;
+        let mut node = read.clone();
         let certificate = identity.sign(&request.csr_pem, &mut node)?;
         node.last_seen = Some(OffsetDateTime::now_utc());
-        call.keystore.put_node(&call.caller, "node.renew", &node)?;
+        call.keystore
+            .put_node(&call.caller, "node.renew", &node, Some(&read))?;
         Ok(Json(issued(&node, certificate, identity.bundle_pem())))
     })
     .await
@@ -203,11 +205,12 @@ pub(crate) async fn heartbeat(
         "node.heartbeat",
         Permission::NodeSelf,
         move |call| {
-            let mut node = own_node(call.keystore, call.principal())?;
+            let read = own_node(call.keystore, call.principal())?;
+            let mut node = read.clone();
             let now = OffsetDateTime::now_utc();
             node.last_seen = Some(now);
             call.keystore
-                .put_node(&call.caller, "node.heartbeat", &node)?;
+                .put_node(&call.caller, "node.heartbeat", &node, Some(&read))?;
             // After a CA rotation, `renew` tells the nodes whose certificate the
             // previous root issued to renew now, one batch at a time; the renewal
             // answer carries the new bundle, which the agent then pins.
@@ -285,7 +288,8 @@ pub(crate) async fn label_node(
         "node.label",
         Permission::ManageNodes,
         move |call| {
-            let mut node = find_node(call.keystore, call.principal(), &id)?;
+            let read = find_node(call.keystore, call.principal(), &id)?;
+            let mut node = read.clone();
             if node.state == NodeState::Decommissioned {
                 return Err(ApiError::new(
                     Code::Conflict,
@@ -306,7 +310,8 @@ pub(crate) async fn label_node(
             }
             node.labels.extend(request.set);
             validate_labels(&node.labels)?;
-            call.keystore.put_node(&call.caller, "node.label", &node)?;
+            call.keystore
+                .put_node(&call.caller, "node.label", &node, Some(&read))?;
             Ok(Json(wire::node_info(&node)))
         },
     )
@@ -326,7 +331,8 @@ pub(crate) async fn decommission(
         "node.decommission",
         Permission::ManageNodes,
         move |call| {
-            let mut node = find_node(call.keystore, call.principal(), &id)?;
+            let read = find_node(call.keystore, call.principal(), &id)?;
+            let mut node = read.clone();
             if request.shred {
                 require_all_tenants(call.principal())?;
             }
@@ -342,8 +348,15 @@ pub(crate) async fn decommission(
             identity.deny_list().deny(&node.id);
             node.state = NodeState::Decommissioned;
             node.decommissioned_at = Some(OffsetDateTime::now_utc());
-            call.keystore
-                .put_node(&call.caller, "node.decommission", &node)?;
+            if let Err(error) =
+                call.keystore
+                    .put_node(&call.caller, "node.decommission", &node, Some(&read))
+            {
+                // Not decommissioned after all (changed meanwhile, or the
+                // database is out of reach): the deny list follows the store.
+                identity.reload_deny_list(call.keystore);
+                return Err(error.into());
+            }
             let leases_ended = call.keystore.end_node_leases(&call.caller, &node.id)?;
             let shredded = if request.shred {
                 call.keystore.shred_node_objects(&call.caller, &node.id)?

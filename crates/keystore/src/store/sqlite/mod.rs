@@ -43,7 +43,9 @@ use self::schema::{
     move_records_out, unapplied_group,
 };
 use self::writer::{Pending, Writer, not_applied, writer_loop};
-use super::{ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write};
+use super::{
+    Changes, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write,
+};
 use crate::journal::Journal;
 use crate::model::{JoinTokenRow, ListFilter, MAX_LIST, NodeRow, TokenRow, VolumeRow};
 use crate::object::ObjectMeta;
@@ -68,6 +70,8 @@ pub struct SqliteStore {
     queue: Mutex<Option<SyncSender<Pending>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     journal: Arc<Mutex<Journal>>,
+    /// Never bumped: no other server writes to this file.
+    changes: Arc<Changes>,
 }
 
 /// Read-only connections to one database, reused between requests (the most
@@ -187,6 +191,7 @@ impl SqliteStore {
             queue: Mutex::new(None),
             writer: Mutex::new(None),
             journal: Arc::new(Mutex::new(Journal::new(None))),
+            changes: Arc::new(Changes::default()),
         };
         let head = store.audit_head()?;
         store
@@ -414,31 +419,14 @@ impl Store for SqliteStore {
         let Some((text, current_version, kek_version, wrapped)) = found else {
             return Ok(None);
         };
-        let meta = decode_meta(&text)?;
-        if i64::from(meta.version) != current_version {
-            // Never expected: every write keeps the two in step. The record
-            // of every version answers instead.
-            tracing::error!(
-                object = %meta.id,
-                copied = current_version,
-                current = meta.version,
-                "an object's row copies another version than its current one; \
-                 reading the current one from object_versions"
-            );
-            let current = self.get_version(&meta.id, meta.version)?;
-            return Ok(Some((meta, current)));
-        }
-        let current = match (kek_version, wrapped) {
-            (Some(kek_version), Some(wrapped)) => Some(VersionRow {
-                object_id: meta.id.clone(),
-                version: meta.version,
-                tenant: meta.tenant.clone(),
-                kek_version: to_u32(kek_version, "tenant key version")?,
-                wrapped,
-            }),
-            _ => None,
-        };
-        Ok(Some((meta, current)))
+        super::with_current_copy(
+            decode_meta(&text)?,
+            current_version,
+            kek_version,
+            wrapped,
+            |id, version| self.get_version(id, version),
+        )
+        .map(Some)
     }
 
     fn find_object_by_name(
@@ -693,6 +681,14 @@ impl Store for SqliteStore {
 
     fn journal(&self) -> &Arc<Mutex<Journal>> {
         &self.journal
+    }
+
+    fn changes(&self) -> &Arc<Changes> {
+        &self.changes
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
     }
 
     fn submit(
