@@ -202,9 +202,27 @@ impl Keystore {
         Keystore::open_store(Arc::new(store))
     }
 
-    /// Seal status.
+    /// Seal status, after catching up with what other servers of the
+    /// cluster changed (another may have initialized the database): may read
+    /// the store, so call it from a blocking thread.
     pub fn status(&self) -> Status {
         self.refresh_quietly();
+        let uninitialized = matches!(
+            *self.state.read().unwrap_or_else(PoisonError::into_inner),
+            SealState::Uninitialized
+        );
+        if uninitialized {
+            match read_sealed_root(&*self.store) {
+                Ok(Some(stored)) => {
+                    let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                    if matches!(*state, SealState::Uninitialized) {
+                        *state = SealState::Sealed(stored);
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "could not read the sealed root"),
+            }
+        }
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         let progress = self
             .progress
@@ -228,9 +246,8 @@ impl Keystore {
         }
     }
 
-    /// Whether the root key is in memory.
+    /// Whether the root key is in memory (reads nothing from the store).
     pub fn is_unsealed(&self) -> bool {
-        self.refresh_quietly();
         matches!(
             *self.state.read().unwrap_or_else(PoisonError::into_inner),
             SealState::Unsealed(_)

@@ -178,7 +178,9 @@ async fn serve_connection(
         // reads do; anything that changes state or works longer (key pair
         // generation, a long message) runs on the blocking pool.
         let answer = match decoded {
-            Some(request) if kmip::is_quick(&request) => {
+            // With a database server behind the store, reads wait on the
+            // network: on the blocking pool, not on this task.
+            Some(request) if kmip::is_quick(&request) && !keystore.reads_wait() => {
                 kmip::answer_deferred(&keystore, &session, &request)
                     .finish()
                     .await

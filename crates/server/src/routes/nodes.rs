@@ -94,7 +94,15 @@ fn join_blocking(
     let refused = |message: &str| ApiError::new(Code::Unauthenticated, message);
     let token = pki::JoinToken::parse(request.token.expose_secret())
         .map_err(|error| ApiError::new(Code::Unauthenticated, error.to_string()))?;
-    let bundle = identity.bundle_pem();
+    let mut bundle = identity.bundle_pem();
+    if !token.matches_bundle(bundle.as_bytes()) {
+        // The token may name a CA another server of the cluster rotated to a
+        // moment ago: follow the store's CA, then compare again.
+        if let Err(error) = identity.sync_ca(keystore) {
+            tracing::warn!(%error, "could not follow the cluster's CA for a join");
+        }
+        bundle = identity.bundle_pem();
+    }
     if !token.matches_bundle(bundle.as_bytes()) {
         return Err(refused(
             "the join token was made for another CA (or before the CA was rotated); create a new one with `cryptainer node token create`",

@@ -41,9 +41,11 @@ fn status_body(status: keystore::Status) -> Json<StatusBody> {
     Json(wire::status(status))
 }
 
-/// `GET /v1/sys/status`.
-pub(crate) async fn status(State(app): State<App>) -> Json<StatusBody> {
-    status_body(app.keystore.status())
+/// `GET /v1/sys/status`. On the blocking pool: the status may read the
+/// store (another server of the cluster may have initialized it).
+pub(crate) async fn status(State(app): State<App>) -> Result<Json<StatusBody>, ApiError> {
+    app.call_public("sys.status", |keystore| Ok(status_body(keystore.status())))
+        .await
 }
 
 /// Largest number of unseal shares.
