@@ -91,6 +91,16 @@ pub trait Endpoint {
     /// seal routes, join and the CA bundle are not.
     const AUTHENTICATED: bool = true;
 
+    /// Whether sending the call again changes nothing the first one did not,
+    /// so that a client that lost the answer may send it to another server.
+    /// A `GET` is, whatever this says; a `POST` is not unless it says so.
+    const REPEATABLE: bool = false;
+
+    /// Whether the call is about the one server it reaches (its seal, its
+    /// status): a client of several servers never moves it to another, and
+    /// refuses it unless it was given one server.
+    const PER_SERVER: bool = false;
+
     /// The request to send.
     fn request(&self) -> Result<Request, RequestError>;
 }

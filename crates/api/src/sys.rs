@@ -106,17 +106,17 @@ pub struct TenantKeyRotated {
 
 endpoints! {
     /// `GET /v1/sys/status`.
-    GetStatus: Get routes::STATUS => Status, public;
+    GetStatus: Get routes::STATUS => Status, public, per_server;
     /// `GET /v1/sys/health`.
-    GetHealth: Get routes::HEALTH => Health, public;
+    GetHealth: Get routes::HEALTH => Health, public, per_server;
     /// `GET /v1/sys/ready`.
-    GetReady: Get routes::READY => Ready, public;
+    GetReady: Get routes::READY => Ready, public, per_server;
     /// `POST /v1/sys/init`.
     Init(body InitRequest): Post routes::INIT => InitAnswer, public;
-    /// `POST /v1/sys/unseal`.
-    Unseal(body UnsealRequest): Post routes::UNSEAL => Status, public;
-    /// `POST /v1/sys/seal`.
-    Seal: Post routes::SEAL => Status;
+    /// `POST /v1/sys/unseal`: each server of a cluster is unsealed on its own.
+    Unseal(body UnsealRequest): Post routes::UNSEAL => Status, public, per_server;
+    /// `POST /v1/sys/seal`: seals the one server it reaches.
+    Seal: Post routes::SEAL => Status, per_server;
     /// `POST /v1/sys/rotate-root`.
     RotateRoot: Post routes::ROTATE_ROOT => Status;
     /// `POST /v1/tenants/{tenant}/rotate-key`.

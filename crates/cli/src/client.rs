@@ -32,12 +32,31 @@ const SETTINGS: api::ClientSettings = api::ClientSettings {
 
 /// Hint for a missing address.
 const ADDR_HINT: &str = "run `source <data-dir>/dev.env` printed by `cryptainer server --dev`, \
-    or set CRYPTAINER_ADDR (or --addr) to https://HOST:8200";
+    or set CRYPTAINER_ADDR (or --addr) to https://HOST:8200 (a comma list for the servers of \
+    a cluster)";
 
-/// A connection to one server.
+/// A connection to a server, or to the servers of a cluster.
 pub struct Client {
     http: HttpsClient,
     has_token: bool,
+}
+
+/// Parses and checks the server addresses: one, or the servers of a cluster
+/// as a comma list (`https://km1:8200,https://km2:8200`), tried in order.
+pub fn parse_servers(addr: Option<&str>) -> anyhow::Result<api::Servers> {
+    let text = addr
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| Failure::usage("no server address given (CRYPTAINER_ADDR)", ADDR_HINT))?;
+    let urls = text
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| parse_addr(Some(part)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    api::Servers::new(urls).ok_or_else(|| {
+        Failure::usage("no server address given (CRYPTAINER_ADDR)", ADDR_HINT).into()
+    })
 }
 
 /// Parses and checks the server address.
@@ -101,7 +120,7 @@ fn read_ca(path: &Path) -> anyhow::Result<CaRoots> {
 impl Client {
     /// A client for the server the global options name.
     pub fn new(global: &GlobalArgs) -> anyhow::Result<Client> {
-        let base = parse_addr(global.addr.as_deref())?;
+        let servers = parse_servers(global.addr.as_deref())?;
         let cacert = global.cacert.as_deref().ok_or_else(|| {
             Failure::usage(
                 "no CA certificate given (CRYPTAINER_CACERT)",
@@ -117,7 +136,7 @@ impl Client {
             ))
         };
         let mut http =
-            HttpsClient::with_roots(base, read_ca(cacert)?, &SETTINGS).map_err(setup_failed)?;
+            HttpsClient::with_roots(servers, read_ca(cacert)?, &SETTINGS).map_err(setup_failed)?;
         let token = global
             .token
             .as_deref()
@@ -154,6 +173,28 @@ impl Client {
             .map_err(|error| self.failure(error))
     }
 
+    /// One client per server given, each talking to that server alone (for
+    /// what concerns one server: its status, its seal).
+    pub fn each_server(&self) -> Vec<(Url, Client)> {
+        (0..self.http.servers().len())
+            .filter_map(|index| {
+                let one = self.http.only(index)?;
+                Some((
+                    one.base().clone(),
+                    Client {
+                        http: one,
+                        has_token: self.has_token,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// How many servers were given.
+    pub fn server_count(&self) -> usize {
+        self.http.servers().len()
+    }
+
     /// Sends `endpoint` and decodes its answer.
     pub async fn send<E: Endpoint>(&self, endpoint: &E) -> anyhow::Result<E::Answer> {
         let answer = self.call(endpoint).await?;
@@ -183,17 +224,37 @@ impl Client {
     /// What `error` tells the user.
     fn failure(&self, error: ClientError) -> anyhow::Error {
         let base = self.http.base();
+        let count = self.http.servers().len();
         match error {
-            ClientError::Unreachable(unreachable) => {
-                let hint = unreachable_hint(unreachable.transport());
-                // The URL in the error would repeat the address.
+            ClientError::Unreachable(unreachable) if unreachable.maybe_sent() => {
+                // The server went away with the request: it may have taken
+                // effect, so it was not sent to another server.
                 anyhow::Error::new(ClientError::Unreachable(unreachable.without_url())).context(
                     Failure::new(
                         Exit::Unreachable,
-                        format!("cannot reach the server at {base}"),
-                        hint,
+                        format!("the server at {base} went away before it answered"),
+                        "the request may or may not have taken effect: check (e.g. `cryptainer \
+                         key show`) before repeating it",
                     ),
                 )
+            }
+            ClientError::Unreachable(unreachable) => {
+                let hint = unreachable_hint(unreachable.transport());
+                let whom = if count > 1 {
+                    format!("cannot reach any of the {count} servers (the last tried: {base})")
+                } else {
+                    format!("cannot reach the server at {base}")
+                };
+                // The URL in the error would repeat the address.
+                anyhow::Error::new(ClientError::Unreachable(unreachable.without_url()))
+                    .context(Failure::new(Exit::Unreachable, whom, hint))
+            }
+            one @ ClientError::OneServerOnly { .. } => {
+                anyhow::Error::new(one).context(Failure::usage(
+                    "this command acts on one server",
+                    "give that server alone: --addr https://HOST:PORT (each server of a cluster \
+                     is unsealed and sealed on its own)",
+                ))
             }
             refused @ ClientError::Refused { .. } => anyhow::Error::new(refused),
             ClientError::Request(request) => anyhow::Error::new(request).context(Failure::usage(

@@ -84,6 +84,7 @@ fn store_code(error: &StoreError) -> Code {
         // unavailable as any of its commits.
         StoreError::GroupCommit { source } => store_code(source),
         StoreError::Database { .. }
+        | StoreError::OutcomeUnknown { .. }
         | StoreError::Corrupt { .. }
         | StoreError::AuditLogBehind { .. }
         | StoreError::WriterStopped

@@ -20,14 +20,43 @@ pub async fn run(client: &Client, command: &OperatorCommand, json: bool) -> anyh
     }
 }
 
-/// `cryptainer status`.
+/// `cryptainer status`: of the server, or of each server of a cluster
+/// (each is sealed and unsealed on its own). With several, `--json` prints
+/// one JSON document per server, a line `# <address>` before each.
 pub async fn status(client: &Client, json: bool) -> anyhow::Result<()> {
-    client
-        .show(&GetStatus, json, |status| {
-            print_status(&status, None);
-            Ok(())
-        })
-        .await
+    if client.server_count() == 1 {
+        return client
+            .show(&GetStatus, json, |status| {
+                print_status(&status, None);
+                Ok(())
+            })
+            .await;
+    }
+    let mut failures = 0_usize;
+    for (server, one) in client.each_server() {
+        println!("{}{server}", if json { "# " } else { "Server " });
+        let shown = one
+            .show(&GetStatus, json, |status| {
+                print!("{}", status_table(&status));
+                Ok(())
+            })
+            .await;
+        if let Err(error) = shown {
+            failures += 1;
+            println!("  cannot tell: {error:#}");
+        }
+        if !json {
+            println!();
+        }
+    }
+    if failures == client.server_count() {
+        return Err(Failure::failed(
+            "no server answered",
+            "check the addresses in CRYPTAINER_ADDR (--addr) and that the servers run",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `cryptainer operator seal`.

@@ -234,6 +234,17 @@ pub enum StoreError {
         /// The failure, shared by every commit of the group.
         source: std::sync::Arc<StoreError>,
     },
+    /// The database was lost while a transaction's commit was on its way:
+    /// the change may or may not have taken effect. Never answered as
+    /// retryable elsewhere.
+    #[error(
+        "the database was lost while the change was being committed: it may or may not have \
+         taken effect ({source}); check before repeating it"
+    )]
+    OutcomeUnknown {
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A conditional write found the record changed since it was read.
     #[error("{what} was changed by another request at the same time; retry")]
     Stale {

@@ -18,6 +18,7 @@
 //! answer (the driver pipelines them); the others run one at a time, each in
 //! a savepoint.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -81,13 +82,21 @@ pub(super) async fn writer_loop(mut queue: UnboundedReceiver<Pending>, context: 
         let Some(open) = connection.as_mut() else {
             continue;
         };
-        let ran = tokio::time::timeout(OPERATION_TIMEOUT, run_group(open, &group, &context))
-            .await
-            .unwrap_or_else(|_| {
-                Err(unavailable(
-                    "the database did not answer a commit in time; its outcome is unknown",
-                ))
-            });
+        let committing = AtomicBool::new(false);
+        let ran = tokio::time::timeout(
+            OPERATION_TIMEOUT,
+            run_group(open, &group, &context, &committing),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(if committing.load(Ordering::SeqCst) {
+                StoreError::OutcomeUnknown {
+                    source: "the database did not answer the commit in time".into(),
+                }
+            } else {
+                unavailable("the database did not answer in time")
+            })
+        });
         match ran {
             Ok(committed) => {
                 context
@@ -151,6 +160,7 @@ async fn run_group(
     connection: &mut Connection,
     group: &[Pending],
     context: &WriterContext,
+    committing: &AtomicBool,
 ) -> Result<Committed, StoreError> {
     let lock = connection.statement(BEGIN_AND_LOCK_HEAD).await?;
     let (begun, head) = futures_util::future::join(
@@ -249,6 +259,9 @@ async fn run_group(
     );
     let client = &connection.client;
     let channel = CHANNEL;
+    // From here the commit may reach the database: a lost connection no
+    // longer means that nothing happened.
+    committing.store(true, Ordering::SeqCst);
     // Sent back to back; the answers are read in order.
     let (appended, moved, checkpointed, notified, committed) = futures_util::future::join5(
         client.execute(&append, &[&seqs, &texts]),
@@ -273,11 +286,12 @@ async fn run_group(
         client.batch_execute("COMMIT"),
     )
     .await;
-    appended.map_err(classify)?;
-    moved.map_err(classify)?;
-    checkpointed.map_err(classify)?;
-    notified.map_err(classify)?;
-    committed.map_err(classify)?;
+    // A statement the database refused turns the commit into a rollback:
+    // nothing happened. A lost connection leaves the outcome unknown.
+    for outcome in [appended.map(drop), moved.map(drop), checkpointed, notified] {
+        outcome.map_err(classify).map_err(unknown_if_lost)?;
+    }
+    committed.map_err(classify).map_err(unknown_if_lost)?;
     let outcomes = applied
         .into_iter()
         .zip(records)
@@ -288,6 +302,15 @@ async fn run_group(
         checkpoint,
         tenant_keys_changed,
     })
+}
+
+/// A failure while the commit was on its way: unknown outcome if the
+/// connection was lost, as it is otherwise.
+fn unknown_if_lost(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable { source } => StoreError::OutcomeUnknown { source },
+        other => other,
+    }
 }
 
 fn to_i64(value: u64) -> Result<i64, StoreError> {
