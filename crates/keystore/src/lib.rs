@@ -30,6 +30,8 @@
 #![deny(private_interfaces, private_bounds)]
 
 mod audit_log;
+pub mod backup;
+mod backups;
 mod ca;
 mod caller;
 mod durable;

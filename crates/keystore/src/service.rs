@@ -635,6 +635,15 @@ impl Keystore {
         Ok(())
     }
 
+    /// Takes the sealed root a restore wrote: the key manager is sealed
+    /// under it from now on.
+    pub(crate) fn after_restore(&self) -> Result<(), KeystoreError> {
+        if let Some(stored) = read_sealed_root(&*self.store)? {
+            *self.state.write().unwrap_or_else(PoisonError::into_inner) = SealState::Sealed(stored);
+        }
+        Ok(())
+    }
+
     /// Reads every tenant key again (another server made or rotated one).
     /// When they no longer open under this server's root, another server
     /// rotated the root: the root is read again first.

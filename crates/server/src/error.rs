@@ -80,6 +80,10 @@ fn store_code(error: &StoreError) -> Code {
         | StoreError::Stale { .. }
         | StoreError::TenantKeyChanged { .. } => Code::Conflict,
         StoreError::Unavailable { .. } => Code::Unavailable,
+        // A backup that could not be written to its reader is the server's
+        // failure; one refused at a restore is the request's.
+        StoreError::Backup(keystore::backup::BackupError::Io(_)) => Code::Internal,
+        StoreError::Backup(_) => Code::BadRequest,
         // A group that failed because the database went away is as
         // unavailable as any of its commits.
         StoreError::GroupCommit { source } => store_code(source),

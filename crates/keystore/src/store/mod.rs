@@ -290,6 +290,9 @@ pub enum StoreError {
     /// The storage URL or setting was refused.
     #[error("storage setting refused: {0}")]
     Config(String),
+    /// A backup could not be read, written or restored.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
 }
 
 impl StoreError {
@@ -346,6 +349,27 @@ pub(crate) fn with_current_copy(
         _ => None,
     };
     Ok((meta, current))
+}
+
+/// The refusal of a restore into a store that already holds `records` audit
+/// records (or a chain that long) and `rows` rows.
+pub(crate) fn not_empty(records: i64, rows: i64) -> StoreError {
+    StoreError::Stale {
+        what: format!(
+            "the store (it already holds {records} audit records and {rows} rows: a restore \
+             needs a new, empty store, before anything else talks to the server)"
+        ),
+    }
+}
+
+/// The hash of the audit record stored as `text` (a restored chain's head).
+pub(crate) fn record_hash(text: &str) -> Result<[u8; 32], StoreError> {
+    serde_json::from_str::<audit::AuditRecord>(text)
+        .map(|record| record.hash)
+        .map_err(|error| StoreError::Corrupt {
+            what: "audit record",
+            detail: error.to_string(),
+        })
 }
 
 /// The result an audit record gives a commit whose writes were refused.
@@ -494,6 +518,25 @@ pub(crate) trait Store: Send + Sync {
     }
     /// The backend's name (`sqlite`, `postgresql`).
     fn backend(&self) -> &'static str;
+    /// Hands every row the store holds to `sink` (call it from a blocking
+    /// thread, never an async task), from one consistent
+    /// snapshot taken while the writer goes on, in the backup's order
+    /// (system values, tenant keys, objects, versions, tokens, volumes, join
+    /// tokens, nodes, policies, audit records, checkpoints). Rows that only
+    /// say how this backend keeps itself are left out.
+    fn snapshot(
+        &self,
+        sink: &mut dyn FnMut(crate::backup::Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Writes `items` (a verified backup's rows, in its order; from a
+    /// blocking thread) into this
+    /// store, which must hold nothing yet: no sealed root, no audit record
+    /// (refused as stale otherwise). The journal continues from the restored
+    /// chain's head.
+    fn restore(
+        &self,
+        items: &mut dyn Iterator<Item = Result<crate::backup::Item, StoreError>>,
+    ) -> Result<(), StoreError>;
     /// Hands `writes` and the audit record of `event` to the writer; the
     /// returned [`PendingCommit`] resolves once both are durable. The writes
     /// are never durable without the record (a backend that keeps them apart

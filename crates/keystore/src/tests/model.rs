@@ -110,6 +110,18 @@ impl Store for FlakyStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+    fn snapshot(
+        &self,
+        sink: &mut dyn FnMut(crate::backup::Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.inner.snapshot(sink)
+    }
+    fn restore(
+        &self,
+        items: &mut dyn Iterator<Item = Result<crate::backup::Item, StoreError>>,
+    ) -> Result<(), StoreError> {
+        self.inner.restore(items)
+    }
     fn submit(
         &self,
         writes: Vec<Write>,

@@ -15,6 +15,7 @@
 //! `listen` the notifications of other servers' changes, `schema` the
 //! tables.
 
+mod backup;
 mod config;
 mod listen;
 mod pool;
@@ -53,6 +54,9 @@ type Parameter = Box<dyn ToSql + Send + Sync>;
 pub struct PostgresStore {
     /// `Some` until dropped.
     runtime: Option<tokio::runtime::Runtime>,
+    connector: Arc<Connector>,
+    /// This store's id in notifications.
+    instance: String,
     pool: Arc<Pool>,
     queue: Mutex<Option<UnboundedSender<Pending>>>,
     /// Answered when the writer has finished (the store is being dropped).
@@ -244,10 +248,12 @@ impl PostgresStore {
         runtime.spawn(listen::listen_loop(
             Arc::clone(&connector),
             Arc::clone(&changes),
-            instance,
+            instance.clone(),
         ));
         Ok(PostgresStore {
-            pool: Arc::new(Pool::new(connector, READ_POOL)),
+            pool: Arc::new(Pool::new(Arc::clone(&connector), READ_POOL)),
+            connector,
+            instance,
             runtime: Some(runtime),
             queue: Mutex::new(Some(queue)),
             writer_done: Mutex::new(Some(writer_done)),
@@ -697,6 +703,54 @@ impl Store for PostgresStore {
 
     fn backend(&self) -> &'static str {
         "postgresql"
+    }
+
+    fn snapshot(
+        &self,
+        sink: &mut dyn FnMut(crate::backup::Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| unavailable("the store is closing"))?;
+        let (sender, mut rows) = tokio::sync::mpsc::channel(1024);
+        runtime.spawn(backup::snapshot(Arc::clone(&self.connector), sender));
+        while let Some(row) = rows.blocking_recv() {
+            sink(row?)?;
+        }
+        Ok(())
+    }
+
+    fn restore(
+        &self,
+        items: &mut dyn Iterator<Item = Result<crate::backup::Item, StoreError>>,
+    ) -> Result<(), StoreError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| unavailable("the store is closing"))?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+        let (done, outcome) = std::sync::mpsc::sync_channel(1);
+        let (connector, instance) = (Arc::clone(&self.connector), self.instance.clone());
+        runtime.spawn(async move {
+            let _ = done.send(backup::restore(connector, receiver, instance).await);
+        });
+        for item in items {
+            let failed = item.is_err();
+            // Refused early (a store that is not empty): its answer says why.
+            if sender.blocking_send(item).is_err() || failed {
+                break;
+            }
+        }
+        drop(sender);
+        let head = outcome
+            .recv()
+            .map_err(|_| unavailable("the restore's task stopped"))??;
+        self.journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reset_head(head);
+        Ok(())
     }
 
     fn submit(

@@ -26,6 +26,7 @@
 //! and how each write is applied; `schema` the tables and the changes of
 //! layout made at open; `rows` decoding what is read.
 
+mod backup;
 mod rows;
 mod schema;
 mod writer;
@@ -42,7 +43,7 @@ use self::schema::{
     AUDIT_SCHEMA, SCHEMA, add_current_columns, applied_seq, check_log_is_whole, drop_objects_rowid,
     move_records_out, unapplied_group,
 };
-use self::writer::{Pending, Writer, not_applied, writer_loop};
+use self::writer::{Job, Pending, Writer, not_applied, writer_loop};
 use super::{
     Changes, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write,
 };
@@ -67,7 +68,7 @@ const AUDIT_READ_POOL: usize = 2;
 pub struct SqliteStore {
     readers: ReaderPool,
     audit_readers: ReaderPool,
-    queue: Mutex<Option<SyncSender<Pending>>>,
+    queue: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     journal: Arc<Mutex<Journal>>,
     /// Never bumped: no other server writes to this file.
@@ -200,11 +201,17 @@ impl SqliteStore {
             .unwrap_or_else(PoisonError::into_inner)
             .reset_head(head);
 
-        let (sender, receiver) = sync_channel::<Pending>(QUEUE_DEPTH);
+        let (sender, receiver) = sync_channel::<Job>(QUEUE_DEPTH);
         let journal = Arc::clone(&store.journal);
+        let writer = Writer {
+            keys,
+            log,
+            keys_path: path.to_path_buf(),
+            log_path: audit_path.clone(),
+        };
         let handle = std::thread::Builder::new()
             .name("store-writer".to_owned())
-            .spawn(move || writer_loop(Writer { keys, log }, receiver, journal))
+            .spawn(move || writer_loop(writer, receiver, journal))
             .map_err(|source| StoreError::DataDir {
                 path: path.to_path_buf(),
                 source,
@@ -336,6 +343,11 @@ impl Drop for SqliteStore {
             let _ = handle.join();
         }
     }
+}
+
+/// Sets the connection's settings (busy timeout, WAL, durable commits).
+pub(super) fn configure_writer(connection: &Connection) -> Result<(), rusqlite::Error> {
+    configure(connection)
 }
 
 /// Keeps the database and its WAL readable by the owner only.
@@ -704,12 +716,42 @@ impl Store for SqliteStore {
             .clone()
             .ok_or(StoreError::WriterStopped)?;
         sender
-            .send(Pending {
+            .send(Job::Commit(Pending {
                 writes,
                 event,
                 reply,
-            })
+            }))
             .map_err(|_| StoreError::WriterStopped)?;
         Ok(pending)
+    }
+
+    fn snapshot(
+        &self,
+        sink: &mut dyn FnMut(crate::backup::Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let sender = self
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::WriterStopped)?;
+        let (reply, opened) = sync_channel(1);
+        sender
+            .send(Job::Snapshot(reply))
+            .map_err(|_| StoreError::WriterStopped)?;
+        let (keys, log) = opened.recv().map_err(|_| StoreError::WriterStopped)??;
+        backup::snapshot(&keys, &log, sink)
+    }
+
+    fn restore(
+        &self,
+        items: &mut dyn Iterator<Item = Result<crate::backup::Item, StoreError>>,
+    ) -> Result<(), StoreError> {
+        let head = backup::restore(&self.readers.path, &self.audit_readers.path, items)?;
+        self.journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reset_head(head);
+        Ok(())
     }
 }

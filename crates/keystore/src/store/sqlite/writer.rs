@@ -4,10 +4,11 @@
 //! transaction, commits the log first and the key store second, and answers
 //! every caller of the group.
 
-use std::sync::mpsc::Receiver;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::rows::{corrupt, decode_meta, to_i64};
 use super::schema::AUDIT_APPLIED;
@@ -26,24 +27,74 @@ pub(super) struct Pending {
     pub(super) reply: CommitReply,
 }
 
-/// The writer thread's two connections.
+/// What the writer thread is asked to do.
+pub(super) enum Job {
+    /// A commit.
+    Commit(Pending),
+    /// A read transaction on each database, opened between two groups (so
+    /// that the log and the key store agree: no group is half committed),
+    /// for a backup to read while the writer goes on.
+    Snapshot(SyncSender<Result<(Connection, Connection), StoreError>>),
+}
+
+/// The writer thread's two connections, and the files, for snapshots.
 pub(super) struct Writer {
     pub(super) keys: Connection,
     pub(super) log: Connection,
+    pub(super) keys_path: PathBuf,
+    pub(super) log_path: PathBuf,
+}
+
+impl Writer {
+    /// A read connection to each database, each in a read transaction that
+    /// sees what is committed now and nothing later.
+    fn snapshot(&self) -> Result<(Connection, Connection), StoreError> {
+        let open = |path: &PathBuf, probe: &str| -> Result<Connection, StoreError> {
+            let connection = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            connection.busy_timeout(std::time::Duration::from_secs(10))?;
+            connection.execute_batch("BEGIN")?;
+            // A read transaction takes its snapshot at its first read.
+            connection.query_row(probe, [], |row| row.get::<_, i64>(0))?;
+            Ok(connection)
+        };
+        Ok((
+            open(&self.keys_path, "SELECT count(*) FROM system")?,
+            open(&self.log_path, "SELECT count(*) FROM audit")?,
+        ))
+    }
 }
 
 /// Runs the writer: answers commits group by group until every sender of
 /// `queue` is gone (the store was dropped), then returns.
-pub(super) fn writer_loop(
-    mut writer: Writer,
-    queue: Receiver<Pending>,
-    journal: Arc<Mutex<Journal>>,
-) {
-    while let Ok(first) = queue.recv() {
+pub(super) fn writer_loop(mut writer: Writer, queue: Receiver<Job>, journal: Arc<Mutex<Journal>>) {
+    let mut waiting: Option<Job> = None;
+    loop {
+        let first = match waiting.take() {
+            Some(job) => job,
+            None => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
+        let first = match first {
+            Job::Snapshot(reply) => {
+                let _ = reply.send(writer.snapshot());
+                continue;
+            }
+            Job::Commit(pending) => pending,
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match queue.try_recv() {
-                Ok(next) => group.push(next),
+                Ok(Job::Commit(next)) => group.push(next),
+                // After this group: its commits must not be half in a snapshot.
+                Ok(snapshot) => {
+                    waiting = Some(snapshot);
+                    break;
+                }
                 Err(_) => break,
             }
         }
