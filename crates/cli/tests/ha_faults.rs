@@ -679,18 +679,17 @@ fn a_server_cut_off_from_the_database_stops_answering_writes_at_once() {
         .unwrap();
     link.cut();
     // The very next write to it is refused: 503, nothing taken effect.
-    let refused = runtime
-        .block_on(alone.send(&CreateKey(&CreateKeyRequest {
-            name: "cut-off".to_owned(),
-            ..CreateKeyRequest::default()
-        })))
-        .err()
-        .expect("a server cut off from the database acknowledged a write");
+    let Err(refused) = runtime.block_on(alone.send(&CreateKey(&CreateKeyRequest {
+        name: "cut-off".to_owned(),
+        ..CreateKeyRequest::default()
+    }))) else {
+        panic!("a server cut off from the database acknowledged a write");
+    };
     assert_eq!(refused.code(), Some(ErrorCode::Unavailable), "{refused}");
-    let read = runtime
-        .block_on(alone.send(&api::keys::ShowKey(ObjectRef::named(&probe.id))))
-        .err()
-        .expect("a server cut off from the database answered a read");
+    let Err(read) = runtime.block_on(alone.send(&api::keys::ShowKey(ObjectRef::named(&probe.id))))
+    else {
+        panic!("a server cut off from the database answered a read");
+    };
     assert_eq!(read.status(), Some(503), "{read}");
     // The others keep serving the load.
     load.progress(20);

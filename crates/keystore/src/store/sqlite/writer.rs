@@ -28,6 +28,9 @@ pub(super) struct Pending {
 }
 
 /// What the writer thread is asked to do.
+// Nearly every job is a commit: boxing it would cost an allocation per
+// commit to shrink the rare snapshot request.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Job {
     /// A commit.
     Commit(Pending),
