@@ -416,6 +416,37 @@ pub struct HttpsClient {
     authorization: Option<reqwest::header::HeaderValue>,
 }
 
+/// Runs `$attempt` (an expression of `$base`, the server's URL, that may
+/// `.await`, giving `Result<T, (ClientError, moves_on)>`) on the server that
+/// answered last, then on the next while it fails with an error that moves
+/// on; the server that answered, or failed for good, is the one the next
+/// call goes to first. A macro, not a function taking an async closure: the
+/// futures of the callers must stay `Send`.
+macro_rules! fail_over {
+    ($client:expr, |$base:ident| $attempt:expr) => {{
+        let client = $client;
+        let count = client.servers.len();
+        let first = client.current.load(Ordering::Relaxed);
+        let mut failure = None;
+        let mut answer = None;
+        for offset in 0..count {
+            let index = first.wrapping_add(offset) % count;
+            let Some($base) = client.servers.get(index) else {
+                continue;
+            };
+            match $attempt {
+                Err((error, true)) => failure = Some(error),
+                settled => {
+                    client.current.store(index, Ordering::Relaxed);
+                    answer = Some(settled.map_err(|(error, _)| error));
+                    break;
+                }
+            }
+        }
+        answer.unwrap_or_else(|| Err(failure.unwrap_or(ClientError::NoServer)))
+    }};
+}
+
 impl HttpsClient {
     /// A client that uses `tls` as it is: the agent's, which trusts only the
     /// CA bundle it pinned and presents the node's certificate.
@@ -507,26 +538,13 @@ impl HttpsClient {
             return Err(ClientError::OneServerOnly { servers: count });
         }
         let repeatable = request.method == Method::Get || E::REPEATABLE;
-        let first = self.current.load(Ordering::Relaxed);
-        let mut failure = None;
-        for attempt in 0..count {
-            let index = first.wrapping_add(attempt) % count;
-            let Some(base) = self.servers.get(index) else {
-                continue;
-            };
-            match self.call_one(base, &request, E::AUTHENTICATED).await {
-                Ok(answer) => {
-                    self.current.store(index, Ordering::Relaxed);
-                    return Ok(answer);
-                }
-                Err(error) if moves_on(&error, repeatable) => failure = Some(error),
-                Err(error) => {
-                    self.current.store(index, Ordering::Relaxed);
-                    return Err(error);
-                }
-            }
-        }
-        Err(failure.unwrap_or(ClientError::NoServer))
+        fail_over!(self, |base| self
+            .call_one(base, &request, E::AUTHENTICATED)
+            .await
+            .map_err(|error| {
+                let next = moves_on(&error, repeatable);
+                (error, next)
+            }))
     }
 
     /// Sends `request` to the server at `base`.
@@ -575,6 +593,114 @@ impl HttpsClient {
     /// Sends `endpoint` and decodes its answer.
     pub async fn send<E: Endpoint>(&self, endpoint: &E) -> Result<E::Answer, ClientError> {
         self.call(endpoint).await?.decode()
+    }
+
+    /// Downloads a backup of the whole store (`GET /v1/sys/backup`) into
+    /// `out`, as the server streams it; returns its size. From the server
+    /// that answered last, or the next (a backup changes nothing but the
+    /// audit log). The caller checks the file: a transfer cut short is a
+    /// file without its checksum.
+    pub async fn download_backup(&self, out: &mut dyn std::io::Write) -> Result<u64, ClientError> {
+        let request = Request::new(Method::Get, crate::routes::BACKUP.to_owned());
+        fail_over!(self, |base| self
+            .download_one(base, &request, out)
+            .await
+            .map_err(|(error, written)| {
+                // Only while nothing was written: the next server's backup
+                // would start the file again.
+                let next = written == 0 && moves_on(&error, true);
+                (error, next)
+            }))
+    }
+
+    async fn download_one(
+        &self,
+        base: &Url,
+        request: &Request,
+        out: &mut dyn std::io::Write,
+    ) -> Result<u64, (ClientError, u64)> {
+        let mut builder = self.http.get(url_for(base, &request.path));
+        if let Some(authorization) = &self.authorization {
+            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
+        }
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|error| (unreachable(error), 0))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_body(response, MAX_ANSWER_BYTES)
+                .await
+                .map_err(|error| (error, 0))?;
+            return Err((
+                ClientError::from_answer(status.as_u16(), body.as_slice()),
+                0,
+            ));
+        }
+        let mut written = 0_u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| (unreachable(error), written))?
+        {
+            out.write_all(&chunk).map_err(|error| {
+                (
+                    ClientError::Unreachable(Unreachable::new(Transport::Other, error)),
+                    written,
+                )
+            })?;
+            written = written.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+        }
+        Ok(written)
+    }
+
+    /// Sends a backup file (`POST /v1/sys/restore`) to restore into the
+    /// server, which must be uninitialized with an empty store; streamed from
+    /// the file. A restore is not sent again to another server once it may
+    /// have reached one.
+    pub async fn upload_restore(
+        &self,
+        file: &std::path::Path,
+    ) -> Result<crate::sys::BackupSummary, ClientError> {
+        let request = Request::new(Method::Post, crate::routes::RESTORE.to_owned());
+        fail_over!(self, |base| self
+            .restore_one(base, &request, file)
+            .await
+            .map_err(|error| {
+                let next = moves_on(&error, false);
+                (error, next)
+            }))
+    }
+
+    async fn restore_one(
+        &self,
+        base: &Url,
+        request: &Request,
+        file: &std::path::Path,
+    ) -> Result<crate::sys::BackupSummary, ClientError> {
+        let opened = tokio::fs::File::open(file).await.map_err(|error| {
+            ClientError::Request(RequestError::File {
+                path: file.to_path_buf(),
+                source: error,
+            })
+        })?;
+        let response = self
+            .http
+            .post(url_for(base, &request.path))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(reqwest::Body::from(opened))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = read_body(response, MAX_ANSWER_BYTES).await?;
+        if status.is_success() {
+            serde_json::from_slice(body.as_slice()).map_err(|error| ClientError::BadAnswer {
+                detail: error.to_string(),
+            })
+        } else {
+            Err(ClientError::from_answer(status.as_u16(), body.as_slice()))
+        }
     }
 }
 

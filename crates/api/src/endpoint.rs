@@ -80,6 +80,14 @@ pub enum RequestError {
     /// The body could not be written as JSON.
     #[error("cannot write the request body as JSON: {0}")]
     Encode(serde_json::Error),
+    /// A file to send could not be read.
+    #[error("cannot read {path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// One call of the API.

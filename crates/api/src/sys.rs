@@ -39,6 +39,34 @@ pub struct Status {
     pub version: String,
 }
 
+/// What a backup holds: the answer of `POST /v1/sys/restore`, and what
+/// `cryptainer operator backup` reports of the file it wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSummary {
+    /// The backend it was taken from (`sqlite`, `postgresql`).
+    pub source: String,
+    /// When it was taken (RFC 3339).
+    pub taken_at: String,
+    /// Objects (keys, secrets, certificates, tombstones).
+    pub objects: u64,
+    /// Versions of objects' material, all wrapped.
+    pub versions: u64,
+    /// Tenant key versions, wrapped under the root.
+    pub tenant_keys: u64,
+    /// API tokens (digests).
+    pub tokens: u64,
+    /// Volumes.
+    pub volumes: u64,
+    /// Nodes.
+    pub nodes: u64,
+    /// Policies.
+    pub policies: u64,
+    /// Audit records.
+    pub audit_records: u64,
+    /// The last audit record's sequence number.
+    pub audit_head: u64,
+}
+
 /// Body of `POST /v1/sys/init`: shares and threshold (Shamir), or a passphrase.
 #[derive(Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -158,17 +158,28 @@ impl Client {
     /// Sends `endpoint` and returns the success answer as the server sent it;
     /// every failure becomes an error with its exit code and hint.
     pub async fn call<E: Endpoint>(&self, endpoint: &E) -> anyhow::Result<Answer<E::Answer>> {
-        if E::AUTHENTICATED && !self.has_token {
-            return Err(Failure::usage(
-                "no token given (CRYPTAINER_TOKEN)",
-                "set CRYPTAINER_TOKEN (or --token) to an API token; `cryptainer server --dev` \
-                 writes one to <data-dir>/dev.env, `cryptainer operator init` prints the root \
-                 token, and an admin can make one with `cryptainer token create`",
-            )
-            .into());
+        if E::AUTHENTICATED {
+            self.require_token()?;
         }
         self.http
             .call(endpoint)
+            .await
+            .map_err(|error| self.failure(error))
+    }
+
+    /// Downloads a backup of the whole store into `out`; returns its size.
+    pub async fn download_backup(&self, out: &mut dyn std::io::Write) -> anyhow::Result<u64> {
+        self.require_token()?;
+        self.http
+            .download_backup(out)
+            .await
+            .map_err(|error| self.failure(error))
+    }
+
+    /// Sends the backup `file` to be restored.
+    pub async fn upload_restore(&self, file: &Path) -> anyhow::Result<api::sys::BackupSummary> {
+        self.http
+            .upload_restore(file)
             .await
             .map_err(|error| self.failure(error))
     }
@@ -219,6 +230,20 @@ impl Client {
     /// The answer decoded; an answer of another shape is a failure.
     pub fn decode<T: serde::de::DeserializeOwned>(&self, answer: &Answer<T>) -> anyhow::Result<T> {
         answer.decode().map_err(|error| self.failure(error))
+    }
+
+    /// Refuses when no token was given.
+    fn require_token(&self) -> anyhow::Result<()> {
+        if self.has_token {
+            return Ok(());
+        }
+        Err(Failure::usage(
+            "no token given (CRYPTAINER_TOKEN)",
+            "set CRYPTAINER_TOKEN (or --token) to an API token; `cryptainer server --dev` \
+             writes one to <data-dir>/dev.env, `cryptainer operator init` prints the root \
+             token, and an admin can make one with `cryptainer token create`",
+        )
+        .into())
     }
 
     /// What `error` tells the user.

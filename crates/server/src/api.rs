@@ -15,7 +15,9 @@ use crate::app::App;
 use crate::auth;
 use crate::error::{ApiError, Code};
 use crate::kmip_listener;
-use crate::routes::{audit, ca, join_tokens, keys, nodes, policies, secrets, sys, tokens, volumes};
+use crate::routes::{
+    audit, backup, ca, join_tokens, keys, nodes, policies, secrets, sys, tokens, volumes,
+};
 
 /// Builds the router.
 pub fn router(state: App) -> Router {
@@ -29,6 +31,8 @@ pub fn router(state: App) -> Router {
         .route(route::SEAL, post(sys::seal))
         .route(route::ROTATE_ROOT, post(sys::rotate_root))
         .route(route::TENANT_ROTATE_KEY, post(sys::rotate_tenant))
+        .route(route::BACKUP, get(backup::backup))
+        .route(route::RESTORE, post(backup::restore))
         .route(route::KEYS, post(keys::create_key).get(keys::list_keys))
         .route(route::KEY, get(keys::show_key).delete(keys::destroy_key))
         .route(route::KEY_MATERIAL, get(keys::key_material))

@@ -29,6 +29,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Node identity (join, renewal, inventory); `None` with operator-supplied TLS.
     pub identity: Option<Arc<Identity>>,
+    /// The data directory (a backup being restored is kept there while it is
+    /// checked).
+    pub data_dir: std::path::PathBuf,
 }
 
 /// The handlers' state handle.

@@ -12,6 +12,10 @@ use crate::error::Error;
 /// from the network until the operator says so.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8200";
 
+/// The SQLite key store's file in the data directory (its audit log is
+/// `cryptainer.audit.db` beside it).
+pub const DATABASE_FILE: &str = "cryptainer.db";
+
 /// Default largest request body: 64 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -302,7 +306,7 @@ impl ServerConfig {
 
     /// The database file.
     pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("cryptainer.db")
+        self.data_dir.join(DATABASE_FILE)
     }
 
     /// The directory of generated TLS material.

@@ -168,6 +168,15 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// Another server (or a migration) uses the data directory.
+    #[error(
+        "another Cryptainer server (or an operator migrate) uses {path}; stop it first, or give \
+         this one a data directory of its own"
+    )]
+    DataDirInUse {
+        /// The directory.
+        path: std::path::PathBuf,
+    },
     /// A file in the data directory could not be written.
     #[error("cannot write {path}: {source}")]
     Io {

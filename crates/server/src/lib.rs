@@ -12,6 +12,7 @@ pub mod identity;
 pub mod kmip_auth;
 pub mod kmip_listener;
 pub mod metrics;
+pub mod migrate;
 pub mod openapi;
 pub mod peer;
 pub mod policies;
@@ -361,6 +362,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
     config.validate()?;
     harden(&config)?;
     create_private_dir(&config.data_dir)?;
+    let _data_dir = migrate::DataDirLock::acquire(&config.data_dir)?;
     // Stale dev.env from a previous run must not be mistaken for readiness.
     if config.dev {
         let _ = std::fs::remove_file(config.data_dir.join("dev.env"));
@@ -455,6 +457,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         metrics: metrics::Metrics::default(),
         max_body_bytes: config.max_body_bytes,
         identity,
+        data_dir: config.data_dir.clone(),
     });
     if let Some((kmip_listener, kmip_tls, _)) = kmip {
         let kmip_keystore = Arc::clone(&keystore);

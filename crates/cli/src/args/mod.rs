@@ -24,7 +24,7 @@ pub use ca::CaCommand;
 pub use keys::{Algorithm, KeyCommand, KeyRef, KeyState, RevocationReason};
 pub use kmip::KmipCommand;
 pub use nodes::{NodeCommand, NodeTokenCommand};
-pub use operator::{InitArgs, OperatorCommand, UnsealArgs};
+pub use operator::{BackupArgs, InitArgs, MigrateArgs, OperatorCommand, RestoreArgs, UnsealArgs};
 pub use policies::PolicyCommand;
 pub use secrets::{SecretCommand, SecretRef};
 pub use server::ServerArgs;
