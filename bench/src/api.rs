@@ -115,7 +115,7 @@ pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
 
-fn default_server_bin() -> PathBuf {
+pub fn default_server_bin() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("cryptainer")))

@@ -12,6 +12,7 @@ mod kmip;
 mod latency;
 mod load;
 mod report;
+mod seals;
 mod server;
 
 use std::process::ExitCode;
@@ -35,6 +36,10 @@ enum Command {
     /// TLS at 1 and 16 connections, memory with 1,000 idle connections, and
     /// the same operations against pykmip-server when it is installed.
     Kmip(kmip::KmipArgs),
+    /// For each seal kind (passphrase, shamir, PKCS#11 on SoftHSM2, TPM 2.0 on
+    /// swtpm, a second Cryptainer over KMIP): time from start to unsealed, and
+    /// create and get throughput, as ratios against the passphrase seal.
+    Seals(seals::SealArgs),
 }
 
 /// Runs the benchmark until it ends or Ctrl-C. On Ctrl-C the benchmark's
@@ -63,6 +68,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Seals(args) => match runtime.block_on(seals::run(&args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Kmip(args) => match runtime.block_on(kmip::run(&args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -36,11 +36,15 @@ pub enum ErrorCode {
     /// 503: the server cannot reach its database; another server of the
     /// cluster may answer.
     Unavailable,
+    /// 503: the seal's device (HSM, TPM, remote KMIP server) cannot be reached.
+    SealUnavailable,
+    /// 502: the seal's device refused (wrong PIN, key missing, PCR policy).
+    SealRefused,
 }
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -52,9 +56,11 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::WrongUnsealMaterial,
         ErrorCode::Internal,
+        ErrorCode::SealRefused,
         ErrorCode::Sealed,
         ErrorCode::NotInitialized,
         ErrorCode::Unavailable,
+        ErrorCode::SealUnavailable,
     ];
 
     /// The code's spelling in the API.
@@ -74,6 +80,8 @@ impl ErrorCode {
             ErrorCode::Sealed => "sealed",
             ErrorCode::NotInitialized => "not_initialized",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::SealUnavailable => "seal_unavailable",
+            ErrorCode::SealRefused => "seal_refused",
         }
     }
 
@@ -97,7 +105,11 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::WrongUnsealMaterial => 422,
             ErrorCode::Internal => 500,
-            ErrorCode::Sealed | ErrorCode::NotInitialized | ErrorCode::Unavailable => 503,
+            ErrorCode::SealRefused => 502,
+            ErrorCode::Sealed
+            | ErrorCode::NotInitialized
+            | ErrorCode::Unavailable
+            | ErrorCode::SealUnavailable => 503,
         }
     }
 }

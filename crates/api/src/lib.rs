@@ -6,9 +6,9 @@
 //! The server's handlers, the agent and the CLI all use these types, so a
 //! shape is written once; docs/api.md describes them for people.
 //!
-//! Secrets on the wire (key material, secret values, unseal shares, tokens)
-//! are [`secret::SecretString`]s: wiped on drop, without `Debug`, `Clone` or
-//! serde of their own. Request bodies are encoded into buffers of exactly
+//! Secrets on the wire (key material, secret values, unseal and recovery
+//! shares, passphrases, tokens) are [`secret::SecretString`]s: wiped on drop,
+//! without `Debug`, `Clone` or serde of their own. Request bodies are encoded into buffers of exactly
 //! their size that are wiped once sent, and answers are read into buffers
 //! wiped when dropped ([`buffer`]).
 //!
@@ -33,6 +33,7 @@ pub mod node;
 pub mod nodes;
 pub mod policies;
 pub mod routes;
+pub mod seal;
 pub mod secret;
 pub mod secrets;
 pub mod sys;

@@ -17,6 +17,12 @@ pub const UNSEAL: &str = "/v1/sys/unseal";
 pub const SEAL: &str = "/v1/sys/seal";
 /// `POST`: rotate the root key.
 pub const ROTATE_ROOT: &str = "/v1/sys/rotate-root";
+/// `POST`: move the root key to another seal.
+pub const SEAL_MIGRATE: &str = "/v1/sys/seal/migrate";
+/// `POST`: finish a seal migration that waits for its new shares.
+pub const SEAL_MIGRATE_COMPLETE: &str = "/v1/sys/seal/migrate/complete";
+/// `POST`: forget a seal migration that waits for its new shares.
+pub const SEAL_MIGRATE_CANCEL: &str = "/v1/sys/seal/migrate/cancel";
 /// `POST`: rotate a tenant's key.
 pub const TENANT_ROTATE_KEY: &str = "/v1/tenants/{tenant}/rotate-key";
 /// `POST` create, `GET` list.
@@ -118,6 +124,9 @@ pub const ALL: &[&str] = &[
     UNSEAL,
     SEAL,
     ROTATE_ROOT,
+    SEAL_MIGRATE,
+    SEAL_MIGRATE_COMPLETE,
+    SEAL_MIGRATE_CANCEL,
     TENANT_ROTATE_KEY,
     KEYS,
     KEY,

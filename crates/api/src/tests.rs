@@ -17,9 +17,12 @@ use crate::nodes::{
 use crate::policies::{
     CheckAnswer, CheckRequest, CheckedWorkload, Policy, PolicyList, WorkloadClaim,
 };
+use crate::seal::{CompleteMigrationRequest, Consent, MigrateAnswer, MigrateRequest};
 use crate::secret::SecretString;
 use crate::secrets::{DeliverRequest, SecretList, SecretValue};
-use crate::sys::{InitAnswer, InitRequest, Status, UnsealRequest};
+use crate::sys::{
+    DeviceHealth, InitAnswer, InitRequest, RotateRootRequest, Status, UnsealRequest, UnsealState,
+};
 use crate::tokens::{CreatedToken, TokenList};
 use crate::volumes::{Acquired, LeaseRequest, VolumeList};
 
@@ -80,18 +83,70 @@ fn with(mut base: Value, extra: Value) -> Value {
     base
 }
 
+/// A status under `seal`, without the seal's device details.
+fn status(seal: Value) -> Value {
+    json!({"initialized": true, "sealed": false, "seal": seal,
+           "threshold": 3, "shares": 5, "progress": 0, "seal_token": null, "seal_key": null,
+           "seal_mechanism": null, "recovery_threshold": 0, "recovery_shares": 0,
+           "seal_migration_pending": null, "version": "0.1.0"})
+}
+
 #[test]
 fn system_answers_keep_their_shapes() {
-    answer::<Status>(
-        json!({"initialized": true, "sealed": false, "seal": "shamir",
-                            "threshold": 3, "shares": 5, "progress": 0, "version": "0.1.0"}),
-    );
-    answer::<Status>(json!({"initialized": false, "sealed": true, "seal": null,
-                            "threshold": 0, "shares": 0, "progress": 0, "version": "0.1.0"}));
-    let init = answer::<InitAnswer>(
-        json!({"unseal_shares": ["s1", "s2"], "root_token": "cpt_x", "root_token_id": "tok_r"}),
-    );
+    answer::<Status>(status(json!("shamir")));
+    answer::<Status>(with(
+        status(Value::Null),
+        json!({"initialized": false, "sealed": true, "threshold": 0, "shares": 0}),
+    ));
+    let init = answer::<InitAnswer>(json!({"unseal_shares": ["s1", "s2"], "recovery_shares": [],
+        "seal": "shamir", "root_token": "cpt_x", "root_token_id": "tok_r"}));
     assert_eq!(init.root_token.expose_secret(), "cpt_x");
+    let automatic = answer::<InitAnswer>(json!({"unseal_shares": [], "recovery_shares": ["r1"],
+        "seal": "pkcs11", "root_token": "cpt_x", "root_token_id": "tok_r"}));
+    assert_eq!(
+        automatic
+            .recovery_shares
+            .first()
+            .map(SecretString::expose_secret),
+        Some("r1")
+    );
+}
+
+#[test]
+fn seal_answers_keep_their_shapes() {
+    let device = with(
+        status(json!("pkcs11")),
+        json!({"threshold": 0, "shares": 0, "seal_token": "cryptainer",
+               "seal_key": "cryptainer-root-wrap", "seal_mechanism": "aes-gcm",
+               "recovery_threshold": 3, "recovery_shares": 5, "seal_migration_pending": "tpm2"}),
+    );
+    assert_eq!(answer::<Status>(device.clone()).automatic, None);
+    // `GET /v1/sys/status` adds what the automatic seal is doing.
+    let watched = answer::<Status>(with(
+        device.clone(),
+        json!({"seal_configured": "pkcs11", "seal_state": "retrying",
+               "seal_device": "unreachable", "seal_error": "no token", "seal_attempts": 4}),
+    ));
+    let automatic = watched.automatic.unwrap();
+    assert_eq!(automatic.seal_state, UnsealState::Retrying);
+    assert_eq!(automatic.seal_device, Some(DeviceHealth::Unreachable));
+    answer::<Status>(with(
+        device.clone(),
+        json!({"seal_configured": null, "seal_state": "idle", "seal_device": null,
+               "seal_error": null, "seal_attempts": 0}),
+    ));
+    // A status from a server without automatic seals still reads.
+    let older: Status = serde_json::from_value(json!({"initialized": true, "sealed": true,
+        "seal": "shamir", "threshold": 3, "shares": 5, "progress": 1, "version": "0.1.0"}))
+    .unwrap();
+    assert_eq!((older.recovery_shares, older.automatic), (0, None));
+    let migrated = answer::<MigrateAnswer>(with(
+        device,
+        json!({"from": "passphrase", "to": "pkcs11", "pending": true, "new_shares": ["n1", "n2"]}),
+    ));
+    assert!(migrated.pending);
+    assert_eq!(migrated.new_shares.len(), 2);
+    assert_eq!(migrated.status.seal.as_deref(), Some("pkcs11"));
 }
 
 #[test]
@@ -209,9 +264,46 @@ fn requests_encode_to_the_bodies_the_server_takes() {
         &InitRequest {
             shares: Some(5),
             threshold: Some(3),
-            passphrase: None,
+            ..InitRequest::default()
         },
         json!({"shares": 5, "threshold": 3}),
+    );
+    request(
+        &InitRequest {
+            recovery_shares: Some(5),
+            recovery_threshold: Some(3),
+            ..InitRequest::default()
+        },
+        json!({"recovery_shares": 5, "recovery_threshold": 3}),
+    );
+    request(&RotateRootRequest::default(), json!({}));
+    request(
+        &RotateRootRequest {
+            recovery_shares: vec![SecretString::from_str_copy("r1")],
+        },
+        json!({"recovery_shares": ["r1"]}),
+    );
+    request(
+        &MigrateRequest {
+            to: "shamir".to_owned(),
+            consent: Consent {
+                passphrase: Some(SecretString::from_str_copy("old passphrase")),
+                ..Consent::default()
+            },
+            new_passphrase: None,
+            shares: Some(3),
+            threshold: Some(2),
+            recovery_shares: None,
+            recovery_threshold: None,
+        },
+        json!({"to": "shamir", "consent": {"passphrase": "old passphrase"},
+               "shares": 3, "threshold": 2}),
+    );
+    request(
+        &CompleteMigrationRequest {
+            shares: vec![SecretString::from_str_copy("n1")],
+        },
+        json!({"shares": ["n1"]}),
     );
     request(
         &InitRequest {
@@ -284,6 +376,17 @@ fn rejects_requests_with_fields_the_server_does_not_know() {
     assert_eq!(empty, LeaseRequest::default());
     let init: InitRequest = serde_json::from_value(json!({"passphrase": null})).unwrap();
     assert!(init.passphrase.is_none());
+    assert!(
+        serde_json::from_value::<MigrateRequest>(
+            json!({"to": "shamir", "consent": {"pin": "1234"}})
+        )
+        .is_err()
+    );
+    let consent: Consent = serde_json::from_value(json!({"recovery_shares": ["r1"]})).unwrap();
+    assert_eq!(
+        (consent.unseal_shares.len(), consent.recovery_shares.len()),
+        (0, 1)
+    );
 }
 
 #[cfg(feature = "client")]
@@ -359,6 +462,30 @@ fn every_form_of_endpoint_asks_for_its_method_path_query_and_body() {
     let init = InitRequest::default();
     check_request(&crate::sys::Init(&init), Post, "/v1/sys/init", &[], true);
     assert!(!authenticated(&crate::sys::Init(&init)));
+    let rotate = RotateRootRequest::default();
+    check_request(
+        &crate::sys::RotateRoot(&rotate),
+        Post,
+        "/v1/sys/rotate-root",
+        &[],
+        true,
+    );
+    check_request(
+        &crate::seal::CancelSealMigration,
+        Post,
+        "/v1/sys/seal/migrate/cancel",
+        &[],
+        false,
+    );
+    assert!(authenticated(&crate::seal::CancelSealMigration));
+    let complete = CompleteMigrationRequest { shares: Vec::new() };
+    check_request(
+        &crate::seal::CompleteSealMigration(&complete),
+        Post,
+        "/v1/sys/seal/migrate/complete",
+        &[],
+        true,
+    );
     check_request(
         &crate::keys::ShowKey(key),
         Get,

@@ -111,13 +111,19 @@ pub fn hint(code: Option<ErrorCode>) -> &'static str {
             "the request did not take effect; the server's log says why (often storage: disk full or permissions); retry once it is fixed"
         }
         Some(ErrorCode::Sealed) => {
-            "the server is sealed; unseal it with `cryptainer operator unseal`"
+            "the server is sealed; unseal it with `cryptainer operator unseal` (a server with an automatic seal unseals itself once its device answers: `cryptainer status` says why it has not)"
         }
         Some(ErrorCode::NotInitialized) => {
             "the server is not initialized; initialize it with `cryptainer operator init`"
         }
         Some(ErrorCode::Unavailable) => {
             "the server cannot reach its database; give the other servers of the cluster in CRYPTAINER_ADDR (a comma list), or retry once the database is back"
+        }
+        Some(ErrorCode::SealUnavailable) => {
+            "the seal's device (HSM, TPM or remote KMIP server) cannot be reached; check that it is up and reachable from the server, then retry (`cryptainer status` shows the last error)"
+        }
+        Some(ErrorCode::SealRefused) => {
+            "the seal's device refused: check the PIN or password in the server's environment, the token and key labels of [seal], and the TPM's PCR values (docs/seals.md); it is not retried, so fix it and restart the server"
         }
         None => {
             "the answer is not a Cryptainer API error; check that --addr (CRYPTAINER_ADDR) points at a Cryptainer server"

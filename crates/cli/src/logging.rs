@@ -22,7 +22,9 @@ pub fn init(format: LogFormat) -> anyhow::Result<()> {
                 ),
             ))
         })?,
-        _ => EnvFilter::new("info"),
+        // The TPM library logs every context it opens and closes at info
+        // level; the seal opens one per health check.
+        _ => EnvFilter::new("info,tss_esapi=warn"),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -55,6 +55,22 @@ pub fn read_secret(prompt: &str, what: &str) -> anyhow::Result<Zeroizing<String>
     Ok(secret)
 }
 
+/// Reads a new passphrase: on a terminal it is asked twice and must match.
+pub fn read_new_passphrase(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+    let passphrase = read_secret(prompt, "passphrase")?;
+    if stdin_is_terminal() {
+        let again = read_secret("The same passphrase again: ", "passphrase")?;
+        if again.as_str() != passphrase.as_str() {
+            return Err(Failure::usage(
+                "the two passphrases differ",
+                "run the command again and type the same passphrase twice",
+            )
+            .into());
+        }
+    }
+    Ok(passphrase)
+}
+
 /// Asks a yes/no question on the terminal; only `y` or `yes` is a yes.
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
     eprint!("{question} [y/N] ");

@@ -2,7 +2,7 @@
 //! tenant, and every stored object wrapped under its tenant key.
 //!
 //! ```text
-//! seal (Shamir shares | passphrase | HSM later)
+//! seal (Shamir shares | passphrase | PKCS#11 token | TPM 2.0 | remote KMIP key)
 //!   └─ root key (256-bit, only in memory while unsealed)
 //!        └─ tenant key, per tenant and version (stored wrapped by the root)
 //!             └─ object material, per object and version (stored wrapped by the tenant key)
@@ -44,6 +44,7 @@ mod objects;
 mod policies;
 mod release;
 pub mod seal;
+mod sealing;
 pub mod secret;
 mod secrets;
 mod service;
@@ -66,6 +67,7 @@ pub use caller::{Caller, NODE_PRINCIPAL_PREFIX, TenantScope};
 pub use durable::{Awaiting, Durable};
 pub use error::KeystoreError;
 pub use objects::{Found, NewHalf};
+pub use sealing::{CRASH_AT_ENV, Migration, SealDetails};
 pub use secrets::MAX_SECRET_BYTES;
 pub use service::{Initialized, Keystore, SealChoice, Status};
 pub use store::{Generations, StoreError};

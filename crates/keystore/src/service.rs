@@ -22,7 +22,7 @@ use crate::store::{Generations, Store, StoreError, TenantKeyRow, VersionRow, Wri
 use crate::wrap::{self, WrapError};
 
 /// System key under which the sealed root is stored.
-const SEALED_ROOT: &str = "sealed_root";
+pub(crate) const SEALED_ROOT: &str = "sealed_root";
 
 /// System key of the audit master key, wrapped by the root. The audit keys derive
 /// from it rather than from the root, so rotating the root keeps old checkpoints
@@ -55,12 +55,17 @@ pub struct Status {
     pub shares: u8,
     /// Shares given so far toward unsealing.
     pub progress: u8,
+    /// The seal's device and key, recovery shares, pending migration.
+    #[serde(flatten)]
+    pub details: crate::sealing::SealDetails,
 }
 
 /// What `initialize` returns, once: the unseal shares (empty for a passphrase seal).
 pub struct Initialized {
     /// The unseal shares, to hand to different people.
     pub shares: Vec<UnsealShare>,
+    /// The recovery shares of an automatic seal (empty otherwise).
+    pub recovery_shares: Vec<UnsealShare>,
 }
 
 /// How the root is to be sealed at initialization.
@@ -74,6 +79,15 @@ pub enum SealChoice {
     },
     /// A passphrase through Argon2id.
     Passphrase(PassphraseSeal),
+    /// A device (PKCS#11, TPM 2.0, remote KMIP), with recovery shares.
+    Automatic {
+        /// The configured device seal.
+        seal: Box<dyn Seal>,
+        /// Recovery shares made.
+        recovery_shares: u8,
+        /// Recovery shares needed.
+        recovery_threshold: u8,
+    },
 }
 
 /// A tenant's key versions, unwrapped, while unsealed.
@@ -83,18 +97,18 @@ struct TenantKeys {
 }
 
 /// The unsealed state: the root key and the seal that protects it.
-struct Unsealed {
-    root: Key256,
+pub(crate) struct Unsealed {
+    pub(crate) root: Key256,
     /// The stored form of `root`, kept so sealing and status need no store read.
-    sealed: SealedRoot,
+    pub(crate) sealed: SealedRoot,
     /// The stored [`ROOT_EPOCH`] of `root` (`None`: never rotated).
-    root_epoch: Option<Vec<u8>>,
+    pub(crate) root_epoch: Option<Vec<u8>>,
     audit_master: Key256,
-    seal: Box<dyn Seal>,
+    pub(crate) seal: Box<dyn Seal>,
     tenants: HashMap<String, TenantKeys>,
 }
 
-enum SealState {
+pub(crate) enum SealState {
     Uninitialized,
     Sealed(SealedRoot),
     Unsealed(Box<Unsealed>),
@@ -103,7 +117,7 @@ enum SealState {
 /// The key manager core.
 pub struct Keystore {
     pub(crate) store: Arc<dyn Store>,
-    state: RwLock<SealState>,
+    pub(crate) state: RwLock<SealState>,
     progress: Mutex<Option<UnsealProgress>>,
     /// Serializes the creation and rotation of tenant keys so two requests never
     /// make two different keys for the same tenant version.
@@ -236,6 +250,7 @@ impl Keystore {
             SealState::Unsealed(unsealed) => (true, false, Some(&unsealed.sealed)),
         };
         let (seal, threshold, shares) = sealed_root.map_or((None, 0, 0), describe);
+        let details = self.seal_details(sealed_root);
         Status {
             initialized,
             sealed,
@@ -243,6 +258,7 @@ impl Keystore {
             threshold,
             shares,
             progress,
+            details,
         }
     }
 
@@ -266,6 +282,14 @@ impl Keystore {
         if !matches!(*state, SealState::Uninitialized) {
             return Err(KeystoreError::AlreadyInitialized);
         }
+        let choice_recovery = match &choice {
+            SealChoice::Automatic {
+                recovery_shares,
+                recovery_threshold,
+                ..
+            } => Some((*recovery_shares, *recovery_threshold)),
+            SealChoice::Shamir { .. } | SealChoice::Passphrase(_) => None,
+        };
         let root = Key256::generate();
         let (seal, shares): (Box<dyn Seal>, Vec<UnsealShare>) = match choice {
             SealChoice::Shamir { shares, threshold } => {
@@ -273,8 +297,17 @@ impl Keystore {
                 (Box::new(seal), shares)
             }
             SealChoice::Passphrase(seal) => (Box::new(seal), Vec::new()),
+            SealChoice::Automatic { seal, .. } => (seal, Vec::new()),
         };
-        let sealed = seal.seal_root(&root)?;
+        let (recovery, recovery_shares) = match choice_recovery {
+            Some((count, threshold)) => {
+                let (key, shares) = crate::seal::RecoveryParams::generate(count, threshold)?;
+                (Some(key.params()), shares)
+            }
+            None => (None, Vec::new()),
+        };
+        let mut sealed = seal.seal_root(&root)?;
+        sealed.recovery = recovery;
         let bytes = serde_json::to_vec(&sealed).map_err(|error| StoreError::Corrupt {
             what: "sealed root",
             detail: error.to_string(),
@@ -299,10 +332,10 @@ impl Keystore {
             },
         ];
         writes.extend(tokens.into_iter().map(Write::PutToken));
-        match self
-            .store
-            .commit(writes, event(caller, "sys.init", None, None))
-        {
+        match self.store.commit(
+            writes,
+            event(caller, "sys.init", None, Some(&sealed.audit_id())),
+        ) {
             Ok(_) => {}
             Err(StoreError::Stale { .. }) => {
                 if let Some(stored) = read_sealed_root(&*self.store)? {
@@ -313,7 +346,10 @@ impl Keystore {
             Err(error) => return Err(error.into()),
         }
         *state = SealState::Sealed(sealed);
-        Ok(Initialized { shares })
+        Ok(Initialized {
+            shares,
+            recovery_shares,
+        })
     }
 
     /// Gives one unseal share. Returns the status; unsealed once the threshold is
@@ -379,7 +415,7 @@ impl Keystore {
 
     /// The sealed root when sealed, `None` when already unsealed. Read from
     /// the store, not memory: another server may have rotated the root.
-    fn sealed_root(&self) -> Result<Option<SealedRoot>, KeystoreError> {
+    pub(crate) fn sealed_root(&self) -> Result<Option<SealedRoot>, KeystoreError> {
         self.refresh()?;
         if let Some(stored) = read_sealed_root(&*self.store)? {
             let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
@@ -400,15 +436,33 @@ impl Keystore {
         seal: Box<dyn Seal>,
         sealed: &SealedRoot,
     ) -> Result<(), KeystoreError> {
-        // What is read below is at least as new as these counters.
-        let seen = self.store.changes().current();
         let root = match seal.unseal_root(sealed) {
             Ok(root) => root,
             Err(error) => {
-                self.audit_refusal(caller, "sys.unseal", None, None, "wrong_unseal_material");
+                self.audit_refusal(
+                    caller,
+                    "sys.unseal",
+                    None,
+                    Some(&sealed.audit_id()),
+                    crate::sealing::refusal_code(&error),
+                );
                 return Err(error.into());
             }
         };
+        self.install_root(caller, seal, sealed, root)
+    }
+
+    /// Makes `root`, opened by `seal` from `sealed`, the root in memory: loads
+    /// the tenant and audit keys under it and records the unseal.
+    pub(crate) fn install_root(
+        &self,
+        caller: &Caller,
+        seal: Box<dyn Seal>,
+        sealed: &SealedRoot,
+        root: Key256,
+    ) -> Result<(), KeystoreError> {
+        // What is read below is at least as new as these counters.
+        let seen = self.store.changes().current();
         let tenants = load_tenant_keys(&self.store, &root)?;
         let wrapped_audit =
             self.store
@@ -452,9 +506,11 @@ impl Keystore {
             .store(seen.tenant_keys, Ordering::Release);
         drop(state);
         self.store.changes().bump(&[crate::store::Change::Seal]);
-        self.store
-            .commit(Vec::new(), event(caller, "sys.unseal", None, None))?;
-        tracing::info!("key manager unsealed");
+        self.store.commit(
+            Vec::new(),
+            event(caller, "sys.unseal", None, Some(&sealed.audit_id())),
+        )?;
+        tracing::info!(seal = %sealed.audit_id(), "key manager unsealed");
         Ok(())
     }
 
@@ -466,8 +522,11 @@ impl Keystore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .request_checkpoint();
-        self.store
-            .commit(Vec::new(), event(caller, "sys.seal", None, None))?;
+        let seal_id = self.sealed_audit_id();
+        self.store.commit(
+            Vec::new(),
+            event(caller, "sys.seal", None, seal_id.as_deref()),
+        )?;
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         if let SealState::Unsealed(unsealed) = &*state {
             let sealed = unsealed.sealed.clone();
@@ -721,7 +780,9 @@ impl Keystore {
                     value: rewrapped,
                 });
             }
-            let sealed = unsealed.seal.seal_root(&new_root)?;
+            let mut sealed = unsealed.seal.seal_root(&new_root)?;
+            // The recovery shares belong to the people, not to the root.
+            sealed.recovery.clone_from(&unsealed.sealed.recovery);
             let bytes = serde_json::to_vec(&sealed).map_err(|error| StoreError::Corrupt {
                 what: "sealed root",
                 detail: error.to_string(),
@@ -743,8 +804,10 @@ impl Keystore {
                     || "the audit key".to_owned(),
                 )?,
             });
-            self.store
-                .commit(writes, event(caller, "sys.rotate_root", None, None))?;
+            self.store.commit(
+                writes,
+                event(caller, "sys.rotate_root", None, Some(&sealed.audit_id())),
+            )?;
             unsealed.root = new_root;
             unsealed.sealed = sealed;
             unsealed.root_epoch = Some(next_epoch);
@@ -1080,18 +1143,9 @@ fn read_sealed_root(store: &dyn Store) -> Result<Option<SealedRoot>, KeystoreErr
         .transpose()
 }
 
-fn seal_kind_name(kind: SealKind) -> &'static str {
-    match kind {
-        SealKind::Shamir => "shamir",
-        SealKind::Passphrase => "passphrase",
-        #[allow(unreachable_patterns)] // SealKind is non_exhaustive: an HSM seal follows.
-        _ => "other",
-    }
-}
-
 fn describe(root: &SealedRoot) -> (Option<&'static str>, u8, u8) {
     let (threshold, shares) = root.params.shamir_counts().unwrap_or((0, 0));
-    (Some(seal_kind_name(root.kind)), threshold, shares)
+    (Some(root.kind.as_str()), threshold, shares)
 }
 
 fn load_tenant_keys(

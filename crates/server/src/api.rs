@@ -16,7 +16,7 @@ use crate::auth;
 use crate::error::{ApiError, Code};
 use crate::kmip_listener;
 use crate::routes::{
-    audit, backup, ca, join_tokens, keys, nodes, policies, secrets, sys, tokens, volumes,
+    audit, backup, ca, join_tokens, keys, nodes, policies, seal, secrets, sys, tokens, volumes,
 };
 
 /// Builds the router.
@@ -26,10 +26,13 @@ pub fn router(state: App) -> Router {
         .route(route::HEALTH, get(sys::health))
         .route(route::READY, get(sys::ready))
         .route(route::STATUS, get(sys::status))
-        .route(route::INIT, post(sys::init))
+        .route(route::INIT, post(seal::init))
         .route(route::UNSEAL, post(sys::unseal))
         .route(route::SEAL, post(sys::seal))
-        .route(route::ROTATE_ROOT, post(sys::rotate_root))
+        .route(route::ROTATE_ROOT, post(seal::rotate_root))
+        .route(route::SEAL_MIGRATE, post(seal::migrate))
+        .route(route::SEAL_MIGRATE_COMPLETE, post(seal::complete))
+        .route(route::SEAL_MIGRATE_CANCEL, post(seal::cancel))
         .route(route::TENANT_ROTATE_KEY, post(sys::rotate_tenant))
         .route(route::BACKUP, get(backup::backup))
         .route(route::RESTORE, post(backup::restore))
@@ -118,7 +121,7 @@ pub fn decode_for_fuzzing(data: &[u8]) {
     let Some((selector, input)) = data.split_first() else {
         return;
     };
-    match selector % 23 {
+    match selector % 26 {
         0 => drop(serde_json::from_slice::<api::keys::CreateKeyRequest>(input)),
         1 => drop(serde_json::from_slice::<api::sys::InitRequest>(input)),
         2 => drop(serde_json::from_slice::<api::sys::UnsealRequest>(input)),
@@ -155,6 +158,9 @@ pub fn decode_for_fuzzing(data: &[u8]) {
             input,
         )),
         21 => query::<api::secrets::SecretListQuery>(input),
+        22 => drop(serde_json::from_slice::<api::sys::RotateRootRequest>(input)),
+        23 => drop(serde_json::from_slice::<api::seal::MigrateRequest>(input)),
+        24 => drop(serde_json::from_slice::<api::seal::CompleteMigrationRequest>(input)),
         _ => {
             if let Ok(text) = std::str::from_utf8(input) {
                 let _ = auth::parse_bearer(Some(text));

@@ -32,6 +32,8 @@ pub struct AppState {
     /// The data directory (a backup being restored is kept there while it is
     /// checked).
     pub data_dir: std::path::PathBuf,
+    /// The automatic seals and their unseal and health tasks.
+    pub seals: Arc<crate::seal_runtime::SealRuntime>,
 }
 
 /// The handlers' state handle.

@@ -59,6 +59,36 @@ pub struct ServerConfig {
     /// that several servers of a cluster share (docs/ha.md).
     #[serde(default)]
     pub storage: Storage,
+    /// The seal that protects the root key (`[seal]`, see docs/seals.md); none
+    /// means shares or a passphrase, chosen at `operator init`.
+    #[serde(default)]
+    pub seal: Option<seals::SealConfig>,
+    /// The automatic seal a migration moves away from (`[previous_seal]`),
+    /// kept while the root may still be sealed with it.
+    #[serde(default)]
+    pub previous_seal: Option<seals::SealConfig>,
+    /// Longest wait between two attempts to reach an automatic seal's device
+    /// at start, in seconds (the wait doubles from one second up to this).
+    #[serde(default = "default_seal_retry_max")]
+    pub seal_retry_max_secs: u64,
+    /// How often an unsealed server checks that its seal's device still
+    /// answers, in seconds.
+    #[serde(default = "default_seal_check_interval")]
+    pub seal_check_interval_secs: u64,
+}
+
+/// Default longest wait between attempts to reach a seal's device.
+pub const DEFAULT_SEAL_RETRY_MAX_SECS: u64 = 60;
+
+/// Default interval of the seal device's health check.
+pub const DEFAULT_SEAL_CHECK_INTERVAL_SECS: u64 = 30;
+
+fn default_seal_retry_max() -> u64 {
+    DEFAULT_SEAL_RETRY_MAX_SECS
+}
+
+fn default_seal_check_interval() -> u64 {
+    DEFAULT_SEAL_CHECK_INTERVAL_SECS
 }
 
 /// Where the state lives.
@@ -249,6 +279,10 @@ impl ServerConfig {
                 [127, 0, 0, 1],
                 crate::kmip_listener::DEFAULT_KMIP_PORT,
             ))),
+            seal: None,
+            previous_seal: None,
+            seal_retry_max_secs: DEFAULT_SEAL_RETRY_MAX_SECS,
+            seal_check_interval_secs: DEFAULT_SEAL_CHECK_INTERVAL_SECS,
         }
     }
 
@@ -295,6 +329,27 @@ impl ServerConfig {
                 "nodes.reissue_batch is {} and nodes.reissue_interval_secs is {}; give a batch of at least 1 and an interval between 1 and 3600 seconds",
                 self.nodes.reissue_batch, self.nodes.reissue_interval_secs
             )));
+        }
+        if !(1..=3600).contains(&self.seal_retry_max_secs)
+            || !(1..=3600).contains(&self.seal_check_interval_secs)
+        {
+            return Err(Error::InvalidConfig(format!(
+                "seal_retry_max_secs is {} and seal_check_interval_secs is {}; give values between 1 and 3600",
+                self.seal_retry_max_secs, self.seal_check_interval_secs
+            )));
+        }
+        if let Some(previous) = &self.previous_seal {
+            let automatic = previous.kind().is_automatic();
+            let distinct = self
+                .seal
+                .as_ref()
+                .is_none_or(|seal| seal.kind() != previous.kind());
+            if !automatic || !distinct {
+                return Err(Error::InvalidConfig(format!(
+                    "[previous_seal] is a {} seal; it must be an automatic seal (pkcs11, tpm2, kmip) of another kind than [seal]",
+                    previous.kind()
+                )));
+            }
         }
         match (&self.tls.cert_file, &self.tls.key_file) {
             (Some(_), None) | (None, Some(_)) => Err(Error::InvalidConfig(

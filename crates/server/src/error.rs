@@ -100,7 +100,15 @@ fn store_code(error: &StoreError) -> Code {
 
 fn seal_code(error: &SealError) -> Code {
     match error {
-        SealError::WrongUnsealMaterial => Code::WrongUnsealMaterial,
+        SealError::WrongUnsealMaterial | SealError::WrongRecoveryShares => {
+            Code::WrongUnsealMaterial
+        }
+        SealError::DeviceUnavailable { .. } => Code::SealUnavailable,
+        SealError::DeviceRefused { .. } => Code::SealRefused,
+        SealError::RecoveryRequired { .. } | SealError::NoRecoveryShares { .. } => Code::BadRequest,
+        SealError::SameKind { .. }
+        | SealError::NoPendingMigration
+        | SealError::MigrationPending { .. } => Code::Conflict,
         // What the caller sent is wrong: a share, a passphrase, a parameter.
         SealError::PassphraseTooShort { .. }
         | SealError::InvalidShareConfig { .. }

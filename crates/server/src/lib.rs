@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod peer;
 pub mod policies;
 mod routes;
+pub mod seal_runtime;
 pub mod server_cert;
 mod wire;
 
@@ -377,6 +378,9 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         every_secs: config.audit.checkpoint_every_secs,
     });
     let keystore = Arc::new(keystore);
+    // Reads the seal's PIN or client key now: a missing one is a
+    // configuration error, said at once, not at the first unseal.
+    let seals = Arc::new(seal_runtime::SealRuntime::new(&config)?);
 
     let listener = TcpListener::bind(config.listen_addr)
         .await
@@ -458,7 +462,11 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         max_body_bytes: config.max_body_bytes,
         identity,
         data_dir: config.data_dir.clone(),
+        seals: Arc::clone(&seals),
     });
+    // An automatic seal unseals now, without a person, retrying while its
+    // device cannot be reached; the HTTPS listener serves status meanwhile.
+    seals.start(&keystore);
     if let Some((kmip_listener, kmip_tls, _)) = kmip {
         let kmip_keystore = Arc::clone(&keystore);
         tokio::spawn(kmip_listener::serve(

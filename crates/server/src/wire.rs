@@ -158,8 +158,10 @@ pub fn node_info(row: &NodeRow) -> api::nodes::NodeInfo {
     }
 }
 
-/// The seal status, with this server's version.
+/// The seal status, with this server's version (without what the automatic
+/// seal is doing, which only `GET /v1/sys/status` adds).
 pub fn status(status: keystore::Status) -> api::sys::Status {
+    let details = status.details;
     api::sys::Status {
         initialized: status.initialized,
         sealed: status.sealed,
@@ -167,6 +169,13 @@ pub fn status(status: keystore::Status) -> api::sys::Status {
         threshold: status.threshold,
         shares: status.shares,
         progress: status.progress,
+        seal_token: details.seal_token,
+        seal_key: details.seal_key,
+        seal_mechanism: details.seal_mechanism,
+        recovery_threshold: details.recovery_threshold,
+        recovery_shares: details.recovery_shares,
+        seal_migration_pending: details.seal_migration_pending.map(str::to_owned),
+        automatic: None,
         version: env!("CARGO_PKG_VERSION").to_owned(),
     }
 }

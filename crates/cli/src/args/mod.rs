@@ -24,7 +24,10 @@ pub use ca::CaCommand;
 pub use keys::{Algorithm, KeyCommand, KeyRef, KeyState, RevocationReason};
 pub use kmip::KmipCommand;
 pub use nodes::{NodeCommand, NodeTokenCommand};
-pub use operator::{BackupArgs, InitArgs, MigrateArgs, OperatorCommand, RestoreArgs, UnsealArgs};
+pub use operator::{
+    BackupArgs, InitArgs, MigrateArgs, MigrateStoreArgs, OperatorCommand, RestoreArgs, SealArgs,
+    SealCommand, UnsealArgs,
+};
 pub use policies::PolicyCommand;
 pub use secrets::{SecretCommand, SecretRef};
 pub use server::ServerArgs;
@@ -244,6 +247,25 @@ mod tests {
     fn passphrase_init_excludes_shares() {
         assert!(parse(&["operator", "init", "--passphrase-stdin", "--shares", "3"]).is_err());
         assert!(parse(&["operator", "init", "--passphrase-stdin"]).is_ok());
+    }
+
+    #[test]
+    fn seal_migrate_takes_a_target_or_completes_or_cancels() {
+        assert!(parse(&["operator", "seal"]).is_ok());
+        assert!(parse(&["operator", "seal", "migrate"]).is_err());
+        assert!(parse(&["operator", "seal", "migrate", "--to", "pkcs11"]).is_ok());
+        assert!(parse(&["operator", "seal", "migrate", "--to", "hsm"]).is_err());
+        assert!(parse(&["operator", "seal", "migrate", "--complete"]).is_ok());
+        assert!(parse(&["operator", "seal", "migrate", "--complete", "--to", "tpm2"]).is_err());
+        assert!(parse(&["operator", "seal", "migrate", "--cancel", "--shares", "3"]).is_err());
+        let both = [
+            "operator",
+            "init",
+            "--recovery-shares",
+            "5",
+            "--passphrase-stdin",
+        ];
+        assert!(parse(&both).is_err());
     }
 
     #[test]

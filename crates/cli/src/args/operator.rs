@@ -1,4 +1,5 @@
-//! `cryptainer operator ...`: initialize, unseal, seal, rotate the root key.
+//! `cryptainer operator ...`: initialize, unseal, seal, rotate the root key,
+//! migrate the seal.
 
 use clap::{Args, Subcommand};
 
@@ -23,11 +24,19 @@ pub enum OperatorCommand {
     )]
     Unseal(UnsealArgs),
     /// Seal the server: forget the root key until it is unsealed again (admin, all
-    /// tenants).
-    Seal,
+    /// tenants); `seal migrate` moves the root key to another seal.
+    #[command(
+        long_about = "Seal the server: forget the root key until it is unsealed again (admin, all \
+        tenants). A server with an automatic seal (pkcs11, tpm2, kmip) unseals itself again \
+        at its next start. `cryptainer operator seal migrate` moves the root key to another \
+        seal instead (docs/seals.md)."
+    )]
+    Seal(SealArgs),
     /// Make a new root key and re-wrap every tenant key under it (admin, all tenants).
     ///
-    /// The unseal shares or passphrase stay the same.
+    /// The unseal shares or passphrase stay the same. Under an automatic seal a
+    /// quorum of recovery shares is asked for (one per line on standard input when
+    /// it is not a terminal).
     RotateRoot,
     /// Write a backup of the whole store to a file (admin, all tenants): one
     /// consistent snapshot taken while the servers go on serving, key
@@ -58,7 +67,7 @@ pub enum OperatorCommand {
         with the same data directory (its TLS material) and unseal material. Talks to no \
         server: the server must be stopped."
     )]
-    Migrate(MigrateArgs),
+    Migrate(MigrateStoreArgs),
 }
 
 /// `cryptainer operator backup`.
@@ -79,7 +88,7 @@ pub struct RestoreArgs {
 
 /// `cryptainer operator migrate`.
 #[derive(Debug, Args)]
-pub struct MigrateArgs {
+pub struct MigrateStoreArgs {
     /// The PostgreSQL database to move the store into, empty:
     /// postgres://USER@HOST/DATABASE?sslmode=verify-full&sslrootcert=CA.pem.
     /// From the environment, its password stays out of the process list.
@@ -100,6 +109,65 @@ pub struct MigrateArgs {
     pub config: Option<std::path::PathBuf>,
 }
 
+/// `cryptainer operator seal [migrate]`.
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// Without a subcommand: seal the server now.
+    #[command(subcommand)]
+    pub command: Option<SealCommand>,
+}
+
+/// `cryptainer operator seal ...`.
+#[derive(Debug, Subcommand)]
+pub enum SealCommand {
+    /// Move the root key to another seal kind; no object is re-encrypted.
+    #[command(
+        long_about = "Move the root key to another seal kind (shamir, passphrase, pkcs11, tpm2, \
+        kmip), both ways; no tenant key or object is re-encrypted. The people behind the \
+        current seal consent: a quorum of its unseal shares, its passphrase, or, under an \
+        automatic seal, a quorum of the recovery shares, read from the terminal without echo \
+        (or one per line on standard input). An automatic target must be the server's \
+        [seal] (keep the current automatic seal as [previous_seal] until done). Unseal \
+        shares carry over as recovery shares and back; when the migration must make new \
+        shares (from a passphrase), it waits until a quorum of them is given back with \
+        --complete. A process killed at any point leaves the old seal or the new one."
+    )]
+    Migrate(MigrateArgs),
+}
+
+/// `cryptainer operator seal migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The seal kind to move to.
+    #[arg(long, value_name = "KIND", required_unless_present_any = ["complete", "cancel"],
+          value_parser = ["shamir", "passphrase", "pkcs11", "tpm2", "kmip"])]
+    pub to: Option<String>,
+
+    /// Unseal shares to make, when moving to shamir from a passphrase.
+    #[arg(long, value_name = "N", conflicts_with_all = ["complete", "cancel"])]
+    pub shares: Option<u8>,
+
+    /// Unseal shares needed, when moving to shamir from a passphrase.
+    #[arg(long, value_name = "N", conflicts_with_all = ["complete", "cancel"])]
+    pub threshold: Option<u8>,
+
+    /// Recovery shares to make, when moving to an automatic seal from a passphrase.
+    #[arg(long, value_name = "N", conflicts_with_all = ["complete", "cancel"])]
+    pub recovery_shares: Option<u8>,
+
+    /// Recovery shares needed, when moving to an automatic seal from a passphrase.
+    #[arg(long, value_name = "N", conflicts_with_all = ["complete", "cancel"])]
+    pub recovery_threshold: Option<u8>,
+
+    /// Finish a migration that waits for its new shares: give a quorum of them.
+    #[arg(long, conflicts_with_all = ["to", "cancel"])]
+    pub complete: bool,
+
+    /// Forget a migration that waits for its new shares; the current seal stays.
+    #[arg(long, conflicts_with_all = ["to", "complete"])]
+    pub cancel: bool,
+}
+
 /// `cryptainer operator init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -115,6 +183,16 @@ pub struct InitArgs {
     /// the terminal without echo, asked twice, when standard input is a terminal).
     #[arg(long, conflicts_with_all = ["shares", "threshold"])]
     pub passphrase_stdin: bool,
+
+    /// With an automatic seal ([seal] kind = pkcs11, tpm2 or kmip on the server):
+    /// recovery shares to make, 1 to 32 (default 5). They authorize seal
+    /// migrations and root rotations and open nothing by themselves.
+    #[arg(long, value_name = "N", conflicts_with_all = ["shares", "threshold", "passphrase_stdin"])]
+    pub recovery_shares: Option<u8>,
+
+    /// With an automatic seal: recovery shares needed (default 3).
+    #[arg(long, value_name = "N", conflicts_with_all = ["shares", "threshold", "passphrase_stdin"])]
+    pub recovery_threshold: Option<u8>,
 }
 
 /// `cryptainer operator unseal`.

@@ -11,6 +11,7 @@ mod kmip;
 mod nodes;
 mod operator;
 mod policies;
+mod seal;
 mod secrets;
 mod server;
 mod tokens;

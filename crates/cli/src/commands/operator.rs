@@ -3,8 +3,11 @@
 use api::SecretString;
 use api::sys::{GetStatus, Init, InitRequest, RotateRoot, Seal, Status, Unseal, UnsealRequest};
 
-use super::{text, yes_no};
-use crate::args::{BackupArgs, InitArgs, MigrateArgs, OperatorCommand, RestoreArgs, UnsealArgs};
+use super::{seal as automatic, yes_no};
+use crate::args::{
+    BackupArgs, InitArgs, MigrateStoreArgs, OperatorCommand, RestoreArgs, SealArgs, SealCommand,
+    UnsealArgs,
+};
 use crate::client::Client;
 use crate::failure::Failure;
 use crate::prompt;
@@ -15,7 +18,10 @@ pub async fn run(client: &Client, command: &OperatorCommand, json: bool) -> anyh
     match command {
         OperatorCommand::Init(args) => init(client, args, json).await,
         OperatorCommand::Unseal(args) => unseal(client, args, json).await,
-        OperatorCommand::Seal => seal(client, json).await,
+        OperatorCommand::Seal(SealArgs { command: None }) => seal(client, json).await,
+        OperatorCommand::Seal(SealArgs {
+            command: Some(SealCommand::Migrate(args)),
+        }) => automatic::migrate(client, args, json).await,
         OperatorCommand::RotateRoot => rotate_root(client, json).await,
         OperatorCommand::Backup(args) => backup(client, args, json).await,
         OperatorCommand::Restore(args) => restore(client, args, json).await,
@@ -186,7 +192,7 @@ async fn restore(client: &Client, args: &RestoreArgs, json: bool) -> anyhow::Res
 }
 
 /// `cryptainer operator migrate`.
-pub async fn migrate(args: &MigrateArgs, json: bool) -> anyhow::Result<()> {
+pub async fn migrate(args: &MigrateStoreArgs, json: bool) -> anyhow::Result<()> {
     let data_dir = match (&args.data_dir, &args.config) {
         (Some(data_dir), _) => data_dir.clone(),
         (None, Some(config)) => server::ServerConfig::from_file(config)?.data_dir,
@@ -293,14 +299,16 @@ async fn seal(client: &Client, json: bool) -> anyhow::Result<()> {
         .await
 }
 
-/// `cryptainer operator rotate-root`.
+/// `cryptainer operator rotate-root`: under an automatic seal, with a quorum
+/// of recovery shares.
 async fn rotate_root(client: &Client, json: bool) -> anyhow::Result<()> {
+    let request = automatic::rotate_root_request(client).await?;
     client
-        .show(&RotateRoot, json, |status| {
+        .show(&RotateRoot(&request), json, |status| {
             print_status(
                 &status,
                 Some(
-                    "Rotated the root key; every tenant key is wrapped under the new one. The unseal shares or passphrase are unchanged.",
+                    "Rotated the root key; every tenant key is wrapped under the new one. The unseal shares, passphrase or recovery shares are unchanged.",
                 ),
             );
             Ok(())
@@ -318,7 +326,7 @@ fn status_table(status: &Status) -> String {
     let mut table = Table::new(&[]);
     table.row(vec!["Initialized:".to_owned(), yes_no(status.initialized)]);
     table.row(vec!["Sealed:".to_owned(), yes_no(status.sealed)]);
-    table.row(vec!["Seal:".to_owned(), text(status.seal.as_deref())]);
+    table.row(vec!["Seal:".to_owned(), automatic::describe_seal(status)]);
     if status.seal.as_deref() == Some("shamir") {
         table.row(vec![
             "Shares:".to_owned(),
@@ -328,6 +336,7 @@ fn status_table(status: &Status) -> String {
             table.row(vec!["Unseal progress:".to_owned(), progress(status)]);
         }
     }
+    automatic::status_rows(status, &mut table);
     table.row(vec!["Server version:".to_owned(), status.version.clone()]);
     table.render()
 }
@@ -339,20 +348,37 @@ fn print_status(status: &Status, headline: Option<&str>) {
     print!("{}", status_table(status));
 }
 
-/// `cryptainer operator init`.
+/// `cryptainer operator init`: unseal shares or a passphrase, or, when the
+/// server names an automatic seal, recovery shares.
 async fn init(client: &Client, args: &InitArgs, json: bool) -> anyhow::Result<()> {
-    let request = if args.passphrase_stdin {
-        let passphrase = prompt::read_secret("Passphrase for the root key: ", "passphrase")?;
-        if prompt::stdin_is_terminal() {
-            let again = prompt::read_secret("The same passphrase again: ", "passphrase")?;
-            if again.as_str() != passphrase.as_str() {
-                return Err(Failure::usage(
-                    "the two passphrases differ",
-                    "run the command again and type the same passphrase twice",
-                )
-                .into());
-            }
+    let seal = automatic::configured_automatic_seal(client).await?;
+    let request = if let Some(kind) = &seal {
+        if args.passphrase_stdin {
+            return Err(Failure::usage(
+                format!("the server is configured with a {kind} seal"),
+                "an automatic seal makes recovery shares; leave out --passphrase-stdin",
+            )
+            .into());
         }
+        InitRequest {
+            recovery_shares: Some(
+                args.recovery_shares
+                    .unwrap_or(automatic::DEFAULT_RECOVERY_SHARES),
+            ),
+            recovery_threshold: Some(
+                args.recovery_threshold
+                    .unwrap_or(automatic::DEFAULT_RECOVERY_THRESHOLD),
+            ),
+            ..InitRequest::default()
+        }
+    } else if args.recovery_shares.is_some() || args.recovery_threshold.is_some() {
+        return Err(Failure::usage(
+            "recovery shares go with an automatic seal",
+            "configure [seal] kind = \"pkcs11\", \"tpm2\" or \"kmip\" on the server (docs/seals.md), or give --shares and --threshold",
+        )
+        .into());
+    } else if args.passphrase_stdin {
+        let passphrase = prompt::read_new_passphrase("Passphrase for the root key: ")?;
         InitRequest {
             passphrase: Some(SecretString::from_str_copy(&passphrase)),
             ..InitRequest::default()
@@ -361,11 +387,15 @@ async fn init(client: &Client, args: &InitArgs, json: bool) -> anyhow::Result<()
         InitRequest {
             shares: Some(args.shares),
             threshold: Some(args.threshold),
-            passphrase: None,
+            ..InitRequest::default()
         }
     };
     client
         .show(&Init(&request), json, |answer| {
+            if seal.is_some() {
+                automatic::print_automatic_init(&answer, args);
+                return Ok(());
+            }
             let shares = &answer.unseal_shares;
             println!(
                 "Initialized. The server is sealed: unseal it with `cryptainer operator unseal`.\n"
@@ -447,6 +477,13 @@ mod tests {
             threshold: 3,
             shares: 5,
             progress: 2,
+            seal_token: None,
+            seal_key: None,
+            seal_mechanism: None,
+            recovery_threshold: 0,
+            recovery_shares: 0,
+            seal_migration_pending: None,
+            automatic: None,
             version: "0.1.0".to_owned(),
         }
     }
@@ -473,6 +510,33 @@ mod tests {
              Sealed:          yes\n\
              Seal:            -\n\
              Server version:  0.1.0\n"
+        );
+    }
+
+    #[test]
+    fn the_status_shows_an_automatic_seal_with_its_device_key_and_recovery_shares() {
+        let mut status = status(Some("pkcs11"), false);
+        status.seal_token = Some("cryptainer".to_owned());
+        status.seal_key = Some("cryptainer-root-wrap".to_owned());
+        (status.recovery_shares, status.recovery_threshold) = (5, 3);
+        status.seal_migration_pending = Some("tpm2".to_owned());
+        status.automatic = Some(api::sys::AutomaticUnseal {
+            seal_configured: Some("pkcs11".to_owned()),
+            seal_state: api::sys::UnsealState::Retrying,
+            seal_device: Some(api::sys::DeviceHealth::Unreachable),
+            seal_error: Some("the token is gone".to_owned()),
+            seal_attempts: 2,
+        });
+        assert_eq!(
+            status_table(&status),
+            "Initialized:        yes\n\
+             Sealed:             no\n\
+             Seal:               pkcs11 (token cryptainer, key cryptainer-root-wrap)\n\
+             Recovery shares:    5 (threshold 3)\n\
+             Seal device:        unreachable\n\
+             Automatic unseal:   retrying (the token is gone)\n\
+             Pending migration:  to tpm2, waiting for its new shares\n\
+             Server version:     0.1.0\n"
         );
     }
 }

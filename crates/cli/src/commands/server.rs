@@ -19,9 +19,11 @@ pub fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
         Some(path) => ServerConfig::from_file(path).map_err(|error| {
             let hint = format!(
                 "fix {} (keys: listen_addr, data_dir, dev, max_body_bytes, mlock, \
-                 require_mlock, kmip_listen, storage, [tls] cert_file key_file ca_file \
-                 extra_names, [audit] checkpoint_every_records checkpoint_every_secs, [nodes] \
-                 cert_lifetime_secs reissue_batch reissue_interval_secs)",
+                 require_mlock, kmip_listen, storage, seal_retry_max_secs, \
+                 seal_check_interval_secs, [tls] cert_file key_file ca_file extra_names, [audit] \
+                 checkpoint_every_records checkpoint_every_secs, [nodes] cert_lifetime_secs \
+                 reissue_batch reissue_interval_secs, [seal] and [previous_seal] as in \
+                 docs/seals.md)",
                 path.display()
             );
             anyhow::Error::new(error)

@@ -45,6 +45,18 @@ impl TestServer {
         TestServer::spawn_dev(data_dir, extra_args, "warn", Stdio::inherit())
     }
 
+    /// `cryptainer server --dev` on the given HTTPS and KMIP addresses, so that
+    /// it can be stopped and started again where its clients expect it.
+    pub fn start_dev_at(data_dir: &Path, listen: &str, kmip_listen: &str) -> TestServer {
+        TestServer::spawn_dev_at(
+            data_dir,
+            &[],
+            "warn",
+            Stdio::inherit(),
+            (listen, kmip_listen),
+        )
+    }
+
     /// `cryptainer server --dev` logging at debug level to `log`.
     pub fn start_dev_logged(data_dir: &Path, log: &Path) -> TestServer {
         let file = std::fs::File::create(log).expect("create the log file");
@@ -52,12 +64,23 @@ impl TestServer {
     }
 
     fn spawn_dev(data_dir: &Path, extra_args: &[&str], level: &str, stderr: Stdio) -> TestServer {
+        // Tests run side by side: each picks free ports (dev.env names them).
+        let any_port = ("127.0.0.1:0", "127.0.0.1:0");
+        TestServer::spawn_dev_at(data_dir, extra_args, level, stderr, any_port)
+    }
+
+    fn spawn_dev_at(
+        data_dir: &Path,
+        extra_args: &[&str],
+        level: &str,
+        stderr: Stdio,
+        (listen, kmip_listen): (&str, &str),
+    ) -> TestServer {
         let env_file = data_dir.join("dev.env");
         let _ = std::fs::remove_file(&env_file);
         let child = Command::new(binary())
-            .args(["server", "--dev", "--listen", "127.0.0.1:0"])
-            // Tests run side by side: each picks a free KMIP port (dev.env names it).
-            .args(["--kmip-listen", "127.0.0.1:0", "--data-dir"])
+            .args(["server", "--dev", "--listen", listen])
+            .args(["--kmip-listen", kmip_listen, "--data-dir"])
             .arg(data_dir)
             .args(extra_args)
             .env("CRYPTAINER_LOG", level)
@@ -95,10 +118,22 @@ impl TestServer {
 
     /// `cryptainer server --config FILE` (production mode) listening on `port`.
     pub fn start_config(config: &Path, data_dir: &Path, port: u16) -> TestServer {
+        TestServer::start_config_with_env(config, data_dir, port, &[])
+    }
+
+    /// [`TestServer::start_config`] with more environment variables (a seal's
+    /// PIN, SOFTHSM2_CONF, a crash point).
+    pub fn start_config_with_env(
+        config: &Path,
+        data_dir: &Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> TestServer {
         let child = Command::new(binary())
             .args(["server", "--config"])
             .arg(config)
             .env("CRYPTAINER_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

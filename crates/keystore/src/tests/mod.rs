@@ -5,6 +5,7 @@
 
 mod audit_log;
 mod model;
+mod seal_migration;
 mod store_layout;
 mod volumes;
 

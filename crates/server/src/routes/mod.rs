@@ -9,6 +9,7 @@ pub(crate) mod join_tokens;
 pub(crate) mod keys;
 pub(crate) mod nodes;
 pub(crate) mod policies;
+pub(crate) mod seal;
 pub(crate) mod secrets;
 pub(crate) mod sys;
 pub(crate) mod tokens;

@@ -1,24 +1,20 @@
 //! The system routes (`/v1/sys/...`): health, readiness and seal status,
-//! initialization, unsealing and sealing, root and tenant key rotation; and
-//! the OpenAPI document and Prometheus metrics.
+//! unsealing and sealing, tenant key rotation; and the OpenAPI document and
+//! Prometheus metrics. Initialization, root rotation and the seal's migration
+//! are in `seal`.
 
-use api::SecretString;
-use api::sys::{
-    Health, InitAnswer, InitRequest, Ready, Status as StatusBody, TenantKeyRotated, UnsealRequest,
-};
+use api::sys::{Health, Ready, Status as StatusBody, TenantKeyRotated, UnsealRequest};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use keystore::model::Role;
-use keystore::seal::PassphraseSeal;
+use keystore::Caller;
 use keystore::secret::SecretBytes;
-use keystore::{Caller, KeystoreError, SealChoice};
 
 use crate::app::{App, JsonBody, RequestContext, require_all_tenants};
-use crate::auth::{self, Permission};
+use crate::auth::Permission;
 use crate::error::{ApiError, Code};
-use crate::wire::{self, SecretJson};
+use crate::wire;
 
 /// `GET /v1/sys/health`.
 pub(crate) async fn health() -> Json<Health> {
@@ -37,85 +33,19 @@ pub(crate) async fn ready(State(app): State<App>) -> Response {
 }
 
 /// The seal status with this server's version.
-fn status_body(status: keystore::Status) -> Json<StatusBody> {
+pub(crate) fn status_body(status: keystore::Status) -> Json<StatusBody> {
     Json(wire::status(status))
 }
 
-/// `GET /v1/sys/status`. On the blocking pool: the status may read the
-/// store (another server of the cluster may have initialized it).
+/// `GET /v1/sys/status`: the seal status, and what the automatic seal is
+/// doing. On the blocking pool: the status may read the store (another
+/// server of the cluster may have initialized it).
 pub(crate) async fn status(State(app): State<App>) -> Result<Json<StatusBody>, ApiError> {
-    app.call_public("sys.status", |keystore| Ok(status_body(keystore.status())))
-        .await
-}
-
-/// Largest number of unseal shares.
-const MAX_SHARES: u8 = 32;
-
-/// `POST /v1/sys/init`: the root key, sealed, and the first admin token.
-pub(crate) async fn init(
-    State(app): State<App>,
-    context: RequestContext,
-    JsonBody(request): JsonBody<InitRequest>,
-) -> Result<(StatusCode, SecretJson<InitAnswer>), ApiError> {
-    let remote = context.remote;
-    app.call_public("sys.init", move |keystore| {
-        let choice = match (request.shares, request.threshold, request.passphrase) {
-            (None, None, Some(passphrase)) => {
-                SealChoice::Passphrase(
-                    PassphraseSeal::new(
-                        SecretBytes::from_slice(passphrase.expose_secret().as_bytes()),
-                        keystore::seal::Argon2Params::default(),
-                    )
-                    .map_err(|error| ApiError::from(KeystoreError::from(error)))?,
-                )
-            }
-            (shares, threshold, None) => {
-                let shares = shares.unwrap_or(5);
-                let threshold = threshold.unwrap_or(3);
-                if shares == 0 || shares > MAX_SHARES {
-                    return Err(ApiError::bad_request(format!(
-                        "shares must be between 1 and {MAX_SHARES}, not {shares}"
-                    )));
-                }
-                if threshold == 0 || threshold > shares {
-                    return Err(ApiError::bad_request(format!(
-                        "threshold must be between 1 and shares ({shares}), not {threshold}"
-                    )));
-                }
-                if threshold == 1 && shares > 1 {
-                    return Err(ApiError::bad_request(
-                        "a threshold of 1 with several shares makes every share a full key; use a threshold of 2 or more",
-                    ));
-                }
-                SealChoice::Shamir { shares, threshold }
-            }
-            (_, _, Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "give either shares and threshold, or a passphrase, not both",
-                ));
-            }
-        };
-        let token = auth::new_token(Role::Admin, vec!["*".to_owned()], "root", auth::MAX_TOKEN_TTL_SECS);
-        let caller = Caller {
-            principal: "anonymous".to_owned(),
-            remote,
-        };
-        let initialized = keystore.initialize(&caller, choice, vec![token.row.clone()])?;
-        let unseal_shares = initialized
-            .shares
-            .iter()
-            .map(|share| SecretString::from_str_copy(&share.to_string_secret()))
-            .collect();
-        Ok((
-            StatusCode::OK,
-            SecretJson(InitAnswer {
-                unseal_shares,
-                root_token: SecretString::from_str_copy(&token.secret),
-                root_token_id: token.row.id.clone(),
-            }),
-        ))
-    })
-    .await
+    let Json(mut body) = app
+        .call_public("sys.status", |keystore| Ok(status_body(keystore.status())))
+        .await?;
+    body.automatic = Some(app.seals.status(!body.sealed));
+    Ok(Json(body))
 }
 
 /// `POST /v1/sys/unseal`.
@@ -165,19 +95,6 @@ pub(crate) async fn seal(
     .await
 }
 
-/// `POST /v1/sys/rotate-root`.
-pub(crate) async fn rotate_root(
-    State(app): State<App>,
-    context: RequestContext,
-) -> Result<Json<StatusBody>, ApiError> {
-    app.call(context, "sys.rotate_root", Permission::ManageSeal, |call| {
-        require_all_tenants(call.principal())?;
-        call.keystore.rotate_root(&call.caller)?;
-        Ok(status_body(call.keystore.status()))
-    })
-    .await
-}
-
 /// `POST /v1/tenants/{tenant}/rotate-key`.
 pub(crate) async fn rotate_tenant(
     State(app): State<App>,
@@ -217,9 +134,7 @@ pub(crate) async fn openapi() -> Response {
 /// `GET /metrics`: Prometheus text.
 pub(crate) async fn metrics(State(app): State<App>) -> Response {
     let sealed = !app.keystore.is_unsealed();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(sealed),
-    )
-        .into_response()
+    let mut text = app.metrics.render(sealed);
+    app.seals.render_metrics(&mut text);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
