@@ -6,7 +6,7 @@
 //! | `node.key` | 0600 | the node's private key (PKCS#8 PEM); never leaves the host |
 //! | `node.crt` | 0644 | the node certificate (PEM) |
 //! | `ca.pem` | 0644 | the CA bundle pinned at join (PEM) |
-//! | `node.json` | 0644 | server address, node id, name, role, tenant, serial, expiry |
+//! | `node.json` | 0644 | server addresses, node id, name, role, tenant, serial, expiry |
 //! | `status.json` | 0644 | what `agent run` has done: renewals, heartbeats, last error, fenced volumes |
 
 use std::fs::DirBuilder;
@@ -23,8 +23,12 @@ use crate::AgentError;
 /// What the agent knows about itself, kept in `node.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeState {
-    /// The server, `https://HOST:PORT`.
+    /// The server, `https://HOST:PORT`: the first of `servers`.
     pub server: String,
+    /// Every server of the cluster, `https://HOST:PORT`, in the order they
+    /// are tried (files written before clusters had `server` alone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
     /// The node id the server assigned.
     pub node_id: String,
     /// The name given at join (the host name).
@@ -41,6 +45,17 @@ pub struct NodeState {
     /// When the current certificate expires.
     #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
+}
+
+impl NodeState {
+    /// Every server the node talks to, in order.
+    pub fn servers(&self) -> Vec<String> {
+        if self.servers.is_empty() {
+            vec![self.server.clone()]
+        } else {
+            self.servers.clone()
+        }
+    }
 }
 
 /// What `agent run` has done, kept in `status.json` for operators and tests.
@@ -228,6 +243,7 @@ mod tests {
         assert_eq!(files.load_state().unwrap(), None);
         let state = NodeState {
             server: "https://127.0.0.1:1".to_owned(),
+            servers: Vec::new(),
             node_id: "node-1".to_owned(),
             name: "host".to_owned(),
             role: "agent".to_owned(),

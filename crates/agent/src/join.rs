@@ -8,12 +8,13 @@ use zeroize::Zeroizing;
 
 use crate::AgentError;
 use crate::files::{IdentityFiles, NodeState};
-use crate::shared::{CLIENT_SETTINGS, connect};
+use crate::shared::{CLIENT_SETTINGS, connect, server_urls};
 
 /// What `agent join` needs.
 pub struct JoinOptions {
-    /// The server, `HOST:PORT` or `https://HOST:PORT`.
-    pub server: String,
+    /// The servers of the cluster, `HOST:PORT` or `https://HOST:PORT` each,
+    /// tried in order; at least one.
+    pub servers: Vec<String>,
     /// The join token, `CPTJ-1-...`; wiped on drop.
     pub token: Zeroizing<String>,
     /// Where the identity files go.
@@ -72,15 +73,43 @@ pub async fn join(options: &JoinOptions) -> Result<NodeState, AgentError> {
         });
     }
     let token = pki::JoinToken::parse(&options.token)?;
-    let base = base_url(&options.server)?;
+    let servers = options
+        .servers
+        .iter()
+        .map(|server| base_url(server))
+        .collect::<Result<Vec<_>, _>>()?;
+    let base = servers
+        .first()
+        .cloned()
+        .ok_or_else(|| AgentError::BadAddress {
+            address: String::new(),
+        })?;
 
+    // From the first server that answers; whichever answers, the bundle
+    // must match the token before anything else is sent.
     let what = "fetch the CA bundle";
-    let address = api::Url::parse(&base).map_err(|_| AgentError::BadAddress {
-        address: base.clone(),
-    })?;
-    let bundle = api::client::fetch_ca_bundle_unverified(&address, &CLIENT_SETTINGS)
-        .await
-        .map_err(|error| AgentError::from_api(what, error))?;
+    let mut fetched = None;
+    for address in server_urls(&servers)?.iter() {
+        match api::client::fetch_ca_bundle_unverified(address, &CLIENT_SETTINGS).await {
+            Ok(bundle) => {
+                fetched = Some(Ok(bundle));
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(server = %address, %error, "cannot fetch the CA bundle; trying the next server");
+                fetched = Some(Err(error));
+            }
+        }
+    }
+    let bundle = match fetched {
+        Some(Ok(bundle)) => bundle,
+        Some(Err(error)) => return Err(AgentError::from_api(what, error)),
+        None => {
+            return Err(AgentError::BadAddress {
+                address: String::new(),
+            });
+        }
+    };
     if !token.matches_bundle(&bundle) {
         return Err(AgentError::CaMismatch {
             expected: hex::encode(token.ca_digest()),
@@ -95,7 +124,7 @@ pub async fn join(options: &JoinOptions) -> Result<NodeState, AgentError> {
 
     let name = options.name.clone().unwrap_or_else(host_name);
     let request = pki::node_key_request(&name)?;
-    let client = connect(&base, &bundle, None)?;
+    let client = connect(&servers, &bundle, None)?;
     let issued = client
         .send(&api::nodes::Join(&api::nodes::JoinRequest {
             token: api::SecretString::from_str_copy(&options.token),
@@ -106,6 +135,11 @@ pub async fn join(options: &JoinOptions) -> Result<NodeState, AgentError> {
         .map_err(|error| AgentError::from_api("join", error))?;
     let state = NodeState {
         server: base,
+        servers: if servers.len() > 1 {
+            servers
+        } else {
+            Vec::new()
+        },
         node_id: issued.node_id,
         name: issued.name,
         role: issued.role.as_str().to_owned(),

@@ -64,7 +64,7 @@ pub async fn run(
         dir: options.data_dir.clone(),
     })?;
     let (key, cert, ca) = files.load_pem()?;
-    let client = connect(&state.server, &ca, Some((&cert, &key)))?;
+    let client = connect(&state.servers(), &ca, Some((&cert, &key)))?;
     let docker_socket = options.volumes.as_ref().map_or_else(
         || PathBuf::from(crate::DEFAULT_DOCKER_SOCKET),
         |volumes| volumes.docker_socket.clone(),
@@ -290,7 +290,7 @@ async fn renew_once(shared: &Shared) -> Result<String, AgentError> {
         .await
         .map_err(|error| AgentError::from_api("renew the node certificate", error))?;
     let client = connect(
-        &state.server,
+        &state.servers(),
         &issued.ca_pem,
         Some((&issued.cert_pem, &request.key_pem)),
     )?;
@@ -543,6 +543,7 @@ mod tests {
         let issued_at = OffsetDateTime::UNIX_EPOCH;
         let state = NodeState {
             server: String::new(),
+            servers: Vec::new(),
             node_id: String::new(),
             name: String::new(),
             role: String::new(),

@@ -25,20 +25,36 @@ pub(crate) const CLIENT_SETTINGS: api::ClientSettings = api::ClientSettings {
     connect_timeout: CONNECT_TIMEOUT,
 };
 
-/// A client of the server at `server` (`https://HOST:PORT`) that trusts only
-/// `ca_pem` and presents `(cert_pem, key_pem)` if given.
+/// A client of the servers at `servers` (`https://HOST:PORT` each, the
+/// servers of a cluster: a call moves to the next when one cannot answer)
+/// that trusts only `ca_pem` and presents `(cert_pem, key_pem)` if given.
 pub(crate) fn connect(
-    server: &str,
+    servers: &[String],
     ca_pem: &str,
     identity: Option<(&str, &str)>,
 ) -> Result<api::HttpsClient, AgentError> {
-    let base = api::Url::parse(server).map_err(|_| AgentError::BadAddress {
-        address: server.to_owned(),
-    })?;
+    let servers = server_urls(servers)?;
     let tls = pki::client_config(ca_pem, identity)?;
-    api::HttpsClient::with_tls(base, tls, &CLIENT_SETTINGS).map_err(|source| AgentError::Client {
-        what: "set up the HTTPS client",
-        source,
+    api::HttpsClient::with_tls(servers, tls, &CLIENT_SETTINGS).map_err(|source| {
+        AgentError::Client {
+            what: "set up the HTTPS client",
+            source,
+        }
+    })
+}
+
+/// `servers` as URLs; refused when one does not parse or there are none.
+pub(crate) fn server_urls(servers: &[String]) -> Result<api::Servers, AgentError> {
+    let urls = servers
+        .iter()
+        .map(|server| {
+            api::Url::parse(server).map_err(|_| AgentError::BadAddress {
+                address: server.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    api::Servers::new(urls).ok_or_else(|| AgentError::BadAddress {
+        address: String::new(),
     })
 }
 
@@ -88,7 +104,7 @@ impl Shared {
         Arc::clone(&self.api.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The server's base address, `https://HOST:PORT`.
+    /// The first server's base address, `https://HOST:PORT`.
     pub(crate) fn server(&self) -> String {
         self.state().server
     }

@@ -521,6 +521,7 @@ pub(crate) fn shared(server: Arc<InProcessServer>) -> (Arc<Shared>, tempfile::Te
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("temporary directory: {error}"));
     let state = NodeState {
         server: "https://127.0.0.1:1".to_owned(),
+        servers: Vec::new(),
         node_id: "node-1".to_owned(),
         name: "host".to_owned(),
         role: "agent".to_owned(),

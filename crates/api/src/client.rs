@@ -9,6 +9,7 @@
 
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rustls::DigitallySignedStruct;
@@ -19,7 +20,7 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::buffer::{WipedBuffer, wipe_if_unshared};
-use crate::endpoint::{Endpoint, Method, RequestError};
+use crate::endpoint::{Endpoint, Method, Request, RequestError};
 use crate::error::ErrorCode;
 use crate::secret::SecretString;
 
@@ -69,6 +70,9 @@ pub enum Transport {
 #[derive(Debug)]
 pub struct Unreachable {
     transport: Transport,
+    /// Whether the request may have reached the server (the failure came
+    /// after the connection was made): then it may have taken effect.
+    maybe_sent: bool,
     cause: Cause,
 }
 
@@ -87,15 +91,36 @@ impl Unreachable {
     ) -> Unreachable {
         Unreachable {
             transport,
+            maybe_sent: true,
             cause: Cause::Other(cause.into()),
+        }
+    }
+
+    /// A failure of kind `transport` before anything was sent (connecting
+    /// failed): the server cannot have acted on the request.
+    pub fn before_sending(
+        transport: Transport,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Unreachable {
+        Unreachable {
+            maybe_sent: false,
+            ..Unreachable::new(transport, cause)
         }
     }
 
     fn from_http(error: reqwest::Error) -> Unreachable {
         Unreachable {
             transport: classify(&error),
+            // A failure to connect (TCP, TLS handshake) sent nothing.
+            maybe_sent: !error.is_connect(),
             cause: Cause::Http(error),
         }
+    }
+
+    /// Whether the request may have reached the server, and so may have
+    /// taken effect: false only when the connection itself failed.
+    pub fn maybe_sent(&self) -> bool {
+        self.maybe_sent
     }
 
     /// What kind of failure it is.
@@ -108,10 +133,12 @@ impl Unreachable {
         match self.cause {
             Cause::Http(error) => Unreachable {
                 transport: self.transport,
+                maybe_sent: self.maybe_sent,
                 cause: Cause::Http(error.without_url()),
             },
             other @ Cause::Other(_) => Unreachable {
                 transport: self.transport,
+                maybe_sent: self.maybe_sent,
                 cause: other,
             },
         }
@@ -185,6 +212,18 @@ pub enum ClientError {
     /// A token that cannot be sent in a header.
     #[error("the token holds characters an HTTP header cannot carry; check it for line breaks")]
     InvalidToken,
+    /// A call about one server (its seal, its status) for a client of several.
+    #[error(
+        "this concerns one server (each is sealed and unsealed on its own) and {servers} were \
+         given; name one server"
+    )]
+    OneServerOnly {
+        /// How many servers the client has.
+        servers: usize,
+    },
+    /// No server address was given.
+    #[error("no server address was given")]
+    NoServer,
 }
 
 impl ClientError {
@@ -307,20 +346,112 @@ impl CaRoots {
     }
 }
 
-/// A client of one server over HTTPS.
+/// The servers a client may send a call to: the servers of a cluster, all
+/// equal, the first tried first. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Servers {
+    first: Url,
+    more: Vec<Url>,
+}
+
+impl Servers {
+    /// `urls`, in order; `None` when there are none.
+    pub fn new(urls: Vec<Url>) -> Option<Servers> {
+        let mut urls = urls.into_iter();
+        let first = urls.next()?;
+        Some(Servers {
+            first,
+            more: urls.collect(),
+        })
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    /// Never: a list of servers is never empty.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Server `index`, from 0.
+    pub fn get(&self, index: usize) -> Option<&Url> {
+        match index.checked_sub(1) {
+            None => Some(&self.first),
+            Some(more) => self.more.get(more),
+        }
+    }
+
+    /// The servers, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+}
+
+impl From<Url> for Servers {
+    fn from(url: Url) -> Servers {
+        Servers {
+            first: url,
+            more: Vec::new(),
+        }
+    }
+}
+
+/// A client of a server, or of the servers of a cluster, over HTTPS.
+///
+/// With several servers a call goes to the one that answered last; it moves
+/// to the next when the connection fails or the server answers 503 (sealed,
+/// starting, or cut off from the database: it did nothing). A call that may
+/// have reached a server that then vanished moves on only when repeating it
+/// is harmless (a `GET`, or [`Endpoint::REPEATABLE`]); otherwise its failure
+/// is answered, since it may have taken effect.
 #[derive(Clone)]
 pub struct HttpsClient {
     http: reqwest::Client,
-    base: Url,
+    servers: Arc<Servers>,
+    /// The server that answered last, shared by every clone.
+    current: Arc<AtomicUsize>,
     /// `Bearer <token>`, in memory wiped when the last clone is dropped.
     authorization: Option<reqwest::header::HeaderValue>,
+}
+
+/// Runs `$attempt` (an expression of `$base`, the server's URL, that may
+/// `.await`, giving `Result<T, (ClientError, moves_on)>`) on the server that
+/// answered last, then on the next while it fails with an error that moves
+/// on; the server that answered, or failed for good, is the one the next
+/// call goes to first. A macro, not a function taking an async closure: the
+/// futures of the callers must stay `Send`.
+macro_rules! fail_over {
+    ($client:expr, |$base:ident| $attempt:expr) => {{
+        let client = $client;
+        let count = client.servers.len();
+        let first = client.current.load(Ordering::Relaxed);
+        let mut failure = None;
+        let mut answer = None;
+        for offset in 0..count {
+            let index = first.wrapping_add(offset) % count;
+            let Some($base) = client.servers.get(index) else {
+                continue;
+            };
+            match $attempt {
+                Err((error, true)) => failure = Some(error),
+                settled => {
+                    client.current.store(index, Ordering::Relaxed);
+                    answer = Some(settled.map_err(|(error, _)| error));
+                    break;
+                }
+            }
+        }
+        answer.unwrap_or_else(|| Err(failure.unwrap_or(ClientError::NoServer)))
+    }};
 }
 
 impl HttpsClient {
     /// A client that uses `tls` as it is: the agent's, which trusts only the
     /// CA bundle it pinned and presents the node's certificate.
     pub fn with_tls(
-        base: Url,
+        servers: impl Into<Servers>,
         tls: rustls::ClientConfig,
         settings: &ClientSettings,
     ) -> Result<HttpsClient, ClientError> {
@@ -328,16 +459,21 @@ impl HttpsClient {
             .use_preconfigured_tls(tls)
             .build()
             .map_err(|source| ClientError::Setup { source })?;
-        Ok(HttpsClient {
+        Ok(HttpsClient::over(http, servers.into()))
+    }
+
+    fn over(http: reqwest::Client, servers: Servers) -> HttpsClient {
+        HttpsClient {
             http,
-            base,
+            servers: Arc::new(servers),
+            current: Arc::new(AtomicUsize::new(0)),
             authorization: None,
-        })
+        }
     }
 
     /// A client that trusts only `roots`, never the system's: the CLI's.
     pub fn with_roots(
-        base: Url,
+        servers: impl Into<Servers>,
         roots: CaRoots,
         settings: &ClientSettings,
     ) -> Result<HttpsClient, ClientError> {
@@ -348,11 +484,7 @@ impl HttpsClient {
         let http = builder
             .build()
             .map_err(|source| ClientError::Setup { source })?;
-        Ok(HttpsClient {
-            http,
-            base,
-            authorization: None,
-        })
+        Ok(HttpsClient::over(http, servers.into()))
     }
 
     /// The client, sending `token` as a bearer token with every
@@ -372,15 +504,57 @@ impl HttpsClient {
         Ok(self)
     }
 
-    /// The server's base address.
+    /// The base address of the server calls go to now (the one that
+    /// answered last).
     pub fn base(&self) -> &Url {
-        &self.base
+        let index = self.current.load(Ordering::Relaxed);
+        self.servers.get(index).unwrap_or(&self.servers.first)
     }
 
-    /// Sends `endpoint` and returns the success answer as it came.
+    /// Every server, in order.
+    pub fn servers(&self) -> &Servers {
+        &self.servers
+    }
+
+    /// A client of server `index` alone (sharing this one's connections and
+    /// token), for what concerns one server: its status, its seal.
+    pub fn only(&self, index: usize) -> Option<HttpsClient> {
+        let url = self.servers.get(index)?.clone();
+        Some(HttpsClient {
+            http: self.http.clone(),
+            servers: Arc::new(Servers::from(url)),
+            current: Arc::new(AtomicUsize::new(0)),
+            authorization: self.authorization.clone(),
+        })
+    }
+
+    /// Sends `endpoint` and returns the success answer as it came, from the
+    /// server that answered last or, when it cannot, from the next (see
+    /// [`HttpsClient`]).
     pub async fn call<E: Endpoint>(&self, endpoint: &E) -> Result<Answer<E::Answer>, ClientError> {
         let request = endpoint.request()?;
-        let url = url_for(&self.base, &request.path);
+        let count = self.servers.len();
+        if E::PER_SERVER && count > 1 {
+            return Err(ClientError::OneServerOnly { servers: count });
+        }
+        let repeatable = request.method == Method::Get || E::REPEATABLE;
+        fail_over!(self, |base| self
+            .call_one(base, &request, E::AUTHENTICATED)
+            .await
+            .map_err(|error| {
+                let next = moves_on(&error, repeatable);
+                (error, next)
+            }))
+    }
+
+    /// Sends `request` to the server at `base`.
+    async fn call_one<T>(
+        &self,
+        base: &Url,
+        request: &Request,
+        authenticated: bool,
+    ) -> Result<Answer<T>, ClientError> {
+        let url = url_for(base, &request.path);
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -391,17 +565,17 @@ impl HttpsClient {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        if E::AUTHENTICATED {
+        if authenticated {
             if let Some(authorization) = &self.authorization {
                 builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
             }
         }
-        if let Some(body) = request.body {
-            // Sent from this memory, which is wiped once the request is done
-            // with it.
+        if let Some(body) = &request.body {
+            // Sent from a copy of its own, wiped once the request is done with
+            // it (another server may need the body again).
             builder = builder
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes::Bytes::from_owner(body));
+                .body(bytes::Bytes::from_owner(body.clone()));
         }
         let response = builder.send().await.map_err(unreachable)?;
         let status = response.status();
@@ -419,6 +593,129 @@ impl HttpsClient {
     /// Sends `endpoint` and decodes its answer.
     pub async fn send<E: Endpoint>(&self, endpoint: &E) -> Result<E::Answer, ClientError> {
         self.call(endpoint).await?.decode()
+    }
+
+    /// Downloads a backup of the whole store (`GET /v1/sys/backup`) into
+    /// `out`, as the server streams it; returns its size. From the server
+    /// that answered last, or the next (a backup changes nothing but the
+    /// audit log). The caller checks the file: a transfer cut short is a
+    /// file without its checksum.
+    pub async fn download_backup(&self, out: &mut dyn std::io::Write) -> Result<u64, ClientError> {
+        let request = Request::new(Method::Get, crate::routes::BACKUP.to_owned());
+        fail_over!(self, |base| self
+            .download_one(base, &request, out)
+            .await
+            .map_err(|(error, written)| {
+                // Only while nothing was written: the next server's backup
+                // would start the file again.
+                let next = written == 0 && moves_on(&error, true);
+                (error, next)
+            }))
+    }
+
+    async fn download_one(
+        &self,
+        base: &Url,
+        request: &Request,
+        out: &mut dyn std::io::Write,
+    ) -> Result<u64, (ClientError, u64)> {
+        let mut builder = self.http.get(url_for(base, &request.path));
+        if let Some(authorization) = &self.authorization {
+            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
+        }
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|error| (unreachable(error), 0))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_body(response, MAX_ANSWER_BYTES)
+                .await
+                .map_err(|error| (error, 0))?;
+            return Err((
+                ClientError::from_answer(status.as_u16(), body.as_slice()),
+                0,
+            ));
+        }
+        let mut written = 0_u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| (unreachable(error), written))?
+        {
+            out.write_all(&chunk).map_err(|error| {
+                (
+                    ClientError::Unreachable(Unreachable::new(Transport::Other, error)),
+                    written,
+                )
+            })?;
+            written = written.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+        }
+        Ok(written)
+    }
+
+    /// Sends a backup file (`POST /v1/sys/restore`) to restore into the
+    /// server, which must be uninitialized with an empty store; streamed from
+    /// the file. A restore is not sent again to another server once it may
+    /// have reached one.
+    pub async fn upload_restore(
+        &self,
+        file: &std::path::Path,
+    ) -> Result<crate::sys::BackupSummary, ClientError> {
+        let request = Request::new(Method::Post, crate::routes::RESTORE.to_owned());
+        fail_over!(self, |base| self
+            .restore_one(base, &request, file)
+            .await
+            .map_err(|error| {
+                let next = moves_on(&error, false);
+                (error, next)
+            }))
+    }
+
+    async fn restore_one(
+        &self,
+        base: &Url,
+        request: &Request,
+        file: &std::path::Path,
+    ) -> Result<crate::sys::BackupSummary, ClientError> {
+        let opened = tokio::fs::File::open(file).await.map_err(|error| {
+            ClientError::Request(RequestError::File {
+                path: file.to_path_buf(),
+                source: error,
+            })
+        })?;
+        let response = self
+            .http
+            .post(url_for(base, &request.path))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(reqwest::Body::from(opened))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = read_body(response, MAX_ANSWER_BYTES).await?;
+        if status.is_success() {
+            serde_json::from_slice(body.as_slice()).map_err(|error| ClientError::BadAnswer {
+                detail: error.to_string(),
+            })
+        } else {
+            Err(ClientError::from_answer(status.as_u16(), body.as_slice()))
+        }
+    }
+}
+
+/// Whether a call that failed with `error` moves to the next server: the
+/// server did nothing (503: sealed, starting, cut off from its database), or
+/// nothing reached it, or repeating the call is harmless. A certificate the
+/// server refused as revoked is the cluster's answer, not one server's.
+fn moves_on(error: &ClientError, repeatable: bool) -> bool {
+    match error {
+        ClientError::Refused { status, .. } => *status == 503,
+        ClientError::Unreachable(unreachable) => {
+            unreachable.transport() != Transport::CertificateRevoked
+                && (repeatable || !unreachable.maybe_sent())
+        }
+        _ => false,
     }
 }
 
@@ -658,6 +955,67 @@ mod tests {
             CaRoots::from_pem(b"not a certificate"),
             Err(CaRootsError::NoCertificate)
         ));
+    }
+
+    #[test]
+    fn a_call_moves_on_only_when_the_server_did_nothing_or_repeating_is_harmless() {
+        let check = |error: ClientError, repeatable: bool, expected: bool| {
+            let shown = error.to_string();
+            assert_eq!(
+                moves_on(&error, repeatable),
+                expected,
+                "{shown}, {repeatable}"
+            );
+        };
+        let answered = |status: u16, code: &str| {
+            ClientError::from_answer(
+                status,
+                format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#).as_bytes(),
+            )
+        };
+        let refused = || {
+            Unreachable::before_sending(
+                Transport::ConnectionRefused,
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+            )
+        };
+        let lost = || Unreachable::new(Transport::Other, std::io::Error::other("reset"));
+        for repeatable in [false, true] {
+            // Sealed, starting, cut off from the database: nothing was done.
+            check(answered(503, "sealed"), repeatable, true);
+            check(answered(503, "unavailable"), repeatable, true);
+            // Nothing reached the server.
+            check(ClientError::Unreachable(refused()), repeatable, true);
+            // A definitive answer, from any server.
+            check(answered(409, "conflict"), repeatable, false);
+            check(answered(500, "internal"), repeatable, false);
+            check(answered(401, "unauthenticated"), repeatable, false);
+            check(
+                ClientError::Unreachable(Unreachable::before_sending(
+                    Transport::CertificateRevoked,
+                    std::io::Error::other("revoked"),
+                )),
+                repeatable,
+                false,
+            );
+        }
+        // Lost after it may have reached the server: only a harmless repeat.
+        check(ClientError::Unreachable(lost()), false, false);
+        check(ClientError::Unreachable(lost()), true, true);
+    }
+
+    #[test]
+    fn a_list_of_servers_is_never_empty_and_keeps_its_order() {
+        assert!(Servers::new(Vec::new()).is_none());
+        let urls: Vec<Url> = ["https://a:1", "https://b:2", "https://c:3"]
+            .iter()
+            .map(|text| Url::parse(text).unwrap())
+            .collect();
+        let servers = Servers::new(urls.clone()).unwrap();
+        assert_eq!(servers.len(), 3);
+        assert_eq!(servers.iter().cloned().collect::<Vec<_>>(), urls);
+        assert_eq!(servers.get(2), urls.get(2));
+        assert_eq!(servers.get(3), None);
     }
 
     #[test]

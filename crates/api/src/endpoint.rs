@@ -80,6 +80,14 @@ pub enum RequestError {
     /// The body could not be written as JSON.
     #[error("cannot write the request body as JSON: {0}")]
     Encode(serde_json::Error),
+    /// A file to send could not be read.
+    #[error("cannot read {path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// One call of the API.
@@ -90,6 +98,16 @@ pub trait Endpoint {
     /// Whether the call is made as someone (token or node certificate); the
     /// seal routes, join and the CA bundle are not.
     const AUTHENTICATED: bool = true;
+
+    /// Whether sending the call again changes nothing the first one did not,
+    /// so that a client that lost the answer may send it to another server.
+    /// A `GET` is, whatever this says; a `POST` is not unless it says so.
+    const REPEATABLE: bool = false;
+
+    /// Whether the call is about the one server it reaches (its seal, its
+    /// status): a client of several servers never moves it to another, and
+    /// refuses it unless it was given one server.
+    const PER_SERVER: bool = false;
 
     /// The request to send.
     fn request(&self) -> Result<Request, RequestError>;

@@ -33,6 +33,9 @@ pub enum ErrorCode {
     Sealed,
     /// 503: the server is not initialized.
     NotInitialized,
+    /// 503: the server cannot reach its database; another server of the
+    /// cluster may answer.
+    Unavailable,
     /// 503: the seal's device (HSM, TPM, remote KMIP server) cannot be reached.
     SealUnavailable,
     /// 502: the seal's device refused (wrong PIN, key missing, PCR policy).
@@ -41,7 +44,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of docs/api.md.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -56,6 +59,7 @@ impl ErrorCode {
         ErrorCode::SealRefused,
         ErrorCode::Sealed,
         ErrorCode::NotInitialized,
+        ErrorCode::Unavailable,
         ErrorCode::SealUnavailable,
     ];
 
@@ -75,6 +79,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Sealed => "sealed",
             ErrorCode::NotInitialized => "not_initialized",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::SealUnavailable => "seal_unavailable",
             ErrorCode::SealRefused => "seal_refused",
         }
@@ -101,7 +106,10 @@ impl ErrorCode {
             ErrorCode::WrongUnsealMaterial => 422,
             ErrorCode::Internal => 500,
             ErrorCode::SealRefused => 502,
-            ErrorCode::Sealed | ErrorCode::NotInitialized | ErrorCode::SealUnavailable => 503,
+            ErrorCode::Sealed
+            | ErrorCode::NotInitialized
+            | ErrorCode::Unavailable
+            | ErrorCode::SealUnavailable => 503,
         }
     }
 }

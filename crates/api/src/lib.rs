@@ -43,7 +43,7 @@ pub mod volumes;
 
 #[cfg(feature = "client")]
 pub use client::{
-    Answer, CaRoots, CaRootsError, ClientError, ClientSettings, HttpsClient, Transport,
+    Answer, CaRoots, CaRootsError, ClientError, ClientSettings, HttpsClient, Servers, Transport,
     Unreachable, Url,
 };
 pub use endpoint::{

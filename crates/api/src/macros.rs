@@ -13,12 +13,17 @@
 /// - `Name(tenant): ...;` a list of one tenant, or of every tenant of the
 ///   caller, in the query.
 ///
-/// `, public` after the answer marks a call made as nobody (the seal
-/// routes, join).
+/// Flags after the answer, each after a comma: `public` marks a call made
+/// as nobody (the seal routes, join); `per_server` one about the server it
+/// reaches, which a client of several servers never moves to another (its
+/// seal, its status).
 macro_rules! endpoints {
     () => {};
-    (@public public) => {
-        false
+    (@flag public) => {
+        const AUTHENTICATED: bool = false;
+    };
+    (@flag per_server) => {
+        const PER_SERVER: bool = true;
     };
     ($(#[$meta:meta])* $name:ident(tenant): $method:ident $pattern:path => $answer:ty; $($rest:tt)*) => {
         $(#[$meta])*
@@ -44,13 +49,13 @@ macro_rules! endpoints {
 
         endpoints!($($rest)*);
     };
-    ($(#[$meta:meta])* $name:ident: $method:ident $pattern:path => $answer:ty $(, $public:ident)?; $($rest:tt)*) => {
+    ($(#[$meta:meta])* $name:ident: $method:ident $pattern:path => $answer:ty $(, $flag:ident)*; $($rest:tt)*) => {
         $(#[$meta])*
         pub struct $name;
 
         impl $crate::endpoint::Endpoint for $name {
             type Answer = $answer;
-            $(const AUTHENTICATED: bool = endpoints!(@public $public);)?
+            $(endpoints!(@flag $flag);)*
 
             fn request(&self) -> Result<$crate::endpoint::Request, $crate::endpoint::RequestError> {
                 $crate::endpoint::Request::to($crate::endpoint::Method::$method, $pattern, &[])
@@ -59,13 +64,13 @@ macro_rules! endpoints {
 
         endpoints!($($rest)*);
     };
-    ($(#[$meta:meta])* $name:ident(body $body:ty): $method:ident $pattern:path => $answer:ty $(, $public:ident)?; $($rest:tt)*) => {
+    ($(#[$meta:meta])* $name:ident(body $body:ty): $method:ident $pattern:path => $answer:ty $(, $flag:ident)*; $($rest:tt)*) => {
         $(#[$meta])*
         pub struct $name<'a>(pub &'a $body);
 
         impl $crate::endpoint::Endpoint for $name<'_> {
             type Answer = $answer;
-            $(const AUTHENTICATED: bool = endpoints!(@public $public);)?
+            $(endpoints!(@flag $flag);)*
 
             fn request(&self) -> Result<$crate::endpoint::Request, $crate::endpoint::RequestError> {
                 $crate::endpoint::Request::to($crate::endpoint::Method::$method, $pattern, &[])?

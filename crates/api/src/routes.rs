@@ -125,6 +125,12 @@ pub const KMIP_BINARY: &str = "/kmip";
 pub const KMIP_JSON: &str = "/kmip/2_1";
 /// `POST`: sign a KMIP client's certificate request.
 pub const KMIP_CLIENT_CERTS: &str = "/v1/kmip/client-certs";
+/// `GET`: a backup of the whole store, streamed (not JSON: the backup
+/// format of docs/backup-format.md).
+pub const BACKUP: &str = "/v1/sys/backup";
+/// `POST`: restore a backup (the body, as `BACKUP` answers it) into an
+/// uninitialized server's empty store.
+pub const RESTORE: &str = "/v1/sys/restore";
 
 /// Every route, for the checks that the server routes each one and the
 /// OpenAPI document lists each one.
@@ -190,6 +196,8 @@ pub const ALL: &[&str] = &[
     FLEET_AUDIT,
     CONSOLE_SESSION,
     CONSOLE_EVENTS,
+    BACKUP,
+    RESTORE,
 ];
 
 /// A path that cannot be built.

@@ -65,6 +65,35 @@ pub struct Status {
     pub version: String,
 }
 
+/// What a backup holds: the answer of `POST /v1/sys/restore`, and what
+/// `cryptainer operator backup` reports of the file it wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSummary {
+    /// The backend it was taken from (`sqlite`, `postgresql`).
+    pub source: String,
+    /// When it was taken (RFC 3339).
+    pub taken_at: String,
+    /// Objects (keys, secrets, certificates, tombstones).
+    pub objects: u64,
+    /// Versions of objects' material, all wrapped.
+    pub versions: u64,
+    /// Tenant key versions, wrapped under the root.
+    pub tenant_keys: u64,
+    /// API tokens (digests).
+    pub tokens: u64,
+    /// Volumes.
+    pub volumes: u64,
+    /// Nodes.
+    pub nodes: u64,
+    /// Policies.
+    pub policies: u64,
+    /// Audit records.
+    pub audit_records: u64,
+    /// The last audit record's sequence number.
+    pub audit_head: u64,
+}
+
+/// Body of `POST /v1/sys/init`: shares and threshold (Shamir), or a passphrase.
 /// What the server's automatic seal is doing (`GET /v1/sys/status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutomaticUnseal {
@@ -198,17 +227,17 @@ pub struct TenantKeyRotated {
 
 endpoints! {
     /// `GET /v1/sys/status`.
-    GetStatus: Get routes::STATUS => Status, public;
+    GetStatus: Get routes::STATUS => Status, public, per_server;
     /// `GET /v1/sys/health`.
-    GetHealth: Get routes::HEALTH => Health, public;
+    GetHealth: Get routes::HEALTH => Health, public, per_server;
     /// `GET /v1/sys/ready`.
-    GetReady: Get routes::READY => Ready, public;
+    GetReady: Get routes::READY => Ready, public, per_server;
     /// `POST /v1/sys/init`.
     Init(body InitRequest): Post routes::INIT => InitAnswer, public;
-    /// `POST /v1/sys/unseal`.
-    Unseal(body UnsealRequest): Post routes::UNSEAL => Status, public;
-    /// `POST /v1/sys/seal`.
-    Seal: Post routes::SEAL => Status;
+    /// `POST /v1/sys/unseal`: each server of a cluster is unsealed on its own.
+    Unseal(body UnsealRequest): Post routes::UNSEAL => Status, public, per_server;
+    /// `POST /v1/sys/seal`: seals the one server it reaches.
+    Seal: Post routes::SEAL => Status, per_server;
     /// `POST /v1/sys/rotate-root`.
     RotateRoot(body RotateRootRequest): Post routes::ROTATE_ROOT => Status;
     /// `POST /v1/tenants/{tenant}/rotate-key`.

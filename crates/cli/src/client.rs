@@ -32,12 +32,31 @@ const SETTINGS: api::ClientSettings = api::ClientSettings {
 
 /// Hint for a missing address.
 const ADDR_HINT: &str = "run `source <data-dir>/dev.env` printed by `cryptainer server --dev`, \
-    or set CRYPTAINER_ADDR (or --addr) to https://HOST:8200";
+    or set CRYPTAINER_ADDR (or --addr) to https://HOST:8200 (a comma list for the servers of \
+    a cluster)";
 
-/// A connection to one server.
+/// A connection to a server, or to the servers of a cluster.
 pub struct Client {
     http: HttpsClient,
     has_token: bool,
+}
+
+/// Parses and checks the server addresses: one, or the servers of a cluster
+/// as a comma list (`https://km1:8200,https://km2:8200`), tried in order.
+pub fn parse_servers(addr: Option<&str>) -> anyhow::Result<api::Servers> {
+    let text = addr
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| Failure::usage("no server address given (CRYPTAINER_ADDR)", ADDR_HINT))?;
+    let urls = text
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| parse_addr(Some(part)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    api::Servers::new(urls).ok_or_else(|| {
+        Failure::usage("no server address given (CRYPTAINER_ADDR)", ADDR_HINT).into()
+    })
 }
 
 /// Parses and checks the server address.
@@ -101,7 +120,7 @@ fn read_ca(path: &Path) -> anyhow::Result<CaRoots> {
 impl Client {
     /// A client for the server the global options name.
     pub fn new(global: &GlobalArgs) -> anyhow::Result<Client> {
-        let base = parse_addr(global.addr.as_deref())?;
+        let servers = parse_servers(global.addr.as_deref())?;
         let cacert = global.cacert.as_deref().ok_or_else(|| {
             Failure::usage(
                 "no CA certificate given (CRYPTAINER_CACERT)",
@@ -117,7 +136,7 @@ impl Client {
             ))
         };
         let mut http =
-            HttpsClient::with_roots(base, read_ca(cacert)?, &SETTINGS).map_err(setup_failed)?;
+            HttpsClient::with_roots(servers, read_ca(cacert)?, &SETTINGS).map_err(setup_failed)?;
         let token = global
             .token
             .as_deref()
@@ -139,19 +158,52 @@ impl Client {
     /// Sends `endpoint` and returns the success answer as the server sent it;
     /// every failure becomes an error with its exit code and hint.
     pub async fn call<E: Endpoint>(&self, endpoint: &E) -> anyhow::Result<Answer<E::Answer>> {
-        if E::AUTHENTICATED && !self.has_token {
-            return Err(Failure::usage(
-                "no token given (CRYPTAINER_TOKEN)",
-                "set CRYPTAINER_TOKEN (or --token) to an API token; `cryptainer server --dev` \
-                 writes one to <data-dir>/dev.env, `cryptainer operator init` prints the root \
-                 token, and an admin can make one with `cryptainer token create`",
-            )
-            .into());
+        if E::AUTHENTICATED {
+            self.require_token()?;
         }
         self.http
             .call(endpoint)
             .await
             .map_err(|error| self.failure(error))
+    }
+
+    /// Downloads a backup of the whole store into `out`; returns its size.
+    pub async fn download_backup(&self, out: &mut dyn std::io::Write) -> anyhow::Result<u64> {
+        self.require_token()?;
+        self.http
+            .download_backup(out)
+            .await
+            .map_err(|error| self.failure(error))
+    }
+
+    /// Sends the backup `file` to be restored.
+    pub async fn upload_restore(&self, file: &Path) -> anyhow::Result<api::sys::BackupSummary> {
+        self.http
+            .upload_restore(file)
+            .await
+            .map_err(|error| self.failure(error))
+    }
+
+    /// One client per server given, each talking to that server alone (for
+    /// what concerns one server: its status, its seal).
+    pub fn each_server(&self) -> Vec<(Url, Client)> {
+        (0..self.http.servers().len())
+            .filter_map(|index| {
+                let one = self.http.only(index)?;
+                Some((
+                    one.base().clone(),
+                    Client {
+                        http: one,
+                        has_token: self.has_token,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// How many servers were given.
+    pub fn server_count(&self) -> usize {
+        self.http.servers().len()
     }
 
     /// Sends `endpoint` and decodes its answer.
@@ -180,20 +232,54 @@ impl Client {
         answer.decode().map_err(|error| self.failure(error))
     }
 
+    /// Refuses when no token was given.
+    fn require_token(&self) -> anyhow::Result<()> {
+        if self.has_token {
+            return Ok(());
+        }
+        Err(Failure::usage(
+            "no token given (CRYPTAINER_TOKEN)",
+            "set CRYPTAINER_TOKEN (or --token) to an API token; `cryptainer server --dev` \
+             writes one to <data-dir>/dev.env, `cryptainer operator init` prints the root \
+             token, and an admin can make one with `cryptainer token create`",
+        )
+        .into())
+    }
+
     /// What `error` tells the user.
     fn failure(&self, error: ClientError) -> anyhow::Error {
         let base = self.http.base();
+        let count = self.http.servers().len();
         match error {
-            ClientError::Unreachable(unreachable) => {
-                let hint = unreachable_hint(unreachable.transport());
-                // The URL in the error would repeat the address.
+            ClientError::Unreachable(unreachable) if unreachable.maybe_sent() => {
+                // The server went away with the request: it may have taken
+                // effect, so it was not sent to another server.
                 anyhow::Error::new(ClientError::Unreachable(unreachable.without_url())).context(
                     Failure::new(
                         Exit::Unreachable,
-                        format!("cannot reach the server at {base}"),
-                        hint,
+                        format!("the server at {base} went away before it answered"),
+                        "the request may or may not have taken effect: check (e.g. `cryptainer \
+                         key show`) before repeating it",
                     ),
                 )
+            }
+            ClientError::Unreachable(unreachable) => {
+                let hint = unreachable_hint(unreachable.transport());
+                let whom = if count > 1 {
+                    format!("cannot reach any of the {count} servers (the last tried: {base})")
+                } else {
+                    format!("cannot reach the server at {base}")
+                };
+                // The URL in the error would repeat the address.
+                anyhow::Error::new(ClientError::Unreachable(unreachable.without_url()))
+                    .context(Failure::new(Exit::Unreachable, whom, hint))
+            }
+            one @ ClientError::OneServerOnly { .. } => {
+                anyhow::Error::new(one).context(Failure::usage(
+                    "this command acts on one server",
+                    "give that server alone: --addr https://HOST:PORT (each server of a cluster \
+                     is unsealed and sealed on its own)",
+                ))
             }
             refused @ ClientError::Refused { .. } => anyhow::Error::new(refused),
             ClientError::Request(request) => anyhow::Error::new(request).context(Failure::usage(

@@ -116,6 +116,9 @@ pub fn hint(code: Option<ErrorCode>) -> &'static str {
         Some(ErrorCode::NotInitialized) => {
             "the server is not initialized; initialize it with `cryptainer operator init`"
         }
+        Some(ErrorCode::Unavailable) => {
+            "the server cannot reach its database; give the other servers of the cluster in CRYPTAINER_ADDR (a comma list), or retry once the database is back"
+        }
         Some(ErrorCode::SealUnavailable) => {
             "the seal's device (HSM, TPM or remote KMIP server) cannot be reached; check that it is up and reachable from the server, then retry (`cryptainer status` shows the last error)"
         }

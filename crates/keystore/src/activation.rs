@@ -79,14 +79,14 @@ impl Keystore {
                 hint: "only a pre-active object's activation date can change",
             });
         }
-        let _unchanged = self.lock_unchanged(meta)?;
+        let unchanged = self.lock_unchanged(meta)?;
         let mut updated = meta.clone();
         updated.activation_date = Some(activation_date);
         if activation_date <= now() {
             updated.state = State::Active;
         }
         self.store.commit(
-            vec![Write::UpdateObject(updated.clone())],
+            vec![unchanged.expect(), Write::UpdateObject(updated.clone())],
             event(caller, "key.activate", Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(updated)

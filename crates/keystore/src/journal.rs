@@ -67,6 +67,17 @@ impl Journal {
         self.last_checkpoint = (head.map_or(0, |(seq, _)| seq), None);
     }
 
+    /// Continues the chain from `head`, the last record the database holds
+    /// now: when several servers share it, another may have appended since
+    /// this one last did. The head is read under the lock that keeps others
+    /// from appending until this group commits.
+    pub fn continue_from(&mut self, head: Option<(u64, [u8; 32])>) {
+        if head != self.committed_head {
+            self.committed_head = head;
+            self.rebuild_chain(head);
+        }
+    }
+
     /// Sets how often checkpoints are signed.
     pub fn set_policy(&mut self, policy: audit::CheckpointPolicy) {
         self.policy = policy;

@@ -31,6 +31,9 @@
 
 mod activation;
 mod audit_log;
+pub mod backup;
+mod backups;
+mod ca;
 mod caller;
 mod durable;
 mod error;
@@ -61,6 +64,7 @@ pub use release::{
     UNNAMED_WORKLOAD, VolumeRelease,
 };
 
+pub use ca::StoredCa;
 pub use caller::{Caller, NODE_PRINCIPAL_PREFIX, TenantScope};
 pub use durable::{Awaiting, Durable};
 pub use error::KeystoreError;
@@ -68,5 +72,5 @@ pub use objects::{Found, NewHalf};
 pub use sealing::{CRASH_AT_ENV, Migration, SealDetails};
 pub use secrets::MAX_SECRET_BYTES;
 pub use service::{Initialized, Keystore, SealChoice, Status};
-pub use store::StoreError;
+pub use store::{Generations, StoreError};
 pub use volumes::{MAX_LEASE_SECS, MAX_VOLUME_BYTES, MIN_VOLUME_BYTES, NewVolume};

@@ -27,30 +27,51 @@ impl Keystore {
     }
 
     /// Stores `node` (renewed, seen, labelled, decommissioned) with the audit
-    /// record of `operation` on it; returns once both are durable.
+    /// record of `operation` on it, if the stored node is still `read` (what
+    /// the change was made from; `None`: a new node, which must not exist);
+    /// returns once both are durable. Refused as stale when it changed
+    /// meanwhile, on this server or another: a liveness report never undoes
+    /// a decommission.
     pub fn put_node(
         &self,
         caller: &Caller,
         operation: &str,
         node: &NodeRow,
+        read: Option<&NodeRow>,
     ) -> Result<(), KeystoreError> {
         self.store.commit(
-            vec![Write::PutNode(node.clone())],
+            vec![Write::PutNode {
+                row: node.clone(),
+                expected: read.map(|read| Box::new(read.clone())),
+            }],
             event(caller, operation, Some(&node.tenant), Some(&node.id)),
         )?;
         Ok(())
     }
 
-    /// Adds `node` to the inventory and stores `token`, the join token it used
-    /// (one more use counted), in one commit audited as `node.join`.
+    /// Adds `node` to the inventory and counts one more use of `token`, the
+    /// join token it used (as read), in one commit audited as `node.join`.
+    /// Refused as stale when the token's use count changed since it was read:
+    /// two joins, on one server or two, never take the same last use.
     pub fn join_node(
         &self,
         caller: &Caller,
-        token: JoinTokenRow,
+        token: &JoinTokenRow,
         node: &NodeRow,
     ) -> Result<(), KeystoreError> {
+        let mut used = token.clone();
+        used.uses = used.uses.saturating_add(1);
         self.store.commit(
-            vec![Write::PutJoinToken(token), Write::PutNode(node.clone())],
+            vec![
+                Write::PutJoinToken {
+                    row: used,
+                    expected_uses: Some(token.uses),
+                },
+                Write::PutNode {
+                    row: node.clone(),
+                    expected: None,
+                },
+            ],
             event(caller, "node.join", Some(&node.tenant), Some(&node.id)),
         )?;
         Ok(())
@@ -75,21 +96,32 @@ impl Keystore {
         Ok(self.store.list_join_tokens()?)
     }
 
-    /// Stores `tokens` (new, revoked, or both when one replaces another) in one
-    /// commit with the audit record of `operation` on `object_id` of
-    /// `tenant`; returns once both are durable.
+    /// Stores join tokens in one commit with the audit record of `operation`
+    /// on `object_id` of `tenant`: `changed` are stored tokens changed (as
+    /// revoked), each refused as stale if its use count moved since it was
+    /// read; `new` are new tokens. Returns once both are durable.
     pub fn put_join_tokens(
         &self,
         caller: &Caller,
         operation: &str,
         tenant: Option<&str>,
         object_id: Option<&str>,
-        tokens: Vec<JoinTokenRow>,
+        changed: Vec<JoinTokenRow>,
+        new: Vec<JoinTokenRow>,
     ) -> Result<(), KeystoreError> {
-        self.store.commit(
-            tokens.into_iter().map(Write::PutJoinToken).collect(),
-            event(caller, operation, tenant, object_id),
-        )?;
+        let writes = changed
+            .into_iter()
+            .map(|row| Write::PutJoinToken {
+                expected_uses: Some(row.uses),
+                row,
+            })
+            .chain(new.into_iter().map(|row| Write::PutJoinToken {
+                row,
+                expected_uses: None,
+            }))
+            .collect();
+        self.store
+            .commit(writes, event(caller, operation, tenant, object_id))?;
         Ok(())
     }
 

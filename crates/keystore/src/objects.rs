@@ -296,11 +296,12 @@ impl Keystore {
                 hint: "a destroyed key pair cannot be re-keyed",
             });
         }
-        let _unchanged = self.lock_unchanged(old_private)?;
+        let unchanged = self.lock_unchanged(old_private)?;
         // Read again under the lock: labels are not part of what
         // `lock_unchanged` compares, and two re-keys of one pair must not
-        // both succeed.
-        let old_private = &self.find(&old_private.tenant, &old_private.id)?;
+        // both succeed (on other servers neither: the commit expects both
+        // halves as read here).
+        let old_private = &unchanged.stored().clone();
         let old_public = self.find(&old_private.tenant, &public_id)?;
         for half in [old_private, &old_public] {
             if half.labels.contains_key(REPLACEMENT_LABEL) {
@@ -323,7 +324,10 @@ impl Keystore {
                 ..public
             },
         )?;
-        let mut updates = Vec::with_capacity(2);
+        let mut updates = vec![
+            unchanged.expect(),
+            Write::ExpectObject(Box::new(old_public.clone())),
+        ];
         for (old, new) in [
             (old_private, &mut private_meta),
             (&old_public, &mut public_meta),
@@ -439,11 +443,11 @@ impl Keystore {
                 )));
             }
         }
-        let _unchanged = self.lock_unchanged(meta)?;
+        let unchanged = self.lock_unchanged(meta)?;
         let mut updated = meta.clone();
         updated.labels = labels;
         self.store.commit(
-            vec![Write::UpdateObject(updated.clone())],
+            vec![unchanged.expect(), Write::UpdateObject(updated.clone())],
             event(caller, "key.set_labels", Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(updated)
@@ -465,12 +469,12 @@ impl Keystore {
                 hint: "only a pre-active object can be activated",
             });
         }
-        let _unchanged = self.lock_unchanged(meta)?;
+        let unchanged = self.lock_unchanged(meta)?;
         let mut updated = meta.clone();
         updated.state = State::Active;
         updated.activation_date = Some(now());
         self.store.commit(
-            vec![Write::UpdateObject(updated.clone())],
+            vec![unchanged.expect(), Write::UpdateObject(updated.clone())],
             event(caller, "key.activate", Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(updated)
@@ -675,7 +679,7 @@ impl Keystore {
                 meta.object_type.as_str()
             )));
         }
-        let _unchanged = self.lock_unchanged(meta)?;
+        let unchanged = self.lock_unchanged(meta)?;
         let bytes = usize::try_from(meta.length / 8).unwrap_or(32);
         let material = SecretBytes::random(bytes);
         let version = meta.version.saturating_add(1);
@@ -684,7 +688,11 @@ impl Keystore {
         updated.version = version;
         updated.rotated_at = now();
         self.store.commit(
-            vec![Write::PutVersion(row), Write::UpdateObject(updated.clone())],
+            vec![
+                unchanged.expect(),
+                Write::PutVersion(row),
+                Write::UpdateObject(updated.clone()),
+            ],
             event(caller, "key.rotate", Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(updated)
@@ -699,7 +707,7 @@ impl Keystore {
         reason: RevocationReason,
     ) -> Result<ObjectMeta, KeystoreError> {
         self.require_unsealed()?;
-        let _unchanged = self.lock_unchanged(meta)?;
+        let unchanged = self.lock_unchanged(meta)?;
         if meta.state.is_destroyed() {
             return Err(KeystoreError::WrongState {
                 id: meta.id.clone(),
@@ -727,7 +735,7 @@ impl Keystore {
             updated.deactivation_date = Some(at);
         }
         self.store.commit(
-            vec![Write::UpdateObject(updated.clone())],
+            vec![unchanged.expect(), Write::UpdateObject(updated.clone())],
             event(caller, "key.revoke", Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(updated)
@@ -737,7 +745,7 @@ impl Keystore {
     /// tombstone. An Active key must be revoked first (KMIP Destroy).
     pub fn destroy(&self, caller: &Caller, meta: &ObjectMeta) -> Result<ObjectMeta, KeystoreError> {
         self.require_unsealed()?;
-        let _unchanged = self.lock_unchanged(meta)?;
+        let unchanged = self.lock_unchanged(meta)?;
         let state = match meta.state {
             State::Active => {
                 return Err(KeystoreError::WrongState {
@@ -763,6 +771,7 @@ impl Keystore {
         updated.destroy_date = Some(now());
         self.store.commit(
             vec![
+                unchanged.expect(),
                 Write::EraseVersions {
                     object_id: meta.id.clone(),
                 },

@@ -266,10 +266,18 @@ impl Keystore {
         let description = format!("{} -> {}", unsealed.sealed.audit_id(), sealed.audit_id());
         if new_shares.is_empty() {
             self.store.commit(
-                vec![Write::PutSystem {
-                    name: SEALED_ROOT.to_owned(),
-                    value: encode(&sealed)?,
-                }],
+                vec![
+                    // Another server of the cluster may have rotated the root
+                    // since: this seal of the old root must not replace it.
+                    Write::ExpectSystem {
+                        name: crate::service::ROOT_EPOCH.to_owned(),
+                        value: unsealed.root_epoch.clone(),
+                    },
+                    Write::PutSystem {
+                        name: SEALED_ROOT.to_owned(),
+                        value: encode(&sealed)?,
+                    },
+                ],
                 event(caller, "sys.seal_migrate", None, Some(&description)),
             )?;
             crash_point("seal-migrate-committed");
@@ -360,6 +368,11 @@ impl Keystore {
         let description = format!("{} -> {}", unsealed.sealed.audit_id(), pending.audit_id());
         self.store.commit(
             vec![
+                // As above: never over a root another server rotated since.
+                Write::ExpectSystem {
+                    name: crate::service::ROOT_EPOCH.to_owned(),
+                    value: unsealed.root_epoch.clone(),
+                },
                 Write::PutSystem {
                     name: SEALED_ROOT.to_owned(),
                     value: encode(&pending)?,

@@ -69,7 +69,7 @@ impl Keystore {
                 hint: "only an active secret can take a new value; create a new secret instead",
             });
         }
-        let _unchanged = self.lock_unchanged(meta)?;
+        let unchanged = self.lock_unchanged(meta)?;
         let version = meta.version.saturating_add(1);
         let row = self.wrap_current(caller, meta, version, &value)?;
         let mut updated = meta.clone();
@@ -77,7 +77,11 @@ impl Keystore {
         updated.rotated_at = now();
         updated.length = u32::try_from(value.len().saturating_mul(8)).unwrap_or(u32::MAX);
         self.store.commit(
-            vec![Write::PutVersion(row), Write::UpdateObject(updated.clone())],
+            vec![
+                unchanged.expect(),
+                Write::PutVersion(row),
+                Write::UpdateObject(updated.clone()),
+            ],
             event(caller, "secret.rotate", Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(updated)

@@ -6,6 +6,7 @@
 //! or changes state is committed together with its audit record.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::caller::{Caller, event};
@@ -17,7 +18,7 @@ use crate::seal::{
     PassphraseSeal, Seal, SealKind, SealedRoot, ShamirSeal, UnsealProgress, UnsealShare,
 };
 use crate::secret::{Key256, SecretBytes};
-use crate::store::{Store, StoreError, TenantKeyRow, VersionRow, Write};
+use crate::store::{Generations, Store, StoreError, TenantKeyRow, VersionRow, Write};
 use crate::wrap::{self, WrapError};
 
 /// System key under which the sealed root is stored.
@@ -29,6 +30,12 @@ pub(crate) const SEALED_ROOT: &str = "sealed_root";
 const AUDIT_KEY: &str = "audit_key";
 
 const AUDIT_KEY_AAD: &[u8] = b"cryptainer-audit-key-v1";
+
+/// System key of the root's epoch (8 bytes, big-endian), one more at every
+/// root rotation; absent until the first. Every write that wraps under the
+/// root expects the epoch it read, so a server still holding the previous
+/// root never stores a tenant key another server's rotation missed.
+pub(crate) const ROOT_EPOCH: &str = "root_epoch";
 
 /// How many versions are re-wrapped per transaction when a tenant key rotates.
 const REWRAP_BATCH: u32 = 500;
@@ -94,6 +101,8 @@ pub(crate) struct Unsealed {
     pub(crate) root: Key256,
     /// The stored form of `root`, kept so sealing and status need no store read.
     pub(crate) sealed: SealedRoot,
+    /// The stored [`ROOT_EPOCH`] of `root` (`None`: never rotated).
+    pub(crate) root_epoch: Option<Vec<u8>>,
     audit_master: Key256,
     pub(crate) seal: Box<dyn Seal>,
     tenants: HashMap<String, TenantKeys>,
@@ -115,8 +124,33 @@ pub struct Keystore {
     tenant_lock: Mutex<()>,
     /// Serializes changes to existing objects (rotate, revoke, destroy): each
     /// re-reads the object under it, so two changes never both build on the
-    /// same state and one silently undo the other.
+    /// same state and one silently undo the other. Other servers sharing the
+    /// database are kept out by the `ExpectObject` write each change carries.
     mutation_lock: Mutex<()>,
+    /// The store's change counters when the root and the tenant keys in
+    /// memory were last read from it ([`Keystore::refresh`]).
+    seen_root: AtomicU64,
+    seen_tenant_keys: AtomicU64,
+}
+
+/// What a change to an existing object holds while it is built: the mutation
+/// lock, and the object as stored, which the commit expects unchanged.
+pub(crate) struct Unchanged<'a> {
+    _guard: std::sync::MutexGuard<'a, ()>,
+    stored: ObjectMeta,
+}
+
+impl Unchanged<'_> {
+    /// The write that refuses the commit if another server changed the
+    /// object since it was read.
+    pub(crate) fn expect(&self) -> Write {
+        Write::ExpectObject(Box::new(self.stored.clone()))
+    }
+
+    /// The object as stored.
+    pub(crate) fn stored(&self) -> &ObjectMeta {
+        &self.stored
+    }
 }
 
 fn object_aad(object_id: &str, version: u32) -> Vec<u8> {
@@ -152,12 +186,15 @@ impl Keystore {
                 }
             })?),
         };
+        let seen = store.changes().current();
         Ok(Keystore {
             store,
             state: RwLock::new(state),
             progress: Mutex::new(None),
             tenant_lock: Mutex::new(()),
             mutation_lock: Mutex::new(()),
+            seen_root: AtomicU64::new(seen.root),
+            seen_tenant_keys: AtomicU64::new(seen.tenant_keys),
         })
     }
 
@@ -169,8 +206,37 @@ impl Keystore {
         Keystore::open_store(Arc::new(store))
     }
 
-    /// Seal status.
+    /// Opens the key manager over the PostgreSQL database at `url`
+    /// (`postgres://user@host/database?sslmode=verify-full&sslrootcert=...`;
+    /// plaintext only to a loopback address or a Unix socket), applying the
+    /// schema migrations it lacks. Several servers may open the same
+    /// database: it orders what they do. It starts sealed (or uninitialized).
+    pub fn open_postgres(url: &str) -> Result<Keystore, KeystoreError> {
+        let store = crate::store::postgres::PostgresStore::open(url)?;
+        Keystore::open_store(Arc::new(store))
+    }
+
+    /// Seal status, after catching up with what other servers of the
+    /// cluster changed (another may have initialized the database): may read
+    /// the store, so call it from a blocking thread.
     pub fn status(&self) -> Status {
+        self.refresh_quietly();
+        let uninitialized = matches!(
+            *self.state.read().unwrap_or_else(PoisonError::into_inner),
+            SealState::Uninitialized
+        );
+        if uninitialized {
+            match read_sealed_root(&*self.store) {
+                Ok(Some(stored)) => {
+                    let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                    if matches!(*state, SealState::Uninitialized) {
+                        *state = SealState::Sealed(stored);
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "could not read the sealed root"),
+            }
+        }
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         let progress = self
             .progress
@@ -196,7 +262,7 @@ impl Keystore {
         }
     }
 
-    /// Whether the root key is in memory.
+    /// Whether the root key is in memory (reads nothing from the store).
     pub fn is_unsealed(&self) -> bool {
         matches!(
             *self.state.read().unwrap_or_else(PoisonError::into_inner),
@@ -248,6 +314,12 @@ impl Keystore {
         })?;
         let audit_master = Key256::generate();
         let mut writes = vec![
+            // Another server of the cluster may have initialized the shared
+            // database since this one read it: then this one is refused.
+            Write::ExpectSystem {
+                name: SEALED_ROOT.to_owned(),
+                value: None,
+            },
             Write::PutSystem {
                 name: SEALED_ROOT.to_owned(),
                 value: bytes,
@@ -260,10 +332,19 @@ impl Keystore {
             },
         ];
         writes.extend(tokens.into_iter().map(Write::PutToken));
-        self.store.commit(
+        match self.store.commit(
             writes,
             event(caller, "sys.init", None, Some(&sealed.audit_id())),
-        )?;
+        ) {
+            Ok(_) => {}
+            Err(StoreError::Stale { .. }) => {
+                if let Some(stored) = read_sealed_root(&*self.store)? {
+                    *state = SealState::Sealed(stored);
+                }
+                return Err(KeystoreError::AlreadyInitialized);
+            }
+            Err(error) => return Err(error.into()),
+        }
         *state = SealState::Sealed(sealed);
         Ok(Initialized {
             shares,
@@ -332,8 +413,16 @@ impl Keystore {
         *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    /// The sealed root when sealed, `None` when already unsealed.
+    /// The sealed root when sealed, `None` when already unsealed. Read from
+    /// the store, not memory: another server may have rotated the root.
     pub(crate) fn sealed_root(&self) -> Result<Option<SealedRoot>, KeystoreError> {
+        self.refresh()?;
+        if let Some(stored) = read_sealed_root(&*self.store)? {
+            let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+            if !matches!(*state, SealState::Unsealed(_)) {
+                *state = SealState::Sealed(stored);
+            }
+        }
         match &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
             SealState::Uninitialized => Err(KeystoreError::NotInitialized),
             SealState::Sealed(sealed) => Ok(Some(sealed.clone())),
@@ -372,6 +461,8 @@ impl Keystore {
         sealed: &SealedRoot,
         root: Key256,
     ) -> Result<(), KeystoreError> {
+        // What is read below is at least as new as these counters.
+        let seen = self.store.changes().current();
         let tenants = load_tenant_keys(&self.store, &root)?;
         let wrapped_audit =
             self.store
@@ -392,6 +483,7 @@ impl Keystore {
                 })
             })?;
         let audit_keys = AuditKeys::derive(&audit_master);
+        let root_epoch = self.store.get_system(ROOT_EPOCH)?;
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         if let SealState::Unsealed(_) = *state {
             return Ok(());
@@ -404,11 +496,16 @@ impl Keystore {
         *state = SealState::Unsealed(Box::new(Unsealed {
             root,
             sealed: sealed.clone(),
+            root_epoch,
             audit_master,
             seal,
             tenants,
         }));
+        self.seen_root.store(seen.root, Ordering::Release);
+        self.seen_tenant_keys
+            .store(seen.tenant_keys, Ordering::Release);
         drop(state);
+        self.store.changes().bump(&[crate::store::Change::Seal]);
         self.store.commit(
             Vec::new(),
             event(caller, "sys.unseal", None, Some(&sealed.audit_id())),
@@ -443,6 +540,7 @@ impl Keystore {
             tracing::info!("key manager sealed");
         }
         drop(state);
+        self.store.changes().bump(&[crate::store::Change::Seal]);
         Ok(self.status())
     }
 
@@ -451,6 +549,7 @@ impl Keystore {
         &self,
         body: impl FnOnce(&Unsealed) -> Result<T, KeystoreError>,
     ) -> Result<T, KeystoreError> {
+        self.refresh()?;
         match &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
             SealState::Uninitialized => Err(KeystoreError::NotInitialized),
             SealState::Sealed(_) => Err(KeystoreError::Sealed),
@@ -462,6 +561,7 @@ impl Keystore {
         &self,
         body: impl FnOnce(&mut Unsealed) -> Result<T, KeystoreError>,
     ) -> Result<T, KeystoreError> {
+        self.refresh()?;
         match &mut *self.state.write().unwrap_or_else(PoisonError::into_inner) {
             SealState::Uninitialized => Err(KeystoreError::NotInitialized),
             SealState::Sealed(_) => Err(KeystoreError::Sealed),
@@ -474,19 +574,193 @@ impl Keystore {
         self.with_unsealed(|_| Ok(()))
     }
 
+    /// Runs `body` with the root key and its stored epoch (what a write that
+    /// wraps under the root expects), or fails with `Sealed`.
+    pub(crate) fn with_root_epoch<T>(
+        &self,
+        body: impl FnOnce(&Key256, Option<&[u8]>) -> Result<T, KeystoreError>,
+    ) -> Result<T, KeystoreError> {
+        self.with_unsealed(|unsealed| body(&unsealed.root, unsealed.root_epoch.as_deref()))
+    }
+
+    /// Runs `body` with the root key, or fails with `Sealed`.
+    pub(crate) fn with_root<T>(
+        &self,
+        body: impl FnOnce(&Key256) -> Result<T, KeystoreError>,
+    ) -> Result<T, KeystoreError> {
+        self.with_unsealed(|unsealed| body(&unsealed.root))
+    }
+
+    /// The store's change counters now: what other servers of the cluster
+    /// changed (see [`Generations`]).
+    pub fn generations(&self) -> Generations {
+        self.store.changes().current()
+    }
+
+    /// A receiver woken whenever a change counter moves: the server reloads
+    /// its deny list and CA when `nodes` and `ca` do.
+    pub fn watch_changes(&self) -> tokio::sync::watch::Receiver<Generations> {
+        self.store.changes().watch()
+    }
+
+    /// Whether the store's reads wait on a database server, so a caller on an
+    /// async worker should move its work to a blocking thread.
+    pub fn reads_wait(&self) -> bool {
+        self.store.reads_wait()
+    }
+
+    /// The storage backend's name (`sqlite`, `postgresql`).
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// Brings the root and tenant keys in memory up to date when the store's
+    /// counters say another server changed them since they were read; a
+    /// failure is logged, and the next use tries again.
+    fn refresh_quietly(&self) {
+        if let Err(error) = self.refresh() {
+            tracing::warn!(%error, "could not reload what another server changed");
+        }
+    }
+
+    /// Reloads the sealed root (and, when unsealed, the root and every
+    /// tenant key) when another server changed them, then the tenant keys
+    /// alone when only they changed. Cheap when nothing changed: two counters
+    /// compared.
+    pub(crate) fn refresh(&self) -> Result<(), KeystoreError> {
+        let now = self.store.changes().current();
+        if now.root != self.seen_root.load(Ordering::Acquire) {
+            self.reload_root()?;
+            self.seen_root.store(now.root, Ordering::Release);
+            self.seen_tenant_keys
+                .store(now.tenant_keys, Ordering::Release);
+        } else if now.tenant_keys != self.seen_tenant_keys.load(Ordering::Acquire) {
+            self.reload_tenant_keys()?;
+            self.seen_tenant_keys
+                .store(now.tenant_keys, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Reads the sealed root again. While sealed it replaces the one in
+    /// memory (the next unseal opens the current one); while unsealed, when
+    /// it differs, the seal in memory opens it (a rotation keeps the seal),
+    /// and the tenant keys are read again under the new root.
+    fn reload_root(&self) -> Result<(), KeystoreError> {
+        let Some(stored) = read_sealed_root(&*self.store)? else {
+            return Ok(());
+        };
+        let root_epoch = self.store.get_system(ROOT_EPOCH)?;
+        let rows = self.store.tenant_keys()?;
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        match &mut *state {
+            SealState::Uninitialized | SealState::Sealed(_) => {
+                *state = SealState::Sealed(stored);
+            }
+            SealState::Unsealed(unsealed) => {
+                if unsealed.sealed == stored {
+                    unsealed.tenants = tenant_keys_from(rows, &unsealed.root)?;
+                    return Ok(());
+                }
+                match unsealed.seal.unseal_root(&stored) {
+                    Ok(root) => {
+                        unsealed.tenants = tenant_keys_from(rows, &root)?;
+                        unsealed.root = root;
+                        unsealed.sealed = stored;
+                        unsealed.root_epoch = root_epoch;
+                        tracing::info!("the root key was rotated by another server; now using it");
+                    }
+                    Err(error) => {
+                        // The root was sealed with other material than this
+                        // server holds: it cannot follow, and must not go on
+                        // wrapping under a root the others no longer use.
+                        tracing::error!(
+                            %error,
+                            "another server re-sealed the root with other unseal material; \
+                             sealing this server: unseal it again"
+                        );
+                        *state = SealState::Sealed(stored);
+                        drop(state);
+                        self.store
+                            .journal()
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .set_keys(None);
+                        self.store.changes().bump(&[crate::store::Change::Seal]);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the sealed root a restore wrote: the key manager is sealed
+    /// under it from now on.
+    pub(crate) fn after_restore(&self) -> Result<(), KeystoreError> {
+        if let Some(stored) = read_sealed_root(&*self.store)? {
+            *self.state.write().unwrap_or_else(PoisonError::into_inner) = SealState::Sealed(stored);
+        }
+        Ok(())
+    }
+
+    /// Reads every tenant key again (another server made or rotated one).
+    /// When they no longer open under this server's root, another server
+    /// rotated the root: the root is read again first.
+    pub(crate) fn reload_tenant_keys(&self) -> Result<(), KeystoreError> {
+        let rows = self.store.tenant_keys()?;
+        let reloaded = {
+            let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+            match &mut *state {
+                SealState::Unsealed(unsealed) => {
+                    tenant_keys_from(rows, &unsealed.root).map(|tenants| unsealed.tenants = tenants)
+                }
+                _ => Ok(()),
+            }
+        };
+        match reloaded {
+            Err(KeystoreError::Unwrap { .. }) => self.reload_root(),
+            other => other,
+        }
+    }
+
     /// Replaces the root key: every tenant key is re-wrapped under the new root and
     /// the new root is sealed with the same seal. Object material is not touched.
+    ///
+    /// The commit expects the root's epoch and the number of tenant keys it
+    /// read: a tenant key another server added meanwhile (wrapped under the
+    /// old root) refuses the rotation rather than being left behind.
     pub fn rotate_root(&self, caller: &Caller) -> Result<(), KeystoreError> {
         let _tenant_guard = self
             .tenant_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        self.reload_tenant_keys()?;
+        let key_count = u64::try_from(self.store.tenant_keys()?.len()).unwrap_or(u64::MAX);
+        let ca_key = self.store.get_system(crate::ca::CA_KEY)?;
+        let ca_public = self.store.get_system(crate::ca::CA_PUBLIC)?;
         self.with_unsealed_mut(|unsealed| {
             let new_root = Key256::generate();
-            let mut writes = Vec::new();
+            let next_epoch = epoch_after(unsealed.root_epoch.as_deref());
+            let mut writes = vec![
+                Write::ExpectSystem {
+                    name: ROOT_EPOCH.to_owned(),
+                    value: unsealed.root_epoch.clone(),
+                },
+                Write::ExpectTenantKeyCount(key_count),
+                Write::ExpectSystem {
+                    name: crate::ca::CA_KEY.to_owned(),
+                    value: ca_key.clone(),
+                },
+            ];
+            let stored_keys: usize = unsealed.tenants.values().map(|keys| keys.keys.len()).sum();
+            if u64::try_from(stored_keys).ok() != Some(key_count) {
+                return Err(KeystoreError::Store(StoreError::Stale {
+                    what: "the set of tenant keys".to_owned(),
+                }));
+            }
             for (tenant, keys) in &unsealed.tenants {
                 for (version, key) in &keys.keys {
-                    writes.push(Write::PutTenantKey(TenantKeyRow {
+                    writes.push(Write::RewrapTenantKey(TenantKeyRow {
                         tenant: tenant.clone(),
                         version: *version,
                         wrapped: wrap_with(
@@ -498,6 +772,14 @@ impl Keystore {
                     }));
                 }
             }
+            if let (Some(wrapped), Some(public)) = (&ca_key, &ca_public) {
+                let rewrapped =
+                    crate::ca::rewrap_ca_key(&unsealed.root, &new_root, wrapped, public)?;
+                writes.push(Write::PutSystem {
+                    name: crate::ca::CA_KEY.to_owned(),
+                    value: rewrapped,
+                });
+            }
             let mut sealed = unsealed.seal.seal_root(&new_root)?;
             // The recovery shares belong to the people, not to the root.
             sealed.recovery.clone_from(&unsealed.sealed.recovery);
@@ -508,6 +790,10 @@ impl Keystore {
             writes.push(Write::PutSystem {
                 name: SEALED_ROOT.to_owned(),
                 value: bytes,
+            });
+            writes.push(Write::PutSystem {
+                name: ROOT_EPOCH.to_owned(),
+                value: next_epoch.clone(),
             });
             writes.push(Write::PutSystem {
                 name: AUDIT_KEY.to_owned(),
@@ -524,6 +810,7 @@ impl Keystore {
             )?;
             unsealed.root = new_root;
             unsealed.sealed = sealed;
+            unsealed.root_epoch = Some(next_epoch);
             Ok(())
         })
     }
@@ -537,6 +824,8 @@ impl Keystore {
                 .tenant_lock
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
+            // The newest version may have been made by another server.
+            self.reload_tenant_keys()?;
             self.with_unsealed_mut(|unsealed| {
                 let current = unsealed
                     .tenants
@@ -559,7 +848,13 @@ impl Keystore {
                     )?,
                 };
                 self.store.commit(
-                    vec![Write::PutTenantKey(row)],
+                    vec![
+                        Write::ExpectSystem {
+                            name: ROOT_EPOCH.to_owned(),
+                            value: unsealed.root_epoch.clone(),
+                        },
+                        Write::InsertTenantKey(row),
+                    ],
                     event(caller, "tenant.rotate_key", Some(tenant), None),
                 )?;
                 if let Some(keys) = unsealed.tenants.get_mut(tenant) {
@@ -570,8 +865,10 @@ impl Keystore {
             })?
         };
         loop {
-            // Under the mutation lock, so a destroy cannot erase a version
-            // between this read and the write that puts it back re-wrapped.
+            // Under the mutation lock, so a destroy on this server cannot
+            // erase a version between this read and the write that re-wraps
+            // it; on another server's, the re-wrap only replaces a version
+            // still wrapped as read (`RewrapVersion`), never brings one back.
             let _unchanged = self
                 .mutation_lock
                 .lock()
@@ -607,13 +904,16 @@ impl Keystore {
                             source,
                         }
                     })?;
-                    writes.push(Write::PutVersion(VersionRow {
-                        kek_version: new_version,
-                        wrapped: wrap_with(new_key, material.expose_secret(), &aad, || {
-                            format!("object {} version {}", row.object_id, row.version)
-                        })?,
-                        ..row.clone()
-                    }));
+                    writes.push(Write::RewrapVersion {
+                        row: VersionRow {
+                            kek_version: new_version,
+                            wrapped: wrap_with(new_key, material.expose_secret(), &aad, || {
+                                format!("object {} version {}", row.object_id, row.version)
+                            })?,
+                            ..row.clone()
+                        },
+                        from_kek: row.kek_version,
+                    });
                 }
                 Ok(writes)
             })?;
@@ -623,22 +923,29 @@ impl Keystore {
         Ok(new_version)
     }
 
-    /// The tenant's current key, making the tenant's first key if it has none.
+    /// The tenant's current key, making the tenant's first key if it has none
+    /// (unless another server made it meanwhile: then that one).
     pub(crate) fn tenant_key_version(
         &self,
         caller: &Caller,
         tenant: &str,
     ) -> Result<u32, KeystoreError> {
-        if let Some(version) = self
-            .with_unsealed(|unsealed| Ok(unsealed.tenants.get(tenant).map(|keys| keys.current)))?
-        {
+        let cached = || {
+            self.with_unsealed(|unsealed| Ok(unsealed.tenants.get(tenant).map(|keys| keys.current)))
+        };
+        if let Some(version) = cached()? {
             return Ok(version);
         }
         let _tenant_guard = self
             .tenant_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        self.with_unsealed_mut(|unsealed| {
+        // Another server may have made it since this one last read them.
+        self.reload_tenant_keys()?;
+        if let Some(version) = cached()? {
+            return Ok(version);
+        }
+        let made = self.with_unsealed_mut(|unsealed| {
             if let Some(keys) = unsealed.tenants.get(tenant) {
                 return Ok(keys.current);
             }
@@ -654,7 +961,13 @@ impl Keystore {
                 )?,
             };
             self.store.commit(
-                vec![Write::PutTenantKey(row)],
+                vec![
+                    Write::ExpectSystem {
+                        name: ROOT_EPOCH.to_owned(),
+                        value: unsealed.root_epoch.clone(),
+                    },
+                    Write::InsertTenantKey(row),
+                ],
                 event(caller, "tenant.create_key", Some(tenant), None),
             )?;
             let mut keys = BTreeMap::new();
@@ -663,7 +976,21 @@ impl Keystore {
                 .tenants
                 .insert(tenant.to_owned(), TenantKeys { current: 1, keys });
             Ok(1)
-        })
+        });
+        match made {
+            // Another server made it (or rotated the root) first: use what
+            // the store holds now.
+            Err(KeystoreError::Store(StoreError::Stale { .. })) => {
+                self.reload_root()?;
+                self.reload_tenant_keys()?;
+                cached()?.ok_or_else(|| {
+                    KeystoreError::Store(StoreError::Stale {
+                        what: format!("the key of tenant '{tenant}'"),
+                    })
+                })
+            }
+            other => other,
+        }
     }
 
     pub(crate) fn wrap_material(
@@ -732,31 +1059,44 @@ impl Keystore {
                 &stored
             }
         };
-        let material = self.with_unsealed(|unsealed| {
-            let key = unsealed
-                .tenants
-                .get(&row.tenant)
-                .and_then(|keys| keys.keys.get(&row.kek_version))
-                .ok_or_else(|| KeystoreError::Unwrap {
-                    what: format!("object {} version {version}", meta.id),
-                    source: WrapError::UnknownKey,
-                })?;
-            wrap::unwrap(key, &row.wrapped, &object_aad(&meta.id, version)).map_err(|source| {
-                KeystoreError::Unwrap {
-                    what: format!("object {} version {version}", meta.id),
-                    source,
-                }
+        let unwrap = || {
+            self.with_unsealed(|unsealed| {
+                let key = unsealed
+                    .tenants
+                    .get(&row.tenant)
+                    .and_then(|keys| keys.keys.get(&row.kek_version))
+                    .ok_or_else(|| KeystoreError::Unwrap {
+                        what: format!("object {} version {version}", meta.id),
+                        source: WrapError::UnknownKey,
+                    })?;
+                wrap::unwrap(key, &row.wrapped, &object_aad(&meta.id, version)).map_err(|source| {
+                    KeystoreError::Unwrap {
+                        what: format!("object {} version {version}", meta.id),
+                        source,
+                    }
+                })
             })
-        })?;
+        };
+        let material = match unwrap() {
+            // A tenant key another server made or rotated since this one
+            // read them (its notification not here yet): read them again.
+            Err(KeystoreError::Unwrap {
+                source: WrapError::UnknownKey,
+                ..
+            }) => {
+                self.reload_tenant_keys()?;
+                unwrap()?
+            }
+            other => other?,
+        };
         Ok((version, material))
     }
 
     /// Takes the mutation lock and checks that `meta` is still what is stored:
     /// a change built on an older state is refused as stale, to be retried.
-    pub(crate) fn lock_unchanged(
-        &self,
-        meta: &ObjectMeta,
-    ) -> Result<std::sync::MutexGuard<'_, ()>, KeystoreError> {
+    /// The commit of the change carries [`Unchanged::expect`], which refuses
+    /// it if another server changed the object in between.
+    pub(crate) fn lock_unchanged(&self, meta: &ObjectMeta) -> Result<Unchanged<'_>, KeystoreError> {
         let guard = self
             .mutation_lock
             .lock()
@@ -773,8 +1113,34 @@ impl Keystore {
                 what: format!("object {}", meta.id),
             }));
         }
-        Ok(guard)
+        Ok(Unchanged {
+            _guard: guard,
+            stored,
+        })
     }
+}
+
+/// The root epoch after `current` (`None`: the first rotation).
+fn epoch_after(current: Option<&[u8]>) -> Vec<u8> {
+    let current = current
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map_or(0, u64::from_be_bytes);
+    current.saturating_add(1).to_be_bytes().to_vec()
+}
+
+/// The sealed root the store holds, if initialized.
+fn read_sealed_root(store: &dyn Store) -> Result<Option<SealedRoot>, KeystoreError> {
+    store
+        .get_system(SEALED_ROOT)?
+        .map(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|error| {
+                KeystoreError::Store(StoreError::Corrupt {
+                    what: "sealed root",
+                    detail: error.to_string(),
+                })
+            })
+        })
+        .transpose()
 }
 
 fn describe(root: &SealedRoot) -> (Option<&'static str>, u8, u8) {
@@ -786,8 +1152,16 @@ fn load_tenant_keys(
     store: &Arc<dyn Store>,
     root: &Key256,
 ) -> Result<HashMap<String, TenantKeys>, KeystoreError> {
+    tenant_keys_from(store.tenant_keys()?, root)
+}
+
+/// Unwraps tenant key rows under `root`.
+fn tenant_keys_from(
+    rows: Vec<TenantKeyRow>,
+    root: &Key256,
+) -> Result<HashMap<String, TenantKeys>, KeystoreError> {
     let mut tenants: HashMap<String, TenantKeys> = HashMap::new();
-    for row in store.tenant_keys()? {
+    for row in rows {
         let material = wrap::unwrap(root, &row.wrapped, &tenant_aad(&row.tenant, row.version))
             .map_err(|source| KeystoreError::Unwrap {
                 what: format!("tenant key {} version {}", row.tenant, row.version),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::caller::{Caller, event};
 use crate::error::KeystoreError;
 use crate::object::ObjectMeta;
-use crate::service::Keystore;
+use crate::service::{Keystore, Unchanged};
 use crate::store::{StoreError, Write};
 
 impl Keystore {
@@ -42,9 +42,9 @@ impl Keystore {
                 current.id
             )));
         }
-        let _guard = self.lock_identical(current)?;
+        let unchanged = self.lock_identical(current)?;
         self.store.commit(
-            vec![Write::UpdateObject(previous.clone())],
+            vec![unchanged.expect(), Write::UpdateObject(previous.clone())],
             event(caller, "key.undo", Some(&current.tenant), Some(&current.id)),
         )?;
         Ok(previous.clone())
@@ -61,25 +61,22 @@ impl Keystore {
     ) -> Result<ObjectMeta, KeystoreError> {
         self.require_unsealed()?;
         crate::object::validate_labels(&labels)?;
-        let _guard = self.lock_identical(meta)?;
+        let unchanged = self.lock_identical(meta)?;
         let mut updated = meta.clone();
         updated.labels = labels;
         self.store.commit(
-            vec![Write::UpdateObject(updated.clone())],
+            vec![unchanged.expect(), Write::UpdateObject(updated.clone())],
             event(caller, "key.set_labels", Some(&meta.tenant), Some(&meta.id)),
         )?;
         Ok(updated)
     }
 
     /// The mutation lock, taken once the stored object is known to be
-    /// exactly `meta`.
-    fn lock_identical(
-        &self,
-        meta: &ObjectMeta,
-    ) -> Result<std::sync::MutexGuard<'_, ()>, KeystoreError> {
+    /// exactly `meta`; its commit expects the object unchanged (another
+    /// server's change in between makes it stale).
+    fn lock_identical(&self, meta: &ObjectMeta) -> Result<Unchanged<'_>, KeystoreError> {
         let guard = self.lock_unchanged(meta)?;
-        let stored = self.store.get_object(&meta.id)?;
-        if stored.as_ref() != Some(meta) {
+        if guard.stored() != meta {
             return Err(KeystoreError::Store(StoreError::Stale {
                 what: format!("object {}", meta.id),
             }));

@@ -163,7 +163,9 @@ impl Keystore {
                 what: format!("volume '{name}' of tenant '{tenant}'"),
             }));
         }
-        let now = now();
+        // The database's clock when servers share one: a server's own clock
+        // never decides whether another node's lease has lapsed.
+        let now = self.store.now()?;
         check_free(&current, holder, now)?;
         let meta =
             self.store
@@ -219,7 +221,7 @@ impl Keystore {
         lease_secs: u32,
     ) -> Result<VolumeRow, KeystoreError> {
         let current = self.volume(tenant, name)?;
-        let now = now();
+        let now = self.store.now()?;
         let lease = match &current.lease {
             Some(lease) if lease.holder == holder => lease,
             _ => {
@@ -250,7 +252,7 @@ impl Keystore {
         match &current.lease {
             None => return Ok(current),
             Some(lease) if lease.holder != holder => {
-                check_free(&current, holder, now())?;
+                check_free(&current, holder, self.store.now()?)?;
                 return Ok(current);
             }
             Some(_) => {}
@@ -320,7 +322,7 @@ impl Keystore {
     ) -> Result<VolumeRow, KeystoreError> {
         let current = self.volume(tenant, name)?;
         if let Some(lease) = &current.lease {
-            if lease.expires_at > now() {
+            if lease.expires_at > self.store.now()? {
                 return Err(held(&current, lease));
             }
         }
@@ -331,7 +333,9 @@ impl Keystore {
         }];
         let mut _unchanged = None;
         if let Some(meta) = self.store.get_object(&current.key_id)? {
-            _unchanged = Some(self.lock_unchanged(&meta)?);
+            let unchanged = self.lock_unchanged(&meta)?;
+            writes.insert(0, unchanged.expect());
+            _unchanged = Some(unchanged);
             if !meta.state.is_destroyed() {
                 let mut destroyed = meta.clone();
                 destroyed.state = State::Destroyed;

@@ -17,7 +17,7 @@ use crate::console::{self, assets, views};
 use crate::error::{ApiError, Code};
 use crate::kmip_listener;
 use crate::routes::{
-    audit, ca, join_tokens, keys, nodes, policies, seal, secrets, sys, tokens, volumes,
+    audit, backup, ca, join_tokens, keys, nodes, policies, seal, secrets, sys, tokens, volumes,
 };
 
 /// Builds the router.
@@ -35,6 +35,8 @@ pub fn router(state: App) -> Router {
         .route(route::SEAL_MIGRATE_COMPLETE, post(seal::complete))
         .route(route::SEAL_MIGRATE_CANCEL, post(seal::cancel))
         .route(route::TENANT_ROTATE_KEY, post(sys::rotate_tenant))
+        .route(route::BACKUP, get(backup::backup))
+        .route(route::RESTORE, post(backup::restore))
         .route(route::KEYS, post(keys::create_key).get(keys::list_keys))
         .route(route::KEY, get(keys::show_key).delete(keys::destroy_key))
         .route(route::KEY_MATERIAL, get(keys::key_material))

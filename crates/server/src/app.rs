@@ -31,6 +31,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Node identity (join, renewal, inventory); `None` with operator-supplied TLS.
     pub identity: Option<Arc<Identity>>,
+    /// The data directory (a backup being restored is kept there while it is
+    /// checked).
+    pub data_dir: std::path::PathBuf,
     /// The automatic seals and their unseal and health tasks.
     pub seals: Arc<crate::seal_runtime::SealRuntime>,
     /// The web console: its sessions, the fleet model, live updates.
@@ -260,26 +263,36 @@ impl AppState {
     /// Like [`AppState::call`] for the hot paths (key reads and creates): `body`
     /// runs on this async worker and hands its commit to the store's writer, and
     /// the task then waits for durability without holding a thread. Bodies must
-    /// only do short work (point reads, one unwrap): no key derivation.
+    /// only do short work (point reads, one unwrap): no key derivation. When
+    /// the store's reads wait on a database server (PostgreSQL), the body runs
+    /// on the blocking pool instead, so that no async worker waits on the
+    /// network; the wait for durability stays async.
     pub(crate) async fn call_inline<T: Send + 'static>(
         self: &Arc<Self>,
         context: RequestContext,
         operation: &'static str,
         permission: Permission,
-        body: impl FnOnce(&Call<'_>) -> Result<Durable<T>, ApiError>,
+        body: impl FnOnce(&Call<'_>) -> Result<Durable<T>, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let started = Instant::now();
-        let keystore = &self.keystore;
-        let (result, caller) = match admit(self, context, permission) {
-            Ok(call) => {
-                let result = match body(&call) {
-                    Ok(durable) => durable.finish().await.map_err(ApiError::from),
-                    Err(error) => Err(error),
-                };
-                (result, call.caller)
-            }
+        let app = Arc::clone(self);
+        let run = move || match admit(&app, context, permission) {
+            Ok(call) => (body(&call), call.caller),
             Err((error, caller)) => (Err(error), caller),
         };
+        let (ran, caller) = if self.keystore.reads_wait() {
+            match tokio::task::spawn_blocking(run).await {
+                Ok(ran) => ran,
+                Err(join_error) => return self.finish(operation, started, Err(join_error)),
+            }
+        } else {
+            run()
+        };
+        let result = match ran {
+            Ok(durable) => durable.finish().await.map_err(ApiError::from),
+            Err(error) => Err(error),
+        };
+        let keystore = &self.keystore;
         if let Err(error) = &result {
             if !error.audited {
                 let recorded = match keystore.record_deferred(

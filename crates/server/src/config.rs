@@ -12,6 +12,10 @@ use crate::error::Error;
 /// from the network until the operator says so.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8200";
 
+/// The SQLite key store's file in the data directory (its audit log is
+/// `cryptainer.audit.db` beside it).
+pub const DATABASE_FILE: &str = "cryptainer.db";
+
 /// Default largest request body: 64 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -50,6 +54,11 @@ pub struct ServerConfig {
     /// Node identity settings.
     #[serde(default)]
     pub nodes: NodesConfig,
+    /// Where the key store and the audit log live: absent (or `"sqlite"`),
+    /// SQLite files in `data_dir`; `postgres://...`, a PostgreSQL database
+    /// that several servers of a cluster share (docs/ha.md).
+    #[serde(default)]
+    pub storage: Storage,
     /// The seal that protects the root key (`[seal]`, see docs/seals.md); none
     /// means shares or a passphrase, chosen at `operator init`.
     #[serde(default)]
@@ -108,12 +117,76 @@ impl Default for ConsoleConfig {
     }
 }
 
+/// Where the state lives.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Storage {
+    /// `cryptainer.db` and `cryptainer.audit.db` in the data directory.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database, by URL (it may carry a password: never logged).
+    Postgres(String),
+}
+
+impl TryFrom<String> for Storage {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Storage, String> {
+        Storage::parse(&text)
+    }
+}
+
+impl Storage {
+    /// `sqlite`, or a `postgres://` / `postgresql://` URL.
+    pub fn parse(text: &str) -> Result<Storage, String> {
+        if text == "sqlite" {
+            Ok(Storage::Sqlite)
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(Storage::Postgres(text.to_owned()))
+        } else {
+            Err(format!(
+                "storage must be \"sqlite\" or a postgres:// URL, not '{}'",
+                redacted(text)
+            ))
+        }
+    }
+}
+
 fn default_console_session() -> u64 {
     crate::console::DEFAULT_SESSION_SECS
 }
 
 fn default_event_stream() -> u64 {
     crate::console::DEFAULT_STREAM_SECS
+}
+
+impl std::fmt::Debug for Storage {
+    /// The URL without its password.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Storage::Sqlite => formatter.write_str("Sqlite"),
+            Storage::Postgres(url) => write!(formatter, "Postgres({})", redacted(url)),
+        }
+    }
+}
+
+/// `url` with the password of its user part replaced, for logs and errors.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = match user.split_once(':') {
+                Some((name, _password)) => format!("{name}:***"),
+                None => user.to_owned(),
+            };
+            format!("{scheme}://{user}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 /// Default lifetime of a node certificate: 24 hours.
@@ -236,6 +309,7 @@ impl ServerConfig {
             require_mlock: false,
             nodes: NodesConfig::default(),
             console: ConsoleConfig::default(),
+            storage: Storage::Sqlite,
             kmip_listen: Some(SocketAddr::from((
                 [127, 0, 0, 1],
                 crate::kmip_listener::DEFAULT_KMIP_PORT,
@@ -330,7 +404,7 @@ impl ServerConfig {
 
     /// The database file.
     pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("cryptainer.db")
+        self.data_dir.join(DATABASE_FILE)
     }
 
     /// The directory of generated TLS material.
@@ -376,5 +450,33 @@ mod tests {
                 .contains("go together")
         );
         assert!(parse("listen_addr = \"nowhere\"\ndata_dir = \"x\"").is_err());
+        assert!(
+            parse("data_dir = \"x\"\nstorage = \"mysql://db\"")
+                .unwrap_err()
+                .contains("postgres://")
+        );
+    }
+
+    #[test]
+    fn storage_is_sqlite_unless_a_postgres_url_is_given() {
+        assert_eq!(parse("data_dir = \"x\"").unwrap().storage, Storage::Sqlite);
+        let config = parse(
+            "data_dir = \"x\"\nstorage = \"postgres://km:s3cret@db1:5432/keys?sslmode=verify-full\"",
+        )
+        .unwrap();
+        assert!(matches!(&config.storage, Storage::Postgres(url) if url.contains("s3cret")));
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("km:***@db1:5432/keys"), "{shown}");
+    }
+
+    #[test]
+    fn redacted_urls_keep_everything_but_the_password() {
+        assert_eq!(
+            redacted("postgres://u:p@h/d?sslmode=disable"),
+            "postgres://u:***@h/d?sslmode=disable"
+        );
+        assert_eq!(redacted("postgres://u@h:5432/d"), "postgres://u@h:5432/d");
+        assert_eq!(redacted("postgres://h/d"), "postgres://h/d");
     }
 }

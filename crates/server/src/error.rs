@@ -76,14 +76,25 @@ impl From<KeystoreError> for ApiError {
 
 fn store_code(error: &StoreError) -> Code {
     match error {
-        StoreError::NameTaken { .. } | StoreError::Stale { .. } => Code::Conflict,
-        StoreError::Database(_)
+        StoreError::NameTaken { .. }
+        | StoreError::Stale { .. }
+        | StoreError::TenantKeyChanged { .. } => Code::Conflict,
+        StoreError::Unavailable { .. } => Code::Unavailable,
+        // A backup that could not be written to its reader is the server's
+        // failure; one refused at a restore is the request's.
+        StoreError::Backup(keystore::backup::BackupError::Io(_)) => Code::Internal,
+        StoreError::Backup(_) => Code::BadRequest,
+        // A group that failed because the database went away is as
+        // unavailable as any of its commits.
+        StoreError::GroupCommit { source } => store_code(source),
+        StoreError::Database { .. }
+        | StoreError::OutcomeUnknown { .. }
         | StoreError::Corrupt { .. }
-        | StoreError::GroupCommit { .. }
         | StoreError::AuditLogBehind { .. }
         | StoreError::WriterStopped
         | StoreError::Unsupported { .. }
-        | StoreError::DataDir { .. } => Code::Internal,
+        | StoreError::DataDir { .. }
+        | StoreError::Config(_) => Code::Internal,
     }
 }
 
@@ -164,6 +175,15 @@ pub enum Error {
         addr: std::net::SocketAddr,
         /// Why.
         source: std::io::Error,
+    },
+    /// Another server (or a migration) uses the data directory.
+    #[error(
+        "another Cryptainer server (or an operator migrate) uses {path}; stop it first, or give \
+         this one a data directory of its own"
+    )]
+    DataDirInUse {
+        /// The directory.
+        path: std::path::PathBuf,
     },
     /// A file in the data directory could not be written.
     #[error("cannot write {path}: {source}")]

@@ -5,11 +5,13 @@
 //! that use it are in `routes::{nodes, join_tokens, ca}`.
 
 use std::path::{Path as FilePath, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use keystore::model::{NodeRow, NodeState};
-use keystore::{Keystore, KeystoreError};
+use keystore::secret::SecretBytes;
+use keystore::{Caller, Keystore, KeystoreError, StoredCa};
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, Code};
@@ -100,6 +102,37 @@ pub struct Identity {
     join_lock: Mutex<()>,
     reissue: ReissueBatches,
     server_cert: ServerCert,
+    /// The generation of the CA the store keeps that this server uses (0:
+    /// not compared yet). See [`Identity::sync_ca`].
+    ca_generation: AtomicU64,
+    /// Serializes [`Identity::sync_ca`] and [`Identity::rotate_ca`].
+    ca_change: Mutex<()>,
+}
+
+/// What [`Identity::sync_ca`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaSync {
+    /// This server already used the store's CA.
+    Current,
+    /// The store had no CA: this server's is now the cluster's.
+    Stored,
+    /// This server now uses the store's CA (a rotation on another server, a
+    /// restored backup, a server that joined the cluster with a CA of its own).
+    Adopted,
+    /// The store's CA differs, but its key can be read only unsealed: the
+    /// server keeps its own until it is unsealed.
+    WaitingForUnseal,
+}
+
+/// Why the CA could not be synchronized or rotated.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    /// The store failed or refused (another server rotated at the same time).
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The stored CA, or a new one, could not be made into a CA.
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
 }
 
 impl Identity {
@@ -119,6 +152,8 @@ impl Identity {
                 window: Mutex::new((std::time::Instant::now(), 0)),
             },
             server_cert: setup.server_cert,
+            ca_generation: AtomicU64::new(0),
+            ca_change: Mutex::new(()),
         }
     }
 
@@ -176,6 +211,15 @@ impl Identity {
         &self.deny
     }
 
+    /// Reads the deny list again from the store; a failure is logged (the
+    /// request check reads the inventory anyway, so a node decommissioned
+    /// elsewhere is refused on every request meanwhile).
+    pub fn reload_deny_list(&self, keystore: &Keystore) {
+        if let Err(error) = self.deny.reload(keystore) {
+            tracing::warn!(%error, "could not read the deny list again; retrying at the next change");
+        }
+    }
+
     /// The client certificate verifier of the HTTPS listener. Other TLS listeners
     /// (KMIP) should use this same verifier, so that a decommission and a CA rotation
     /// reach them at the same instant.
@@ -231,37 +275,172 @@ impl Identity {
         self.reissue.admit()
     }
 
-    /// Rotates the CA: a new root, cross-signed by the old one, and a bundle
-    /// holding both (new first), written to the TLS directory (when there is
-    /// one) before anything in memory changes; then the verifier trusts the
-    /// bundle and the new root signs from now on. Returns the bundle.
-    pub(crate) fn rotate_ca(&self) -> Result<String, pki::PkiError> {
-        let mut ca = self.ca.write().unwrap_or_else(PoisonError::into_inner);
-        let stamp = OffsetDateTime::now_utc().unix_timestamp();
-        let new_ca = pki::CertificateAuthority::generate(
-            &format!("{} {stamp}", pki::CA_COMMON_NAME),
-            pki::CA_VALIDITY,
-        )?;
-        let cross = ca.cross_sign(&new_ca)?;
-        let bundle = format!("{}{}", new_ca.cert_pem(), ca.cert_pem());
-        if let Some(dir) = &self.tls_dir {
-            // The bundle first: a crash before the key and certificate are replaced
-            // leaves the old CA in use and a bundle that start-up ignores.
-            pki::write_public_pem(&dir.join(CA_BUNDLE_FILE), &bundle)?;
-            pki::write_public_pem(&dir.join(CA_CROSS_FILE), &cross)?;
-            pki::write_secret_pem(&dir.join(pki::CA_KEY_FILE), &new_ca.key_pem_secret())?;
-            // ca.pem holds the whole bundle, new root first: start-up loads the first
-            // certificate as the CA, and clients that trust ca.pem (CRYPTAINER_CACERT)
-            // accept the server's certificate whichever root issued it.
-            pki::write_public_pem(&dir.join(pki::CA_CERT_FILE), &bundle)?;
+    /// Brings this server's CA in line with the one the store keeps for every
+    /// server of the cluster: the store's CA is the truth, the TLS directory
+    /// a copy. With none stored yet, this server's own becomes it (the first
+    /// server of a cluster, or a store made before the CA was kept there);
+    /// with another one stored, this server takes it (verifier roots, the
+    /// bundle served and pinned by join tokens, the signing key, the files),
+    /// and issues its own certificate again at once if no root of the new
+    /// bundle issued it (a server that joined with a CA of its own, a restored
+    /// backup). The store's CA key is read only unsealed.
+    pub fn sync_ca(&self, keystore: &Keystore) -> Result<CaSync, CaError> {
+        let _changing = self
+            .ca_change
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.sync_ca_locked(keystore)
+    }
+
+    fn sync_ca_locked(&self, keystore: &Keystore) -> Result<CaSync, CaError> {
+        let Some(stored) = keystore.stored_ca()? else {
+            if !keystore.is_unsealed() {
+                return Ok(CaSync::WaitingForUnseal);
+            }
+            let (public, key) = self.current_ca(1);
+            match keystore.put_ca(&Caller::system(), "ca.store", &public, &key, None) {
+                Ok(()) => {
+                    self.ca_generation.store(1, Ordering::Release);
+                    tracing::info!(
+                        "this server's CA is now the one every server of the cluster uses"
+                    );
+                    return Ok(CaSync::Stored);
+                }
+                // Another server stored its own first: take that one.
+                Err(KeystoreError::Store(keystore::StoreError::Stale { .. })) => {
+                    return self.sync_ca_locked(keystore);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        };
+        if stored.generation == self.ca_generation.load(Ordering::Acquire) {
+            return Ok(CaSync::Current);
         }
-        self.verifier.set_roots(&bundle)?;
+        let same = {
+            let ca = self.ca.read().unwrap_or_else(PoisonError::into_inner);
+            ca.cert_pem().trim() == stored.cert_pem.trim()
+                && self.bundle_pem().trim() == stored.bundle_pem.trim()
+        };
+        if same {
+            // The TLS directory was copied from another server: the same CA.
+            self.ca_generation
+                .store(stored.generation, Ordering::Release);
+            return Ok(CaSync::Current);
+        }
+        if !keystore.is_unsealed() {
+            return Ok(CaSync::WaitingForUnseal);
+        }
+        let key = keystore.stored_ca_key(&stored)?;
+        let key_pem = std::str::from_utf8(key.expose_secret()).map_err(|_| {
+            KeystoreError::InvalidArgument("the stored CA key is not PEM text".to_owned())
+        })?;
+        let ca = pki::CertificateAuthority::from_pem(&stored.cert_pem, key_pem)?;
+        self.install_ca(ca, &stored.bundle_pem, stored.cross_pem.as_deref())?;
+        self.ca_generation
+            .store(stored.generation, Ordering::Release);
+        if !self.server_cert.issued_under(&stored.bundle_pem) {
+            let (certificate, key_pem, issuer) =
+                self.issue_server_cert(self.server_cert.names(), self.server_cert.tls_dir())?;
+            self.server_cert.install(&certificate, &key_pem, issuer)?;
+            tracing::info!("the server certificate is now issued by the cluster's CA");
+        }
+        tracing::info!(
+            generation = stored.generation,
+            "now using the CA every server of the cluster uses"
+        );
+        Ok(CaSync::Adopted)
+    }
+
+    /// This server's CA as the store would keep it, as generation
+    /// `generation`, and its key.
+    fn current_ca(&self, generation: u64) -> (StoredCa, SecretBytes) {
+        let ca = self.ca.read().unwrap_or_else(PoisonError::into_inner);
+        let cross_pem = self
+            .tls_dir
+            .as_ref()
+            .and_then(|dir| std::fs::read_to_string(dir.join(CA_CROSS_FILE)).ok());
+        let public = StoredCa {
+            generation,
+            cert_pem: ca.cert_pem().to_owned(),
+            bundle_pem: self.bundle_pem(),
+            cross_pem,
+        };
+        (
+            public,
+            SecretBytes::from_slice(ca.key_pem_secret().as_bytes()),
+        )
+    }
+
+    /// Uses `ca` to sign and `bundle` (holding it) as the roots from now on,
+    /// and writes them to the TLS directory, if there is one: the bundle
+    /// first, so a crash part-way leaves the old CA in use and a bundle that
+    /// start-up ignores (the store holds the truth, and the next
+    /// synchronization writes them again).
+    fn install_ca(
+        &self,
+        ca: pki::CertificateAuthority,
+        bundle: &str,
+        cross: Option<&str>,
+    ) -> Result<(), pki::PkiError> {
+        if let Some(dir) = &self.tls_dir {
+            pki::write_public_pem(&dir.join(CA_BUNDLE_FILE), bundle)?;
+            if let Some(cross) = cross {
+                pki::write_public_pem(&dir.join(CA_CROSS_FILE), cross)?;
+            }
+            pki::write_secret_pem(&dir.join(pki::CA_KEY_FILE), &ca.key_pem_secret())?;
+            // ca.pem holds the whole bundle, current root first: start-up loads
+            // the first certificate as the CA, and clients that trust ca.pem
+            // (CRYPTAINER_CACERT) accept the server's certificate whichever
+            // root issued it.
+            pki::write_public_pem(&dir.join(pki::CA_CERT_FILE), bundle)?;
+        }
+        self.verifier.set_roots(bundle)?;
         *self
             .bundle_pem
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = bundle.clone();
-        *ca = new_ca;
-        drop(ca);
+            .unwrap_or_else(PoisonError::into_inner) = bundle.to_owned();
+        *self.ca.write().unwrap_or_else(PoisonError::into_inner) = ca;
+        Ok(())
+    }
+
+    /// Rotates the CA: a new root, cross-signed by the old one, and a bundle
+    /// holding both (new first). The store takes it first, if its CA is still
+    /// the one this server rotates from (otherwise another server rotated at
+    /// the same time: refused as stale); then this server uses it, and the
+    /// others follow at their next synchronization. Returns the bundle.
+    pub(crate) fn rotate_ca(
+        &self,
+        keystore: &Keystore,
+        caller: &Caller,
+    ) -> Result<String, CaError> {
+        let _changing = self
+            .ca_change
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.sync_ca_locked(keystore)?;
+        let generation = self.ca_generation.load(Ordering::Acquire);
+        let (new_ca, cross, bundle) = {
+            let ca = self.ca.read().unwrap_or_else(PoisonError::into_inner);
+            let stamp = OffsetDateTime::now_utc().unix_timestamp();
+            let new_ca = pki::CertificateAuthority::generate(
+                &format!("{} {stamp}", pki::CA_COMMON_NAME),
+                pki::CA_VALIDITY,
+            )?;
+            let cross = ca.cross_sign(&new_ca)?;
+            let bundle = format!("{}{}", new_ca.cert_pem(), ca.cert_pem());
+            (new_ca, cross, bundle)
+        };
+        let public = StoredCa {
+            generation: generation.saturating_add(1),
+            cert_pem: new_ca.cert_pem().to_owned(),
+            bundle_pem: bundle.clone(),
+            cross_pem: Some(cross.clone()),
+        };
+        let key = SecretBytes::from_slice(new_ca.key_pem_secret().as_bytes());
+        keystore.put_ca(caller, "ca.store", &public, &key, Some(generation))?;
+        self.install_ca(new_ca, &bundle, Some(&cross))?;
+        self.ca_generation
+            .store(public.generation, Ordering::Release);
         Ok(bundle)
     }
 
@@ -292,6 +471,49 @@ impl Identity {
             .install(&certificate, &key_pem, issuer)
             .map_err(CheckError::Pki)?;
         Ok(Some(reason))
+    }
+
+    /// Follows what other servers of the cluster change, for the server's
+    /// lifetime: the deny list when a node changed (a decommission), the CA
+    /// when it changed or this server was unsealed; and both every
+    /// `every` in any case, should a notification have been lost.
+    pub async fn follow_cluster(identity: Arc<Identity>, keystore: Arc<Keystore>, every: Duration) {
+        let mut changes = keystore.watch_changes();
+        let mut seen = *changes.borrow_and_update();
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let periodic = tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    false
+                }
+                _ = ticks.tick() => true,
+            };
+            let now = *changes.borrow_and_update();
+            let (reload_nodes, sync_ca) = (
+                periodic || now.nodes != seen.nodes,
+                periodic || now.ca != seen.ca || now.seal != seen.seal || now.root != seen.root,
+            );
+            seen = now;
+            let (identity, keystore) = (Arc::clone(&identity), Arc::clone(&keystore));
+            let followed = tokio::task::spawn_blocking(move || {
+                if reload_nodes {
+                    identity.reload_deny_list(&keystore);
+                }
+                if sync_ca {
+                    if let Err(error) = identity.sync_ca(&keystore) {
+                        tracing::warn!(%error, "could not follow the cluster's CA; retrying at the next change");
+                    }
+                }
+            })
+            .await;
+            if let Err(error) = followed {
+                tracing::warn!(%error, "following the cluster did not finish");
+            }
+        }
     }
 
     /// Checks the server certificate every `every`, for the server's lifetime.

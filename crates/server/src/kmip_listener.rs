@@ -183,7 +183,28 @@ async fn serve_connection(
         // here (their audit records awaited without holding a thread, as
         // the HTTPS API's key reads do), or anything that changes state or
         // works longer on the blocking pool.
-        let answer = match kmip::answer(&keystore, &session, message) {
+        let answered = if keystore.reads_wait() {
+            // With a database server behind the store, every read waits on
+            // the network: the whole message runs on the blocking pool, not
+            // on this task; only the wait for its audit records stays here.
+            let (keystore, session) = (Arc::clone(&keystore), Arc::clone(&session));
+            let on_pool = tokio::task::spawn_blocking(move || {
+                match kmip::answer(&keystore, &session, message) {
+                    kmip::Answer::Blocking(work) => kmip::Answer::Ready(work.run()),
+                    answer => answer,
+                }
+            });
+            match on_pool.await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    tracing::error!(%peer, %error, "KMIP request handler failed");
+                    return;
+                }
+            }
+        } else {
+            kmip::answer(&keystore, &session, message)
+        };
+        let answer = match answered {
             kmip::Answer::Ready(response) => Ok(response),
             kmip::Answer::Durable(durable) => durable.finish().await,
             kmip::Answer::Blocking(work) => {

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod kmip_auth;
 pub mod kmip_listener;
 pub mod metrics;
+pub mod migrate;
 pub mod openapi;
 pub mod peer;
 pub mod policies;
@@ -48,6 +49,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Most connections served at once; more wait in the kernel's accept queue.
 const MAX_CONNECTIONS: usize = 8192;
+
+/// How often a server compares its deny list and CA with the store's even
+/// without a notification (one may be lost with a connection).
+const CLUSTER_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long to wait between attempts to reach a database that is down at
+/// start.
+const STORE_RETRY_DELAY: Duration = Duration::from_secs(2);
 
 /// Lifetime of the admin token that development mode writes to `dev.env`.
 const DEV_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
@@ -243,6 +252,7 @@ fn dev_prepare(
     address: &str,
     ca_file: Option<&Path>,
     kmip_address: Option<SocketAddr>,
+    identity: Option<&identity::Identity>,
 ) -> Result<String, Error> {
     let passphrase_path = config.data_dir.join("dev-unseal.key");
     let passphrase = match std::fs::read(&passphrase_path) {
@@ -261,10 +271,21 @@ fn dev_prepare(
             Argon2Params::default(),
         )
         .map_err(keystore::KeystoreError::from)?;
-        keystore.initialize(&caller, SealChoice::Passphrase(seal), Vec::new())?;
+        match keystore.initialize(&caller, SealChoice::Passphrase(seal), Vec::new()) {
+            // Another server of the cluster initialized the database first
+            // (with the same dev-unseal.key, or the unseal below fails).
+            Ok(_) | Err(keystore::KeystoreError::AlreadyInitialized) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
     if !keystore.is_unsealed() {
         keystore.unseal_with_passphrase(&caller, SecretBytes::from_slice(&passphrase))?;
+    }
+    if let Some(identity) = identity {
+        // Before dev.env names ca.pem: it holds the cluster's CA from here on.
+        if let Err(error) = identity.sync_ca(keystore) {
+            tracing::warn!(%error, "could not follow the cluster's CA");
+        }
     }
     let token = auth::new_token(Role::Admin, vec!["*".to_owned()], "dev", DEV_TOKEN_TTL_SECS);
     keystore.put_token(&caller, "token.create", token.row.clone())?;
@@ -294,6 +315,43 @@ fn dev_prepare(
     Ok(lines.to_string())
 }
 
+/// Opens the key manager over the configured storage. A PostgreSQL database
+/// that cannot be reached is tried again every few seconds (a cluster's
+/// servers may start before it); `None` when the server was told to stop
+/// meanwhile.
+async fn open_keystore(config: &ServerConfig) -> Result<Option<Keystore>, Error> {
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let storage = config.storage.clone();
+        let database = config.database_path();
+        let opened = tokio::task::spawn_blocking(move || match storage {
+            config::Storage::Sqlite => Keystore::open_sqlite(&database),
+            config::Storage::Postgres(url) => Keystore::open_postgres(&url),
+        })
+        .await
+        .map_err(|error| Error::InvalidConfig(format!("cannot open the store: {error}")))?;
+        match opened {
+            Ok(keystore) => {
+                tracing::info!(storage = ?config.storage, "store opened");
+                return Ok(Some(keystore));
+            }
+            Err(keystore::KeystoreError::Store(error)) if error.is_unavailable() => {
+                tracing::warn!(
+                    %error,
+                    storage = ?config.storage,
+                    "the database cannot be reached yet; trying again"
+                );
+            }
+            Err(error) => return Err(error.into()),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(STORE_RETRY_DELAY) => {}
+            () = &mut shutdown => return Ok(None),
+        }
+    }
+}
+
 /// Turns an audit report into the API's JSON answer.
 pub fn audit_report_json(report: &audit::VerifyReport) -> serde_json::Value {
     serde_json::to_value(report).unwrap_or_else(
@@ -306,15 +364,16 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
     config.validate()?;
     harden(&config)?;
     create_private_dir(&config.data_dir)?;
+    let _data_dir = migrate::DataDirLock::acquire(&config.data_dir)?;
     // Stale dev.env from a previous run must not be mistaken for readiness.
     if config.dev {
         let _ = std::fs::remove_file(config.data_dir.join("dev.env"));
     }
 
-    let database = config.database_path();
-    let keystore = tokio::task::spawn_blocking(move || Keystore::open_sqlite(&database))
-        .await
-        .map_err(|error| Error::InvalidConfig(format!("cannot open the store: {error}")))??;
+    let Some(keystore) = open_keystore(&config).await? else {
+        tracing::info!("stopped before the database could be reached");
+        return Ok(());
+    };
     keystore.set_checkpoint_policy(audit::CheckpointPolicy {
         every_records: config.audit.checkpoint_every_records,
         every_secs: config.audit.checkpoint_every_secs,
@@ -356,11 +415,22 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
     };
     let kmip_address = kmip.as_ref().map(|(_, _, local)| *local);
 
+    if let Some(identity) = &identity {
+        // Sealed, this only compares: the store's CA key opens unsealed.
+        let (identity, keystore) = (Arc::clone(identity), Arc::clone(&keystore));
+        let synced = tokio::task::spawn_blocking(move || identity.sync_ca(&keystore)).await;
+        match synced {
+            Ok(Ok(outcome)) => tracing::debug!(?outcome, "CA compared with the store's"),
+            Ok(Err(error)) => tracing::warn!(%error, "could not compare the CA with the store's"),
+            Err(error) => tracing::warn!(%error, "could not compare the CA with the store's"),
+        }
+    }
     if config.dev {
         let dev_keystore = Arc::clone(&keystore);
         let dev_config = config.clone();
         let dev_address = address.clone();
         let dev_ca = ca_file.clone();
+        let dev_identity = identity.clone();
         let lines = tokio::task::spawn_blocking(move || {
             dev_prepare(
                 &dev_keystore,
@@ -368,6 +438,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
                 &dev_address,
                 dev_ca.as_deref(),
                 kmip_address,
+                dev_identity.as_deref(),
             )
         })
         .await
@@ -393,6 +464,7 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
         metrics: metrics::Metrics::default(),
         max_body_bytes: config.max_body_bytes,
         identity,
+        data_dir: config.data_dir.clone(),
         seals: Arc::clone(&seals),
         console: console::Console::new(
             Duration::from_secs(config.console.session_secs),
@@ -417,6 +489,11 @@ pub async fn run(config: ServerConfig) -> Result<(), Error> {
             Arc::clone(identity),
             Arc::clone(&keystore),
             identity.server_cert_check_interval(),
+        ));
+        tokio::spawn(identity::Identity::follow_cluster(
+            Arc::clone(identity),
+            Arc::clone(&keystore),
+            CLUSTER_CHECK_INTERVAL,
         ));
     }
     let router = api::router(state);

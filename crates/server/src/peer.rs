@@ -98,19 +98,17 @@ pub struct DenyList {
 impl DenyList {
     /// The deny list of the decommissioned nodes in the store.
     pub fn load(keystore: &Keystore) -> Result<DenyList, KeystoreError> {
-        let nodes = keystore
-            .nodes()
-            .or_else(|error| match error {
-                KeystoreError::Store(keystore::StoreError::Unsupported { .. }) => Ok(Vec::new()),
-                error => Err(error),
-            })?
-            .into_iter()
-            .filter(|node| node.state == NodeState::Decommissioned)
-            .map(|node| node.id)
-            .collect();
         Ok(DenyList {
-            nodes: RwLock::new(nodes),
+            nodes: RwLock::new(decommissioned(keystore)?),
         })
+    }
+
+    /// Replaces the list with the store's decommissioned nodes: another
+    /// server of the cluster may have decommissioned one.
+    pub fn reload(&self, keystore: &Keystore) -> Result<(), KeystoreError> {
+        let nodes = decommissioned(keystore)?;
+        *self.nodes.write().unwrap_or_else(PoisonError::into_inner) = nodes;
+        Ok(())
     }
 
     /// Refuses `node_id` from now on.
@@ -128,6 +126,20 @@ impl DenyList {
             .unwrap_or_else(PoisonError::into_inner)
             .contains(node_id)
     }
+}
+
+/// The ids of the store's decommissioned nodes.
+fn decommissioned(keystore: &Keystore) -> Result<HashSet<String>, KeystoreError> {
+    Ok(keystore
+        .nodes()
+        .or_else(|error| match error {
+            KeystoreError::Store(keystore::StoreError::Unsupported { .. }) => Ok(Vec::new()),
+            error => Err(error),
+        })?
+        .into_iter()
+        .filter(|node| node.state == NodeState::Decommissioned)
+        .map(|node| node.id)
+        .collect())
 }
 
 /// A client certificate verifier: webpki against our CA (certificates optional, so

@@ -37,6 +37,8 @@ pub struct ServerCert {
 struct Issued {
     issuer: String,
     not_after: OffsetDateTime,
+    /// The certificate chain (PEM), to check it against another bundle.
+    cert_pem: String,
 }
 
 /// The server certificate as `GET /v1/ca/status` shows it.
@@ -74,6 +76,7 @@ impl ServerCert {
             issued: Mutex::new(Issued {
                 issuer,
                 not_after: material.server_not_after(),
+                cert_pem: material.cert_chain_pem().to_owned(),
             }),
         })
     }
@@ -115,8 +118,15 @@ impl ServerCert {
         *self.issued.lock().unwrap_or_else(PoisonError::into_inner) = Issued {
             issuer,
             not_after: certificate.not_after,
+            cert_pem: certificate.cert_pem.clone(),
         };
         Ok(())
+    }
+
+    /// Whether a root of `bundle_pem` issued the certificate in the slot:
+    /// clients that trust that bundle accept it.
+    pub(crate) fn issued_under(&self, bundle_pem: &str) -> bool {
+        pki::issuing_root(&self.issued().cert_pem, bundle_pem).is_some()
     }
 
     /// The names it is issued for.

@@ -22,9 +22,11 @@ pub enum AgentCommand {
         certificate."
     )]
     Join {
-        /// The server, HOST:PORT.
-        #[arg(long, value_name = "HOST:PORT")]
-        server: String,
+        /// A server, HOST:PORT; repeat it for each server of a cluster (they
+        /// are tried in order, and `agent run` moves to the next when one
+        /// cannot answer).
+        #[arg(long = "server", value_name = "HOST:PORT", required = true)]
+        servers: Vec<String>,
         /// The join token, CPTJ-1-... Prefer the environment variable: a flag is
         /// visible to other users in the process list.
         #[arg(

@@ -24,7 +24,10 @@ pub use ca::CaCommand;
 pub use keys::{Algorithm, KeyCommand, KeyRef, KeyState, RevocationReason};
 pub use kmip::KmipCommand;
 pub use nodes::{NodeCommand, NodeTokenCommand};
-pub use operator::{InitArgs, MigrateArgs, OperatorCommand, SealArgs, SealCommand, UnsealArgs};
+pub use operator::{
+    BackupArgs, InitArgs, MigrateArgs, MigrateStoreArgs, OperatorCommand, RestoreArgs, SealArgs,
+    SealCommand, UnsealArgs,
+};
 pub use policies::PolicyCommand;
 pub use secrets::{SecretCommand, SecretRef};
 pub use server::ServerArgs;

@@ -38,6 +38,75 @@ pub enum OperatorCommand {
     /// quorum of recovery shares is asked for (one per line on standard input when
     /// it is not a terminal).
     RotateRoot,
+    /// Write a backup of the whole store to a file (admin, all tenants): one
+    /// consistent snapshot taken while the servers go on serving, key
+    /// material still wrapped, the audit log with it, and a checksum.
+    #[command(
+        long_about = "Write a backup of the whole store to a file (admin, all tenants): one \
+        consistent snapshot taken while the servers go on serving, key material still wrapped \
+        under the root key, the audit log with it, and a checksum. The file is checked once \
+        written; a transfer cut short leaves no file. Restoring it needs the unseal shares or \
+        passphrase of the server backed up."
+    )]
+    Backup(BackupArgs),
+    /// Restore a backup into a new, uninitialized server (needs no token).
+    #[command(
+        long_about = "Restore a backup into a new, uninitialized server with an empty store \
+        (needs no token, as `operator init`). The file is checked whole, here and by the \
+        server, before anything is written: a damaged or truncated backup is refused and the \
+        server stays as it was. Afterwards the server is sealed: unseal it with the shares or \
+        passphrase of the server backed up."
+    )]
+    Restore(RestoreArgs),
+    /// Move a stopped server's SQLite store into PostgreSQL, everything kept.
+    #[command(
+        long_about = "Move a stopped server's SQLite store (in its data directory) into an \
+        empty PostgreSQL database, everything kept: keys still wrapped, tokens, nodes, volumes, \
+        policies, the CA, and the audit log (which records the move). The SQLite files are left \
+        as they were. Then set `storage` in the server's configuration to the URL and start it \
+        with the same data directory (its TLS material) and unseal material. Talks to no \
+        server: the server must be stopped."
+    )]
+    Migrate(MigrateStoreArgs),
+}
+
+/// `cryptainer operator backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write (refused if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
+}
+
+/// `cryptainer operator restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+}
+
+/// `cryptainer operator migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateStoreArgs {
+    /// The PostgreSQL database to move the store into, empty:
+    /// postgres://USER@HOST/DATABASE?sslmode=verify-full&sslrootcert=CA.pem.
+    /// From the environment, its password stays out of the process list.
+    #[arg(
+        long,
+        env = "CRYPTAINER_MIGRATE_TO",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub to: String,
+
+    /// The stopped server's data directory [default: data_dir of --config].
+    #[arg(long, value_name = "DIR", required_unless_present = "config")]
+    pub data_dir: Option<std::path::PathBuf>,
+
+    /// The stopped server's configuration file, for its data directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// `cryptainer operator seal [migrate]`.

@@ -55,4 +55,17 @@ pub struct ServerArgs {
     /// names the one chosen.
     #[arg(long, value_name = "ADDR")]
     pub kmip_listen: Option<SocketAddr>,
+
+    /// Where the key store and audit log live: `sqlite` (files in the data
+    /// directory) or a PostgreSQL URL that several servers share, e.g.
+    /// postgres://cryptainer@db1/cryptainer?sslmode=verify-full&sslrootcert=/etc/db-ca.pem
+    /// [default: sqlite, or storage of --config]. From the environment, the
+    /// URL (and its password) stays out of the process list.
+    #[arg(
+        long,
+        env = "CRYPTAINER_STORAGE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub storage: Option<String>,
 }

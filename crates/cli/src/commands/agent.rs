@@ -12,13 +12,13 @@ use crate::args::AgentCommand;
 pub async fn run(command: &AgentCommand, json: bool) -> anyhow::Result<()> {
     match command {
         AgentCommand::Join {
-            server,
+            servers,
             token,
             data_dir,
             name,
         } => {
             let options = agent::JoinOptions {
-                server: server.clone(),
+                servers: servers.clone(),
                 token: Zeroizing::new(token.clone()),
                 data_dir: data_dir.clone(),
                 name: name.clone(),

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::args::{Cli, Command, GlobalArgs};
+use crate::args::{Cli, Command, GlobalArgs, OperatorCommand};
 use crate::client::Client;
 use crate::failure::Failure;
 use crate::prompt;
@@ -35,6 +35,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Server(args) => server::run(args).await,
         Command::Status => operator::status(&connect(&cli.global)?, json).await,
+        // A migration talks to no server: the server is stopped.
+        Command::Operator(OperatorCommand::Migrate(args)) => operator::migrate(args, json).await,
         Command::Operator(command) => operator::run(&connect(&cli.global)?, command, json).await,
         Command::Key(command) => keys::run(&connect(&cli.global)?, command, json).await,
         Command::Secret(command) => secrets::run(&connect(&cli.global)?, command, json).await,

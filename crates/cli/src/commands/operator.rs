@@ -4,7 +4,10 @@ use api::SecretString;
 use api::sys::{GetStatus, Init, InitRequest, RotateRoot, Seal, Status, Unseal, UnsealRequest};
 
 use super::{seal as automatic, yes_no};
-use crate::args::{InitArgs, OperatorCommand, SealArgs, SealCommand, UnsealArgs};
+use crate::args::{
+    BackupArgs, InitArgs, MigrateStoreArgs, OperatorCommand, RestoreArgs, SealArgs, SealCommand,
+    UnsealArgs,
+};
 use crate::client::Client;
 use crate::failure::Failure;
 use crate::prompt;
@@ -20,17 +23,267 @@ pub async fn run(client: &Client, command: &OperatorCommand, json: bool) -> anyh
             command: Some(SealCommand::Migrate(args)),
         }) => automatic::migrate(client, args, json).await,
         OperatorCommand::RotateRoot => rotate_root(client, json).await,
+        OperatorCommand::Backup(args) => backup(client, args, json).await,
+        OperatorCommand::Restore(args) => restore(client, args, json).await,
+        // Dispatched before a client is made: it talks to no server.
+        OperatorCommand::Migrate(args) => migrate(args, json).await,
     }
 }
 
-/// `cryptainer status`.
-pub async fn status(client: &Client, json: bool) -> anyhow::Result<()> {
-    client
-        .show(&GetStatus, json, |status| {
-            print_status(&status, None);
-            Ok(())
+/// `cryptainer operator backup`: into `<out>.partial`, checked, then renamed.
+async fn backup(client: &Client, args: &BackupArgs, json: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let out = &args.out;
+    if out.exists() {
+        return Err(Failure::usage(
+            format!("{} exists", out.display()),
+            "give a new file name with --out: a backup never replaces a file",
+        )
+        .into());
+    }
+    let mut partial_name = out.as_os_str().to_owned();
+    partial_name.push(".partial");
+    let partial = std::path::PathBuf::from(partial_name);
+    let cannot_write = |error: std::io::Error| {
+        anyhow::Error::new(error).context(Failure::usage(
+            format!("cannot write {}", partial.display()),
+            "give --out a file in a directory you can write to",
+        ))
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(cannot_write)?;
+    let mut progress = Progress::new(&mut file);
+    let downloaded = client.download_backup(&mut progress).await;
+    progress.finish();
+    let checked = downloaded.and_then(|_| {
+        file.sync_all().map_err(cannot_write)?;
+        let reread = std::fs::File::open(&partial).map_err(cannot_write)?;
+        keystore::backup::verify(std::io::BufReader::new(reread)).map_err(|error| {
+            anyhow::Error::new(error).context(Failure::failed(
+                "the backup received is not whole",
+                "the transfer was cut or the server failed part-way (its log says why); take \
+                 the backup again",
+            ))
         })
-        .await
+    });
+    let summary = match checked {
+        Ok(summary) => summary,
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error);
+        }
+    };
+    std::fs::rename(&partial, out).map_err(|error| {
+        anyhow::Error::new(error).context(Failure::usage(
+            format!("cannot name the backup {}", out.display()),
+            "check the directory of --out",
+        ))
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "Backed up to {}: {} objects ({} versions), {} tenant keys, {} tokens, {} volumes, \
+             {} nodes, {} policies, {} audit records (through record {}). Key material is \
+             still wrapped: restoring it needs this cluster's unseal shares or passphrase.",
+            out.display(),
+            summary.objects,
+            summary.versions,
+            summary.tenant_keys,
+            summary.tokens,
+            summary.volumes,
+            summary.nodes,
+            summary.policies,
+            summary.audit_records,
+            summary.audit_head
+        );
+    }
+    Ok(())
+}
+
+/// The file a backup is written to, with the bytes received so far shown on
+/// a terminal's stderr (once a second at most), so a long backup shows it
+/// moves; nothing is shown when stderr is not a terminal.
+struct Progress<'file> {
+    file: &'file mut std::fs::File,
+    written: u64,
+    shown: Option<std::time::Instant>,
+    terminal: bool,
+}
+
+impl<'file> Progress<'file> {
+    fn new(file: &'file mut std::fs::File) -> Progress<'file> {
+        use std::io::IsTerminal as _;
+        Progress {
+            file,
+            written: 0,
+            shown: None,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self) {
+        let tenths = self.written.saturating_mul(10) / 1_048_576;
+        eprint!("\rreceived {}.{} MiB", tenths / 10, tenths % 10);
+    }
+
+    /// Ends the progress line.
+    fn finish(&self) {
+        if self.terminal && self.shown.is_some() {
+            self.show();
+            eprintln!();
+        }
+    }
+}
+
+impl std::io::Write for Progress<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(bytes)?;
+        self.written = self
+            .written
+            .saturating_add(u64::try_from(written).unwrap_or(u64::MAX));
+        let due = self
+            .shown
+            .is_none_or(|shown| shown.elapsed() >= std::time::Duration::from_secs(1));
+        if self.terminal && due {
+            self.shown = Some(std::time::Instant::now());
+            self.show();
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// `cryptainer operator restore`: checked here first, then by the server.
+async fn restore(client: &Client, args: &RestoreArgs, json: bool) -> anyhow::Result<()> {
+    let file = std::fs::File::open(&args.file).map_err(|error| {
+        anyhow::Error::new(error).context(Failure::usage(
+            format!("cannot read {}", args.file.display()),
+            "give the backup file `cryptainer operator backup` wrote",
+        ))
+    })?;
+    eprintln!("checking {}", args.file.display());
+    keystore::backup::verify(std::io::BufReader::new(file)).map_err(|error| {
+        anyhow::Error::new(error).context(Failure::usage(
+            format!("{} is refused; nothing was sent", args.file.display()),
+            "restore from a whole, unaltered backup (take another one if this one is damaged)",
+        ))
+    })?;
+    eprintln!("the file is whole: sending it (the server checks it again before it writes)");
+    let summary = client.upload_restore(&args.file).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "Restored {} objects and {} audit records (through record {}). The server is \
+             sealed: unseal it with the shares or passphrase of the server backed up \
+             (`cryptainer operator unseal`).",
+            summary.objects, summary.audit_records, summary.audit_head
+        );
+    }
+    Ok(())
+}
+
+/// `cryptainer operator migrate`.
+pub async fn migrate(args: &MigrateStoreArgs, json: bool) -> anyhow::Result<()> {
+    let data_dir = match (&args.data_dir, &args.config) {
+        (Some(data_dir), _) => data_dir.clone(),
+        (None, Some(config)) => server::ServerConfig::from_file(config)?.data_dir,
+        (None, None) => {
+            return Err(Failure::usage(
+                "no data directory given",
+                "give the stopped server's --data-dir or --config",
+            )
+            .into());
+        }
+    };
+    eprintln!(
+        "copying the store of {} (a backup, checked, then restored into PostgreSQL in one \
+         transaction)",
+        data_dir.display()
+    );
+    let to = args.to.clone();
+    let moving = data_dir.clone();
+    let summary = tokio::task::spawn_blocking(move || server::migrate::migrate(&moving, &to))
+        .await?
+        .map_err(|error| {
+            let hint = match &error {
+                server::Error::DataDirInUse { .. } => {
+                    "stop the server of that data directory first: a migration copies a \
+                     store nobody changes"
+                }
+                _ => {
+                    "check the URL (the database must exist, be empty, and be reachable as \
+                     the server will reach it) and the data directory"
+                }
+            };
+            anyhow::Error::new(error).context(Failure::failed("the migration failed", hint))
+        })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "Migrated {} objects, {} tenant keys, {} tokens, {} nodes, {} volumes, {} policies \
+             and {} audit records from {} into PostgreSQL. Now set `storage` to that URL in the \
+             server's configuration (or --storage), start it with the same data directory, and \
+             unseal it as before.",
+            summary.objects,
+            summary.tenant_keys,
+            summary.tokens,
+            summary.nodes,
+            summary.volumes,
+            summary.policies,
+            summary.audit_records,
+            data_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// `cryptainer status`: of the server, or of each server of a cluster
+/// (each is sealed and unsealed on its own). With several, `--json` prints
+/// one JSON document per server, a line `# <address>` before each.
+pub async fn status(client: &Client, json: bool) -> anyhow::Result<()> {
+    if client.server_count() == 1 {
+        return client
+            .show(&GetStatus, json, |status| {
+                print_status(&status, None);
+                Ok(())
+            })
+            .await;
+    }
+    let mut failures = 0_usize;
+    for (server, one) in client.each_server() {
+        println!("{}{server}", if json { "# " } else { "Server " });
+        let shown = one
+            .show(&GetStatus, json, |status| {
+                print!("{}", status_table(&status));
+                Ok(())
+            })
+            .await;
+        if let Err(error) = shown {
+            failures += 1;
+            println!("  cannot tell: {error:#}");
+        }
+        if !json {
+            println!();
+        }
+    }
+    if failures == client.server_count() {
+        return Err(Failure::failed(
+            "no server answered",
+            "check the addresses in CRYPTAINER_ADDR (--addr) and that the servers run",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `cryptainer operator seal`.

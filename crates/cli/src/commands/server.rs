@@ -19,9 +19,11 @@ pub fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
         Some(path) => ServerConfig::from_file(path).map_err(|error| {
             let hint = format!(
                 "fix {} (keys: listen_addr, data_dir, dev, max_body_bytes, mlock, \
-                 require_mlock, seal_retry_max_secs, seal_check_interval_secs, [tls] cert_file \
-                 key_file ca_file extra_names, [audit] checkpoint_every_records \
-                 checkpoint_every_secs, [seal] and [previous_seal] as in docs/seals.md)",
+                 require_mlock, kmip_listen, storage, seal_retry_max_secs, \
+                 seal_check_interval_secs, [tls] cert_file key_file ca_file extra_names, [audit] \
+                 checkpoint_every_records checkpoint_every_secs, [nodes] cert_lifetime_secs \
+                 reissue_batch reissue_interval_secs, [seal] and [previous_seal] as in \
+                 docs/seals.md)",
                 path.display()
             );
             anyhow::Error::new(error)
@@ -53,6 +55,14 @@ pub fn config(args: &ServerArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(kmip_listen) = args.kmip_listen {
         config.kmip_listen = Some(kmip_listen);
+    }
+    if let Some(storage) = &args.storage {
+        config.storage = server::config::Storage::parse(storage).map_err(|message| {
+            anyhow::Error::msg(message.clone()).context(Failure::usage(
+                "the storage setting was refused",
+                "give --storage sqlite, or a postgres:// URL",
+            ))
+        })?;
     }
     Ok(config)
 }
@@ -107,6 +117,7 @@ mod tests {
             reissue_batch: None,
             reissue_interval: None,
             kmip_listen: None,
+            storage: None,
         }
     }
 

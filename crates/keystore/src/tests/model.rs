@@ -1,6 +1,8 @@
 //! The key manager against a simple in-memory model: random operations, injected
 //! commit failures, reopenings and root and tenant key rotations; after every step
 //! the real store must agree with the model, and the audit chain must verify.
+//! On PostgreSQL the operations go to two key managers sharing the database, as
+//! two servers of a cluster do, chosen at random for each step.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,15 +18,18 @@ use super::PASSPHRASE;
 use crate::model::{ListFilter, TokenRow, VolumeRow};
 use crate::object::{Algorithm, ObjectMeta, RevocationReason, State};
 use crate::secret::SecretBytes;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write};
+use crate::store::{
+    Changes, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write,
+};
 use crate::{Caller, Keystore, KeystoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// A store that refuses the next commit when armed, as a full disk would.
 struct FlakyStore {
-    inner: SqliteStore,
+    inner: Box<dyn Store>,
     fail_next: AtomicBool,
 }
 
@@ -96,6 +101,27 @@ impl Store for FlakyStore {
     fn journal(&self) -> &Arc<Mutex<crate::journal::Journal>> {
         self.inner.journal()
     }
+    fn changes(&self) -> &Arc<Changes> {
+        self.inner.changes()
+    }
+    fn now(&self) -> Result<time::OffsetDateTime, StoreError> {
+        self.inner.now()
+    }
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    fn snapshot(
+        &self,
+        sink: &mut dyn FnMut(crate::backup::Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.inner.snapshot(sink)
+    }
+    fn restore(
+        &self,
+        items: &mut dyn Iterator<Item = Result<crate::backup::Item, StoreError>>,
+    ) -> Result<(), StoreError> {
+        self.inner.restore(items)
+    }
     fn submit(
         &self,
         writes: Vec<Write>,
@@ -116,51 +142,91 @@ struct ModelKey {
     versions: Vec<Vec<u8>>,
 }
 
-struct Harness {
-    dir: tempfile::TempDir,
-    store: Arc<FlakyStore>,
-    keystore: Keystore,
+/// Where the harness's state lives.
+enum Backend {
+    /// One server on a SQLite file.
+    Sqlite(tempfile::TempDir),
+    /// Two servers on one PostgreSQL database.
+    Postgres {
+        /// The database's URL (its cluster outlives the harness).
+        url: String,
+    },
 }
 
-fn open(dir: &std::path::Path) -> (Arc<FlakyStore>, Keystore) {
-    let store = Arc::new(FlakyStore {
-        inner: SqliteStore::open(&dir.join("test.db")).unwrap(),
-        fail_next: AtomicBool::new(false),
-    });
-    let keystore = Keystore::open_store(store.clone()).unwrap();
-    (store, keystore)
-}
-
-impl Harness {
-    fn new() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, keystore) = open(dir.path());
-        super::initialize_and_unseal(&keystore);
-        Harness {
-            dir,
-            store,
-            keystore,
+impl Backend {
+    fn servers(&self) -> usize {
+        match self {
+            Backend::Sqlite(_) => 1,
+            Backend::Postgres { .. } => 2,
         }
     }
 
-    fn reopen(&mut self) {
-        // Drop the old keystore and store first so the writer flushes and exits.
-        let (store, keystore) = {
-            let placeholder = tempfile::tempdir().unwrap();
-            open(placeholder.path())
+    fn open(&self) -> (Arc<FlakyStore>, Keystore) {
+        let inner: Box<dyn Store> = match self {
+            Backend::Sqlite(dir) => {
+                Box::new(SqliteStore::open(&dir.path().join("test.db")).unwrap())
+            }
+            Backend::Postgres { url, .. } => Box::new(PostgresStore::open(url).unwrap()),
         };
-        let old_keystore = std::mem::replace(&mut self.keystore, keystore);
-        let old_store = std::mem::replace(&mut self.store, store);
+        let store = Arc::new(FlakyStore {
+            inner,
+            fail_next: AtomicBool::new(false),
+        });
+        let keystore = Keystore::open_store(store.clone()).unwrap();
+        (store, keystore)
+    }
+}
+
+struct Harness {
+    backend: Backend,
+    /// One store and key manager per server.
+    servers: Vec<(Arc<FlakyStore>, Keystore)>,
+    /// The server the current step runs on.
+    current: usize,
+}
+
+impl Harness {
+    fn new(backend: Backend) -> Harness {
+        let servers: Vec<_> = (0..backend.servers()).map(|_| backend.open()).collect();
+        let mut harness = Harness {
+            backend,
+            servers,
+            current: 0,
+        };
+        super::initialize_and_unseal(harness.keystore());
+        for index in 1..harness.servers.len() {
+            harness.current = index;
+            harness
+                .keystore()
+                .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
+                .unwrap();
+        }
+        harness.current = 0;
+        harness
+    }
+
+    fn keystore(&self) -> &Keystore {
+        &self.servers[self.current].1
+    }
+
+    fn store(&self) -> &Arc<FlakyStore> {
+        &self.servers[self.current].0
+    }
+
+    /// Restarts the current server: its store closes (the writer flushes and
+    /// exits) and opens again, sealed.
+    fn reopen(&mut self) {
+        let fresh = self.backend.open();
+        let (old_store, old_keystore) = std::mem::replace(&mut self.servers[self.current], fresh);
         drop(old_keystore);
         drop(old_store);
-        let (store, keystore) = open(self.dir.path());
-        self.store = store;
-        self.keystore = keystore;
+        let fresh = self.backend.open();
+        self.servers[self.current] = fresh;
         assert!(
-            !self.keystore.is_unsealed(),
+            !self.keystore().is_unsealed(),
             "a reopened key manager starts sealed"
         );
-        self.keystore
+        self.keystore()
             .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
             .unwrap();
     }
@@ -175,7 +241,7 @@ fn material_of(keystore: &Keystore, id: &str, version: u32) -> Vec<u8> {
 }
 
 fn check_agrees(harness: &Harness, model: &BTreeMap<String, ModelKey>) {
-    let keystore = &harness.keystore;
+    let keystore = harness.keystore();
     for (name, key) in model {
         let meta = keystore.find("default", &key.id).unwrap();
         assert_eq!(meta.state, key.state, "state of {name}");
@@ -183,14 +249,14 @@ fn check_agrees(harness: &Harness, model: &BTreeMap<String, ModelKey>) {
         // The object's row carries a copy of its current version's row: it
         // must be that row, through rotations, re-wraps and destruction.
         let (with_current, current) = harness
-            .store
+            .store()
             .get_object_current(ObjectRef::Id(&key.id))
             .unwrap()
             .unwrap();
         assert_eq!(with_current, meta);
         assert_eq!(
             current,
-            harness.store.get_version(&key.id, meta.version).unwrap(),
+            harness.store().get_version(&key.id, meta.version).unwrap(),
             "the copy of {name}'s current version"
         );
         let found = keystore.find_for_read("default", &key.id).unwrap();
@@ -215,7 +281,7 @@ fn check_agrees(harness: &Harness, model: &BTreeMap<String, ModelKey>) {
         }
         if meta.state.is_destroyed() {
             assert!(
-                harness.store.get_version(&key.id, 1).unwrap().is_none(),
+                harness.store().get_version(&key.id, 1).unwrap().is_none(),
                 "material of {name} not erased"
             );
         } else {
@@ -241,12 +307,39 @@ fn check_agrees(harness: &Harness, model: &BTreeMap<String, ModelKey>) {
 #[test]
 fn random_operations_agree_with_the_model() {
     for seed in 0..3u64 {
+        let dir = tempfile::tempdir().unwrap();
+        run_model(seed, Harness::new(Backend::Sqlite(dir)));
+    }
+}
+
+#[test]
+fn random_operations_on_two_servers_of_one_postgresql_agree_with_the_model() {
+    let cluster = throwaway_postgres::Cluster::start().unwrap();
+    for seed in 0..2u64 {
+        let database = format!("model{seed}");
+        cluster.create_database(&database).unwrap();
+        let url = cluster.url(&database);
+        run_model(seed, Harness::new(Backend::Postgres { url }));
+    }
+    drop(cluster);
+}
+
+/// Whether a commit's refusal is one the step allows: an injected failure,
+/// or, with several servers, a tenant key that the other server rotated a
+/// moment ago (its notification not here yet: a conflict the client retries).
+fn refused_as_expected(inject: bool, servers: usize, error: &StoreError) -> bool {
+    inject || (servers > 1 && matches!(error, StoreError::TenantKeyChanged { .. }))
+}
+
+fn run_model(seed: u64, mut harness: Harness) {
+    {
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut harness = Harness::new();
         let mut model: BTreeMap<String, ModelKey> = BTreeMap::new();
+        let servers = harness.servers.len();
         for step in 0..150 {
+            harness.current = rng.gen_range(0..servers);
             let inject = rng.gen_bool(0.1);
-            harness.store.fail_next.store(inject, Ordering::SeqCst);
+            harness.store().fail_next.store(inject, Ordering::SeqCst);
             let names: Vec<String> = model.keys().cloned().collect();
             let pick = |rng: &mut StdRng| names.get(rng.gen_range(0..names.len().max(1))).cloned();
             match rng.gen_range(0..9) {
@@ -255,7 +348,7 @@ fn random_operations_agree_with_the_model() {
                     let live = model
                         .get(&name)
                         .is_some_and(|key| !key.state.is_destroyed());
-                    let result = harness.keystore.create_key(
+                    let result = harness.keystore().create_key(
                         &Caller::system(),
                         "default",
                         &name,
@@ -268,7 +361,7 @@ fn random_operations_agree_with_the_model() {
                                 !live && !inject,
                                 "step {step}: create {name} should have failed"
                             );
-                            let material = material_of(&harness.keystore, &meta.id, 1);
+                            let material = material_of(harness.keystore(), &meta.id, 1);
                             model.insert(
                                 name,
                                 ModelKey {
@@ -281,25 +374,29 @@ fn random_operations_agree_with_the_model() {
                         Err(KeystoreError::NameTaken { .. }) => {
                             assert!(live, "step {step}: spurious name clash")
                         }
-                        Err(KeystoreError::Store(_)) => assert!(inject),
+                        Err(KeystoreError::Store(error)) => {
+                            assert!(refused_as_expected(inject, servers, &error))
+                        }
                         Err(error) => panic!("step {step}: {error}"),
                     }
                 }
                 2 => {
                     if let Some(name) = pick(&mut rng) {
                         let key = model.get_mut(&name).unwrap();
-                        let meta = harness.keystore.find("default", &key.id).unwrap();
-                        match harness.keystore.rotate(&Caller::system(), &meta) {
+                        let meta = harness.keystore().find("default", &key.id).unwrap();
+                        match harness.keystore().rotate(&Caller::system(), &meta) {
                             Ok(updated) => {
                                 assert!(!inject && key.state == State::Active);
                                 let material =
-                                    material_of(&harness.keystore, &key.id, updated.version);
+                                    material_of(harness.keystore(), &key.id, updated.version);
                                 key.versions.push(material);
                             }
                             Err(KeystoreError::WrongState { .. }) => {
                                 assert_ne!(key.state, State::Active)
                             }
-                            Err(KeystoreError::Store(_)) => assert!(inject),
+                            Err(KeystoreError::Store(error)) => {
+                                assert!(refused_as_expected(inject, servers, &error))
+                            }
                             Err(error) => panic!("step {step}: {error}"),
                         }
                     }
@@ -307,19 +404,21 @@ fn random_operations_agree_with_the_model() {
                 3 => {
                     if let Some(name) = pick(&mut rng) {
                         let key = model.get_mut(&name).unwrap();
-                        let meta = harness.keystore.find("default", &key.id).unwrap();
+                        let meta = harness.keystore().find("default", &key.id).unwrap();
                         let reason = if rng.gen_bool(0.3) {
                             RevocationReason::Compromised
                         } else {
                             RevocationReason::Superseded
                         };
-                        match harness.keystore.revoke(&Caller::system(), &meta, reason) {
+                        match harness.keystore().revoke(&Caller::system(), &meta, reason) {
                             Ok(updated) => {
                                 assert!(!inject);
                                 key.state = updated.state;
                             }
                             Err(KeystoreError::WrongState { .. }) => {}
-                            Err(KeystoreError::Store(_)) => assert!(inject),
+                            Err(KeystoreError::Store(error)) => {
+                                assert!(refused_as_expected(inject, servers, &error))
+                            }
                             Err(error) => panic!("step {step}: {error}"),
                         }
                     }
@@ -327,8 +426,8 @@ fn random_operations_agree_with_the_model() {
                 4 => {
                     if let Some(name) = pick(&mut rng) {
                         let key = model.get_mut(&name).unwrap();
-                        let meta = harness.keystore.find("default", &key.id).unwrap();
-                        match harness.keystore.destroy(&Caller::system(), &meta) {
+                        let meta = harness.keystore().find("default", &key.id).unwrap();
+                        match harness.keystore().destroy(&Caller::system(), &meta) {
                             Ok(updated) => {
                                 assert!(
                                     !inject
@@ -340,34 +439,40 @@ fn random_operations_agree_with_the_model() {
                             Err(KeystoreError::WrongState { .. }) => {
                                 assert!(key.state == State::Active || key.state.is_destroyed())
                             }
-                            Err(KeystoreError::Store(_)) => assert!(inject),
+                            Err(KeystoreError::Store(error)) => {
+                                assert!(refused_as_expected(inject, servers, &error))
+                            }
                             Err(error) => panic!("step {step}: {error}"),
                         }
                     }
                 }
-                5 => match harness.keystore.rotate_root(&Caller::system()) {
+                5 => match harness.keystore().rotate_root(&Caller::system()) {
                     Ok(()) => assert!(!inject),
-                    Err(KeystoreError::Store(_)) => assert!(inject),
+                    Err(KeystoreError::Store(error)) => {
+                        assert!(refused_as_expected(inject, servers, &error))
+                    }
                     Err(error) => panic!("step {step}: {error}"),
                 },
                 6 => match harness
-                    .keystore
+                    .keystore()
                     .rotate_tenant_key(&Caller::system(), "default")
                 {
                     Ok(_) | Err(KeystoreError::NotFound { .. }) => {}
-                    Err(KeystoreError::Store(_)) => assert!(inject),
+                    Err(KeystoreError::Store(error)) => {
+                        assert!(refused_as_expected(inject, servers, &error))
+                    }
                     Err(error) => panic!("step {step}: {error}"),
                 },
                 7 => {
-                    harness.store.fail_next.store(false, Ordering::SeqCst);
+                    harness.store().fail_next.store(false, Ordering::SeqCst);
                     harness.reopen();
                 }
                 _ => {
-                    harness.store.fail_next.store(false, Ordering::SeqCst);
+                    harness.store().fail_next.store(false, Ordering::SeqCst);
                     check_agrees(&harness, &model);
                 }
             }
-            harness.store.fail_next.store(false, Ordering::SeqCst);
+            harness.store().fail_next.store(false, Ordering::SeqCst);
         }
         // Destroy-then-recreate frees the name; whatever happened, the final
         // state agrees after one more restart.
@@ -378,9 +483,9 @@ fn random_operations_agree_with_the_model() {
 
 #[test]
 fn a_sealed_key_manager_refuses_everything_but_unseal() {
-    let harness = Harness::new();
+    let harness = Harness::new(Backend::Sqlite(tempfile::tempdir().unwrap()));
     let meta = harness
-        .keystore
+        .keystore()
         .create_key(
             &Caller::system(),
             "default",
@@ -389,13 +494,13 @@ fn a_sealed_key_manager_refuses_everything_but_unseal() {
             BTreeMap::new(),
         )
         .unwrap();
-    harness.keystore.seal(&Caller::system()).unwrap();
+    harness.keystore().seal(&Caller::system()).unwrap();
     assert!(matches!(
-        harness.keystore.material(&Caller::system(), &meta, None),
+        harness.keystore().material(&Caller::system(), &meta, None),
         Err(KeystoreError::Sealed)
     ));
     assert!(matches!(
-        harness.keystore.create_key(
+        harness.keystore().create_key(
             &Caller::system(),
             "default",
             "j",
@@ -405,18 +510,18 @@ fn a_sealed_key_manager_refuses_everything_but_unseal() {
         Err(KeystoreError::Sealed)
     ));
     assert!(matches!(
-        harness.keystore.rotate_root(&Caller::system()),
+        harness.keystore().rotate_root(&Caller::system()),
         Err(KeystoreError::Sealed)
     ));
-    let wrong = harness.keystore.unseal_with_passphrase(
+    let wrong = harness.keystore().unseal_with_passphrase(
         &Caller::system(),
         SecretBytes::from_slice(b"wrong passphrase!!"),
     );
     assert!(wrong.is_err());
-    assert!(!harness.keystore.is_unsealed());
+    assert!(!harness.keystore().is_unsealed());
     harness
-        .keystore
+        .keystore()
         .unseal_with_passphrase(&Caller::system(), SecretBytes::from_slice(PASSPHRASE))
         .unwrap();
-    assert_eq!(material_of(&harness.keystore, &meta.id, 1).len(), 16);
+    assert_eq!(material_of(harness.keystore(), &meta.id, 1).len(), 16);
 }

@@ -63,7 +63,7 @@ pub fn node(keystore: &Keystore, tenant: &str, id: &str) -> Caller {
         labels: BTreeMap::new(),
     };
     keystore
-        .put_node(&Caller::system(), "node.join", &row)
+        .put_node(&Caller::system(), "node.join", &row, None)
         .unwrap();
     Caller {
         principal: format!("{NODE_PRINCIPAL_PREFIX}{id}"),

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::app::{App, RequestContext, require_all_tenants};
 use crate::auth::Permission;
 use crate::error::{ApiError, Code};
-use crate::identity::pending_nodes;
+use crate::identity::{CaError, pending_nodes};
 use crate::routes::join_tokens::new_join_token;
 use crate::wire::{self, SecretJson};
 
@@ -67,15 +67,23 @@ pub(crate) async fn rotate_ca(
     let identity = app.node_identity()?;
     app.call(context, "ca.rotate", Permission::ManageNodes, move |call| {
         require_all_tenants(call.principal())?;
-        let internal = |error: pki::PkiError| {
-            tracing::error!(%error, "CA rotation failed");
-            ApiError::new(Code::Internal, format!("the CA rotation failed: {error}"))
-        };
-        let bundle = identity.rotate_ca().map_err(internal)?;
+        let bundle =
+            identity
+                .rotate_ca(call.keystore, &call.caller)
+                .map_err(|error| match error {
+                    // Refused by the store (another server rotated at the same
+                    // time), or the store out of reach: as the store says.
+                    CaError::Keystore(error) => ApiError::from(error),
+                    CaError::Pki(error) => {
+                        tracing::error!(%error, "CA rotation failed");
+                        ApiError::new(Code::Internal, format!("the CA rotation failed: {error}"))
+                    }
+                })?;
 
         // Live join tokens carry the old bundle's digest: re-make them.
         let now = OffsetDateTime::now_utc();
-        let mut writes = Vec::new();
+        let mut revoked = Vec::new();
+        let mut remade = Vec::new();
         let mut tokens = Vec::new();
         for mut old in call.keystore.join_tokens()? {
             if old.revoked_at.is_some() || old.expires_at <= now || old.uses >= old.max_uses {
@@ -98,12 +106,18 @@ pub(crate) async fn rotate_ca(
                 token: SecretString::from_str_copy(&text),
                 info: wire::join_token_info(&row),
             });
-            writes.push(old);
-            writes.push(row);
+            revoked.push(old);
+            remade.push(row);
         }
         let digest = hex::encode(pki::bundle_digest(bundle.as_bytes()));
-        call.keystore
-            .put_join_tokens(&call.caller, "ca.rotate", None, Some(&digest), writes)?;
+        call.keystore.put_join_tokens(
+            &call.caller,
+            "ca.rotate",
+            None,
+            Some(&digest),
+            revoked,
+            remade,
+        )?;
         tracing::info!(ca_digest = %digest, tokens = tokens.len(), "CA rotated");
         Ok(SecretJson(RotatedCa {
             ca_digest: digest,

@@ -140,6 +140,7 @@ pub(crate) async fn create_token(
                 "node.token.create",
                 Some(&row.tenant),
                 Some(&row.id),
+                Vec::new(),
                 vec![row.clone()],
             )?;
             Ok(created(&row, &text))
@@ -205,6 +206,7 @@ pub(crate) async fn revoke_token(
                     Some(&row.tenant),
                     Some(&row.id),
                     vec![row.clone()],
+                    Vec::new(),
                 )?;
             }
             Ok(Json(wire::join_token_info(&row)))
@@ -244,7 +246,8 @@ pub(crate) async fn rotate_token(
                 "node.token.rotate",
                 Some(&row.tenant),
                 Some(&row.id),
-                vec![old, row.clone()],
+                vec![old],
+                vec![row.clone()],
             )?;
             Ok(created(&row, &text))
         },

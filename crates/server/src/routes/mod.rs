@@ -3,6 +3,7 @@
 //! what they share (state, extractors, authorization, audit) is in `app`.
 
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod ca;
 pub(crate) mod join_tokens;
 pub(crate) mod keys;

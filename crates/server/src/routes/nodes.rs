@@ -95,7 +95,15 @@ fn join_blocking(
     let refused = |message: &str| ApiError::new(Code::Unauthenticated, message);
     let token = pki::JoinToken::parse(request.token.expose_secret())
         .map_err(|error| ApiError::new(Code::Unauthenticated, error.to_string()))?;
-    let bundle = identity.bundle_pem();
+    let mut bundle = identity.bundle_pem();
+    if !token.matches_bundle(bundle.as_bytes()) {
+        // The token may name a CA another server of the cluster rotated to a
+        // moment ago: follow the store's CA, then compare again.
+        if let Err(error) = identity.sync_ca(keystore) {
+            tracing::warn!(%error, "could not follow the cluster's CA for a join");
+        }
+        bundle = identity.bundle_pem();
+    }
     if !token.matches_bundle(bundle.as_bytes()) {
         return Err(refused(
             "the join token was made for another CA (or before the CA was rotated); create a new one with `cryptainer node token create`",
@@ -103,7 +111,7 @@ fn join_blocking(
     }
     let _serialized = identity.serialize_join();
     let wanted = token.secret_digest_hex();
-    let mut row = keystore
+    let row = keystore
         .join_token_by_digest(&wanted)?
         .filter(|row| keystore::secret::constant_time_eq(row.digest.as_bytes(), wanted.as_bytes()))
         .ok_or_else(|| {
@@ -147,8 +155,8 @@ fn join_blocking(
         labels: row.labels.clone(),
     };
     let certificate = identity.sign(&request.csr_pem, &mut node)?;
-    row.uses = row.uses.saturating_add(1);
-    keystore.join_node(caller, row, &node)?;
+    // Counted only if nobody took a use meanwhile, on this server or another.
+    keystore.join_node(caller, &row, &node)?;
     tracing::info!(node_id = %node.id, name = %node.name, tenant = %node.tenant, "node joined");
     Ok((
         StatusCode::CREATED,
@@ -184,10 +192,12 @@ pub(crate) async fn renew(
 ) -> Result<Json<IssuedNodeCertificate>, ApiError> {
     let identity = app.node_identity()?;
     app.call(context, "node.renew", Permission::NodeSelf, move |call| {
-        let mut node = own_node(call.keystore, call.principal())?;
+        let read = own_node(call.keystore, call.principal())?;
+        let mut node = read.clone();
         let certificate = identity.sign(&request.csr_pem, &mut node)?;
         node.last_seen = Some(OffsetDateTime::now_utc());
-        call.keystore.put_node(&call.caller, "node.renew", &node)?;
+        call.keystore
+            .put_node(&call.caller, "node.renew", &node, Some(&read))?;
         Ok(Json(issued(&node, certificate, identity.bundle_pem())))
     })
     .await
@@ -206,11 +216,12 @@ pub(crate) async fn heartbeat(
         "node.heartbeat",
         Permission::NodeSelf,
         move |call| {
-            let mut node = own_node(call.keystore, call.principal())?;
+            let read = own_node(call.keystore, call.principal())?;
+            let mut node = read.clone();
             let now = OffsetDateTime::now_utc();
             node.last_seen = Some(now);
             call.keystore
-                .put_node(&call.caller, "node.heartbeat", &node)?;
+                .put_node(&call.caller, "node.heartbeat", &node, Some(&read))?;
             if call.console.fleet.record_report(&node.id, report) {
                 call.console.hub.publish(
                     Topics::NODES
@@ -297,7 +308,8 @@ pub(crate) async fn label_node(
         "node.label",
         Permission::ManageNodes,
         move |call| {
-            let mut node = find_node(call.keystore, call.principal(), &id)?;
+            let read = find_node(call.keystore, call.principal(), &id)?;
+            let mut node = read.clone();
             if node.state == NodeState::Decommissioned {
                 return Err(ApiError::new(
                     Code::Conflict,
@@ -318,7 +330,8 @@ pub(crate) async fn label_node(
             }
             node.labels.extend(request.set);
             validate_labels(&node.labels)?;
-            call.keystore.put_node(&call.caller, "node.label", &node)?;
+            call.keystore
+                .put_node(&call.caller, "node.label", &node, Some(&read))?;
             Ok(Json(wire::node_info(&node)))
         },
     )
@@ -338,7 +351,8 @@ pub(crate) async fn decommission(
         "node.decommission",
         Permission::ManageNodes,
         move |call| {
-            let mut node = find_node(call.keystore, call.principal(), &id)?;
+            let read = find_node(call.keystore, call.principal(), &id)?;
+            let mut node = read.clone();
             if request.shred {
                 require_all_tenants(call.principal())?;
             }
@@ -354,8 +368,15 @@ pub(crate) async fn decommission(
             identity.deny_list().deny(&node.id);
             node.state = NodeState::Decommissioned;
             node.decommissioned_at = Some(OffsetDateTime::now_utc());
-            call.keystore
-                .put_node(&call.caller, "node.decommission", &node)?;
+            if let Err(error) =
+                call.keystore
+                    .put_node(&call.caller, "node.decommission", &node, Some(&read))
+            {
+                // Not decommissioned after all (changed meanwhile, or the
+                // database is out of reach): the deny list follows the store.
+                identity.reload_deny_list(call.keystore);
+                return Err(error.into());
+            }
             call.console.fleet.forget_node(&node.id);
             let leases_ended = call.keystore.end_node_leases(&call.caller, &node.id)?;
             let shredded = if request.shred {

@@ -38,11 +38,14 @@ pub(crate) fn status_body(status: keystore::Status) -> Json<StatusBody> {
 }
 
 /// `GET /v1/sys/status`: the seal status, and what the automatic seal is
-/// doing.
-pub(crate) async fn status(State(app): State<App>) -> Json<StatusBody> {
-    let Json(mut body) = status_body(app.keystore.status());
+/// doing. On the blocking pool: the status may read the store (another
+/// server of the cluster may have initialized it).
+pub(crate) async fn status(State(app): State<App>) -> Result<Json<StatusBody>, ApiError> {
+    let Json(mut body) = app
+        .call_public("sys.status", |keystore| Ok(status_body(keystore.status())))
+        .await?;
     body.automatic = Some(app.seals.status(!body.sealed));
-    Json(body)
+    Ok(Json(body))
 }
 
 /// `POST /v1/sys/unseal`.

@@ -26,6 +26,7 @@
 //! and how each write is applied; `schema` the tables and the changes of
 //! layout made at open; `rows` decoding what is read.
 
+mod backup;
 mod rows;
 mod schema;
 mod writer;
@@ -42,8 +43,10 @@ use self::schema::{
     AUDIT_SCHEMA, SCHEMA, add_current_columns, applied_seq, check_log_is_whole, drop_objects_rowid,
     move_records_out, unapplied_group,
 };
-use self::writer::{Pending, Writer, not_applied, writer_loop};
-use super::{ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write};
+use self::writer::{Job, Pending, Writer, not_applied, writer_loop};
+use super::{
+    Changes, ObjectRef, PendingCommit, Store, StoreError, TenantKeyRow, VersionRow, Write,
+};
 use crate::journal::Journal;
 use crate::model::{JoinTokenRow, ListFilter, MAX_LIST, NodeRow, TokenRow, VolumeRow};
 use crate::object::ObjectMeta;
@@ -65,9 +68,11 @@ const AUDIT_READ_POOL: usize = 2;
 pub struct SqliteStore {
     readers: ReaderPool,
     audit_readers: ReaderPool,
-    queue: Mutex<Option<SyncSender<Pending>>>,
+    queue: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     journal: Arc<Mutex<Journal>>,
+    /// Never bumped: no other server writes to this file.
+    changes: Arc<Changes>,
 }
 
 /// Read-only connections to one database, reused between requests (the most
@@ -187,6 +192,7 @@ impl SqliteStore {
             queue: Mutex::new(None),
             writer: Mutex::new(None),
             journal: Arc::new(Mutex::new(Journal::new(None))),
+            changes: Arc::new(Changes::default()),
         };
         let head = store.audit_head()?;
         store
@@ -195,11 +201,17 @@ impl SqliteStore {
             .unwrap_or_else(PoisonError::into_inner)
             .reset_head(head);
 
-        let (sender, receiver) = sync_channel::<Pending>(QUEUE_DEPTH);
+        let (sender, receiver) = sync_channel::<Job>(QUEUE_DEPTH);
         let journal = Arc::clone(&store.journal);
+        let writer = Writer {
+            keys,
+            log,
+            keys_path: path.to_path_buf(),
+            log_path: audit_path.clone(),
+        };
         let handle = std::thread::Builder::new()
             .name("store-writer".to_owned())
-            .spawn(move || writer_loop(Writer { keys, log }, receiver, journal))
+            .spawn(move || writer_loop(writer, receiver, journal))
             .map_err(|source| StoreError::DataDir {
                 path: path.to_path_buf(),
                 source,
@@ -333,6 +345,11 @@ impl Drop for SqliteStore {
     }
 }
 
+/// Sets the connection's settings (busy timeout, WAL, durable commits).
+pub(super) fn configure_writer(connection: &Connection) -> Result<(), rusqlite::Error> {
+    configure(connection)
+}
+
 /// Keeps the database and its WAL readable by the owner only.
 fn restrict_permissions(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
@@ -414,31 +431,14 @@ impl Store for SqliteStore {
         let Some((text, current_version, kek_version, wrapped)) = found else {
             return Ok(None);
         };
-        let meta = decode_meta(&text)?;
-        if i64::from(meta.version) != current_version {
-            // Never expected: every write keeps the two in step. The record
-            // of every version answers instead.
-            tracing::error!(
-                object = %meta.id,
-                copied = current_version,
-                current = meta.version,
-                "an object's row copies another version than its current one; \
-                 reading the current one from object_versions"
-            );
-            let current = self.get_version(&meta.id, meta.version)?;
-            return Ok(Some((meta, current)));
-        }
-        let current = match (kek_version, wrapped) {
-            (Some(kek_version), Some(wrapped)) => Some(VersionRow {
-                object_id: meta.id.clone(),
-                version: meta.version,
-                tenant: meta.tenant.clone(),
-                kek_version: to_u32(kek_version, "tenant key version")?,
-                wrapped,
-            }),
-            _ => None,
-        };
-        Ok(Some((meta, current)))
+        super::with_current_copy(
+            decode_meta(&text)?,
+            current_version,
+            kek_version,
+            wrapped,
+            |id, version| self.get_version(id, version),
+        )
+        .map(Some)
     }
 
     fn find_object_by_name(
@@ -695,6 +695,14 @@ impl Store for SqliteStore {
         &self.journal
     }
 
+    fn changes(&self) -> &Arc<Changes> {
+        &self.changes
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
     fn submit(
         &self,
         writes: Vec<Write>,
@@ -708,12 +716,42 @@ impl Store for SqliteStore {
             .clone()
             .ok_or(StoreError::WriterStopped)?;
         sender
-            .send(Pending {
+            .send(Job::Commit(Pending {
                 writes,
                 event,
                 reply,
-            })
+            }))
             .map_err(|_| StoreError::WriterStopped)?;
         Ok(pending)
+    }
+
+    fn snapshot(
+        &self,
+        sink: &mut dyn FnMut(crate::backup::Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let sender = self
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::WriterStopped)?;
+        let (reply, opened) = sync_channel(1);
+        sender
+            .send(Job::Snapshot(reply))
+            .map_err(|_| StoreError::WriterStopped)?;
+        let (keys, log) = opened.recv().map_err(|_| StoreError::WriterStopped)??;
+        backup::snapshot(&keys, &log, sink)
+    }
+
+    fn restore(
+        &self,
+        items: &mut dyn Iterator<Item = Result<crate::backup::Item, StoreError>>,
+    ) -> Result<(), StoreError> {
+        let head = backup::restore(&self.readers.path, &self.audit_readers.path, items)?;
+        self.journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reset_head(head);
+        Ok(())
     }
 }

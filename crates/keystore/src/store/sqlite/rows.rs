@@ -4,6 +4,16 @@
 use crate::object::ObjectMeta;
 use crate::store::{StoreError, VersionRow};
 
+impl From<rusqlite::Error> for StoreError {
+    /// A statement of the SQLite backend failed.
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Database {
+            backend: "sqlite",
+            source: Box::new(error),
+        }
+    }
+}
+
 pub(super) fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what,
@@ -11,9 +21,7 @@ pub(super) fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     }
 }
 
-pub(super) fn to_u32(value: i64, what: &'static str) -> Result<u32, StoreError> {
-    u32::try_from(value).map_err(|_| corrupt(what, format!("value {value} out of range")))
-}
+pub(super) use crate::store::stored_u32 as to_u32;
 
 pub(super) fn to_i64(value: u64, what: &'static str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| corrupt(what, format!("value {value} out of range")))

@@ -255,7 +255,7 @@ pub(super) fn drop_objects_rowid(keys: &mut Connection) -> Result<(), StoreError
 
 /// Fills the copy of every object's current version (see `objects_columns!`)
 /// from `object_versions`: for a store made before the objects table had it.
-const MIRROR_ALL_CURRENT: &str = "
+pub(super) const MIRROR_ALL_CURRENT: &str = "
 UPDATE objects SET current_version = json_extract(meta, '$.version');
 UPDATE objects SET (current_kek, current_wrapped) =
     (SELECT kek_version, wrapped FROM object_versions

@@ -4,16 +4,17 @@
 //! transaction, commits the log first and the key store second, and answers
 //! every caller of the group.
 
-use std::sync::mpsc::Receiver;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::rows::{corrupt, to_i64};
+use super::rows::{corrupt, decode_meta, to_i64};
 use super::schema::AUDIT_APPLIED;
 use crate::journal::Journal;
-use crate::model::VolumeRow;
-use crate::store::{CommitReply, StoreError, Write};
+use crate::model::{NodeRow, VolumeRow};
+use crate::store::{CommitReply, StoreError, VersionRow, Write};
 
 /// Most commits gathered into one transaction. Bounds the latency of the first
 /// commit in a group and the size of one transaction.
@@ -26,24 +27,77 @@ pub(super) struct Pending {
     pub(super) reply: CommitReply,
 }
 
-/// The writer thread's two connections.
+/// What the writer thread is asked to do.
+// Nearly every job is a commit: boxing it would cost an allocation per
+// commit to shrink the rare snapshot request.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Job {
+    /// A commit.
+    Commit(Pending),
+    /// A read transaction on each database, opened between two groups (so
+    /// that the log and the key store agree: no group is half committed),
+    /// for a backup to read while the writer goes on.
+    Snapshot(SyncSender<Result<(Connection, Connection), StoreError>>),
+}
+
+/// The writer thread's two connections, and the files, for snapshots.
 pub(super) struct Writer {
     pub(super) keys: Connection,
     pub(super) log: Connection,
+    pub(super) keys_path: PathBuf,
+    pub(super) log_path: PathBuf,
+}
+
+impl Writer {
+    /// A read connection to each database, each in a read transaction that
+    /// sees what is committed now and nothing later.
+    fn snapshot(&self) -> Result<(Connection, Connection), StoreError> {
+        let open = |path: &PathBuf, probe: &str| -> Result<Connection, StoreError> {
+            let connection = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            connection.busy_timeout(std::time::Duration::from_secs(10))?;
+            connection.execute_batch("BEGIN")?;
+            // A read transaction takes its snapshot at its first read.
+            connection.query_row(probe, [], |row| row.get::<_, i64>(0))?;
+            Ok(connection)
+        };
+        Ok((
+            open(&self.keys_path, "SELECT count(*) FROM system")?,
+            open(&self.log_path, "SELECT count(*) FROM audit")?,
+        ))
+    }
 }
 
 /// Runs the writer: answers commits group by group until every sender of
 /// `queue` is gone (the store was dropped), then returns.
-pub(super) fn writer_loop(
-    mut writer: Writer,
-    queue: Receiver<Pending>,
-    journal: Arc<Mutex<Journal>>,
-) {
-    while let Ok(first) = queue.recv() {
+pub(super) fn writer_loop(mut writer: Writer, queue: Receiver<Job>, journal: Arc<Mutex<Journal>>) {
+    let mut waiting: Option<Job> = None;
+    loop {
+        let first = match waiting.take() {
+            Some(job) => job,
+            None => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
+        let first = match first {
+            Job::Snapshot(reply) => {
+                let _ = reply.send(writer.snapshot());
+                continue;
+            }
+            Job::Commit(pending) => pending,
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match queue.try_recv() {
-                Ok(next) => group.push(next),
+                Ok(Job::Commit(next)) => group.push(next),
+                // After this group: its commits must not be half in a snapshot.
+                Ok(snapshot) => {
+                    waiting = Some(snapshot);
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -212,10 +266,7 @@ fn fill_group(
         };
         let mut event = pending.event.clone();
         if let Err(error) = &applied {
-            event.result = match error {
-                StoreError::NameTaken { .. } | StoreError::Stale { .. } => "conflict".to_owned(),
-                _ => "internal".to_owned(),
-            };
+            event.result = crate::store::refused_result(error).to_owned();
         }
         let record = journal
             .next(&event)
@@ -278,6 +329,39 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                     .prepare_cached("INSERT OR REPLACE INTO system (name, value) VALUES (?1, ?2)")?
                     .execute(params![name, value])?;
             }
+            Write::ExpectSystem { name, value } => {
+                let stored: Option<Vec<u8>> = transaction
+                    .prepare_cached("SELECT value FROM system WHERE name = ?1")?
+                    .query_row([name], |row| row.get(0))
+                    .optional()?;
+                if stored != *value {
+                    return Err(StoreError::Stale {
+                        what: format!("the system value {name}"),
+                    });
+                }
+            }
+            Write::ExpectObject(expected) => {
+                let stored: Option<String> = transaction
+                    .prepare_cached("SELECT meta FROM objects WHERE id = ?1")?
+                    .query_row([&expected.id], |row| row.get(0))
+                    .optional()?;
+                let stored = stored.as_deref().map(decode_meta).transpose()?;
+                if stored.as_ref() != Some(expected.as_ref()) {
+                    return Err(StoreError::Stale {
+                        what: format!("object {}", expected.id),
+                    });
+                }
+            }
+            Write::ExpectTenantKeyCount(expected) => {
+                let count: i64 =
+                    transaction
+                        .query_row("SELECT count(*) FROM tenant_keys", [], |row| row.get(0))?;
+                if u64::try_from(count).ok() != Some(*expected) {
+                    return Err(StoreError::Stale {
+                        what: "the set of tenant keys".to_owned(),
+                    });
+                }
+            }
             Write::InsertObject(meta) => {
                 let text = serde_json::to_string(meta)
                     .map_err(|error| corrupt("object metadata", error))?;
@@ -330,6 +414,7 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                 mirror_current(transaction, &meta.id)?;
             }
             Write::PutVersion(row) => {
+                check_newest_tenant_key(transaction, &row.tenant, row.kek_version)?;
                 transaction
                     .prepare_cached(
                         "INSERT OR REPLACE INTO object_versions \
@@ -343,17 +428,24 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                         row.kek_version,
                         row.wrapped
                     ])?;
-                transaction
+                copy_if_current(transaction, row)?;
+            }
+            Write::RewrapVersion { row, from_kek } => {
+                let changed = transaction
                     .prepare_cached(
-                        "UPDATE objects SET current_kek = ?3, current_wrapped = ?4 \
-                         WHERE id = ?1 AND current_version = ?2",
+                        "UPDATE object_versions SET kek_version = ?3, wrapped = ?4 \
+                         WHERE object_id = ?1 AND version = ?2 AND kek_version = ?5",
                     )?
                     .execute(params![
                         row.object_id,
                         row.version,
                         row.kek_version,
-                        row.wrapped
+                        row.wrapped,
+                        from_kek
                     ])?;
+                if changed == 1 {
+                    copy_if_current(transaction, row)?;
+                }
             }
             Write::EraseVersions { object_id } => {
                 transaction
@@ -361,10 +453,25 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                     .execute(params![object_id])?;
                 mirror_current(transaction, object_id)?;
             }
-            Write::PutTenantKey(row) => {
-                transaction.prepare_cached("INSERT OR REPLACE INTO tenant_keys (tenant, version, wrapped) VALUES (?1, ?2, ?3)")?.execute(
-                    params![row.tenant, row.version, row.wrapped],
-                )?;
+            Write::InsertTenantKey(row) => {
+                let inserted = transaction
+                    .prepare_cached(
+                        "INSERT INTO tenant_keys (tenant, version, wrapped) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![row.tenant, row.version, row.wrapped])?;
+                if inserted != 1 {
+                    return Err(StoreError::Stale {
+                        what: format!("key version {} of tenant '{}'", row.version, row.tenant),
+                    });
+                }
+            }
+            Write::RewrapTenantKey(row) => {
+                transaction
+                    .prepare_cached(
+                        "UPDATE tenant_keys SET wrapped = ?3 WHERE tenant = ?1 AND version = ?2",
+                    )?
+                    .execute(params![row.tenant, row.version, row.wrapped])?;
             }
             Write::PutVolume {
                 row,
@@ -393,20 +500,60 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
                     )?
                     .execute(params![row.digest, row.id, text])?;
             }
-            Write::PutJoinToken(row) => {
+            Write::PutJoinToken { row, expected_uses } => {
                 let text =
                     serde_json::to_string(row).map_err(|error| corrupt("join token", error))?;
-                transaction
-                    .prepare_cached(
-                        "INSERT OR REPLACE INTO join_tokens (digest, id, info) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![row.digest, row.id, text])?;
+                let changed = match expected_uses {
+                    None => transaction
+                        .prepare_cached(
+                            "INSERT INTO join_tokens (digest, id, info) VALUES (?1, ?2, ?3) \
+                             ON CONFLICT DO NOTHING",
+                        )?
+                        .execute(params![row.digest, row.id, text])?,
+                    Some(uses) => transaction
+                        .prepare_cached(
+                            "UPDATE join_tokens SET info = ?2 \
+                             WHERE id = ?1 AND json_extract(info, '$.uses') = ?3",
+                        )?
+                        .execute(params![row.id, text, uses])?,
+                };
+                if changed != 1 {
+                    return Err(StoreError::Stale {
+                        what: format!("join token {}", row.id),
+                    });
+                }
             }
-            Write::PutNode(row) => {
+            Write::PutNode { row, expected } => {
                 let text = serde_json::to_string(row).map_err(|error| corrupt("node", error))?;
-                transaction
-                    .prepare_cached("INSERT OR REPLACE INTO nodes (id, info) VALUES (?1, ?2)")?
-                    .execute(params![row.id, text])?;
+                let unchanged = match expected {
+                    None => transaction
+                        .prepare_cached(
+                            "INSERT INTO nodes (id, info) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                        )?
+                        .execute(params![row.id, text])?
+                        == 1,
+                    Some(expected) => {
+                        let stored: Option<String> = transaction
+                            .prepare_cached("SELECT info FROM nodes WHERE id = ?1")?
+                            .query_row([&row.id], |row| row.get(0))
+                            .optional()?;
+                        let stored: Option<NodeRow> = stored
+                            .map(|text| {
+                                serde_json::from_str(&text).map_err(|error| corrupt("node", error))
+                            })
+                            .transpose()?;
+                        stored.as_ref() == Some(expected.as_ref())
+                            && transaction
+                                .prepare_cached("UPDATE nodes SET info = ?2 WHERE id = ?1")?
+                                .execute(params![row.id, text])?
+                                == 1
+                    }
+                };
+                if !unchanged {
+                    return Err(StoreError::Stale {
+                        what: format!("node {}", row.id),
+                    });
+                }
             }
             Write::PutPolicy { policy, replace } => {
                 let text =
@@ -441,6 +588,25 @@ fn apply_writes(transaction: &Connection, writes: &[Write]) -> Result<(), StoreE
         }
     }
     Ok(())
+}
+
+/// Refuses material wrapped under a tenant key older than the tenant's newest
+/// (see [`Write::PutVersion`]).
+fn check_newest_tenant_key(
+    transaction: &Connection,
+    tenant: &str,
+    kek_version: u32,
+) -> Result<(), StoreError> {
+    let newest: Option<i64> = transaction
+        .prepare_cached("SELECT max(version) FROM tenant_keys WHERE tenant = ?1")?
+        .query_row([tenant], |row| row.get(0))?;
+    if newest == Some(i64::from(kek_version)) {
+        Ok(())
+    } else {
+        Err(StoreError::TenantKeyChanged {
+            tenant: tenant.to_owned(),
+        })
+    }
 }
 
 /// Inserts or conditionally updates a volume (see [`Write::PutVolume`]).
@@ -481,6 +647,22 @@ fn stale_volume(tenant: &str, name: &str) -> StoreError {
     StoreError::Stale {
         what: format!("volume '{name}' of tenant '{tenant}'"),
     }
+}
+
+/// Copies `row` into its object's row when it is the object's current version.
+fn copy_if_current(transaction: &Connection, row: &VersionRow) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(
+            "UPDATE objects SET current_kek = ?3, current_wrapped = ?4 \
+             WHERE id = ?1 AND current_version = ?2",
+        )?
+        .execute(params![
+            row.object_id,
+            row.version,
+            row.kek_version,
+            row.wrapped
+        ])?;
+    Ok(())
 }
 
 /// Copies the current version's row of `object_versions` into the object's
