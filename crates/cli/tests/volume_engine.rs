@@ -22,6 +22,19 @@ const SIZE: u64 = 64 << 20;
 
 /// A store, a state root and a mount point in a temporary directory, with
 /// engines run as the agent runs them; unmounts what is left on drop.
+/// The tests of this file run one at a time: one makes a descriptor without
+/// close-on-exec on purpose, and every process the others start meanwhile
+/// (control processes, engines, mkfs, mount) would inherit it; and a mount
+/// being set up beside another's unmount made that unmount fail with EBUSY
+/// under load (seen once in a full workspace run).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 struct Fixture {
     dir: tempfile::TempDir,
     store: VolumeStore,
@@ -106,6 +119,7 @@ fn write_synced(path: &Path, data: &[u8]) {
 /// for as long as the volume stayed mounted.
 #[test]
 fn the_engine_cryptainer_runs_keeps_no_descriptor_it_inherited() {
+    let _serial = one_at_a_time();
     let fixture = Fixture::new();
     fixture.store.create("inherit", SIZE).unwrap();
     let private_path = fixture.dir.path().join("control-process-only");
@@ -140,6 +154,7 @@ fn the_engine_cryptainer_runs_keeps_no_descriptor_it_inherited() {
 
 #[test]
 fn an_engine_outlives_its_control_process_and_a_new_one_recovers_it() {
+    let _serial = one_at_a_time();
     let fixture = Fixture::new();
     fixture.store.create("survivor", SIZE).unwrap();
     let target = fixture.target();
@@ -195,6 +210,7 @@ fn an_engine_outlives_its_control_process_and_a_new_one_recovers_it() {
 /// while the `fuse` module's `enable_uring` is on).
 #[test]
 fn the_engine_logs_its_fuse_transport_and_why() {
+    let _serial = one_at_a_time();
     let fixture = Fixture::new();
     fixture.store.create("transport", SIZE).unwrap();
     let mounted = fixture.format_and_mount("transport");
