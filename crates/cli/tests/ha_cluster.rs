@@ -11,6 +11,7 @@
 )]
 
 mod cluster_support;
+mod server_support;
 
 use std::path::Path;
 use std::process::Command;

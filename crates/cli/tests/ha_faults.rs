@@ -19,6 +19,7 @@
 )]
 
 mod cluster_support;
+mod server_support;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

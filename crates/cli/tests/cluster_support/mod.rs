@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use crate::server_support::{free_port, wait_until};
+
 /// The unseal passphrase of every server (`dev-unseal.key`).
 pub const PASSPHRASE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -66,12 +68,6 @@ fn parse_env(text: &str, name: &str) -> Option<String> {
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("export {name}=")))
         .map(str::to_owned)
-}
-
-/// A free loopback port (bound, then released).
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 impl Cluster {
@@ -144,7 +140,7 @@ impl Cluster {
             .append(true)
             .open(member.data_dir.join("server.log"))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_cryptainer"))
+        let child = Command::new(crate::server_support::binary())
             .args(["server", "--dev", "--listen"])
             .arg(format!("127.0.0.1:{}", member.port))
             .arg("--kmip-listen")
@@ -231,7 +227,7 @@ impl Cluster {
     /// A `cryptainer` client command against `addresses` (a comma list).
     pub fn cli_at(&self, addresses: &str, args: &[&str], input: &[u8]) -> std::process::Output {
         use std::io::Write as _;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cryptainer"))
+        let mut child = Command::new(crate::server_support::binary())
             .args(args)
             .env("CRYPTAINER_ADDR", addresses)
             .env("CRYPTAINER_TOKEN", &self.token)
@@ -298,17 +294,4 @@ pub fn text(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-/// How long a condition may take to become true: generous, CI machines are slow.
-pub const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Polls `condition` every 50 ms until it holds; fails the test after
-/// [`DEADLINE`], naming `what` it waited for.
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
